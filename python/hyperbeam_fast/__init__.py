@@ -1,0 +1,1 @@
+"""hyperbeam_fast: a Rust-accelerated implementation of the AO-Core protocol (HyperBEAM)."""

@@ -1,0 +1,24 @@
+"""The one exception hierarchy of hyperbeam_fast (the native module raises these too)."""
+
+
+class HyperbeamError(Exception):
+    """Base class for every error raised by hyperbeam_fast."""
+
+
+class CodecError(HyperbeamError, ValueError):
+    """A value, message or wire form is not valid for the codec (spec core §3, §6, §9, §10)."""
+
+
+class StructuredFieldError(CodecError):
+    """Malformed RFC 8941 structured-field text (spec core §1.6)."""
+
+
+class HashPathError(HyperbeamError, ValueError):
+    """A bad ID, hashpath or hashpath algorithm (spec core §1.2, §5)."""
+
+
+class NotFound(HyperbeamError, KeyError):
+    """A message, key or path that is absent."""
+
+
+__all__ = ["CodecError", "HashPathError", "HyperbeamError", "NotFound", "StructuredFieldError"]
