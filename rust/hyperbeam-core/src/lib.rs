@@ -3,6 +3,15 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod flat;
+pub mod hashpath;
+pub mod httpsig;
+pub mod ids;
+pub mod keys;
+pub mod message_id;
 pub mod sf;
+pub mod structured;
+pub mod value;
 
 pub use error::{Error, Result};
+pub use value::{Msg, Value};

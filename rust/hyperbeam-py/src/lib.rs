@@ -2,11 +2,16 @@
 
 use pyo3::prelude::*;
 
+mod codec;
+mod convert;
 mod error;
+mod hashpath;
 mod sf;
 
 #[pymodule(gil_used = false)]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     sf::register(m)?;
+    codec::register(m)?;
+    hashpath::register(m)?;
     Ok(())
 }

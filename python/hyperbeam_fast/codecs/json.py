@@ -1,0 +1,48 @@
+"""`json@1.0`: the JSON of the TABM, private keys removed (spec core §10), via orjson."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from ..exceptions import CodecError
+
+
+def _text(v: bytes, where: str) -> str:
+    try:
+        return v.decode()
+    except UnicodeDecodeError:
+        raise CodecError(f"json@1.0 needs UTF-8 values; {where} is not valid UTF-8") from None
+
+
+def _tabm_to_json(t: Any, where: str = "message") -> Any:
+    if isinstance(t, dict):
+        return {
+            k: _tabm_to_json(v, f"{where}/{k}")
+            for k, v in t.items()
+            if not (isinstance(k, str) and k.lower().startswith("priv"))
+        }
+    if isinstance(t, bytes):
+        return _text(t, where)
+    return t
+
+
+def encode(tabm: dict) -> bytes:
+    """TABM -> compact JSON with sorted keys."""
+    return orjson.dumps(_tabm_to_json(tabm), option=orjson.OPT_SORT_KEYS)
+
+
+def encode_bare(raw: bytes) -> bytes:
+    """A bare binary message is a JSON string."""
+    return orjson.dumps(_text(raw, "the message"))
+
+
+def decode(data: Any) -> Any:
+    """JSON text -> TABM-like structure (numbers, booleans, null and arrays kept)."""
+    if isinstance(data, dict):
+        return data
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as e:
+        raise CodecError(f"json@1.0: invalid JSON: {e}") from None

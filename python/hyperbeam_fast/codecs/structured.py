@@ -1,0 +1,15 @@
+"""`structured@1.0`: rich message <-> TABM with `ao-types` (spec core §3)."""
+
+from __future__ import annotations
+
+from ..message import convert
+
+
+def to_tabm(msg: dict) -> dict:
+    """Rich message -> TABM (every leaf a binary, types in ``ao-types``)."""
+    return convert(msg, "tabm")
+
+
+def from_tabm(tabm: dict) -> dict:
+    """TABM -> rich message."""
+    return convert(tabm, "structured@1.0", "tabm")

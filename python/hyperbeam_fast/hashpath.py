@@ -1,0 +1,104 @@
+"""Hashpaths (spec core §5, runtime §2.11): `base/part`, compressed when the next step applies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from . import _native
+from .exceptions import HashPathError
+from .message import id as message_id
+
+ALGS = ("sha-256-chain", "accumulate-256")
+_AO_CORE_KEYS = ("path", "hashpath", "priv")
+
+
+def _get_ci(msg: dict, key: str) -> Any:
+    for k, v in msg.items():
+        if isinstance(k, str) and k.lower() == key:
+            return v
+    return None
+
+
+def _text(v: Any) -> bytes:
+    return v.encode() if isinstance(v, str) else bytes(v)
+
+
+def _base(msg1: Any) -> bytes:
+    """``hashpath(msg)``: ``priv.hashpath``, else the ID over all commitments."""
+    if isinstance(msg1, (bytes, str)):
+        return message_id(msg1).encode()
+    if not isinstance(msg1, dict):
+        raise HashPathError(f"a hashpath needs a message or binary, got {type(msg1).__name__}")
+    priv = _get_ci(msg1, "priv")
+    if isinstance(priv, dict):
+        hp = _get_ci(priv, "hashpath")
+        if hp is not None:
+            return _text(hp)
+    return message_id(msg1, "uncommitted").encode()
+
+
+def _first_path_part(path: Any) -> bytes | None:
+    if isinstance(path, (list, tuple)):
+        path = path[0] if path else None
+    if path is None:
+        return None
+    parts = [p for p in _text(path).split(b"/") if p]
+    return parts[0] if parts else None
+
+
+def _part(msg2: Any) -> bytes:
+    """The applied message's part: its key name for a path-only request, else its ID."""
+    if isinstance(msg2, (bytes, str)):
+        return _text(msg2)
+    if isinstance(msg2, dict):
+        rest = [k for k in msg2 if not (isinstance(k, str) and k.lower() in _AO_CORE_KEYS)]
+        path = _get_ci(msg2, "path")
+        if not rest and path is not None:
+            first = _first_path_part(path)
+            if first is not None:
+                return first
+    return message_id(msg2, "uncommitted").encode()
+
+
+def alg_of(msg1: Any) -> str:
+    """``hashpath_alg``: the message's ``hashpath-alg`` key, default ``sha-256-chain``."""
+    alg = _get_ci(msg1, "hashpath-alg") if isinstance(msg1, dict) else None
+    if alg is None:
+        return "sha-256-chain"
+    name = _text(alg).decode(errors="replace")
+    if name not in ALGS:
+        raise HashPathError(f"unknown hashpath-alg {name!r} (expected one of {ALGS})")
+    return name
+
+
+def hashpath(msg1: Any, msg2: Any = None, alg: str | None = None) -> str:
+    """The hashpath of ``msg1``, or of applying ``msg2`` to it (spec core §5.1).
+
+    ``alg`` defaults to ``msg1``'s ``hashpath-alg`` (``sha-256-chain`` when absent).
+    """
+    base = _base(msg1)
+    if msg2 is None:
+        return base.decode()
+    if not isinstance(msg1, (dict, bytes, str)):
+        raise HashPathError("hashpath: msg1 must be a message")
+    return _native.hashpath_combine(base, _part(msg2), alg or alg_of(msg1))
+
+
+def fold(base: str | bytes, parts: Sequence[str | bytes], alg: str = "sha-256-chain") -> str:
+    """Apply many parts in turn to a hashpath in one native call."""
+    return _native.hashpath_fold(_text(base), [_text(p) for p in parts], alg)
+
+
+def combine_many(
+    bases: Sequence[str | bytes], parts: Sequence[str | bytes], alg: str = "sha-256-chain"
+) -> list[str]:
+    """Many independent combine steps (human-form IDs) in one native call."""
+    return _native.hashpath_combine_many(
+        [_text(b) for b in bases], [_text(p) for p in parts], alg
+    )
+
+
+def chain_many(a: bytes, b: bytes, alg: str = "sha-256-chain") -> bytes:
+    """Packed batch: ``a`` and ``b`` hold n 32-byte IDs each; returns n 32-byte chain hashes."""
+    return _native.chain_many(a, b, alg)

@@ -1,0 +1,131 @@
+"""Message IDs and codec conversion (spec core §3, §4.3-§4.4, §6, §9, §10)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from . import _native
+from .exceptions import CodecError, HyperbeamError
+
+#: Codec names exactly as HyperBEAM spells them, plus "tabm" for the TABM itself.
+CODECS = ("structured@1.0", "httpsig@1.0", "flat@1.0", "json@1.0", "tabm")
+_NATIVE_FORMS = ("structured@1.0", "httpsig@1.0", "flat@1.0", "tabm")
+_HMAC = (b"httpsig@1.0", b"hmac-sha256")
+
+
+def _b(v: Any) -> bytes | None:
+    if isinstance(v, bytes):
+        return v
+    if isinstance(v, str):
+        return v.encode()
+    return None
+
+
+def _commitments(msg: dict) -> dict:
+    for k, v in msg.items():
+        if isinstance(k, str) and k.lower() == "commitments" and isinstance(v, dict):
+            return v
+    return {}
+
+
+def _select(msg: dict, comms: dict, committers: Any) -> list[str]:
+    """`dev_message:commitment_ids_from_request` (spec core §4.2) for our modes."""
+    if committers == "uncommitted":
+        return list(comms)
+    if committers == "none" or committers == []:
+        return []
+    signed = {cid: _b(c.get("committer")) for cid, c in comms.items() if isinstance(c, dict)}
+    signed = {cid: a for cid, a in signed.items() if a is not None}
+    if committers == "all":
+        return [cid for cid in comms if cid in signed]
+    if committers == "signed":
+        return [cid for cid, a in signed.items() if len(a) in (32, 42, 43)]
+    if isinstance(committers, (list, tuple)):
+        chosen: list[str] = []
+        missing = []
+        for addr in committers:
+            ab = _b(addr)
+            hits = [cid for cid, a in signed.items() if a == ab]
+            if not hits:
+                missing.append(addr)
+            chosen.extend(hits)
+        if missing:
+            raise HyperbeamError(f"requested committers not found: {missing}")
+        return chosen
+    raise CodecError(
+        f"committers must be 'none', 'all', 'signed', 'uncommitted' or a list, got {committers!r}"
+    )
+
+
+def id(msg: Any, committers: Any = "none") -> str:  # noqa: A001 - the protocol's name
+    """The message ID, 43 characters (spec core §4.4).
+
+    ``committers``: ``"none"`` (the unsigned HMAC ID, HyperBEAM's ``id(M, none)``), ``"all"``
+    (commitments that have a committer), ``"signed"``, a list of committer addresses, or
+    ``"uncommitted"`` (every commitment including the HMAC one: HyperBEAM's ``id(M)``).
+    """
+    if isinstance(msg, (bytes, str)):
+        return _native.human_id(hashlib.sha256(_b(msg) or b"").digest())
+    if not isinstance(msg, dict):
+        raise CodecError(f"cannot take the ID of a {type(msg).__name__}")
+    comms = _commitments(msg)
+    if not comms:
+        return _native.unsigned_id(msg)
+    sel = _select(msg, comms, committers)
+    if not sel:
+        return _native.unsigned_id({k: v for k, v in msg.items() if k != "commitments"})
+    if len(sel) == 1:
+        return sel[0]
+    joined = ", ".join(sorted(sel)).encode()
+    return _native.human_id(hashlib.sha256(joined).digest())
+
+
+def id_many(msgs: Sequence[dict]) -> list[str]:
+    """Unsigned IDs of many uncommitted messages in one native call, without the GIL."""
+    return _native.unsigned_id_many(msgs)
+
+
+def _split_priv(msg: Any) -> tuple[Any, Any]:
+    if isinstance(msg, dict) and "priv" in msg:
+        return {k: v for k, v in msg.items() if k != "priv"}, msg["priv"]
+    return msg, None
+
+
+def _deep_merge(a: dict, b: dict) -> dict:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def convert(msg: Any, target: str, source: str = "structured@1.0") -> Any:
+    """Convert ``msg`` from the ``source`` codec to the ``target`` codec (``hb_message:convert``).
+
+    Codec names: ``structured@1.0`` (rich messages), ``httpsig@1.0`` (a dict of lower-case field
+    names to bytes, body under ``"body"``), ``flat@1.0`` (``a/b`` keys; ``bytes`` input is its text
+    form), ``json@1.0`` (JSON text as bytes) and ``tabm``. The top-level ``priv`` is kept out of
+    the conversion and merged back into structured/TABM results, as HyperBEAM does.
+    """
+    from .codecs import json as json_codec
+
+    for name in (target, source):
+        if name not in CODECS:
+            raise CodecError(f"unknown codec {name!r} (known: {', '.join(CODECS)})")
+    if isinstance(msg, (bytes, str)) and source != "flat@1.0" and source != "json@1.0":
+        raw = _b(msg)
+        return json_codec.encode_bare(raw) if target == "json@1.0" else raw
+    body, priv = _split_priv(msg)
+    if source == "json@1.0":
+        body, source = json_codec.decode(body), "tabm"
+        if not isinstance(body, dict):
+            return body
+    elif source == "flat@1.0" and isinstance(body, (bytes, str)):
+        body = _native.flat_parse(_b(body))
+    if target == "json@1.0":
+        return json_codec.encode(_native.convert(body, source, "tabm"))
+    out = _native.convert(body, source, target)
+    if priv is not None and target in ("structured@1.0", "tabm") and isinstance(out, dict):
+        out = _deep_merge(out, {"priv": priv})
+    return out

@@ -1,0 +1,111 @@
+//! Key normalisation, private keys and `hb_escape` (spec core §1.5, §2.2, §2.3).
+
+use crate::value::{Msg, Value};
+
+/// True for the key sizes that HyperBEAM treats as IDs (`?IS_ID`, spec core §1.2).
+pub fn is_id_size(len: usize) -> bool {
+    matches!(len, 32 | 42 | 43)
+}
+
+/// `hb_ao:normalize_key` for binaries: lowercase, except keys of 32, 42 or 43 bytes.
+pub fn normalize_key(k: &[u8]) -> Vec<u8> {
+    if is_id_size(k.len()) || !k.iter().any(|c| c.is_ascii_uppercase() || *c >= 0x80) {
+        return k.to_vec();
+    }
+    match std::str::from_utf8(k) {
+        Ok(s) => s.to_lowercase().into_bytes(),
+        Err(_) => k.to_ascii_lowercase(),
+    }
+}
+
+/// `hb_private:is_private`: the normalised key starts with `priv`.
+pub fn is_private(k: &[u8]) -> bool {
+    k.len() >= 4 && k[..4].eq_ignore_ascii_case(b"priv")
+}
+
+/// `normalize_keys` on a map: when two keys collapse, the last in sorted order wins (§2.2).
+pub fn normalize_keys(m: &Msg) -> Msg {
+    if m.keys().all(|k| normalize_key(k) == *k) {
+        return m.clone();
+    }
+    m.iter().map(|(k, v)| (normalize_key(k), v.clone())).collect()
+}
+
+/// `normalize_keys` on a list: a numbered map `"1".."N"`.
+pub fn list_to_numbered(l: &[Value]) -> Msg {
+    l.iter()
+        .enumerate()
+        .map(|(i, v)| ((i + 1).to_string().into_bytes(), v.clone()))
+        .collect()
+}
+
+fn escape_passes(c: u8) -> bool {
+    c.is_ascii_lowercase()
+        || c.is_ascii_digit()
+        || matches!(c, b'.' | b'-' | b'_' | b'/' | b'?' | b'&' | b'+')
+}
+
+/// `hb_escape:encode`: every byte outside `a-z 0-9 . - _ / ? & +` becomes `%hh` (lowercase hex).
+pub fn escape(k: &[u8]) -> Vec<u8> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = Vec::with_capacity(k.len());
+    for &c in k {
+        if escape_passes(c) {
+            out.push(c);
+        } else {
+            out.extend_from_slice(&[b'%', HEX[(c >> 4) as usize], HEX[(c & 15) as usize]]);
+        }
+    }
+    out
+}
+
+fn hexval(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// `hb_escape:decode`: `%HH` (either case) to a byte; everything else is copied.
+pub fn unescape(k: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(k.len());
+    let mut i = 0;
+    while i < k.len() {
+        if k[i] == b'%' && i + 2 < k.len() {
+            if let (Some(h), Some(l)) = (hexval(k[i + 1]), hexval(k[i + 2])) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(k[i]);
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_like_hyperbeam() {
+        assert_eq!(escape(b"Odd Key"), b"%4fdd%20%4bey");
+        assert_eq!(escape("café".as_bytes()), b"caf%c3%a9");
+        assert_eq!(escape(b"testABC"), b"test%41%42%43");
+        assert_eq!(unescape(b"%4fdd%20%4Bey"), b"Odd Key");
+        assert_eq!(unescape(b"100%"), b"100%");
+        assert_eq!(unescape(b"%4"), b"%4");
+    }
+
+    #[test]
+    fn normalises_keys() {
+        assert_eq!(normalize_key(b"Content-Type"), b"content-type");
+        let id = [b'A'; 43];
+        assert_eq!(normalize_key(&id), id.to_vec());
+        assert!(is_private(b"PRIVacy"));
+        assert!(!is_private(b"pri"));
+    }
+}

@@ -1,0 +1,336 @@
+//! `structured@1.0`: rich message <-> TABM with `ao-types` (spec core §3).
+
+use crate::error::{codec, Error, Result};
+use crate::keys::{escape, is_private, list_to_numbered, normalize_key, normalize_keys, unescape};
+use crate::sf::{self, Bare, Member};
+use crate::value::{Msg, Value};
+
+/// Keys that `from` drops at every level (`?REGEN_KEYS`, spec core §2.4).
+fn is_regen_key(k: &[u8]) -> bool {
+    k == b"unsigned_id" || k == b"content-digest"
+}
+
+/// An empty map, or one whose only key is `priv` (spec core §3.1).
+fn is_empty_message(m: &Msg) -> bool {
+    m.is_empty() || (m.len() == 1 && m.contains_key(b"priv".as_slice()))
+}
+
+/// Rich message -> TABM (`dev_codec_structured:from`, spec core §3.1).
+pub fn from_msg(msg: &Msg) -> Result<Msg> {
+    let norm;
+    let m = if msg.keys().all(|k| normalize_key(k) == *k) {
+        msg
+    } else {
+        norm = normalize_keys(msg);
+        &norm
+    };
+    let mut out = Msg::new();
+    let mut types: Vec<(&[u8], &str)> = Vec::new();
+    for (k, v) in m {
+        if is_regen_key(k) || is_private(k) {
+            continue;
+        }
+        match v {
+            Value::Bin(b) if b.is_empty() => types.push((k, "empty-binary")),
+            Value::List(l) if l.is_empty() => types.push((k, "empty-list")),
+            Value::Map(inner) if is_empty_message(inner) => types.push((k, "empty-message")),
+            Value::Bin(b) => {
+                out.insert(k.clone(), Value::Bin(b.clone()));
+            }
+            Value::Map(inner) => {
+                out.insert(k.clone(), Value::Map(from_msg(inner)?));
+            }
+            Value::List(l) if matches!(l[0], Value::Map(_) | Value::List(_)) => {
+                types.push((k, "list"));
+                out.insert(k.clone(), Value::Map(from_msg(&list_to_numbered(l))?));
+            }
+            other => {
+                let mut enc = Vec::new();
+                let t = encode_value(other, &mut enc)
+                    .map_err(|e| Error::Codec(format!("key {:?}: {e}", lossy(k))))?;
+                types.push((k, t));
+                out.insert(k.clone(), Value::Bin(enc));
+            }
+        }
+    }
+    if !types.is_empty() {
+        let mut ao = Vec::with_capacity(types.len() * 20);
+        for (i, (k, t)) in types.iter().enumerate() {
+            if i > 0 {
+                ao.extend_from_slice(b", ");
+            }
+            ao.extend_from_slice(&escape(k));
+            ao.push(b'=');
+            sf::ser_string(&mut ao, t.as_bytes());
+        }
+        out.insert(b"ao-types".to_vec(), Value::Bin(ao));
+    }
+    Ok(out)
+}
+
+pub(crate) fn lossy(k: &[u8]) -> String {
+    String::from_utf8_lossy(k).into_owned()
+}
+
+/// Erlang's `float_to_binary(F)` = `%.20e` with an exponent of at least two digits.
+pub fn format_float(f: f64, out: &mut Vec<u8>) -> Result<()> {
+    if !f.is_finite() {
+        return codec(format!("float {f} cannot be encoded (HyperBEAM floats are finite)"));
+    }
+    let s = format!("{f:.20e}");
+    let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    out.extend_from_slice(mant.as_bytes());
+    out.push(b'e');
+    out.push(if exp < 0 { b'-' } else { b'+' });
+    let a = exp.unsigned_abs();
+    if a < 10 {
+        out.push(b'0');
+    }
+    out.extend_from_slice(a.to_string().as_bytes());
+    Ok(())
+}
+
+/// `encode_value` (spec core §3.2): appends the encoding and returns the type name.
+pub fn encode_value(v: &Value, out: &mut Vec<u8>) -> Result<&'static str> {
+    match v {
+        Value::Int(i) => {
+            out.extend_from_slice(i.to_string().as_bytes());
+            Ok("integer")
+        }
+        Value::BigInt(s) => {
+            out.extend_from_slice(s.as_bytes());
+            Ok("integer")
+        }
+        Value::Float(f) => {
+            format_float(*f, out)?;
+            Ok("float")
+        }
+        Value::Atom(a) => {
+            sf::ser_string(out, a.as_bytes());
+            Ok("atom")
+        }
+        Value::Bin(b) => {
+            out.extend_from_slice(b);
+            Ok("binary")
+        }
+        Value::List(items) => {
+            let mut elem = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                match item {
+                    Value::Bin(b) => sf::ser_string(out, b),
+                    Value::Map(_) => {
+                        return codec(
+                            "a list holds a map after a non-map first element \
+                             (HyperBEAM cannot encode this)",
+                        )
+                    }
+                    other => {
+                        elem.clear();
+                        elem.extend_from_slice(b"(ao-type-");
+                        let at = elem.len();
+                        let mut enc = Vec::new();
+                        let t = encode_value(other, &mut enc)?;
+                        elem.splice(at..at, t.bytes());
+                        elem.extend_from_slice(b") ");
+                        elem.extend_from_slice(&enc);
+                        sf::ser_string(out, &elem);
+                    }
+                }
+            }
+            Ok("list")
+        }
+        Value::Map(_) => codec("a map cannot be encoded as a scalar value"),
+    }
+}
+
+/// The value of an `ao-types` entry: an SF string or token.
+fn type_text(m: &Member) -> Result<Vec<u8>> {
+    match m {
+        Member::Item(it) => match &it.bare {
+            Bare::String(s) => Ok(s.to_ascii_lowercase()),
+            Bare::Token(t) => Ok(t.to_ascii_lowercase().into_bytes()),
+            _ => codec("ao-types entry is not a string"),
+        },
+        Member::Inner(_) => codec("ao-types entry is an inner list"),
+    }
+}
+
+/// TABM -> rich message (`dev_codec_structured:to`, spec core §3.3).
+pub fn to_msg(tabm: &Msg) -> Result<Msg> {
+    let types: Vec<(Vec<u8>, Vec<u8>)> = match tabm.get(b"ao-types".as_slice()) {
+        Some(Value::Bin(t)) => sf::parse_dict(t)
+            .map_err(|e| Error::Codec(format!("ao-types: {e}")))?
+            .iter()
+            .map(|(k, m)| Ok((unescape(k.as_bytes()), type_text(m)?)))
+            .collect::<Result<_>>()?,
+        Some(other) => return codec(format!("ao-types is a {}, not a binary", other.kind())),
+        None => Vec::new(),
+    };
+    let type_of = |k: &[u8]| -> Option<&[u8]> {
+        types
+            .iter()
+            .rev()
+            .find(|(tk, _)| tk.as_slice() == k)
+            .map(|(_, t)| t.as_slice())
+    };
+    let mut out = Msg::new();
+    for (k, t) in &types {
+        let empty = match t.as_slice() {
+            b"empty-binary" => Value::Bin(Vec::new()),
+            b"empty-list" => Value::List(Vec::new()),
+            b"empty-message" => Value::Map(Msg::new()),
+            _ => continue,
+        };
+        out.insert(k.clone(), empty);
+    }
+    for (k, v) in tabm {
+        if k == b"ao-types" {
+            continue;
+        }
+        let decoded = match v {
+            Value::Bin(b) => match type_of(&normalize_key(k)) {
+                Some(t) if !t.starts_with(b"empty-") => decode_value(t, b)
+                    .map_err(|e| Error::Codec(format!("key {:?}: {e}", lossy(k))))?,
+                _ => v.clone(),
+            },
+            Value::Map(inner) => {
+                let d = to_msg(inner)?;
+                if type_of(k) == Some(b"list".as_slice()) {
+                    Value::List(ordered_list(d)?)
+                } else {
+                    Value::Map(d)
+                }
+            }
+            other => other.clone(),
+        };
+        out.insert(k.clone(), decoded);
+    }
+    filter_default_keys(&mut out);
+    Ok(out)
+}
+
+/// `message_to_ordered_list`: keys must be exactly `1..N`.
+fn ordered_list(m: Msg) -> Result<Vec<Value>> {
+    let mut items: Vec<(usize, Value)> = Vec::with_capacity(m.len());
+    for (k, v) in m {
+        let n = std::str::from_utf8(&k)
+            .ok()
+            .and_then(|s| s.parse::<usize>().ok())
+            .ok_or_else(|| Error::Codec(format!("list key {:?} is not an index", lossy(&k))))?;
+        items.push((n, v));
+    }
+    items.sort_by_key(|(n, _)| *n);
+    for (i, (n, _)) in items.iter().enumerate() {
+        if *n != i + 1 {
+            return codec(format!("list is missing index {}", i + 1));
+        }
+    }
+    Ok(items.into_iter().map(|(_, v)| v).collect())
+}
+
+fn bare_to_value(b: &Bare) -> Result<Value> {
+    Ok(match b {
+        Bare::Integer(i) => Value::Int(*i),
+        Bare::Decimal { mantissa, scale } => {
+            Value::Float(*mantissa as f64 / 10f64.powi(i32::try_from(*scale).unwrap_or(0)))
+        }
+        Bare::String(s) | Bare::ByteSeq(s) => Value::Bin(s.clone()),
+        Bare::Token(t) => Value::Atom(t.clone()),
+        Bare::Boolean(true) => Value::Atom("true".into()),
+        Bare::Boolean(false) => Value::Atom("false".into()),
+        Bare::Date(d) => Value::Int(*d),
+        Bare::DisplayString(s) => Value::Bin(s.clone().into_bytes()),
+    })
+}
+
+/// `decode_value(Type, Bin)` (spec core §3.3).
+pub fn decode_value(t: &[u8], b: &[u8]) -> Result<Value> {
+    match t {
+        b"integer" => match sf::parse_item(b)?.bare {
+            Bare::Integer(i) => Ok(Value::Int(i)),
+            _ => codec(format!("{:?} is not an integer", lossy(b))),
+        },
+        b"float" => {
+            let s = std::str::from_utf8(b).map_err(|_| Error::Codec("float is not text".into()))?;
+            match s.trim().parse::<f64>() {
+                Ok(f) if f.is_finite() => Ok(Value::Float(f)),
+                _ => codec(format!("{s:?} is not a float")),
+            }
+        }
+        b"atom" => match sf::parse_item(b)?.bare {
+            Bare::String(s) => Ok(Value::Atom(String::from_utf8_lossy(&s).into_owned())),
+            Bare::Token(t) => Ok(Value::Atom(t)),
+            _ => codec(format!("{:?} is not an atom", lossy(b))),
+        },
+        b"list" => {
+            let mut out = Vec::new();
+            for m in sf::parse_list(b)? {
+                let Member::Item(it) = m else {
+                    return codec("inner lists are not valid list elements");
+                };
+                match &it.bare {
+                    Bare::String(s) if s.starts_with(b"(ao-type-") => {
+                        let rest = &s[9..];
+                        let pos = rest
+                            .windows(2)
+                            .position(|w| w == b") ")
+                            .ok_or_else(|| Error::Codec("malformed typed list element".into()))?;
+                        out.push(decode_value(&rest[..pos], &rest[pos + 2..])?);
+                    }
+                    other => out.push(bare_to_value(other)?),
+                }
+            }
+            Ok(Value::List(out))
+        }
+        b"map" => {
+            let mut out = Msg::new();
+            for (k, m) in sf::parse_dict(b)? {
+                let Member::Item(it) = m else {
+                    return codec("inner lists are not valid map values");
+                };
+                out.insert(k.into_bytes(), bare_to_value(&it.bare)?);
+            }
+            Ok(Value::Map(out))
+        }
+        other => codec(format!("unexpected type {:?} in ao-types", lossy(other))),
+    }
+}
+
+/// Drop keys that hold their `#tx{}` default value (`filter_default_keys`, spec core §2.4).
+fn filter_default_keys(m: &mut Msg) {
+    m.retain(|k, v| {
+        !match (k.as_slice(), &*v) {
+            (b"format", Value::Atom(a)) => a == "ans104",
+            (b"id" | b"unsigned_id", Value::Bin(b)) => b.len() == 32 && b.iter().all(|c| *c == 0),
+            (b"last_tx" | b"target" | b"data" | b"data_root", Value::Bin(b)) => b.is_empty(),
+            (b"owner" | b"signature", Value::Bin(b)) => b.len() == 512 && b.iter().all(|c| *c == 0),
+            (b"tags" | b"data_tree", Value::List(l)) => l.is_empty(),
+            (b"quantity" | b"data_size" | b"reward" | b"denomination", Value::Int(0)) => true,
+            (b"manifest", Value::Atom(a)) => a == "undefined",
+            _ => false,
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_format_like_erlang() {
+        let mut o = Vec::new();
+        format_float(1.5, &mut o).unwrap();
+        assert_eq!(o, b"1.50000000000000000000e+00");
+        o.clear();
+        format_float(-2.5e-7, &mut o).unwrap();
+        assert_eq!(o, b"-2.50000000000000000000e-07");
+        o.clear();
+        format_float(1e100, &mut o).unwrap();
+        assert_eq!(o, b"1.00000000000000000000e+100");
+        assert!(format_float(f64::NAN, &mut o).is_err());
+    }
+}

@@ -1,0 +1,127 @@
+//! Codec and message-ID bindings over `hb_core` (spec core §3, §4.3, §6, §9).
+
+use hb_core::{flat, httpsig, ids, message_id, structured, Msg, Result as CoreResult};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::convert::{http_to_py, msg_to_py, to_http, to_msg};
+use crate::error::{codec_err, PyHbError};
+
+/// The formats `convert` moves between natively.
+#[derive(Clone, Copy, PartialEq)]
+enum Form {
+    Rich,
+    Tabm,
+    Http,
+    Flat,
+}
+
+fn form(name: &str) -> PyResult<Form> {
+    match name {
+        "structured@1.0" => Ok(Form::Rich),
+        "tabm" => Ok(Form::Tabm),
+        "httpsig@1.0" => Ok(Form::Http),
+        "flat@1.0" => Ok(Form::Flat),
+        other => Err(codec_err(format!("codec {other:?} is not available natively"))),
+    }
+}
+
+enum Input {
+    Map(Msg),
+    Http(httpsig::HttpMsg),
+}
+
+enum Output {
+    Map(Msg),
+    Http(httpsig::HttpMsg),
+}
+
+fn run(input: Input, source: Form, target: Form) -> CoreResult<Output> {
+    let tabm = match (source, input) {
+        (Form::Rich, Input::Map(m)) => structured::from_msg(&m)?,
+        (Form::Tabm, Input::Map(m)) => m,
+        (Form::Flat, Input::Map(m)) => flat::from_flat(&m)?,
+        (Form::Http, Input::Http(h)) => httpsig::from_http(&h)?,
+        _ => return Err(hb_core::Error::Codec("input does not match its codec".into())),
+    };
+    Ok(match target {
+        Form::Rich => Output::Map(structured::to_msg(&tabm)?),
+        Form::Tabm => Output::Map(tabm),
+        Form::Flat => Output::Map(flat::to_flat(&tabm)?),
+        Form::Http => Output::Http(httpsig::to_http(&tabm)?),
+    })
+}
+
+/// Convert `msg` from `source` to `target` (each of structured@1.0, tabm, httpsig@1.0, flat@1.0).
+#[pyfunction]
+fn convert<'py>(
+    py: Python<'py>,
+    msg: &Bound<'py, PyAny>,
+    source: &str,
+    target: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (s, t) = (form(source)?, form(target)?);
+    let input = if s == Form::Http { Input::Http(to_http(msg)?) } else { Input::Map(to_msg(msg)?) };
+    let out = py.detach(|| run(input, s, t)).map_err(PyHbError::from)?;
+    Ok(match out {
+        Output::Map(m) => msg_to_py(py, &m)?.into_any(),
+        Output::Http(h) => http_to_py(py, &h)?.into_any(),
+    })
+}
+
+/// The unsigned (HMAC) ID of a message, 43 characters (spec core §4.3).
+#[pyfunction]
+fn unsigned_id(py: Python<'_>, msg: &Bound<'_, PyAny>) -> PyResult<String> {
+    let m = to_msg(msg)?;
+    let id = py.detach(|| message_id::unsigned_id(&m)).map_err(PyHbError::from)?;
+    Ok(ids::b64url(&id))
+}
+
+/// Unsigned IDs of many messages, computed without the GIL.
+#[pyfunction]
+fn unsigned_id_many(py: Python<'_>, msgs: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    let ms = msgs
+        .try_iter()?
+        .map(|m| to_msg(&m?))
+        .collect::<PyResult<Vec<_>>>()?;
+    py.detach(|| {
+        ms.iter()
+            .map(|m| message_id::unsigned_id(m).map(|id| ids::b64url(&id)))
+            .collect::<CoreResult<Vec<_>>>()
+    })
+    .map_err(|e| PyHbError::from(e).into())
+}
+
+/// `dev_codec_flat:serialize` of a rich message (spec core §9).
+#[pyfunction]
+fn flat_serialize<'py>(py: Python<'py>, msg: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    let m = to_msg(msg)?;
+    let out = py
+        .detach(|| flat::serialize(&flat::to_flat(&structured::from_msg(&m)?)?))
+        .map_err(PyHbError::from)?;
+    Ok(PyBytes::new(py, &out))
+}
+
+/// The `key: value` lines of flat@1.0 text as a flat map (`dev_codec_flat:deserialize`).
+#[pyfunction]
+fn flat_parse<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    Ok(msg_to_py(py, &flat::deserialize(data))?.into_any())
+}
+
+/// Float text as Erlang writes it (`%.20e`, spec core §3.2).
+#[pyfunction]
+fn format_float(f: f64) -> PyResult<String> {
+    let mut out = Vec::new();
+    structured::format_float(f, &mut out).map_err(PyHbError::from)?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(convert, m)?)?;
+    m.add_function(wrap_pyfunction!(unsigned_id, m)?)?;
+    m.add_function(wrap_pyfunction!(unsigned_id_many, m)?)?;
+    m.add_function(wrap_pyfunction!(flat_serialize, m)?)?;
+    m.add_function(wrap_pyfunction!(flat_parse, m)?)?;
+    m.add_function(wrap_pyfunction!(format_float, m)?)?;
+    Ok(())
+}
