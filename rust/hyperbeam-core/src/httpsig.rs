@@ -153,7 +153,7 @@ fn join_path(parent: &[u8], k: &[u8]) -> Vec<u8> {
 }
 
 /// `group_maps` (spec core §6.3): flatten nested maps into parts named by their paths.
-fn group_maps(map: &Msg, parent: &[u8], top: &mut BTreeMap<Vec<u8>, Value>) -> Result<()> {
+pub(crate) fn group_maps(map: &Msg, parent: &[u8], top: &mut BTreeMap<Vec<u8>, Value>) -> Result<()> {
     let mut flat = Msg::new();
     for (k, v) in map {
         let fk = join_path(parent, k);
@@ -259,7 +259,7 @@ fn encode_part(name: &[u8], v: &Value, ik: &[u8], out: &mut Vec<u8>) {
 }
 
 /// Build the multipart body, `body-keys` and `content-type` (spec core §6.3).
-fn multipart(parts: &BTreeMap<Vec<u8>, Value>, ik: &[u8], enc: &mut HttpMsg) -> Result<()> {
+pub(crate) fn multipart(parts: &BTreeMap<Vec<u8>, Value>, ik: &[u8], enc: &mut HttpMsg) -> Result<()> {
     let encoded: Vec<Vec<u8>> = parts
         .iter()
         .map(|(name, v)| {

@@ -7,6 +7,12 @@ pub fn is_id_size(len: usize) -> bool {
     matches!(len, 32 | 42 | 43)
 }
 
+/// True when `normalize_key(k) == k` (checked without allocating).
+pub fn is_normalized(k: &[u8]) -> bool {
+    is_id_size(k.len()) || !k.iter().any(|c| c.is_ascii_uppercase() || *c >= 0x80)
+        || std::str::from_utf8(k).is_ok_and(|s| s.to_lowercase() == s)
+}
+
 /// `hb_ao:normalize_key` for binaries: lowercase, except keys of 32, 42 or 43 bytes.
 pub fn normalize_key(k: &[u8]) -> Vec<u8> {
     if is_id_size(k.len()) || !k.iter().any(|c| c.is_ascii_uppercase() || *c >= 0x80) {
@@ -25,7 +31,7 @@ pub fn is_private(k: &[u8]) -> bool {
 
 /// `normalize_keys` on a map: when two keys collapse, the last in sorted order wins (§2.2).
 pub fn normalize_keys(m: &Msg) -> Msg {
-    if m.keys().all(|k| normalize_key(k) == *k) {
+    if m.keys().all(|k| is_normalized(k)) {
         return m.clone();
     }
     m.iter().map(|(k, v)| (normalize_key(k), v.clone())).collect()
@@ -47,8 +53,14 @@ fn escape_passes(c: u8) -> bool {
 
 /// `hb_escape:encode`: every byte outside `a-z 0-9 . - _ / ? & +` becomes `%hh` (lowercase hex).
 pub fn escape(k: &[u8]) -> Vec<u8> {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = Vec::with_capacity(k.len());
+    escape_into(k, &mut out);
+    out
+}
+
+/// `hb_escape:encode`, appending to `out`.
+pub fn escape_into(k: &[u8], out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     for &c in k {
         if escape_passes(c) {
             out.push(c);
@@ -56,7 +68,6 @@ pub fn escape(k: &[u8]) -> Vec<u8> {
             out.extend_from_slice(&[b'%', HEX[(c >> 4) as usize], HEX[(c & 15) as usize]]);
         }
     }
-    out
 }
 
 fn hexval(c: u8) -> Option<u8> {

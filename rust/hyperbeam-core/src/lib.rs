@@ -6,6 +6,7 @@ pub mod error;
 pub mod flat;
 pub mod hashpath;
 pub mod httpsig;
+pub mod id_fast;
 pub mod ids;
 pub mod keys;
 pub mod message_id;

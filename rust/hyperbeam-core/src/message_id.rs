@@ -48,13 +48,7 @@ pub fn signature_base(components: &[Vec<u8>], enc: &HttpMsg, params: &[(&str, &[
         let value = enc.get(&name).ok_or_else(|| {
             Error::Codec(format!("signature component {:?} is missing from the message", lossy(&name)))
         })?;
-        base.push(b'"');
-        base.extend_from_slice(&name);
-        base.extend_from_slice(b"\": ");
-        let start = value.iter().position(|c| *c != b' ').unwrap_or(value.len());
-        let end = value.iter().rposition(|c| *c != b' ').map_or(start, |p| p + 1);
-        base.extend(value[start..end].iter().map(|&c| if c == b'\n' { b' ' } else { c }));
-        base.push(b'\n');
+        write_component_line(&name, value, &mut base);
     }
     if components.is_empty() {
         base.push(b'\n');
@@ -62,6 +56,17 @@ pub fn signature_base(components: &[Vec<u8>], enc: &HttpMsg, params: &[(&str, &[
     base.extend_from_slice(b"\"@signature-params\": ");
     params_line(components, params, &mut base);
     Ok(base)
+}
+
+/// `"name": value\n`, the value trimmed of spaces and with LF turned into a space (§7.2).
+pub fn write_component_line(name: &[u8], value: &[u8], base: &mut Vec<u8>) {
+    base.push(b'"');
+    base.extend_from_slice(name);
+    base.extend_from_slice(b"\": ");
+    let start = value.iter().position(|c| *c != b' ').unwrap_or(value.len());
+    let end = value.iter().rposition(|c| *c != b' ').map_or(start, |p| p + 1);
+    base.extend(value[start..end].iter().map(|&c| if c == b'\n' { b' ' } else { c }));
+    base.push(b'\n');
 }
 
 /// `("c1" "c2");name="value"...`: the components as an SF inner list, then the parameters.
@@ -114,6 +119,14 @@ pub fn combined_signatures(tabm: &Msg) -> Result<(BTreeMap<String, Member>, BTre
 
 /// The unsigned ID of a rich message (spec core §4.3), as 32 raw bytes.
 pub fn unsigned_id(msg: &Msg) -> Result<[u8; 32]> {
+    match crate::id_fast::try_unsigned_id(msg)? {
+        Some(id) => Ok(id),
+        None => unsigned_id_general(msg),
+    }
+}
+
+/// The unsigned ID through the general path: structured `from`, then httpsig `to`.
+pub fn unsigned_id_general(msg: &Msg) -> Result<[u8; 32]> {
     let renamed;
     let msg = if msg.keys().any(|k| normalize_key(k) == b"signature-input") {
         let mut m = Msg::new();

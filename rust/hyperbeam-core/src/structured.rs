@@ -1,24 +1,26 @@
 //! `structured@1.0`: rich message <-> TABM with `ao-types` (spec core §3).
 
 use crate::error::{codec, Error, Result};
-use crate::keys::{escape, is_private, list_to_numbered, normalize_key, normalize_keys, unescape};
+use crate::keys::{
+    escape_into, is_normalized, is_private, list_to_numbered, normalize_key, normalize_keys, unescape,
+};
 use crate::sf::{self, Bare, Member};
 use crate::value::{Msg, Value};
 
 /// Keys that `from` drops at every level (`?REGEN_KEYS`, spec core §2.4).
-fn is_regen_key(k: &[u8]) -> bool {
+pub(crate) fn is_regen_key(k: &[u8]) -> bool {
     k == b"unsigned_id" || k == b"content-digest"
 }
 
 /// An empty map, or one whose only key is `priv` (spec core §3.1).
-fn is_empty_message(m: &Msg) -> bool {
+pub(crate) fn is_empty_message(m: &Msg) -> bool {
     m.is_empty() || (m.len() == 1 && m.contains_key(b"priv".as_slice()))
 }
 
 /// Rich message -> TABM (`dev_codec_structured:from`, spec core §3.1).
 pub fn from_msg(msg: &Msg) -> Result<Msg> {
     let norm;
-    let m = if msg.keys().all(|k| normalize_key(k) == *k) {
+    let m = if msg.keys().all(|k| is_normalized(k)) {
         msg
     } else {
         norm = normalize_keys(msg);
@@ -59,7 +61,7 @@ pub fn from_msg(msg: &Msg) -> Result<Msg> {
             if i > 0 {
                 ao.extend_from_slice(b", ");
             }
-            ao.extend_from_slice(&escape(k));
+            escape_into(k, &mut ao);
             ao.push(b'=');
             sf::ser_string(&mut ao, t.as_bytes());
         }

@@ -77,6 +77,14 @@ fn unsigned_id(py: Python<'_>, msg: &Bound<'_, PyAny>) -> PyResult<String> {
     Ok(ids::b64url(&id))
 }
 
+/// The unsigned ID through the general (two-map) path; tests compare it with the fast path.
+#[pyfunction]
+fn unsigned_id_general(msg: &Bound<'_, PyAny>) -> PyResult<String> {
+    let m = to_msg(msg)?;
+    let id = message_id::unsigned_id_general(&m).map_err(PyHbError::from)?;
+    Ok(ids::b64url(&id))
+}
+
 /// Unsigned IDs of many messages, computed without the GIL.
 #[pyfunction]
 fn unsigned_id_many(py: Python<'_>, msgs: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
@@ -120,6 +128,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(convert, m)?)?;
     m.add_function(wrap_pyfunction!(unsigned_id, m)?)?;
     m.add_function(wrap_pyfunction!(unsigned_id_many, m)?)?;
+    m.add_function(wrap_pyfunction!(unsigned_id_general, m)?)?;
     m.add_function(wrap_pyfunction!(flat_serialize, m)?)?;
     m.add_function(wrap_pyfunction!(flat_parse, m)?)?;
     m.add_function(wrap_pyfunction!(format_float, m)?)?;
