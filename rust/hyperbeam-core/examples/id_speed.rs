@@ -5,14 +5,23 @@ use std::time::Instant;
 fn main() {
     let mut m = Msg::new();
     for i in 0..12 {
-        m.insert(format!("key-{i}").into_bytes(), Value::Bin(format!("value-{i}").into_bytes()));
+        m.insert(
+            format!("key-{i}").into_bytes(),
+            Value::Bin(format!("value-{i}").into_bytes()),
+        );
     }
     m.insert(b"count".to_vec(), Value::Int(42));
     m.insert(b"neg".to_vec(), Value::Int(-7));
     m.insert(b"flt".to_vec(), Value::Float(1.5));
     m.insert(b"flag".to_vec(), Value::Atom("true".into()));
-    m.insert(b"ints".to_vec(), Value::List(vec![Value::Int(1), Value::Int(2), Value::Int(3)]));
-    m.insert(b"strs".to_vec(), Value::List(vec![Value::Bin(b"x".to_vec()), Value::Bin(b"y".to_vec())]));
+    m.insert(
+        b"ints".to_vec(),
+        Value::List(vec![Value::Int(1), Value::Int(2), Value::Int(3)]),
+    );
+    m.insert(
+        b"strs".to_vec(),
+        Value::List(vec![Value::Bin(b"x".to_vec()), Value::Bin(b"y".to_vec())]),
+    );
     let mut n = Msg::new();
     n.insert(b"a".to_vec(), Value::Bin(b"1".to_vec()));
     m.insert(b"nested".to_vec(), Value::Map(n));

@@ -64,7 +64,9 @@ fn insert_path(m: &mut Msg, parts: &[&[u8]], v: Value, full: &[u8]) -> Result<()
         }
         return Ok(());
     }
-    let entry = m.entry(head.to_vec()).or_insert_with(|| Value::Map(Msg::new()));
+    let entry = m
+        .entry(head.to_vec())
+        .or_insert_with(|| Value::Map(Msg::new()));
     match entry {
         Value::Map(inner) => insert_path(inner, rest, v, full),
         _ => collision(full),
@@ -142,7 +144,10 @@ mod tests {
         let f = to_flat(&m).unwrap();
         assert_eq!(serialize(&f).unwrap(), b"a/b: 1\na/c/d: 2\ne: 3\n");
         assert_eq!(from_flat(&f).unwrap(), m);
-        assert_eq!(deserialize(b"a/b: 1\na/c/d: 2\ne: 3\nbad line\nx: y: z\n"), f);
+        assert_eq!(
+            deserialize(b"a/b: 1\na/c/d: 2\ne: 3\nbad line\nx: y: z\n"),
+            f
+        );
         let mut bad = Msg::new();
         bad.insert(b"a".to_vec(), bin("1"));
         bad.insert(b"a/b".to_vec(), bin("2"));

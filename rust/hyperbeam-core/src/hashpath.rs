@@ -76,7 +76,7 @@ pub fn fold(base: &[u8], parts: &[&[u8]], alg: Alg) -> Result<Vec<u8>> {
 
 /// Many independent `sha256_chain` steps over packed 32-byte IDs: `out[i] = chain(a[i], b[i])`.
 pub fn chain_many(a: &[u8], b: &[u8], alg: Alg) -> Result<Vec<u8>> {
-    if a.len() % 32 != 0 || a.len() != b.len() {
+    if !a.len().is_multiple_of(32) || a.len() != b.len() {
         return Err(Error::HashPath(
             "batch inputs must be equal-length runs of 32-byte IDs".into(),
         ));
@@ -96,9 +96,19 @@ mod tests {
     fn worked_examples() {
         // spec core §5.2
         let hp = b"N0nIQ3Vna7YDxuRsaVTYeYS4glkmxD4HrUbZIwIvN_s/Q53TsRwUt9odC2c2Mv0lnGrRX46FfpWHagpceiGpYB4";
-        let out = combine(hp, b"P4K3fjm8dUprHwRLGTXBkwZ0wfuR4V8JkLj3UxN0Bhg", Alg::Sha256Chain).unwrap();
+        let out = combine(
+            hp,
+            b"P4K3fjm8dUprHwRLGTXBkwZ0wfuR4V8JkLj3UxN0Bhg",
+            Alg::Sha256Chain,
+        )
+        .unwrap();
         assert!(out.starts_with(b"b1UMT_4zBC3UhzT18PUOGd-p5By4FQrCi9YzvAg9Shs/"));
-        let out = combine(b"N0nIQ3Vna7YDxuRsaVTYeYS4glkmxD4HrUbZIwIvN_s/b", b"c", Alg::Sha256Chain).unwrap();
+        let out = combine(
+            b"N0nIQ3Vna7YDxuRsaVTYeYS4glkmxD4HrUbZIwIvN_s/b",
+            b"c",
+            Alg::Sha256Chain,
+        )
+        .unwrap();
         assert_eq!(out, b"_RwvA5z1jX4Xz-A6GedVQBLqmbzhbEkWa6EgOgbuUmQ/c");
         assert!(combine(b"a/b/c", b"d", Alg::Sha256Chain).is_err());
         assert!(Alg::from_name(b"md5").is_err());

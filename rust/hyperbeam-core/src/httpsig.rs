@@ -18,7 +18,10 @@ pub const MAX_HEADER_LENGTH: usize = 4096;
 const CRLF: &[u8] = b"\r\n";
 
 /// `inline_key` (spec core §6.1 step 3): (extra headers, inline body key).
-fn inline_key<V>(m: &BTreeMap<Vec<u8>, V>, as_bin: impl Fn(&V) -> Option<&[u8]>) -> (bool, Vec<u8>) {
+fn inline_key<V>(
+    m: &BTreeMap<Vec<u8>, V>,
+    as_bin: impl Fn(&V) -> Option<&[u8]>,
+) -> (bool, Vec<u8>) {
     if let Some(ik) = m.get(b"inline-body-key".as_slice()).and_then(as_bin) {
         (false, ik.to_vec())
     } else if m.contains_key(b"body".as_slice()) {
@@ -39,7 +42,9 @@ pub fn content_digest(body: &[u8]) -> Vec<u8> {
 }
 
 fn is_hmac_commitment(c: &Msg) -> bool {
-    c.get(b"commitment-device".as_slice()).and_then(Value::as_bin) == Some(b"httpsig@1.0")
+    c.get(b"commitment-device".as_slice())
+        .and_then(Value::as_bin)
+        == Some(b"httpsig@1.0")
         && c.get(b"alg".as_slice()).and_then(Value::as_bin) == Some(b"hmac-sha256")
 }
 
@@ -153,7 +158,11 @@ fn join_path(parent: &[u8], k: &[u8]) -> Vec<u8> {
 }
 
 /// `group_maps` (spec core §6.3): flatten nested maps into parts named by their paths.
-pub(crate) fn group_maps(map: &Msg, parent: &[u8], top: &mut BTreeMap<Vec<u8>, Value>) -> Result<()> {
+pub(crate) fn group_maps(
+    map: &Msg,
+    parent: &[u8],
+    top: &mut BTreeMap<Vec<u8>, Value>,
+) -> Result<()> {
     let mut flat = Msg::new();
     for (k, v) in map {
         let fk = join_path(parent, k);
@@ -259,7 +268,11 @@ fn encode_part(name: &[u8], v: &Value, ik: &[u8], out: &mut Vec<u8>) {
 }
 
 /// Build the multipart body, `body-keys` and `content-type` (spec core §6.3).
-pub(crate) fn multipart(parts: &BTreeMap<Vec<u8>, Value>, ik: &[u8], enc: &mut HttpMsg) -> Result<()> {
+pub(crate) fn multipart(
+    parts: &BTreeMap<Vec<u8>, Value>,
+    ik: &[u8],
+    enc: &mut HttpMsg,
+) -> Result<()> {
     let encoded: Vec<Vec<u8>> = parts
         .iter()
         .map(|(name, v)| {
@@ -389,11 +402,12 @@ fn parse_multipart(
     let mut close = b"\r\n--".to_vec();
     close.extend_from_slice(boundary);
     close.extend_from_slice(b"--");
-    let start = find(body, &open)
-        .ok_or_else(|| Error::Codec("multipart body does not contain its opening boundary".into()))?
-        + open.len();
-    let end = find(body, &close)
-        .ok_or_else(|| Error::Codec("multipart body does not contain its closing boundary".into()))?;
+    let start = find(body, &open).ok_or_else(|| {
+        Error::Codec("multipart body does not contain its opening boundary".into())
+    })? + open.len();
+    let end = find(body, &close).ok_or_else(|| {
+        Error::Codec("multipart body does not contain its closing boundary".into())
+    })?;
     if end < start {
         return codec("multipart boundaries are out of order");
     }
@@ -418,8 +432,8 @@ fn parse_multipart(
         }
         let disp = disposition
             .ok_or_else(|| Error::Codec("a multipart part has no content-disposition".into()))?;
-        let item = sf::parse_item(&disp)
-            .map_err(|e| Error::Codec(format!("content-disposition: {e}")))?;
+        let item =
+            sf::parse_item(&disp).map_err(|e| Error::Codec(format!("content-disposition: {e}")))?;
         let name = match &item.bare {
             Bare::Token(tok) if tok == "inline" => ik.to_vec(),
             _ => item
@@ -451,7 +465,10 @@ fn ungroup_ids(t: &mut Msg) -> Result<()> {
     };
     for (k, m) in sf::parse_dict(&ids).map_err(|e| Error::Codec(format!("ao-ids: {e}")))? {
         match m {
-            Member::Item(sf::Item { bare: Bare::String(s), .. }) => {
+            Member::Item(sf::Item {
+                bare: Bare::String(s),
+                ..
+            }) => {
                 t.insert(k.into_bytes(), Value::Bin(s));
             }
             _ => return codec(format!("ao-ids entry {k:?} is not a string")),

@@ -15,6 +15,9 @@ use crate::sf;
 use crate::structured::{encode_value, from_msg, is_empty_message, is_regen_key};
 use crate::value::{Msg, Value};
 
+/// A header name and value, borrowed from the message where possible.
+type Header<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
+
 /// Keys whose presence sends a message down the general path.
 const GENERAL_KEYS: [&[u8]; 5] = [
     b"commitments",
@@ -26,7 +29,10 @@ const GENERAL_KEYS: [&[u8]; 5] = [
 
 /// `Some(id)` when the fast path applies, `None` when the general path must be used.
 pub fn try_unsigned_id(m: &Msg) -> Result<Option<[u8; 32]>> {
-    if !m.keys().all(|k| is_normalized(k) && !GENERAL_KEYS.contains(&k.as_slice())) {
+    if !m
+        .keys()
+        .all(|k| is_normalized(k) && !GENERAL_KEYS.contains(&k.as_slice()))
+    {
         return Ok(None);
     }
     let present = |k: &[u8]| match m.get(k) {
@@ -43,7 +49,7 @@ pub fn try_unsigned_id(m: &Msg) -> Result<Option<[u8; 32]>> {
     } else {
         (false, b"body")
     };
-    let mut headers: Vec<(Cow<'_, [u8]>, Cow<'_, [u8]>)> = Vec::with_capacity(m.len() + 4);
+    let mut headers: Vec<Header<'_>> = Vec::with_capacity(m.len() + 4);
     let mut ao_types = Vec::new();
     let mut ao_ids = Vec::new();
     let mut body_map = Msg::new();
@@ -129,7 +135,10 @@ pub fn try_unsigned_id(m: &Msg) -> Result<Option<[u8; 32]>> {
                 extra.remove(b"body".as_slice()).unwrap_or_default()
             }
         };
-        headers.push((Cow::Borrowed(b"content-digest"), Cow::Owned(content_digest(&body))));
+        headers.push((
+            Cow::Borrowed(b"content-digest"),
+            Cow::Owned(content_digest(&body)),
+        ));
     }
     let mut comps: Vec<(Vec<u8>, usize)> = headers
         .iter()

@@ -20,7 +20,10 @@ pub fn b64url(data: &[u8]) -> String {
 /// Append unpadded base64url of `data` to `out`.
 pub fn b64url_into(data: &[u8], out: &mut Vec<u8>) {
     let start = out.len();
-    out.resize(start + base64::encoded_len(data.len(), false).unwrap_or(0), 0);
+    out.resize(
+        start + base64::encoded_len(data.len(), false).unwrap_or(0),
+        0,
+    );
     let n = URL_SAFE_NO_PAD
         .encode_slice(data, &mut out[start..])
         .unwrap_or(0);
@@ -59,7 +62,9 @@ pub fn native_id(id: &[u8]) -> Result<Vec<u8>> {
             if raw.len() == 32 {
                 Ok(raw)
             } else {
-                Err(Error::HashPath("43-character ID does not decode to 32 bytes".into()))
+                Err(Error::HashPath(
+                    "43-character ID does not decode to 32 bytes".into(),
+                ))
             }
         }
         32 | 42 => Ok(id.to_vec()),

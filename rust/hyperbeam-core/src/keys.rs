@@ -9,7 +9,8 @@ pub fn is_id_size(len: usize) -> bool {
 
 /// True when `normalize_key(k) == k` (checked without allocating).
 pub fn is_normalized(k: &[u8]) -> bool {
-    is_id_size(k.len()) || !k.iter().any(|c| c.is_ascii_uppercase() || *c >= 0x80)
+    is_id_size(k.len())
+        || !k.iter().any(|c| c.is_ascii_uppercase() || *c >= 0x80)
         || std::str::from_utf8(k).is_ok_and(|s| s.to_lowercase() == s)
 }
 
@@ -34,7 +35,9 @@ pub fn normalize_keys(m: &Msg) -> Msg {
     if m.keys().all(|k| is_normalized(k)) {
         return m.clone();
     }
-    m.iter().map(|(k, v)| (normalize_key(k), v.clone())).collect()
+    m.iter()
+        .map(|(k, v)| (normalize_key(k), v.clone()))
+        .collect()
 }
 
 /// `normalize_keys` on a list: a numbered map `"1".."N"`.

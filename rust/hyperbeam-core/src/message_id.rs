@@ -41,12 +41,19 @@ pub fn mark_derived(name: &[u8]) -> Vec<u8> {
 
 /// The signature base (spec core §7.2): one `"name": value` line per component, then the
 /// `@signature-params` line. `params` are written in the order given.
-pub fn signature_base(components: &[Vec<u8>], enc: &HttpMsg, params: &[(&str, &[u8])]) -> Result<Vec<u8>> {
+pub fn signature_base(
+    components: &[Vec<u8>],
+    enc: &HttpMsg,
+    params: &[(&str, &[u8])],
+) -> Result<Vec<u8>> {
     let mut base = Vec::with_capacity(256);
     for c in components {
         let name = normalize_key(c.strip_prefix(b"@").unwrap_or(c));
         let value = enc.get(&name).ok_or_else(|| {
-            Error::Codec(format!("signature component {:?} is missing from the message", lossy(&name)))
+            Error::Codec(format!(
+                "signature component {:?} is missing from the message",
+                lossy(&name)
+            ))
         })?;
         write_component_line(&name, value, &mut base);
     }
@@ -64,8 +71,15 @@ pub fn write_component_line(name: &[u8], value: &[u8], base: &mut Vec<u8>) {
     base.extend_from_slice(name);
     base.extend_from_slice(b"\": ");
     let start = value.iter().position(|c| *c != b' ').unwrap_or(value.len());
-    let end = value.iter().rposition(|c| *c != b' ').map_or(start, |p| p + 1);
-    base.extend(value[start..end].iter().map(|&c| if c == b'\n' { b' ' } else { c }));
+    let end = value
+        .iter()
+        .rposition(|c| *c != b' ')
+        .map_or(start, |p| p + 1);
+    base.extend(
+        value[start..end]
+            .iter()
+            .map(|&c| if c == b'\n' { b' ' } else { c }),
+    );
     base.push(b'\n');
 }
 
@@ -88,13 +102,17 @@ pub fn params_line(components: &[Vec<u8>], params: &[(&str, &[u8])], out: &mut V
 }
 
 fn is_hmac(c: &Msg) -> bool {
-    c.get(b"commitment-device".as_slice()).and_then(Value::as_bin) == Some(b"httpsig@1.0")
+    c.get(b"commitment-device".as_slice())
+        .and_then(Value::as_bin)
+        == Some(b"httpsig@1.0")
         && c.get(b"alg".as_slice()).and_then(Value::as_bin) == Some(b"hmac-sha256")
 }
 
 /// The combined `signature`/`signature-input` dictionaries of all non-HMAC commitments,
 /// keyed (and so sorted) by signature name (spec core §4.3 step 3, §7.5).
-pub fn combined_signatures(tabm: &Msg) -> Result<(BTreeMap<String, Member>, BTreeMap<String, Member>)> {
+pub fn combined_signatures(
+    tabm: &Msg,
+) -> Result<(BTreeMap<String, Member>, BTreeMap<String, Member>)> {
     let mut sigs = BTreeMap::new();
     let mut inputs = BTreeMap::new();
     if let Some(Value::Map(comms)) = tabm.get(b"commitments".as_slice()) {
@@ -105,7 +123,10 @@ pub fn combined_signatures(tabm: &Msg) -> Result<(BTreeMap<String, Member>, BTre
             if is_hmac(c) {
                 continue;
             }
-            for (key, dest) in [(b"signature".as_slice(), &mut sigs), (b"signature-input".as_slice(), &mut inputs)] {
+            for (key, dest) in [
+                (b"signature".as_slice(), &mut sigs),
+                (b"signature-input".as_slice(), &mut inputs),
+            ] {
                 if let Some(Value::Bin(text)) = c.get(key) {
                     for (name, m) in sf::parse_dict(text)? {
                         dest.insert(name, m);

@@ -22,7 +22,9 @@ fn form(name: &str) -> PyResult<Form> {
         "tabm" => Ok(Form::Tabm),
         "httpsig@1.0" => Ok(Form::Http),
         "flat@1.0" => Ok(Form::Flat),
-        other => Err(codec_err(format!("codec {other:?} is not available natively"))),
+        other => Err(codec_err(format!(
+            "codec {other:?} is not available natively"
+        ))),
     }
 }
 
@@ -42,7 +44,11 @@ fn run(input: Input, source: Form, target: Form) -> CoreResult<Output> {
         (Form::Tabm, Input::Map(m)) => m,
         (Form::Flat, Input::Map(m)) => flat::from_flat(&m)?,
         (Form::Http, Input::Http(h)) => httpsig::from_http(&h)?,
-        _ => return Err(hb_core::Error::Codec("input does not match its codec".into())),
+        _ => {
+            return Err(hb_core::Error::Codec(
+                "input does not match its codec".into(),
+            ))
+        }
     };
     Ok(match target {
         Form::Rich => Output::Map(structured::to_msg(&tabm)?),
@@ -61,7 +67,11 @@ fn convert<'py>(
     target: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
     let (s, t) = (form(source)?, form(target)?);
-    let input = if s == Form::Http { Input::Http(to_http(msg)?) } else { Input::Map(to_msg(msg)?) };
+    let input = if s == Form::Http {
+        Input::Http(to_http(msg)?)
+    } else {
+        Input::Map(to_msg(msg)?)
+    };
     let out = py.detach(|| run(input, s, t)).map_err(PyHbError::from)?;
     Ok(match out {
         Output::Map(m) => msg_to_py(py, &m)?.into_any(),
@@ -73,7 +83,9 @@ fn convert<'py>(
 #[pyfunction]
 fn unsigned_id(py: Python<'_>, msg: &Bound<'_, PyAny>) -> PyResult<String> {
     let m = to_msg(msg)?;
-    let id = py.detach(|| message_id::unsigned_id(&m)).map_err(PyHbError::from)?;
+    let id = py
+        .detach(|| message_id::unsigned_id(&m))
+        .map_err(PyHbError::from)?;
     Ok(ids::b64url(&id))
 }
 

@@ -48,10 +48,10 @@ pub fn bin_bytes(v: &Bound<'_, PyAny>) -> PyResult<Option<Vec<u8>>> {
     if let Ok(b) = v.cast::<PyBytes>() {
         return Ok(Some(b.as_bytes().to_vec()));
     }
-    if v.is_instance_of::<PyString>() {
-        if v.is_exact_instance_of::<PyString>() || !v.is_instance(atom_type(v.py())?)? {
-            return Ok(Some(key_bytes(v)?));
-        }
+    if v.is_instance_of::<PyString>()
+        && (v.is_exact_instance_of::<PyString>() || !v.is_instance(atom_type(v.py())?)?)
+    {
+        return Ok(Some(key_bytes(v)?));
     }
     if let Ok(b) = v.cast::<PyByteArray>() {
         return Ok(Some(b.to_vec()));
@@ -63,7 +63,10 @@ pub fn to_msg(obj: &Bound<'_, PyAny>) -> PyResult<Msg> {
     let d = obj.cast::<PyDict>().map_err(|_| {
         codec_err(format!(
             "a message must be a dict, got {}",
-            obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            obj.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
         ))
     })?;
     dict_to_msg(d, 0)
@@ -79,7 +82,9 @@ fn dict_to_msg(d: &Bound<'_, PyDict>, depth: usize) -> PyResult<Msg> {
 
 pub fn to_value(v: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
     if depth > MAX_DEPTH {
-        return Err(codec_err(format!("message nests deeper than {MAX_DEPTH} levels")));
+        return Err(codec_err(format!(
+            "message nests deeper than {MAX_DEPTH} levels"
+        )));
     }
     if let Ok(b) = v.cast::<PyBytes>() {
         return Ok(Value::Bin(b.as_bytes().to_vec()));
@@ -100,7 +105,9 @@ pub fn to_value(v: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
         return Ok(Value::Atom("null".into()));
     }
     if let Ok(b) = v.cast::<PyBool>() {
-        return Ok(Value::Atom(if b.is_true() { "true" } else { "false" }.into()));
+        return Ok(Value::Atom(
+            if b.is_true() { "true" } else { "false" }.into(),
+        ));
     }
     if let Ok(i) = v.cast::<PyInt>() {
         return Ok(match i.extract::<i64>() {
@@ -112,10 +119,18 @@ pub fn to_value(v: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
         return Ok(Value::Float(f.value()));
     }
     if let Ok(l) = v.cast::<PyList>() {
-        return l.iter().map(|x| to_value(&x, depth + 1)).collect::<PyResult<_>>().map(Value::List);
+        return l
+            .iter()
+            .map(|x| to_value(&x, depth + 1))
+            .collect::<PyResult<_>>()
+            .map(Value::List);
     }
     if let Ok(t) = v.cast::<PyTuple>() {
-        return t.iter().map(|x| to_value(&x, depth + 1)).collect::<PyResult<_>>().map(Value::List);
+        return t
+            .iter()
+            .map(|x| to_value(&x, depth + 1))
+            .collect::<PyResult<_>>()
+            .map(Value::List);
     }
     if let Ok(b) = v.cast::<PyByteArray>() {
         return Ok(Value::Bin(b.to_vec()));
@@ -155,7 +170,10 @@ pub fn value_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny
             other => atom_type(py)?.call1((other,))?,
         },
         Value::List(l) => {
-            let items = l.iter().map(|x| value_to_py(py, x)).collect::<PyResult<Vec<_>>>()?;
+            let items = l
+                .iter()
+                .map(|x| value_to_py(py, x))
+                .collect::<PyResult<Vec<_>>>()?;
             PyList::new(py, items)?.into_any()
         }
         Value::Map(m) => msg_to_py(py, m)?.into_any(),

@@ -69,7 +69,12 @@ fn hashpath_combine(base: &[u8], part: &[u8], alg_name: &str) -> PyResult<String
 /// Apply many parts in turn to `base` in one native call.
 #[pyfunction]
 #[pyo3(signature = (base, parts, alg_name="sha-256-chain"))]
-fn hashpath_fold(py: Python<'_>, base: &[u8], parts: Vec<Vec<u8>>, alg_name: &str) -> PyResult<String> {
+fn hashpath_fold(
+    py: Python<'_>,
+    base: &[u8],
+    parts: Vec<Vec<u8>>,
+    alg_name: &str,
+) -> PyResult<String> {
     let a = alg(alg_name)?;
     let out = py
         .detach(|| {
@@ -102,15 +107,25 @@ fn hashpath_combine_many(
                 .collect::<hb_core::Result<Vec<_>>>()
         })
         .map_err(PyHbError::from)?;
-    Ok(out.into_iter().map(|v| String::from_utf8_lossy(&v).into_owned()).collect())
+    Ok(out
+        .into_iter()
+        .map(|v| String::from_utf8_lossy(&v).into_owned())
+        .collect())
 }
 
 /// Packed batch of chain steps: `a` and `b` hold n 32-byte IDs each; returns n 32-byte hashes.
 #[pyfunction]
 #[pyo3(signature = (a, b, alg_name="sha-256-chain"))]
-fn chain_many<'py>(py: Python<'py>, a: &[u8], b: &[u8], alg_name: &str) -> PyResult<Bound<'py, PyBytes>> {
+fn chain_many<'py>(
+    py: Python<'py>,
+    a: &[u8],
+    b: &[u8],
+    alg_name: &str,
+) -> PyResult<Bound<'py, PyBytes>> {
     let al = alg(alg_name)?;
-    let out = py.detach(|| hashpath::chain_many(a, b, al)).map_err(PyHbError::from)?;
+    let out = py
+        .detach(|| hashpath::chain_many(a, b, al))
+        .map_err(PyHbError::from)?;
     Ok(PyBytes::new(py, &out))
 }
 

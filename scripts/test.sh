@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Set up a fresh virtual environment, build and install the package (release profile), then run
+# the Rust core's tests and the Python test-suite. Golden vectors are read from ../shared (or
+# $HYPERBEAM_SHARED); tests that need them skip with a reason where they are absent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --upgrade pip
+"$VENV/bin/python" -m pip install -q '.[test]'
+cargo test --locked -p hyperbeam-core
+cd tests && "../$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@"
