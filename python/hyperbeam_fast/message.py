@@ -24,10 +24,8 @@ def _b(v: Any) -> bytes | None:
 
 
 def _commitments(msg: dict) -> dict:
-    for k, v in msg.items():
-        if isinstance(k, str) and k.lower() == "commitments" and isinstance(v, dict):
-            return v
-    return {}
+    comms = msg.get("commitments")
+    return comms if isinstance(comms, dict) else {}
 
 
 def _select(msg: dict, comms: dict, committers: Any) -> list[str]:
@@ -66,6 +64,8 @@ def id(msg: Any, committers: Any = "none") -> str:  # noqa: A001 - the protocol'
     (commitments that have a committer), ``"signed"``, a list of committer addresses, or
     ``"uncommitted"`` (every commitment including the HMAC one: HyperBEAM's ``id(M)``).
     """
+    if type(msg) is dict and "commitments" not in msg:
+        return _native.unsigned_id(msg)
     if isinstance(msg, (bytes, str)):
         return _native.human_id(hashlib.sha256(_b(msg) or b"").digest())
     if not isinstance(msg, dict):

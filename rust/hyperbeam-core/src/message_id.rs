@@ -2,6 +2,7 @@
 //! message's httpsig@1.0 encoding (spec core §4.3, §7.2).
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -198,9 +199,13 @@ pub fn tabm_hmac_id(tabm: &Msg, first_input: Option<&Member>) -> Result<[u8; 32]
     Ok(hmac_ao(&base))
 }
 
-/// HMAC-SHA256 with the key `ao`.
+/// HMAC-SHA256 with the key `ao` (the keyed state is computed once and cloned).
 pub fn hmac_ao(data: &[u8]) -> [u8; 32] {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(b"ao") else {
+    static KEYED: OnceLock<Option<Hmac<Sha256>>> = OnceLock::new();
+    let Some(mut mac) = KEYED
+        .get_or_init(|| Hmac::<Sha256>::new_from_slice(b"ao").ok())
+        .clone()
+    else {
         return [0; 32]; // unreachable: HMAC accepts keys of any length
     };
     mac.update(data);

@@ -1,0 +1,182 @@
+"""Unsigned message IDs and the httpsig@1.0 codec (spec core §4.3, §6).
+
+Measured (same run, same messages):
+
+* ``hyperbeam_fast.id(msg)`` (the unsigned HMAC ID, ``hb_message:id(M, none)``) of a 20-key mixed
+  message, a 3-key message and a message with a 64 KB body, vs the pure-Python reference
+  ``reference.unsigned_id`` and vs HyperBEAM's Erlang measured on this machine;
+* ``hyperbeam_fast.id_many`` (one native call, GIL released for the hashing);
+* ``convert(msg, "httpsig@1.0")`` (encode) and ``convert(h, "structured@1.0", "httpsig@1.0")``
+  (decode) of the 20-key message, vs Erlang and (encode only) vs the reference
+  ``reference.httpsig_to(reference.structured_from(msg))``.
+
+Diagnostics (no target) split the ID cost: the Python wrapper, the Python->Rust message
+conversion (``id_many`` on a list whose last element is not a dict converts every message and
+then fails before hashing), ``convert(msg, "tabm")`` and the fixed per-call overhead (empty message).
+
+Every ID is checked against ``reference.unsigned_id``; the encoding against the reference
+encoding; the decoding with ``match`` against the original message.
+"""
+
+from __future__ import annotations
+
+import random
+
+from _common import Result, check, main, median_time, rate
+
+import hyperbeam_fast
+from hyperbeam_fast import Atom, CodecError, _native, reference
+from hyperbeam_fast.match import match
+
+# HyperBEAM (Erlang) rates measured on this machine, from the issue.
+ERL_ID_20 = 1970
+ERL_ID_3 = 4508
+ERL_ID_64K = 393
+ERL_ENCODE = 4406
+ERL_DECODE = 5443
+
+TARGET_ID_20 = 250_000
+TARGET_ID_VS_REF = 10.0
+
+N_MSGS = 1000  # distinct messages per timed batch
+
+
+def msg20(i: int) -> dict:
+    """A 20-key mixed message: strings, ints, floats, atoms, a list, a nested map and a body."""
+    return {
+        "action": "Transfer",
+        "recipient": "vh-NTHVvlKZqRxc8LyyTNok65yQ55a_PJ1zWLb9G2JI",
+        "target": "xU9zFkq3X2ZQ6olwNVvr1vUWIjc3kXTWr7xKQD6dh10",
+        "quantity": 1_000_000 + i,
+        "fee": 3,
+        "nonce": i,
+        "price": 1.5,
+        "ratio": 0.25,
+        "enabled": True,
+        "disabled": False,
+        "nothing": None,
+        "mode": Atom("fast"),
+        "tags": ["alpha", "beta", 3],
+        "meta": {"k1": "v1", "k2": 7},
+        "data-protocol": "ao",
+        "variant": "ao.TN.1",
+        "type": "Message",
+        "name": "bench",
+        "ttl": 3600,
+        "body": b"hello world " * 8,
+    }
+
+
+def msg3(i: int) -> dict:
+    return {"action": "Eval", "target": "xU9zFkq3X2ZQ6olwNVvr1vUWIjc3kXTWr7xKQD6dh10", "nonce": i}
+
+
+def msg64k(i: int, rng: random.Random) -> dict:
+    return {"action": "Upload", "nonce": i, "body": rng.randbytes(64 * 1024)}
+
+
+def _norm_httpsig(h: dict) -> dict:
+    """Our httpsig form (str keys, bytes values) in the reference's (bytes keys and values)."""
+    return {
+        (k.encode() if isinstance(k, str) else k): (v.encode() if isinstance(v, str) else v)
+        for k, v in h.items()
+    }
+
+
+def run() -> list[Result]:
+    rng = random.Random(2)
+    m20 = [msg20(i) for i in range(N_MSGS)]
+    m3 = [msg3(i) for i in range(N_MSGS)]
+    m64 = [msg64k(i, rng) for i in range(64)]
+    check(all(len(m) == 20 for m in m20), "msg20 has 20 keys")
+    hid, ref_id = hyperbeam_fast.id, reference.unsigned_id
+
+    # --- correctness -----------------------------------------------------------------------
+    for name, msgs in (("20-key", m20), ("3-key", m3), ("64KB-body", m64)):
+        ref_ids = [ref_id(m) for m in msgs]
+        check([hid(m) for m in msgs] == ref_ids, f"id() != reference ({name})")
+        check([_native.unsigned_id(m) for m in msgs] == ref_ids, f"_native != reference ({name})")
+        check(hyperbeam_fast.id_many(msgs) == ref_ids, f"id_many != reference ({name})")
+    m = m20[0]
+    h = hyperbeam_fast.convert(m, "httpsig@1.0")
+    ref_h = reference.httpsig_to(reference.structured_from(m))
+    check(_norm_httpsig(h) == ref_h, "httpsig encode != reference encoding")
+    back = hyperbeam_fast.convert(h, "structured@1.0", "httpsig@1.0")
+    check(match(back, m) and match(m, back), "httpsig decode does not match the original")
+    try:
+        _native.unsigned_id_many([*m20, 0])
+        check(False, "id_many on a non-dict must raise")
+    except CodecError:
+        pass
+
+    # --- IDs ---------------------------------------------------------------------------------
+    r20 = rate(lambda: [hid(x) for x in m20], N_MSGS)
+    r20_ref = rate(lambda: [ref_id(x) for x in m20[:200]], 200, repeats=5)
+    r3 = rate(lambda: [hid(x) for x in m3], N_MSGS)
+    r3_ref = rate(lambda: [ref_id(x) for x in m3[:300]], 300, repeats=5)
+    r64 = rate(lambda: [hid(x) for x in m64], len(m64))
+    r64_ref = rate(lambda: [ref_id(x) for x in m64], len(m64), repeats=5)
+    r_many = rate(lambda: hyperbeam_fast.id_many(m20), N_MSGS)
+    r_many64 = rate(lambda: hyperbeam_fast.id_many(m64), len(m64))
+
+    # --- httpsig codec ----------------------------------------------------------------------
+    hs = [hyperbeam_fast.convert(x, "httpsig@1.0") for x in m20]
+    r_enc = rate(lambda: [hyperbeam_fast.convert(x, "httpsig@1.0") for x in m20], N_MSGS)
+    r_enc_ref = rate(
+        lambda: [reference.httpsig_to(reference.structured_from(x)) for x in m20[:200]],
+        200,
+        repeats=5,
+    )
+    r_dec = rate(
+        lambda: [hyperbeam_fast.convert(x, "structured@1.0", "httpsig@1.0") for x in hs], N_MSGS
+    )
+
+    # --- diagnostics: where the time of one 20-key ID goes --------------------------------------
+    r_native = rate(lambda: [_native.unsigned_id(x) for x in m20], N_MSGS)
+    bad = [*m20, 0]
+
+    def conv_only() -> None:
+        try:
+            _native.unsigned_id_many(bad)
+        except CodecError:
+            pass
+
+    t_conv = median_time(conv_only) / N_MSGS
+    t_many = median_time(lambda: _native.unsigned_id_many(m20)) / N_MSGS
+    r_tabm = rate(lambda: [hyperbeam_fast.convert(x, "tabm") for x in m20], N_MSGS)
+    empty = [{} for _ in range(N_MSGS)]
+    r_empty = rate(lambda: [_native.unsigned_id(x) for x in empty], N_MSGS)
+
+    B = "ids"
+    return [
+        Result(B, "id() 20-key mixed msg", r20, target=TARGET_ID_20,
+               vs=(("reference", r20 / r20_ref), ("Erlang 1,970/s", r20 / ERL_ID_20))),
+        Result(B, "id() 20-key vs reference (same run)", r20 / r20_ref, unit="x",
+               target=TARGET_ID_VS_REF),
+        Result(B, "reference.unsigned_id 20-key", r20_ref,
+               vs=(("Erlang 1,970/s", r20_ref / ERL_ID_20),)),
+        Result(B, "id() 3-key msg", r3,
+               vs=(("reference", r3 / r3_ref), ("Erlang 4,508/s", r3 / ERL_ID_3))),
+        Result(B, "id() 64 KB body msg", r64,
+               vs=(("reference", r64 / r64_ref), ("Erlang 393/s", r64 / ERL_ID_64K))),
+        Result(B, "id_many 20-key batch", r_many,
+               vs=(("id() per call", r_many / r20), ("reference", r_many / r20_ref),
+                   ("Erlang 1,970/s", r_many / ERL_ID_20))),
+        Result(B, "id_many 64 KB body batch", r_many64,
+               vs=(("id() per call", r_many64 / r64), ("Erlang 393/s", r_many64 / ERL_ID_64K))),
+        Result(B, "httpsig encode 20-key", r_enc,
+               vs=(("reference", r_enc / r_enc_ref), ("Erlang 4,406/s", r_enc / ERL_ENCODE))),
+        Result(B, "httpsig decode 20-key", r_dec,
+               vs=(("Erlang 5,443/s", r_dec / ERL_DECODE),)),
+        Result(B, "  diag: _native.unsigned_id (no wrapper)", r_native,
+               vs=(("id()", r_native / r20),)),
+        Result(B, "  diag: py->rust msg conversion only", 1 / t_conv,
+               vs=(("share of id_many time", t_conv / t_many),)),
+        Result(B, "  diag: core (id_many minus conversion)", 1 / (t_many - t_conv)),
+        Result(B, "  diag: convert(msg, 'tabm')", r_tabm),
+        Result(B, "  diag: _native.unsigned_id({}) overhead", r_empty),
+    ]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(run, "bench_ids"))
