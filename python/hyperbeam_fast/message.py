@@ -96,7 +96,8 @@ def _split_priv(msg: Any) -> tuple[Any, Any]:
 def _deep_merge(a: dict, b: dict) -> dict:
     out = dict(a)
     for k, v in b.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        both = isinstance(v, dict) and isinstance(out.get(k), dict)
+        out[k] = _deep_merge(out[k], v) if both else v
     return out
 
 
