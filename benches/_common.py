@@ -17,7 +17,7 @@ from dataclasses import dataclass
 # Allow "python benches/bench_x.py" from the repository root without installing anything else.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-REPEATS = 7  # timed repeats per measurement; the median is reported
+REPEATS = 11  # timed repeats per measurement; the median is reported
 
 
 class WrongResult(Exception):
@@ -99,8 +99,9 @@ def print_table(results: list[Result], title: str = "") -> None:
         for r in results
     ]
     head = ("bench", "metric", "measured", "target", "ratio (same run)", "target?")
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
-    line = "  ".join("{:<%d}" % w for w in widths)
+    columns = zip(head, *rows, strict=True)
+    widths = [max(len(str(x)) for x in col) for col in columns]
+    line = "  ".join("{:<" + str(w) + "}" for w in widths)
     if title:
         print(title)
     print(line.format(*head))
@@ -119,7 +120,12 @@ def machine() -> str:
                     break
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}"
+    try:
+        with open("/proc/loadavg") as f:
+            load = ", load " + " ".join(f.read().split()[:3])
+    except OSError:
+        load = ""
+    return f"{cpu}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}{load}"
 
 
 def main(run: Callable[[], list[Result]], name: str) -> int:

@@ -20,9 +20,8 @@ import hashlib
 import os
 import random
 
-from _common import Result, check, main, rate
-
 import hyperbeam_fast
+from _common import Result, check, main, rate
 from hyperbeam_fast import _native, reference
 from hyperbeam_fast.hashpath import chain_many, combine_many, fold
 
@@ -59,26 +58,27 @@ def run() -> list[Result]:
     ref_chain = reference.sha256_chain
 
     # --- correctness -----------------------------------------------------------------------
-    expected = [sha256(x + y).digest() for x, y in zip(a, b)]
-    check([chain(x, y) for x, y in zip(a, b)] == expected, "sha256_chain != hashlib")
+    expected = [sha256(x + y).digest() for x, y in zip(a, b, strict=True)]
+    check([chain(x, y) for x, y in zip(a, b, strict=True)] == expected, "sha256_chain != hashlib")
     packed_a, packed_b = b"".join(a), b"".join(b)
     check(chain_many(packed_a, packed_b) == b"".join(expected), "chain_many != hashlib")
     check(
-        [ref_chain(x, y) for x, y in zip(a[:1000], b[:1000])] == expected[:1000],
+        [ref_chain(x, y) for x, y in zip(a[:1000], b[:1000], strict=True)] == expected[:1000],
         "reference.sha256_chain != hashlib",
     )
-    bases = [_b64(x) + "/" + _b64(y) for x, y in zip(a, b)]
+    bases = [_b64(x) + "/" + _b64(y) for x, y in zip(a, b, strict=True)]
     parts = [_b64(os.urandom(32)) for _ in range(N)]
     bases_b = [s.encode() for s in bases]
     parts_b = [s.encode() for s in parts]
-    py_out = [py_combine(x, y) for x, y in zip(bases, parts)]
+    py_out = [py_combine(x, y) for x, y in zip(bases, parts, strict=True)]
     check(
-        py_out[:100] == [_b64(e) + "/" + p for e, p in zip(expected[:100], parts[:100])],
+        py_out[:100]
+        == [_b64(e) + "/" + p for e, p in zip(expected[:100], parts[:100], strict=True)],
         "py_combine self-check",
     )
     check(combine_many(bases, parts) == py_out, "combine_many != hashlib")
     check(
-        [reference.combine_hashpath(x, y) for x, y in zip(bases[:1000], parts[:1000])]
+        [reference.combine_hashpath(x, y) for x, y in zip(bases[:1000], parts[:1000], strict=True)]
         == py_out[:1000],
         "reference.combine_hashpath != hashlib",
     )
@@ -90,15 +90,20 @@ def run() -> list[Result]:
     check(fold(_b64(a[0]), fparts) == hp, "fold != reference.combine_hashpath loop")
 
     # --- (a) per-call chain ----------------------------------------------------------------
-    r_hashlib = rate(lambda: [sha256(x + y).digest() for x, y in zip(a, b)], N)
-    r_ref = rate(lambda: [ref_chain(x, y) for x, y in zip(a[:N_REF], b[:N_REF])], N_REF)
-    r_call = rate(lambda: [chain(x, y) for x, y in zip(a, b)], N)
+    r_hashlib = rate(lambda: [sha256(x + y).digest() for x, y in zip(a, b, strict=True)], N)
+    r_ref = rate(
+        lambda: [ref_chain(x, y) for x, y in zip(a[:N_REF], b[:N_REF], strict=True)], N_REF
+    )
+    r_call = rate(lambda: [chain(x, y) for x, y in zip(a, b, strict=True)], N)
     # --- (b) packed batch --------------------------------------------------------------------
     r_batch = rate(lambda: chain_many(packed_a, packed_b), N)
     # --- (c) human-form combine -----------------------------------------------------------------
-    r_py_combine = rate(lambda: [py_combine(x, y) for x, y in zip(bases, parts)], N)
+    r_py_combine = rate(lambda: [py_combine(x, y) for x, y in zip(bases, parts, strict=True)], N)
     r_ref_combine = rate(
-        lambda: [reference.combine_hashpath(x, y) for x, y in zip(bases[:N_REF], parts[:N_REF])],
+        lambda: [
+            reference.combine_hashpath(x, y)
+            for x, y in zip(bases[:N_REF], parts[:N_REF], strict=True)
+        ],
         N_REF,
     )
     r_combine = rate(lambda: combine_many(bases, parts), N)
@@ -108,35 +113,81 @@ def run() -> list[Result]:
         lambda: _native.hashpath_combine_many(bases_b, parts_b, "sha-256-chain"), N
     )
     r_combine_call = rate(
-        lambda: [_native.hashpath_combine(x, y, "sha-256-chain") for x, y in zip(bases_b, parts_b)],
+        lambda: [
+            _native.hashpath_combine(x, y, "sha-256-chain")
+            for x, y in zip(bases_b, parts_b, strict=True)
+        ],
         N,
     )
     r_fold = rate(lambda: fold(bases[0].split("/")[0], parts), N)
 
     B = "hashpath"
     return [
-        Result(B, "python hashlib chain step (anchor 2.0M/s)", r_hashlib,
-               vs=(("issue anchor 2.0M/s", r_hashlib / ANCHOR_HASHLIB_RAW),)),
+        Result(
+            B,
+            "python hashlib chain step (anchor 2.0M/s)",
+            r_hashlib,
+            vs=(("issue anchor 2.0M/s", r_hashlib / ANCHOR_HASHLIB_RAW),),
+        ),
         Result(B, "reference.sha256_chain", r_ref),
-        Result(B, "(a) sha256_chain per call", r_call, target=TARGET_PER_CALL,
-               vs=(("hashlib same run", r_call / r_hashlib), ("reference", r_call / r_ref),
-                   ("anchor 2.0M/s", r_call / ANCHOR_HASHLIB_RAW))),
-        Result(B, "(b) chain_many packed batch", r_batch, target=TARGET_BATCH,
-               vs=(("hashlib same run", r_batch / r_hashlib), ("reference", r_batch / r_ref),
-                   ("anchor 2.0M/s", r_batch / ANCHOR_HASHLIB_RAW))),
-        Result(B, "python hashlib+b64url combine (anchor 0.44M/s)", r_py_combine,
-               vs=(("issue anchor 0.44M/s", r_py_combine / ANCHOR_HASHLIB_B64),)),
+        Result(
+            B,
+            "(a) sha256_chain per call",
+            r_call,
+            target=TARGET_PER_CALL,
+            vs=(
+                ("hashlib same run", r_call / r_hashlib),
+                ("reference", r_call / r_ref),
+                ("anchor 2.0M/s", r_call / ANCHOR_HASHLIB_RAW),
+            ),
+        ),
+        Result(
+            B,
+            "(b) chain_many packed batch",
+            r_batch,
+            target=TARGET_BATCH,
+            vs=(
+                ("hashlib same run", r_batch / r_hashlib),
+                ("reference", r_batch / r_ref),
+                ("anchor 2.0M/s", r_batch / ANCHOR_HASHLIB_RAW),
+            ),
+        ),
+        Result(
+            B,
+            "python hashlib+b64url combine (anchor 0.44M/s)",
+            r_py_combine,
+            vs=(("issue anchor 0.44M/s", r_py_combine / ANCHOR_HASHLIB_B64),),
+        ),
         Result(B, "reference.combine_hashpath", r_ref_combine),
-        Result(B, "(c) combine_many human IDs (str)", r_combine, target=TARGET_COMBINE,
-               vs=(("hashlib+b64 same run", r_combine / r_py_combine),
-                   ("reference", r_combine / r_ref_combine),
-                   ("anchor 0.44M/s", r_combine / ANCHOR_HASHLIB_B64))),
-        Result(B, "  _native.hashpath_combine_many (bytes, no wrapper)", r_combine_native,
-               vs=(("hashlib+b64 same run", r_combine_native / r_py_combine),)),
-        Result(B, "  _native.hashpath_combine per call (bytes)", r_combine_call,
-               vs=(("hashlib+b64 same run", r_combine_call / r_py_combine),)),
-        Result(B, "  fold (one base, 100k parts)", r_fold,
-               vs=(("hashlib+b64 same run", r_fold / r_py_combine),)),
+        Result(
+            B,
+            "(c) combine_many human IDs (str)",
+            r_combine,
+            target=TARGET_COMBINE,
+            vs=(
+                ("hashlib+b64 same run", r_combine / r_py_combine),
+                ("reference", r_combine / r_ref_combine),
+                ("anchor 0.44M/s", r_combine / ANCHOR_HASHLIB_B64),
+            ),
+        ),
+        Result(
+            B,
+            "  _native.hashpath_combine_many (bytes, no wrapper)",
+            r_combine_native,
+            vs=(("hashlib+b64 same run", r_combine_native / r_py_combine),),
+        ),
+        Result(
+            B,
+            "  _native.hashpath_combine per call (bytes)",
+            r_combine_call,
+            vs=(("hashlib+b64 same run", r_combine_call / r_py_combine),),
+        ),
+        Result(
+            B,
+            "  fold (one base, 100k parts)",
+            r_fold,
+            vs=(("hashlib+b64 same run", r_fold / r_py_combine),),
+        ),
     ]
 
 

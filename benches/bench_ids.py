@@ -12,7 +12,8 @@ Measured (same run, same messages):
 
 Diagnostics (no target) split the ID cost: the Python wrapper, the Python->Rust message
 conversion (``id_many`` on a list whose last element is not a dict converts every message and
-then fails before hashing), ``convert(msg, "tabm")`` and the fixed per-call overhead (empty message).
+then fails before hashing), ``convert(msg, "tabm")`` and the fixed per-call overhead (the
+empty message).
 
 Every ID is checked against ``reference.unsigned_id``; the encoding against the reference
 encoding; the decoding with ``match`` against the original message.
@@ -22,9 +23,8 @@ from __future__ import annotations
 
 import random
 
-from _common import Result, check, main, median_time, rate
-
 import hyperbeam_fast
+from _common import Result, check, main, median_time, rate
 from hyperbeam_fast import Atom, CodecError, _native, reference
 from hyperbeam_fast.match import match
 
@@ -149,29 +149,70 @@ def run() -> list[Result]:
 
     B = "ids"
     return [
-        Result(B, "id() 20-key mixed msg", r20, target=TARGET_ID_20,
-               vs=(("reference", r20 / r20_ref), ("Erlang 1,970/s", r20 / ERL_ID_20))),
-        Result(B, "id() 20-key vs reference (same run)", r20 / r20_ref, unit="x",
-               target=TARGET_ID_VS_REF),
-        Result(B, "reference.unsigned_id 20-key", r20_ref,
-               vs=(("Erlang 1,970/s", r20_ref / ERL_ID_20),)),
-        Result(B, "id() 3-key msg", r3,
-               vs=(("reference", r3 / r3_ref), ("Erlang 4,508/s", r3 / ERL_ID_3))),
-        Result(B, "id() 64 KB body msg", r64,
-               vs=(("reference", r64 / r64_ref), ("Erlang 393/s", r64 / ERL_ID_64K))),
-        Result(B, "id_many 20-key batch", r_many,
-               vs=(("id() per call", r_many / r20), ("reference", r_many / r20_ref),
-                   ("Erlang 1,970/s", r_many / ERL_ID_20))),
-        Result(B, "id_many 64 KB body batch", r_many64,
-               vs=(("id() per call", r_many64 / r64), ("Erlang 393/s", r_many64 / ERL_ID_64K))),
-        Result(B, "httpsig encode 20-key", r_enc,
-               vs=(("reference", r_enc / r_enc_ref), ("Erlang 4,406/s", r_enc / ERL_ENCODE))),
-        Result(B, "httpsig decode 20-key", r_dec,
-               vs=(("Erlang 5,443/s", r_dec / ERL_DECODE),)),
-        Result(B, "  diag: _native.unsigned_id (no wrapper)", r_native,
-               vs=(("id()", r_native / r20),)),
-        Result(B, "  diag: py->rust msg conversion only", 1 / t_conv,
-               vs=(("share of id_many time", t_conv / t_many),)),
+        Result(
+            B,
+            "id() 20-key mixed msg",
+            r20,
+            target=TARGET_ID_20,
+            vs=(("reference", r20 / r20_ref), ("Erlang 1,970/s", r20 / ERL_ID_20)),
+        ),
+        Result(
+            B,
+            "id() 20-key vs reference (same run)",
+            r20 / r20_ref,
+            unit="x",
+            target=TARGET_ID_VS_REF,
+        ),
+        Result(
+            B,
+            "reference.unsigned_id 20-key",
+            r20_ref,
+            vs=(("Erlang 1,970/s", r20_ref / ERL_ID_20),),
+        ),
+        Result(
+            B,
+            "id() 3-key msg",
+            r3,
+            vs=(("reference", r3 / r3_ref), ("Erlang 4,508/s", r3 / ERL_ID_3)),
+        ),
+        Result(
+            B,
+            "id() 64 KB body msg",
+            r64,
+            vs=(("reference", r64 / r64_ref), ("Erlang 393/s", r64 / ERL_ID_64K)),
+        ),
+        Result(
+            B,
+            "id_many 20-key batch",
+            r_many,
+            vs=(
+                ("id() per call", r_many / r20),
+                ("reference", r_many / r20_ref),
+                ("Erlang 1,970/s", r_many / ERL_ID_20),
+            ),
+        ),
+        Result(
+            B,
+            "id_many 64 KB body batch",
+            r_many64,
+            vs=(("id() per call", r_many64 / r64), ("Erlang 393/s", r_many64 / ERL_ID_64K)),
+        ),
+        Result(
+            B,
+            "httpsig encode 20-key",
+            r_enc,
+            vs=(("reference", r_enc / r_enc_ref), ("Erlang 4,406/s", r_enc / ERL_ENCODE)),
+        ),
+        Result(B, "httpsig decode 20-key", r_dec, vs=(("Erlang 5,443/s", r_dec / ERL_DECODE),)),
+        Result(
+            B, "  diag: _native.unsigned_id (no wrapper)", r_native, vs=(("id()", r_native / r20),)
+        ),
+        Result(
+            B,
+            "  diag: py->rust msg conversion only",
+            1 / t_conv,
+            vs=(("share of id_many time", t_conv / t_many),),
+        ),
         Result(B, "  diag: core (id_many minus conversion)", 1 / (t_many - t_conv)),
         Result(B, "  diag: convert(msg, 'tabm')", r_tabm),
         Result(B, "  diag: _native.unsigned_id({}) overhead", r_empty),
