@@ -94,7 +94,7 @@ def combine_many(
     bases: Sequence[str | bytes], parts: Sequence[str | bytes], alg: str = "sha-256-chain"
 ) -> list[str]:
     """Many independent combine steps (human-form IDs) in one native call."""
-    return _native.hashpath_combine_many([_text(b) for b in bases], [_text(p) for p in parts], alg)
+    return _native.hashpath_combine_many(list(bases), list(parts), alg)
 
 
 def chain_many(a: bytes, b: bytes, alg: str = "sha-256-chain") -> bytes:

@@ -1,6 +1,9 @@
 //! Hashpaths (spec core §5, runtime §2.11): `base/part`, compressed with `sha-256-chain` or
 //! `accumulate-256` when the next message is applied.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
 use crate::error::{Error, Result};
 use crate::ids::{accumulate, human_id, native_id, sha256_chain};
 
@@ -65,6 +68,28 @@ pub fn combine(base: &[u8], part: &[u8], alg: Alg) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// `combine` for the common all-human case (`A/B` with 43-char `A` and `B`, 43-char part)
+/// without heap allocation; returns `None` when the inputs are not of that shape.
+pub fn combine_human(base: &[u8], part: &[u8], alg: Alg) -> Option<Result<[u8; 87]>> {
+    if base.len() != 87 || base[43] != b'/' || part.len() != 43 {
+        return None;
+    }
+    let mut a = [0u8; 32];
+    let mut b = [0u8; 32];
+    let ok = URL_SAFE_NO_PAD.decode_slice(&base[..43], &mut a) == Ok(32)
+        && URL_SAFE_NO_PAD.decode_slice(&base[44..], &mut b) == Ok(32);
+    if !ok {
+        return None;
+    }
+    Some(alg.apply(&a, &b).map(|h| {
+        let mut out = [0u8; 87];
+        let _ = URL_SAFE_NO_PAD.encode_slice(h, &mut out[..43]);
+        out[43] = b'/';
+        out[44..].copy_from_slice(part);
+        out
+    }))
+}
+
 /// Apply many parts in turn to a base hashpath; returns the final hashpath.
 pub fn fold(base: &[u8], parts: &[&[u8]], alg: Alg) -> Result<Vec<u8>> {
     let mut hp = base.to_vec();
@@ -111,6 +136,15 @@ mod tests {
         .unwrap();
         assert_eq!(out, b"_RwvA5z1jX4Xz-A6GedVQBLqmbzhbEkWa6EgOgbuUmQ/c");
         assert!(combine(b"a/b/c", b"d", Alg::Sha256Chain).is_err());
+        let part = b"P4K3fjm8dUprHwRLGTXBkwZ0wfuR4V8JkLj3UxN0Bhg";
+        let fast = combine_human(hp, part, Alg::Sha256Chain).unwrap().unwrap();
+        assert_eq!(fast.to_vec(), combine(hp, part, Alg::Sha256Chain).unwrap());
+        assert!(combine_human(
+            b"N0nIQ3Vna7YDxuRsaVTYeYS4glkmxD4HrUbZIwIvN_s/b",
+            part,
+            Alg::Sha256Chain
+        )
+        .is_none());
         assert!(Alg::from_name(b"md5").is_err());
     }
 }

@@ -3,7 +3,7 @@
 use hb_core::hashpath::{self, Alg};
 use hb_core::ids;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyList, PyString};
 
 use crate::convert::bin_bytes;
 use crate::error::{codec_err, PyHbError, PyHbResult};
@@ -86,31 +86,43 @@ fn hashpath_fold(
 }
 
 /// Many independent combine steps in human form: `[combine(b, p) for b, p in zip(...)]`.
+/// Items may be `str` or `bytes`.
 #[pyfunction]
 #[pyo3(signature = (bases, parts, alg_name="sha-256-chain"))]
-fn hashpath_combine_many(
-    py: Python<'_>,
-    bases: Vec<Vec<u8>>,
-    parts: Vec<Vec<u8>>,
+fn hashpath_combine_many<'py>(
+    py: Python<'py>,
+    bases: &Bound<'py, PyList>,
+    parts: &Bound<'py, PyList>,
     alg_name: &str,
-) -> PyResult<Vec<String>> {
+) -> PyResult<Bound<'py, PyList>> {
     if bases.len() != parts.len() {
         return Err(codec_err("bases and parts must have the same length"));
     }
     let a = alg(alg_name)?;
-    let out = py
-        .detach(|| {
-            bases
-                .iter()
-                .zip(&parts)
-                .map(|(b, p)| hashpath::combine(b, p, a))
-                .collect::<hb_core::Result<Vec<_>>>()
-        })
-        .map_err(PyHbError::from)?;
-    Ok(out
-        .into_iter()
-        .map(|v| String::from_utf8_lossy(&v).into_owned())
-        .collect())
+    let out = PyList::empty(py);
+    for (b, p) in bases.iter().zip(parts.iter()) {
+        let (b, p) = (text_arg(&b)?, text_arg(&p)?);
+        let hp = match hashpath::combine_human(&b, &p, a) {
+            Some(r) => r.map_err(PyHbError::from)?.to_vec(),
+            None => hashpath::combine(&b, &p, a).map_err(PyHbError::from)?,
+        };
+        out.append(PyString::new(
+            py,
+            std::str::from_utf8(&hp).unwrap_or_default(),
+        ))?;
+    }
+    Ok(out)
+}
+
+/// A view of a `str` (UTF-8) or `bytes` argument.
+fn text_arg<'a>(v: &'a Bound<'_, PyAny>) -> PyResult<std::borrow::Cow<'a, [u8]>> {
+    if let Ok(s) = v.cast::<PyString>() {
+        return Ok(std::borrow::Cow::Borrowed(s.to_str()?.as_bytes()));
+    }
+    if let Ok(b) = v.cast::<PyBytes>() {
+        return Ok(std::borrow::Cow::Borrowed(b.as_bytes()));
+    }
+    Err(codec_err("hashpaths and parts must be str or bytes"))
 }
 
 /// Packed batch of chain steps: `a` and `b` hold n 32-byte IDs each; returns n 32-byte hashes.
