@@ -21,7 +21,13 @@ def _get_ci(msg: dict, key: str) -> Any:
 
 
 def _text(v: Any) -> bytes:
-    return v.encode() if isinstance(v, str) else bytes(v)
+    if isinstance(v, str):
+        return v.encode()
+    if isinstance(v, (bytes, bytearray)):
+        return bytes(v)
+    if isinstance(v, int) and not isinstance(v, bool):
+        return str(v).encode()
+    raise HashPathError(f"a path or hashpath must be text, got {type(v).__name__}")
 
 
 def _base(msg1: Any) -> bytes:
@@ -34,6 +40,8 @@ def _base(msg1: Any) -> bytes:
     if isinstance(priv, dict):
         hp = _get_ci(priv, "hashpath")
         if hp is not None:
+            if not isinstance(hp, (str, bytes)):
+                raise HashPathError(f"a stored hashpath must be text, got {type(hp).__name__}")
             return _text(hp)
     return message_id(msg1, "uncommitted").encode()
 

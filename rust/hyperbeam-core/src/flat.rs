@@ -2,7 +2,7 @@
 
 use crate::error::{codec, Result};
 use crate::structured::lossy;
-use crate::value::{Msg, Value};
+use crate::value::{Msg, Value, MAX_DEPTH};
 
 /// TABM -> flat map (`dev_codec_flat:to`).
 pub fn to_flat(tabm: &Msg) -> Result<Msg> {
@@ -43,6 +43,9 @@ pub fn from_flat(flat: &Msg) -> Result<Msg> {
         let parts: Vec<&[u8]> = k.split(|c| *c == b'/').filter(|p| !p.is_empty()).collect();
         if parts.is_empty() {
             return codec(format!("flat key {:?} has no path segments", lossy(k)));
+        }
+        if parts.len() > MAX_DEPTH {
+            return codec(format!("flat key nests deeper than {MAX_DEPTH} levels"));
         }
         insert_path(&mut out, &parts, v.clone(), k)?;
     }

@@ -4,6 +4,10 @@
 
 use std::collections::BTreeMap;
 
+/// Deepest nesting any codec builds or walks; deeper input is a codec error, never a stack
+/// overflow.
+pub const MAX_DEPTH: usize = 256;
+
 /// A message: binary keys to values. A TABM is the same type with binary (or map) leaves.
 pub type Msg = BTreeMap<Vec<u8>, Value>;
 

@@ -10,8 +10,7 @@ use pyo3::types::{
 
 use crate::error::codec_err;
 
-/// Deeper nesting than this is rejected instead of risking the native stack.
-const MAX_DEPTH: usize = 256;
+use hb_core::value::MAX_DEPTH;
 
 static ATOM: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 

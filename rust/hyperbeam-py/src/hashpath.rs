@@ -12,6 +12,16 @@ fn bytes_arg(v: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<u8>> {
     bin_bytes(v)?.ok_or_else(|| codec_err(format!("{what} must be bytes or str")))
 }
 
+/// A hashpath as `str`; a key-name part that is not UTF-8 is an error, never replaced.
+fn hp_text(hp: Vec<u8>) -> PyResult<String> {
+    String::from_utf8(hp).map_err(|_| {
+        PyHbError::from(hb_core::Error::HashPath(
+            "hashpath part is not valid UTF-8 text".into(),
+        ))
+        .into()
+    })
+}
+
 fn alg(name: &str) -> PyHbResult<Alg> {
     Ok(Alg::from_name(name.as_bytes())?)
 }
@@ -40,8 +50,7 @@ fn native_id<'py>(py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Bound<'py
 /// 32-byte (or 43-char) ID -> 43-char base64url text.
 #[pyfunction]
 fn human_id(id: &Bound<'_, PyAny>) -> PyResult<String> {
-    let out = ids::human_id(&bytes_arg(id, "id")?).map_err(PyHbError::from)?;
-    Ok(String::from_utf8_lossy(&out).into_owned())
+    hp_text(ids::human_id(&bytes_arg(id, "id")?).map_err(PyHbError::from)?)
 }
 
 /// sha256(a[0:32] ++ b) (`hb_crypto:sha256_chain`).
@@ -62,8 +71,7 @@ fn accumulate<'py>(py: Python<'py>, a: &[u8], b: &[u8]) -> PyResult<Bound<'py, P
 #[pyfunction]
 #[pyo3(signature = (base, part, alg_name="sha-256-chain"))]
 fn hashpath_combine(base: &[u8], part: &[u8], alg_name: &str) -> PyResult<String> {
-    let out = hashpath::combine(base, part, alg(alg_name)?).map_err(PyHbError::from)?;
-    Ok(String::from_utf8_lossy(&out).into_owned())
+    hp_text(hashpath::combine(base, part, alg(alg_name)?).map_err(PyHbError::from)?)
 }
 
 /// Apply many parts in turn to `base` in one native call.
@@ -82,7 +90,7 @@ fn hashpath_fold(
             hashpath::fold(base, &refs, a)
         })
         .map_err(PyHbError::from)?;
-    Ok(String::from_utf8_lossy(&out).into_owned())
+    hp_text(out)
 }
 
 /// Many independent combine steps in human form: `[combine(b, p) for b, p in zip(...)]`.
