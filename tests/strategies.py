@@ -283,9 +283,7 @@ def _values(profile: Profile, depth: int) -> st.SearchStrategy:
 def maps(profile: Profile = ANY, depth: int = 2, max_size: int = 5) -> st.SearchStrategy[dict]:
     """A nested map (any level below the top): ordinary keys, bounded depth and size."""
     key = keys().filter(profile.key_ok)
-    return st.deferred(
-        lambda: st.dictionaries(key, _values(profile, depth), max_size=max_size)
-    )
+    return st.deferred(lambda: st.dictionaries(key, _values(profile, depth), max_size=max_size))
 
 
 def messages(
@@ -526,7 +524,7 @@ def random_multipart() -> st.SearchStrategy[tuple[bytes, bytes]]:
         ]
     )
     header = st.sampled_from(
-        [b"x: 1", b"ao-types: x=\"integer\"", b"ao-types: x=\"", b"noseparator", b"a/b: c", b""]
+        [b"x: 1", b'ao-types: x="integer"', b'ao-types: x="', b"noseparator", b"a/b: c", b""]
     )
     part = st.tuples(cd, st.lists(header, max_size=3), st.binary(max_size=12)).map(
         lambda t: b"\r\n".join([t[0], *t[1]]) + (b"\r\n\r\n" + t[2] if t[2] else b"")
@@ -546,9 +544,9 @@ def random_multipart() -> st.SearchStrategy[tuple[bytes, bytes]]:
         }[ct_style]
         return ct, body
 
-    return st.tuples(
-        boundary, st.lists(part, max_size=4), st.booleans(), st.integers(0, 4)
-    ).map(assemble)
+    return st.tuples(boundary, st.lists(part, max_size=4), st.booleans(), st.integers(0, 4)).map(
+        assemble
+    )
 
 
 def random_http_messages() -> st.SearchStrategy[dict]:
@@ -568,7 +566,9 @@ def random_http_messages() -> st.SearchStrategy[dict]:
             "k",
         ]
     )
-    value = st.one_of(random_sf_text(), random_tabm_values().filter(lambda v: not isinstance(v, str)))
+    value = st.one_of(
+        random_sf_text(), random_tabm_values().filter(lambda v: not isinstance(v, str))
+    )
     headers = st.dictionaries(field, value, max_size=5)
     return st.tuples(headers, random_multipart(), st.integers(0, 2)).map(
         lambda t: {

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 
 import pytest
 import strategies as S
 from hyperbeam_fast import (
+    Atom,
     CodecError,
     HashPathError,
     HyperbeamError,
@@ -35,10 +37,14 @@ CODECS = ("structured@1.0", "httpsig@1.0", "flat@1.0", "json@1.0", "tabm")
 ALGS = ("sha-256-chain", "accumulate-256")
 
 
+#: Multiplies every example budget (e.g. ``HB_PROPERTY_SCALE=50`` for a long bug hunt).
+SCALE = int(os.environ.get("HB_PROPERTY_SCALE", "1"))
+
+
 def props(n: int = 60):
     """Hypothesis settings for this file: bounded examples, no deadline (native warm-up)."""
     return settings(
-        max_examples=n,
+        max_examples=n * SCALE,
         deadline=None,
         suppress_health_check=[
             HealthCheck.too_slow,
@@ -141,9 +147,7 @@ def test_id_ignores_key_insertion_order(msg, rotation):
     shuffled = S.reorder(msg, rotation)
     assert message_id(shuffled) == message_id(msg)
     assert unsigned_id_general(shuffled) == unsigned_id_general(msg)
-    assert _bytes_keys(convert(shuffled, "httpsig@1.0")) == _bytes_keys(
-        convert(msg, "httpsig@1.0")
-    )
+    assert _bytes_keys(convert(shuffled, "httpsig@1.0")) == _bytes_keys(convert(msg, "httpsig@1.0"))
     assert codecs.flat.serialize(S.reorder(msg, rotation)) == codecs.flat.serialize(msg)
 
 
@@ -230,13 +234,23 @@ def _msg1s():
 
 
 def _msg2s():
-    """msg2 candidates: a message (its ID), a key name, or a path-only request."""
+    """msg2 candidates: a message (its ID), a key name, or a path-only request.
+
+    Paths are text (``a/b``, ``/a/``) or lists of lower-case key names without ``/``; integer
+    paths and lists holding upper case or ``/`` are checked against the spec separately
+    (test_hashpath_path_forms_*), because native and reference disagree there.
+    """
+    name = S.key_names().filter(lambda k: k.strip())
     path = st.one_of(
-        st.lists(S.key_names().filter(lambda k: k.strip()), min_size=1, max_size=3).map("/".join),
-        S.key_names().filter(lambda k: k.strip()).map(lambda k: "/" + k + "/"),
+        st.lists(name, min_size=1, max_size=3).map("/".join),
+        name.map(lambda k: "/" + k + "/"),
+        st.lists(S.keys(), min_size=1, max_size=3),
+    )
+    plain = S.messages(S.ANY, depth=1, max_size=4).filter(
+        lambda m: isinstance(m.get("path", ""), str)
     )
     return st.one_of(
-        S.messages(S.ANY, depth=1, max_size=4),
+        plain,
         S.key_names(),
         st.fixed_dictionaries({"path": path}),
         st.fixed_dictionaries({"path": path, "hashpath": S.hashpaths()}),
@@ -276,6 +290,53 @@ def test_hashpath_alg_argument_equals_reference(msg1, key, alg):
     assert hashpath(msg1, key, alg=alg) == ref.hashpath(msg1, key, alg)
 
 
+# §5.1 "part = to_binary(first path element)" with `term_to_path_parts` (core §5.1, §13 and
+# runtime.md "term_to_path_parts"): a binary is split on `/` (empty segments dropped, case kept);
+# a list gives the parts of each element, flattened; an integer its decimal text; an atom itself.
+PATH_FORMS = [
+    ("B/c", "B"),
+    ("//a///b", "a"),
+    (Atom("Key"), "Key"),
+    (["a", "b"], "a"),
+    (["B"], "B"),
+    ([b"/a", "b"], "a"),
+    ([["/a", ["b", "//b"]], "c"], "a"),
+    (5, "5"),
+    ([1, "b"], "1"),
+]
+
+
+@pytest.mark.parametrize(("path", "first"), PATH_FORMS)
+def test_hashpath_path_forms_native(path, first):
+    msg1 = {"a": b"1"}
+    assert hashpath(msg1, {"path": path}) == message_id(msg1) + "/" + first
+
+
+@pytest.mark.parametrize(("path", "first"), PATH_FORMS)
+def test_hashpath_path_forms_reference(path, first):
+    msg1 = {"a": b"1"}
+    assert ref.hashpath(msg1, {"path": path}) == ref.unsigned_id(msg1) + "/" + first
+
+
+@pytest.mark.parametrize("impl", ["native", "reference"])
+@pytest.mark.parametrize("path", [0.0, [[b""], 0.0], {"x": 1}])
+def test_hashpath_ignores_the_path_of_a_msg2_with_other_keys(impl, path):
+    """§5.1: the path is only looked at when msg2 holds nothing but path/hashpath/priv; otherwise
+    the part is msg2's ID, so an unusable path (here: one the ID can still encode or not) must
+    not be parsed as a path."""
+    msg1, msg2 = {"a": b"1"}, {"k": b"v", "path": path}
+    try:
+        expected = message_id(msg1) + "/" + message_id(msg2)
+    except CodecError:
+        expected = None  # msg2 has no ID: an error either way
+    fn = hashpath if impl == "native" else ref.hashpath
+    if expected is None:
+        with pytest.raises(HyperbeamError):
+            fn(msg1, msg2)
+    else:
+        assert fn(msg1, msg2) == expected
+
+
 @props(60)
 @given(
     st.one_of(S.hashpaths()),
@@ -284,7 +345,9 @@ def test_hashpath_alg_argument_equals_reference(msg1, key, alg):
 )
 def test_hashpath_fold_equals_repeated_combine(base, parts, alg):
     folded = hp_module.fold(base, parts, alg)
-    native = functools.reduce(lambda b, p: hashpath_combine(b.encode(), p.encode(), alg), parts, base)
+    native = functools.reduce(
+        lambda b, p: hashpath_combine(b.encode(), p.encode(), alg), parts, base
+    )
     reference = functools.reduce(lambda b, p: ref.combine_hashpath(b, p, alg), parts, base)
     assert folded == native == reference
     if parts:

@@ -47,9 +47,12 @@ def _base(msg1: Any) -> bytes:
 
 
 def _first_path_part(path: Any) -> bytes | None:
+    """The first element of ``term_to_path_parts(path)``; nested lists flatten (spec core §5.1)."""
     if isinstance(path, (list, tuple)):
-        path = path[0] if path else None
-    if path is None:
+        for p in path:
+            first = _first_path_part(p)
+            if first is not None:
+                return first
         return None
     parts = [p for p in _text(path).split(b"/") if p]
     return parts[0] if parts else None

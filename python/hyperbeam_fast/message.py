@@ -76,6 +76,9 @@ def id(msg: Any, committers: Any = "none") -> str:  # noqa: A001 - the protocol'
     sel = _select(msg, comms, committers)
     if not sel:
         return _native.unsigned_id({k: v for k, v in msg.items() if k != "commitments"})
+    for cid in sel:
+        if not (isinstance(cid, str) and len(cid) == 43):
+            raise CodecError(f"commitment key {cid!r} is not a 43-character ID")
     if len(sel) == 1:
         return sel[0]
     joined = ", ".join(sorted(sel)).encode()

@@ -629,9 +629,13 @@ def _base_hashpath(msg1: object) -> str:
 
 def _first_path_element(path: object) -> bytes | None:
     """§5.1 ``term_to_path_parts`` then the first element, as binary."""
-    if isinstance(path, list | tuple):
-        parts = [normalize_key(p) for p in path]
-    elif isinstance(path, int) and not isinstance(path, bool):
+    if isinstance(path, list | tuple):  # nested lists flatten: [["/a", ["b"]], "c"] -> a, b, c
+        for p in path:
+            first = _first_path_element(p)
+            if first is not None:
+                return first
+        return None
+    if isinstance(path, int) and not isinstance(path, bool):
         parts = [str(path).encode("ascii")]
     elif is_atom(path):
         parts = [str(path).encode("utf-8")]
@@ -678,8 +682,10 @@ def hashpath(msg1: object, msg2: object = None, alg: object = "sha-256-chain") -
     elif isinstance(msg2, dict):
         norm = _normalize_keys(msg2)
         rest = [k for k in norm if k not in AO_CORE_KEYS]
-        first = _first_path_element(norm[b"path"]) if b"path" in norm else None
-        if not rest and first is not None:
+        first = None
+        if not rest and b"path" in norm:
+            first = _first_path_element(norm[b"path"])
+        if first is not None:
             part = first  # the KEY NAME, not an ID
         else:
             try:

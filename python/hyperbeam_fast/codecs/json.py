@@ -16,13 +16,24 @@ def _text(v: bytes, where: str) -> str:
         raise CodecError(f"json@1.0 needs UTF-8 values; {where} is not valid UTF-8") from None
 
 
+def _key(k: Any, where: str) -> str:
+    try:
+        k.encode()
+    except UnicodeEncodeError:
+        msg = f"json@1.0 needs UTF-8 keys; a key in {where} is not valid UTF-8"
+        raise CodecError(msg) from None
+    return k
+
+
 def _tabm_to_json(t: Any, where: str = "message") -> Any:
     if isinstance(t, dict):
         return {
-            k: _tabm_to_json(v, f"{where}/{k}")
+            _key(k, where): _tabm_to_json(v, f"{where}/{k}")
             for k, v in t.items()
             if not (isinstance(k, str) and k.lower().startswith("priv"))
         }
+    if isinstance(t, list):
+        return [_tabm_to_json(v, f"{where}/{i + 1}") for i, v in enumerate(t)]
     if isinstance(t, bytes):
         return _text(t, where)
     return t
