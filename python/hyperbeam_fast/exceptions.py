@@ -17,8 +17,19 @@ class HashPathError(HyperbeamError, ValueError):
     """A bad ID, hashpath or hashpath algorithm (spec core §1.2, §5)."""
 
 
+class SignatureError(HyperbeamError, ValueError):
+    """A key that cannot be used, or a commitment that cannot be checked (spec core §7, §11)."""
+
+
 class NotFound(HyperbeamError, KeyError):
     """A message, key or path that is absent."""
 
 
-__all__ = ["CodecError", "HashPathError", "HyperbeamError", "NotFound", "StructuredFieldError"]
+__all__ = [
+    "CodecError",
+    "HashPathError",
+    "HyperbeamError",
+    "NotFound",
+    "SignatureError",
+    "StructuredFieldError",
+]

@@ -13,6 +13,9 @@ pub enum Error {
     /// A bad ID, hashpath or hashpath algorithm (spec core §1.2, §5).
     #[error("{0}")]
     HashPath(String),
+    /// A key that cannot be used, or a commitment that cannot be checked (spec core §7, §11).
+    #[error("{0}")]
+    Signature(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -2,6 +2,7 @@
 //! No PyO3 here; `rust/hyperbeam-py` is the thin binding.
 #![forbid(unsafe_code)]
 
+pub mod crypto;
 pub mod error;
 pub mod flat;
 pub mod hashpath;

@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 pyo3::import_exception!(hyperbeam_fast.exceptions, CodecError);
 pyo3::import_exception!(hyperbeam_fast.exceptions, StructuredFieldError);
 pyo3::import_exception!(hyperbeam_fast.exceptions, HashPathError);
+pyo3::import_exception!(hyperbeam_fast.exceptions, SignatureError);
 
 pub struct PyHbError(pub Error);
 
@@ -21,6 +22,7 @@ impl From<PyHbError> for PyErr {
             Error::StructuredField(m) => StructuredFieldError::new_err(m),
             Error::Codec(m) => CodecError::new_err(m),
             Error::HashPath(m) => HashPathError::new_err(m),
+            Error::Signature(m) => SignatureError::new_err(m),
         }
     }
 }

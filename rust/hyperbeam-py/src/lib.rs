@@ -6,8 +6,10 @@ use pyo3::prelude::*;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod ans104;
 mod codec;
 mod convert;
+mod crypto;
 mod error;
 mod hashpath;
 mod sf;
@@ -17,5 +19,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     sf::register(m)?;
     codec::register(m)?;
     hashpath::register(m)?;
+    crypto::register(m)?;
+    ans104::register(m)?;
     Ok(())
 }
