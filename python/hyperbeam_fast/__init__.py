@@ -14,16 +14,27 @@ from ._native import (
     sha256_chain,
 )
 from .atom import Atom
+from .commitments import (
+    commit,
+    committed,
+    committers,
+    signers,
+    verify,
+    verify_many,
+    with_only_committed,
+)
 from .exceptions import (
     CodecError,
     HashPathError,
     HyperbeamError,
     NotFound,
+    SignatureError,
     StructuredFieldError,
 )
 from .hashpath import hashpath
 from .match import match
 from .message import CODECS, convert, id, id_many
+from .wallet import Wallet
 
 __version__ = "0.1.0"
 
@@ -34,12 +45,17 @@ __all__ = [
     "HashPathError",
     "HyperbeamError",
     "NotFound",
+    "SignatureError",
     "StructuredFieldError",
+    "Wallet",
     "__version__",
     "accumulate",
     "b64url_decode",
     "b64url_encode",
     "codecs",
+    "commit",
+    "committed",
+    "committers",
     "convert",
     "hashpath",
     "human_id",
@@ -48,4 +64,8 @@ __all__ = [
     "match",
     "native_id",
     "sha256_chain",
+    "signers",
+    "verify",
+    "verify_many",
+    "with_only_committed",
 ]

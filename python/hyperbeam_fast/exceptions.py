@@ -33,3 +33,19 @@ __all__ = [
     "SignatureError",
     "StructuredFieldError",
 ]
+
+
+class ResolveError(HyperbeamError):
+    """AO-Core resolution failed (spec runtime §2): a device raised, or a result was unusable."""
+
+
+class DeviceNotFound(ResolveError, LookupError):
+    """A message names a device that is neither registered nor loadable (runtime §2.5)."""
+
+
+class DeviceError(ResolveError):
+    """A device function raised; the original exception is the ``__cause__``."""
+
+
+class PathError(HyperbeamError, ValueError):
+    """A malformed HyperPATH / singleton request (runtime §5)."""

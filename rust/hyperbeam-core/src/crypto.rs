@@ -190,6 +190,16 @@ impl PublicKey {
     }
 }
 
+/// HMAC-SHA256 with any key (RFC 2104).
+pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(key) else {
+        return [0; 32]; // unreachable: HMAC accepts keys of any length
+    };
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

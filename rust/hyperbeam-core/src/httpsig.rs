@@ -386,7 +386,15 @@ pub fn from_http(h: &HttpMsg) -> Result<Msg> {
             || k == b"content-digest"
             || k.starts_with(b"hashpath"))
     });
-    Ok(t)
+    match (
+        h.get(b"signature".as_slice()),
+        h.get(b"signature-input".as_slice()),
+    ) {
+        (Some(sig), Some(input)) => {
+            crate::httpsig_commit::commitments_from_signature(&t, sig, input)
+        }
+        _ => Ok(t),
+    }
 }
 
 fn parse_multipart(

@@ -7,6 +7,7 @@ pub mod error;
 pub mod flat;
 pub mod hashpath;
 pub mod httpsig;
+pub mod httpsig_commit;
 pub mod id_fast;
 pub mod ids;
 pub mod keys;

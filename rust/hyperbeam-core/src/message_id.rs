@@ -48,6 +48,14 @@ pub fn signature_base(
     params: &[(&str, &[u8])],
 ) -> Result<Vec<u8>> {
     let mut base = Vec::with_capacity(256);
+    component_lines(components, enc, &mut base)?;
+    base.extend_from_slice(b"\"@signature-params\": ");
+    params_line(components, params, &mut base);
+    Ok(base)
+}
+
+/// The component lines of a signature base; an empty component list still ends in `\n`.
+pub fn component_lines(components: &[Vec<u8>], enc: &HttpMsg, base: &mut Vec<u8>) -> Result<()> {
     for c in components {
         let name = normalize_key(c.strip_prefix(b"@").unwrap_or(c));
         let value = enc.get(&name).ok_or_else(|| {
@@ -56,14 +64,12 @@ pub fn signature_base(
                 lossy(&name)
             ))
         })?;
-        write_component_line(&name, value, &mut base);
+        write_component_line(&name, value, base);
     }
     if components.is_empty() {
         base.push(b'\n');
     }
-    base.extend_from_slice(b"\"@signature-params\": ");
-    params_line(components, params, &mut base);
-    Ok(base)
+    Ok(())
 }
 
 /// `"name": value\n`, the value trimmed of spaces and with LF turned into a space (§7.2).

@@ -114,8 +114,15 @@ fn rsa_verify(
     Ok(py.detach(|| key.verify(d, data, sig)))
 }
 
+/// HMAC-SHA256 with any key.
+#[pyfunction]
+fn hmac_sha256<'py>(py: Python<'py>, key: &[u8], data: &[u8]) -> Bound<'py, PyBytes> {
+    PyBytes::new(py, &hb_core::crypto::hmac_sha256(key, data))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<RsaPrivateKey>()?;
+    m.add_function(wrap_pyfunction!(hmac_sha256, m)?)?;
     m.add_function(wrap_pyfunction!(rsa_verify, m)?)?;
     Ok(())
 }

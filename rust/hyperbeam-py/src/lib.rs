@@ -8,6 +8,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod ans104;
 mod codec;
+mod commit;
 mod convert;
 mod crypto;
 mod error;
@@ -20,6 +21,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     codec::register(m)?;
     hashpath::register(m)?;
     crypto::register(m)?;
+    commit::register(m)?;
     ans104::register(m)?;
     Ok(())
 }

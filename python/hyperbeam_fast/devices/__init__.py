@@ -1,0 +1,31 @@
+"""Preloaded devices and the device registry (spec runtime §2.5, §8.3).
+
+A device is any Python object (methods named after the keys it handles, ``-`` -> ``_``) or a
+plain mapping of key -> function, optionally with an ``info`` (``handler``, ``default``,
+``exports``, ``excludes``). Register one under a versioned name with
+:func:`hyperbeam_fast.ao.register_device`; a message then selects it with
+``{"device": "name@1.0"}`` (or holds the device object / mapping itself). See docs/devices.md.
+"""
+
+from __future__ import annotations
+
+CORE_DEVICES = (
+    "message@1.0",
+    "stack@1.0",
+    "multipass@1.0",
+    "patch@1.0",
+    "dedup@1.0",
+    "test-device@1.0",
+)
+
+
+def register_core_devices() -> None:
+    """(Re-)register the core devices in the global registry."""
+    from ..ao import register_device
+    from . import dedup, message, multipass, patch, stack, test_device
+
+    for mod in (message, stack, multipass, patch, dedup, test_device):
+        register_device(mod.DEVICE.name, mod.DEVICE)
+
+
+__all__ = ["CORE_DEVICES", "register_core_devices"]

@@ -1,0 +1,216 @@
+"""``message@1.0`` (spec runtime §3): the identity device, and the fallback of every other one.
+
+Keys: ``get`` (the default: case-insensitive map access; private keys are invisible), ``keys``,
+``set`` (deep merge; ``UNSET`` deletes, ``UNDEFINED`` is ignored; ``set-mode: explicit`` merges
+shallowly), ``set_path``, ``remove`` (``item`` / ``items``), ``id``, and the commitment keys
+``commit``, ``verify``, ``committers``, ``committed``, which call the commitments API of
+:mod:`hyperbeam_fast` when it is available (an ``("error", ...)`` status otherwise).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..atom import Atom
+
+_RESERVED = frozenset(
+    {"id", "commitments", "committers", "keys", "path", "set", "remove", "verify", "set-mode"}
+)
+
+FUNCTION_KEYS = frozenset(
+    {
+        "id",
+        "commit",
+        "committed",
+        "committers",
+        "verify",
+        "set",
+        "set_path",
+        "set-path",
+        "remove",
+        "keys",
+        "info",
+    }
+)
+
+
+def _is_atom(v: Any, name: str) -> bool:
+    return type(v) is Atom and v == name
+
+
+def _commitments_api(name: str) -> Any:
+    import hyperbeam_fast
+
+    fn = getattr(hyperbeam_fast, name, None)
+    if fn is None:
+        try:
+            from .. import commitments as mod
+        except ImportError:
+            return None
+        fn = getattr(mod, name, None)
+    return fn
+
+
+def _unavailable(what: str) -> tuple[str, dict]:
+    return "error", {"status": 503, "body": f"{what}: commitments are unavailable in this build."}
+
+
+def _text(v: Any) -> str | None:
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    return v if isinstance(v, str) else None
+
+
+def _merge(a: dict, b: dict, deep: bool) -> dict:
+    out = dict(a)
+    for k, v in b.items():
+        if _is_atom(v, "unset"):
+            out.pop(k, None)
+        elif _is_atom(v, "undefined"):
+            continue
+        elif deep and k != "device" and type(v) is dict and type(out.get(k)) is dict:
+            out[k] = _merge(out[k], v, True)
+        else:
+            out[k] = v
+    return out
+
+
+class MessageDevice:
+    """The ``message@1.0`` device (``dev_message``)."""
+
+    name = "message@1.0"
+
+    def info(self) -> dict:
+        return {"default": self.get}
+
+    @staticmethod
+    def get(key: str, base: dict, request: Any = None, opts: Any = None) -> tuple[str, Any]:
+        from ..ao import NOT_FOUND, normalize_key
+
+        if key.startswith("priv"):
+            return "error", NOT_FOUND
+        if key in base:
+            return "ok", base[key]
+        nkey = normalize_key(key)
+        for k, v in base.items():
+            try:
+                if normalize_key(k) == nkey:
+                    return ("error", NOT_FOUND) if nkey.startswith("priv") else ("ok", v)
+            except Exception:  # noqa: BLE001, S112 - unusable keys are simply not matches
+                continue
+        return "error", NOT_FOUND
+
+    @staticmethod
+    def keys(base: dict) -> tuple[str, list]:
+        return "ok", sorted(k for k in base if isinstance(k, str) and not k.startswith("priv"))
+
+    @staticmethod
+    def set(base: dict, request: dict, opts: Any = None) -> tuple[str, dict]:
+        new = {
+            k: v
+            for k, v in request.items()
+            if k not in _RESERVED and not k.startswith("priv") and not _is_atom(v, "undefined")
+        }
+        explicit = _text(request.get("set-mode")) == "explicit"
+        out = _merge(base, new, deep=not explicit)
+        if "commitments" in base and any(
+            k in base and out.get(k, _GONE) != base[k] for k in new
+        ):
+            committed = _commitments_api("committed")
+            covered = None
+            if committed is not None:
+                try:
+                    covered = {str(k).lower() for k in committed(base)}
+                except Exception:  # noqa: BLE001 - unknown coverage: be conservative
+                    covered = None
+            if covered is None or any(
+                k in covered and out.get(k, _GONE) != base.get(k, _GONE) for k in new
+            ):
+                out.pop("commitments", None)
+        if "priv" in base:
+            out["priv"] = base["priv"]
+        else:
+            out.pop("priv", None)
+        return "ok", out
+
+    @staticmethod
+    def set_path(base: dict, request: dict) -> tuple[str, dict]:
+        value = request.get("value")
+        out = dict(base)
+        if value is None or _is_atom(value, "unset"):
+            out.pop("path", None)
+        else:
+            out["path"] = value
+        return "ok", out
+
+    @staticmethod
+    def remove(base: dict, request: dict) -> tuple[str, Any]:
+        from ..ao import normalize_key
+
+        items = request.get("items")
+        if items is None:
+            item = request.get("item")
+            if item is None:
+                return "error", {"status": 400, "body": "remove needs `item` or `items`."}
+            items = [item]
+        if isinstance(items, dict):
+            items = list(items.values())
+        drop = {normalize_key(k) for k in items}
+        return "ok", {k: v for k, v in base.items() if k not in drop}
+
+    @staticmethod
+    def id(base: dict, request: Any = None) -> tuple[str, Any]:
+        from ..message import id as message_id
+
+        committers: Any = "all"
+        if isinstance(request, dict) and "committers" in request:
+            c = request["committers"]
+            committers = _text(c) if _text(c) is not None else c
+        body = {k: v for k, v in base.items() if not k.startswith("priv")}
+        return "ok", message_id(body, committers)
+
+    @staticmethod
+    def committers(base: dict) -> tuple[str, Any]:
+        if not base.get("commitments"):
+            return "ok", []
+        fn = _commitments_api("signers") or _commitments_api("committers")
+        if fn is None:
+            return _unavailable("committers")
+        return "ok", list(fn(base))
+
+    @staticmethod
+    def committed(base: dict) -> tuple[str, Any]:
+        fn = _commitments_api("committed")
+        if fn is None:
+            return _unavailable("committed")
+        return "ok", list(fn(base))
+
+    @staticmethod
+    def verify(base: dict, request: Any = None) -> tuple[str, Any]:
+        target = base
+        if isinstance(request, dict):
+            for k in ("body", "target"):
+                if isinstance(request.get(k), dict):
+                    target = request[k]
+                    break
+        fn = _commitments_api("verify")
+        if fn is None:
+            return _unavailable("verify")
+        return "ok", bool(fn(target))
+
+    @staticmethod
+    def commit(base: dict, request: Any = None, opts: Any = None) -> tuple[str, Any]:
+        fn = _commitments_api("commit")
+        if fn is None:
+            return _unavailable("commit")
+        wallet = (opts or {}).get("priv_wallet") if isinstance(opts, dict) else None
+        if wallet is None:
+            return "error", {"status": 400, "body": "commit needs opts['priv_wallet']."}
+        codec = "httpsig@1.0"
+        if isinstance(request, dict) and _text(request.get("commitment-device")):
+            codec = _text(request["commitment-device"])
+        return "ok", fn(base, wallet, codec)
+
+
+_GONE = object()
+DEVICE = MessageDevice()

@@ -1,0 +1,107 @@
+//! The Arweave deep hash (`ar_deep_hash`, spec core §8.3), over SHA-384.
+//!
+//! ```text
+//! DH(blob b)  = SHA384( SHA384("blob" ++ ascii(len(b))) ++ SHA384(b) )
+//! DH(list L)  = acc = SHA384("list" ++ ascii(len(L))); for e in L: acc = SHA384(acc ++ DH(e))
+//! ```
+
+use sha2::{Digest, Sha384};
+
+/// A deep-hash digest: 48 bytes of SHA-384.
+pub type Hash48 = [u8; 48];
+
+/// A value to deep-hash: a blob (binary) or a list of values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeepHash<'a> {
+    Blob(&'a [u8]),
+    List(Vec<DeepHash<'a>>),
+}
+
+fn tagged(tag: &[u8], len: usize) -> Hash48 {
+    let mut h = Sha384::new();
+    h.update(tag);
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut n = len;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    h.update(&buf[i..]);
+    h.finalize().into()
+}
+
+fn pair(a: &Hash48, b: &Hash48) -> Hash48 {
+    let mut h = Sha384::new();
+    h.update(a);
+    h.update(b);
+    h.finalize().into()
+}
+
+/// `DH(blob)`.
+pub fn blob(data: &[u8]) -> Hash48 {
+    let tag = tagged(b"blob", data.len());
+    let body: Hash48 = Sha384::digest(data).into();
+    pair(&tag, &body)
+}
+
+/// `DH(list)` of values whose own deep hashes are already known, in order.
+pub fn list_of<I: IntoIterator<Item = Hash48>>(len: usize, hashes: I) -> Hash48 {
+    let mut acc = tagged(b"list", len);
+    for h in hashes {
+        acc = pair(&acc, &h);
+    }
+    acc
+}
+
+/// `DH(list of blobs)`: the common case (data item signature data), without building a tree.
+pub fn list_of_blobs(items: &[&[u8]]) -> Hash48 {
+    list_of(items.len(), items.iter().map(|b| blob(b)))
+}
+
+/// The deep hash of any value.
+pub fn hash(value: &DeepHash<'_>) -> Hash48 {
+    match value {
+        DeepHash::Blob(b) => blob(b),
+        DeepHash::List(items) => list_of(items.len(), items.iter().map(hash)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::b64url;
+
+    #[test]
+    fn spec_vector() {
+        // spec core §8.3: DH(["a","bc",["d"]])
+        let v = DeepHash::List(vec![
+            DeepHash::Blob(b"a"),
+            DeepHash::Blob(b"bc"),
+            DeepHash::List(vec![DeepHash::Blob(b"d")]),
+        ]);
+        assert_eq!(
+            b64url(&hash(&v)),
+            "uHrn3Pm23-9ax7MMeUAVJMYcFcKxr0hwrYRNuyp1QBD-dNRL0LBApDcJhQZeFVzM"
+        );
+    }
+
+    #[test]
+    fn empty_list_and_flat_list() {
+        assert_eq!(
+            b64url(&hash(&DeepHash::List(vec![]))),
+            "pp59N_3H8ECp7Baq6E3iT6tKZT2sTeC9JH42urn-RdkonFoEqJPJUoWBL1zvyXB6"
+        );
+        let flat = list_of_blobs(&[b"dataitem", b"1"]);
+        assert_eq!(
+            b64url(&flat),
+            "nyeCVdIQhzb7zSSwMKCMhL2pMlYHd7vCWvW_S3kVfCDNeUQ-zH7l8nyKvo-yDKEP"
+        );
+        let tree = DeepHash::List(vec![DeepHash::Blob(b"dataitem"), DeepHash::Blob(b"1")]);
+        assert_eq!(hash(&tree), flat);
+    }
+}
