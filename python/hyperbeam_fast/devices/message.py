@@ -80,9 +80,6 @@ class MessageDevice:
 
     name = "message@1.0"
 
-    def info(self) -> dict:
-        return {"default": self.get}
-
     @staticmethod
     def get(key: str, base: dict, request: Any = None, opts: Any = None) -> tuple[str, Any]:
         from ..ao import NOT_FOUND, normalize_key
@@ -213,4 +210,5 @@ class MessageDevice:
 
 
 _GONE = object()
+MessageDevice.info = {"default": MessageDevice.get}  # type: ignore[attr-defined]
 DEVICE = MessageDevice()
