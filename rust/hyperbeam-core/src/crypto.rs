@@ -3,6 +3,8 @@
 //! httpsig uses RSA-PSS-SHA512 with a 64-byte salt; ANS-104 uses RSA-PSS-SHA256 with 32.
 //! Verification accepts any salt length, as HyperBEAM's `rsa_pss` does.
 
+use std::collections::HashMap;
+
 use openssl::bn::BigNum;
 use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private, Public};
@@ -162,7 +164,30 @@ pub struct PublicKey {
     key: PKey<Public>,
 }
 
+/// Recently used public keys: building one (and its Montgomery context) costs about as much as
+/// a verification, and a node sees the same signers again and again.
+static KEY_CACHE: std::sync::Mutex<Option<HashMap<Vec<u8>, PublicKey>>> =
+    std::sync::Mutex::new(None);
+const KEY_CACHE_SIZE: usize = 4096;
+
 impl PublicKey {
+    /// `from_modulus`, through a bounded cache of recently used keys.
+    pub fn cached(n: &[u8]) -> Result<PublicKey> {
+        if let Ok(mut guard) = KEY_CACHE.lock() {
+            let map = guard.get_or_insert_with(HashMap::new);
+            if let Some(k) = map.get(n) {
+                return Ok(k.clone());
+            }
+            let k = PublicKey::from_modulus(n)?;
+            if map.len() >= KEY_CACHE_SIZE {
+                map.clear();
+            }
+            map.insert(n.to_vec(), k.clone());
+            return Ok(k);
+        }
+        PublicKey::from_modulus(n)
+    }
+
     pub fn from_modulus(n: &[u8]) -> Result<PublicKey> {
         if n.len() < 128 || n.len() > 2048 {
             return Err(Error::Signature(format!(

@@ -240,7 +240,7 @@ pub fn verify(tabm: &Msg, id: &[u8]) -> Result<bool> {
     }
     base.extend_from_slice(b"\"@signature-params\": ");
     rebuild_params(&comps, &params, &mut base);
-    Ok(PublicKey::from_modulus(&n)?.verify(Digest::Sha512, &base, sig))
+    Ok(PublicKey::cached(&n)?.verify(Digest::Sha512, &base, sig))
 }
 
 /// `(...)` then `;name=<already serialised value>` for each kept parameter, in order.

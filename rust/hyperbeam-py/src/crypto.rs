@@ -110,7 +110,7 @@ fn rsa_verify(
     sig: &[u8],
 ) -> PyResult<bool> {
     let d = digest(digest_name)?;
-    let key = PublicKey::from_modulus(n).map_err(PyHbError::from)?;
+    let key = PublicKey::cached(n).map_err(PyHbError::from)?;
     Ok(py.detach(|| key.verify(d, data, sig)))
 }
 
