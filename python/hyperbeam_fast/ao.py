@@ -772,8 +772,6 @@ def _fast_get(base: dict, key: str, opts: dict) -> tuple[str, Any] | None:
             return OK, _with_hashpath(value, _hashpath(base, key))
         if mode == "reset":
             return OK, _without_hashpath(value)
-    elif value is None and "priv" in base:
-        return None
     return OK, value
 
 
@@ -822,13 +820,7 @@ def resolve(base: Any, request: Any = _MISSING, opts: dict | None = None) -> tup
         if len(parts) == 1 and isinstance(path, str) and "/" not in path:
             return _resolve_many([base, request], opts)
         rest = {k: v for k, v in request.items() if k != "path" and normalize_key(k) != "path"}
-        steps = [base]
-        for p in parts:
-            if isinstance(p, (As, Resolve)) or not rest:
-                steps.append({**rest, "path": p} if rest else {"path": p})
-            else:
-                steps.append({**rest, "path": p})
-        return _resolve_many(steps, opts)
+        return _resolve_many([base, *({**rest, "path": p} for p in parts)], opts)
     except RecursionError:
         return _limit_error("recursion")
     finally:
@@ -878,7 +870,7 @@ def _resolve_many(messages: Any, opts: dict) -> tuple[str, Any]:
         if isinstance(_marker(only), Resolve):
             return _resolve_many(_marker(only).messages, opts)
         if isinstance(_marker(only), As):
-            return _pair(only, {"path": ""}, opts) if False else _resolve_many(only, opts)
+            return _resolve_many(only, opts)
         return OK, only
     current = messages[0]
     if _is_id(current):
@@ -998,6 +990,7 @@ def remove(base: Any, key: Any, opts: dict | None = None) -> dict:
 from .devices import message as _message_module  # noqa: E402
 
 _MESSAGE_DEVICE = _message_module.DEVICE
+MESSAGE_DEVICE = _MESSAGE_DEVICE
 _MESSAGE_KEYS = _message_module.FUNCTION_KEYS
 
 from .devices import register_core_devices  # noqa: E402

@@ -49,3 +49,27 @@ class DeviceError(ResolveError):
 
 class PathError(HyperbeamError, ValueError):
     """A malformed HyperPATH / singleton request (runtime §5)."""
+
+
+class StoreError(HyperbeamError, OSError):
+    """A store (runtime §10.3) could not do what was asked: I/O failure, read-only store, ..."""
+
+
+class InvalidStorePath(StoreError, ValueError):
+    """A store path with ``..``/``.``/empty segments, an absolute part, NUL, or outside the root."""
+
+
+class StoreLinkLoop(StoreError):
+    """Links that loop (or chain deeper than the hop limit) while resolving a store path."""
+
+
+class StoreCorrupt(StoreError):
+    """An unreadable or corrupt store entry (unknown tag, dangling link inside a message)."""
+
+
+class NoViableStore(StoreError):
+    """No store of a chain could answer (runtime §10.3 ``no_viable_store``)."""
+
+
+class CacheError(HyperbeamError, ValueError):
+    """A message that the cache cannot write (e.g. a ``device`` key holding a map, runtime §10.2)."""
