@@ -4,6 +4,10 @@
 # $HYPERBEAM_SHARED); tests that need them skip with a reason where they are absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The openssl crate links the system OpenSSL (docs/crypto.md).
+if [ ! -e /usr/include/openssl/ssl.h ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq libssl-dev pkg-config >/dev/null
+fi
 VENV=${VENV:-.venv}
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip
