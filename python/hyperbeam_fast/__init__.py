@@ -4,7 +4,7 @@ The data layer of spec core.md: messages, TABM/structured@1.0, httpsig@1.0 encod
 json@1.0, unsigned IDs and hashpaths. Hot paths run in the native module ``_native``.
 """
 
-from . import codecs
+from . import ao, codecs, devices
 from ._native import (
     accumulate,
     b64url_decode,
@@ -12,6 +12,25 @@ from ._native import (
     human_id,
     native_id,
     sha256_chain,
+)
+from .ao import (
+    NOT_FOUND,
+    UNDEFINED,
+    UNSET,
+    As,
+    Device,
+    Resolve,
+    device_info,
+    get,
+    keys,
+    load_device,
+    register_device,
+    registered_devices,
+    remove,
+    resolve,
+    resolve_many,
+    set,
+    unregister_device,
 )
 from .atom import Atom
 from .commitments import (
@@ -25,21 +44,50 @@ from .commitments import (
 )
 from .exceptions import (
     CodecError,
+    DeviceError,
+    DeviceNotFound,
     HashPathError,
     HyperbeamError,
     NotFound,
+    PathError,
+    ResolveError,
     SignatureError,
     StructuredFieldError,
 )
 from .hashpath import hashpath
 from .match import match
 from .message import CODECS, convert, id, id_many
+from .path import parse_path
 from .wallet import Wallet
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CODECS",
+    "NOT_FOUND",
+    "UNDEFINED",
+    "UNSET",
+    "As",
+    "Device",
+    "DeviceError",
+    "DeviceNotFound",
+    "PathError",
+    "Resolve",
+    "ResolveError",
+    "ao",
+    "devices",
+    "device_info",
+    "get",
+    "keys",
+    "load_device",
+    "parse_path",
+    "register_device",
+    "registered_devices",
+    "remove",
+    "resolve",
+    "resolve_many",
+    "set",
+    "unregister_device",
     "Atom",
     "CodecError",
     "HashPathError",

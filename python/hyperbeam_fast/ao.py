@@ -104,7 +104,7 @@ _TEMP_OPTS = ("add_key", "force_message", "cache_control", "spawn_worker", "trac
 
 @dataclass(slots=True)
 class As:
-    """HyperBEAM's ``{as, Device, Msg}``: ``msg`` (a message, path or ID) seen through ``device``."""
+    """HyperBEAM's ``{as, Device, Msg}``: ``msg`` (a message, path or ID) as ``device``."""
 
     device: Any
     msg: Any
@@ -264,7 +264,7 @@ def _limit_error(what: str) -> tuple[str, dict]:
     return _err(508, f"Request creates infinite recursion ({what} limit reached).")
 
 
-# --- the device framework (runtime §2.5) ------------------------------------------------------------
+# --- the device framework (runtime §2.5) ---------------------------------------------------
 
 
 class Device:
@@ -319,8 +319,7 @@ class _DevSpec:
         if self.is_map:
             fn = _map_find(self.dev, key)
             if key == "info" and isinstance(fn, Mapping):
-                info = fn
-                fn = lambda: info  # noqa: E731
+                fn = _constant(fn)
             if not callable(fn):
                 fn = None
         else:
@@ -332,13 +331,16 @@ class _DevSpec:
                     if attr is None:
                         continue
                     if cand == "info" and isinstance(attr, Mapping):
-                        info = attr
-                        fn = lambda: info  # noqa: E731
+                        fn = _constant(attr)
                     elif callable(attr):
                         fn = attr
                     break
         self.funs[key] = (fn, 0)
         return fn
+
+
+def _constant(value: Any) -> Callable[[], Any]:
+    return lambda: value
 
 
 def _map_find(dev: Mapping, key: str) -> Any:
@@ -570,8 +572,11 @@ def _hashpath(msg1: dict, msg2: Any) -> str:
     """``hb_path:hashpath(Msg1, Msg2)`` for a resolved pair (runtime §2.11)."""
     try:
         base = _hashpath_base(msg1)
-    except (CodecError, TypeError, ValueError):
-        base = _hashpath_base(_hashable(msg1))
+    except (CodecError, TypeError, ValueError) as exc:
+        try:
+            base = _hashpath_base(_hashable(msg1))
+        except RecursionError:
+            raise HashPathError(f"cannot compute the hashpath: {exc}") from exc
     part: bytes | None = None
     if isinstance(msg2, dict):
         path = msg2.get("path")
@@ -752,6 +757,20 @@ def _pair(msg1: Any, msg2: Any, opts: dict) -> tuple[str, Any]:
     return status, _apply_hashpath(status, value, msg1, msg2, opts)
 
 
+def _fast_hashpath(base: dict, key: str) -> str:
+    """``_hashpath(base, {"path": key})`` for a key without ``/``, skipping the generic checks."""
+    priv = base.get("priv")
+    hp = priv.get("hashpath") if type(priv) is dict else None
+    if "commitments" in base or "hashpath-alg" in base or (hp is not None and type(hp) is not str):
+        return _hashpath(base, {"path": key})
+    if hp is None:
+        try:
+            hp = _native.unsigned_id(base)
+        except (CodecError, TypeError, ValueError):
+            return _hashpath(base, {"path": key})
+    return _native.hashpath_combine(hp.encode(), key.encode(), "sha-256-chain")
+
+
 def _fast_get(base: dict, key: str, opts: dict) -> tuple[str, Any] | None:
     """``resolve(base, key)`` for a plain message@1.0 base and a plain key, or ``None``."""
     try:
@@ -769,10 +788,29 @@ def _fast_get(base: dict, key: str, opts: dict) -> tuple[str, Any] | None:
     if type(value) is dict:
         mode = opts.get("hashpath", "update")
         if mode == "update":
-            return OK, _with_hashpath(value, _hashpath(base, key))
+            return OK, _with_hashpath(value, _fast_hashpath(base, key))
         if mode == "reset":
             return OK, _without_hashpath(value)
     return OK, value
+
+
+def _fast_chain(base: dict, path: str, opts: dict) -> tuple[str, Any] | None:
+    """A ``/`` path of plain keys over plain messages; hands over to the full pipeline at the
+    first step the fast path cannot take (a device, a function key, ...)."""
+    parts = [p for p in path.split("/") if p]
+    if not parts or len(parts) > opts.get("max_steps", MAX_STEPS):
+        return None
+    current: Any = base
+    for i, key in enumerate(parts):
+        if type(current) is not dict:
+            return None if i == 0 else resolve_many([current, *parts[i:]], opts)
+        step = _fast_get(current, key, opts)
+        if step is None:
+            return None if i == 0 else resolve_many([current, *parts[i:]], opts)
+        status, current = step
+        if status != OK:
+            return step
+    return OK, current
 
 
 _MISSING = object()
@@ -789,11 +827,16 @@ def resolve(base: Any, request: Any = _MISSING, opts: dict | None = None) -> tup
     """
     if opts is None:
         opts = _EMPTY
-    if type(request) is str and type(base) is dict and "/" not in request and request:
+    if type(request) is str and type(base) is dict and request:
         if opts is _EMPTY or not (opts.get("on") or opts.get("force_message")):
-            fast = _fast_get(base, request, opts)
-            if fast is not None:
-                return fast
+            if "/" not in request:
+                fast = _fast_get(base, request, opts)
+                if fast is not None:
+                    return fast
+            else:
+                fast = _fast_chain(base, request, opts)
+                if fast is not None:
+                    return fast
     if request is _MISSING:
         from .path import parse_path
 
@@ -894,9 +937,19 @@ def get(base: Any, path: Any, opts: dict | None = None, default: Any = None) -> 
         opts = _EMPTY
     m = _marker(base)
     if isinstance(m, As):
-        base = set(m.msg, {"device": m.device}, opts=opts)
+        base = _with_device(m.msg, m.device)
     status, value = resolve(base, {"path": path} if not isinstance(path, str) else path, opts)
     return value if status == OK else default
+
+
+def _with_device(msg: Any, device: Any) -> dict:
+    """``msg`` re-typed as ``device`` (a plain key write: the old device is not consulted)."""
+    msg = normalize_keys(msg)
+    if not isinstance(msg, dict):
+        raise ResolveError(f"cannot read a {type(msg).__name__} as a message")
+    out = dict(msg)
+    out["device"] = device
+    return out
 
 
 def keys(base: Any, opts: dict | None = None, remove: bool = False) -> list[str]:
@@ -922,8 +975,10 @@ def set(base: Any, key_or_values: Any, *args: Any, opts: dict | None = None) -> 
     Keys may be paths (``"a/b"`` or lists): nested messages are created or updated through each
     level's own device. The value ``UNSET`` deletes a key; ``UNDEFINED`` is ignored.
     """
-    if isinstance(key_or_values, dict) and not args or (
-        isinstance(key_or_values, dict) and len(args) == 1 and isinstance(args[0], dict)
+    if (
+        isinstance(key_or_values, dict)
+        and not args
+        or (isinstance(key_or_values, dict) and len(args) == 1 and isinstance(args[0], dict))
     ):
         if args:
             opts = args[0]
@@ -992,6 +1047,7 @@ from .devices import message as _message_module  # noqa: E402
 _MESSAGE_DEVICE = _message_module.DEVICE
 MESSAGE_DEVICE = _MESSAGE_DEVICE
 _MESSAGE_KEYS = _message_module.FUNCTION_KEYS
+MESSAGE_DEVICE_KEYS = _MESSAGE_KEYS
 
 from .devices import register_core_devices  # noqa: E402
 

@@ -25,16 +25,6 @@ class NotFound(HyperbeamError, KeyError):
     """A message, key or path that is absent."""
 
 
-__all__ = [
-    "CodecError",
-    "HashPathError",
-    "HyperbeamError",
-    "NotFound",
-    "SignatureError",
-    "StructuredFieldError",
-]
-
-
 class ResolveError(HyperbeamError):
     """AO-Core resolution failed (spec runtime §2): a device raised, or a result was unusable."""
 
@@ -73,3 +63,23 @@ class NoViableStore(StoreError):
 
 class CacheError(HyperbeamError, ValueError):
     """A message that the cache cannot write (e.g. a ``device`` key holding a map, runtime §10.2)."""
+
+
+__all__ = [
+    "CacheError",
+    "CodecError",
+    "DeviceError",
+    "DeviceNotFound",
+    "HashPathError",
+    "HyperbeamError",
+    "InvalidStorePath",
+    "NoViableStore",
+    "NotFound",
+    "PathError",
+    "ResolveError",
+    "SignatureError",
+    "StoreCorrupt",
+    "StoreError",
+    "StoreLinkLoop",
+    "StructuredFieldError",
+]

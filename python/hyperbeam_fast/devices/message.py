@@ -81,7 +81,7 @@ class MessageDevice:
     name = "message@1.0"
 
     @staticmethod
-    def get(key: str, base: dict, request: Any = None, opts: Any = None) -> tuple[str, Any]:
+    def _get(key: str, base: dict, request: Any = None, opts: Any = None) -> tuple[str, Any]:
         from ..ao import NOT_FOUND, normalize_key
 
         if key.startswith("priv"):
@@ -110,9 +110,7 @@ class MessageDevice:
         }
         explicit = _text(request.get("set-mode")) == "explicit"
         out = _merge(base, new, deep=not explicit)
-        if "commitments" in base and any(
-            k in base and out.get(k, _GONE) != base[k] for k in new
-        ):
+        if "commitments" in base and any(k in base and out.get(k, _GONE) != base[k] for k in new):
             committed = _commitments_api("committed")
             covered = None
             if committed is not None:
@@ -210,5 +208,7 @@ class MessageDevice:
 
 
 _GONE = object()
-MessageDevice.info = {"default": MessageDevice.get}  # type: ignore[attr-defined]
+MessageDevice.info = {"default": MessageDevice._get}  # type: ignore[attr-defined]
 DEVICE = MessageDevice()
+#: message@1.0's key lookup (the ``default`` handler): ``get(key, base) -> (status, value)``
+get = MessageDevice._get

@@ -1,0 +1,22 @@
+"""``multipass@1.0`` (spec runtime §14.8): ``pass`` until ``pass >= passes`` (for stacks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .stack import _int
+
+
+class MultipassDevice:
+    name = "multipass@1.0"
+    info = {"excludes": ["keys", "set"]}
+
+    @staticmethod
+    def _handle(key: str, base: dict) -> tuple[str, Any]:
+        passes = _int(base.get("passes"), 1)
+        current = _int(base.get("pass"), 1)
+        return ("pass" if current < passes else "ok"), base
+
+
+MultipassDevice.info = {"handler": MultipassDevice._handle, "excludes": ["keys", "set"]}
+DEVICE = MultipassDevice()

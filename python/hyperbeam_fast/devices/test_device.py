@@ -1,0 +1,69 @@
+"""``test-device@1.0`` (``dev_test``, spec runtime §4): the device the conformance vectors use."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from .stack import _int
+
+
+class TestDevice:
+    name = "test-device@1.0"
+
+    @staticmethod
+    def test_func(base: dict) -> tuple[str, Any]:
+        return "ok", "GOOD_FUNCTION"
+
+    @staticmethod
+    def init(base: dict) -> tuple[str, Any]:
+        return "ok", {**base, "already-seen": []}
+
+    @staticmethod
+    def compute(base: dict, request: dict) -> tuple[str, Any]:
+        slot = request.get("slot")
+        seen = base.get("already-seen") or []
+        if isinstance(seen, dict):
+            seen = list(seen.values())
+        return "ok", {
+            **base,
+            "random-key": "random-value",
+            "results": {"assignment-slot": slot},
+            "already-seen": [slot, *seen],
+        }
+
+    @staticmethod
+    def restore(base: dict) -> tuple[str, Any]:
+        if "already-seen" not in base:
+            return "error", "No viable state to restore."
+        priv = dict(base.get("priv") or {})
+        priv["test-key"] = {"started-state": base}
+        return "ok", {**base, "priv": priv}
+
+    @staticmethod
+    def mul(base: dict, request: dict) -> tuple[str, Any]:
+        args = request.get("args")
+        if isinstance(args, dict):
+            args = list(args.values())
+        if not isinstance(args, list) or len(args) != 2:
+            return "error", {"status": 400, "body": "mul needs args: [a, b]"}
+        a, b = (_int(x, 0) for x in args)
+        return "ok", {"state": base.get("state"), "results": [a * b]}
+
+    @staticmethod
+    def snapshot(base: dict) -> tuple[str, Any]:
+        return "ok", {}
+
+    @staticmethod
+    def delay(base: dict, request: dict) -> tuple[str, Any]:
+        ms = min(_int(request.get("duration", base.get("duration")), 750), 10_000)
+        time.sleep(ms / 1000)
+        if "return" in base:
+            return "ok", base["return"]
+        if "body" in request:
+            return "ok", request["body"]
+        return "ok", {"result": "slept"}
+
+
+TestDevice.__test__ = False  # type: ignore[attr-defined]  # not a pytest class
+DEVICE = TestDevice()
