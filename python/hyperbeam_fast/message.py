@@ -10,7 +10,7 @@ from . import _native
 from .exceptions import CodecError, HyperbeamError
 
 #: Codec names exactly as HyperBEAM spells them, plus "tabm" for the TABM itself.
-CODECS = ("structured@1.0", "httpsig@1.0", "flat@1.0", "json@1.0", "tabm")
+CODECS = ("structured@1.0", "httpsig@1.0", "flat@1.0", "json@1.0", "ans104@1.0", "tabm")
 _NATIVE_FORMS = ("structured@1.0", "httpsig@1.0", "flat@1.0", "tabm")
 _HMAC = (b"httpsig@1.0", b"hmac-sha256")
 
@@ -109,14 +109,22 @@ def convert(msg: Any, target: str, source: str = "structured@1.0") -> Any:
 
     Codec names: ``structured@1.0`` (rich messages), ``httpsig@1.0`` (a dict of lower-case field
     names to bytes, body under ``"body"``), ``flat@1.0`` (``a/b`` keys; ``bytes`` input is its text
-    form), ``json@1.0`` (JSON text as bytes) and ``tabm``. The top-level ``priv`` is kept out of
+    form), ``json@1.0`` (JSON text as bytes), ``tabm``. The top-level ``priv`` is kept out of
     the conversion and merged back into structured/TABM results, as HyperBEAM does.
     """
+    from .codecs import ans104
     from .codecs import json as json_codec
 
     for name in (target, source):
         if name not in CODECS:
             raise CodecError(f"unknown codec {name!r} (known: {', '.join(CODECS)})")
+    if source == "ans104@1.0":  # a binary data item (spec core §8.7)
+        msg = ans104.decode(_b(msg) if isinstance(msg, str) else msg)
+        return msg if target == "structured@1.0" else convert(msg, target)
+    if target == "ans104@1.0":  # rich message -> data item bytes (spec core §8.5)
+        if source != "structured@1.0":
+            msg = convert(msg, "structured@1.0", source)
+        return ans104.encode(msg)
     if isinstance(msg, (bytes, str)) and source != "flat@1.0" and source != "json@1.0":
         raw = _b(msg)
         return json_codec.encode_bare(raw) if target == "json@1.0" else raw

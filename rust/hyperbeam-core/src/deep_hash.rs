@@ -1,11 +1,12 @@
-//! The Arweave deep hash (`ar_deep_hash`, spec core §8.3), over SHA-384.
+//! The Arweave deep hash (`ar_deep_hash`, spec core §8.3), over SHA-384 (OpenSSL's, which
+//! is several times faster than a portable SHA-512 core on this machine).
 //!
 //! ```text
 //! DH(blob b)  = SHA384( SHA384("blob" ++ ascii(len(b))) ++ SHA384(b) )
 //! DH(list L)  = acc = SHA384("list" ++ ascii(len(L))); for e in L: acc = SHA384(acc ++ DH(e))
 //! ```
 
-use sha2::{Digest, Sha384};
+use openssl::sha::{sha384, Sha384};
 
 /// A deep-hash digest: 48 bytes of SHA-384.
 pub type Hash48 = [u8; 48];
@@ -32,20 +33,20 @@ fn tagged(tag: &[u8], len: usize) -> Hash48 {
         }
     }
     h.update(&buf[i..]);
-    h.finalize().into()
+    h.finish()
 }
 
 fn pair(a: &Hash48, b: &Hash48) -> Hash48 {
     let mut h = Sha384::new();
     h.update(a);
     h.update(b);
-    h.finalize().into()
+    h.finish()
 }
 
 /// `DH(blob)`.
 pub fn blob(data: &[u8]) -> Hash48 {
     let tag = tagged(b"blob", data.len());
-    let body: Hash48 = Sha384::digest(data).into();
+    let body: Hash48 = sha384(data);
     pair(&tag, &body)
 }
 

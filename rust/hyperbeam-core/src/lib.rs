@@ -2,7 +2,9 @@
 //! No PyO3 here; `rust/hyperbeam-py` is the thin binding.
 #![forbid(unsafe_code)]
 
+pub mod ans104;
 pub mod crypto;
+pub mod deep_hash;
 pub mod error;
 pub mod flat;
 pub mod hashpath;

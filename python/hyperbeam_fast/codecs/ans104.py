@@ -1,0 +1,528 @@
+"""`ans104@1.0`: messages <-> ANS-104 data items (spec core §8, ``dev_codec_ans104``).
+
+The binary layout, Avro tags, deep hash, IDs, bundles and RSA-PSS-SHA256 signing live in Rust
+(``hb_core::ans104``); this module maps messages (TABMs) to the ``#tx`` form and back.
+
+A *tx* here is a dict with the ``#tx`` field names: ``signature``, ``owner``, ``target``,
+``last_tx``, ``tags`` (a list of ``(name, value)`` byte pairs), ``data`` (bytes, or a dict of
+key -> tx, or a list of tx) and, on output, ``id`` and ``unsigned_id``.
+
+Public functions:
+
+* ``encode(msg) -> bytes`` / ``serialize``: rich message -> binary data item;
+* ``decode(data) -> dict`` / ``deserialize``: binary data item -> rich message;
+* ``to_tx(tabm)`` / ``from_tx(tx)``: TABM <-> tx (§8.5, §8.7);
+* ``commit(msg, wallet)``, ``verify_commitment(msg, id, commitment)``,
+  ``committed_keys(msg, commitment)`` (§8.8) and ``verify_many(items)`` (binary items, parallel
+  native threads without the GIL).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from .. import _native
+from ..exceptions import CodecError, HyperbeamError, SignatureError
+from ..message import convert
+
+__all__ = [
+    "commit",
+    "committed_keys",
+    "decode",
+    "deserialize",
+    "encode",
+    "from_tx",
+    "parse",
+    "serialize",
+    "serialize_tx",
+    "to_tx",
+    "verify_commitment",
+    "verify_item",
+    "verify_many",
+]
+
+#: The only tag values that become tags rather than nested items: UTF-8, at most 128 bytes.
+MAX_TAG_VALUE = 128
+#: ``hb_message:default_tx_list()`` field order; these keys are consumed as record fields.
+_TX_FIELDS = (
+    "format",
+    "id",
+    "unsigned_id",
+    "last_tx",
+    "owner",
+    "tags",
+    "target",
+    "quantity",
+    "data",
+    "manifest",
+    "data_size",
+    "data_tree",
+    "data_root",
+    "signature",
+    "reward",
+    "denomination",
+    "signature_type",
+)
+#: Fields always written as tags (`FORCED_TAG_FIELDS`).
+_FORCED = frozenset(
+    (
+        "quantity",
+        "manifest",
+        "data_size",
+        "data_tree",
+        "data_root",
+        "reward",
+        "denomination",
+        "signature_type",
+    )
+)
+#: Fields whose default is a binary (a 32/42/43-byte value there is read as an ID).
+_BINARY_FIELDS = frozenset(("id", "unsigned_id", "last_tx", "owner", "target", "data", "signature"))
+_BASE_FIELDS = ("id", "last_tx", "owner", "target", "signature")
+_BUNDLE_KEYS = ("bundle-format", "bundle-map", "bundle-version")
+#: Keys always reported as committed (`COMMITTED_TAGS`).
+_COMMITTED_TAGS = ["id", "last_tx", "owner", "target", "signature", "data"]
+_DEVICE = b"ans104@1.0"
+_ZERO_ID = bytes(32)
+
+
+class Tx(dict):
+    """A tx dict (marks a ``#tx`` record among message values)."""
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _b(v: Any) -> bytes:
+    if isinstance(v, bytes):
+        return v
+    if isinstance(v, str):
+        return v.encode()
+    if isinstance(v, (bytearray, memoryview)):
+        return bytes(v)
+    raise CodecError(f"ans104: expected a binary, got {type(v).__name__}")
+
+
+def _key(k: Any) -> str:
+    """``hb_ao:normalize_key``: lower-case, except 32/42/43-byte keys (IDs)."""
+    if isinstance(k, bytes):
+        k = k.decode("utf-8", errors="surrogateescape")
+    elif not isinstance(k, str):
+        k = str(k)
+    return k if len(k.encode("utf-8", errors="surrogateescape")) in (32, 42, 43) else k.lower()
+
+
+def _is_private(k: Any) -> bool:
+    return isinstance(k, str) and k.lower().startswith("priv")
+
+
+def _without_private(msg: dict) -> dict:
+    return {k: v for k, v in msg.items() if not _is_private(k)}
+
+
+def _is_utf8(v: bytes) -> bool:
+    try:
+        v.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _native_id(v: bytes) -> bytes:
+    """``hb_util:native_id`` for 32/42/43-byte values; a failed decode keeps the value."""
+    if len(v) == 43:
+        try:
+            return _native.b64url_decode(v)
+        except (HyperbeamError, ValueError):
+            return v
+    return v
+
+
+def _sf_string_list(values: list[bytes]) -> bytes:
+    out = []
+    for v in values:
+        out.append(b'"' + v.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"')
+    return b", ".join(out)
+
+
+def _dedup(tags: list[tuple[bytes, bytes]]) -> dict[str, bytes]:
+    """``deduplicating_from_list``: normalised name -> value, or an SF list of repeated values."""
+    agg: dict[str, list[bytes]] = {}
+    for name, value in tags:
+        agg.setdefault(_key(name), []).append(value)
+    return {k: (v[0] if len(v) == 1 else _sf_string_list(v)) for k, v in agg.items()}
+
+
+def _numbered(d: Any, what: str) -> list[Any]:
+    """A numbered map ``{"1": x, "2": y}`` -> ``[x, y]`` (gaps -> error, `missing_key`)."""
+    if not isinstance(d, dict):
+        raise CodecError(f"ans104: {what} must be a numbered map")
+    out = []
+    for i in range(1, len(d) + 1):
+        if str(i) not in d:
+            raise CodecError(f"ans104: {what} lacks key {i}")
+        out.append(d[str(i)])
+    return out
+
+
+def _original_tags(m: Any) -> list[tuple[bytes, bytes]]:
+    out = []
+    for t in _numbered(m, "original-tags"):
+        if not isinstance(t, dict) or "name" not in t or "value" not in t:
+            raise CodecError("ans104: each original tag needs a name and a value")
+        out.append((_b(t["name"]), _b(t["value"])))
+    return out
+
+
+def _tags_map(tags: list[tuple[bytes, bytes]]) -> dict[str, dict[str, bytes]]:
+    return {str(i): {"name": n, "value": v} for i, (n, v) in enumerate(tags, 1)}
+
+
+def _erl_values(items: list[Any]) -> list[Any]:
+    """``maps:values`` of the numbered map of a list: keys "1", "10", "2", ... in byte order."""
+    keys = sorted((str(i) for i in range(1, len(items) + 1)), key=str.encode)
+    return [items[int(k) - 1] for k in keys]
+
+
+def _tabm(msg: dict) -> dict:
+    return convert(_without_private(msg), "tabm")
+
+
+def _rich(tabm: dict) -> dict:
+    return convert(tabm, "structured@1.0", "tabm")
+
+
+# --- message (TABM) -> tx -------------------------------------------------------------------------
+
+
+def to_tx(tabm: Any) -> Tx:
+    """``dev_codec_ans104:to/1`` (spec core §8.5): a TABM (or binary) -> normalised tx dict."""
+    return Tx(_native.ans104_normalize(_to_tx(tabm, 0)))
+
+
+def _to_tx(m: Any, depth: int) -> Any:
+    if depth > 64:
+        raise CodecError("ans104: message nested too deeply")
+    if isinstance(m, Tx):
+        return m
+    if isinstance(m, (bytes, str)):
+        return Tx(tags=[(b"ao-type", b"binary")], data=_b(m))
+    if not isinstance(m, dict):
+        raise CodecError(f"ans104: cannot encode a {type(m).__name__} (invalid_tx)")
+    comms = m.get("commitments") or {}
+    if not isinstance(comms, dict):
+        raise CodecError("ans104: commitments must be a map")
+    msg = {_key(k): v for k, v in m.items() if k != "commitments" and not _is_private(k)}
+    if len(comms) == 1:
+        (c,) = comms.values()
+        if not isinstance(c, dict):
+            raise CodecError("ans104: a commitment must be a map")
+        for k, v in c.items():
+            if k not in ("commitment-device", "committer", "alg"):
+                msg[_key(k)] = v
+    elif len(comms) > 1:
+        raise CodecError("ans104: multisignatures_not_supported_by_ans104")
+    orig = _original_tags(msg.pop("original-tags")) if "original-tags" in msg else []
+    # nested maps become items first (MsgKeyMap)
+    msg = {k: (_to_tx(v, depth + 1) if isinstance(v, dict) else v) for k, v in msg.items()}
+    fields: dict[str, Any] = {}
+    remaining: dict[str, Any] = {}
+    for k, v in msg.items():
+        if k in _TX_FIELDS and k not in _FORCED:
+            if k in _BINARY_FIELDS and isinstance(v, (bytes, str)) and len(_b(v)) in (32, 42, 43):
+                v = _native_id(_b(v))
+            fields[k] = v
+        else:
+            remaining[k] = v
+    tag_cands: list[tuple[bytes, bytes]] = []
+    items: dict[str, Any] = {}
+    for k in sorted(remaining, key=lambda s: s.encode("utf-8", errors="surrogateescape")):
+        v = remaining[k]
+        if isinstance(v, str):
+            v = v.encode()
+        if isinstance(v, bytes) and len(v) <= MAX_TAG_VALUE and _is_utf8(v):
+            tag_cands.append((k.encode("utf-8", errors="surrogateescape"), v))
+        else:
+            items[_key(k)] = _to_tx(v, depth + 1)
+    if orig:
+        given = {n.decode("utf-8", errors="surrogateescape"): v for n, v in tag_cands}
+        if given != _dedup(orig):
+            raise CodecError("ans104: invalid_original_tags (the tags disagree with original-tags)")
+    tx = Tx(tags=orig or tag_cands)
+    for f in ("last_tx", "owner", "target", "signature"):
+        if f in fields:
+            tx[f] = _b(fields[f])
+    data = fields.get("data", b"")
+    if isinstance(data, str):
+        data = data.encode()
+    if not items and isinstance(data, bytes):
+        tx["data"] = data
+    elif isinstance(data, bytes) and data == b"":
+        tx["data"] = items
+    elif isinstance(data, Tx) or isinstance(data, dict):
+        tx["data"] = {**items, "data": data}
+    elif isinstance(data, bytes):
+        tx["data"] = {**items, "data": _to_tx(data, depth + 1)}
+    else:
+        raise CodecError(f"ans104: data must be a binary or a map, not {type(data).__name__}")
+    return tx
+
+
+# --- tx -> message (TABM) -------------------------------------------------------------------------
+
+
+def _has_bundle_tags(tags: list[tuple[bytes, bytes]]) -> bool:
+    first: dict[bytes, bytes] = {}
+    for n, v in tags:
+        first.setdefault(n, v)
+    return first.get(b"bundle-format") == b"binary" and first.get(b"bundle-version") == b"2.0.0"
+
+
+def from_tx(tx: Any) -> Any:
+    """``dev_codec_ans104:from/1`` (spec core §8.7): a tx dict -> TABM (or a binary)."""
+    return _from_tx(tx, 0)
+
+
+def _from_tx(tx: Any, depth: int) -> Any:
+    if depth > 64:
+        raise CodecError("ans104: items nested too deeply")
+    if isinstance(tx, bytes):
+        return tx
+    if not isinstance(tx, dict):
+        raise CodecError(f"ans104: not a data item: {type(tx).__name__} (invalid_tx)")
+    tags = [(_b(n), _b(v)) for n, v in tx.get("tags") or []]
+    for n, v in tags:
+        if n == b"ao-type":
+            if v == b"binary":
+                return _b(tx.get("data", b""))
+            break
+    data = tx.get("data", b"")
+    if isinstance(data, (bytes, str)) and _has_bundle_tags(tags):
+        tx = _native.ans104_parse(_native.ans104_serialize(tx))
+        data = tx["data"]
+    if "signature" not in tx or "id" not in tx:
+        tx = {**tx, **dict(zip(("id", "unsigned_id"), _native.ans104_ids(tx), strict=True))}
+    sig = _b(tx.get("signature") or bytes(512))
+    owner = _b(tx.get("owner") or bytes(512))
+    signed = any(sig)
+    base = {
+        "id": _b(tx.get("id") or _ZERO_ID),
+        "last_tx": _b(tx.get("last_tx") or b""),
+        "owner": owner,
+        "target": _b(tx.get("target") or b""),
+        "signature": sig,
+    }
+    tag_map = _dedup(tags)
+    msg: dict[str, Any] = {**base, **tag_map}
+    if isinstance(data, dict):
+        children = {_key(k): _from_tx(v, depth + 1) for k, v in data.items()}
+        msg = {**children, **msg}
+    elif isinstance(data, list):
+        children = {str(i): _from_tx(v, depth + 1) for i, v in enumerate(data, 1)}
+        msg = {**children, **msg}
+    elif isinstance(data, (bytes, str)):
+        if _b(data):
+            msg["data"] = _b(data)
+    else:
+        raise CodecError("ans104: unexpected data type (invalid_tx)")
+    msg = {_key(k): v for k, v in msg.items()}
+    # default-valued record fields are not message keys (structured `to` drops them)
+    defaults = {"id": _ZERO_ID, "last_tx": b"", "owner": bytes(512), "target": b""}
+    defaults["signature"] = bytes(512)
+    for f in _BASE_FIELDS:
+        if f not in tag_map and msg.get(f) == defaults[f]:
+            del msg[f]
+    normal = all(_key(n).encode("utf-8", errors="surrogateescape") == n for n, _ in tags)
+    if not signed:
+        if not normal:
+            msg["commitments"] = {
+                _native.b64url_encode(_ZERO_ID): {
+                    "commitment-device": _DEVICE,
+                    "alg": b"unsigned",
+                    "original-tags": _tags_map(tags),
+                }
+            }
+    else:
+        for k in ("id", "owner", "signature", "commitment-device", "committer", "alg"):
+            msg.pop(k, None)
+        msg.pop("original-tags", None)
+        commitment: dict[str, Any] = {
+            "commitment-device": _DEVICE,
+            "alg": b"rsa-pss",
+            "committer": _native.b64url_encode(hashlib.sha256(owner).digest()).encode(),
+            "owner": owner,
+            "signature": sig,
+        }
+        if not normal:
+            commitment["original-tags"] = _tags_map(tags)
+        msg["commitments"] = {_native.b64url_encode(hashlib.sha256(sig).digest()): commitment}
+    for k in _BUNDLE_KEYS:
+        msg.pop(k, None)
+    return msg
+
+
+# --- binary forms ---------------------------------------------------------------------------------
+
+
+def serialize_tx(tx: dict) -> bytes:
+    """``ar_bundles:serialize`` of a tx dict."""
+    return _native.ans104_serialize(tx)
+
+
+def parse(data: bytes) -> Tx:
+    """``ar_bundles:deserialize``: binary data item -> tx dict (bundles un-bundled)."""
+    return Tx(_native.ans104_parse(data))
+
+
+def encode(msg: Any) -> bytes:
+    """Rich message -> binary data item (``convert(msg, "ans104@1.0")`` then serialise)."""
+    if isinstance(msg, (bytes, str)):
+        return serialize_tx(_to_tx(_b(msg), 0))
+    if not isinstance(msg, dict):
+        raise CodecError(f"ans104: cannot encode a {type(msg).__name__}")
+    return serialize_tx(_to_tx(_tabm(msg), 0))
+
+
+def decode(data: bytes) -> Any:
+    """Binary data item -> rich message."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise CodecError(f"ans104: a data item must be bytes, not {type(data).__name__}")
+    out = from_tx(_native.ans104_parse(bytes(data)))
+    return _rich(out) if isinstance(out, dict) else out
+
+
+serialize = encode
+deserialize = decode
+
+
+# --- commitments (spec core §4.5, §8.8) -----------------------------------------------------------
+
+
+def commit(msg: dict, wallet: Any) -> dict:
+    """Sign ``msg`` as an ANS-104 data item; its commitments become the single ans104 one."""
+    if not isinstance(msg, dict):
+        raise CodecError("ans104: only messages (dicts) can be committed")
+    key = getattr(wallet, "_key", None)
+    if key is None:
+        raise SignatureError("ans104 commit needs a hyperbeam_fast.Wallet")
+    priv = {k: v for k, v in msg.items() if _is_private(k)}
+    tabm = _tabm(msg)
+    signed = _native.ans104_sign(_to_tx(tabm, 0), key)
+    prior = None
+    for c in (tabm.get("commitments") or {}).values():
+        if isinstance(c, dict) and _b(c.get("alg", b"")) == b"unsigned" and "original-tags" in c:
+            prior = c["original-tags"]
+            break
+    commitment: dict[str, Any] = {
+        "commitment-device": _DEVICE,
+        "committer": wallet.address.encode(),
+        "alg": b"rsa-pss",
+        "owner": signed["owner"],
+        "signature": signed["signature"],
+    }
+    if prior is not None:
+        commitment["original-tags"] = prior
+    if "hashpath" in tabm:
+        commitment["hashpath"] = tabm["hashpath"]
+    out = {k: v for k, v in tabm.items() if k not in ("hashpath", "commitments")}
+    out["commitments"] = {_native.human_id(signed["id"]): commitment}
+    rich = _rich(out)
+    rich.update(priv)
+    return rich
+
+
+def _merged(msg: dict, commitment: dict) -> dict:
+    """``dev_message``: the base message with the commitment's fields at the top level."""
+    extra = {k: v for k, v in commitment.items() if k != "commitment-device"}
+    return {**_without_private(msg), **extra}
+
+
+def _verify_tabm(tabm: dict) -> bool:
+    body = {k: v for k, v in tabm.items() if k not in ("commitments", "committer", "alg")}
+    try:
+        tx = _to_tx(body, 0)
+        return bool(_native.ans104_verify(tx))
+    except HyperbeamError:
+        return False
+
+
+def verify_commitment(msg: dict, commitment_id: str, commitment: dict) -> bool:
+    """§8.8 verify: re-encode the message with the commitment's owner/signature merged in and
+    check the RSA-PSS signature over the deep hash. False for any mismatch, including a
+    commitment ID that is not ``sha256(signature)``."""
+    if not isinstance(msg, dict) or not isinstance(commitment, dict):
+        return False
+    sig = commitment.get("signature")
+    if not isinstance(sig, (bytes, str)):
+        return False
+    cid = commitment_id.decode() if isinstance(commitment_id, bytes) else commitment_id
+    if cid != _native.b64url_encode(hashlib.sha256(_b(sig)).digest()):
+        return False
+    try:
+        tabm = _tabm(_merged(msg, commitment))
+    except HyperbeamError:
+        return False
+    return _verify_tabm(tabm)
+
+
+def _implicit_keys(tabm: dict) -> list[str]:
+    types = tabm.get("ao-types")
+    if not types:
+        return []
+    out = []
+    for k, v in _native.sf_parse("dictionary", _b(types)):
+        if str(v[0]).startswith("empty-"):
+            out.append(k)
+    return out
+
+
+def committed_keys(msg: dict, commitment: dict) -> list[str]:
+    """§8.8 ``committed``: the keys this commitment covers, in HyperBEAM's collection order (the
+    message-level ``committed`` reverses it)."""
+    tabm = _tabm(_merged(msg, commitment))
+    comms = tabm.get("commitments") or {}
+    first = next(iter(comms.values()), {}) if isinstance(comms, dict) else {}
+    nested = sorted((k for k, v in tabm.items() if isinstance(v, dict)), key=str.encode)
+    if "trusted-keys" in tabm:
+        if not isinstance(first, dict) or first.get("trusted-keys") != tabm["trusted-keys"]:
+            raise SignatureError("ans104: trusted_keys_not_found_in_commitment")
+        tk = tabm["trusted-keys"]
+        names = _erl_values(_numbered(tk, "trusted-keys") if isinstance(tk, dict) else [tk])
+        return _from_trusted(tabm, names, nested)
+    if "original-tags" in tabm:
+        if not isinstance(first, dict) or first.get("original-tags") != tabm["original-tags"]:
+            raise SignatureError("ans104: original_tags_not_found_in_commitment")
+        tags = tabm["original-tags"]
+        order = sorted(tags, key=lambda s: str(s).encode())
+        names = [tags[k]["name"] for k in order]
+        return _from_trusted(tabm, _erl_values(names), nested)
+    if not _verify_tabm({k: v for k, v in tabm.items() if k != "commitments"}):
+        return []
+    tx = _to_tx(tabm, 0)
+    norm = _native.ans104_normalize(tx)
+    tag_keys = [_key(n) for n, _ in norm["tags"]]
+    implicit = _implicit_keys(tabm) if "ao-types" in tabm else []
+    return tag_keys + nested + implicit + _COMMITTED_TAGS
+
+
+def _from_trusted(tabm: dict, names: list[Any], nested: list[str]) -> list[str]:
+    raw = [
+        n.decode("utf-8", errors="surrogateescape") if isinstance(n, bytes) else str(n)
+        for n in names
+    ]
+    implicit = _implicit_keys(tabm) if "ao-types" in raw else []
+    return [_key(n) for n in raw] + implicit + nested + _COMMITTED_TAGS
+
+
+# --- data items -----------------------------------------------------------------------------------
+
+
+def verify_item(item: bytes | dict) -> bool:
+    """``ar_bundles:verify_item`` on a binary data item or a tx dict."""
+    return _native.ans104_verify(item)
+
+
+def verify_many(items: list[bytes], threads: int = 0) -> list[bool]:
+    """Verify many binary data items on parallel native threads (GIL released)."""
+    return _native.ans104_verify_many(list(items), threads)
