@@ -199,7 +199,7 @@ def test_id_of_a_non_message(msg):
     assert type(msg).__name__ in str(err.value)
 
 
-@pytest.mark.parametrize("name", ["ans104@1.0", "HTTPSIG@1.0", "json", "", "structured"])
+@pytest.mark.parametrize("name", ["ans104@2.0", "HTTPSIG@1.0", "json", "", "structured"])
 def test_unknown_codec_name(name):
     """§14: ``message_codec_not_viable``."""
     with pytest.raises(CodecError, match="unknown codec") as err:

@@ -4,7 +4,7 @@ The data layer of spec core.md: messages, TABM/structured@1.0, httpsig@1.0 encod
 json@1.0, unsigned IDs and hashpaths. Hot paths run in the native module ``_native``.
 """
 
-from . import ao, codecs, devices
+from . import ao, cache, codecs, devices, store
 from ._native import (
     accumulate,
     b64url_decode,
@@ -75,6 +75,8 @@ __all__ = [
     "Resolve",
     "ResolveError",
     "ao",
+    "cache",
+    "store",
     "devices",
     "device_info",
     "get",

@@ -16,6 +16,9 @@ A multi-part path is a chain: each step's result is the next step's base.
 Options (``opts``, a ``dict``; every key optional):
 
 * ``hashpath``: ``"update"`` (default), ``"reset"`` or ``"ignore"``;
+* ``store``: a :mod:`hyperbeam_fast.store` store; with it, ``cache_control`` directives (runtime
+  §2.9: ``always``, ``no-cache``, ``no-store``, ``only-if-cached``, ...) decide whether results are
+  looked up before execution (stage 2) and written after it (stage 10);
 * ``error_strategy``: ``"throw"`` (default: a device exception is re-raised as
   :class:`~hyperbeam_fast.exceptions.DeviceError`, a ``HyperbeamError`` passes through) or
   anything else (the exception becomes an ``("error", {...})`` status);
@@ -717,6 +720,18 @@ def _pair(msg1: Any, msg2: Any, opts: dict) -> tuple[str, Any]:
     # Stage 3: validation.
     if not isinstance(msg1, dict) or not isinstance(msg2, dict):
         return ERROR, NOT_FOUND
+    # Stage 2: cache lookup (runtime §2.9), when a store is configured (opts["store"]).
+    store = opts.get("store")
+    if store is not None:
+        from . import cache
+
+        cst, cval = cache.lookup(msg1, msg2, store, opts)
+        if cst == "hit":
+            return OK, _apply_hashpath(OK, cval, msg1, msg2, opts)
+        if cst == "error":
+            return ERROR, cval
+        if cst == "loaded" and isinstance(cval, dict):
+            msg1 = cval
     # Stage 5: device lookup.
     parts = path_parts(msg2.get("path"))
     if not parts:
@@ -754,7 +769,11 @@ def _pair(msg1: Any, msg2: Any, opts: dict) -> tuple[str, Any]:
     if status == OK and isinstance(value, Resolve):
         return resolve_many(value.messages, opts)
     # Stage 9: hashpath.
-    return status, _apply_hashpath(status, value, msg1, msg2, opts)
+    value = _apply_hashpath(status, value, msg1, msg2, opts)
+    # Stage 10: cache the result (runtime §2.9, cache-control permitting).
+    if store is not None and status == OK:
+        cache.store_result(msg1, msg2, value, store, opts)
+    return status, value
 
 
 def _fast_hashpath(base: dict, key: str) -> str:
@@ -828,7 +847,9 @@ def resolve(base: Any, request: Any = _MISSING, opts: dict | None = None) -> tup
     if opts is None:
         opts = _EMPTY
     if type(request) is str and type(base) is dict and request:
-        if opts is _EMPTY or not (opts.get("on") or opts.get("force_message")):
+        if opts is _EMPTY or not (
+            opts.get("on") or opts.get("force_message") or opts.get("store") is not None
+        ):
             if "/" not in request:
                 fast = _fast_get(base, request, opts)
                 if fast is not None:

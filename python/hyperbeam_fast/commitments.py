@@ -149,8 +149,15 @@ def _httpsig_committed(msg: dict, c: dict) -> list[str]:
         for k, v in _native.sf_parse("dictionary", types) if types else []:
             if str(v[0]).startswith("empty-"):
                 keys.append(k)
-    if "content-digest" in comps:
+    enc = None
+    if "ao-ids" in comps:
+        # Our addition to §7.6: the ID-sized keys carried inside the signed `ao-ids` header are
+        # committed too (HyperBEAM lists only `ao-ids`, so its with_only_committed loses them).
         enc = _native.convert(_without_private(msg), "structured@1.0", "httpsig@1.0")
+        keys += [k for k, _ in _native.sf_parse("dictionary", enc.get("ao-ids", b""))]
+    if "content-digest" in comps:
+        if enc is None:
+            enc = _native.convert(_without_private(msg), "structured@1.0", "httpsig@1.0")
         keys += ["body", "inline-body-key"]
         ik = enc.get("inline-body-key")
         if ik:

@@ -62,7 +62,7 @@ class NoViableStore(StoreError):
 
 
 class CacheError(HyperbeamError, ValueError):
-    """A message that the cache cannot write (e.g. a ``device`` key holding a map, runtime §10.2)."""
+    """A message the cache cannot write (e.g. a ``device`` key holding a map, runtime §10.2)."""
 
 
 __all__ = [

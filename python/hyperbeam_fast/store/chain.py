@@ -1,0 +1,144 @@
+"""``StoreChain``: several stores used as one (runtime §10.3, ``Opts.store`` as a list).
+
+Reads try the stores in order; a miss or an error moves on to the next (HyperBEAM's
+``call_function``). Writes go to the first writable store. With ``write_through=True``, a hit
+from a ``remote``-scope store is also written to the first writable local store (the gateway
+store's local ``store`` option).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..exceptions import HyperbeamError, NoViableStore
+from .base import Batch, Kind, Store, join
+
+
+class StoreChain(Store):
+    """``StoreChain([local, remote, ...], write_through=False)``."""
+
+    def __init__(self, stores: Sequence[Store], *, write_through: bool = False) -> None:
+        if not stores:
+            raise NoViableStore("a StoreChain needs at least one store")
+        for s in stores:
+            if not isinstance(s, Store):
+                raise TypeError(f"not a store: {s!r}")
+        self.stores = list(stores)
+        self.write_through = write_through
+        self.writable = any(s.writable for s in self.stores)
+        self.scope = "local" if any(s.scope == "local" for s in self.stores) else "remote"
+
+    def __repr__(self) -> str:
+        return f"StoreChain({self.stores!r})"
+
+    @property
+    def primary(self) -> Store:
+        """The store that takes writes (the first writable one)."""
+        for s in self.stores:
+            if s.writable:
+                return s
+        raise NoViableStore("no writable store in the chain")
+
+    def local_writable(self) -> Store | None:
+        for s in self.stores:
+            if s.writable and s.scope == "local":
+                return s
+        return None
+
+    def _first(self, fn: str, key: object) -> object:
+        """``(store, result)`` of the first store with a result; a miss or an error moves on.
+
+        When no store answers and some raised, the last error is raised again (typed), so a
+        link loop or a bad path is not silently a miss.
+        """
+        err: BaseException | None = None
+        for s in self.stores:
+            try:
+                r = getattr(s, fn)(key)
+            except (HyperbeamError, OSError) as e:
+                err = e
+                continue
+            if r is not None:
+                return s, r
+        if err is not None:
+            raise err
+        return None
+
+    def read(self, key: str | Sequence[str]) -> bytes | None:
+        k = join(key)
+        hit = self._first("read", k)
+        if hit is None:
+            return None
+        s, value = hit  # type: ignore[misc]
+        if self.write_through and s.scope == "remote":
+            local = self.local_writable()
+            if local is not None:
+                local.write(k, value)
+        return value
+
+    def type(self, key: str | Sequence[str]) -> Kind | None:
+        hit = self._first("type", join(key))
+        return None if hit is None else hit[1]  # type: ignore[index,return-value]
+
+    def list(self, key: str | Sequence[str]) -> list[str] | None:
+        hit = self._first("list", join(key))
+        return None if hit is None else hit[1]  # type: ignore[index,return-value]
+
+    def read_link(self, key: str | Sequence[str]) -> str | None:
+        hit = self._first("read_link", join(key))
+        return None if hit is None else hit[1]  # type: ignore[index,return-value]
+
+    def exists(self, key: str | Sequence[str]) -> bool:
+        return any(_safe_exists(s, key) for s in self.stores)
+
+    def resolve(self, key: str | Sequence[str]) -> str:
+        k = join(key)
+        first = None
+        err: BaseException | None = None
+        for s in self.stores:
+            try:
+                r = s.resolve(k)
+                if first is None:
+                    first = r
+                if s._entry(r) is not None:
+                    return r
+            except (HyperbeamError, OSError) as e:
+                err = e
+        if err is not None:
+            raise err
+        return first if first is not None else k
+
+    def _entry(self, path: str):  # noqa: ANN202 - used by resolve() callers
+        for s in self.stores:
+            try:
+                e = s._entry(path)
+            except (HyperbeamError, OSError):
+                continue
+            if e is not None:
+                return e
+        return None
+
+    def _children(self, path: str) -> list[str]:
+        return self.list(path) or []
+
+    def _apply(self, ops: list[tuple]) -> None:
+        self.primary._apply(ops)
+
+    def batch(self) -> Batch:
+        return self.primary.batch()
+
+    def reset(self) -> None:
+        for s in self.stores:
+            if s.writable:
+                s.reset()
+
+    def close(self) -> None:
+        for s in self.stores:
+            s.close()
+
+
+def _safe_exists(s: Store, key: object) -> bool:
+    try:
+        return s.exists(key)  # type: ignore[arg-type]
+    except (HyperbeamError, OSError):
+        return False

@@ -1,0 +1,111 @@
+"""``MemoryStore``: an in-process store for tests and ephemeral nodes (nothing persists)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from ..exceptions import StoreError
+from .base import GROUP, LINK, RAW, Entry, Store
+
+_GROUP_ENTRY: Entry = (GROUP, None)
+
+
+class MemoryStore(Store):
+    """A dict of ``path -> entry`` plus a child-name index per group.
+
+    A batch is staged and then published with one ``dict.update`` (atomic under the GIL), so
+    a reader in another thread sees all of a message or none of it.
+    """
+
+    def __init__(self) -> None:
+        self._d: dict[str, Entry] = {}
+        self._kids: dict[str, set[str]] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"MemoryStore({len(self._d)} entries)"
+
+    def _entry(self, path: str) -> Entry | None:
+        return self._d.get(path)
+
+    def _entries(self, paths: Sequence[str]) -> list[Entry | None]:
+        g = self._d.get
+        return [g(p) for p in paths]
+
+    def _children(self, path: str) -> list[str]:
+        return list(self._kids.get(path, ()))
+
+    def _child_entries(self, path: str) -> list[tuple[str, Entry]]:
+        g = self._d.get
+        out = []
+        for n in list(self._kids.get(path, ())):
+            e = g(f"{path}/{n}")
+            if e is not None:
+                out.append((n, e))
+        return out
+
+    def _apply(self, ops: list[tuple]) -> None:
+        if self._closed:
+            raise StoreError("the store is closed")
+        with self._lock:
+            staged: dict[str, Entry] = {}
+            new_kids: list[tuple[str, str]] = []
+            d = self._d
+
+            def parents(path: str) -> None:
+                while True:
+                    i = path.rfind("/")
+                    if i < 0:
+                        return
+                    parent, name = path[:i], path[i + 1 :]
+                    new_kids.append((parent, name))
+                    cur = staged.get(parent) or d.get(parent)
+                    if cur is not None:
+                        if cur[0] != GROUP:
+                            raise StoreError(f"{parent!r} exists and is not a group")
+                        return
+                    staged[parent] = _GROUP_ENTRY
+                    path = parent
+
+            for op in ops:
+                kind = op[0]
+                if kind == "write":
+                    path = op[1]
+                    cur = staged.get(path) or d.get(path)
+                    if cur is not None and cur[0] == GROUP:
+                        raise StoreError(f"cannot write bytes over the group {path!r}")
+                    staged[path] = (RAW, op[2])
+                    parents(path)
+                elif kind == "link":
+                    path = op[2]
+                    cur = staged.get(path) or d.get(path)
+                    if cur is not None and cur[0] == GROUP:
+                        raise StoreError(f"cannot link over the group {path!r}")
+                    staged[path] = (LINK, op[1])
+                    parents(path)
+                else:
+                    path = op[1]
+                    cur = staged.get(path) or d.get(path)
+                    if cur is None:
+                        staged[path] = _GROUP_ENTRY
+                        parents(path)
+                    elif cur[0] != GROUP:
+                        raise StoreError(f"{path!r} exists and is not a group")
+            kids = self._kids
+            for parent, name in new_kids:
+                s = kids.get(parent)
+                if s is None:
+                    kids[parent] = {name}
+                else:
+                    s.add(name)
+            d.update(staged)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._d.clear()
+            self._kids.clear()
+
+    def close(self) -> None:
+        self._closed = True

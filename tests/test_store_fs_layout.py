@@ -1,0 +1,71 @@
+"""The fs store's tree is HyperBEAM's layout (runtime §10.4, core §2.5)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import hyperbeam_fast as hb
+from hyperbeam_fast import cache
+from hyperbeam_fast.store import FSStore
+
+
+def tree(root: str) -> dict[str, str]:
+    out = {}
+    for d, dirs, files in os.walk(root):
+        dirs[:] = [x for x in dirs if x != ".hbfast-tmp"]
+        for name in dirs + files:
+            full = os.path.join(d, name)
+            rel = os.path.relpath(full, root)
+            if os.path.islink(full):
+                out[rel] = "-> " + os.readlink(full)
+            elif os.path.isdir(full):
+                out[rel] = "dir"
+            else:
+                out[rel] = "file"
+    return out
+
+
+def h(b: bytes) -> str:
+    return hb.b64url_encode(hashlib.sha256(b).digest())
+
+
+def test_layout(tmp_path):
+    prefix = str(tmp_path / "cache")
+    s = FSStore(prefix)
+    cid = "S" * 43
+    msg = {"a": "1", "sub": {"b": "2"}, "commitments": {cid: {"alg": "x"}}}
+    uid = cache.write(msg, s)
+    sub = hb.id({"b": "2"}, "none")
+    comms = hb.id({cid: {"alg": "x"}}, "none")
+    commit_body = hb.id({"alg": "x"}, "none")
+    t = tree(prefix)
+    expected = {
+        "data": "dir",
+        f"data/{h(b'1')}": "file",
+        f"data/{h(b'2')}": "file",
+        f"data/{h(b'x')}": "file",
+        uid: "dir",
+        f"{uid}/a": f"-> {prefix}/data/{h(b'1')}",
+        f"{uid}/sub": f"-> {prefix}/{sub}",
+        f"{uid}/commitments": f"-> {prefix}/{comms}",
+        sub: "dir",
+        f"{sub}/b": f"-> {prefix}/data/{h(b'2')}",
+        comms: "dir",
+        f"{comms}/{cid}": f"-> {prefix}/{commit_body}",
+        commit_body: "dir",
+        f"{commit_body}/alg": f"-> {prefix}/data/{h(b'x')}",
+        cid: f"-> {prefix}/{uid}",
+    }
+    assert t == expected
+    with open(os.path.join(prefix, "data", h(b"1")), "rb") as f:
+        assert f.read() == b"1"
+    # Cached binary results: <HP1>/<HP2> -> data/<h>; process slots: computed/<P>/slot/<n>.
+    hp = hb.hashpath({"a": "1"}, {"b": "2"})
+    cache.write_binary(hp, b"r", s)
+    assert os.readlink(os.path.join(prefix, hp)) == f"{prefix}/data/{h(b'r')}"
+    cache.link(uid, f"computed/{'P' * 43}/slot/0", s)
+    assert os.path.islink(os.path.join(prefix, "computed", "P" * 43, "slot", "0"))
+    s.close()
+    # Nothing left in staging after clean writes.
+    assert os.listdir(os.path.join(prefix, ".hbfast-tmp")) == []
