@@ -10,13 +10,20 @@ use std::collections::BTreeMap;
 use crate::error::Result;
 use crate::httpsig::{content_digest, group_maps, multipart, HttpMsg, MAX_HEADER_LENGTH};
 use crate::keys::{escape_into, is_id_size, is_normalized, is_private, list_to_numbered};
-use crate::message_id::{hmac_ao, mark_derived, write_component_line};
+use crate::message_id::{hmac_ao, is_derived, write_component_line};
 use crate::sf;
 use crate::structured::{encode_value, from_msg, is_empty_message, is_regen_key};
 use crate::value::{Msg, Value};
 
 /// A header name and value, borrowed from the message where possible.
 type Header<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
+
+fn marked(derived: bool, name: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    derived
+        .then_some(b'@')
+        .into_iter()
+        .chain(name.iter().copied())
+}
 
 /// Keys whose presence sends a message down the general path.
 const GENERAL_KEYS: [&[u8]; 5] = [
@@ -140,26 +147,36 @@ pub fn try_unsigned_id(m: &Msg) -> Result<Option<[u8; 32]>> {
             Cow::Owned(content_digest(&body)),
         ));
     }
-    let mut comps: Vec<(Vec<u8>, usize)> = headers
+    // Sort as the marked names (`@` + derived names) without allocating them.
+    let mut comps: Vec<(bool, &[u8], usize)> = headers
         .iter()
         .enumerate()
-        .map(|(i, (k, _))| (mark_derived(k), i))
+        .map(|(i, (k, _))| (is_derived(k), k.as_ref(), i))
         .collect();
-    comps.sort();
+    comps.sort_by(|a, b| marked(a.0, a.1).cmp(marked(b.0, b.1)));
     let mut base = Vec::with_capacity(512);
-    for (_, i) in &comps {
-        let (k, v) = &headers[*i];
-        write_component_line(k, v, &mut base);
+    for (_, k, i) in &comps {
+        write_component_line(k, &headers[*i].1, &mut base);
     }
     if comps.is_empty() {
         base.push(b'\n');
     }
     base.extend_from_slice(b"\"@signature-params\": (");
-    for (n, (c, _)) in comps.iter().enumerate() {
+    for (n, (derived, name, _)) in comps.iter().enumerate() {
         if n > 0 {
             base.push(b' ');
         }
-        sf::ser_string(&mut base, c);
+        base.push(b'"');
+        if *derived {
+            base.push(b'@');
+        }
+        for &c in *name {
+            if c == b'\\' || c == b'"' {
+                base.push(b'\\');
+            }
+            base.push(c);
+        }
+        base.push(b'"');
     }
     base.extend_from_slice(b");alg=\"hmac-sha256\";keyid=\"ao\"");
     Ok(Some(hmac_ao(&base)))

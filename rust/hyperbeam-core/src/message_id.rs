@@ -27,6 +27,11 @@ const DERIVED: [&[u8]; 9] = [
     b"status",
 ];
 
+/// True for the RFC 9421 derived component names (without `@`).
+pub fn is_derived(name: &[u8]) -> bool {
+    DERIVED.contains(&name)
+}
+
 /// Strip a leading `@`, then add `@` to the derived component names.
 pub fn mark_derived(name: &[u8]) -> Vec<u8> {
     let bare = name.strip_prefix(b"@").unwrap_or(name);

@@ -82,25 +82,120 @@ pub fn format_float(f: f64, out: &mut Vec<u8>) -> Result<()> {
             "float {f} cannot be encoded (HyperBEAM floats are finite)"
         ));
     }
-    let s = format!("{f:.20e}");
-    let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    out.extend_from_slice(mant.as_bytes());
+    if f.is_sign_negative() {
+        out.push(b'-');
+    }
+    let (digits, exp) = match exact_digits(f.abs()) {
+        Some(d) => d,
+        None => {
+            // Rare (very large or very small magnitudes): the formatter's exact mode.
+            let s = format!("{:.20e}", f.abs());
+            let (mant, e) = s.split_once('e').unwrap_or((&s, "0"));
+            let d: Vec<u8> = mant.bytes().filter(u8::is_ascii_digit).collect();
+            (d, e.parse().unwrap_or(0))
+        }
+    };
+    out.push(digits[0]);
+    out.push(b'.');
+    out.extend_from_slice(&digits[1..]);
     out.push(b'e');
     out.push(if exp < 0 { b'-' } else { b'+' });
     let a = exp.unsigned_abs();
     if a < 10 {
         out.push(b'0');
     }
-    out.extend_from_slice(a.to_string().as_bytes());
+    push_u64(out, u64::from(a));
     Ok(())
+}
+
+/// The 21 significant digits of `%.20e` for a finite, non-negative `f` whose exact decimal value
+/// fits in u128 arithmetic (most floats met in messages), rounded half-to-even on the exact
+/// expansion as C's printf does; `None` for the others.
+fn exact_digits(f: f64) -> Option<(Vec<u8>, i32)> {
+    if f == 0.0 {
+        return Some((vec![b'0'; 21], 0));
+    }
+    let bits = f.to_bits();
+    let raw_exp = ((bits >> 52) & 0x7ff) as i32;
+    let frac = bits & ((1u64 << 52) - 1);
+    let (m, e) = if raw_exp == 0 {
+        (frac, -1074)
+    } else {
+        (frac | (1u64 << 52), raw_exp - 1075)
+    };
+    // f = m * 2^e exactly = n * 10^-k with n an integer.
+    let (n, k): (u128, i32) = if e >= 0 {
+        if e > 74 {
+            return None;
+        }
+        (u128::from(m) << e, 0)
+    } else {
+        let k = -e;
+        if k > 27 {
+            return None;
+        }
+        (u128::from(m) * 5u128.pow(k as u32), k)
+    };
+    let mut digits = n.to_string().into_bytes();
+    let mut exp = digits.len() as i32 - 1 - k;
+    if digits.len() > 21 {
+        let rest = digits.split_off(21);
+        let first = rest[0];
+        let tail_nonzero = rest[1..].iter().any(|&c| c != b'0');
+        let round_up =
+            first > b'5' || (first == b'5' && (tail_nonzero || (digits[20] - b'0') % 2 == 1));
+        if round_up {
+            let mut i = 20;
+            loop {
+                if digits[i] == b'9' {
+                    digits[i] = b'0';
+                    if i == 0 {
+                        digits.insert(0, b'1');
+                        digits.truncate(21);
+                        exp += 1;
+                        break;
+                    }
+                    i -= 1;
+                } else {
+                    digits[i] += 1;
+                    break;
+                }
+            }
+        }
+    } else {
+        digits.resize(21, b'0');
+    }
+    Some((digits, exp))
+}
+
+/// Decimal text of `n`, appended without an intermediate allocation.
+fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+/// Decimal text of an integer (Erlang `integer_to_binary`).
+fn push_i64(out: &mut Vec<u8>, i: i64) {
+    if i < 0 {
+        out.push(b'-');
+    }
+    push_u64(out, i.unsigned_abs());
 }
 
 /// `encode_value` (spec core §3.2): appends the encoding and returns the type name.
 pub fn encode_value(v: &Value, out: &mut Vec<u8>) -> Result<&'static str> {
     match v {
         Value::Int(i) => {
-            out.extend_from_slice(i.to_string().as_bytes());
+            push_i64(out, *i);
             Ok("integer")
         }
         Value::BigInt(s) => {
@@ -335,5 +430,49 @@ mod tests {
         format_float(1e100, &mut o).unwrap();
         assert_eq!(o, b"1.00000000000000001590e+100");
         assert!(format_float(f64::NAN, &mut o).is_err());
+    }
+
+    #[test]
+    fn fast_float_digits_agree_with_the_exact_formatter() {
+        let mut seed = 0x9e3779b97f4a7c15u64;
+        let mut check = |f: f64| {
+            let mut o = Vec::new();
+            format_float(f, &mut o).unwrap();
+            let s = format!("{f:.20e}");
+            let (mant, e) = s.split_once('e').unwrap();
+            let e: i32 = e.parse().unwrap();
+            let want = format!(
+                "{mant}e{}{:02}",
+                if e < 0 { '-' } else { '+' },
+                e.unsigned_abs()
+            );
+            assert_eq!(String::from_utf8(o).unwrap(), want, "{f:e}");
+        };
+        for f in [
+            0.0,
+            -0.0,
+            1.5,
+            0.1,
+            3.14159,
+            1e10,
+            123456789.125,
+            5e-324,
+            1e300,
+            0.5,
+            9.999999999999999e22,
+        ] {
+            check(f);
+        }
+        for _ in 0..200_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let f = f64::from_bits(seed);
+            if f.is_finite() {
+                check(f);
+            }
+            let g = (seed % 1_000_000_007) as f64 / 1024.0;
+            check(g);
+        }
     }
 }
