@@ -4,7 +4,7 @@ The data layer of spec core.md: messages, TABM/structured@1.0, httpsig@1.0 encod
 json@1.0, unsigned IDs and hashpaths. Hot paths run in the native module ``_native``.
 """
 
-from . import ao, cache, codecs, devices, store
+from . import ao, cache, codecs, devices, node, store
 from ._native import (
     accumulate,
     b64url_decode,
@@ -76,6 +76,7 @@ __all__ = [
     "ResolveError",
     "ao",
     "cache",
+    "node",
     "store",
     "devices",
     "device_info",

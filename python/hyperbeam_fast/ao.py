@@ -547,7 +547,7 @@ def _force_message(status: str, value: Any) -> Any:
         return value
     if not isinstance(value, dict):
         return {"ao-result": "body", "body": value}
-    if set(value) == {"status", "body"} and _text_or_none(value["status"]) == status:
+    if value.keys() == {"status", "body"} and _text_or_none(value["status"]) == status:
         return {**value, "ao-result": "body"}
     return value
 

@@ -3,6 +3,7 @@
     hyperbeam-fast id [FILE] [--committers MODE]
     hyperbeam-fast convert --to CODEC [--from CODEC] [FILE]
     hyperbeam-fast hashpath [FILE] [--apply FILE_OR_KEY]
+    hyperbeam-fast serve [--port N] [--key FILE] [--store DIR] [--config FILE] [--host ADDR]
 
 FILE is a JSON object (default: stdin). JSON strings are binaries, numbers are integers or
 floats, true/false/null are atoms, arrays are lists, objects are nested messages.
@@ -77,12 +78,29 @@ def _parser() -> argparse.ArgumentParser:
     h = sub.add_parser("hashpath", help="print the hashpath of a message, or of applying another")
     h.add_argument("file", nargs="?")
     h.add_argument("--apply", help="a JSON file holding the applied message, or a key name")
+    s = sub.add_parser("serve", help="run a HyperBEAM-compatible node (default port 8734)")
+    s.add_argument("--port", type=int, help="TCP port (else config.flat, $HB_PORT, 8734)")
+    s.add_argument("--key", help="operator wallet JWK (else config, $HB_KEY, hyperbeam-key.json)")
+    s.add_argument("--store", help="store: DIR (RocksDB, default cache-mainnet), fs:DIR, memory")
+    s.add_argument("--config", help="config.flat file (else $HB_CONFIG, ./config.flat)")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
     return p
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .node import config, server
+
+    overrides = {"port": args.port, "priv_key_location": args.key, "store": args.store}
+    opts = config.load(overrides, args.config)
+    server.serve(opts, host=args.host)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.cmd == "serve":
+            return _serve(args)
         if args.cmd == "id":
             _out(message_id(_load_message(args.file), args.committers).encode())
         elif args.cmd == "convert":

@@ -1,0 +1,113 @@
+"""``relay@1.0`` (spec runtime §13.5): forward a request to another node.
+
+``call``: the message to send is ``request[request.target]`` when ``target`` is given, else the
+request itself (minus the relay's own keys); its path is the first of ``relay-path`` (request,
+then base) and the target's ``path``; the method likewise (``relay-method``, target ``method``,
+GET); the peer is ``relay-peer``/``peer`` (request, then base), a full ``http(s)://`` path, or
+the node's ``routes`` (router@1.0). ``requires-sign: true`` signs it with the node wallet.
+``cast`` does the same in the background and returns ``"OK"``. ``request`` (a ``request`` hook)
+relays the whole incoming request.
+"""
+
+from __future__ import annotations
+
+import threading
+import urllib.parse
+from typing import Any
+
+_RELAY_KEYS = frozenset(
+    {
+        "path",
+        "method",
+        "target",
+        "relay-path",
+        "relay-method",
+        "relay-peer",
+        "peer",
+        "requires-sign",
+        "commitments",
+        "device",
+    }
+)
+
+
+def _text(v: Any) -> str | None:
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    return v if isinstance(v, str) else None
+
+
+def _first(pairs: list[tuple[Any, str]]) -> str | None:
+    for msg, key in pairs:
+        if isinstance(msg, dict):
+            v = _text(msg.get(key))
+            if v:
+                return v
+    return None
+
+
+def _target(base: dict, req: dict) -> dict:
+    t = _text(req.get("target"))
+    if t:
+        msg = req.get(t)
+        if isinstance(msg, dict):
+            return msg
+        return {"body": msg} if msg is not None else {}
+    return {k: v for k, v in req.items() if k not in _RELAY_KEYS}
+
+
+def _call(base: Any, req: Any, opts: dict) -> tuple[str, Any]:
+    from ..node import client
+    from .router import route_uri
+
+    base = base if isinstance(base, dict) else {}
+    req = req if isinstance(req, dict) else {}
+    target = dict(_target(base, req))
+    path = _first([(req, "relay-path"), (base, "relay-path"), (target, "path")]) or "/"
+    method = _first([(req, "relay-method"), (base, "relay-method"), (target, "method")]) or "GET"
+    peer = _first([(req, "relay-peer"), (base, "relay-peer"), (req, "peer"), (base, "peer")])
+    if path.startswith(("http://", "https://")):
+        u = urllib.parse.urlsplit(path)
+        peer = f"{u.scheme}://{u.netloc}"
+        path = u.path + (f"?{u.query}" if u.query else "")
+    if peer is None:
+        st, uri = route_uri({"path": path, **target}, opts)
+        if st != "ok":
+            return "error", {"status": 404, "body": f"relay@1.0: no route for {path!r}"}
+        u = urllib.parse.urlsplit(uri)
+        peer = f"{u.scheme}://{u.netloc}"
+        path = (u.path or "/") + (f"?{u.query}" if u.query else "")
+    target = {k: v for k, v in target.items() if k not in ("method", "commitments")}
+    target["path"] = path
+    sign = _text(req.get("requires-sign")) in ("true", "1") or req.get("requires-sign") is True
+    wallet = opts.get("priv_wallet") if sign else None
+    timeout = float(opts.get("http_request_send_timeout", 60000)) / 1000
+    try:
+        return client.request(method.upper(), peer, target, wallet=wallet, timeout=timeout)
+    except client.ClientError as e:
+        return "error", {"status": 502, "body": f"relay@1.0: {e}"}
+
+
+class Relay:
+    name = "relay@1.0"
+
+    def call(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        return _call(base, req, opts or {})
+
+    def cast(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        t = threading.Thread(target=_call, args=(base, req, opts or {}), daemon=True)
+        t.start()
+        return "ok", "OK"
+
+    def request(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """Hook form: relay the incoming singleton (``req.request``) as it is."""
+        single = req.get("request") if isinstance(req, dict) else None
+        if not isinstance(single, dict):
+            return "ok", req
+        body = [{"device": "relay@1.0"}, {"path": "call", "target": "body", "body": single}]
+        return "ok", {**req, "body": body}
+
+
+DEVICE = Relay()
+
+__all__ = ["DEVICE", "Relay"]

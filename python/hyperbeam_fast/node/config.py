@@ -1,0 +1,179 @@
+"""Node options (spec runtime §8): defaults, ``config.flat``, environment, command-line flags.
+
+Precedence (runtime §8.1, §7.1), highest first:
+
+1. start options: command-line flags (``--port``, ``--key``, ``--store``) or ``load(overrides=)``;
+2. ``config.flat`` values (loaded into the node message at boot; the file is ``--config``, else
+   ``$HB_CONFIG``, else ``./config.flat`` when it exists);
+3. environment variables (``HB_PORT``, ``HB_KEY``, ``HB_MODE``, ``HB_PRINT``);
+4. the defaults of :data:`DEFAULTS` (``port`` 8734, ...).
+
+Keys are HyperBEAM's option names with ``_`` (``config.flat`` may spell them with ``-``); values
+read from ``config.flat`` take the type of the default they replace (``mimic_default_types``).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any
+
+from ..exceptions import HyperbeamError
+
+DEFAULT_PORT = 8734
+
+#: HyperBEAM's ``default_message()`` (runtime §8.2), the subset this node uses, plus our limits.
+DEFAULTS: dict[str, Any] = {
+    "initialized": True,
+    "port": DEFAULT_PORT,
+    "host": "localhost",
+    "gateway": "https://arweave.net",
+    "mode": "debug",
+    "priv_key_location": "hyperbeam-key.json",
+    "hb_config_location": "config.flat",
+    "commitment_device": "httpsig@1.0",
+    "default_codec": "httpsig@1.0",
+    "default_req": "/~meta@1.0/info",
+    "cache_control": ["no-cache", "no-store"],
+    "http_extra_opts": {"force_message": True, "cache_control": ["always"]},
+    "store_all_signed": True,
+    "force_signed": True,
+    "force_signed_requests": False,
+    "node_history": [],
+    "await_inprogress": "named",
+    "client_error_strategy": "throw",
+    "http_connect_timeout": 5000,
+    "http_keepalive": 120000,
+    "http_request_send_timeout": 60000,
+    "idle_timeout": 300000,
+    "router_preprocess_default": "local",
+    "routes": [],
+    "on": {},
+    "debug_print": False,
+    "short_trace_len": 5,
+    # --- limits of this implementation (not HyperBEAM options) ---
+    "max_body_size": 16 * 1024 * 1024,  # bytes: larger bodies get 413
+    "max_header_size": 64 * 1024,  # bytes of request head: larger get 431
+    "body_timeout": 30.0,  # seconds to receive a whole body: slower clients get 408
+    "max_concurrency": 1024,  # connections + requests at once: more get 503
+    "resolve_timeout": 60.0,  # seconds for one resolution before 504
+    "workers": 0,  # resolver threads (0 = CPU count)
+    "log_requests": True,
+    "log_level": "info",
+    "graceful_timeout": 10.0,  # seconds in-flight requests get at shutdown
+}
+
+#: Option name -> environment variable (runtime §8.1).
+ENV_VARS = {
+    "port": "HB_PORT",
+    "priv_key_location": "HB_KEY",
+    "hb_config_location": "HB_CONFIG",
+    "mode": "HB_MODE",
+    "debug_print": "HB_PRINT",
+}
+
+
+class ConfigError(HyperbeamError):
+    """A configuration file or value that cannot be used."""
+
+
+def norm_key(key: str) -> str:
+    """``config.flat`` and HTTP spell options with ``-``; the node message uses ``_``."""
+    return key.strip().replace("-", "_")
+
+
+def _text(v: Any) -> str:
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+
+
+def mimic(value: Any, default: Any) -> Any:
+    """Convert a text value to the type of ``default`` (HyperBEAM's ``mimic_default_types``)."""
+    if isinstance(value, dict):
+        if isinstance(default, dict):
+            return {norm_key(k): mimic(v, default.get(norm_key(k))) for k, v in value.items()}
+        return {k: mimic(v, None) for k, v in value.items()}
+    if not isinstance(value, (bytes, str)):
+        return value
+    s = _text(value).strip()
+    if isinstance(default, bool):
+        if s.lower() in ("true", "1", "yes"):
+            return True
+        if s.lower() in ("false", "0", "no"):
+            return False
+        return s  # e.g. initialized: permanent
+    if isinstance(default, int):
+        try:
+            return int(s)
+        except ValueError:
+            raise ConfigError(f"option value {s!r} is not an integer") from None
+    if isinstance(default, float):
+        try:
+            return float(s)
+        except ValueError:
+            raise ConfigError(f"option value {s!r} is not a number") from None
+    if isinstance(default, list) and not isinstance(value, list):
+        return [p.strip() for p in s.split(",") if p.strip()]
+    if default is None and s in ("true", "false"):
+        return s == "true"
+    return s
+
+
+def parse_flat(data: bytes) -> dict[str, Any]:
+    """Parse ``config.flat`` (``key: value`` lines, ``a/b: v`` for nested keys; runtime §7.1)."""
+    from ..message import convert
+
+    try:
+        msg = convert(data, "structured@1.0", "flat@1.0")
+    except HyperbeamError as e:
+        raise ConfigError(f"config.flat: {e}") from None
+    if not isinstance(msg, dict):
+        raise ConfigError("config.flat must hold key: value lines")
+    return {norm_key(k): mimic(v, DEFAULTS.get(norm_key(k))) for k, v in msg.items()}
+
+
+def _env(environ: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, var in ENV_VARS.items():
+        if var in environ and environ[var] != "":
+            raw = environ[var]
+            if key == "debug_print":
+                out[key] = True if raw in ("1", "true") else raw.split(",")
+            else:
+                out[key] = mimic(raw, DEFAULTS.get(key))
+    return out
+
+
+def load(
+    overrides: dict[str, Any] | None = None,
+    config_path: str | os.PathLike[str] | None = None,
+    environ: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The node message: defaults < environment < ``config.flat`` < ``overrides``.
+
+    ``config_path`` (or ``$HB_CONFIG``) names the config file; an explicitly named file that is
+    missing is an error, the implicit ``./config.flat`` is optional.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    overrides = {norm_key(k): v for k, v in (overrides or {}).items() if v is not None}
+    opts = copy.deepcopy(DEFAULTS)
+    opts.update(_env(environ))
+    explicit = config_path is not None or bool(environ.get("HB_CONFIG"))
+    path = Path(config_path or environ.get("HB_CONFIG") or DEFAULTS["hb_config_location"])
+    if path.is_file():
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise ConfigError(f"cannot read config file {str(path)!r}: {e.strerror}") from None
+        opts.update(parse_flat(data))
+        opts["hb_config_location"] = str(path)
+    elif explicit:
+        raise ConfigError(f"config file {str(path)!r} does not exist")
+    opts.update(overrides)
+    port = opts.get("port")
+    if not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ConfigError(f"port must be an integer in 0..65535, got {port!r}")
+    return opts
+
+
+__all__ = ["DEFAULTS", "DEFAULT_PORT", "ENV_VARS", "ConfigError", "load", "mimic", "parse_flat"]

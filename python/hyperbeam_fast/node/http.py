@@ -1,0 +1,440 @@
+"""HTTP requests to messages and messages to HTTP responses (spec runtime §7.2, §7.3).
+
+Pure functions over bytes: the ASGI server (``server.py``) and our client (``client.py``) both use
+them, so they can be tested without a socket.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .. import _native
+from ..commitments import signers, verify, with_only_committed
+from ..exceptions import CodecError, HyperbeamError, SignatureError
+from ..message import convert
+
+#: Request headers that describe the connection, not the message (never become message keys).
+TRANSPORT_REQUEST_HEADERS = frozenset(
+    {
+        "host",
+        "connection",
+        "content-length",
+        "transfer-encoding",
+        "keep-alive",
+        "te",
+        "trailer",
+        "upgrade",
+        "expect",
+        "accept-encoding",
+        "user-agent",
+        "proxy-connection",
+        "x-request-id",
+    }
+)
+
+#: Response headers that belong to HTTP, not to the message.
+TRANSPORT_RESPONSE_HEADERS = frozenset(
+    {"date", "server", "content-length", "connection", "transfer-encoding", "keep-alive"}
+)
+
+CORS = (
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-allow-methods", b"GET, POST, PUT, DELETE, OPTIONS"),
+)
+OPTIONS_HEADERS = [
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-allow-headers", b"*"),
+    (b"access-control-allow-methods", b"GET, POST, PUT, DELETE, OPTIONS, PATCH"),
+]
+
+#: AO-Core status -> HTTP status (runtime §7.5 ``status_code``).
+STATUS_CODES = {
+    "ok": 200,
+    "created": 201,
+    "error": 400,
+    "not_found": 404,
+    "failure": 500,
+    "unavailable": 503,
+}
+
+#: Codecs a response can be encoded with, and their content types.
+RESPONSE_CODECS = {
+    "httpsig@1.0": None,
+    "ans104@1.0": b"application/ans104",
+    "json@1.0": b"application/json",
+    "flat@1.0": b"application/flat",
+    "structured@1.0": b"application/structured",
+}
+
+
+class BadRequest(HyperbeamError):
+    """A request that cannot become a message (HTTP 400, or ``status``)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def ans104() -> Any:
+    """The ans104@1.0 codec module, or None while it is not available."""
+    try:
+        mod = importlib.import_module("hyperbeam_fast.codecs.ans104")
+    except ImportError:
+        return None
+    return mod if hasattr(mod, "encode") and hasattr(mod, "decode") else None
+
+
+def _text(v: Any) -> str:
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+
+
+def status_code(status: Any) -> int:
+    """An AO-Core status (atom name, integer, or numeric text) as an HTTP status."""
+    if isinstance(status, bool):
+        return 200
+    if isinstance(status, int):
+        return status if 100 <= status <= 599 else 500
+    s = _text(status)
+    if s.isdigit():
+        n = int(s)
+        return n if 100 <= n <= 599 else 500
+    return STATUS_CODES.get(s, 200 if s == "" else 500)
+
+
+# --- requests -------------------------------------------------------------------------------------
+
+
+def _decode_httpsig(fields: dict[str, bytes], body: bytes) -> dict:
+    enc = dict(fields)
+    if body:
+        enc["body"] = body
+    try:
+        msg = convert(enc, "structured@1.0", "httpsig@1.0")
+    except HyperbeamError as e:
+        raise BadRequest(f"malformed httpsig@1.0 request: {e}") from None
+    if not isinstance(msg, dict):
+        raise BadRequest("the request is not a message")
+    return msg
+
+
+def _split_members(raw: bytes) -> dict[str, bytes]:
+    """The raw text of each member of an SF dictionary (split at top-level commas)."""
+    out: dict[str, bytes] = {}
+    depth, quoted, start = 0, False, 0
+    for i, ch in enumerate(raw + b","):
+        c = bytes([ch])
+        if quoted:
+            if c == b"\\":
+                continue
+            if c == b'"':
+                quoted = False
+        elif c == b'"':
+            quoted = True
+        elif c == b"(":
+            depth += 1
+        elif c == b")":
+            depth -= 1
+        elif c == b"," and depth == 0:
+            part = raw[start:i].strip()
+            if b"=" in part:
+                k, v = part.split(b"=", 1)
+                out[k.decode("latin-1").strip()] = v
+            start = i + 1
+    return out
+
+
+def verify_raw(fields: dict[str, bytes], method: str, raw_path: str) -> bool:
+    """RFC 9421 verification over the fields exactly as received (every RSA-PSS-SHA512
+    signature). Peers (e.g. ao-core-libs) may serialise fields such as ``ao-types`` in a form
+    our codec re-encodes differently; the signature covers their bytes, so check those."""
+    try:
+        inputs = _native.sf_parse("dictionary", fields["signature-input"])
+        sigs = dict(_native.sf_parse("dictionary", fields["signature"]))
+    except (HyperbeamError, KeyError, ValueError):
+        return False
+    raw_inputs = _split_members(fields["signature-input"])
+    if not inputs:
+        return False
+    for label, (items, params) in inputs:
+        p = dict(params)
+        if p.get("alg") not in ("rsa-pss-sha512", None) or "keyid" not in p:
+            return False
+        sig = sigs.get(label)
+        if not sig or not isinstance(sig[0], bytes) or label not in raw_inputs:
+            return False
+        lines = []
+        for comp, _ in items:
+            comp = str(comp)
+            if comp == "@path":
+                v = raw_path.split("?", 1)[0].encode("latin-1", "replace")
+            elif comp == "@method":
+                v = method.encode()
+            elif comp.startswith("@") or comp not in fields:
+                return False
+            else:
+                v = fields[comp]
+            lines.append(b'"' + comp.encode() + b'": ' + v)
+        lines.append(b'"@signature-params": ' + raw_inputs[label])
+        try:
+            n = _native.b64url_decode(str(p["keyid"]))
+            if not _native.rsa_verify(n, "sha512", b"\n".join(lines), sig[0]):
+                return False
+        except (HyperbeamError, ValueError):
+            return False
+    return True
+
+
+def raw_verified(fields: dict[str, bytes], method: str, raw_path: str) -> bool:
+    """Whether the received fields carry valid signatures, checked lazily by ``_check_signed``
+    only when the codec-level verification fails."""
+    return _LazyRaw(fields, method, raw_path)  # type: ignore[return-value]
+
+
+class _LazyRaw:
+    __slots__ = ("args",)
+
+    def __init__(self, *args: Any) -> None:
+        self.args = args
+
+    def __bool__(self) -> bool:
+        return verify_raw(*self.args)
+
+
+def _check_signed(msg: dict, what: str, raw_ok: bool = False) -> dict:
+    """Verify every commitment of a request; keep only the committed keys (runtime §7.2)."""
+    try:
+        ok = verify(msg)
+    except HyperbeamError as e:
+        if not raw_ok:
+            raise BadRequest(f"{what}: invalid signature ({e})") from None
+        ok = False
+    if not ok and not raw_ok:
+        raise BadRequest(f"{what}: invalid signature")
+    try:
+        return with_only_committed(msg) if signers(msg) else msg
+    except HyperbeamError as e:
+        raise BadRequest(f"{what}: cannot read its committed keys ({e})") from None
+
+
+def request_to_singleton(
+    method: str,
+    raw_path: str,
+    headers: list[tuple[bytes, bytes]],
+    body: bytes,
+) -> tuple[dict, bool]:
+    """An HTTP request -> ``(singleton, signed)`` (``hb_http:req_to_tabm_singleton``).
+
+    ``raw_path`` is the request target as received (path and ``?query``, still
+    percent-encoded). Header ``codec-device`` picks the decoder (httpsig@1.0 default,
+    ans104@1.0, json@1.0, flat@1.0, structured@1.0). A signed request must verify (else
+    :class:`BadRequest`) and keeps only its committed keys, plus ``commitments``.
+    """
+    fields: dict[str, bytes] = {}
+    for k, v in headers:
+        name = k.decode("latin-1").lower()
+        if name in TRANSPORT_REQUEST_HEADERS or name.startswith("priv"):
+            continue
+        fields[name] = v if name not in fields else fields[name] + b", " + v
+    codec = _text(fields.get("codec-device", b"httpsig@1.0")).strip().lower()
+    signed = False
+    if codec == "httpsig@1.0":
+        if "signature" in fields or "signature-input" in fields:
+            if not ("signature" in fields and "signature-input" in fields):
+                raise BadRequest("a signed request needs both signature and signature-input")
+            if "path" not in fields:  # a signed ``@path``: the request target's path
+                fields["path"] = raw_path.split("?", 1)[0].encode("latin-1", "replace")
+            msg = _decode_httpsig(fields, body)
+            msg = _check_signed(msg, "httpsig@1.0 request", raw_verified(fields, method, raw_path))
+            signed = bool(signers(msg))
+        else:
+            msg = _decode_httpsig(fields, body)
+            msg.pop("commitments", None)  # unsigned: claimed commitments are ignored
+    elif codec == "ans104@1.0":
+        mod = ans104()
+        if mod is None:
+            raise BadRequest("ans104@1.0 is not available on this node", 415)
+        try:
+            item = mod.decode(body)
+        except HyperbeamError as e:
+            raise BadRequest(f"malformed ans104@1.0 body: {e}") from None
+        if not isinstance(item, dict) or not item.get("commitments"):
+            raise BadRequest("an ans104@1.0 request must be a signed data item")
+        msg = _check_signed(item, "ans104@1.0 request")
+        signed = True
+    elif codec in ("json@1.0", "flat@1.0", "structured@1.0"):
+        try:
+            if codec == "structured@1.0":
+                decoded: Any = convert(fields | {"body": body}, "structured@1.0", "httpsig@1.0")
+            else:
+                decoded = convert(
+                    body.strip() if codec == "json@1.0" else body, "structured@1.0", codec
+                )
+        except HyperbeamError as e:
+            raise BadRequest(f"malformed {codec} body: {e}") from None
+        except ValueError as e:
+            raise BadRequest(f"malformed {codec} body: {e}") from None
+        if not isinstance(decoded, dict):
+            raise BadRequest(f"a {codec} body must hold a message")
+        if decoded.get("commitments"):
+            msg = _check_signed(decoded, f"{codec} request")
+            signed = bool(signers(msg))
+        else:
+            msg = decoded
+        for k in ("accept", "accept-codec", "codec-device"):
+            if k in fields and k not in msg:
+                msg[k] = fields[k]
+    else:
+        raise BadRequest(f"unsupported codec-device {codec!r}", 415)
+    msg["method"] = method
+    if "path" not in msg or msg["path"] in (b"", ""):
+        msg["path"] = fields.get("path", raw_path)
+    return msg, signed
+
+
+def accept_to_codec(singleton: dict, default: str = "httpsig@1.0") -> str:
+    """The response codec (``accept-codec`` key, else ``accept``; runtime §7.3)."""
+    ac = singleton.get("accept-codec")
+    if ac:
+        name = _text(ac).strip().lower()
+        return name if name in RESPONSE_CODECS else default
+    accept = singleton.get("accept")
+    if accept:
+        for part in _text(accept).split(","):
+            mime = part.split(";")[0].strip().lower()
+            if mime.startswith("application/"):
+                sub = mime[len("application/") :]
+                name = sub if "@" in sub else f"{sub}@1.0"
+                if name in RESPONSE_CODECS:
+                    return name
+            elif mime.startswith("device/"):
+                name = mime[len("device/") :]
+                if name in RESPONSE_CODECS:
+                    return name
+    return default
+
+
+# --- responses ------------------------------------------------------------------------------------
+
+
+def _header_safe(v: bytes) -> bool:
+    return b"\r" not in v and b"\n" not in v and b"\0" not in v
+
+
+def _without_private(msg: dict) -> dict:
+    return {k: v for k, v in msg.items() if not (isinstance(k, str) and k.startswith("priv"))}
+
+
+def encode_response(
+    msg: Any, codec: str = "httpsig@1.0", request_headers: dict[str, bytes] | None = None
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """A result message -> ``(status, headers, body)`` in ``codec`` (runtime §7.3)."""
+    if not isinstance(msg, dict):
+        msg = {"ao-result": "body", "body": msg}
+    msg = _without_private(msg)
+    status = status_code(msg.get("status", 200))
+    headers: list[tuple[bytes, bytes]] = []
+    if codec == "httpsig@1.0":
+        enc = convert(msg, "httpsig@1.0")
+        body = enc.pop("body", b"")
+        for k, v in enc.items():
+            if not _header_safe(v):  # cannot happen for the codec's output; never crash on it
+                raise CodecError(f"response field {k!r} is not a valid header value")
+            headers.append((k.encode(), v))
+    elif codec == "ans104@1.0":
+        mod = ans104()
+        if mod is None:
+            raise CodecError("ans104@1.0 is not available on this node")
+        body = mod.encode(msg)
+        headers += [(b"codec-device", b"ans104@1.0"), (b"content-type", b"application/ans104")]
+    else:
+        out = convert(msg, codec)
+        if isinstance(out, dict):  # flat@1.0: its text form
+            out = b"".join(k.encode() + b": " + v + b"\n" for k, v in sorted(out.items()))
+        body = out if isinstance(out, bytes) else _text(out).encode()
+        headers += [(b"codec-device", codec.encode()), (b"content-type", RESPONSE_CODECS[codec])]
+        for k, v in msg.items():
+            if k in ("body", "commitments") or isinstance(v, (dict, list)):
+                continue
+            hv = (
+                v
+                if isinstance(v, bytes)
+                else str(v).lower().encode()
+                if isinstance(v, bool)
+                else str(v).encode()
+                if isinstance(v, (int, float, str))
+                else None
+            )
+            if hv is not None and _header_safe(hv) and k not in ("content-type", "codec-device"):
+                headers.append((k.encode(), hv))
+    names = {k for k, _ in headers}
+    for k, v in CORS:
+        if k not in names:
+            headers.append((k, v))
+    if request_headers and b"access-control-allow-headers" not in names:
+        req = request_headers.get("access-control-request-headers")
+        if req:
+            headers.append((b"access-control-allow-headers", req))
+    return status, headers, body
+
+
+def response_to_message(
+    status: int, headers: list[tuple[str, str]] | dict[str, str], body: bytes
+) -> tuple[str, Any]:
+    """An HTTP response from a node -> ``(status, message or value)`` (runtime §7.4)."""
+    items = headers.items() if isinstance(headers, dict) else headers
+    fields: dict[str, bytes] = {}
+    for k, v in items:
+        name = k.lower()
+        if name in TRANSPORT_RESPONSE_HEADERS or name.startswith("access-control-"):
+            continue
+        fields[name] = v.encode("latin-1") if isinstance(v, str) else v
+    st = (
+        "created"
+        if status == 201
+        else "ok"
+        if status < 400
+        else "error"
+        if status < 500
+        else "failure"
+    )
+    codec = _text(fields.get("codec-device", b"httpsig@1.0"))
+    if codec == "ans104@1.0":
+        mod = ans104()
+        if mod is None:
+            raise CodecError("ans104@1.0 is not available")
+        msg = mod.decode(body)
+    elif codec in ("json@1.0", "flat@1.0") and codec != "httpsig@1.0":
+        msg = convert(body.strip() if codec == "json@1.0" else body, "structured@1.0", codec)
+    else:
+        if not any(k not in ("content-type",) for k in fields) and body:
+            return st, body
+        enc = dict(fields)
+        if body:
+            enc["body"] = body
+        msg = convert(enc, "structured@1.0", "httpsig@1.0")
+    if isinstance(msg, dict):
+        if "signature" in fields and not verify(msg):
+            raise SignatureError("the response's signature does not verify")
+        key = msg.get("ao-result")
+        if key is not None:
+            k = _text(key)
+            if k not in msg:
+                return "failure", f"Result key '{k}' not found in response"
+            return st, msg[k]
+        msg.setdefault("status", status)
+    return st, msg
+
+
+def b64(v: bytes) -> str:
+    return _native.b64url_encode(v)
+
+
+__all__ = [
+    "BadRequest",
+    "accept_to_codec",
+    "encode_response",
+    "request_to_singleton",
+    "response_to_message",
+    "status_code",
+]

@@ -1,0 +1,634 @@
+"""The HyperBEAM-compatible HTTP node (spec runtime §7.1, §7.5): :class:`Node` (the
+transport-free request pipeline of ``hb_http_server`` + ``dev_meta:handle``) and the ASGI app
+served by uvicorn (:func:`serve`).
+
+Every request: OPTIONS -> 204 with CORS; ``/`` -> 302 to ``default_req``; ``/metrics`` ->
+Prometheus; ``/~cache@1.0/read?target=ID`` -> the stored message (what
+:class:`~hyperbeam_fast.store.RemoteStore` reads); anything else -> singleton -> hooks ->
+``resolve_many`` -> status -> signature (node wallet) -> ``accept-codec`` encoding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import os
+import threading
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+from .. import _native, ao, cache
+from ..commitments import commit, signers
+from ..exceptions import HyperbeamError, InvalidStorePath, NotFound, PathError, StoreError
+from ..message import convert
+from ..path import parse_path
+from ..wallet import Wallet
+from . import logs
+from .config import DEFAULTS, ConfigError
+from .http import (
+    OPTIONS_HEADERS,
+    BadRequest,
+    accept_to_codec,
+    encode_response,
+    request_to_singleton,
+    status_code,
+)
+from .metrics import Metrics
+
+_TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
+_STATUS_OF = {200: "ok", 201: "created", 400: "error", 404: "not_found", 500: "failure"}
+
+
+def _text(v: Any) -> str:
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+
+
+def register_node_devices() -> None:
+    """Register meta@1.0, relay@1.0 and router@1.0 in the global device registry."""
+    from ..devices import meta, relay, router
+
+    for mod in (meta, relay, router):
+        ao.register_device(mod.DEVICE.name, mod.DEVICE)
+
+
+def load_wallet(path: str | os.PathLike[str], create: bool = True) -> Wallet:
+    """The operator wallet at ``path``; a new one is generated and saved (mode 0600) if the
+    file does not exist and ``create`` is true."""
+    p = Path(path)
+    if p.exists():
+        return Wallet.from_file(p)
+    if not create:
+        raise ConfigError(f"key file {str(p)!r} does not exist")
+    w = Wallet.generate()
+    if p.parent and not p.parent.exists():
+        p.parent.mkdir(parents=True, exist_ok=True)
+    w.save(p)
+    return w
+
+
+def open_store(spec: Any) -> Any:
+    """A store from a spec: a Store object; ``"memory"``; ``"fs:DIR"``; ``"rocksdb:DIR"`` or a
+    bare directory (RocksDB, the default); ``+http://peer`` suffixes chain remote stores."""
+    from ..store import FSStore, MemoryStore, RemoteStore, RocksDBStore, Store, StoreChain
+
+    if isinstance(spec, Store):
+        return spec
+    text = _text(spec)
+    parts = [p for p in text.split("+") if p]
+    stores = []
+    for part in parts:
+        if part == "memory":
+            stores.append(MemoryStore())
+        elif part.startswith("fs:"):
+            stores.append(FSStore(part[3:]))
+        elif part.startswith(("http://", "https://")):
+            stores.append(RemoteStore(part))
+        else:
+            stores.append(RocksDBStore(part[8:] if part.startswith("rocksdb:") else part))
+    if not stores:
+        raise ConfigError(f"bad store spec {text!r}")
+    return stores[0] if len(stores) == 1 else StoreChain(stores)
+
+
+class Node:
+    """One node: its live node message, wallet, store, metrics and thread pool."""
+
+    def __init__(self, opts: dict | None = None, wallet: Wallet | None = None, store: Any = None):
+        register_node_devices()
+        opts = dict(DEFAULTS if opts is None else opts)
+        self.wallet = wallet if wallet is not None else Wallet.generate()
+        self.address = self.wallet.address
+        self.store = open_store(store if store is not None else opts.get("store", "memory"))
+        self.metrics = Metrics()
+        self._lock = threading.Lock()
+        opts.pop("store", None)
+        opts.setdefault("operator", self.address)
+        if opts.get("operator") in (None, ""):
+            opts["operator"] = self.address
+        opts["address"] = self.address
+        opts["http_server"] = self.address
+        opts.setdefault("cache_writers", [self.address])
+        self.node_msg: dict = opts
+        workers = int(opts.get("workers") or 0) or max(2, os.cpu_count() or 2)
+        self.pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="hb-resolve")
+        # the start hook (runtime §6): its result body is the node message
+        from ..devices.hook import on
+
+        st, res = on("start", {"body": self.node_msg}, self._opts())
+        if st == "ok" and isinstance(res, dict) and isinstance(res.get("body"), dict):
+            self.node_msg = {**res["body"], "address": self.address}
+
+    # --- node message ---------------------------------------------------------------------------
+
+    def _opts(self) -> dict:
+        """The options a resolution runs with: the live node message + private handles."""
+        nm = self.node_msg
+        extra = nm.get("http_extra_opts") or {}
+        out = {
+            **nm,
+            **(extra if isinstance(extra, dict) else {}),
+            "error_strategy": "return",
+            "loader": self._load,
+            "priv_node": self,
+            "priv_wallet": self.wallet,
+            "priv_store": self.store,
+        }
+        # No "store" here: ao.resolve's result cache (cache_control [always]) would serve a
+        # stale ~meta@1.0/info after an update (its hashpath does not change). force_message is
+        # applied to the final result by _embed_status (ao's per-step force_message trips over
+        # the shadowed ``set`` builtin in ao._force_message).
+        out.pop("force_message", None)
+        return out
+
+    def public_info(self) -> dict:
+        from ..devices.meta import public
+
+        return {**public(self.node_msg), "address": self.address}
+
+    def update_info(self, req: dict) -> tuple[str, Any]:
+        """``POST /~meta@1.0/info`` (runtime §7.5)."""
+        from ..devices.meta import is_operator, update_keys
+
+        with self._lock:
+            nm = self.node_msg
+            if not is_operator(req, nm):
+                return "error", {"status": 400, "body": "Unauthorized"}
+            if _text(nm.get("initialized")) == "permanent":
+                return "error", {
+                    "status": 400,
+                    "body": "The node message of this machine is already permanent. "
+                    "It cannot be changed.",
+                }
+            new = {**nm, **update_keys(req)}
+            for k in ("address", "http_server"):
+                new[k] = nm[k]
+            history = [dict(req)] + list(nm.get("node_history") or [])
+            new["node_history"] = history
+            self.node_msg = new
+            n = len(history)
+        logs.log(logging.INFO, "node message updated", history=n)
+        return "ok", {"body": f"Node message updated. History: {n}updates.", "history-length": n}
+
+    def add_route(self, route: dict) -> tuple[str, Any]:
+        """``POST /~router@1.0/routes``: insert a route, sorted by ``priority``."""
+        from ..devices.router import _routes
+
+        def prio(r: dict) -> int:
+            try:
+                return int(_text(r.get("priority", 0)))
+            except ValueError:
+                return 0
+
+        with self._lock:
+            routes = sorted([*_routes(self.node_msg), route], key=prio)
+            self.node_msg = {**self.node_msg, "routes": routes}
+        return "ok", "Route added."
+
+    # --- store ----------------------------------------------------------------------------------
+
+    def _load(self, ident: Any) -> Any:
+        try:
+            msg = cache.read(_text(ident), self.store)
+        except (NotFound, InvalidStorePath):
+            self.metrics.cache.labels("miss").inc()
+            return None
+        except StoreError:
+            self.metrics.cache.labels("error").inc()
+            return None
+        self.metrics.cache.labels("hit").inc()
+        return msg
+
+    def cache_read(self, query: str) -> tuple[int, list, bytes]:
+        """``GET /~cache@1.0/read?target=KEY``: the stored message or binary, unsigned and
+        unchanged (what RemoteStore decodes)."""
+        q = urllib.parse.parse_qs(query, keep_blank_values=True)
+        target = (q.get("target") or [""])[0]
+        if not target:
+            return 400, list(_TEXT), b"~cache@1.0/read needs ?target=<ID or path>"
+        try:
+            got = cache.read(target, self.store)
+        except NotFound:
+            self.metrics.cache.labels("miss").inc()
+            return 404, list(_TEXT), b"not found"
+        except (InvalidStorePath, ValueError) as e:
+            return 400, list(_TEXT), f"bad target: {e}".encode()
+        except StoreError:
+            return 500, list(_TEXT), b"store error"
+        self.metrics.cache.labels("hit").inc()
+        if isinstance(got, bytes):
+            return 200, [(b"content-type", b"application/octet-stream")], got
+        enc = convert(got, "httpsig@1.0")
+        body = enc.pop("body", b"")
+        return 200, [(k.encode(), v) for k, v in enc.items()], body
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+        try:
+            self.store.close()
+        except Exception:  # noqa: BLE001 - closing must not raise at shutdown
+            logs.LOGGER.exception("closing the store failed")
+
+    # --- the request pipeline (dev_meta:handle) ---------------------------------------------------
+
+    def handle(
+        self, method: str, raw_path: str, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """One HTTP request -> ``(status, headers, body)``; never raises."""
+        req_headers = {k.decode("latin-1").lower(): v for k, v in headers}
+        codec = "httpsig@1.0"
+        try:
+            try:
+                singleton, signed = request_to_singleton(method, raw_path, headers, body)
+            except BadRequest as e:
+                if "signature" in str(e):
+                    self.metrics.verifications.labels("invalid").inc()
+                return e.status, list(_TEXT), str(e).encode()
+            if signed:
+                self.metrics.verifications.labels("valid").inc()
+                if self.node_msg.get("store_all_signed", True):
+                    try:
+                        cache.write(singleton, self.store)
+                    except HyperbeamError:
+                        logs.log(logging.WARNING, "could not store a signed request")
+            codec = accept_to_codec(
+                singleton, _text(self.node_msg.get("default_codec", "httpsig@1.0"))
+            )
+            status, result = self._resolve(singleton)
+            result = self._embed_status(status, result)
+            result = self._response_hook(singleton, result)
+            result = self._sign(result, codec)
+            return encode_response(result, codec, req_headers)
+        except Exception as e:  # noqa: BLE001 - a request never crashes the node
+            logs.LOGGER.error("request failed", exc_info=True, extra={"fields": {"path": raw_path}})
+            text = f"{type(e).__name__}: {e}"
+            try:
+                res = self._sign({"status": 500, "body": text}, codec)
+                return encode_response(res, codec, req_headers)
+            except Exception:  # noqa: BLE001
+                return 500, list(_TEXT), text.encode("utf-8", "replace")
+
+    def _resolve(self, singleton: dict) -> tuple[str, Any]:
+        try:
+            msgs = parse_path(singleton)
+        except PathError as e:
+            return "error", {"status": 400, "body": f"bad path: {e}"}
+        nm = self.node_msg
+        if nm.get("initialized") is False:
+            first = msgs[0] if msgs else None
+            is_meta = isinstance(first, ao.As) and _text(first.device).lower() == "meta@1.0"
+            step = msgs[1] if len(msgs) > 1 else {}
+            if not (is_meta and isinstance(step, dict) and _text(step.get("path")) == "info"):
+                return "error", "Node must be initialized before use."
+        opts = self._opts()
+        from ..devices.hook import on
+
+        st, res = on("request", {"request": singleton, "body": msgs}, opts)
+        if st != "ok":
+            return st, res
+        if isinstance(res, dict) and "body" in res:
+            msgs = res["body"]
+        steps_before = 0
+        try:
+            st, res = ao.resolve_many(msgs, opts)
+        except HyperbeamError as e:
+            text = str(e)
+            if "necessary_message_not_found" in text:
+                return "error", {
+                    "status": 404,
+                    "body": f"Message necessary to resolve request not found: {text}",
+                }
+            return "failure", {"status": 500, "body": f"{type(e).__name__}: {text}"}
+        finally:
+            self.metrics.steps.inc(max(0, getattr(ao._ctx, "steps", 0) - steps_before))
+        if st == "error" and res is ao.NOT_FOUND:
+            return "not_found", {"status": 404, "body": "not_found"}
+        return st, res
+
+    @staticmethod
+    def _embed_status(st: str, res: Any) -> Any:
+        if isinstance(res, dict):
+            if "status" in res:
+                s = res["status"]
+                code = status_code(s) if isinstance(s, (int, bytes, str)) else status_code(st)
+                return {**res, "status": code}
+            if isinstance(res.get("body"), (str, bytes)) and _text(res["body"]) in (
+                "not_found",
+                "unavailable",
+            ):
+                return {**res, "status": status_code(_text(res["body"]))}
+            return {**res, "status": status_code(st)}
+        if res is ao.NOT_FOUND:
+            return {"status": 404, "body": "not_found"}
+        if isinstance(res, list):
+            return {**{str(i): v for i, v in enumerate(res, 1)}, "status": status_code(st)}
+        if isinstance(res, (ao.As, ao.Resolve)) or callable(res):
+            return {"status": 500, "body": "Unencodable result."}
+        return {"ao-result": "body", "body": res, "status": status_code(st)}
+
+    def _response_hook(self, singleton: dict, result: Any) -> Any:
+        if not (self.node_msg.get("on") or {}).get("response"):
+            return result
+        from ..devices.hook import on
+
+        st, res = on("response", {"request": singleton, "body": result}, self._opts())
+        if st == "ok" and isinstance(res, dict) and "body" in res:
+            return self._embed_status("ok", res["body"])
+        return self._embed_status(st, res)
+
+    def _sign(self, result: dict, codec: str) -> dict:
+        """``maybe_sign``: commit with the node wallet when ``force_signed`` and unsigned; else
+        an HMAC commitment (the message's ID) is attached."""
+        if not isinstance(result, dict):
+            return result
+        body = {
+            k: v for k, v in result.items() if not (isinstance(k, str) and k.startswith("priv"))
+        }
+        if self.node_msg.get("force_signed", True):
+            if body.get("commitments") and signers(body):
+                return result
+            if codec == "ans104@1.0":
+                self.metrics.signatures.labels("rsa-pss-sha256").inc()
+                return commit(body, self.wallet, "ans104@1.0")
+            self.metrics.signatures.labels("rsa-pss-sha512").inc()
+            return commit(result, self.wallet, "httpsig@1.0")
+        if codec in ("ans104@1.0",) or body.get("commitments"):
+            return body
+        self.metrics.signatures.labels("hmac-sha256").inc()
+        return _native.httpsig_reset_hmac(body)
+
+
+# --- ASGI -----------------------------------------------------------------------------------------
+
+
+class App:
+    """The ASGI application around a :class:`Node` (lifespan closes the node)."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        nm = node.node_msg
+        self.max_body = int(nm.get("max_body_size", DEFAULTS["max_body_size"]))
+        self.body_timeout = float(nm.get("body_timeout", DEFAULTS["body_timeout"]))
+        self.resolve_timeout = float(nm.get("resolve_timeout", DEFAULTS["resolve_timeout"]))
+        self.log_requests = bool(nm.get("log_requests", True))
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        rid = logs.new_request_id()
+        logs.request_id.set(rid)
+        t0 = logs.now()
+        m = self.node.metrics
+        m.in_flight.inc()
+        method = scope["method"]
+        status = 500
+        try:
+            status = await self._http(scope, receive, send)
+        finally:
+            dt = logs.now() - t0
+            m.in_flight.dec()
+            m.latency.observe(dt)
+            m.requests.labels(method, str(status)).inc()
+            if self.log_requests:
+                logs.log(
+                    logging.INFO,
+                    "request",
+                    method=method,
+                    path=scope.get("path", ""),
+                    status=status,
+                    ms=round(dt * 1000, 3),
+                )
+
+    async def _reply(self, send: Any, status: int, headers: list, body: bytes) -> int:
+        headers = [*headers, (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return status
+
+    async def _http(self, scope: dict, receive: Any, send: Any) -> int:
+        method = scope["method"]
+        path = scope.get("path", "/")
+        query = scope.get("query_string", b"").decode("latin-1")
+        if method == "OPTIONS":
+            return await self._reply(send, 204, OPTIONS_HEADERS, b"")
+        if path == "/" and not query:
+            loc = _text(self.node.node_msg.get("default_req", "/~meta@1.0/info")).encode()
+            return await self._reply(send, 302, [(b"location", loc)], b"")
+        if path == "/metrics" and method == "GET":
+            data, ctype = self.node.metrics.render()
+            return await self._reply(send, 200, [(b"content-type", ctype.encode())], data)
+        headers = scope.get("headers", [])
+        clen = None
+        for k, v in headers:
+            if k == b"content-length":
+                try:
+                    clen = int(v)
+                except ValueError:
+                    return await self._reply(send, 400, _TEXT, b"bad content-length")
+        if clen is not None and clen > self.max_body:
+            return await self._reply(
+                send, 413, _TEXT, f"request body over {self.max_body} bytes".encode()
+            )
+        try:
+            body = await asyncio.wait_for(self._body(receive), self.body_timeout)
+        except TimeoutError:
+            return await self._reply(send, 408, _TEXT, b"request body not received in time")
+        except _TooLarge:
+            return await self._reply(
+                send, 413, _TEXT, f"request body over {self.max_body} bytes".encode()
+            )
+        except _Disconnected:
+            return 499
+        raw = scope.get("raw_path") or path.encode()
+        raw_path = raw.decode("latin-1") + ("?" + query if query else "")
+        loop = asyncio.get_running_loop()
+        if path == "/~cache@1.0/read" and method == "GET":
+            fut = loop.run_in_executor(self.node.pool, self.node.cache_read, query)
+        else:
+            fut = loop.run_in_executor(
+                self.node.pool, self.node.handle, method, raw_path, headers, body
+            )
+        try:
+            st, hdrs, out = await asyncio.wait_for(fut, self.resolve_timeout)
+        except TimeoutError:
+            return await self._reply(send, 504, _TEXT, b"resolution timed out")
+        return await self._reply(send, st, hdrs, out)
+
+    async def _body(self, receive: Any) -> bytes:
+        chunks = []
+        size = 0
+        while True:
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                raise _Disconnected
+            chunk = msg.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise _TooLarge
+            chunks.append(chunk)
+            if not msg.get("more_body"):
+                return b"".join(chunks)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            msg = await receive()
+            if msg["type"] == "lifespan.startup":
+                logs.log(logging.INFO, "node started", address=self.node.address)
+                await send({"type": "lifespan.startup.complete"})
+            elif msg["type"] == "lifespan.shutdown":
+                await asyncio.get_running_loop().run_in_executor(None, self.node.close)
+                logs.log(logging.INFO, "node stopped; store closed")
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Disconnected(Exception):
+    pass
+
+
+def _protocol_class(max_header: int, header_timeout: float) -> type:
+    """uvicorn's httptools protocol with a request-head size limit (431) and a deadline for
+    receiving a request head (slow-loris clients are disconnected)."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class Protocol(HttpToolsProtocol):
+        _head_bytes = 0
+        _head_done = True
+        _head_timer: Any = None
+
+        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def _arm(self) -> None:
+            self._head_done = False
+            self._head_bytes = 0
+            if self._head_timer is None:
+                self._head_timer = self.loop.call_later(header_timeout, self._head_timeout)
+
+        def _disarm(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _head_timeout(self) -> None:
+            self._head_timer = None
+            if not self._head_done and self._head_bytes and not self.transport.is_closing():
+                self.send_400_response("Request head not received in time.")
+
+        def data_received(self, data: bytes) -> None:
+            if self._head_done and self.cycle is None:
+                self._arm()
+            super().data_received(data)
+            if not self._head_done:
+                self._head_bytes += len(data)
+                if self._head_bytes > max_header and not self.transport.is_closing():
+                    self._disarm()
+                    self._too_large()
+
+        def on_headers_complete(self) -> None:
+            self._head_done = True
+            self._disarm()
+            size = len(self.url) + sum(len(k) + len(v) + 4 for k, v in self.headers)
+            if size > max_header:
+                self._too_large()
+                return
+            super().on_headers_complete()
+
+        def _too_large(self) -> None:
+            if self.transport.is_closing():
+                return
+            msg = b"request head is too large"
+            self.transport.write(
+                b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+                b"content-type: text/plain\r\nconnection: close\r\n"
+                b"content-length: " + str(len(msg)).encode() + b"\r\n\r\n" + msg
+            )
+            self.transport.close()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return Protocol
+
+
+def build_node(opts: dict, wallet: Wallet | None = None) -> Node:
+    """A Node from a loaded node message (wallet from ``priv_key_location`` when not given)."""
+    if wallet is None:
+        wallet = load_wallet(opts["priv_key_location"])
+    store = opts.get("store") or "cache-mainnet"
+    return Node(opts, wallet, store)
+
+
+def serve(opts: dict, host: str = "127.0.0.1", wallet: Wallet | None = None) -> None:
+    """Run a node until SIGINT/SIGTERM (in-flight requests finish, then the store closes)."""
+    import uvicorn
+
+    logs.setup(_text(opts.get("log_level", "info")))
+    node = build_node(opts, wallet)
+    app = App(node)
+    protocol = _protocol_class(
+        int(opts.get("max_header_size", DEFAULTS["max_header_size"])),
+        float(opts.get("header_timeout", 10.0)),
+    )
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=int(opts["port"]),
+        http=protocol,
+        loop="uvloop" if _has("uvloop") else "asyncio",
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        server_header=False,
+        limit_concurrency=int(opts.get("max_concurrency", DEFAULTS["max_concurrency"])),
+        timeout_keep_alive=max(1, int(opts.get("http_keepalive", 120000)) // 1000),
+        timeout_graceful_shutdown=float(opts.get("graceful_timeout", 10.0)),
+        backlog=2048,
+    )
+
+    class _Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            super().handle_exit(sig, frame)
+            # a graceful stop is a normal exit (status 0): do not re-raise the signal
+            self._captured_signals.clear()
+
+    server = _Server(config)
+    logs.log(
+        logging.INFO,
+        "listening",
+        url=f"http://{host}:{int(opts['port'])}",
+        address=node.address,
+        store=repr(node.store),
+    )
+    try:
+        server.run()
+    finally:
+        if not node.pool._shutdown:  # lifespan did not run (startup failure)
+            node.close()
+
+
+def _has(mod: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(mod) is not None
+
+
+__all__ = [
+    "App",
+    "Node",
+    "build_node",
+    "load_wallet",
+    "open_store",
+    "register_node_devices",
+    "serve",
+]
