@@ -12,5 +12,9 @@ VENV=${VENV:-.venv}
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q '.[test]'
+# Binaryen (npm) translates the AOS image's legacy exceptions for wasmtime (docs/processes.md).
+if command -v npm >/dev/null && [ ! -d tools/binaryen/node_modules ]; then
+  (cd tools/binaryen && npm ci --silent --no-audit --no-fund) || echo "binaryen install failed: AOS tests will skip"
+fi
 cargo test --locked -p hyperbeam-core
 cd tests && "../$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@"

@@ -46,11 +46,14 @@ def _text(v: Any) -> str:
 
 
 def register_node_devices() -> None:
-    """Register meta@1.0, relay@1.0 and router@1.0 in the global device registry."""
+    """Register meta@1.0, relay@1.0, router@1.0 and the process devices in the registry."""
     from ..devices import meta, relay, router
 
     for mod in (meta, relay, router):
         ao.register_device(mod.DEVICE.name, mod.DEVICE)
+    from ..devices.process import register_process_devices
+
+    register_process_devices()  # wasm-64, wasi, json-iface, scheduler, process, push (issue 7)
 
 
 def load_wallet(path: str | os.PathLike[str], create: bool = True) -> Wallet:

@@ -17,6 +17,7 @@ pub mod message_id;
 pub mod sf;
 pub mod structured;
 pub mod value;
+pub mod wasm_mem;
 
 pub use error::{Error, Result};
 pub use value::{Msg, Value};

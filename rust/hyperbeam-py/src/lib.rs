@@ -14,6 +14,7 @@ mod crypto;
 mod error;
 mod hashpath;
 mod sf;
+mod wasm_mem;
 
 #[pymodule(gil_used = false)]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -23,5 +24,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     crypto::register(m)?;
     commit::register(m)?;
     ans104::register(m)?;
+    wasm_mem::register(m)?;
     Ok(())
 }

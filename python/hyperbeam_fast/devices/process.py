@@ -1,0 +1,302 @@
+"""``process@1.0`` (HyperBEAM ``dev_process``, spec runtime §12): a persistent, shared computation.
+
+A process message (``type: Process``) names a ``scheduler-device`` (default ``scheduler@1.0``)
+and an ``execution-device`` (default ``stack@1.0`` here: HyperBEAM's ``genesis-wasm@1.0`` needs an
+external CU) plus what the executor needs (``device-stack``, ``image``, ``output-prefix``,
+``passes``, ``stack-keys``). Keys:
+
+* ``schedule``/``slot`` run on the scheduler (a body without ``target`` is sent to this process);
+* ``compute`` (``slot``: compute to that slot; none: the latest cached state) replays from the
+  live in-memory state, else the latest snapshot at or below the slot (restored through
+  ``normalize``), else ``init``; every slot's state is written at ``computed/<ProcID>/slot/<n>``
+  and linked under its hashpath;
+* ``now``: compute to the scheduler's current slot; ``snapshot``.
+
+Hashpath chain (re-computable): ``HP(-1) = ProcID``; ``HP(n) = hashpath({priv: {hashpath:
+HP(n-1)}}, assignment(n))`` (runtime §2.11); each computed state carries it as ``state-hashpath``.
+
+Options: ``process_snapshot_interval`` (alias ``process_cache_frequency``; default
+:data:`SNAPSHOT_INTERVAL`): a snapshot of the execution devices (the WASM memory) is stored every
+that many slots, not at every slot (HyperBEAM's default 1 writes 12 MB per AOS slot, §16 item 17).
+``process_progress``: a callable ``(done, total)`` called while replaying (for a progress bar).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from .. import ao, cache
+from ..exceptions import HyperbeamError, NotFound
+from ..hashpath import hashpath as _hashpath
+from ..message import id as msg_id
+from . import scheduler as _sched
+from .scheduler import store_of
+
+NAME = "process@1.0"
+SNAPSHOT_INTERVAL = 100
+_live: dict[tuple[int, str], dict] = {}
+_locks: dict[tuple[int, str], threading.RLock] = {}
+_locks_guard = threading.Lock()
+
+
+def _text(v: Any) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def definition(base: dict) -> dict:
+    p = base.get("process")
+    return p if isinstance(p, dict) else base
+
+
+def process_id(base: dict) -> str:
+    return msg_id(definition(base), "all")
+
+
+def _key(pid: str, opts: dict) -> tuple[int, str]:
+    return (id(store_of(opts)), pid)
+
+
+def _lock(k: tuple[int, str]) -> threading.RLock:
+    with _locks_guard:
+        lk = _locks.get(k)
+        if lk is None:
+            lk = _locks[k] = threading.RLock()
+        return lk
+
+
+def forget_live() -> None:
+    """Drop live states (what a node restart does); the store keeps results and snapshots."""
+    _live.clear()
+    _sched.forget_servers()
+
+
+def _iopts(opts: dict) -> dict:
+    """Options for the executor's internal resolutions: no result cache, no hashpaths."""
+    o = {k: v for k, v in opts.items() if k != "store"}
+    s = opts.get("store")
+    if s is not None and "priv_store" not in o and not isinstance(s, str):
+        o["priv_store"] = s
+    o["hashpath"] = "ignore"
+    return o
+
+
+def _exec_device(d: dict) -> Any:
+    return d.get("execution-device") or "stack@1.0"
+
+
+def _run_as(state: dict, req: dict | str, opts: dict) -> tuple[str, Any]:
+    d = state.get("process") if isinstance(state.get("process"), dict) else state
+    st = {**state, "device": _exec_device(d)}
+    if "input-prefix" not in st:
+        st["input-prefix"] = "process"
+    status, out = ao.resolve(st, req, _iopts(opts))
+    if status == "ok" and isinstance(out, dict):
+        out = {**out, "device": NAME}
+    return status, out
+
+
+def _public_state(state: dict) -> dict:
+    return {k: v for k, v in state.items() if not k.startswith("priv")}
+
+
+class ProcessDevice:
+    name = NAME
+    info = {"excludes": ["init", "set", "keys"]}
+
+    # ---- scheduler keys ---------------------------------------------------------------------
+
+    def schedule(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+        d = definition(base)
+        req = dict(request)
+        body = req.get("body")
+        if _text(req.get("method", "GET")).upper() == "POST":
+            if isinstance(body, dict):
+                if not body.get("target") and not _sched._is_process(body):
+                    req["target"] = process_id(base)
+            elif not req.get("target") and not _sched._is_process(req):
+                req["target"] = process_id(base)
+        return _sched.DEVICE.schedule({"process": d}, req, opts)
+
+    def slot(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+        return _sched.DEVICE.slot({"process": definition(base)}, request, opts)
+
+    # ---- compute ----------------------------------------------------------------------------
+
+    def compute(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+        slot = request.get("slot")
+        if slot is None:
+            return self.now(base, request, opts)
+        try:
+            target = int(_text(slot))
+        except ValueError:
+            return "error", {"status": 400, "body": f"bad slot {slot!r}"}
+        return compute_to(base, target, opts)
+
+    def now(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+        pid = process_id(base)
+        cur = _sched.server(pid, opts).current
+        return compute_to(base, cur, opts)
+
+    def snapshot(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+        pid = process_id(base)
+        st = _live.get(_key(pid, opts))
+        if st is None:
+            return "error", {"status": 404, "body": "No live state to snapshot."}
+        return "ok", {"snapshot": _snapshot(st, opts), "cache-control": ["store"]}
+
+
+def _snapshot(state: dict, opts: dict) -> dict:
+    status, out = _run_as(state, {"path": "snapshot", "mode": "Map"}, opts)
+    if status != "ok" or not isinstance(out, dict):
+        return {}
+    return {
+        str(k): {"body": v["body"]}
+        for k, v in out.items()
+        if isinstance(v, dict) and isinstance(v.get("body"), (bytes, bytearray))
+    }
+
+
+def _init(d: dict, pid: str, opts: dict) -> tuple[str, Any]:
+    state = {k: v for k, v in d.items() if k != "commitments"}
+    state["process"] = d
+    status, out = _run_as(state, {"path": "init"}, opts)
+    if status != "ok":
+        return "error", {
+            "status": 500,
+            "body": "process init failed",
+            "reason": out,
+            "phase": "init",
+        }
+    out = {**out, "initialized": "true", "at-slot": -1, "state-hashpath": pid}
+    return "ok", out
+
+
+def _from_snapshot(pid: str, target: int, opts: dict) -> dict | None:
+    store = store_of(opts)
+    slots = [n for n in cache.list_numbered(f"computed/{pid}/slot", store) if n <= target]
+    for n in reversed(slots):
+        if not store.exists(f"computed/{pid}/slot/{n}/snapshot"):
+            continue
+        try:
+            st = cache.read(f"computed/{pid}/slot/{n}", store)
+        except (NotFound, HyperbeamError):
+            continue
+        if not isinstance(st, dict):
+            continue
+        status, out = _run_as(st, {"path": "normalize"}, opts)
+        if status == "ok" and isinstance(out, dict):
+            out = {k: v for k, v in out.items() if k != "snapshot"}
+            return out
+    return None
+
+
+def compute_to(base: dict, target: int, opts: dict) -> tuple[str, Any]:
+    """Compute the process of ``base`` up to slot ``target`` (runtime §12.3 ``compute``)."""
+    d = definition(base)
+    pid = msg_id(d, "all")
+    store = store_of(opts)
+    k = _key(pid, opts)
+    with _lock(k):
+        live = _live.get(k)
+        if live is not None and int(live.get("at-slot", -1)) == target:
+            return "ok", live
+        if target >= 0 and (live is None or int(live.get("at-slot", -1)) > target):
+            try:
+                r = cache.read(f"computed/{pid}/slot/{target}", store)
+                if isinstance(r, dict):
+                    return "ok", r
+            except (NotFound, HyperbeamError):
+                pass
+        state = live if live is not None and int(live.get("at-slot", -1)) <= target else None
+        if state is None:
+            state = _from_snapshot(pid, target, opts)
+        if state is None:
+            status, state = _init(d, pid, opts)
+            if status != "ok":
+                return status, state
+        srv = _sched.server(pid, opts)
+        at = int(state.get("at-slot", -1))
+        start = at
+        progress = opts.get("process_progress")
+        interval = int(
+            opts.get(
+                "process_snapshot_interval", opts.get("process_cache_frequency", SNAPSHOT_INTERVAL)
+            )
+            or 0
+        )
+        while at < target:
+            a = srv.read(at + 1)
+            if a is None:
+                _live[k] = state
+                return "error", {
+                    "status": 503,
+                    "body": "No assignment found for next slot.",
+                    "phase": "get-schedule",
+                    "attempted-slot": at + 1,
+                }
+            status, nxt = _compute_slot(state, a, opts)
+            if status != "ok":
+                _live[k] = state
+                return "error", {
+                    **(nxt if isinstance(nxt, dict) else {"body": nxt}),
+                    "phase": "compute",
+                    "attempted-slot": at + 1,
+                }
+            state = nxt
+            at = int(state["at-slot"])
+            _store_result(pid, state, interval, opts)
+            if progress is not None:
+                progress(at - start, target - start)
+        _live[k] = state
+        return "ok", state
+
+
+def _compute_slot(state: dict, assignment: dict, opts: dict) -> tuple[str, Any]:
+    slot = int(_text(assignment.get("slot")))
+    inp = assignment if assignment.get("path") else {**assignment, "path": "compute"}
+    st = {k: v for k, v in state.items() if k != "results"}
+    try:
+        status, out = _run_as(st, inp, opts)
+    except HyperbeamError as e:
+        return "error", {"status": 500, "body": f"execution failed: {e}"}
+    if status != "ok" or not isinstance(out, dict):
+        return "error", {"status": 500, "body": "execution failed", "reason": out}
+    prev = _text(state.get("state-hashpath") or msg_id(definition(state), "all"))
+    hp = _hashpath({"priv": {"hashpath": prev}}, assignment)
+    out = {**out, "at-slot": slot, "state-hashpath": hp}
+    return "ok", out
+
+
+def _store_result(pid: str, state: dict, interval: int, opts: dict) -> None:
+    store = store_of(opts)
+    slot = int(state["at-slot"])
+    msg = _public_state(state)
+    if interval > 0 and slot % interval == 0:
+        snap = _snapshot(state, opts)
+        if snap:
+            msg["snapshot"] = snap
+    uid = cache.write(msg, store)
+    cache.link(uid, f"computed/{pid}/slot/{slot}", store)
+
+
+DEVICE = ProcessDevice()
+
+
+PROCESS_DEVICES = (
+    "wasm-64@1.0",
+    "wasi@1.0",
+    "json-iface@1.0",
+    "scheduler@1.0",
+    "process@1.0",
+    "push@1.0",
+)
+
+
+def register_process_devices() -> None:
+    """Register wasm-64, wasi, json-iface, scheduler, process and push (imports wasmtime)."""
+    from . import json_iface, push, scheduler, wasi, wasm64
+
+    for mod in (wasm64, wasi, json_iface, scheduler, push):
+        ao.register_device(mod.DEVICE.name, mod.DEVICE)
+    ao.register_device(NAME, DEVICE)

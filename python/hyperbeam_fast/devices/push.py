@@ -1,0 +1,94 @@
+"""``push@1.0`` (HyperBEAM ``dev_push``, spec runtime §12.7, brief): deliver outbox messages.
+
+``push`` on a process: without ``slot``, schedule the request's ``body`` on the process first;
+then compute that slot and, for each ``results/outbox`` entry with a ``target``, read the target
+process from the cache store and push the message to it (recursively, ``result-depth`` levels,
+default 1). Entries without a target give ``{response: error, status: 422}``; an unreadable target
+``{status: 404, body: "Could not access target process!"}``. Pushed messages are scheduled as
+they are (``from-process`` set by json-iface); signing is the scheduler's (assignments).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import cache
+from ..exceptions import HyperbeamError, NotFound
+from . import process as _process
+from .scheduler import store_of
+
+NAME = "push@1.0"
+
+
+def _text(v: Any) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def push(base: dict, request: dict, opts: dict, depth: int | None = None) -> tuple[str, Any]:
+    if depth is None:
+        try:
+            depth = int(_text(request.get("result-depth", 1)))
+        except ValueError:
+            depth = 1
+    slot = request.get("slot")
+    if slot is None:
+        body = request.get("body") if isinstance(request.get("body"), dict) else None
+        if body is None:
+            return "error", {"status": 400, "body": "push needs a `slot` or a `body`"}
+        status, a = _process.DEVICE.schedule(base, {"method": "POST", "body": body}, opts)
+        if status != "ok":
+            return status, a
+        if _text(body.get("type", "")).lower() == "process":
+            return "ok", a
+        slot = a["slot"]
+    status, st = _process.compute_to(base, int(_text(slot)), opts)
+    if status != "ok":
+        return status, st
+    results = st.get("results") or {}
+    outbox = results.get("outbox") or {}
+    pushed: dict[str, Any] = {}
+    store = store_of(opts)
+    for k, m in outbox.items():
+        if not isinstance(m, dict):
+            continue
+        tgt = m.get("target")
+        if not tgt:
+            pushed[k] = {"response": "error", "status": 422, "reason": "No target process found."}
+            continue
+        try:
+            tproc = cache.read(_text(tgt), store)
+        except (NotFound, HyperbeamError):
+            tproc = None
+        if not isinstance(tproc, dict):
+            pushed[k] = {
+                "response": "error",
+                "status": 404,
+                "body": "Could not access target process!",
+            }
+            continue
+        msg = {**m, "type": m.get("type", "Message")}
+        if depth > 0:
+            s2, r2 = push(tproc, {"body": msg}, opts, depth - 1)
+        else:
+            s2, r2 = _process.DEVICE.schedule(tproc, {"method": "POST", "body": msg}, opts)
+        pushed[k] = {
+            "status": s2,
+            "slot": r2.get("slot") if isinstance(r2, dict) else None,
+            "target": _text(tgt),
+        }
+    return "ok", {
+        "slot": int(_text(slot)),
+        "process": _process.process_id(base),
+        "results": results,
+        "pushed": pushed,
+    }
+
+
+class PushDevice:
+    name = NAME
+
+    def push(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+        return push(base, request, opts)
+
+
+DEVICE = PushDevice()

@@ -1,0 +1,342 @@
+"""``wasm-64@1.0`` (HyperBEAM ``dev_wasm``, spec runtime §14.1): WASM execution on wasmtime.
+
+Keys: ``init`` (instantiate ``<input-prefix>/image``: an ID read from the cache store, a map's
+``body`` or raw bytes; compiled modules are cached by image), ``compute`` (call ``function`` with
+numeric ``parameters``; results at ``results/<output-prefix>/type|output``), ``normalize``
+(restore an instance from ``snapshot/<device-key>/body``), ``snapshot`` (``{body: memory}``),
+``terminate``, ``instance``, ``import``. Imports resolve as AO-Core calls on
+``<output-prefix>/stdlib/<module>/<func>`` (the library message gets the whole state under
+``state`` and returns ``{state, results}``); unknown imports return 0 and are recorded under
+``results/<output-prefix>/undefined-calls``. An import may call back into the instance.
+
+Options: ``wasm_fuel`` (per call, default :data:`~hyperbeam_fast.wasm.DEFAULT_FUEL`; a runaway
+module gives ``results/<p>/type = "error"``), ``wasm_memory_limit`` (bytes), ``store`` (the
+cache store used to load an image given by ID).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import ao
+from ..wasm import DEFAULT_FUEL, DEFAULT_MEMORY_LIMIT, Instance, WasmError, load_module
+from ..wasm.errors import WasmCompileError, WasmImportError
+
+NAME = "wasm-64@1.0"
+
+_modules_by_id: dict[str, Any] = {}
+
+
+def _text(v: Any, default: str = "") -> str:
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    return v if isinstance(v, str) else default
+
+
+def prefixes(base: dict) -> tuple[str, str]:
+    """``(input-prefix, output-prefix)`` as plain keys (runtime §9)."""
+    return _text(base.get("input-prefix")), _text(base.get("output-prefix"))
+
+
+def join(*parts: str) -> list[str]:
+    out: list[str] = []
+    for p in parts:
+        out.extend(s for s in p.split("/") if s)
+    return out
+
+
+def walk(msg: Any, path: list[str]) -> Any:
+    """Plain nested lookup (case-insensitive on a miss); ``None`` when absent."""
+    for k in path:
+        if not isinstance(msg, dict):
+            return None
+        v = msg.get(k)
+        if v is None:
+            lk = k.lower()
+            for kk, vv in msg.items():
+                if isinstance(kk, str) and kk.lower() == lk:
+                    v = vv
+                    break
+        msg = v
+    return msg
+
+
+def deep_put(msg: dict, path: list[str], value: Any) -> dict:
+    """A copy of ``msg`` with ``value`` at ``path`` (maps merged level by level)."""
+    if not path:
+        return value
+    out = dict(msg)
+    sub = out.get(path[0])
+    out[path[0]] = deep_put(sub if isinstance(sub, dict) else {}, path[1:], value)
+    return out
+
+
+def _priv_key(p: str) -> str:
+    return f"{p}/instance" if p else "instance"
+
+
+class WasmContext:
+    """What ``priv.<p>/instance`` holds: the live instance plus the state an import sees."""
+
+    __slots__ = ("instance", "prefix", "state", "opts", "image")
+
+    def __init__(self, prefix: str, opts: dict, image: str) -> None:
+        self.prefix = prefix
+        self.opts = opts
+        self.state: dict = {}
+        self.image = image
+        self.instance: Instance | None = None
+
+    # HB's priv <p>/write and <p>/read
+    def write(self, data: bytes | str) -> int:
+        assert self.instance is not None
+        return self.instance.write_string(data)
+
+    def read(self, ptr: Any) -> bytes:
+        assert self.instance is not None
+        if isinstance(ptr, list):
+            ptr = ptr[0]
+        return self.instance.read_string(int(ptr))
+
+    def handle_import(self, inst: Instance, module: str, func: str, args: list, sig: str) -> list:
+        state = self.state
+        lib_path = join(self.prefix, "stdlib", module)
+        lib = walk(state, lib_path)
+        if isinstance(lib, dict) and lib.get("device") is not None:
+            req = {
+                "path": func,
+                "module": module,
+                "func": func,
+                "args": args,
+                "func-sig": sig,
+                "priv": {"instance": inst, "context": self},
+            }
+            opts = {**self.opts, "hashpath": "ignore"}
+            status, res = ao.resolve({**lib, "state": state}, req, opts)
+            if status == "ok" and isinstance(res, dict):
+                new_state = res.get("state")
+                if isinstance(new_state, dict):
+                    self.state = new_state
+                r = res.get("results", [])
+                if isinstance(r, dict):
+                    r = list(r.values())
+                return r if isinstance(r, list) else [r]
+            if not _is_not_found(status, res):
+                raise WasmImportError(f"import {module}.{func} failed: {status} {res!r:.300}")
+        # stub: record the call and answer 0 (runtime §14.1 step 4)
+        path = join("results", self.prefix, "undefined-calls")
+        prev = walk(state, path)
+        calls = list(prev.values()) if isinstance(prev, dict) else list(prev or [])
+        calls.append({"module": module, "func": func, "args": list(args), "func-sig": sig})
+        self.state = deep_put(state, path, calls)
+        return [0]
+
+
+def _is_not_found(status: str, res: Any) -> bool:
+    if status == "not_found":
+        return True
+    return isinstance(res, dict) and res.get("status") in (404, "404")
+
+
+def context(base: dict, prefix: str | None = None) -> WasmContext | None:
+    """The live :class:`WasmContext` of ``base`` (``prefix`` defaults to its output-prefix)."""
+    if prefix is None:
+        prefix = prefixes(base)[1]
+    priv = base.get("priv")
+    if not isinstance(priv, dict):
+        return None
+    c = priv.get(_priv_key(prefix))
+    return c if isinstance(c, WasmContext) else None
+
+
+def _with_priv(base: dict, key: str, value: Any) -> dict:
+    priv = base.get("priv")
+    priv = dict(priv) if isinstance(priv, dict) else {}
+    if value is None:
+        priv.pop(key, None)
+    else:
+        priv[key] = value
+    out = dict(base)
+    out["priv"] = priv
+    return out
+
+
+def _image(base: dict, in_prefix: str, opts: dict) -> tuple[bytes, str]:
+    img = walk(base, join(in_prefix, "image"))
+    if img is None:
+        body = base.get("body")
+        if isinstance(body, (bytes, bytearray)):
+            return bytes(body), ""
+        raise WasmCompileError(f"wasm_init_error: No viable image found in {in_prefix}/image.")
+    if isinstance(img, dict):
+        img = img.get("body")
+    if isinstance(img, bytes) and len(img) == 43 and not img.startswith(b"\0asm"):
+        img = img.decode("ascii", "replace")
+    if isinstance(img, str) and len(img) == 43:
+        from .. import cache
+        from .scheduler import store_of
+
+        store = store_of(opts)
+
+        msg = cache.read(img, store)
+        body = msg.get("body") if isinstance(msg, dict) else msg
+        if not isinstance(body, (bytes, bytearray)):
+            raise WasmCompileError(f"image message {img} has no binary body")
+        return bytes(body), img
+    if isinstance(img, str):
+        img = img.encode()
+    if not isinstance(img, (bytes, bytearray)):
+        raise WasmCompileError(f"unusable image of type {type(img).__name__}")
+    return bytes(img), ""
+
+
+def _load(base: dict, in_prefix: str, opts: dict) -> tuple[Any, str]:
+    img = walk(base, join(in_prefix, "image"))
+    if isinstance(img, bytes) and len(img) == 43:
+        img = img.decode("ascii", "replace")
+    if isinstance(img, str) and img in _modules_by_id:
+        return _modules_by_id[img], img
+    data, ident = _image(base, in_prefix, opts)
+    mod = load_module(data)
+    if ident:
+        _modules_by_id[ident] = mod
+    return mod, ident
+
+
+def _new_context(base: dict, opts: dict) -> WasmContext:
+    in_p, out_p = prefixes(base)
+    mod, ident = _load(base, in_p, opts)
+    ctx = WasmContext(out_p, opts, ident)
+    ctx.instance = Instance(
+        mod,
+        ctx.handle_import,
+        fuel=opts.get("wasm_fuel", DEFAULT_FUEL),
+        memory_limit=opts.get("wasm_memory_limit", DEFAULT_MEMORY_LIMIT),
+    )
+    return ctx
+
+
+def _numbers(params: Any) -> list | None:
+    if params is None:
+        return []
+    if isinstance(params, dict):
+        params = list(params.values())
+    if not isinstance(params, list):
+        params = [params]
+    out = []
+    for p in params:
+        if isinstance(p, bool) or not isinstance(p, (int, float)):
+            return None
+        out.append(p)
+    return out
+
+
+class Wasm64Device:
+    name = NAME
+
+    def init(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+        try:
+            ctx = _new_context(base, opts)
+        except WasmError as e:
+            return "error", {"status": 500, "body": f"wasm_init_error: {e}"}
+        return "ok", _with_priv(base, _priv_key(ctx.prefix), ctx)
+
+    def normalize(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+        p = prefixes(base)[1]
+        if context(base, p) is not None:
+            return "ok", base
+        snap = base.get("snapshot")
+        dk = base.get("device-key")
+        body = None
+        if isinstance(snap, dict):
+            holder = snap.get(_text(dk) if dk is not None else "") if dk is not None else snap
+            if dk is not None and not isinstance(holder, dict):
+                holder = snap.get(str(dk))
+            body = holder.get("body") if isinstance(holder, dict) else None
+        if not isinstance(body, (bytes, bytearray)):
+            return "error", {"status": 500, "body": "no_wasm_instance_or_snapshot"}
+        status, out = self.init(base, request, opts)
+        if status != "ok":
+            return status, out
+        ctx = context(out, p)
+        assert ctx is not None and ctx.instance is not None
+        try:
+            ctx.instance.restore(bytes(body))
+        except WasmError as e:
+            return "error", {"status": 500, "body": f"snapshot restore failed: {e}"}
+        out = {k: v for k, v in out.items() if k != "snapshot"}
+        return "ok", out
+
+    def compute(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+        status, base = self.normalize(base, request, opts)
+        if status != "ok":
+            return status, base
+        pass_ = base.get("pass", 1)
+        if pass_ not in (1, "1", None):
+            return "ok", base
+        body = request.get("body") if isinstance(request.get("body"), dict) else {}
+        fn = body.get("function") or request.get("function") or base.get("function")
+        if fn is None:
+            return "ok", base
+        params = body.get("parameters")
+        if params is None:
+            params = request.get("parameters")
+        if params is None:
+            params = base.get("parameters")
+        nums = _numbers(params)
+        p = prefixes(base)[1]
+        ctx = context(base, p)
+        assert ctx is not None and ctx.instance is not None
+        if nums is None:
+            return "error", {"status": 400, "body": "WASM parameters must be integers or floats"}
+        ctx.state = base
+        ctx.opts = opts
+        try:
+            out = ctx.instance.call(_text(fn), *nums)
+            typ: str = "ok"
+        except WasmError as e:
+            out, typ = [], "error"
+            err = str(e)
+        after = ctx.state
+        ctx.state = {}
+        res_path = join("results", p)
+        res = walk(after, res_path)
+        res = dict(res) if isinstance(res, dict) else {}
+        res["type"] = typ
+        res["output"] = out
+        if typ == "error":
+            res["error"] = err
+        return "ok", deep_put(after, res_path, res)
+
+    def snapshot(self, base: dict) -> tuple[str, Any]:
+        ctx = context(base)
+        if ctx is None or ctx.instance is None:
+            return "error", {"status": 500, "body": "no_wasm_instance"}
+        return "ok", {"body": ctx.instance.snapshot()}
+
+    def terminate(self, base: dict) -> tuple[str, Any]:
+        return "ok", _with_priv(base, _priv_key(prefixes(base)[1]), None)
+
+    def instance(self, base: dict) -> tuple[str, Any]:
+        ctx = context(base)
+        if ctx is None:
+            return "error", {"status": 404, "body": "no_wasm_instance"}
+        return "ok", ctx.instance
+
+    def import_(self, base: dict, request: dict) -> tuple[str, Any]:
+        ctx = context(base)
+        if ctx is None or ctx.instance is None:
+            return "error", {"status": 404, "body": "no_wasm_instance"}
+        ctx.state = base
+        args = request.get("args") or []
+        r = ctx.handle_import(
+            ctx.instance,
+            _text(request.get("module")),
+            _text(request.get("func")),
+            list(args),
+            _text(request.get("func-sig")),
+        )
+        return "ok", {"state": ctx.state, "results": r}
+
+
+DEVICE = Wasm64Device()

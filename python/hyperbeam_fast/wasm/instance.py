@@ -1,0 +1,421 @@
+"""A live WASM instance on wasmtime (spec runtime §14.2-§14.4) with host imports.
+
+:class:`Instance` owns one wasmtime ``Store``: fuel metering (a runaway module ends in
+:class:`WasmFuelExhausted`, the host lives on), a memory limit (growth past it fails inside the
+guest; emscripten's ``emscripten_resize_heap`` reports it), re-entrant imports (an import handler
+may call back into the instance), guest-memory access through the Rust bridge
+(``_native.wasm_mem_*``: bounds-checked, no per-byte Python work, the base pointer re-fetched on
+every access so memory growth is safe), ``malloc``/C strings, and memory snapshots.
+
+Every function import is routed to ``import_handler(instance, module, name, args, sig)``, which
+returns a list of numbers (missing results are 0), except the emscripten runtime helpers, which
+are implemented here: ``invoke_*`` trampolines (call the table entry; on a trap or a longjmp
+restore the stack pointer and call ``setThrew(1, 0)``, as emscripten's JS glue does),
+``_emscripten_memcpy_js``, ``emscripten_resize_heap``, ``_emscripten_throw_longjmp``,
+``setTempRet0``/``getTempRet0`` and ``emscripten_notify_memory_growth``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import wasmtime
+
+from .. import _native
+from .engine import engine, load_module
+from .errors import (
+    WasmCompileError,
+    WasmError,
+    WasmFuelExhausted,
+    WasmMemoryError,
+    WasmTrap,
+)
+
+DEFAULT_FUEL = 50_000_000_000  # per outermost call; about a minute of guest work
+DEFAULT_MEMORY_LIMIT = 4 << 30  # bytes
+
+_VOIDP = ctypes.c_void_p
+_mem_read = _native.wasm_mem_read
+_mem_write = _native.wasm_mem_write
+_mem_write_cstr = _native.wasm_mem_write_cstr
+_mem_cstr = _native.wasm_mem_cstr
+
+ImportHandler = Callable[["Instance", str, str, list, str], Sequence[Any] | None]
+
+_SIG = {
+    "i32": "i",
+    "i64": "I",
+    "f32": "f",
+    "f64": "F",
+    "v128": "v",
+    "externref": "e",
+    "funcref": "f",
+}
+
+
+def _sig_char(t: wasmtime.ValType) -> str:
+    return _SIG.get(str(t), "u")
+
+
+def signature(ty: wasmtime.FuncType) -> str:
+    """HyperBEAM's signature string (runtime §14.3): ``(iIII)i``, ``(II)I``."""
+    return (
+        "("
+        + "".join(_sig_char(t) for t in ty.params)
+        + ")"
+        + "".join(_sig_char(t) for t in ty.results)
+    )
+
+
+def _converter(t: wasmtime.ValType) -> Callable[[Any], Any]:
+    s = str(t)
+    if s == "i32":
+        return lambda v: ((int(v) + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+    if s == "i64":
+        return lambda v: ((int(v) + (1 << 63)) & 0xFFFFFFFFFFFFFFFF) - (1 << 63)
+    if s in ("f32", "f64"):
+        return float
+    return lambda v: v
+
+
+def _zero_handler(inst: Instance, module: str, name: str, args: list, sig: str) -> list:
+    return []
+
+
+class _Longjmp(Exception):
+    """emscripten's ``_emscripten_throw_longjmp``: unwinds to the nearest ``invoke_*``."""
+
+
+def _trap_error(e: BaseException) -> WasmError:
+    code = getattr(e, "trap_code", None)
+    msg = getattr(e, "message", None) or str(e)
+    if code == wasmtime.TrapCode.OUT_OF_FUEL:
+        return WasmFuelExhausted(f"out of fuel: {msg.splitlines()[0] if msg else ''}")
+    return WasmTrap(msg.strip().splitlines()[0] if msg and msg.strip() else repr(e))
+
+
+class Instance:
+    """One instantiated module. Not thread-safe (one caller at a time, like an HB worker)."""
+
+    def __init__(
+        self,
+        module: wasmtime.Module | bytes,
+        import_handler: ImportHandler | None = None,
+        *,
+        fuel: int | None = DEFAULT_FUEL,
+        memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+        call_ctors: bool = True,
+    ) -> None:
+        if not isinstance(module, wasmtime.Module):
+            module = load_module(module)
+        self.module = module
+        self.handler: ImportHandler = import_handler or _zero_handler
+        self.fuel = fuel
+        self.store = wasmtime.Store(engine())
+        if memory_limit is not None:
+            self.store.set_limits(memory_size=int(memory_limit))
+        self._depth = 0
+        self._temp_ret0 = 0
+        self.imports: list[tuple[str, str, str]] = []
+        linker = wasmtime.Linker(engine())
+        for imp in module.imports:
+            ty = imp.type
+            if not isinstance(ty, wasmtime.FuncType):
+                raise WasmCompileError(
+                    f"unsupported import {imp.module}.{imp.name}: only function imports are "
+                    "supported (runtime §14.3)"
+                )
+            sig = signature(ty)
+            self.imports.append((imp.module, imp.name or "", sig))
+            linker.define_func(imp.module, imp.name, ty, self._host(imp.module, imp.name, ty, sig))
+        self._store_fuel()
+        try:
+            self.instance = linker.instantiate(self.store, module)
+        except wasmtime.Trap as e:
+            raise _trap_error(e) from e
+        except wasmtime.WasmtimeError as e:
+            raise WasmError(f"Failed to create WASM instance: {e}") from e
+        ex = self.instance.exports(self.store)
+        self.exports: dict[str, Any] = {}
+        self.export_sigs: list[tuple[str, str, str]] = []
+        for et in module.exports:
+            ext = ex[et.name]
+            self.exports[et.name] = ext
+            kind = type(ext).__name__.lower()
+            sig = signature(et.type) if isinstance(et.type, wasmtime.FuncType) else ""
+            self.export_sigs.append((kind, et.name, sig))
+        self._funcs: dict[str, tuple[wasmtime.Func, list, int]] = {}
+        mems = [e for e in self.exports.values() if isinstance(e, wasmtime.Memory)]
+        self.memory: wasmtime.Memory | None = mems[0] if mems else None
+        table = self.exports.get("__indirect_function_table")
+        self.table: wasmtime.Table | None = table if isinstance(table, wasmtime.Table) else None
+        if call_ctors and "__wasm_call_ctors" in self.exports:
+            self.call("__wasm_call_ctors")
+
+    @classmethod
+    def from_image(cls, data: bytes, import_handler: ImportHandler | None = None, **kw: Any):
+        """Load (compile or take from cache) and instantiate an image."""
+        return cls(load_module(data), import_handler, **kw)
+
+    # ---- calls ------------------------------------------------------------------------------
+
+    def _store_fuel(self) -> None:
+        if self.fuel is not None:
+            self.store.set_fuel(int(self.fuel))
+        else:
+            self.store.set_fuel(1 << 62)
+
+    def func(self, name: str) -> tuple[wasmtime.Func, list, int]:
+        f = self._funcs.get(name)
+        if f is None:
+            ext = self.exports.get(name)
+            if not isinstance(ext, wasmtime.Func):
+                raise WasmError(f"Function not found: {name}")
+            ty = ext.type(self.store)
+            f = (ext, [_converter(t) for t in ty.params], len(ty.results))
+            self._funcs[name] = f
+        return f
+
+    def call(self, name: str, *params: Any) -> list:
+        """Call export ``name``; returns its results as a list. Traps raise :class:`WasmTrap`
+        (:class:`WasmFuelExhausted` when out of fuel); the instance stays usable for memory
+        reads, and (except after a fuel exhaustion mid-way) for further calls."""
+        fn, convs, _ = self.func(name)
+        if len(params) != len(convs):
+            raise WasmError(f"{name} takes {len(convs)} parameters, {len(params)} given")
+        try:
+            args = [c(p) for c, p in zip(convs, params, strict=True)]
+        except (TypeError, ValueError) as e:
+            raise WasmError(f"bad parameters for {name}: {e}") from e
+        return self.call_func(fn, args)
+
+    def call_func(self, fn: wasmtime.Func, args: Sequence[Any]) -> list:
+        outer = self._depth == 0
+        if outer:
+            self._store_fuel()
+        self._depth += 1
+        try:
+            r = fn(self.store, *args)
+        except wasmtime.Trap as e:
+            raise _trap_error(e) from e
+        except wasmtime.WasmtimeError as e:
+            raise WasmTrap(str(e).strip().splitlines()[0]) from e
+        finally:
+            self._depth -= 1
+        if r is None:
+            return []
+        if isinstance(r, (list, tuple)):
+            return list(r)
+        return [r]
+
+    def fuel_consumed(self) -> int:
+        """Fuel used since the last outermost call started."""
+        if self.fuel is None:
+            return (1 << 62) - self.store.get_fuel()
+        return int(self.fuel) - self.store.get_fuel()
+
+    # ---- imports ----------------------------------------------------------------------------
+
+    def _host(self, module: str, name: str, ty: wasmtime.FuncType, sig: str) -> Callable:
+        rconv = [_converter(t) for t in ty.results]
+        n = len(rconv)
+
+        def shape(res: Any) -> Any:
+            if n == 0:
+                return None
+            vals = list(res) if isinstance(res, (list, tuple)) else ([] if res is None else [res])
+            vals += [0] * (n - len(vals))
+            out = [c(v) for c, v in zip(rconv, vals[:n], strict=True)]
+            return out[0] if n == 1 else tuple(out)
+
+        if name.startswith("invoke_"):
+
+            def invoke(index: int, *args: Any) -> Any:
+                return shape(self._invoke(index, args))
+
+            return invoke
+        special = (
+            {
+                "_emscripten_memcpy_js": self._memcpy,
+                "emscripten_memcpy_big": self._memcpy,
+                "emscripten_memcpy_js": self._memcpy,
+                "emscripten_resize_heap": self._resize_heap,
+                "emscripten_notify_memory_growth": lambda *_: [],
+                "_emscripten_throw_longjmp": self._throw_longjmp,
+                "setTempRet0": self._set_temp,
+                "getTempRet0": lambda: [self._temp_ret0],
+            }.get(name)
+            if module == "env"
+            else None
+        )
+        if special is not None:
+            return lambda *args: shape(special(*args))
+        handler_ref = self
+
+        def host(*args: Any) -> Any:
+            return shape(handler_ref.handler(handler_ref, module, name, list(args), sig))
+
+        return host
+
+    def _invoke(self, index: int, args: tuple) -> list:
+        sp = self._stack_save()
+        if self.table is None:
+            raise WasmError("invoke_* needs an exported __indirect_function_table")
+        fn = self.table.get(self.store, index)
+        if not isinstance(fn, wasmtime.Func):
+            raise WasmTrap(f"invoke_*: table entry {index} is not a function")
+        self._depth += 1
+        try:
+            r = fn(self.store, *args)
+        except (wasmtime.Trap, wasmtime.WasmtimeError, _Longjmp) as e:
+            if getattr(e, "trap_code", None) == wasmtime.TrapCode.OUT_OF_FUEL:
+                raise
+            if sp is not None:
+                self._stack_restore(sp)
+            set_threw = self.exports.get("setThrew")
+            if isinstance(set_threw, wasmtime.Func):
+                set_threw(self.store, 1, 0)
+            return []
+        finally:
+            self._depth -= 1
+        if r is None:
+            return []
+        return list(r) if isinstance(r, (list, tuple)) else [r]
+
+    def _stack_save(self) -> int | None:
+        for n in ("stackSave", "emscripten_stack_get_current"):
+            f = self.exports.get(n)
+            if isinstance(f, wasmtime.Func):
+                return f(self.store)
+        return None
+
+    def _stack_restore(self, sp: int) -> None:
+        for n in ("stackRestore", "_emscripten_stack_restore"):
+            f = self.exports.get(n)
+            if isinstance(f, wasmtime.Func):
+                f(self.store, sp)
+                return
+
+    def _throw_longjmp(self, *_: Any) -> list:
+        raise _Longjmp()
+
+    def _set_temp(self, v: int) -> list:
+        self._temp_ret0 = v
+        return []
+
+    def _memcpy(self, dest: int, src: int, num: int) -> list:
+        self.write(dest, self.read(src, num))
+        return []
+
+    def _resize_heap(self, requested: int) -> list:
+        if self.memory is None:
+            return [0]
+        cur = self.memory_size()
+        if requested <= cur:
+            return [1]
+        pages = (requested - cur + 65535) // 65536
+        try:
+            self.memory.grow(self.store, pages)
+        except wasmtime.WasmtimeError:
+            return [0]
+        return [1]
+
+    # ---- memory (through the Rust bridge) ---------------------------------------------------
+
+    def _mem(self) -> tuple[int, int]:
+        m = self.memory
+        if m is None:
+            raise WasmMemoryError("the module exports no memory")
+        ptr = ctypes.cast(m.data_ptr(self.store), _VOIDP).value or 0
+        return ptr, m.data_len(self.store)
+
+    def memory_size(self) -> int:
+        """Current linear memory size in bytes (0 without a memory)."""
+        return 0 if self.memory is None else self.memory.data_len(self.store)
+
+    def read(self, offset: int, n: int) -> bytes:
+        p, ln = self._mem()
+        return _mem_read(p, ln, offset, n)
+
+    def write(self, offset: int, data: bytes) -> None:
+        p, ln = self._mem()
+        _mem_write(p, ln, offset, data)
+
+    def read_cstr(self, offset: int, max_len: int | None = None) -> bytes:
+        p, ln = self._mem()
+        return _mem_cstr(p, ln, offset, max_len)
+
+    def gather(self, iovs: int, count: int, wide: bool = True) -> bytes:
+        p, ln = self._mem()
+        return _native.wasm_mem_gather(p, ln, iovs, count, wide)
+
+    def scatter(self, iovs: int, count: int, data: bytes, wide: bool = True) -> int:
+        p, ln = self._mem()
+        return _native.wasm_mem_scatter(p, ln, iovs, count, data, wide)
+
+    def read_uint(self, offset: int, width: int = 8) -> int:
+        p, ln = self._mem()
+        return _native.wasm_mem_read_uint(p, ln, offset, width)
+
+    def write_uint(self, offset: int, value: int, width: int = 8) -> None:
+        p, ln = self._mem()
+        _native.wasm_mem_write_uint(p, ln, offset, value, width)
+
+    def malloc(self, n: int) -> int:
+        (ptr,) = self.call("malloc", n)
+        if not ptr:
+            raise WasmMemoryError(f"malloc_failed: malloc({n}) returned 0")
+        return ptr
+
+    def free(self, ptr: int) -> None:
+        self.call("free", ptr)
+
+    def write_string(self, data: bytes | str) -> int:
+        """``malloc(len + 1)`` and write ``data`` + NUL; returns the pointer (runtime §14.4)."""
+        b = data.encode() if isinstance(data, str) else bytes(data)
+        ptr = self.malloc(len(b) + 1)
+        p, ln = self._mem()
+        _mem_write_cstr(p, ln, ptr, b)
+        return ptr
+
+    def read_string(self, ptr: int) -> bytes:
+        """The NUL-terminated string at ``ptr`` (without the NUL)."""
+        return self.read_cstr(ptr)
+
+    # ---- snapshots --------------------------------------------------------------------------
+
+    def snapshot(self) -> bytes:
+        """The entire linear memory (HyperBEAM's memory-only snapshot, runtime §14.1)."""
+        if self.memory is None:
+            return b""
+        return self.read(0, self.memory_size())
+
+    def globals_snapshot(self) -> dict[str, Any]:
+        """Values of the exported mutable globals (restored by :meth:`restore` when given)."""
+        out = {}
+        for name, ext in self.exports.items():
+            if isinstance(ext, wasmtime.Global) and ext.type(self.store).mutability == "var":
+                out[name] = ext.value(self.store)
+        return out
+
+    def restore(self, memory: bytes, globals_: dict[str, Any] | None = None) -> None:
+        """Write a snapshot back (growing memory to its size first)."""
+        if memory:
+            if self.memory is None:
+                raise WasmMemoryError("snapshot has memory but the module exports none")
+            cur = self.memory_size()
+            if len(memory) > cur:
+                try:
+                    self.memory.grow(self.store, (len(memory) - cur + 65535) // 65536)
+                except wasmtime.WasmtimeError as e:
+                    raise WasmMemoryError(f"cannot grow memory to the snapshot size: {e}") from e
+            self.write(0, memory)
+        for name, v in (globals_ or {}).items():
+            ext = self.exports.get(name)
+            if isinstance(ext, wasmtime.Global):
+                ext.set_value(self.store, v)
+
+
+__all__ = ["DEFAULT_FUEL", "DEFAULT_MEMORY_LIMIT", "ImportHandler", "Instance", "signature"]

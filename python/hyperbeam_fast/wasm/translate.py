@@ -1,0 +1,112 @@
+"""Legacy WASM exception handling -> exnref, the automatic step that lets wasmtime run AOS.
+
+``aos-2-pure-xs.wasm`` (the image HyperBEAM runs) uses memory64 and the *legacy* exception
+instructions (``try``/``catch``), which wasmtime does not accept. Binaryen's
+``translate-to-exnref`` pass rewrites them to the standard exnref form with the same behaviour
+(measured route: ``../shared/spec/aos-on-wasmtime.md``). :func:`to_exnref` runs it once per image
+and caches the result; the image keeps its original ID (the cache key is the SHA-256 of the
+*original* bytes), only the compiled module differs.
+
+The translator is npm ``binaryen@132`` run by Node.js. It is found, in order, at
+``$HYPERBEAM_WASM_OPT`` (a ``wasm-opt`` executable from Binaryen >= 132), then
+``tools/binaryen/node_modules/binaryen/bin/wasm-opt`` of a source checkout (install with
+``cd tools/binaryen && npm ci``), then ``$HYPERBEAM_BINARYEN_DIR/node_modules/...``. A missing
+translator raises :class:`~hyperbeam_fast.wasm.errors.WasmTranslatorMissing` naming what to
+install. (``-all`` must not be used: binaryen 132 then writes "compact imports", which wasmtime
+rejects; the features are passed explicitly because the module has no target_features section.)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .errors import WasmCompileError, WasmTranslatorMissing
+
+FEATURES = (
+    "--enable-memory64",
+    "--enable-exception-handling",
+    "--enable-bulk-memory",
+    "--enable-sign-ext",
+    "--enable-mutable-globals",
+    "--enable-nontrapping-float-to-int",
+)
+
+INSTALL_HINT = (
+    "install Node.js (>= 18) and npm binaryen@132: `cd tools/binaryen && npm ci` in a source "
+    "checkout, or `npm install binaryen@132` in a folder named by $HYPERBEAM_BINARYEN_DIR, or set "
+    "$HYPERBEAM_WASM_OPT to a Binaryen >= 132 wasm-opt"
+)
+
+
+def _repo_tools() -> Path:
+    return Path(__file__).resolve().parents[3] / "tools" / "binaryen"
+
+
+def find_translator() -> list[str] | None:
+    """The command prefix that runs ``wasm-opt``, or ``None`` when none is installed."""
+    env = os.environ.get("HYPERBEAM_WASM_OPT")
+    if env:
+        return [env] if Path(env).exists() else None
+    node = shutil.which("node")
+    dirs = [Path(d) for d in (os.environ.get("HYPERBEAM_BINARYEN_DIR"),) if d] + [_repo_tools()]
+    for d in dirs:
+        js = d / "node_modules" / "binaryen" / "bin" / "wasm-opt"
+        if js.exists():
+            if node is None:
+                return None
+            return [node, str(js)]
+    return None
+
+
+def needs_translation(err: BaseException) -> bool:
+    """Whether a wasmtime compile error is the legacy-exceptions one."""
+    return "legacy_exceptions" in str(err) or "legacy exceptions" in str(err)
+
+
+def to_exnref(data: bytes, key: str, cache_dir: Path | None) -> bytes:
+    """Translate a legacy-EH module to exnref (cached at ``<cache_dir>/<key>.exnref.wasm``)."""
+    cached = cache_dir / f"{key}.exnref.wasm" if cache_dir is not None else None
+    if cached is not None and cached.exists():
+        return cached.read_bytes()
+    cmd = find_translator()
+    if cmd is None:
+        raise WasmTranslatorMissing(
+            "this image uses legacy WASM exception handling, which needs Binaryen's "
+            f"translate-to-exnref before wasmtime can run it: {INSTALL_HINT}"
+        )
+    with tempfile.TemporaryDirectory(prefix="hb-wasm-") as td:
+        src, dst = Path(td) / "in.wasm", Path(td) / "out.wasm"
+        src.write_bytes(data)
+        try:
+            r = subprocess.run(
+                [*cmd, str(src), *FEATURES, "--translate-to-exnref", "-o", str(dst)],
+                capture_output=True,
+                timeout=300,
+            )
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise WasmTranslatorMissing(f"running wasm-opt failed ({e}): {INSTALL_HINT}") from e
+        if r.returncode != 0 or not dst.exists():
+            msg = r.stderr.decode("utf-8", "replace")[-500:]
+            raise WasmCompileError(f"translate-to-exnref failed: {msg}")
+        out = dst.read_bytes()
+    if cached is not None:
+        _atomic_write(cached, out)
+    return out
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only cache dir only costs a re-translation
+
+
+__all__ = ["INSTALL_HINT", "find_translator", "needs_translation", "to_exnref"]
