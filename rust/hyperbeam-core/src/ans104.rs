@@ -342,16 +342,14 @@ impl DataItem {
     fn signature_data_with_owner(&self, owner: &[u8]) -> Result<Hash48> {
         self.validate()?;
         let tags = encode_tags(&self.tags);
-        Ok(deep_hash::list_of_blobs(&[
-            b"dataitem",
-            b"1",
-            b"1",
+        // `["dataitem", "1", "1", owner, target, anchor, tags, data]` (validate: type 1)
+        Ok(deep_hash::data_item_type1(
             owner,
             &self.target,
             &self.anchor,
             &tags,
             self.data_bytes()?,
-        ]))
+        ))
     }
 
     /// `data_item_signature_data(TX, signed)`: the deep hash that is signed.

@@ -64,6 +64,63 @@ pub fn list_of_blobs(items: &[&[u8]]) -> Hash48 {
     list_of(items.len(), items.iter().map(|b| blob(b)))
 }
 
+/// Deep hashes that every type-1 data item shares, computed once (each saves 3 to 9 SHA-384
+/// blocks per item; a data item's deep hash is ~45 blocks, all of its cost).
+struct Consts {
+    /// `acc` after the list tag (8 elements), `"dataitem"`, `"1"` (version), `"1"` (type 1).
+    item_prefix: Hash48,
+    /// `DH(<<>>)`: an absent target or anchor.
+    empty: Hash48,
+    /// `DH(512 zero bytes)`: the owner of an unsigned item and of every unsigned ID.
+    zero_owner: Hash48,
+}
+
+static ZEROS_512: [u8; 512] = [0u8; 512];
+
+fn consts() -> &'static Consts {
+    static C: std::sync::OnceLock<Consts> = std::sync::OnceLock::new();
+    C.get_or_init(|| {
+        let mut acc = tagged(b"list", 8);
+        for b in [&b"dataitem"[..], b"1", b"1"] {
+            acc = pair(&acc, &blob(b));
+        }
+        Consts {
+            item_prefix: acc,
+            empty: blob(b""),
+            zero_owner: blob(&ZEROS_512),
+        }
+    })
+}
+
+/// `DH(blob)`, answered from the constants for the empty blob and 512 zero bytes.
+fn blob_cached(data: &[u8]) -> Hash48 {
+    if data.is_empty() {
+        consts().empty
+    } else if data.len() == ZEROS_512.len() && data == ZEROS_512 {
+        consts().zero_owner
+    } else {
+        blob(data)
+    }
+}
+
+/// The signature data of a type-1 data item: equal to [`list_of_blobs`] of
+/// `["dataitem", "1", "1", owner, target, anchor, tags, data]`, with the shared leading part
+/// and the common constant fields (empty target/anchor, zero owner) taken precomputed.
+pub fn data_item_type1(
+    owner: &[u8],
+    target: &[u8],
+    anchor: &[u8],
+    tags: &[u8],
+    data: &[u8],
+) -> Hash48 {
+    let mut acc = consts().item_prefix;
+    for b in [owner, target, anchor] {
+        acc = pair(&acc, &blob_cached(b));
+    }
+    acc = pair(&acc, &blob(tags));
+    pair(&acc, &blob(data))
+}
+
 /// The deep hash of any value.
 pub fn hash(value: &DeepHash<'_>) -> Hash48 {
     match value {
@@ -104,5 +161,32 @@ mod tests {
         );
         let tree = DeepHash::List(vec![DeepHash::Blob(b"dataitem"), DeepHash::Blob(b"1")]);
         assert_eq!(hash(&tree), flat);
+    }
+
+    #[test]
+    fn data_item_shortcut_equals_the_plain_deep_hash() {
+        let zeros = [0u8; 512];
+        let owner: Vec<u8> = (0..512u32).map(|i| (i * 7) as u8).collect();
+        let t32 = [9u8; 32];
+        let data: Vec<u8> = (0..1500u32).map(|i| i as u8).collect();
+        for owner in [&zeros[..], &owner[..], b"", b"x"] {
+            for (target, anchor) in [(&b""[..], &b""[..]), (&t32[..], &b""[..]), (&t32, &t32)] {
+                for tags in [&b""[..], b"\x02\x02ab\x00", &zeros[..]] {
+                    for data in [&b""[..], &zeros[..], &data[..]] {
+                        let plain = list_of_blobs(&[
+                            b"dataitem",
+                            b"1",
+                            b"1",
+                            owner,
+                            target,
+                            anchor,
+                            tags,
+                            data,
+                        ]);
+                        assert_eq!(data_item_type1(owner, target, anchor, tags, data), plain);
+                    }
+                }
+            }
+        }
     }
 }

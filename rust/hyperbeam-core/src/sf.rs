@@ -23,6 +23,38 @@ pub enum Bare {
     DisplayString(String),
 }
 
+/// A bare item that borrows its data: what [`ser_bare_ref`] serialises without copying.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BareRef<'a> {
+    Integer(i64),
+    Decimal { mantissa: i64, scale: u32 },
+    String(&'a [u8]),
+    Token(&'a str),
+    ByteSeq(&'a [u8]),
+    Boolean(bool),
+    Date(i64),
+    DisplayString(&'a str),
+}
+
+impl Bare {
+    /// The same bare item, borrowed.
+    pub fn borrowed(&self) -> BareRef<'_> {
+        match self {
+            Bare::Integer(v) => BareRef::Integer(*v),
+            Bare::Decimal { mantissa, scale } => BareRef::Decimal {
+                mantissa: *mantissa,
+                scale: *scale,
+            },
+            Bare::String(s) => BareRef::String(s),
+            Bare::Token(t) => BareRef::Token(t),
+            Bare::ByteSeq(v) => BareRef::ByteSeq(v),
+            Bare::Boolean(v) => BareRef::Boolean(*v),
+            Bare::Date(v) => BareRef::Date(*v),
+            Bare::DisplayString(s) => BareRef::DisplayString(s),
+        }
+    }
+}
+
 pub type Params = Vec<(String, Bare)>;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -147,6 +179,103 @@ fn describe(c: Option<u8>) -> String {
     }
 }
 
+/// A bare item as scanned: borrowed from the input where it can be (numbers, tokens, strings
+/// without escapes), owned where it was decoded.
+enum Scan<'a> {
+    Int(i64),
+    Dec(i64, u32),
+    Str(std::borrow::Cow<'a, [u8]>),
+    Token(&'a str),
+    Bytes(Vec<u8>),
+    Bool(bool),
+    Date(i64),
+    Display(String),
+}
+
+impl Scan<'_> {
+    fn view(&self) -> BareRef<'_> {
+        match self {
+            Scan::Int(v) => BareRef::Integer(*v),
+            Scan::Dec(mantissa, scale) => BareRef::Decimal {
+                mantissa: *mantissa,
+                scale: *scale,
+            },
+            Scan::Str(s) => BareRef::String(s),
+            Scan::Token(t) => BareRef::Token(t),
+            Scan::Bytes(v) => BareRef::ByteSeq(v),
+            Scan::Bool(v) => BareRef::Boolean(*v),
+            Scan::Date(v) => BareRef::Date(*v),
+            Scan::Display(s) => BareRef::DisplayString(s),
+        }
+    }
+}
+
+/// Builds the values the parser finds (see [`parse_item_with`]): the owned [`Item`]/[`Member`]
+/// types here, or another representation (e.g. Python objects) without building these first.
+/// Keys are borrowed from the input; duplicates are resolved by the parser (a later key
+/// replaces the earlier value in place).
+pub trait Builder<'a> {
+    type Bare;
+    type Item;
+    type Member;
+    type Error: From<Error>;
+    fn bare(&mut self, b: BareRef<'_>) -> std::result::Result<Self::Bare, Self::Error>;
+    fn item(
+        &mut self,
+        bare: Self::Bare,
+        params: Vec<(&'a str, Self::Bare)>,
+    ) -> std::result::Result<Self::Item, Self::Error>;
+    fn item_member(&mut self, item: Self::Item) -> std::result::Result<Self::Member, Self::Error>;
+    fn inner_list(
+        &mut self,
+        items: Vec<Self::Item>,
+        params: Vec<(&'a str, Self::Bare)>,
+    ) -> std::result::Result<Self::Member, Self::Error>;
+}
+
+/// The builder of the owned types.
+struct Owned;
+
+impl<'a> Builder<'a> for Owned {
+    type Bare = Bare;
+    type Item = Item;
+    type Member = Member;
+    type Error = Error;
+    fn bare(&mut self, b: BareRef<'_>) -> Result<Bare> {
+        Ok(match b {
+            BareRef::Integer(v) => Bare::Integer(v),
+            BareRef::Decimal { mantissa, scale } => Bare::Decimal { mantissa, scale },
+            BareRef::String(s) => Bare::String(s.to_vec()),
+            BareRef::Token(t) => Bare::Token(t.to_owned()),
+            BareRef::ByteSeq(v) => Bare::ByteSeq(v.to_vec()),
+            BareRef::Boolean(v) => Bare::Boolean(v),
+            BareRef::Date(v) => Bare::Date(v),
+            BareRef::DisplayString(s) => Bare::DisplayString(s.to_owned()),
+        })
+    }
+    fn item(&mut self, bare: Bare, params: Vec<(&'a str, Bare)>) -> Result<Item> {
+        Ok(Item {
+            bare,
+            params: owned_params(params),
+        })
+    }
+    fn item_member(&mut self, item: Item) -> Result<Member> {
+        Ok(Member::Item(item))
+    }
+    fn inner_list(&mut self, items: Vec<Item>, params: Vec<(&str, Bare)>) -> Result<Member> {
+        Ok(Member::Inner(InnerList {
+            items,
+            params: owned_params(params),
+        }))
+    }
+}
+
+fn owned_params(params: Vec<(&str, Bare)>) -> Params {
+    params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+type BResult<'a, T, B> = std::result::Result<T, <B as Builder<'a>>::Error>;
+
 struct Parser<'a> {
     input: &'a [u8],
     pos: usize,
@@ -199,18 +328,18 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn slice_str(&self, start: usize) -> String {
-        // Only ever called on ASCII runs the parser has validated.
-        String::from_utf8_lossy(self.input.get(start..self.pos).unwrap_or(&[])).into_owned()
+    fn slice_str(&self, start: usize) -> &'a str {
+        // Only ever called on ASCII runs the parser has validated, so always UTF-8.
+        std::str::from_utf8(self.input.get(start..self.pos).unwrap_or(&[])).unwrap_or("")
     }
 
-    fn parse_list(&mut self) -> Result<List> {
+    fn parse_list<B: Builder<'a>>(&mut self, b: &mut B) -> BResult<'a, Vec<B::Member>, B> {
         let mut out = Vec::new();
         if self.at_end() {
             return Ok(out);
         }
         loop {
-            out.push(self.parse_member()?);
+            out.push(self.parse_member(b)?);
             self.skip_ows();
             match self.peek() {
                 None => return Ok(out),
@@ -218,24 +347,29 @@ impl<'a> Parser<'a> {
                     self.pos += 1;
                     self.skip_ows();
                     if self.at_end() {
-                        return self.err("trailing comma in list");
+                        return Ok(self.err("trailing comma in list")?);
                     }
                 }
-                Some(_) => return self.err("expected ',' or end of list after member"),
+                Some(_) => return Ok(self.err("expected ',' or end of list after member")?),
             }
         }
     }
 
-    fn parse_member(&mut self) -> Result<Member> {
+    fn parse_member<B: Builder<'a>>(&mut self, b: &mut B) -> BResult<'a, B::Member, B> {
         if self.peek() == Some(b'(') {
-            Ok(Member::Inner(self.parse_inner_list()?))
+            self.parse_inner_list(b)
         } else {
-            Ok(Member::Item(self.parse_item()?))
+            let item = self.parse_item(b)?;
+            b.item_member(item)
         }
     }
 
-    fn parse_dict(&mut self) -> Result<Dict> {
-        let mut out: Dict = Vec::new();
+    #[allow(clippy::type_complexity)]
+    fn parse_dict<B: Builder<'a>>(
+        &mut self,
+        b: &mut B,
+    ) -> BResult<'a, Vec<(&'a str, B::Member)>, B> {
+        let mut out: Vec<(&'a str, B::Member)> = Vec::new();
         if self.at_end() {
             return Ok(out);
         }
@@ -243,13 +377,12 @@ impl<'a> Parser<'a> {
             let key = self.parse_dict_key()?;
             let member = if self.peek() == Some(b'=') {
                 self.pos += 1;
-                self.parse_member()?
+                self.parse_member(b)?
             } else {
-                let params = self.parse_params()?;
-                Member::Item(Item {
-                    bare: Bare::Boolean(true),
-                    params,
-                })
+                let params = self.parse_params(b)?;
+                let bare = b.bare(BareRef::Boolean(true))?;
+                let item = b.item(bare, params)?;
+                b.item_member(item)?
             };
             match out.iter_mut().find(|(k, _)| *k == key) {
                 Some(slot) => slot.1 = member,
@@ -262,15 +395,15 @@ impl<'a> Parser<'a> {
                     self.pos += 1;
                     self.skip_ows();
                     if self.at_end() {
-                        return self.err("trailing comma in dictionary");
+                        return Ok(self.err("trailing comma in dictionary")?);
                     }
                 }
-                Some(_) => return self.err("expected ',' or end of dictionary after member"),
+                Some(_) => return Ok(self.err("expected ',' or end of dictionary after member")?),
             }
         }
     }
 
-    fn parse_dict_key(&mut self) -> Result<String> {
+    fn parse_dict_key(&mut self) -> Result<&'a str> {
         let start = self.pos;
         match self.peek() {
             Some(c) if is_dict_key_start(c) => self.pos += 1,
@@ -282,7 +415,7 @@ impl<'a> Parser<'a> {
         Ok(self.slice_str(start))
     }
 
-    fn parse_param_key(&mut self) -> Result<String> {
+    fn parse_param_key(&mut self) -> Result<&'a str> {
         let start = self.pos;
         match self.peek() {
             Some(c) if is_param_key_start(c) => self.pos += 1,
@@ -294,7 +427,7 @@ impl<'a> Parser<'a> {
         Ok(self.slice_str(start))
     }
 
-    fn parse_inner_list(&mut self) -> Result<InnerList> {
+    fn parse_inner_list<B: Builder<'a>>(&mut self, b: &mut B) -> BResult<'a, B::Member, B> {
         // Caller saw '('.
         self.pos += 1;
         let mut items = Vec::new();
@@ -303,38 +436,44 @@ impl<'a> Parser<'a> {
             match self.peek() {
                 Some(b')') => {
                     self.pos += 1;
-                    let params = self.parse_params()?;
-                    return Ok(InnerList { items, params });
+                    let params = self.parse_params(b)?;
+                    return b.inner_list(items, params);
                 }
-                None => return self.err("unterminated inner list"),
+                None => return Ok(self.err("unterminated inner list")?),
                 Some(_) => {
-                    items.push(self.parse_item()?);
+                    items.push(self.parse_item(b)?);
                     match self.peek() {
                         Some(b' ' | b')') => {}
-                        _ => return self.err("expected SP or ')' after inner-list item"),
+                        _ => return Ok(self.err("expected SP or ')' after inner-list item")?),
                     }
                 }
             }
         }
     }
 
-    fn parse_item(&mut self) -> Result<Item> {
-        let bare = self.parse_bare()?;
-        let params = self.parse_params()?;
-        Ok(Item { bare, params })
+    fn parse_item<B: Builder<'a>>(&mut self, b: &mut B) -> BResult<'a, B::Item, B> {
+        let scan = self.parse_bare()?;
+        let bare = b.bare(scan.view())?;
+        let params = self.parse_params(b)?;
+        b.item(bare, params)
     }
 
-    fn parse_params(&mut self) -> Result<Params> {
-        let mut params: Params = Vec::new();
+    #[allow(clippy::type_complexity)]
+    fn parse_params<B: Builder<'a>>(
+        &mut self,
+        b: &mut B,
+    ) -> BResult<'a, Vec<(&'a str, B::Bare)>, B> {
+        let mut params: Vec<(&'a str, B::Bare)> = Vec::new();
         while self.peek() == Some(b';') {
             self.pos += 1;
             self.skip_sp();
             let key = self.parse_param_key()?;
             let value = if self.peek() == Some(b'=') {
                 self.pos += 1;
-                self.parse_bare()?
+                let scan = self.parse_bare()?;
+                b.bare(scan.view())?
             } else {
-                Bare::Boolean(true)
+                b.bare(BareRef::Boolean(true))?
             };
             match params.iter_mut().find(|(k, _)| *k == key) {
                 Some(slot) => slot.1 = value,
@@ -344,7 +483,7 @@ impl<'a> Parser<'a> {
         Ok(params)
     }
 
-    fn parse_bare(&mut self) -> Result<Bare> {
+    fn parse_bare(&mut self) -> Result<Scan<'a>> {
         match self.peek() {
             Some(b'-' | b'0'..=b'9') => self.parse_number(),
             Some(b'"') => self.parse_string(),
@@ -357,7 +496,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn parse_number(&mut self) -> Result<Bare> {
+    fn parse_number(&mut self) -> Result<Scan<'a>> {
         let neg = self.peek() == Some(b'-');
         if neg {
             self.pos += 1;
@@ -377,7 +516,7 @@ impl<'a> Parser<'a> {
         }
         if self.peek() != Some(b'.') {
             let v = i64::try_from(if neg { -int } else { int }).unwrap_or(0);
-            return Ok(Bare::Integer(v));
+            return Ok(Scan::Int(v));
         }
         if int_digits > 12 {
             return self.err("decimal has more than 12 integer digits");
@@ -407,29 +546,38 @@ impl<'a> Parser<'a> {
             mantissa = -mantissa;
         }
         let mantissa = i64::try_from(mantissa).unwrap_or(0);
-        Ok(Bare::Decimal { mantissa, scale })
+        Ok(Scan::Dec(mantissa, scale))
     }
 
-    fn parse_string(&mut self) -> Result<Bare> {
+    fn parse_string(&mut self) -> Result<Scan<'a>> {
         self.pos += 1;
-        let mut out = Vec::new();
+        // Borrowed from the input until the first escape.
+        let mut out: Option<Vec<u8>> = None;
         loop {
-            // Copy the run of plain characters in one go.
+            // Take the run of plain characters in one go.
             let start = self.pos;
             while matches!(self.peek(), Some(c) if is_string_char(c)) {
                 self.pos += 1;
             }
-            out.extend_from_slice(self.input.get(start..self.pos).unwrap_or(&[]));
+            let run = self.input.get(start..self.pos).unwrap_or(&[]);
             match self.peek() {
                 Some(b'"') => {
                     self.pos += 1;
-                    return Ok(Bare::String(out));
+                    return Ok(Scan::Str(match out {
+                        None => std::borrow::Cow::Borrowed(run),
+                        Some(mut v) => {
+                            v.extend_from_slice(run);
+                            std::borrow::Cow::Owned(v)
+                        }
+                    }));
                 }
                 Some(b'\\') => {
+                    let v = out.get_or_insert_with(Vec::new);
+                    v.extend_from_slice(run);
                     self.pos += 1;
                     match self.peek() {
                         Some(c @ (b'"' | b'\\')) => {
-                            out.push(c);
+                            v.push(c);
                             self.pos += 1;
                         }
                         _ => return self.err("invalid escape in string"),
@@ -441,16 +589,16 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn parse_token(&mut self) -> Result<Bare> {
+    fn parse_token(&mut self) -> Result<Scan<'a>> {
         let start = self.pos;
         self.pos += 1;
         while matches!(self.peek(), Some(c) if is_token_char(c)) {
             self.pos += 1;
         }
-        Ok(Bare::Token(self.slice_str(start)))
+        Ok(Scan::Token(self.slice_str(start)))
     }
 
-    fn parse_byteseq(&mut self) -> Result<Bare> {
+    fn parse_byteseq(&mut self) -> Result<Scan<'a>> {
         self.pos += 1;
         let start = self.pos;
         while matches!(self.peek(), Some(c) if c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='))
@@ -465,7 +613,7 @@ impl<'a> Parser<'a> {
         match B64.decode(body) {
             Ok(v) => {
                 self.pos += 1;
-                Ok(Bare::ByteSeq(v))
+                Ok(Scan::Bytes(v))
             }
             Err(e) => {
                 let at = self.pos;
@@ -477,7 +625,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn parse_boolean(&mut self) -> Result<Bare> {
+    fn parse_boolean(&mut self) -> Result<Scan<'a>> {
         self.pos += 1;
         let v = match self.peek() {
             Some(b'1') => true,
@@ -485,18 +633,18 @@ impl<'a> Parser<'a> {
             _ => return self.err("expected '0' or '1' after '?'"),
         };
         self.pos += 1;
-        Ok(Bare::Boolean(v))
+        Ok(Scan::Bool(v))
     }
 
-    fn parse_date(&mut self) -> Result<Bare> {
+    fn parse_date(&mut self) -> Result<Scan<'a>> {
         self.pos += 1;
         match self.parse_number()? {
-            Bare::Integer(v) => Ok(Bare::Date(v)),
+            Scan::Int(v) => Ok(Scan::Date(v)),
             _ => self.err("date must be an integer"),
         }
     }
 
-    fn parse_display_string(&mut self) -> Result<Bare> {
+    fn parse_display_string(&mut self) -> Result<Scan<'a>> {
         self.pos += 1;
         if self.peek() != Some(b'"') {
             return self.err("expected '\"' after '%' in display string");
@@ -509,7 +657,7 @@ impl<'a> Parser<'a> {
                 Some(b'"') => {
                     self.pos += 1;
                     return match String::from_utf8(bytes) {
-                        Ok(s) => Ok(Bare::DisplayString(s)),
+                        Ok(s) => Ok(Scan::Display(s)),
                         Err(_) => self.err("display string is not valid UTF-8"),
                     };
                 }
@@ -544,32 +692,56 @@ fn lower_hex(c: u8) -> Option<u8> {
     }
 }
 
-fn finish<T>(p: &Parser<'_>, v: T, what: &str) -> Result<T> {
+fn finish<T, E: From<Error>>(p: &Parser<'_>, v: T, what: &str) -> std::result::Result<T, E> {
     if p.at_end() {
         Ok(v)
     } else {
-        p.err(&format!("unexpected trailing data after {what}"))
+        Ok(p.err(&format!("unexpected trailing data after {what}"))?)
     }
 }
 
 /// Parses an item (bare item plus parameters).
 pub fn parse_item(input: &[u8]) -> Result<Item> {
-    let mut p = Parser::new(input);
-    let v = p.parse_item()?;
-    finish(&p, v, "item")
+    parse_item_with(input, &mut Owned)
 }
 
 /// Parses a list (an empty input is the empty list).
 pub fn parse_list(input: &[u8]) -> Result<List> {
-    let mut p = Parser::new(input);
-    let v = p.parse_list()?;
-    finish(&p, v, "list")
+    parse_list_with(input, &mut Owned)
 }
 
 /// Parses a dictionary with HyperBEAM's lenient keys (an empty input is the empty dictionary).
 pub fn parse_dict(input: &[u8]) -> Result<Dict> {
+    let v = parse_dict_with(input, &mut Owned)?;
+    Ok(v.into_iter().map(|(k, m)| (k.to_owned(), m)).collect())
+}
+
+/// [`parse_item`] with the values built by `b`.
+pub fn parse_item_with<'a, B: Builder<'a>>(input: &'a [u8], b: &mut B) -> BResult<'a, B::Item, B> {
     let mut p = Parser::new(input);
-    let v = p.parse_dict()?;
+    let v = p.parse_item(b)?;
+    finish(&p, v, "item")
+}
+
+/// [`parse_list`] with the members built by `b`.
+pub fn parse_list_with<'a, B: Builder<'a>>(
+    input: &'a [u8],
+    b: &mut B,
+) -> BResult<'a, Vec<B::Member>, B> {
+    let mut p = Parser::new(input);
+    let v = p.parse_list(b)?;
+    finish(&p, v, "list")
+}
+
+/// [`parse_dict`] with the members built by `b`; keys borrowed from `input`, in order of first
+/// appearance.
+#[allow(clippy::type_complexity)]
+pub fn parse_dict_with<'a, B: Builder<'a>>(
+    input: &'a [u8],
+    b: &mut B,
+) -> BResult<'a, Vec<(&'a str, B::Member)>, B> {
+    let mut p = Parser::new(input);
+    let v = p.parse_dict(b)?;
     finish(&p, v, "dictionary")
 }
 
@@ -679,12 +851,17 @@ fn ser_decimal(out: &mut Vec<u8>, mantissa: i64, scale: u32) -> Result<()> {
 
 /// Appends a bare item.
 pub fn ser_bare(out: &mut Vec<u8>, b: &Bare) -> Result<()> {
+    ser_bare_ref(out, b.borrowed())
+}
+
+/// Appends a borrowed bare item (as [`ser_bare`]).
+pub fn ser_bare_ref(out: &mut Vec<u8>, b: BareRef<'_>) -> Result<()> {
     match b {
         // HyperBEAM never range-checks integers on serialisation (spec core §1.6).
-        Bare::Integer(v) => push_int(out, i128::from(*v)),
-        Bare::Decimal { mantissa, scale } => ser_decimal(out, *mantissa, *scale)?,
-        Bare::String(s) => ser_string(out, s),
-        Bare::Token(t) => {
+        BareRef::Integer(v) => push_int(out, i128::from(v)),
+        BareRef::Decimal { mantissa, scale } => ser_decimal(out, mantissa, scale)?,
+        BareRef::String(s) => ser_string(out, s),
+        BareRef::Token(t) => {
             let bytes = t.as_bytes();
             let ok = matches!(bytes.first(), Some(&c) if is_token_start(c))
                 && bytes.iter().all(|&c| is_token_char(c));
@@ -693,7 +870,7 @@ pub fn ser_bare(out: &mut Vec<u8>, b: &Bare) -> Result<()> {
             }
             out.extend_from_slice(bytes);
         }
-        Bare::ByteSeq(v) => {
+        BareRef::ByteSeq(v) => {
             use base64::Engine as _;
             out.push(b':');
             let start = out.len();
@@ -706,15 +883,15 @@ pub fn ser_bare(out: &mut Vec<u8>, b: &Bare) -> Result<()> {
             out.truncate(start + written);
             out.push(b':');
         }
-        Bare::Boolean(v) => out.extend_from_slice(if *v { b"?1" } else { b"?0" }),
-        Bare::Date(v) => {
+        BareRef::Boolean(v) => out.extend_from_slice(if v { b"?1" } else { b"?0" }),
+        BareRef::Date(v) => {
             if v.unsigned_abs() > MAX_INT as u64 {
                 return ser_err(format!("date {v} is out of range and cannot be serialised"));
             }
             out.push(b'@');
-            push_int(out, i128::from(*v));
+            push_int(out, i128::from(v));
         }
-        Bare::DisplayString(s) => {
+        BareRef::DisplayString(s) => {
             const HEX: &[u8; 16] = b"0123456789abcdef";
             out.extend_from_slice(b"%\"");
             for &c in s.as_bytes() {
@@ -749,15 +926,28 @@ fn check_key(key: &str, dict: bool) -> Result<()> {
     }
 }
 
+/// Appends one parameter: `;key`, then `=value` unless the value is `true`.
+pub fn ser_param(out: &mut Vec<u8>, key: &str, v: BareRef<'_>) -> Result<()> {
+    check_key(key, false)?;
+    out.push(b';');
+    out.extend_from_slice(key.as_bytes());
+    if !matches!(v, BareRef::Boolean(true)) {
+        out.push(b'=');
+        ser_bare_ref(out, v)?;
+    }
+    Ok(())
+}
+
+/// Appends a dictionary key after checking it (HyperBEAM's lenient keys, spec core §1.6).
+pub fn ser_dict_key(out: &mut Vec<u8>, key: &str) -> Result<()> {
+    check_key(key, true)?;
+    out.extend_from_slice(key.as_bytes());
+    Ok(())
+}
+
 fn ser_params(out: &mut Vec<u8>, params: &Params) -> Result<()> {
     for (k, v) in params {
-        check_key(k, false)?;
-        out.push(b';');
-        out.extend_from_slice(k.as_bytes());
-        if !matches!(v, Bare::Boolean(true)) {
-            out.push(b'=');
-            ser_bare(out, v)?;
-        }
+        ser_param(out, k, v.borrowed())?;
     }
     Ok(())
 }
@@ -813,8 +1003,7 @@ pub fn ser_dict(dict: &Dict) -> Result<Vec<u8>> {
         if i > 0 {
             out.extend_from_slice(b", ");
         }
-        check_key(k, true)?;
-        out.extend_from_slice(k.as_bytes());
+        ser_dict_key(&mut out, k)?;
         match m {
             Member::Item(Item {
                 bare: Bare::Boolean(true),

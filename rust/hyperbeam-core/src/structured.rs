@@ -435,7 +435,7 @@ mod tests {
     #[test]
     fn fast_float_digits_agree_with_the_exact_formatter() {
         let mut seed = 0x9e3779b97f4a7c15u64;
-        let mut check = |f: f64| {
+        let check = |f: f64| {
             let mut o = Vec::new();
             format_float(f, &mut o).unwrap();
             let s = format!("{f:.20e}");
@@ -453,13 +453,13 @@ mod tests {
             -0.0,
             1.5,
             0.1,
-            3.14159,
+            2.5e-3,
             1e10,
             123456789.125,
             5e-324,
             1e300,
             0.5,
-            9.999999999999999e22,
+            1e23,
         ] {
             check(f);
         }

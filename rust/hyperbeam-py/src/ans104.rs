@@ -7,7 +7,9 @@
 
 use hb_core::ans104::{self as a, Data, DataItem};
 use hb_core::deep_hash::{self as dh, DeepHash};
+use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use crate::crypto::RsaPrivateKey;
@@ -33,16 +35,26 @@ fn bytes_of(v: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<u8>> {
     )))
 }
 
-fn field(d: &Bound<'_, PyDict>, names: &[&str]) -> PyResult<Vec<u8>> {
+/// The first of `names` present in `d` (interned key strings: no allocation per look-up).
+fn field(d: &Bound<'_, PyDict>, names: &[&Bound<'_, PyString>]) -> PyResult<Vec<u8>> {
     for n in names {
         if let Some(v) = d.get_item(n)? {
             if v.is_none() {
                 return Ok(Vec::new());
             }
-            return bytes_of(&v, n);
+            return bytes_of(&v, n.to_str()?);
         }
     }
     Ok(Vec::new())
+}
+
+/// 512 zero bytes (the signature and owner of an unsigned item), one shared immutable object.
+static ZEROS_512: PyOnceLock<Py<PyBytes>> = PyOnceLock::new();
+
+fn zeros_512(py: Python<'_>) -> &Bound<'_, PyBytes> {
+    ZEROS_512
+        .get_or_init(py, || PyBytes::new(py, &[0u8; 512]).unbind())
+        .bind(py)
 }
 
 fn tags_of(v: &Bound<'_, PyAny>) -> PyResult<Vec<a::Tag>> {
@@ -78,18 +90,19 @@ fn item_of(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<DataItem> {
     let d = obj
         .cast::<PyDict>()
         .map_err(|_| codec_err("ans104: a data item must be a dict"))?;
-    let signature_type = match d.get_item("signature_type")? {
+    let py = obj.py();
+    let signature_type = match d.get_item(intern!(py, "signature_type"))? {
         None => 1,
         Some(v) if v.is_none() => 1,
         Some(v) => v
             .extract::<u16>()
             .map_err(|_| codec_err("ans104: signature_type must be a small integer"))?,
     };
-    let tags = match d.get_item("tags")? {
+    let tags = match d.get_item(intern!(py, "tags"))? {
         Some(t) if !t.is_none() => tags_of(&t)?,
         _ => Vec::new(),
     };
-    let data = match d.get_item("data")? {
+    let data = match d.get_item(intern!(py, "data"))? {
         None => Data::Bytes(Vec::new()),
         Some(v) if v.is_none() => Data::Bytes(Vec::new()),
         Some(v) => {
@@ -112,10 +125,10 @@ fn item_of(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<DataItem> {
     };
     Ok(DataItem {
         signature_type,
-        signature: field(d, &["signature"])?,
-        owner: field(d, &["owner"])?,
-        target: field(d, &["target"])?,
-        anchor: field(d, &["last_tx", "anchor"])?,
+        signature: field(d, &[intern!(py, "signature")])?,
+        owner: field(d, &[intern!(py, "owner")])?,
+        target: field(d, &[intern!(py, "target")])?,
+        anchor: field(d, &[intern!(py, "last_tx"), intern!(py, "anchor")])?,
         tags,
         data,
     })
@@ -123,36 +136,33 @@ fn item_of(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<DataItem> {
 
 fn item_to_py<'py>(py: Python<'py>, it: &DataItem) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
-    d.set_item("format", "ans104")?;
-    d.set_item("signature_type", it.signature_type)?;
-    let zeros = [0u8; 512];
-    let sig: &[u8] = if it.signature.is_empty() {
-        &zeros
-    } else {
-        &it.signature
+    d.set_item(intern!(py, "format"), intern!(py, "ans104"))?;
+    d.set_item(intern!(py, "signature_type"), it.signature_type)?;
+    let zeros = zeros_512(py);
+    let full_or_zeros = |v: &[u8]| -> Bound<'py, PyBytes> {
+        if v.is_empty() || (v.len() == 512 && v.iter().all(|&b| b == 0)) {
+            zeros.clone()
+        } else {
+            PyBytes::new(py, v)
+        }
     };
-    let owner: &[u8] = if it.owner.is_empty() {
-        &zeros
-    } else {
-        &it.owner
-    };
-    d.set_item("id", PyBytes::new(py, &it.id()))?;
+    d.set_item(intern!(py, "id"), PyBytes::new(py, &it.id()))?;
     let uid = it.unsigned_id().map_err(PyHbError::from)?;
-    d.set_item("unsigned_id", PyBytes::new(py, &uid))?;
-    d.set_item("signature", PyBytes::new(py, sig))?;
-    d.set_item("owner", PyBytes::new(py, owner))?;
-    d.set_item("target", PyBytes::new(py, &it.target))?;
-    d.set_item("last_tx", PyBytes::new(py, &it.anchor))?;
-    let tags = PyList::empty(py);
-    for (n, v) in &it.tags {
-        tags.append(PyTuple::new(
-            py,
-            [PyBytes::new(py, n), PyBytes::new(py, v)],
-        )?)?;
-    }
-    d.set_item("tags", tags)?;
+    d.set_item(intern!(py, "unsigned_id"), PyBytes::new(py, &uid))?;
+    d.set_item(intern!(py, "signature"), full_or_zeros(&it.signature))?;
+    d.set_item(intern!(py, "owner"), full_or_zeros(&it.owner))?;
+    d.set_item(intern!(py, "target"), PyBytes::new(py, &it.target))?;
+    d.set_item(intern!(py, "last_tx"), PyBytes::new(py, &it.anchor))?;
+    let tags = PyList::new(
+        py,
+        it.tags
+            .iter()
+            .map(|(n, v)| PyTuple::new(py, [PyBytes::new(py, n), PyBytes::new(py, v)]))
+            .collect::<PyResult<Vec<_>>>()?,
+    )?;
+    d.set_item(intern!(py, "tags"), tags)?;
     match &it.data {
-        Data::Bytes(b) => d.set_item("data", PyBytes::new(py, b))?,
+        Data::Bytes(b) => d.set_item(intern!(py, "data"), PyBytes::new(py, b))?,
         Data::Map(m) => {
             let md = PyDict::new(py);
             for (k, child) in m {
