@@ -238,3 +238,17 @@ def test_registry_extend_and_restrict():
         ao.unregister_device("echo@1.0")
     with pytest.raises(ao.DeviceNotFound):
         ao.resolve({"device": "echo@1.0"}, "echo")
+
+
+def test_setting_a_committed_key_to_its_same_value_keeps_commitments(shared_dir):
+    """``~dev@1.0`` on a signed message whose device already is ``dev`` (a str set over the
+    bytes the codec produced) must not drop its commitments (spec core §2.7)."""
+    import hyperbeam_fast as hb
+
+    wallet = hb.Wallet.from_file(shared_dir / "fixtures" / "hyperbeam" / "key-1.json")
+    signed = hb.convert(hb.commit({"device": "message@1.0", "a": "1"}, wallet), "structured@1.0")
+    assert signed["device"] == b"message@1.0"
+    same = hb.set(signed, {"device": "message@1.0"})
+    assert same.get("commitments") == signed["commitments"] and hb.verify(same)
+    changed = hb.set(signed, {"a": "2"})
+    assert "commitments" not in changed

@@ -103,6 +103,8 @@ class MessageDevice:
 
     @staticmethod
     def set(base: dict, request: dict, opts: Any = None) -> tuple[str, dict]:
+        """Deep merge (``set-mode: explicit``: shallow); commitments survive unless a committed
+        key's value really changes (a ``str`` equals its UTF-8 bytes, spec core §2.7)."""
         new = {
             k: v
             for k, v in request.items()
@@ -110,7 +112,9 @@ class MessageDevice:
         }
         explicit = _text(request.get("set-mode")) == "explicit"
         out = _merge(base, new, deep=not explicit)
-        if "commitments" in base and any(k in base and out.get(k, _GONE) != base[k] for k in new):
+        if "commitments" in base and any(
+            k in base and not _same(out.get(k, _GONE), base[k]) for k in new
+        ):
             committed = _commitments_api("committed")
             covered = None
             if committed is not None:
@@ -119,7 +123,7 @@ class MessageDevice:
                 except Exception:  # noqa: BLE001 - unknown coverage: be conservative
                     covered = None
             if covered is None or any(
-                k in covered and out.get(k, _GONE) != base.get(k, _GONE) for k in new
+                k in covered and not _same(out.get(k, _GONE), base.get(k, _GONE)) for k in new
             ):
                 out.pop("commitments", None)
         if "priv" in base:
@@ -212,3 +216,16 @@ MessageDevice.info = {"default": MessageDevice._get}  # type: ignore[attr-define
 DEVICE = MessageDevice()
 #: message@1.0's key lookup (the ``default`` handler): ``get(key, base) -> (status, value)``
 get = MessageDevice._get
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Message-model equality for ``set``: a ``str`` equals its UTF-8 bytes; maps use ``match``."""
+    if isinstance(a, str) and not _is_atom(a, str(a)):
+        a = a.encode()
+    if isinstance(b, str) and not _is_atom(b, str(b)):
+        b = b.encode()
+    if isinstance(a, dict) and isinstance(b, dict):
+        from ..match import match
+
+        return match(a, b)
+    return type(a) is type(b) and a == b
