@@ -66,6 +66,10 @@ _list = list  # ``list`` is one of this module's functions
 _sha256 = hashlib.sha256
 _human_id = _native.human_id
 _unsigned_id = _native.unsigned_id
+_write_set = _native.cache_write_set
+_group_entries = _native.cache_group_entries
+_group_fill = _native.cache_group_fill
+_native_convert = _native.convert
 
 
 # ---- writing ------------------------------------------------------------------------------
@@ -178,9 +182,27 @@ def write(msg: dict | bytes | str, store: Store) -> str:
         return p
     if not isinstance(msg, dict):
         raise CacheError(f"cannot write a {type(msg).__name__} to the cache")
-    tabm, uid, alt = _prepare(msg)
-    ops: _list = []
-    _ops_for(tabm, ops, uid)
+    encoded = hasattr(target, "_write_encoded")
+    # The common case, an unsigned message without private keys: one native call computes its
+    # unsigned ID, its TABM and every store operation (content hashes, sub-message IDs).
+    alt: Sequence[str] = ()
+    ws = _write_set(msg, "structured@1.0", None, encoded)
+    if ws is None:  # signed, private keys, or declined: IDs and TABM the general way
+        tabm, uid, alt = _prepare(msg)
+        ws = _write_set(tabm, "tabm", uid, encoded)
+    if ws is None:  # whatever the native layout declines: the general path, its typed errors
+        ops: _list = []
+        _ops_for(tabm, ops, uid)
+    elif encoded:
+        uid, kv, groups, leaves = ws
+        for a in alt:
+            if a != uid:
+                kv.append((a.encode(), b"\x01" + uid.encode()))
+                leaves.append(a)
+        target._write_encoded(kv, groups, leaves)
+        return uid
+    else:
+        uid, ops = ws
     for a in alt:
         if a != uid:
             ops.append(("link", uid, a))
@@ -240,6 +262,10 @@ def _stores(store: Store) -> _list[Store]:
 def _read_group(s: Store, path: str, stack: set[str]) -> dict:
     if path in stack:
         raise StoreLinkLoop(f"circular link: {path!r} contains itself")
+    if hasattr(s, "_group_items"):
+        r = _read_group_scan(s, path, stack)
+        if r is not None:
+            return r
     stack.add(path)
     out: dict[str, Any] = {}
     links = []
@@ -254,22 +280,74 @@ def _read_group(s: Store, path: str, stack: set[str]) -> dict:
     if links:
         ents = s._entries([tgt for _, tgt in links])
         for (name, tgt), e in zip(links, ents, strict=True):
-            if e is None or e[0] == LINK:
-                tgt = s.resolve(tgt)
-                e = s._entry(tgt)
-                if e is None:
-                    raise StoreCorrupt(f"subpath_not_found: {path}/{name} -> {tgt}")
-            if e[0] == RAW:
-                out[name] = e[1]
-            elif e[0] == GROUP:
-                out[name] = _read_group(s, tgt, stack)
-            else:
-                raise StoreCorrupt(f"unresolvable link at {path}/{name}")
+            _put_linked(s, out, path, name, tgt, e, stack)
     stack.discard(path)
     return out
 
 
+def _put_linked(s: Store, out: dict, path: str, name: str, tgt: str, e: Any, stack: set) -> None:
+    """Set ``out[name]`` from the child link ``path/name -> tgt`` whose target entry is ``e``."""
+    if e is None or e[0] == LINK:
+        tgt = s.resolve(tgt)
+        e = s._entry(tgt)
+        if e is None:
+            raise StoreCorrupt(f"subpath_not_found: {path}/{name} -> {tgt}")
+    if e[0] == RAW:
+        out[name] = e[1]
+    elif e[0] == GROUP:
+        out[name] = _read_group(s, tgt, stack)
+    else:
+        raise StoreCorrupt(f"unresolvable link at {path}/{name}")
+
+
+def _read_group_scan(s: Any, path: str, stack: set[str]) -> dict | None:
+    """A group read with one prefix scan per (sub-)group and one multi-get for every value of
+    the tree (RocksDB), decoded natively; ``None`` when ``path`` is not a plain group of raw
+    values and links (the general path then reads it, or finds it absent)."""
+    outs: _list = []
+    names: _list = []
+    tgts: _list = []
+    out = _scan_tree(s, path, stack, outs, names, tgts)
+    if out is not None and tgts:
+        pending = _group_fill(outs, names, tgts, s._get(tgts))
+        if pending:
+            stack.add(path)
+            for o, name, tgt, is_group in pending:
+                if is_group:
+                    o[name] = _read_group(s, tgt, stack)
+                else:
+                    _put_linked(s, o, path, name, tgt, s._entry(tgt), stack)
+            stack.discard(path)
+    return out
+
+
+def _scan_tree(s: Any, path: str, stack: set[str], outs: _list, names: _list, tgts: _list) -> Any:
+    """Scan the group ``path`` and, first, its sub-messages; queue the values to fetch."""
+    dec = _group_entries(s._group_items(path), path.encode(), outs, names, tgts)
+    if dec is None:
+        return None
+    out, subs = dec
+    if subs:
+        stack.add(path)
+        for name, tgt in subs:
+            if tgt in stack:
+                raise StoreLinkLoop(f"circular link: {tgt!r} contains itself")
+            r = _scan_tree(s, tgt, stack, outs, names, tgts)
+            if r is None:  # not a plain group (a link, a miss...): the general path
+                _put_linked(s, out, path, name, tgt, s._entry(tgt), stack)
+            else:
+                out[name] = r
+        stack.discard(path)
+    return out
+
+
 def _read_local(s: Store, path: str) -> dict | bytes:
+    if "/" not in path and hasattr(s, "_group_items"):
+        # A one-segment path is either the group itself (read in one scan) or, e.g. for a
+        # signed ID, a link: the general path below resolves it.
+        r = _read_group_scan(s, path, set())
+        if r is not None:
+            return r
     p, e = s._resolved_entry(path)
     if e is None:
         raise NotFound(path)
@@ -324,6 +402,8 @@ def _read(target: str | Sequence[str], store: Store, tabm: bool) -> dict | bytes
             continue
         if tabm or not isinstance(r, dict):
             return r
+        if "priv" not in r:
+            return _native_convert(r, "tabm", "structured@1.0")
         from .message import convert
 
         return convert(r, "structured@1.0", "tabm")

@@ -19,10 +19,10 @@ import os
 from collections.abc import Sequence
 
 from ..exceptions import StoreCorrupt, StoreError
-from .base import GROUP, LINK, RAW, Entry, Store, join
+from .base import GROUP, LINK, RAW, Entry, Store
 
 try:  # pragma: no cover - exercised when rocksdict is installed (a dependency)
-    from rocksdict import Options, Rdict, WriteBatch
+    from rocksdict import Options, Rdict, ReadOptions, WriteBatch, WriteOptions
 except ImportError:  # pragma: no cover
     Rdict = None  # type: ignore[assignment,misc]
 
@@ -68,20 +68,51 @@ class RocksDBStore(Store):
         except Exception as e:  # rocksdict raises plain Exceptions
             raise StoreError(f"cannot open RocksDB store at {self.root!r}: {e}") from e
         self._get = self._db.get
+        self._put = self._db.put
+        self._items = self._db.items
         self._known_groups: set[str] = set()
 
     def write(self, key: str | Sequence[str], value: bytes) -> None:
         """Store ``value`` at ``key``; one plain ``put`` once the parent group is known."""
-        if type(key) is str and type(value) is bytes and self._db is not None:
+        # Fast path: the parent is a group this process has seen (so a valid path: only valid
+        # paths ever become groups), the last segment is plainly valid (not empty, no ".", no
+        # NUL) and is not itself a known group. One put is atomic.
+        if type(key) is str and type(value) is bytes:
             i = key.rfind("/")
-            if i > 0 and key[:i] in self._known_groups and key not in self._known_groups:
-                k = join(key)
+            known = self._known_groups
+            if (
+                0 < i < len(key) - 1
+                and "." not in key
+                and "\x00" not in key
+                and key[:i] in known
+                and key not in known
+            ):
                 try:
-                    self._db.put(k.encode(), b"\x02" + value)
+                    self._put(key.encode(), b"\x02" + value)
                 except Exception as e:
+                    if self._db is None:
+                        raise StoreError("the store is closed") from None
                     raise StoreError(f"RocksDB write failed: {e}") from e
                 return
         super().write(key, value)
+
+    def read(self, key: str | Sequence[str]) -> bytes | None:
+        """The bytes at ``key`` after following links; ``None`` if absent or a group."""
+        # Fast path: a valid str path holding raw bytes (no link can be among its prefixes:
+        # nothing is ever written below a link or a raw value).
+        if (
+            type(key) is str
+            and key
+            and "." not in key
+            and "//" not in key
+            and "\x00" not in key
+            and key[:1] != "/"
+            and key[-1:] != "/"
+        ):
+            v = self._get(key.encode())
+            if v is not None and v[:1] == b"\x02":
+                return v[1:]
+        return super().read(key)
 
     def _entry(self, path: str) -> Entry | None:
         v = self._get(path.encode())
@@ -112,6 +143,17 @@ class RocksDBStore(Store):
             else:  # a descendant: its child has a marker already listed; skip the subtree
                 it.seek(pre + rest[:j] + b"0")
         return out
+
+    def _group_items(self, path: str) -> list[tuple[bytes, bytes]]:
+        """Every ``(key, value)`` from ``path`` itself up to its last descendant, in one scan
+        (keys that merely start with ``path``, such as ``<path>-x``, come along: callers skip
+        them). The message cache reads a whole group with it."""
+        if self._db is None:
+            raise StoreError("the store is closed")
+        p = path.encode()
+        ro = ReadOptions()
+        ro.set_iterate_upper_bound(p + b"0")  # "0" is the byte after "/"
+        return list(self._items(from_key=p, read_opt=ro))
 
     def _children(self, path: str) -> list[str]:
         return self._scan(path, False)
@@ -162,10 +204,12 @@ class RocksDBStore(Store):
                     group(path[:i])
             else:
                 group(op[1])
+        self._commit(wb)
+        known |= new_groups
+
+    def _commit(self, wb: WriteBatch) -> None:
         try:
             if self._sync:
-                from rocksdict import WriteOptions
-
                 wo = WriteOptions()
                 wo.sync = True
                 self._db.write(wb, wo)
@@ -173,7 +217,37 @@ class RocksDBStore(Store):
                 self._db.write(wb)
         except Exception as e:
             raise StoreError(f"RocksDB write failed: {e}") from e
-        known |= new_groups
+
+    def _write_encoded(
+        self, kv: list[tuple[bytes, bytes]], groups: list[str], leaves: list[str]
+    ) -> None:
+        """Apply a message's precomputed write set (``cache.write``) as one ``WriteBatch``.
+
+        ``kv`` are encoded ``(key, value)`` pairs (raw values and links) at the paths
+        ``leaves``; ``groups`` are top-level groups to create (their parents are the root). The
+        checks are those of :meth:`_apply`: nothing is written over a group, and a group path
+        that exists must be a group.
+        """
+        if self._db is None:
+            raise StoreError("the store is closed")
+        known = self._known_groups
+        new = [g for g in groups if g not in known]
+        if not known.isdisjoint(leaves) or (new and not set(new).isdisjoint(leaves)):
+            bad = sorted((known | set(new)).intersection(leaves))[0]
+            raise StoreError(f"cannot write over the group {bad!r}")
+        wb = WriteBatch(raw_mode=True)
+        put = wb.put
+        if new:
+            gkeys = [g.encode() for g in new]
+            for g, k, v in zip(new, gkeys, self._get(gkeys), strict=True):
+                if v is None:
+                    put(k, _MARKER)
+                elif _decode(g, v)[0] != GROUP:
+                    raise StoreError(f"{g!r} exists and is not a group")
+        for k, v in kv:
+            put(k, v)
+        self._commit(wb)
+        known.update(new)
 
     def reset(self) -> None:
         self.close()
@@ -184,7 +258,7 @@ class RocksDBStore(Store):
         if self._db is not None:
             self._db.close()
             self._db = None
-            self._get = _closed_get
+            self._get = self._put = self._items = _closed_get
 
 
 def _closed_get(*_a: object) -> None:

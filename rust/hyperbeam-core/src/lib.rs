@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod ans104;
+pub mod cache_layout;
 pub mod crypto;
 pub mod deep_hash;
 pub mod error;

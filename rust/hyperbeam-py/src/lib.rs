@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod ans104;
+mod cache_layout;
 mod codec;
 mod commit;
 mod convert;
@@ -24,6 +25,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     crypto::register(m)?;
     commit::register(m)?;
     ans104::register(m)?;
+    cache_layout::register(m)?;
     wasm_mem::register(m)?;
     Ok(())
 }
