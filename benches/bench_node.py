@@ -36,8 +36,9 @@ def wrk(url: str, duration: int, conns: int, threads: int) -> tuple[float, str, 
         check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = re.search(r"50%\s+(\S+)", out).group(1)
-    p99 = re.search(r"99%\s+(\S+)", out).group(1)
+    # the latency distribution lines ("    50%    1.23ms"), not "+/- Stdev" percentages
+    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non2xx:
         print(f"  !! {non2xx.group(1)} non-2xx responses", file=sys.stderr)

@@ -218,3 +218,66 @@ def test_wallet_created_0600_and_graceful_stop(tmp_path):
         assert info["address"] == hb.Wallet.from_file(n.key).address.encode()
     finally:
         n2.stop()
+
+
+def _read_responses(sock, n):
+    """``n`` HTTP/1.1 responses (content-length framed) from a socket."""
+    buf, out = b"", []
+    while len(out) < n:
+        while b"\r\n\r\n" not in buf:
+            chunk = sock.recv(65536)
+            assert chunk, "connection closed early"
+            buf += chunk
+        head, buf = buf.split(b"\r\n\r\n", 1)
+        lines = head.split(b"\r\n")
+        hdrs = [tuple(x.split(b": ", 1)) for x in lines[1:]]
+        names = [k for k, _ in hdrs]
+        assert len(names) == len(set(names)) or b"set-cookie" in names
+        clen = int(dict(hdrs)[b"content-length"])
+        while len(buf) < clen:
+            buf += sock.recv(65536)
+        out.append((lines[0], hdrs, buf[:clen]))
+        buf = buf[clen:]
+    return out, buf
+
+
+def test_fast_path_wire_format_and_request_logs(tmp_path):
+    """HMAC node: inline answers (cached info, key resolution) written in one piece stay valid
+    HTTP/1.1 over keep-alive and pipelining, and each request is logged with its own ID."""
+    n = NodeProc(tmp_path, config="force_signed: false\n")
+    try:
+        signed = hb.commit({"key": "value"}, hb.Wallet.generate())
+        client.request("POST", n.url, {**signed, "path": "/key"}, wallet=None)
+        uid = hb.id(hb.with_only_committed(signed), "all")
+        paths = ["/~meta@1.0/info", f"/{uid}/key", "/~meta@1.0/info", "/nope/(x", f"/{uid}/key"]
+        with socket.create_connection(("127.0.0.1", n.port), timeout=10) as s:
+            s.sendall(b"".join(f"GET {p} HTTP/1.1\r\nhost: x\r\n\r\n".encode() for p in paths))
+            got, rest = _read_responses(s, len(paths))
+            assert rest == b""
+            s.sendall(b"HEAD /~meta@1.0/info HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+            tail = b""
+            while chunk := s.recv(65536):
+                tail += chunk
+        assert [g[0] for g in got] == [b"HTTP/1.1 200 OK"] * 3 + [b"HTTP/1.1 400 Bad Request"] + [
+            b"HTTP/1.1 200 OK"
+        ]
+        assert got[1][2] == got[4][2] == b"value"
+        no_date = [[h for h in g[1] if h[0] != b"date"] for g in (got[0], got[2])]
+        assert no_date[0] == no_date[1] and got[0][2] == got[2][2]  # the cached info response
+        for status, hdrs, body in got[:3]:
+            st, msg = response_to_message(
+                int(status.split()[1]), [(k.decode(), v.decode()) for k, v in hdrs], body
+            )
+            assert st == "ok"
+        assert tail.startswith(b"HTTP/1.1 ") and b"connection: close" in tail.lower()
+        assert tail.endswith(b"\r\n\r\n")  # HEAD: no body
+        st, info = client.get(n.url, "/~meta@1.0/info")
+        assert st == "ok" and info["address"]
+    finally:
+        n.stop()
+    lines = [orjson.loads(x) for x in n.logpath.read_text().splitlines() if x.startswith("{")]
+    reqs = [x for x in lines if x.get("msg") == "request"]
+    assert len(reqs) >= len(paths) + 2
+    assert len({x["request_id"] for x in reqs}) == len(reqs)
+    assert {"ts", "level", "method", "path", "status", "ms"} <= set(reqs[-1])
+    assert [x["status"] for x in reqs if x["path"] == "/nope/(x"] == [400]

@@ -73,3 +73,115 @@ def test_node_handle_in_process():
         assert 400 <= st < 500
     finally:
         node.close()
+
+
+def _stored(node):
+    """A signed message POSTed to ``node`` (stored); its ID."""
+    signed = hb.commit({"key": "value", "n": 1}, hb.Wallet.generate())
+    enc = hb.convert({**signed, "path": "/key"}, "httpsig@1.0")
+    body = enc.pop("body", b"")
+    st, _, _ = node.handle("POST", "/key", [(k.encode(), v) for k, v in enc.items()], body)
+    assert st == 200
+    return hb.id(hb.with_only_committed(signed), "all")
+
+
+def _inline(node, path, headers=()):
+    """What the ASGI app serves for a body-less GET: inline, deferred to finish(), or handle()."""
+    from hyperbeam_fast.node.server import Deferred
+
+    out = node.handle_inline("GET", path, list(headers))
+    if out is None:
+        return "pool", node.handle("GET", path, list(headers), b"")
+    if isinstance(out, Deferred):
+        return "deferred", node.finish(out)
+    return "inline", tuple(out)
+
+
+def test_inline_fast_path_matches_the_pool():
+    """handle_inline (event loop, cached info) answers exactly what handle (the pool) does."""
+    node = Node(dict(config.DEFAULTS, force_signed=False), hb.Wallet.generate(), "memory")
+    try:
+        uid = _stored(node)
+        cases = {
+            "/~meta@1.0/info": "inline",
+            f"/{uid}/key": "inline",
+            f"/{uid}": "inline",
+            "/~message@1.0&a+integer=5&b=x/a": "inline",
+            "/~message@1.0&a=1/commit": "deferred",  # an RSA signature: never on the loop
+            "/~relay@1.0/call?relay-path=http://127.0.0.1:1/x": "deferred",
+            f"/{'A' * 43}/key": "deferred",  # not stored: the pool reports the miss
+            "/a/(b": "inline",  # a path error: answered (400) without resolving
+        }
+        for path, how in cases.items():
+            for hdrs in ((), ((b"host", b"h"), (b"accept", b"application/json"))):
+                got_how, got = _inline(node, path, hdrs)
+                want = node.handle("GET", path, list(hdrs), b"")
+                assert got_how == how, path
+                if "relay" in path or "commit" in path:  # a network error; RSA-PSS is salted
+                    assert got[0] == want[0], path
+                else:
+                    assert got == want, path
+        assert _inline(node, f"/{uid}/key")[1][2] == b"value"
+        # signed requests and other codecs always take the pool
+        assert node.handle_inline("GET", "/x", [(b"signature", b"x=:AA==:")]) is None
+        assert node.handle_inline("GET", "/x", [(b"codec-device", b"json@1.0")]) is None
+        assert node.handle_inline("POST", "/~meta@1.0/info", []) is None
+    finally:
+        node.close()
+
+
+def test_info_cache_follows_the_node_message():
+    """The cached ~meta@1.0/info response is per node-message version and per headers."""
+    op = hb.Wallet.generate()
+    node = Node(dict(config.DEFAULTS, force_signed=False), op, "memory")
+    try:
+        a = node.handle_inline("GET", "/~meta@1.0/info", [(b"host", b"h")])
+        b = node.handle_inline("GET", "/~meta@1.0/info", [(b"host", b"other")])
+        assert a is b  # transport headers do not split the cache
+        j = node.handle_inline("GET", "/~meta@1.0/info", [(b"accept", b"application/json")])
+        assert j is not a and (b"content-type", b"application/json") in j[1]
+        assert tuple(a) == node.handle("GET", "/~meta@1.0/info", [], b"")
+        _, msg = response_to_message(a[0], [(k.decode(), v) for k, v in a[1]], a[2])
+        assert hb.verify(msg) and b"new_key" not in a[2] + b"".join(v for _, v in a[1])
+        enc = hb.convert(hb.commit({"path": "/~meta@1.0/info", "new_key": "v1"}, op), "httpsig@1.0")
+        body = enc.pop("body", b"")
+        hdrs = [(k.encode(), v) for k, v in enc.items()]
+        st, _, _ = node.handle("POST", "/~meta@1.0/info", hdrs, body)
+        assert st == 200
+        c = node.handle_inline("GET", "/~meta@1.0/info", [(b"host", b"h")])
+        assert c is not a and (b"new_key", b"v1") in c[1]
+        assert tuple(c) == node.handle("GET", "/~meta@1.0/info", [], b"")
+    finally:
+        node.close()
+
+
+def test_inline_only_for_hmac_and_no_hooks():
+    """RSA-signed responses (parallel signing in the pool) and hooks (any device) never run
+    on the event loop; a stored message naming another device is deferred."""
+    rsa = Node(dict(config.DEFAULTS), hb.Wallet.generate(), "memory")
+    hook = {"device": "message@1.0", "path": "keys"}
+    hooked = Node(
+        dict(config.DEFAULTS, force_signed=False, on={"request": hook}),
+        hb.Wallet.generate(),
+        "memory",
+    )
+    node = Node(dict(config.DEFAULTS, force_signed=False), hb.Wallet.generate(), "memory")
+    try:
+        for n in (rsa, hooked):
+            assert n.handle_inline("GET", "/~meta@1.0/info", []) is None
+        from hyperbeam_fast import cache
+        from hyperbeam_fast.node.server import _plain
+
+        for dev in ("router@1.0", "Router@1.0"):
+            ident = cache.write({"device": dev, "a": "1"}, node.store)
+            assert _inline(node, f"/{ident}/a")[0] == "deferred"
+        ident = cache.write({"a": {"b": {"DEVICE": "relay@1.0"}}}, node.store)
+        assert _inline(node, f"/{ident}/a/b")[0] == "deferred"
+        ident = cache.write({"a": "x" * 70_000}, node.store)  # big: the pool encodes it
+        assert _inline(node, f"/{ident}/a")[0] == "deferred"
+        assert _plain({"a": [1, 2.5, True, None, b"x", {"device": "message@1.0"}]})
+        assert not _plain({"a": [{"Device": "relay@1.0"}]})
+        assert not _plain({"a": object()}) and not _plain({"a": ("as", "x", {})})
+    finally:
+        for n in (rsa, hooked, node):
+            n.close()

@@ -4,6 +4,7 @@
     hyperbeam-fast convert --to CODEC [--from CODEC] [FILE]
     hyperbeam-fast hashpath [FILE] [--apply FILE_OR_KEY]
     hyperbeam-fast serve [--port N] [--key FILE] [--store DIR] [--config FILE] [--host ADDR]
+    hyperbeam-fast compute PROCESS_ID [--slot N] [--store DIR] [--key FILE] [--no-progress]
 
 FILE is a JSON object (default: stdin). JSON strings are binaries, numbers are integers or
 floats, true/false/null are atoms, arrays are lists, objects are nested messages.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from typing import Any
 
 import orjson
@@ -84,7 +86,130 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--store", help="store: DIR (RocksDB, default cache-mainnet), fs:DIR, memory")
     s.add_argument("--config", help="config.flat file (else $HB_CONFIG, ./config.flat)")
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
+    k = sub.add_parser(
+        "compute",
+        help="compute a process (stored in the node's store) to a slot; progress on stderr",
+    )
+    k.add_argument("process", help="the process ID (its message must be in the store)")
+    k.add_argument("--slot", type=int, help="the slot to compute to (default: the latest)")
+    k.add_argument(
+        "--store", default="cache-mainnet", help="store, as for serve (default: %(default)s)"
+    )
+    k.add_argument("--key", help="operator wallet JWK (only needed if the process schedules)")
+    k.add_argument(
+        "--snapshot-interval", type=int, help="store a WASM snapshot every N slots (default 100)"
+    )
+    k.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    k.add_argument(
+        "--full", action="store_true", help="print the whole state, not just its results"
+    )
     return p
+
+
+class _Progress:
+    """A text progress bar on stderr, fed by process@1.0's ``process_progress`` hook."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: Any = None, min_interval: float = 0.1) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.min_interval = min_interval
+        self.t0 = time.monotonic()
+        self.last = 0.0
+        self.drawn = False
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - self.last < self.min_interval:
+            return
+        self.last = now
+        frac = done / total if total > 0 else 1.0
+        fill = int(self.WIDTH * frac)
+        rate = done / max(now - self.t0, 1e-9)
+        eta = (total - done) / rate if rate > 0 else 0.0
+        bar = "#" * fill + "-" * (self.WIDTH - fill)
+        self.stream.write(
+            f"\r[{bar}] {done}/{total} slots {frac * 100:5.1f}% {rate:8.1f} slots/s eta {eta:5.1f}s"
+        )
+        self.drawn = True
+        if done >= total:
+            self.stream.write("\n")
+            self.drawn = False
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.drawn = False
+
+
+def _compute(args: argparse.Namespace) -> int:
+    from . import cache
+    from .devices import process as proc_dev
+    from .devices import scheduler
+    from .exceptions import NotFound
+    from .node.server import load_wallet, open_store
+
+    proc_dev.register_process_devices()
+    try:
+        store = open_store(args.store)
+    except HyperbeamError:
+        raise
+    except Exception as e:  # noqa: BLE001 - e.g. a RocksDB directory locked by a running node
+        raise CliError(f"cannot open store {args.store!r}: {e}") from None
+    try:
+        try:
+            pmsg = cache.read(args.process, store)
+        except NotFound:
+            raise CliError(f"process {args.process} not found in store {args.store}") from None
+        if not isinstance(pmsg, dict):
+            raise CliError(f"{args.process} is not a process message")
+        opts: dict[str, Any] = {"priv_store": store}
+        if args.key:
+            opts["priv_wallet"] = load_wallet(args.key, create=False)
+        if args.snapshot_interval is not None:
+            opts["process_snapshot_interval"] = args.snapshot_interval
+        pid = proc_dev.process_id(pmsg)
+        target = args.slot
+        if target is None:
+            target = scheduler.server(pid, opts).current
+        if target < 0:
+            raise CliError(f"process {pid} has no scheduled messages")
+        bar = None if args.no_progress else _Progress()
+        if bar is not None:
+            opts["process_progress"] = bar
+        t0 = time.monotonic()
+        try:
+            status, state = proc_dev.compute_to(pmsg, target, opts)
+        finally:
+            if bar is not None:
+                bar.close()
+        dt = time.monotonic() - t0
+        if status != "ok" or not isinstance(state, dict):
+            print(f"hyperbeam-fast: compute failed: {_jsonable(state)!r:.2000}", file=sys.stderr)
+            return 1
+        pub = proc_dev._public_state(state)
+        if args.full:
+            out = {k: v for k, v in pub.items() if k != "snapshot"}
+        else:
+            out = {
+                "process": pid,
+                "at-slot": state.get("at-slot"),
+                "state-hashpath": state.get("state-hashpath"),
+                "results": pub.get("results", {}),
+            }
+        if not args.no_progress:
+            print(f"computed {pid} to slot {target} in {dt:.2f}s", file=sys.stderr)
+        sys.stdout.buffer.write(
+            orjson.dumps(_jsonable(out), option=orjson.OPT_INDENT_2, default=str) + b"\n"
+        )
+        return 0
+    finally:
+        try:
+            store.close()
+        except Exception:  # noqa: BLE001
+            pass
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -101,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.cmd == "serve":
             return _serve(args)
+        if args.cmd == "compute":
+            return _compute(args)
         if args.cmd == "id":
             _out(message_id(_load_message(args.file), args.committers).encode())
         elif args.cmd == "convert":

@@ -37,6 +37,18 @@ def split_depth(text: str, seps: str, first_only: bool = False) -> list[str] | t
     ``first_only``: ``(sep, before, after)`` at the first separator, or ``(None, text, "")``.
     Unbalanced parentheses or an unterminated quote raise :class:`PathError`.
     """
+    if '"' not in text and "(" not in text and ")" not in text:
+        # nothing to track (the common case): the same result as the scan below, at C speed
+        if first_only:
+            hits = [i for i in map(text.find, seps) if i >= 0]
+            if not hits:
+                return None, text, ""
+            i = min(hits)
+            return text[i], text[:i], text[i + 1 :]
+        if len(seps) == 1:
+            return text.split(seps)
+        if not seps:
+            return [text]
     parts: list[str] = []
     depth = 0
     quoted = False

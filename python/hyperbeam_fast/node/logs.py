@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import itertools
 import logging
@@ -46,6 +47,7 @@ class JsonFormatter(logging.Formatter):
 
 def setup(level: str = "info", stream: Any = None) -> logging.Logger:
     """Route the node's logs (and uvicorn's) as JSON lines to ``stream`` (stderr)."""
+    global _HANDLER
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
     for name in ("hyperbeam_fast.node", "uvicorn", "uvicorn.error"):
@@ -53,7 +55,58 @@ def setup(level: str = "info", stream: Any = None) -> logging.Logger:
         lg.handlers[:] = [handler]
         lg.setLevel(getattr(logging, str(level).upper(), logging.INFO))
         lg.propagate = False
+    _HANDLER = handler
     return LOGGER
+
+
+#: The handler :func:`setup` installed: per-request lines go straight to its stream, batched.
+_HANDLER: logging.StreamHandler | None = None
+_pending: list[bytes] = []
+
+
+def _flush_requests() -> None:
+    handler = _HANDLER
+    lines = b"".join(_pending)
+    _pending.clear()
+    if handler is None or not lines:
+        return
+    with handler.lock:  # type: ignore[union-attr]
+        try:
+            handler.stream.write(lines.decode())
+            handler.flush()
+        except (OSError, ValueError):
+            pass  # a closed or full stderr must never fail a request
+
+
+def request_line(rid: str, method: str, path: str, status: int, seconds: float) -> None:
+    """The per-request log line (``msg: "request"``, the same JSON fields as :func:`log`) without
+    the ``logging`` machinery: built with orjson and written once per event-loop iteration
+    (every line written in that iteration in one ``write``), so logging stays cheap under load."""
+    if not LOGGER.isEnabledFor(logging.INFO):
+        return
+    if _HANDLER is None or _HANDLER not in LOGGER.handlers:
+        ms = round(seconds * 1000, 3)
+        log(logging.INFO, "request", method=method, path=path, status=status, ms=ms)
+        return
+    line = orjson.dumps(
+        {
+            "ts": round(time.time(), 3),
+            "level": "info",
+            "msg": "request",
+            "request_id": rid,
+            "method": method,
+            "path": path,
+            "status": status,
+            "ms": round(seconds * 1000, 3),
+        },
+        option=orjson.OPT_APPEND_NEWLINE,
+    )
+    _pending.append(line)
+    if len(_pending) == 1:
+        try:
+            asyncio.get_running_loop().call_soon(_flush_requests)
+        except RuntimeError:  # no running loop: write now
+            _flush_requests()
 
 
 def log(level: int, msg: str, **fields: Any) -> None:

@@ -32,6 +32,24 @@ class Metrics:
         self.verifications = Counter(
             "hb_request_verifications", "Signed requests checked", ["result"], registry=r
         )
+        # label children bound once (``labels()`` takes a lock and builds a key every call)
+        self.cache_hit = self.cache.labels("hit")
+        self.cache_miss = self.cache.labels("miss")
+        self.cache_error = self.cache.labels("error")
+        self.sig_rsa = self.signatures.labels("rsa-pss-sha512")
+        self.sig_ans104 = self.signatures.labels("rsa-pss-sha256")
+        self.sig_hmac = self.signatures.labels("hmac-sha256")
+        self._req_children: dict[tuple[str, int], object] = {}
+
+    def request_done(self, method: str, status: int, seconds: float) -> None:
+        """Count one finished request (method, status) and observe its latency."""
+        child = self._req_children.get((method, status))
+        if child is None:
+            child = self.requests.labels(method, str(status))
+            if len(self._req_children) < 256:
+                self._req_children[(method, status)] = child
+        child.inc()  # type: ignore[attr-defined]
+        self.latency.observe(seconds)
 
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import _native, ao, cache
+from ..ao import _is_id
 from ..commitments import commit, signers
 from ..exceptions import HyperbeamError, InvalidStorePath, NotFound, PathError, StoreError
 from ..message import convert
@@ -29,6 +30,7 @@ from . import logs
 from .config import DEFAULTS, ConfigError
 from .http import (
     OPTIONS_HEADERS,
+    TRANSPORT_REQUEST_HEADERS,
     BadRequest,
     accept_to_codec,
     encode_response,
@@ -39,6 +41,104 @@ from .metrics import Metrics
 
 _TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
 _STATUS_OF = {200: "ok", 201: "created", 400: "error", 404: "not_found", 500: "failure"}
+
+# --- the inline fast path (see docs/node.md, "Where the time goes") ------------------------------
+#: Devices whose keys (other than :data:`_HEAVY_KEYS`) are pure, in-memory and cheap: requests
+#: that only touch these run on the event loop instead of hopping to the resolver pool.
+_CHEAP_DEVICES = frozenset({"message@1.0", "meta@1.0"})
+#: Keys that may cost an RSA operation (or more): never run inline.
+_HEAVY_KEYS = frozenset({"commit", "verify"})
+#: A message loaded by ID is resolved inline only if its values total at most this many bytes.
+_INLINE_MAX_BYTES = 64 * 1024
+#: Request paths whose (HMAC-committed) response is a pure function of the node message and the
+#: request's non-transport headers: their encoded response is cached per node-message version.
+_CACHEABLE_PATHS = frozenset({"/~meta@1.0/info"})
+_RESPONSE_CACHE_MAX = 64
+#: Request headers that always take the resolver pool (signature checks, other codecs).
+_POOL_HEADERS = frozenset({b"signature", b"signature-input", b"codec-device"})
+_TRANSPORT_B = frozenset(h.encode() for h in TRANSPORT_REQUEST_HEADERS)
+
+
+def _dev_name(v: Any) -> str | None:
+    if isinstance(v, (str, bytes)):
+        return _text(v).lower()
+    return None
+
+
+def _plain(value: Any, budget: int = _INLINE_MAX_BYTES) -> bool:
+    """No sub-resolution markers or unknown objects, no ``device`` key (any case) naming other
+    than a cheap device, and at most ``budget`` bytes of text/binary values, at any depth."""
+    stack = [value]
+    pop, push = stack.pop, stack.extend
+    while stack:
+        v = pop()
+        t = type(v)
+        if t is dict:
+            for k in v:
+                if type(k) is str and len(k) == 6 and k.lower() == "device":
+                    if _dev_name(v[k]) not in _CHEAP_DEVICES:
+                        return False
+            push(v.values())
+        elif t is bytes or t is str:
+            budget -= len(v)
+            if budget < 0:
+                return False
+        elif t is list:
+            push(v)
+        elif t is int or t is float or t is bool or v is None:
+            continue
+        elif isinstance(v, (str, bytes)):  # Atom and other text subclasses
+            budget -= len(v)
+            if budget < 0:
+                return False
+        else:
+            return False
+    return True
+
+
+def _is_local(store: Any) -> bool:
+    stores = getattr(store, "stores", None)
+    if stores is not None:
+        return all(_is_local(s) for s in stores)
+    return getattr(store, "scope", "remote") == "local"
+
+
+class CachedResponse(tuple):
+    """A cached ``(status, headers, body)``; ``head`` keeps its serialised header block."""
+
+    head: bytes | None = None
+
+
+def head_block(headers: list[tuple[bytes, bytes]]) -> bytes | None:
+    """``headers`` as the ``name: value`` + CRLF lines uvicorn would write (validated with its
+    own patterns), or None when a header needs uvicorn's handling (connection, framing)."""
+    from uvicorn.protocols.http.httptools_impl import HEADER_RE, HEADER_VALUE_RE
+
+    parts: list[bytes] = []
+    for name, value in headers:
+        if HEADER_RE.search(name) or HEADER_VALUE_RE.search(value):
+            return None
+        name = name.lower()
+        if name in _FRAMING:
+            return None
+        parts += (name, b": ", value, b"\r\n")
+    return b"".join(parts)
+
+
+_FRAMING = frozenset({b"connection", b"transfer-encoding", b"content-length", b"keep-alive"})
+
+
+class Deferred:
+    """A request prepared on the event loop that is not cheap: the resolver pool finishes it
+    (:meth:`Node.finish`)."""
+
+    __slots__ = ("codec", "msgs", "req_headers", "singleton")
+
+    def __init__(self, singleton: dict, codec: str, msgs: list, req_headers: dict) -> None:
+        self.singleton = singleton
+        self.codec = codec
+        self.msgs = msgs
+        self.req_headers = req_headers
 
 
 def _text(v: Any) -> str:
@@ -106,6 +206,8 @@ class Node:
         self.store = open_store(store if store is not None else opts.get("store", "memory"))
         self.metrics = Metrics()
         self._lock = threading.Lock()
+        self._version = 0
+        self._local_store = _is_local(self.store)
         opts.pop("store", None)
         opts.setdefault("operator", self.address)
         if opts.get("operator") in (None, ""):
@@ -125,9 +227,33 @@ class Node:
 
     # --- node message ---------------------------------------------------------------------------
 
+    @property
+    def node_msg(self) -> dict:
+        """The live node message. Assigning it (never mutate it in place) bumps its version,
+        which recomputes the resolution options and drops the cached responses."""
+        return self._node_msg
+
+    @node_msg.setter
+    def node_msg(self, value: dict) -> None:
+        self._node_msg = value
+        base = self._build_opts(value)
+        # answered on the event loop only with HMAC responses (RSA signing is parallel in the
+        # pool), no hooks (they may run any device) and the stock device registry
+        self._fast = (
+            not value.get("force_signed", True)
+            and not base.get("on")
+            and not base.get("preloaded_devices")
+        )
+        self._base_opts = base
+        self._response_cache: dict = {}
+        self._version += 1
+
     def _opts(self) -> dict:
-        """The options a resolution runs with: the live node message + private handles."""
-        nm = self.node_msg
+        """The options a resolution runs with: the live node message + private handles (a copy
+        of the ones built when the node message last changed)."""
+        return dict(self._base_opts)
+
+    def _build_opts(self, nm: dict) -> dict:
         extra = nm.get("http_extra_opts") or {}
         out = {
             **nm,
@@ -141,8 +267,12 @@ class Node:
         # No "store" here: ao.resolve's result cache (cache_control [always]) would serve a
         # stale ~meta@1.0/info after an update (its hashpath does not change). force_message is
         # applied to the final result by _embed_status (ao's per-step force_message trips over
-        # the shadowed ``set`` builtin in ao._force_message).
+        # the shadowed ``set`` builtin in ao._force_message). Without a store, cache_control is
+        # read by nothing (ao strips it from the options devices see), but its presence makes
+        # ao copy the whole option dict on every step (ao._user_opts): leave it out too, and
+        # put it back together with "store".
         out.pop("force_message", None)
+        out.pop("cache_control", None)
         return out
 
     def public_info(self) -> dict:
@@ -195,12 +325,12 @@ class Node:
         try:
             msg = cache.read(_text(ident), self.store)
         except (NotFound, InvalidStorePath):
-            self.metrics.cache.labels("miss").inc()
+            self.metrics.cache_miss.inc()
             return None
         except StoreError:
-            self.metrics.cache.labels("error").inc()
+            self.metrics.cache_error.inc()
             return None
-        self.metrics.cache.labels("hit").inc()
+        self.metrics.cache_hit.inc()
         return msg
 
     def cache_read(self, query: str) -> tuple[int, list, bytes]:
@@ -213,13 +343,13 @@ class Node:
         try:
             got = cache.read(target, self.store)
         except NotFound:
-            self.metrics.cache.labels("miss").inc()
+            self.metrics.cache_miss.inc()
             return 404, list(_TEXT), b"not found"
         except (InvalidStorePath, ValueError) as e:
             return 400, list(_TEXT), f"bad target: {e}".encode()
         except StoreError:
             return 500, list(_TEXT), b"store error"
-        self.metrics.cache.labels("hit").inc()
+        self.metrics.cache_hit.inc()
         if isinstance(got, bytes):
             return 200, [(b"content-type", b"application/octet-stream")], got
         enc = convert(got, "httpsig@1.0")
@@ -239,6 +369,53 @@ class Node:
         self, method: str, raw_path: str, headers: list[tuple[bytes, bytes]], body: bytes
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         """One HTTP request -> ``(status, headers, body)``; never raises."""
+        return self._handle(method, raw_path, headers, body, False)  # type: ignore[return-value]
+
+    def handle_inline(
+        self, method: str, raw_path: str, headers: list[tuple[bytes, bytes]]
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | Deferred | None:
+        """A body-less request, on the event loop: its response when it is cheap (a cached
+        ``~meta@1.0/info``, or a resolution over message@1.0/meta@1.0 and the local store), a
+        :class:`Deferred` for :meth:`finish` in the pool, or None (:meth:`handle` in the pool).
+        Only with HMAC-committed responses and no hooks; never raises."""
+        if not self._fast or not self._local_store or method != "GET":
+            return None
+        key = []
+        for k, v in headers:
+            k = k.lower()
+            if k in _POOL_HEADERS:
+                return None
+            if k not in _TRANSPORT_B:
+                key.append((k, v))
+        if raw_path in _CACHEABLE_PATHS:
+            version = self._version
+            ckey = (version, raw_path, tuple(key))
+            hit = self._response_cache.get(ckey)
+            if hit is not None:
+                return hit
+            out = self._handle(method, raw_path, headers, b"", True)
+            if isinstance(out, tuple) and out[0] == 200 and version == self._version:
+                out = CachedResponse(out)
+                out.head = head_block(out[1])
+                cache_ = self._response_cache
+                if len(cache_) >= _RESPONSE_CACHE_MAX:
+                    cache_.clear()
+                cache_[ckey] = out
+            return out
+        return self._handle(method, raw_path, headers, b"", True)
+
+    def finish(self, d: Deferred) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """Finish a request :meth:`handle_inline` deferred (in the resolver pool)."""
+        return self._respond(d.singleton, d.codec, d.msgs, d.req_headers)
+
+    def _handle(
+        self,
+        method: str,
+        raw_path: str,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        inline: bool,
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | Deferred:
         req_headers = {k.decode("latin-1").lower(): v for k, v in headers}
         codec = "httpsig@1.0"
         try:
@@ -258,25 +435,81 @@ class Node:
             codec = accept_to_codec(
                 singleton, _text(self.node_msg.get("default_codec", "httpsig@1.0"))
             )
-            status, result = self._resolve(singleton)
+            try:
+                msgs: Any = parse_path(singleton)
+            except PathError as e:
+                msgs = e
+            if inline and not isinstance(msgs, PathError):
+                cheap = self._cheap(msgs)
+                if cheap is None:
+                    return Deferred(singleton, codec, msgs, req_headers)
+                msgs = cheap
+        except Exception as e:  # noqa: BLE001 - a request never crashes the node
+            return self._failed(e, raw_path, codec, req_headers)
+        return self._respond(singleton, codec, msgs, req_headers)
+
+    def _respond(
+        self, singleton: dict, codec: str, msgs: Any, req_headers: dict
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        try:
+            status, result = self._resolve(singleton, msgs)
             result = self._embed_status(status, result)
             result = self._response_hook(singleton, result)
             result = self._sign(result, codec)
             return encode_response(result, codec, req_headers)
         except Exception as e:  # noqa: BLE001 - a request never crashes the node
-            logs.LOGGER.error("request failed", exc_info=True, extra={"fields": {"path": raw_path}})
-            text = f"{type(e).__name__}: {e}"
-            try:
-                res = self._sign({"status": 500, "body": text}, codec)
-                return encode_response(res, codec, req_headers)
-            except Exception:  # noqa: BLE001
-                return 500, list(_TEXT), text.encode("utf-8", "replace")
+            return self._failed(e, _text(singleton.get("path", "")), codec, req_headers)
 
-    def _resolve(self, singleton: dict) -> tuple[str, Any]:
+    def _failed(
+        self, e: Exception, raw_path: str, codec: str, req_headers: dict
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        logs.LOGGER.error("request failed", exc_info=e, extra={"fields": {"path": raw_path}})
+        text = f"{type(e).__name__}: {e}"
         try:
-            msgs = parse_path(singleton)
-        except PathError as e:
-            return "error", {"status": 400, "body": f"bad path: {e}"}
+            res = self._sign({"status": 500, "body": text}, codec)
+            return encode_response(res, codec, req_headers)
+        except Exception:  # noqa: BLE001
+            return 500, list(_TEXT), text.encode("utf-8", "replace")
+
+    def _cheap(self, msgs: list) -> list | None:
+        """``msgs`` (with a leading ID loaded from the local store) when resolving them is
+        cheap enough for the event loop: only message@1.0/meta@1.0, no sub-resolutions, no
+        RSA keys, small loaded messages. None otherwise."""
+        if not msgs:
+            return None
+        first = msgs[0]
+        if _is_id(first):
+            try:
+                loaded = cache.read(_text(first), self.store)
+            except (NotFound, InvalidStorePath, StoreError):
+                return None  # the pool's resolution loads it again and reports the miss
+            if not isinstance(loaded, dict) or not _plain(loaded):
+                return None
+            self.metrics.cache_hit.inc()
+            msgs = [loaded, *msgs[1:]]
+        elif isinstance(first, ao.As):
+            if _dev_name(first.device) not in _CHEAP_DEVICES or not isinstance(first.msg, dict):
+                return None
+            if not _plain(first.msg):
+                return None
+        elif not isinstance(first, dict) or not _plain(first):
+            return None
+        for step in msgs[1:]:
+            if not isinstance(step, dict) or not _plain(step):
+                return None
+            p = step.get("path")
+            if not isinstance(p, str) or "/" in p or p.lower() in _HEAVY_KEYS:
+                return None
+        return msgs
+
+    def _resolve(self, singleton: dict, msgs: Any = None) -> tuple[str, Any]:
+        if msgs is None:
+            try:
+                msgs = parse_path(singleton)
+            except PathError as e:
+                msgs = e
+        if isinstance(msgs, PathError):
+            return "error", {"status": 400, "body": f"bad path: {msgs}"}
         nm = self.node_msg
         if nm.get("initialized") is False:
             first = msgs[0] if msgs else None
@@ -285,13 +518,14 @@ class Node:
             if not (is_meta and isinstance(step, dict) and _text(step.get("path")) == "info"):
                 return "error", "Node must be initialized before use."
         opts = self._opts()
-        from ..devices.hook import on
+        if opts.get("on"):
+            from ..devices.hook import on
 
-        st, res = on("request", {"request": singleton, "body": msgs}, opts)
-        if st != "ok":
-            return st, res
-        if isinstance(res, dict) and "body" in res:
-            msgs = res["body"]
+            st, res = on("request", {"request": singleton, "body": msgs}, opts)
+            if st != "ok":
+                return st, res
+            if isinstance(res, dict) and "body" in res:
+                msgs = res["body"]
         steps_before = 0
         try:
             st, res = ao.resolve_many(msgs, opts)
@@ -316,6 +550,10 @@ class Node:
                 s = res["status"]
                 code = status_code(s) if isinstance(s, (int, bytes, str)) else status_code(st)
                 return {**res, "status": code}
+            if st == "ok" and res.get("commitments") and signers(res):
+                # a signed result (e.g. a scheduler assignment): an added ``status`` key would
+                # change its ``ao-types`` and break the signature; 200 is the default anyway
+                return res
             if isinstance(res.get("body"), (str, bytes)) and _text(res["body"]) in (
                 "not_found",
                 "unavailable",
@@ -352,13 +590,13 @@ class Node:
             if body.get("commitments") and signers(body):
                 return result
             if codec == "ans104@1.0":
-                self.metrics.signatures.labels("rsa-pss-sha256").inc()
+                self.metrics.sig_ans104.inc()
                 return commit(body, self.wallet, "ans104@1.0")
-            self.metrics.signatures.labels("rsa-pss-sha512").inc()
+            self.metrics.sig_rsa.inc()
             return commit(result, self.wallet, "httpsig@1.0")
         if codec in ("ans104@1.0",) or body.get("commitments"):
             return body
-        self.metrics.signatures.labels("hmac-sha256").inc()
+        self.metrics.sig_hmac.inc()
         return _native.httpsig_reset_hmac(body)
 
 
@@ -377,10 +615,9 @@ class App:
         self.log_requests = bool(nm.get("log_requests", True))
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-            return
         if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                await self._lifespan(receive, send)
             return
         rid = logs.new_request_id()
         logs.request_id.set(rid)
@@ -394,28 +631,42 @@ class App:
         finally:
             dt = logs.now() - t0
             m.in_flight.dec()
-            m.latency.observe(dt)
-            m.requests.labels(method, str(status)).inc()
+            m.request_done(method, status, dt)
             if self.log_requests:
-                logs.log(
-                    logging.INFO,
-                    "request",
-                    method=method,
-                    path=scope.get("path", ""),
-                    status=status,
-                    ms=round(dt * 1000, 3),
-                )
+                logs.request_line(rid, method, scope.get("path", ""), status, dt)
 
-    async def _reply(self, send: Any, status: int, headers: list, body: bytes) -> int:
-        headers = [*headers, (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
+    async def _reply(
+        self,
+        send: Any,
+        status: int,
+        headers: list,
+        body: bytes,
+        raw: bool = False,
+        head: bytes | None = None,
+    ) -> int:
+        clen = (b"content-length", b"%d" % len(body))
+        if raw:  # our protocol: head + body in one write (one syscall), see _protocol_class
+            if head is None:
+                head = head_block(headers)
+            if head is not None:
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": status,
+                        "headers": [],
+                        "hb.raw": (head + b"content-length: " + clen[1] + b"\r\n", body),
+                    }
+                )
+                return status
+        await send({"type": "http.response.start", "status": status, "headers": [*headers, clen]})
         await send({"type": "http.response.body", "body": body})
         return status
 
     async def _http(self, scope: dict, receive: Any, send: Any) -> int:
         method = scope["method"]
         path = scope.get("path", "/")
-        query = scope.get("query_string", b"").decode("latin-1")
+        qs = scope.get("query_string", b"")
+        query = qs.decode("latin-1") if qs else ""
         if method == "OPTIONS":
             return await self._reply(send, 204, OPTIONS_HEADERS, b"")
         if path == "/" and not query:
@@ -426,40 +677,54 @@ class App:
             return await self._reply(send, 200, [(b"content-type", ctype.encode())], data)
         headers = scope.get("headers", [])
         clen = None
+        chunked = False
         for k, v in headers:
             if k == b"content-length":
                 try:
                     clen = int(v)
                 except ValueError:
                     return await self._reply(send, 400, _TEXT, b"bad content-length")
+            elif k == b"transfer-encoding":
+                chunked = True
         if clen is not None and clen > self.max_body:
             return await self._reply(
                 send, 413, _TEXT, f"request body over {self.max_body} bytes".encode()
             )
-        try:
-            body = await asyncio.wait_for(self._body(receive), self.body_timeout)
-        except TimeoutError:
-            return await self._reply(send, 408, _TEXT, b"request body not received in time")
-        except _TooLarge:
-            return await self._reply(
-                send, 413, _TEXT, f"request body over {self.max_body} bytes".encode()
-            )
-        except _Disconnected:
-            return 499
-        raw = scope.get("raw_path") or path.encode()
-        raw_path = raw.decode("latin-1") + ("?" + query if query else "")
+        if not clen and not chunked:
+            body = b""  # HTTP/1.1: no content-length and no transfer-encoding = no body
+        else:
+            try:
+                body = await asyncio.wait_for(self._body(receive), self.body_timeout)
+            except TimeoutError:
+                return await self._reply(send, 408, _TEXT, b"request body not received in time")
+            except _TooLarge:
+                return await self._reply(
+                    send, 413, _TEXT, f"request body over {self.max_body} bytes".encode()
+                )
+            except _Disconnected:
+                return 499
+        raw_path = (scope.get("raw_path") or path.encode()).decode("latin-1")
+        if query:
+            raw_path += "?" + query
+        raw = "hb.raw" in scope
+        node = self.node
         loop = asyncio.get_running_loop()
         if path == "/~cache@1.0/read" and method == "GET":
-            fut = loop.run_in_executor(self.node.pool, self.node.cache_read, query)
+            fut = loop.run_in_executor(node.pool, node.cache_read, query)
         else:
-            fut = loop.run_in_executor(
-                self.node.pool, self.node.handle, method, raw_path, headers, body
-            )
+            out = node.handle_inline(method, raw_path, headers) if not body else None
+            if isinstance(out, tuple):  # answered on the event loop: no thread hop
+                st, hdrs, res = out
+                return await self._reply(send, st, hdrs, res, raw, getattr(out, "head", None))
+            if out is not None:
+                fut = loop.run_in_executor(node.pool, node.finish, out)
+            else:
+                fut = loop.run_in_executor(node.pool, node.handle, method, raw_path, headers, body)
         try:
-            st, hdrs, out = await asyncio.wait_for(fut, self.resolve_timeout)
+            st, hdrs, res = await asyncio.wait_for(fut, self.resolve_timeout)
         except TimeoutError:
             return await self._reply(send, 504, _TEXT, b"resolution timed out")
-        return await self._reply(send, st, hdrs, out)
+        return await self._reply(send, st, hdrs, res, raw)
 
     async def _body(self, receive: Any) -> bytes:
         chunks = []
@@ -497,10 +762,63 @@ class _Disconnected(Exception):
     pass
 
 
+def _cycle_class() -> type:
+    """uvicorn's request/response cycle plus one extension: an ``http.response.start`` message
+    with ``"hb.raw": (header block, body)`` writes the whole response at once (one syscall
+    instead of two; a cached response's headers validated once, see :func:`head_block`), then
+    completes the cycle exactly as uvicorn's ``send`` does for a body message."""
+    from uvicorn.protocols.http.httptools_impl import STATUS_LINE, RequestResponseCycle
+
+    class Cycle(RequestResponseCycle):
+        async def send(self, message: Any) -> None:
+            raw = message.get("hb.raw")
+            if (
+                raw is None
+                or self.response_started
+                or self.disconnected
+                or self.flow.write_paused
+                or self.access_log
+            ):
+                if raw is not None:  # the general path: headers + a body message
+                    head, body = raw
+                    hdrs = [tuple(h.split(b": ", 1)) for h in head.split(b"\r\n") if h]
+                    await super().send({**message, "headers": hdrs})
+                    if not self.disconnected:
+                        await super().send({"type": "http.response.body", "body": body})
+                    return
+                await super().send(message)
+                return
+            head, body = raw
+            self.response_started = True
+            self.waiting_for_100_continue = False
+            out = [STATUS_LINE[message["status"]]]
+            for name, value in self.default_headers:  # the server's own (date)
+                out += (name, b": ", value, b"\r\n")
+            out.append(head)
+            if not self.keep_alive:
+                out.append(b"connection: close\r\n")
+            out.append(b"\r\n")
+            if self.scope["method"] != "HEAD":
+                out.append(body)
+            self.chunked_encoding = False
+            self.expected_content_length = 0
+            self.transport.write(b"".join(out))
+            self.response_complete = True
+            self.message_event.set()
+            if not self.keep_alive:
+                self.transport.close()
+            self.on_response()
+
+    return Cycle
+
+
 def _protocol_class(max_header: int, header_timeout: float) -> type:
-    """uvicorn's httptools protocol with a request-head size limit (431) and a deadline for
-    receiving a request head (slow-loris clients are disconnected)."""
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    """uvicorn's httptools protocol with a request-head size limit (431), a deadline for
+    receiving a request head (slow-loris clients are disconnected) and single-write responses
+    (:func:`_cycle_class`)."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+
+    cycle_class = _cycle_class()
 
     class Protocol(HttpToolsProtocol):
         _head_bytes = 0
@@ -545,6 +863,10 @@ def _protocol_class(max_header: int, header_timeout: float) -> type:
                 self._too_large()
                 return
             super().on_headers_complete()
+            cycle = self.cycle
+            if type(cycle) is RequestResponseCycle:
+                cycle.__class__ = cycle_class
+                cycle.scope["hb.raw"] = True
 
         def _too_large(self) -> None:
             if self.transport.is_closing():

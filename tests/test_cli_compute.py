@@ -1,0 +1,108 @@
+"""`hyperbeam-fast compute PROCESS_ID --slot N --store DIR` (issue 7 part 8), as a subprocess.
+
+A test-64 (`fac`) process is spawned and scheduled in-process into an on-disk store; the CLI
+then opens that store, computes to the slot with a progress bar on stderr, and prints the
+results as JSON. A second run resumes from the cached slots and snapshots.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import hyperbeam_fast as hb
+import orjson
+import pytest
+from hyperbeam_fast import ao, cache
+from hyperbeam_fast.devices.process import register_process_devices
+from hyperbeam_fast.store import FSStore, RocksDBStore
+
+register_process_devices()
+
+N = 240
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "hyperbeam_fast", *args], capture_output=True, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def fac_image(shared_dir):
+    p = shared_dir / "fixtures" / "hyperbeam" / "test-64.wasm"
+    if not p.exists():
+        pytest.skip("fixtures missing from ../shared/fixtures/hyperbeam")
+    return p.read_bytes()
+
+
+def _spawn(store, image: bytes, n: int) -> str:
+    try:
+        return _spawn_in(store, image, n)
+    finally:
+        store.close()  # RocksDB: one process at a time
+
+
+def _spawn_in(store, image: bytes, n: int) -> str:
+    opts = {"priv_store": store}
+    img = cache.write({"body": image}, store)
+    proc = {
+        "device": "process@1.0",
+        "type": "Process",
+        "image": img,
+        "execution-device": "stack@1.0",
+        "device-stack": ["wasm-64@1.0"],
+    }
+    cache.write(proc, store)
+    pid = hb.id(proc, "all")
+    for i in range(n):
+        x = float(i % 10 + 1)
+        m = {"type": "Message", "target": pid, "function": "fac", "parameters": [x]}
+        s, a = ao.resolve(proc, {"path": "schedule", "method": "POST", "body": m}, opts)
+        assert s == "ok", a
+    return pid
+
+
+def test_compute_with_progress_and_resume(fac_image, tmp_path):
+    d = tmp_path / "store"
+    pid = _spawn(RocksDBStore(str(d)), fac_image, N)  # the default store of serve and compute
+    r = run("compute", pid, "--slot", str(N - 1), "--store", str(d), "--snapshot-interval", "50")
+    assert r.returncode == 0, r.stderr.decode()
+    out = orjson.loads(r.stdout)
+    assert out["process"] == pid and out["at-slot"] == N - 1
+    # slot N-1 computes fac((N-1) % 10 + 1)
+    import math
+
+    assert out["results"]["output"] == [float(math.factorial((N - 1) % 10 + 1))]
+    err = r.stderr.decode()
+    assert f"{N}/{N} slots" in err and "100.0%" in err and "[" + "#" * 30 + "]" in err
+    assert "\r" in err
+    # results and snapshots are cached: a lower slot is read back, a higher one resumes
+    store = RocksDBStore(str(d))
+    try:
+        assert cache.list_numbered(f"computed/{pid}/slot", store)[-1] == N - 1
+        assert store.exists(f"computed/{pid}/slot/200/snapshot")
+    finally:
+        store.close()
+    r = run("compute", pid, "--slot", "3", "--store", str(d), "--no-progress")
+    assert r.returncode == 0 and r.stderr == b"", r.stderr.decode()
+    assert orjson.loads(r.stdout)["results"]["output"] == [24.0]
+
+
+def test_compute_latest_slot_default(fac_image, tmp_path):
+    d = tmp_path / "store"
+    pid = _spawn(FSStore(d), fac_image, 5)
+    r = run("compute", pid, "--store", f"fs:{d}", "--full")
+    assert r.returncode == 0, r.stderr.decode()
+    out = orjson.loads(r.stdout)
+    assert out["at-slot"] == 4 and out["results"]["output"] == [120.0]
+    assert "device-stack" in out and "snapshot" not in out
+
+
+def test_compute_errors(tmp_path):
+    d = tmp_path / "store"
+    FSStore(d)
+    r = run("compute", "x" * 43, "--store", f"fs:{d}")
+    assert r.returncode == 2 and b"not found" in r.stderr
+    r = run("compute")
+    assert r.returncode == 2 and b"usage" in r.stderr.lower()
