@@ -281,3 +281,23 @@ def test_fast_path_wire_format_and_request_logs(tmp_path):
     assert len({x["request_id"] for x in reqs}) == len(reqs)
     assert {"ts", "level", "method", "path", "status", "ms"} <= set(reqs[-1])
     assert [x["status"] for x in reqs if x["path"] == "/nope/(x"] == [400]
+
+
+def test_ans104_request_and_response(node, wallets):
+    """A signed ANS-104 data item as the request body (`codec-device: ans104@1.0`), and an
+    ans104@1.0 response by `accept-codec`; a tampered item is refused."""
+    _, _, other = wallets
+    signed = hb.commit({"path": "/key1", "key1": "from-ans104"}, other, "ans104@1.0")
+    item = hb.convert(signed, "ans104@1.0")
+    hdrs = {"codec-device": "ans104@1.0", "content-type": "application/ans104"}
+    st, _, _, data = raw(node, "POST", "/key1", hdrs, item)
+    assert st == 200, data
+    assert b"from-ans104" in data
+    bad = bytearray(item)
+    bad[-3] ^= 0x01  # a byte of the data/tags: the signature no longer matches
+    st, _, _, data = raw(node, "POST", "/key1", hdrs, bytes(bad))
+    assert 400 <= st < 500, data
+    st, h, _, body = raw(node, "GET", "/~meta@1.0/info", {"accept-codec": "ans104@1.0"})
+    assert st == 200 and h["content-type"].startswith("application/ans104")
+    reply = hb.convert(body, "structured@1.0", "ans104@1.0")
+    assert hb.verify(reply) and reply["port"] in (node.port, str(node.port).encode())
