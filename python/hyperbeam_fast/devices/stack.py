@@ -40,6 +40,10 @@ class StackDevice:
                 return transform(stack_base, k, opts)
 
             return "ok", {**base, "device": {"info": {"handler": handler}}}
+        if key == "compute":
+            fast = fast_fold(base, request, opts)
+            if fast is not None:
+                return fast
         mode = _text(request.get("mode")) or _text(ao.get(base, "mode", _plain(opts))) or "Fold"
         if mode.lower() == "map":
             return resolve_map(base, request, opts)
@@ -135,6 +139,134 @@ def resolve_fold(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
     return ao.MESSAGE_DEVICE.set(msg, restore, opts)
 
 
+# ---- the fast path for the standard AOS stack ------------------------------------------------
+#
+# ``[wasi@1.0, json-iface@1.0, wasm-64@1.0, multipass@1.0]`` without per-member prefixes is the
+# stack every AOS process runs, once per slot. ``fast_fold`` runs exactly the Fold above for it,
+# but with the member devices bound once: each ``transform`` is one message@1.0 ``set`` (no
+# AO-Core reads of ``device-stack``/``input-prefixes``/``output-prefixes``), and each member is
+# called directly instead of through a full AO-Core resolution (key normalisation, device and
+# function lookup, hashpath stage). It declines (``None``: the generic path runs) whenever any of
+# that could differ: another stack, prefixes maps, ``mode``, a step hook, ``force_message``, a
+# result cache, a non-throwing error strategy, or a device registry that maps the names elsewhere.
+
+FAST_STACK = ("wasi@1.0", "json-iface@1.0", "wasm-64@1.0", "multipass@1.0")
+_FAST_OPT_BLOCKERS = ("on", "force_message", "store", "trace")
+_fast_enabled = True
+
+
+def _fast_members(opts: dict) -> tuple | None:
+    from . import json_iface, multipass, wasi, wasm64
+
+    try:
+        devs = tuple(ao.load_device(n, opts) for n in FAST_STACK)
+    except ao.DeviceNotFound:
+        return None
+    if devs != (wasi.DEVICE, json_iface.DEVICE, wasm64.DEVICE, multipass.DEVICE):
+        return None
+    d_wasi, d_json, d_wasm, _ = devs
+    # The arities the generic dispatcher would use: compute(base) / (base, req, opts) / handler.
+    return (
+        lambda b, r, o: d_wasi.compute(b),
+        d_json.compute,
+        d_wasm.compute,
+        lambda b, r, o: multipass.MultipassDevice._handle("compute", b),
+    )
+
+
+def fast_fold(base: dict, request: dict, opts: dict) -> tuple[str, Any] | None:
+    """``resolve_fold(base, request)`` for ``compute`` on the standard AOS stack, or ``None``."""
+    if not _fast_enabled or type(base) is not dict or type(request) is not dict:
+        return None
+    stack = base.get("device-stack")
+    if type(stack) is not list or len(stack) != len(FAST_STACK):
+        return None
+    for v, name in zip(stack, FAST_STACK, strict=True):
+        t = _text(v)
+        if t is None or t.lower() != name:
+            return None
+    for k in ("input-prefixes", "output-prefixes", "mode", "commitments", "device-stack-previous"):
+        if k in base:
+            return None
+    if "mode" in request or any(o in opts for o in _FAST_OPT_BLOCKERS):
+        return None
+    if opts.get("error_strategy", "throw") != "throw" or opts.get("hashpath") != "ignore":
+        return None
+    if not all(type(k) is str for k in base) or ao.normalize_keys(base) is not base:
+        return None
+    if ao.normalize_keys(request) is not request:
+        return None
+    members = _fast_members(opts)
+    if members is None:
+        return None
+    dopts = ao._user_opts(opts)
+    start_device = base.get("device")
+    start_pass = base.get("pass")
+    msg = {**base, "pass": 1}
+    n = 1
+    set_ = ao.MESSAGE_DEVICE.set
+    undefined = ao.UNDEFINED
+    while True:
+        if n > len(stack):
+            break
+        prev_dev = msg.get("device")
+        prev_in = msg.get("input-prefix")
+        prev_out = msg.get("output-prefix")
+        _, msg3 = set_(
+            msg,
+            {
+                "device": stack[n - 1],
+                "device-key": str(n),
+                "previous-device": undefined if prev_dev is None else prev_dev,
+                "previous-input-prefix": undefined if prev_in is None else prev_in,
+                "previous-output-prefix": undefined if prev_out is None else prev_out,
+            },
+            opts,
+        )
+        msg3 = ao.normalize_keys(msg3)
+        try:
+            res = members[n - 1](msg3, request, dopts)
+        except HyperbeamError:
+            raise
+        except RecursionError:
+            return ao._limit_error("recursion")
+        except Exception as exc:  # noqa: BLE001 - typed like the generic dispatcher does
+            raise DeviceError(f"device call for key 'compute' failed: {exc!r}") from exc
+        status, res = ao._norm_result(res)
+        if _is_limit(res):
+            return status, res
+        if status == "ok" and isinstance(res, dict):
+            msg, n = res, n + 1
+        elif status == "error" and res == ao.NOT_FOUND:
+            msg, n = msg3, n + 1
+        elif status == "ok":
+            return "ok", res
+        elif status == "skip" and isinstance(res, dict):
+            msg = res
+            break
+        elif status == "pass" and isinstance(res, dict):
+            msg = {**res, "pass": _int(res.get("pass"), 1) + 1}
+            n = 1
+        else:
+            strategy = _text(msg3.get("error-strategy")) or "throw"
+            info = {"status": 500, "body": "stack_call_failed", "dev-num": n, "reason": res}
+            if strategy == "stop":
+                return "error", info
+            raise ao.ResolveError(
+                f"device_failed: device {n} of the stack -> {status} {res!r:.200}"
+            )
+    restore = {
+        "device": start_device,
+        "input-prefix": msg.get("previous-input-prefix"),
+        "output-prefix": msg.get("previous-output-prefix"),
+        "device-key": ao.UNSET,
+        "device-stack-previous": ao.UNSET,
+        "pass": ao.UNSET if start_pass is None else start_pass,
+    }
+    restore = {k: (ao.UNDEFINED if v is None else v) for k, v in restore.items()}
+    return ao.MESSAGE_DEVICE.set(msg, restore, opts)
+
+
 def resolve_map(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
     stack = _read_stack(base, opts)[1]
     if isinstance(stack, list):
@@ -172,4 +304,5 @@ def _int(v: Any, default: int) -> int:
 DEVICE = StackDevice()
 
 from .. import ao  # noqa: E402
+from ..exceptions import DeviceError, HyperbeamError  # noqa: E402
 from .message import get as _message_get  # noqa: E402

@@ -207,11 +207,15 @@ def _new_context(base: dict, opts: dict) -> WasmContext:
     in_p, out_p = prefixes(base)
     mod, ident = _load(base, in_p, opts)
     ctx = WasmContext(out_p, opts, ident)
+    fuel = opts.get("wasm_fuel", DEFAULT_FUEL)
+    limit = opts.get("wasm_memory_limit", DEFAULT_MEMORY_LIMIT)
     ctx.instance = Instance(
         mod,
         ctx.handle_import,
-        fuel=opts.get("wasm_fuel", DEFAULT_FUEL),
-        memory_limit=opts.get("wasm_memory_limit", DEFAULT_MEMORY_LIMIT),
+        fuel=None if fuel is None else int(_text(fuel) if isinstance(fuel, bytes) else fuel),
+        memory_limit=None
+        if limit is None
+        else int(_text(limit) if isinstance(limit, bytes) else limit),
     )
     return ctx
 
