@@ -105,38 +105,13 @@ def resolve_fold(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
                 break
             return status, msg3
         status, res = ao.resolve(msg3, request, opts)
-        if _is_limit(res):
-            return status, res
-        if status == "ok" and isinstance(res, dict):
-            msg, n = res, n + 1
-        elif status == "error" and res == ao.NOT_FOUND:
-            msg, n = msg3, n + 1
-        elif status == "ok":
-            return "ok", res
-        elif status == "skip" and isinstance(res, dict):
-            msg = res
+        outcome = _step_outcome(status, res, msg3, n)
+        if outcome[0] == "return":
+            return outcome[1]
+        _, msg, n = outcome
+        if n is None:
             break
-        elif status == "pass" and isinstance(res, dict):
-            msg = {**res, "pass": _int(res.get("pass"), 1) + 1}
-            n = 1
-        else:
-            strategy = _text(msg3.get("error-strategy")) or "throw"
-            info = {"status": 500, "body": "stack_call_failed", "dev-num": n, "reason": res}
-            if strategy == "stop":
-                return "error", info
-            raise ao.ResolveError(
-                f"device_failed: device {n} of the stack -> {status} {res!r:.200}"
-            )
-    restore = {
-        "device": start_device,
-        "input-prefix": msg.get("previous-input-prefix"),
-        "output-prefix": msg.get("previous-output-prefix"),
-        "device-key": ao.UNSET,
-        "device-stack-previous": ao.UNSET,
-        "pass": ao.UNSET if start_pass is None else start_pass,
-    }
-    restore = {k: (ao.UNDEFINED if v is None else v) for k, v in restore.items()}
-    return ao.MESSAGE_DEVICE.set(msg, restore, opts)
+    return _restore(msg, start_device, start_pass, opts)
 
 
 # ---- the fast path for the standard AOS stack ------------------------------------------------
@@ -233,38 +208,13 @@ def fast_fold(base: dict, request: dict, opts: dict) -> tuple[str, Any] | None:
         except Exception as exc:  # noqa: BLE001 - typed like the generic dispatcher does
             raise DeviceError(f"device call for key 'compute' failed: {exc!r}") from exc
         status, res = ao._norm_result(res)
-        if _is_limit(res):
-            return status, res
-        if status == "ok" and isinstance(res, dict):
-            msg, n = res, n + 1
-        elif status == "error" and res == ao.NOT_FOUND:
-            msg, n = msg3, n + 1
-        elif status == "ok":
-            return "ok", res
-        elif status == "skip" and isinstance(res, dict):
-            msg = res
+        outcome = _step_outcome(status, res, msg3, n)
+        if outcome[0] == "return":
+            return outcome[1]
+        _, msg, n = outcome
+        if n is None:
             break
-        elif status == "pass" and isinstance(res, dict):
-            msg = {**res, "pass": _int(res.get("pass"), 1) + 1}
-            n = 1
-        else:
-            strategy = _text(msg3.get("error-strategy")) or "throw"
-            info = {"status": 500, "body": "stack_call_failed", "dev-num": n, "reason": res}
-            if strategy == "stop":
-                return "error", info
-            raise ao.ResolveError(
-                f"device_failed: device {n} of the stack -> {status} {res!r:.200}"
-            )
-    restore = {
-        "device": start_device,
-        "input-prefix": msg.get("previous-input-prefix"),
-        "output-prefix": msg.get("previous-output-prefix"),
-        "device-key": ao.UNSET,
-        "device-stack-previous": ao.UNSET,
-        "pass": ao.UNSET if start_pass is None else start_pass,
-    }
-    restore = {k: (ao.UNDEFINED if v is None else v) for k, v in restore.items()}
-    return ao.MESSAGE_DEVICE.set(msg, restore, opts)
+    return _restore(msg, start_device, start_pass, opts)
 
 
 def resolve_map(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
@@ -306,3 +256,39 @@ DEVICE = StackDevice()
 from .. import ao  # noqa: E402
 from ..exceptions import DeviceError, HyperbeamError  # noqa: E402
 from .message import get as _message_get  # noqa: E402
+
+
+def _step_outcome(status: str, res: Any, msg3: dict, n: int) -> tuple:
+    """What one fold step's result means (runtime §9.1): ``("next", msg, n)`` to go on
+    (``n`` None: stop folding, the stack was skipped), or ``("return", (status, value))``."""
+    if _is_limit(res):
+        return "return", (status, res)
+    if status == "ok" and isinstance(res, dict):
+        return "next", res, n + 1
+    if status == "error" and res == ao.NOT_FOUND:
+        return "next", msg3, n + 1
+    if status == "ok":
+        return "return", ("ok", res)
+    if status == "skip" and isinstance(res, dict):
+        return "next", res, None
+    if status == "pass" and isinstance(res, dict):
+        return "next", {**res, "pass": _int(res.get("pass"), 1) + 1}, 1
+    strategy = _text(msg3.get("error-strategy")) or "throw"
+    info = {"status": 500, "body": "stack_call_failed", "dev-num": n, "reason": res}
+    if strategy == "stop":
+        return "return", ("error", info)
+    raise ao.ResolveError(f"device_failed: device {n} of the stack -> {status} {res!r:.200}")
+
+
+def _restore(msg: dict, start_device: Any, start_pass: Any, opts: dict) -> tuple[str, Any]:
+    """Put back the device, prefixes and pass the fold started with."""
+    restore = {
+        "device": start_device,
+        "input-prefix": msg.get("previous-input-prefix"),
+        "output-prefix": msg.get("previous-output-prefix"),
+        "device-key": ao.UNSET,
+        "device-stack-previous": ao.UNSET,
+        "pass": ao.UNSET if start_pass is None else start_pass,
+    }
+    restore = {k: (ao.UNDEFINED if v is None else v) for k, v in restore.items()}
+    return ao.MESSAGE_DEVICE.set(msg, restore, opts)
