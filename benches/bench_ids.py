@@ -97,6 +97,10 @@ def run() -> list[Result]:
         check([hid(m) for m in msgs] == ref_ids, f"id() != reference ({name})")
         check([_native.unsigned_id(m) for m in msgs] == ref_ids, f"_native != reference ({name})")
         check(hyperbeam_fast.id_many(msgs) == ref_ids, f"id_many != reference ({name})")
+        check(
+            [_native.unsigned_id_general(m) for m in msgs[:100]] == ref_ids[:100],
+            f"general path != reference ({name})",
+        )
     m = m20[0]
     h = hyperbeam_fast.convert(m, "httpsig@1.0")
     ref_h = reference.httpsig_to(reference.structured_from(m))

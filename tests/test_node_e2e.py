@@ -297,7 +297,9 @@ def test_ans104_request_and_response(node, wallets):
     bad[-3] ^= 0x01  # a byte of the data/tags: the signature no longer matches
     st, _, _, data = raw(node, "POST", "/key1", hdrs, bytes(bad))
     assert 400 <= st < 500, data
-    st, h, _, body = raw(node, "GET", "/~meta@1.0/info", {"accept-codec": "ans104@1.0"})
-    assert st == 200 and h["content-type"].startswith("application/ans104")
+    # The info message may hold operator-signed (multi-commitment) history, which ANS-104 cannot
+    # carry (HyperBEAM: multisignatures_not_supported_by_ans104), so ask for one key of it.
+    st, h, _, body = raw(node, "GET", "/~meta@1.0/info/port", {"accept-codec": "ans104@1.0"})
     reply = hb.convert(body, "structured@1.0", "ans104@1.0")
-    assert hb.verify(reply) and reply["port"] in (node.port, str(node.port).encode())
+    assert st == 200 and h["content-type"].startswith("application/ans104"), reply
+    assert hb.verify(reply) and reply["body"] in (node.port, str(node.port).encode())

@@ -1,4 +1,5 @@
-//! Rough timing of the unsigned-ID pipeline on a 20-key mixed message and variants.
+//! Rough timing of the unsigned-ID pipeline on a 20-key mixed message and variants, through the
+//! fast path (`message_id::unsigned_id`) and the general path (`unsigned_id_general`).
 use hb_core::{message_id, Msg, Value};
 use std::time::Instant;
 
@@ -6,19 +7,78 @@ fn bin(s: &str) -> Value {
     Value::Bin(s.as_bytes().to_vec())
 }
 
-fn time(label: &str, m: &Msg) {
+fn rate(m: &Msg, f: fn(&Msg) -> hb_core::Result<[u8; 32]>) -> f64 {
     let iters = 200_000;
     let t = Instant::now();
     for _ in 0..iters {
-        std::hint::black_box(message_id::unsigned_id(m).unwrap());
+        std::hint::black_box(f(std::hint::black_box(m)).unwrap());
     }
-    println!(
-        "{label:28} {:.0}/s",
-        iters as f64 / t.elapsed().as_secs_f64()
+    iters as f64 / t.elapsed().as_secs_f64()
+}
+
+fn time(label: &str, m: &Msg) {
+    assert_eq!(
+        message_id::unsigned_id(m).unwrap(),
+        message_id::unsigned_id_general(m).unwrap(),
+        "{label}: fast and general paths disagree"
     );
+    let fast = rate(m, message_id::unsigned_id);
+    let general = rate(m, message_id::unsigned_id_general);
+    println!("{label:28} {fast:>9.0}/s  (general path {general:.0}/s)");
+}
+
+/// `msg20` of benches/bench_ids.py.
+fn msg20() -> Msg {
+    let mut m = Msg::new();
+    let atom = |a: &str| Value::Atom(a.into());
+    for (k, v) in [
+        ("action", bin("Transfer")),
+        (
+            "recipient",
+            bin("vh-NTHVvlKZqRxc8LyyTNok65yQ55a_PJ1zWLb9G2JI"),
+        ),
+        ("target", bin("xU9zFkq3X2ZQ6olwNVvr1vUWIjc3kXTWr7xKQD6dh10")),
+        ("quantity", Value::Int(1_000_001)),
+        ("fee", Value::Int(3)),
+        ("nonce", Value::Int(1)),
+        ("price", Value::Float(1.5)),
+        ("ratio", Value::Float(0.25)),
+        ("enabled", atom("true")),
+        ("disabled", atom("false")),
+        ("nothing", atom("null")),
+        ("mode", atom("fast")),
+        (
+            "tags",
+            Value::List(vec![bin("alpha"), bin("beta"), Value::Int(3)]),
+        ),
+        (
+            "meta",
+            Value::Map(Msg::from([
+                (b"k1".to_vec(), bin("v1")),
+                (b"k2".to_vec(), Value::Int(7)),
+            ])),
+        ),
+        ("data-protocol", bin("ao")),
+        ("variant", bin("ao.TN.1")),
+        ("type", bin("Message")),
+        ("name", bin("bench")),
+        ("ttl", Value::Int(3600)),
+        ("body", Value::Bin(b"hello world ".repeat(8))),
+    ] {
+        m.insert(k.as_bytes().to_vec(), v);
+    }
+    m
 }
 
 fn main() {
+    // `ID_SPEED_PROFILE=1`: only the fast path on msg20, for a while (for `perf record`).
+    if std::env::var_os("ID_SPEED_PROFILE").is_some() {
+        let m = msg20();
+        for _ in 0..10 {
+            rate(&m, message_id::unsigned_id);
+        }
+        return;
+    }
     let mut m = Msg::new();
     for i in 0..12 {
         m.insert(format!("key-{i}").into_bytes(), bin(&format!("value-{i}")));
@@ -41,4 +101,5 @@ fn main() {
     n.insert(b"a".to_vec(), bin("1"));
     m.insert(b"nested".to_vec(), Value::Map(n));
     time("+nested (20 keys)", &m);
+    time("bench_ids msg20", &msg20());
 }

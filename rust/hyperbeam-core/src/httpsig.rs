@@ -1,11 +1,12 @@
 //! `httpsig@1.0` encoding: TABM <-> HTTP headers plus a multipart body (spec core §6).
 //! Signing and verification live with the commitments; this is the keyless conversion.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::error::{codec, Error, Result};
 use crate::ids::{b64std, b64url, sha256};
-use crate::keys::{is_id_size, normalize_key};
+use crate::keys::{is_id_size, is_normalized, normalize_key};
 use crate::sf::{self, Bare, Member};
 use crate::structured::lossy;
 use crate::value::{Msg, Value};
@@ -35,8 +36,14 @@ fn inline_key<V>(
 
 /// `content-digest: sha-256=:<b64 sha256(body)>:`.
 pub fn content_digest(body: &[u8]) -> Vec<u8> {
-    let mut d = b"sha-256=:".to_vec();
-    d.extend_from_slice(b64std(&sha256(body)).as_bytes());
+    digest_field(&sha256(body))
+}
+
+/// `sha-256=:<b64 hash>:`, the `content-digest` of a body whose SHA-256 is `hash`.
+pub(crate) fn digest_field(hash: &[u8; 32]) -> Vec<u8> {
+    let mut d = Vec::with_capacity(54);
+    d.extend_from_slice(b"sha-256=:");
+    d.extend_from_slice(b64std(hash).as_bytes());
     d.push(b':');
     d
 }
@@ -56,7 +63,8 @@ pub fn to_http(tabm: &Msg) -> Result<HttpMsg> {
         enc.insert(b"inline-body-key".to_vec(), ik.clone());
     }
     let mut ao_ids: Vec<u8> = Vec::new();
-    let mut body_map: Msg = Msg::new();
+    // Body entries in key order, borrowed from the TABM.
+    let mut body_entries: Vec<(&[u8], Node<'_>)> = Vec::new();
     for (k, v) in tabm {
         match k.as_slice() {
             b"commitments" | b"signature" | b"signature-input" | b"priv" => continue,
@@ -74,18 +82,12 @@ pub fn to_http(tabm: &Msg) -> Result<HttpMsg> {
             }
         }
         match v {
-            _ if k == b"body" || *k == ik => {
-                body_map.insert(k.clone(), v.clone());
-            }
-            Value::Map(_) => {
-                body_map.insert(k.clone(), v.clone());
-            }
+            _ if k == b"body" || *k == ik => body_entries.push((k, Node::from(v))),
+            Value::Map(_) => body_entries.push((k, Node::from(v))),
             Value::Bin(b) if b.len() <= MAX_HEADER_LENGTH => {
                 enc.insert(k.clone(), b.clone());
             }
-            Value::Bin(_) => {
-                body_map.insert(k.clone(), v.clone());
-            }
+            Value::Bin(_) => body_entries.push((k, Node::from(v))),
             other => {
                 return codec(format!(
                     "TABM key {:?} holds a {}; TABM leaves must be binaries",
@@ -98,16 +100,27 @@ pub fn to_http(tabm: &Msg) -> Result<HttpMsg> {
     if !ao_ids.is_empty() {
         enc.insert(b"ao-ids".to_vec(), ao_ids);
     }
-    let mut parts: BTreeMap<Vec<u8>, Value> = BTreeMap::new();
-    group_maps(&body_map, &[], &mut parts)?;
-    if parts.len() == 1 && parts.contains_key(&ik) {
-        if let Some(Value::Bin(b)) = parts.get(&ik) {
-            enc.insert(b"body".to_vec(), b.clone());
-        } else {
-            multipart(&parts, &ik, &mut enc)?;
+    let mut parts = Parts::new();
+    group_maps(body_entries.into_iter(), &[], &mut parts)?;
+    match Body::of(&parts, &ik) {
+        Body::None => {}
+        Body::Single(b) => {
+            enc.insert(b"body".to_vec(), b.to_vec());
         }
-    } else if !parts.is_empty() {
-        multipart(&parts, &ik, &mut enc)?;
+        Body::Multipart(mp) => {
+            let mut body = Vec::with_capacity(mp.body_len());
+            mp.write_body(|chunk| body.extend_from_slice(chunk));
+            enc.insert(b"body".to_vec(), body);
+            let mut keys = Vec::new();
+            for (i, name) in parts.keys().enumerate() {
+                if i > 0 {
+                    keys.extend_from_slice(b", ");
+                }
+                sf::ser_string(&mut keys, name);
+            }
+            enc.insert(b"body-keys".to_vec(), keys);
+            enc.insert(b"content-type".to_vec(), mp.content_type());
+        }
     }
     if let Some(body) = enc.get(b"body".as_slice()) {
         if !body.is_empty() {
@@ -145,36 +158,77 @@ fn add_signature_headers(tabm: &Msg, enc: &mut HttpMsg) {
     }
 }
 
-fn join_path(parent: &[u8], k: &[u8]) -> Vec<u8> {
-    let nk = normalize_key(k);
-    if parent.is_empty() {
-        nk
-    } else {
-        let mut p = parent.to_vec();
-        p.push(b'/');
-        p.extend_from_slice(&nk);
-        p
+/// A value met while grouping the body: a binary, a nested map, or (an error) anything else.
+#[derive(Clone, Copy)]
+pub(crate) enum Node<'a> {
+    Bin(&'a [u8]),
+    Map(&'a Msg),
+    Other(&'a Value),
+}
+
+impl<'a> From<&'a Value> for Node<'a> {
+    fn from(v: &'a Value) -> Self {
+        match v {
+            Value::Bin(b) => Node::Bin(b),
+            Value::Map(m) => Node::Map(m),
+            other => Node::Other(other),
+        }
     }
 }
 
+/// One multipart part: a binary, or a map of binaries (keys normalised).
+pub(crate) enum Part<'a> {
+    Bin(&'a [u8]),
+    Map(BTreeMap<Cow<'a, [u8]>, &'a [u8]>),
+}
+
+/// The parts of a body, by path, borrowed from the message.
+pub(crate) type Parts<'a> = BTreeMap<Cow<'a, [u8]>, Part<'a>>;
+
+fn norm_key(k: &[u8]) -> Cow<'_, [u8]> {
+    if is_normalized(k) {
+        Cow::Borrowed(k)
+    } else {
+        Cow::Owned(normalize_key(k))
+    }
+}
+
+fn join_path<'a>(parent: &[u8], k: &'a [u8]) -> Cow<'a, [u8]> {
+    let nk = norm_key(k);
+    if parent.is_empty() {
+        nk
+    } else {
+        let mut p = Vec::with_capacity(parent.len() + 1 + nk.len());
+        p.extend_from_slice(parent);
+        p.push(b'/');
+        p.extend_from_slice(&nk);
+        Cow::Owned(p)
+    }
+}
+
+fn node_entry<'a>((k, v): (&'a Vec<u8>, &'a Value)) -> (&'a [u8], Node<'a>) {
+    (k.as_slice(), Node::from(v))
+}
+
 /// `group_maps` (spec core §6.3): flatten nested maps into parts named by their paths.
-pub(crate) fn group_maps(
-    map: &Msg,
+/// `entries` come in key order, as a map's would.
+pub(crate) fn group_maps<'a>(
+    entries: impl Iterator<Item = (&'a [u8], Node<'a>)>,
     parent: &[u8],
-    top: &mut BTreeMap<Vec<u8>, Value>,
+    top: &mut Parts<'a>,
 ) -> Result<()> {
-    let mut flat = Msg::new();
-    for (k, v) in map {
+    let mut flat: BTreeMap<Cow<'a, [u8]>, &'a [u8]> = BTreeMap::new();
+    for (k, v) in entries {
         let fk = join_path(parent, k);
         match v {
-            Value::Map(inner) => group_maps(inner, &fk, top)?,
-            Value::Bin(b) if b.len() > MAX_HEADER_LENGTH => {
-                top.insert(fk, v.clone());
+            Node::Map(inner) => group_maps(inner.iter().map(node_entry), &fk, top)?,
+            Node::Bin(b) if b.len() > MAX_HEADER_LENGTH => {
+                top.insert(fk, Part::Bin(b));
             }
-            Value::Bin(_) => {
-                flat.insert(normalize_key(k), v.clone());
+            Node::Bin(b) => {
+                flat.insert(norm_key(k), b);
             }
-            other => {
+            Node::Other(other) => {
                 return codec(format!(
                     "TABM key {:?} holds a {}; TABM leaves must be binaries",
                     lossy(&fk),
@@ -187,128 +241,171 @@ pub(crate) fn group_maps(
         return Ok(());
     }
     if parent.is_empty() {
-        top.extend(flat);
+        top.extend(flat.into_iter().map(|(k, b)| (k, Part::Bin(b))));
     } else {
-        top.insert(parent.to_vec(), Value::Map(flat));
+        top.insert(Cow::Owned(parent.to_vec()), Part::Map(flat));
     }
     Ok(())
 }
 
 /// Encode one part (spec core §6.3).
-fn encode_part(name: &[u8], v: &Value, ik: &[u8], out: &mut Vec<u8>) {
-    let disp = |out: &mut Vec<u8>, n: &[u8]| {
+fn encode_part(name: &[u8], v: &Part<'_>, ik: &[u8], out: &mut Vec<u8>) {
+    let disp = |out: &mut Vec<u8>, n: &[u8], suffix: &[u8]| {
         out.extend_from_slice(b"form-data;name=\"");
         out.extend_from_slice(n);
+        out.extend_from_slice(suffix);
         out.push(b'"');
     };
     match v {
-        Value::Map(m) if m.len() == 1 && m.contains_key(b"body".as_slice()) => {
+        Part::Map(m) if m.len() == 1 && m.contains_key(b"body".as_slice()) => {
             out.extend_from_slice(b"content-disposition: ");
-            let mut n = name.to_vec();
-            n.extend_from_slice(b"/body");
-            disp(out, &n);
+            disp(out, name, b"/body");
             out.extend_from_slice(b"\r\n\r\n");
-            if let Some(Value::Bin(b)) = m.get(b"body".as_slice()) {
+            if let Some(b) = m.get(b"body".as_slice()) {
                 out.extend_from_slice(b);
             }
         }
-        Value::Map(m) => {
-            let mut d = Vec::new();
-            if name == ik {
-                d.extend_from_slice(b"inline");
-            } else {
-                disp(&mut d, name);
-            }
+        Part::Map(m) => {
             let cd = b"content-disposition".as_slice();
+            let write_cd = |out: &mut Vec<u8>| {
+                out.extend_from_slice(cd);
+                out.extend_from_slice(b": ");
+                if name == ik {
+                    out.extend_from_slice(b"inline");
+                } else {
+                    disp(out, name, b"");
+                }
+            };
             let mut first = true;
-            let mut line = |out: &mut Vec<u8>, k: &[u8], val: &[u8]| {
+            let mut sep = |out: &mut Vec<u8>| {
                 if !first {
                     out.extend_from_slice(CRLF);
                 }
                 first = false;
-                out.extend_from_slice(k);
-                out.extend_from_slice(b": ");
-                out.extend_from_slice(val);
             };
             let mut cd_done = false;
             for (k, val) in m {
-                if !cd_done && k.as_slice() > cd {
-                    line(out, cd, &d);
+                let k: &[u8] = k;
+                if !cd_done && k > cd {
+                    sep(out);
+                    write_cd(out);
                     cd_done = true;
                 }
-                if k == b"body" || k.as_slice() == cd {
+                if k == b"body" || k == cd {
                     continue;
                 }
-                if let Value::Bin(b) = val {
-                    line(out, k, b);
-                }
+                sep(out);
+                out.extend_from_slice(k);
+                out.extend_from_slice(b": ");
+                out.extend_from_slice(val);
             }
             if !cd_done {
-                line(out, cd, &d);
+                sep(out);
+                write_cd(out);
             }
-            if let Some(Value::Bin(b)) = m.get(b"body".as_slice()) {
+            if let Some(b) = m.get(b"body".as_slice()) {
                 if !b.is_empty() {
                     out.extend_from_slice(b"\r\n\r\n");
                     out.extend_from_slice(b);
                 }
             }
         }
-        Value::Bin(b) => {
+        Part::Bin(b) => {
             out.extend_from_slice(b"content-disposition: ");
             if name == ik {
                 out.extend_from_slice(b"inline");
             } else {
-                disp(out, name);
+                disp(out, name, b"");
             }
             out.extend_from_slice(b"\r\n\r\n");
             out.extend_from_slice(b);
         }
-        _ => {}
     }
 }
 
-/// Build the multipart body, `body-keys` and `content-type` (spec core §6.3).
-pub(crate) fn multipart(
-    parts: &BTreeMap<Vec<u8>, Value>,
-    ik: &[u8],
-    enc: &mut HttpMsg,
-) -> Result<()> {
-    let encoded: Vec<Vec<u8>> = parts
-        .iter()
-        .map(|(name, v)| {
-            let mut p = Vec::new();
-            encode_part(name, v, ik, &mut p);
-            p
-        })
-        .collect();
-    let boundary = b64url(&sha256(&encoded.join(CRLF)));
-    let mut body = Vec::with_capacity(encoded.iter().map(|p| p.len() + 52).sum::<usize>() + 50);
-    for (i, p) in encoded.iter().enumerate() {
-        if i > 0 {
-            body.extend_from_slice(CRLF);
+/// The body that a message's parts make (spec core §6.1 step 5, §6.3).
+pub(crate) enum Body<'p> {
+    /// No parts: no body.
+    None,
+    /// The only part is the inline body key's binary: it is the body.
+    Single(&'p [u8]),
+    Multipart(Multipart),
+}
+
+impl<'p> Body<'p> {
+    pub(crate) fn of(parts: &'p Parts<'_>, ik: &[u8]) -> Body<'p> {
+        if parts.is_empty() {
+            return Body::None;
         }
-        body.extend_from_slice(b"--");
-        body.extend_from_slice(boundary.as_bytes());
-        body.extend_from_slice(CRLF);
-        body.extend_from_slice(p);
-    }
-    body.extend_from_slice(b"\r\n--");
-    body.extend_from_slice(boundary.as_bytes());
-    body.extend_from_slice(b"--");
-    let mut keys = Vec::new();
-    for (i, name) in parts.keys().enumerate() {
-        if i > 0 {
-            keys.extend_from_slice(b", ");
+        if parts.len() == 1 {
+            if let Some(Part::Bin(b)) = parts.get(ik) {
+                return Body::Single(b);
+            }
         }
-        sf::ser_string(&mut keys, name);
+        Body::Multipart(Multipart::new(parts, ik))
     }
-    enc.insert(b"body".to_vec(), body);
-    enc.insert(b"body-keys".to_vec(), keys);
-    let mut ct = b"multipart/form-data; boundary=\"".to_vec();
-    ct.extend_from_slice(boundary.as_bytes());
-    ct.push(b'"');
-    enc.insert(b"content-type".to_vec(), ct);
-    Ok(())
+}
+
+/// A multipart body: its parts encoded and joined by CRLF (the text its boundary hashes),
+/// and the boundary.
+pub(crate) struct Multipart {
+    joined: Vec<u8>,
+    ends: Vec<usize>,
+    boundary: String,
+}
+
+impl Multipart {
+    fn new(parts: &Parts<'_>, ik: &[u8]) -> Multipart {
+        let mut joined = Vec::with_capacity(256);
+        let mut ends = Vec::with_capacity(parts.len());
+        for (i, (name, v)) in parts.iter().enumerate() {
+            if i > 0 {
+                joined.extend_from_slice(CRLF);
+            }
+            encode_part(name, v, ik, &mut joined);
+            ends.push(joined.len());
+        }
+        let boundary = b64url(&sha256(&joined));
+        Multipart {
+            joined,
+            ends,
+            boundary,
+        }
+    }
+
+    /// The body's length in bytes.
+    pub(crate) fn body_len(&self) -> usize {
+        let b = self.boundary.len();
+        self.joined.len() + self.ends.len() * (b + 4) + b + 6
+    }
+
+    /// Write the body through `sink`, in pieces: each part after `--boundary`, then the closing
+    /// boundary.
+    pub(crate) fn write_body(&self, mut sink: impl FnMut(&[u8])) {
+        let mut start = 0;
+        for (i, &end) in self.ends.iter().enumerate() {
+            if i > 0 {
+                sink(CRLF);
+            }
+            sink(b"--");
+            sink(self.boundary.as_bytes());
+            sink(CRLF);
+            sink(&self.joined[start..end]);
+            start = end + CRLF.len();
+        }
+        sink(b"\r\n--");
+        sink(self.boundary.as_bytes());
+        sink(b"--");
+    }
+
+    /// `multipart/form-data; boundary="..."`.
+    pub(crate) fn content_type(&self) -> Vec<u8> {
+        let mut ct = Vec::with_capacity(self.boundary.len() + 32);
+        ct.extend_from_slice(b"multipart/form-data; boundary=\"");
+        ct.extend_from_slice(self.boundary.as_bytes());
+        ct.push(b'"');
+        ct
+    }
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

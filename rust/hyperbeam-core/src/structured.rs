@@ -1,6 +1,7 @@
 //! `structured@1.0`: rich message <-> TABM with `ao-types` (spec core §3).
 
 use crate::error::{codec, Error, Result};
+use crate::id_fast::ValueRef;
 use crate::keys::{
     escape_into, is_normalized, is_private, list_to_numbered, normalize_key, normalize_keys,
     unescape,
@@ -91,7 +92,10 @@ pub fn format_float(f: f64, out: &mut Vec<u8>) -> Result<()> {
             // Rare (very large or very small magnitudes): the formatter's exact mode.
             let s = format!("{:.20e}", f.abs());
             let (mant, e) = s.split_once('e').unwrap_or((&s, "0"));
-            let d: Vec<u8> = mant.bytes().filter(u8::is_ascii_digit).collect();
+            let mut d = [b'0'; 21];
+            for (slot, c) in d.iter_mut().zip(mant.bytes().filter(u8::is_ascii_digit)) {
+                *slot = c;
+            }
             (d, e.parse().unwrap_or(0))
         }
     };
@@ -111,9 +115,10 @@ pub fn format_float(f: f64, out: &mut Vec<u8>) -> Result<()> {
 /// The 21 significant digits of `%.20e` for a finite, non-negative `f` whose exact decimal value
 /// fits in u128 arithmetic (most floats met in messages), rounded half-to-even on the exact
 /// expansion as C's printf does; `None` for the others.
-fn exact_digits(f: f64) -> Option<(Vec<u8>, i32)> {
+fn exact_digits(f: f64) -> Option<([u8; 21], i32)> {
+    let mut d = [b'0'; 21];
     if f == 0.0 {
-        return Some((vec![b'0'; 21], 0));
+        return Some((d, 0));
     }
     let bits = f.to_bits();
     let raw_exp = ((bits >> 52) & 0x7ff) as i32;
@@ -123,6 +128,14 @@ fn exact_digits(f: f64) -> Option<(Vec<u8>, i32)> {
     } else {
         (frac | (1u64 << 52), raw_exp - 1075)
     };
+    // Drop trailing zero bits of the mantissa first: most fractions met in messages (1.5, 0.25)
+    // then need only a few powers of five.
+    let (m, e) = if e < 0 {
+        let tz = m.trailing_zeros().min(e.unsigned_abs());
+        (m >> tz, e + tz as i32)
+    } else {
+        (m, e)
+    };
     // f = m * 2^e exactly = n * 10^-k with n an integer.
     let (n, k): (u128, i32) = if e >= 0 {
         if e > 74 {
@@ -131,41 +144,62 @@ fn exact_digits(f: f64) -> Option<(Vec<u8>, i32)> {
         (u128::from(m) << e, 0)
     } else {
         let k = -e;
-        if k > 27 {
-            return None;
-        }
-        (u128::from(m) * 5u128.pow(k as u32), k)
+        let n = 5u128
+            .checked_pow(k.unsigned_abs())
+            .and_then(|p| p.checked_mul(u128::from(m)))?;
+        (n, k)
     };
-    let mut digits = n.to_string().into_bytes();
-    let mut exp = digits.len() as i32 - 1 - k;
-    if digits.len() > 21 {
-        let rest = digits.split_off(21);
+    // The decimal digits of n, without allocating (u64 arithmetic where it fits).
+    let mut buf = [0u8; 40];
+    let mut i = buf.len();
+    if let Ok(mut v) = u64::try_from(n) {
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+    } else {
+        let mut v = n;
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+    }
+    let all = &buf[i..];
+    let mut exp = all.len() as i32 - 1 - k;
+    let keep = all.len().min(21);
+    d[..keep].copy_from_slice(&all[..keep]);
+    if let Some(rest) = all.get(21..).filter(|r| !r.is_empty()) {
         let first = rest[0];
         let tail_nonzero = rest[1..].iter().any(|&c| c != b'0');
-        let round_up =
-            first > b'5' || (first == b'5' && (tail_nonzero || (digits[20] - b'0') % 2 == 1));
+        let round_up = first > b'5' || (first == b'5' && (tail_nonzero || (d[20] - b'0') % 2 == 1));
         if round_up {
             let mut i = 20;
             loop {
-                if digits[i] == b'9' {
-                    digits[i] = b'0';
+                if d[i] == b'9' {
+                    d[i] = b'0';
                     if i == 0 {
-                        digits.insert(0, b'1');
-                        digits.truncate(21);
+                        // All nines: 10...0, one more in the exponent.
+                        d[0] = b'1';
                         exp += 1;
                         break;
                     }
                     i -= 1;
                 } else {
-                    digits[i] += 1;
+                    d[i] += 1;
                     break;
                 }
             }
         }
-    } else {
-        digits.resize(21, b'0');
     }
-    Some((digits, exp))
+    Some((d, exp))
 }
 
 /// Decimal text of `n`, appended without an intermediate allocation.
@@ -184,7 +218,7 @@ fn push_u64(out: &mut Vec<u8>, mut n: u64) {
 }
 
 /// Decimal text of an integer (Erlang `integer_to_binary`).
-fn push_i64(out: &mut Vec<u8>, i: i64) {
+pub(crate) fn push_i64(out: &mut Vec<u8>, i: i64) {
     if i < 0 {
         out.push(b'-');
     }
@@ -193,58 +227,66 @@ fn push_i64(out: &mut Vec<u8>, i: i64) {
 
 /// `encode_value` (spec core §3.2): appends the encoding and returns the type name.
 pub fn encode_value(v: &Value, out: &mut Vec<u8>) -> Result<&'static str> {
+    encode_value_ref(ValueRef::from(v), out)
+}
+
+/// `encode_value` on a borrowed value (the one implementation of it).
+pub fn encode_value_ref(v: ValueRef<'_>, out: &mut Vec<u8>) -> Result<&'static str> {
     match v {
-        Value::Int(i) => {
-            push_i64(out, *i);
+        ValueRef::Int(i) => {
+            push_i64(out, i);
             Ok("integer")
         }
-        Value::BigInt(s) => {
+        ValueRef::BigInt(s) => {
             out.extend_from_slice(s.as_bytes());
             Ok("integer")
         }
-        Value::Float(f) => {
-            format_float(*f, out)?;
+        ValueRef::Float(f) => {
+            format_float(f, out)?;
             Ok("float")
         }
-        Value::Atom(a) => {
+        ValueRef::Atom(a) => {
             sf::ser_string(out, a.as_bytes());
             Ok("atom")
         }
-        Value::Bin(b) => {
+        ValueRef::Bin(b) => {
             out.extend_from_slice(b);
             Ok("binary")
         }
-        Value::List(items) => {
-            let mut elem = Vec::new();
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.extend_from_slice(b", ");
-                }
-                match item {
-                    Value::Bin(b) => sf::ser_string(out, b),
-                    Value::Map(_) => {
-                        return codec(
-                            "a list holds a map after a non-map first element \
-                             (HyperBEAM cannot encode this)",
-                        )
-                    }
-                    other => {
-                        elem.clear();
-                        elem.extend_from_slice(b"(ao-type-");
-                        let at = elem.len();
-                        let mut enc = Vec::new();
-                        let t = encode_value(other, &mut enc)?;
-                        elem.splice(at..at, t.bytes());
-                        elem.extend_from_slice(b") ");
-                        elem.extend_from_slice(&enc);
-                        sf::ser_string(out, &elem);
-                    }
-                }
-            }
+        ValueRef::List(items) => {
+            encode_list(items, out)?;
             Ok("list")
         }
-        Value::Map(_) => codec("a map cannot be encoded as a scalar value"),
+        ValueRef::Map(_) => codec("a map cannot be encoded as a scalar value"),
     }
+}
+
+/// A list as an SF list: binaries as strings, other elements as `"(ao-type-T) encoding"`.
+fn encode_list(items: &[Value], out: &mut Vec<u8>) -> Result<()> {
+    let mut elem = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b", ");
+        }
+        match item {
+            Value::Bin(b) => sf::ser_string(out, b),
+            Value::Map(_) => {
+                return codec(
+                    "a list holds a map after a non-map first element \
+                     (HyperBEAM cannot encode this)",
+                )
+            }
+            other => {
+                elem.clear();
+                elem.extend_from_slice(b"(ao-type-");
+                let at = elem.len();
+                let t = encode_value(other, &mut elem)?;
+                elem.splice(at..at, t.bytes().chain(*b") "));
+                sf::ser_string(out, &elem);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The value of an `ao-types` entry: an SF string or token.

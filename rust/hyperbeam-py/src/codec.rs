@@ -1,10 +1,10 @@
 //! Codec and message-ID bindings over `hb_core` (spec core §3, §4.3, §6, §9).
 
-use hb_core::{flat, httpsig, ids, message_id, structured, Msg, Result as CoreResult};
+use hb_core::{flat, httpsig, id_fast, ids, message_id, structured, Msg, Result as CoreResult};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::convert::{http_to_py, msg_to_py, to_http, to_msg};
+use crate::convert::{http_to_py, msg_to_py, to_http, to_msg, with_entries};
 use crate::error::{codec_err, PyHbError};
 
 /// The formats `convert` moves between natively.
@@ -94,6 +94,22 @@ fn approx_size(m: &Msg) -> usize {
 /// The unsigned (HMAC) ID of a message, 43 characters (spec core §4.3).
 #[pyfunction]
 fn unsigned_id(py: Python<'_>, msg: &Bound<'_, PyAny>) -> PyResult<String> {
+    // The fast path over the dict's own strings and bytes; anything it does not take (odd keys,
+    // keys needing the general path, bad values) goes through the owned conversion below.
+    let fast = with_entries(msg, |entries, size| {
+        // Bytes and str are immutable and `entries` holds strong references to them, so the
+        // borrowed data stays valid without the GIL.
+        if size > 64 * 1024 {
+            py.detach(|| id_fast::try_unsigned_id_entries(entries))
+        } else {
+            id_fast::try_unsigned_id_entries(entries)
+        }
+    });
+    match fast {
+        Some(Ok(Some(id))) => return Ok(ids::b64url(&id)),
+        Some(Err(e)) => return Err(PyHbError::from(e).into()),
+        Some(Ok(None)) | None => {}
+    }
     let m = to_msg(msg)?;
     // A few microseconds for typical messages: releasing the GIL would cost more than it saves.
     // Large messages (big bodies) release it; `unsigned_id_many` always does.

@@ -1,6 +1,7 @@
 //! Python objects <-> `hb_core::Value` (the message model of spec core §2.1).
 
 use hb_core::httpsig::HttpMsg;
+use hb_core::id_fast::{key_cmp, key_prefix, Entry, ValueRef};
 use hb_core::{Msg, Value};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -69,6 +70,105 @@ pub fn to_msg(obj: &Bound<'_, PyAny>) -> PyResult<Msg> {
         ))
     })?;
     dict_to_msg(d, 0)
+}
+
+/// A top-level value for [`with_entries`]: borrowed from its Python object, or converted into
+/// the owned `arena` (nested dicts and lists, big integers, bytearrays).
+enum Slot<'a> {
+    Ref(ValueRef<'a>),
+    Owned(usize),
+}
+
+/// Runs `f` over the entries of the message `obj` borrowed from the `dict` (str and bytes data
+/// borrowed, not copied; only nested containers converted to owned values), sorted by key, and a
+/// rough size of its data in bytes. `None` when the `dict` cannot be read that way: it is not a
+/// `dict`, has other than `str`/`bytes` keys or a `str` that is not UTF-8, or a value fails to
+/// convert. Callers then fall back to [`to_msg`], which converts the same values the same way
+/// (or raises the error).
+pub fn with_entries<R>(
+    obj: &Bound<'_, PyAny>,
+    f: impl FnOnce(&[Entry<'_>], usize) -> R,
+) -> Option<R> {
+    let d = obj.cast::<PyDict>().ok()?;
+    // Strong references keep every borrowed buffer alive until `f` returns.
+    let items: Vec<(Bound<'_, PyAny>, Bound<'_, PyAny>)> = d.iter().collect();
+    let mut arena: Vec<Value> = Vec::new();
+    let mut slots: Vec<(&[u8], Slot<'_>)> = Vec::with_capacity(items.len());
+    let mut size = 0usize;
+    for (k, v) in &items {
+        let key: &[u8] = if let Ok(s) = k.cast::<PyString>() {
+            s.to_str().ok()?.as_bytes()
+        } else if let Ok(b) = k.cast::<PyBytes>() {
+            b.as_bytes()
+        } else {
+            return None;
+        };
+        // The exact built-in types first (a pointer comparison each), then `to_value`'s order.
+        let slot = if let Ok(s) = v.cast_exact::<PyString>() {
+            let text = s.to_str().ok()?;
+            size += text.len();
+            Slot::Ref(ValueRef::Bin(text.as_bytes()))
+        } else if let Ok(b) = v.cast::<PyBytes>() {
+            let b = b.as_bytes();
+            size += b.len();
+            Slot::Ref(ValueRef::Bin(b))
+        } else if let Ok(Ok(n)) = v.cast_exact::<PyInt>().map(|i| i.extract::<i64>()) {
+            size += 16;
+            Slot::Ref(ValueRef::Int(n))
+        } else if let Ok(s) = v.cast::<PyString>() {
+            let text = s.to_str().ok()?;
+            if v.is_instance(atom_type(v.py()).ok()?).ok()? {
+                size += 16;
+                Slot::Ref(ValueRef::Atom(text))
+            } else {
+                size += text.len();
+                Slot::Ref(ValueRef::Bin(text.as_bytes()))
+            }
+        } else if v.is_none() {
+            size += 16;
+            Slot::Ref(ValueRef::Atom("null"))
+        } else if let Ok(b) = v.cast::<PyBool>() {
+            size += 16;
+            Slot::Ref(ValueRef::Atom(if b.is_true() { "true" } else { "false" }))
+        } else if let Ok(f) = v.cast_exact::<PyFloat>() {
+            size += 16;
+            Slot::Ref(ValueRef::Float(f.value()))
+        } else {
+            // Containers, big or subclassed integers, float subclasses, bytearrays, errors.
+            let owned = to_value(v, 1).ok()?;
+            size += match &owned {
+                Value::Bin(b) => b.len(),
+                Value::Map(inner) => inner.len() * 64 + 64,
+                Value::List(l) => l.len() * 16,
+                _ => 16,
+            };
+            arena.push(owned);
+            Slot::Owned(arena.len() - 1)
+        };
+        slots.push((key, slot));
+    }
+    // Sort small (prefix, index) pairs rather than the entries themselves.
+    let mut order: Vec<(u64, usize)> = slots
+        .iter()
+        .enumerate()
+        .map(|(i, (k, _))| (key_prefix(k), i))
+        .collect();
+    order.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| key_cmp(slots[a.1].0, slots[b.1].0))
+    });
+    let entries: Vec<Entry<'_>> = order
+        .iter()
+        .map(|&(_, i)| {
+            let (k, s) = &slots[i];
+            let v = match s {
+                Slot::Ref(r) => *r,
+                Slot::Owned(i) => ValueRef::from(&arena[*i]),
+            };
+            (*k, v)
+        })
+        .collect();
+    Some(f(&entries, size))
 }
 
 fn dict_to_msg(d: &Bound<'_, PyDict>, depth: usize) -> PyResult<Msg> {
