@@ -102,3 +102,21 @@ def test_bad_key_files(tmp_path):
 def test_verify_rejects_unusable_moduli():
     with pytest.raises(SignatureError):
         verify_signature(b"\x01\x02", b"x", b"\x00" * 512)
+
+
+@pytest.mark.parametrize("salt", [0, 20, 32, 64, 190])
+@pytest.mark.parametrize(("digest", "algo"), [("sha512", "SHA512"), ("sha256", "SHA256")])
+def test_verify_accepts_any_pss_salt_length_from_an_independent_signer(salt, digest, algo):
+    """HyperBEAM's rsa_pss accepts any salt length (spec core §11.3); signatures made by the
+    `cryptography` package (OpenSSL) with several salt lengths verify under our native check,
+    and a changed message does not."""
+    crypto = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.rsa")
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    key = crypto.generate_private_key(public_exponent=65537, key_size=2048)
+    n = key.public_key().public_numbers().n.to_bytes(256, "big")
+    h = getattr(hashes, algo)()
+    sig = key.sign(b"message", padding.PSS(mgf=padding.MGF1(h), salt_length=salt), h)
+    assert verify_signature(n, b"message", sig, digest)
+    assert not verify_signature(n, b"messagE", sig, digest)
