@@ -163,6 +163,9 @@ fn add_signature_headers(tabm: &Msg, enc: &mut HttpMsg) {
 pub(crate) enum Node<'a> {
     Bin(&'a [u8]),
     Map(&'a Msg),
+    /// A nested map already in TABM form: binaries under normalised keys, in key order
+    /// (`ao-types` included), as `structured::from_msg` would make it.
+    Flat(&'a [(&'a [u8], &'a [u8])]),
     Other(&'a Value),
 }
 
@@ -210,6 +213,10 @@ fn node_entry<'a>((k, v): (&'a Vec<u8>, &'a Value)) -> (&'a [u8], Node<'a>) {
     (k.as_slice(), Node::from(v))
 }
 
+fn flat_entry<'a>(&(k, b): &(&'a [u8], &'a [u8])) -> (&'a [u8], Node<'a>) {
+    (k, Node::Bin(b))
+}
+
 /// `group_maps` (spec core §6.3): flatten nested maps into parts named by their paths.
 /// `entries` come in key order, as a map's would.
 pub(crate) fn group_maps<'a>(
@@ -222,6 +229,9 @@ pub(crate) fn group_maps<'a>(
         let fk = join_path(parent, k);
         match v {
             Node::Map(inner) => group_maps(inner.iter().map(node_entry), &fk, top)?,
+            Node::Flat(inner) => {
+                group_maps(inner.iter().map(flat_entry), &fk, top)?;
+            }
             Node::Bin(b) if b.len() > MAX_HEADER_LENGTH => {
                 top.insert(fk, Part::Bin(b));
             }

@@ -124,6 +124,75 @@ fn resolve<'s>(src: Src<'s>, scratch: &'s [u8]) -> &'s [u8] {
 enum BodySrc<'a> {
     Bin(Src<'a>),
     Tabm(usize),
+    /// A nested map encoded in place: a range of the flat entries.
+    Flat(usize, usize),
+}
+
+/// A nested map made only of binaries and scalars under normalised keys (the common case),
+/// put in TABM form without building one: its entries, as `structured::from_msg` would make
+/// them (`ao-types` in its place), are appended to `flat`, values encoded into `scratch`.
+/// `None` (nothing written) for any other map, which goes through `from_msg`.
+fn flat_nested<'a>(
+    x: &'a Msg,
+    scratch: &mut Vec<u8>,
+    flat: &mut Vec<(&'a [u8], Src<'a>)>,
+) -> Result<Option<(usize, usize)>> {
+    let simple = x.iter().all(|(k, v)| {
+        is_normalized(k)
+            && k.as_slice() != b"ao-types"
+            && match v {
+                Value::Bin(_) | Value::Int(_) | Value::BigInt(_) | Value::Atom(_) => true,
+                Value::Float(f) => f.is_finite(),
+                Value::List(_) | Value::Map(_) => false,
+            }
+    });
+    if !simple {
+        return Ok(None);
+    }
+    let start = flat.len();
+    let mut any_typed = false;
+    for (k, v) in x {
+        if is_regen_key(k) || is_private(k) {
+            continue;
+        }
+        match v {
+            Value::Bin(b) if b.is_empty() => any_typed = true,
+            Value::Bin(b) => flat.push((k, Src::Msg(b))),
+            other => {
+                any_typed = true;
+                let at = scratch.len();
+                encode_value_ref(ValueRef::from(other), scratch)?;
+                flat.push((k, Src::Scratch(at, scratch.len())));
+            }
+        }
+    }
+    if any_typed {
+        let at = scratch.len();
+        for (k, v) in x {
+            if is_regen_key(k) || is_private(k) {
+                continue;
+            }
+            let t: &[u8] = match v {
+                Value::Bin(b) if b.is_empty() => b"empty-binary",
+                Value::Bin(_) => continue,
+                Value::Int(_) | Value::BigInt(_) => b"integer",
+                Value::Float(_) => b"float",
+                Value::Atom(_) => b"atom",
+                Value::List(_) | Value::Map(_) => continue, // excluded above
+            };
+            if scratch.len() > at {
+                scratch.extend_from_slice(b", ");
+            }
+            escape_into(k, scratch);
+            // The type names need no escaping: `sf::ser_string` would only add the quotes.
+            scratch.extend_from_slice(b"=\"");
+            scratch.extend_from_slice(t);
+            scratch.push(b'"');
+        }
+        let pos = start + flat[start..].partition_point(|(k, _)| key_cmp(k, b"ao-types").is_lt());
+        flat.insert(pos, (b"ao-types", Src::Scratch(at, scratch.len())));
+    }
+    Ok(Some((start, flat.len())))
 }
 
 /// A signature-base component: whether its name is derived (marked with `@`), name, value.
@@ -184,6 +253,7 @@ pub fn try_unsigned_id_entries(entries: &[Entry<'_>]) -> Result<Option<[u8; 32]>
     let mut headers: Vec<(&[u8], Src<'_>)> = Vec::with_capacity(entries.len());
     let mut body: Vec<(&[u8], BodySrc<'_>)> = Vec::new();
     let mut tabms: Vec<Msg> = Vec::new();
+    let mut flat: Vec<(&[u8], Src<'_>)> = Vec::new();
     let mut ao_types = Vec::new();
     let mut ao_ids = Vec::new();
     for &(k, v) in entries {
@@ -217,6 +287,10 @@ pub fn try_unsigned_id_entries(entries: &[Entry<'_>]) -> Result<Option<[u8; 32]>
             }
             ValueRef::Bin(b) => Src::Msg(b),
             ValueRef::Map(x) => {
+                if let Some((a, b)) = flat_nested(x, &mut scratch, &mut flat)? {
+                    body.push((k, BodySrc::Flat(a, b)));
+                    continue;
+                }
                 tabms.push(from_msg(x)?);
                 body.push((k, BodySrc::Tabm(tabms.len() - 1)));
                 continue;
@@ -260,10 +334,15 @@ pub fn try_unsigned_id_entries(entries: &[Entry<'_>]) -> Result<Option<[u8; 32]>
     let mut digest = Vec::new();
     let mut has_body = false;
     if !body.is_empty() {
+        let flat: Vec<(&[u8], &[u8])> = flat
+            .iter()
+            .map(|&(k, s)| (k, resolve(s, &scratch)))
+            .collect();
         let nodes = body.iter().map(|(k, b)| {
             let node = match b {
                 BodySrc::Bin(s) => Node::Bin(resolve(*s, &scratch)),
                 BodySrc::Tabm(i) => Node::Map(&tabms[*i]),
+                BodySrc::Flat(a, b) => Node::Flat(&flat[*a..*b]),
             };
             (*k, node)
         });
@@ -404,6 +483,29 @@ mod tests {
                         ("k", Value::Int(1)),
                         ("big", bin(&"x".repeat(5000))),
                     ])),
+                ),
+            ]),
+            map(&[(
+                "n",
+                Value::Map(map(&[
+                    ("a", Value::Atom("x".into())),
+                    ("ao", bin("")),
+                    ("aq", bin("q")),
+                    ("b", Value::BigInt("123456789012345678901234567890".into())),
+                    ("f", Value::Float(-2.5)),
+                    ("privy", bin("p")),
+                    ("z", Value::Atom("null".into())),
+                ])),
+            )]),
+            map(&[
+                ("body", bin("b")),
+                (
+                    "m",
+                    Value::Map(map(&[("k", bin("v")), ("k2", Value::Int(-7))])),
+                ),
+                (
+                    "m2",
+                    Value::Map(map(&[("k", Value::Map(map(&[("j", Value::Int(1))])))])),
                 ),
             ]),
             map(&[
