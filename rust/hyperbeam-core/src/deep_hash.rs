@@ -21,18 +21,7 @@ pub enum DeepHash<'a> {
 fn tagged(tag: &[u8], len: usize) -> Hash48 {
     let mut h = Sha384::new();
     h.update(tag);
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    let mut n = len;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    h.update(&buf[i..]);
+    h.update(crate::structured::decimal(len as u128, &mut [0u8; 40]));
     h.finish()
 }
 

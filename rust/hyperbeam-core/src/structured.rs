@@ -151,28 +151,7 @@ fn exact_digits(f: f64) -> Option<([u8; 21], i32)> {
     };
     // The decimal digits of n, without allocating (u64 arithmetic where it fits).
     let mut buf = [0u8; 40];
-    let mut i = buf.len();
-    if let Ok(mut v) = u64::try_from(n) {
-        loop {
-            i -= 1;
-            buf[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-    } else {
-        let mut v = n;
-        loop {
-            i -= 1;
-            buf[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-    }
-    let all = &buf[i..];
+    let all = decimal(n, &mut buf);
     let mut exp = all.len() as i32 - 1 - k;
     let keep = all.len().min(21);
     d[..keep].copy_from_slice(&all[..keep]);
@@ -202,19 +181,35 @@ fn exact_digits(f: f64) -> Option<([u8; 21], i32)> {
     Some((d, exp))
 }
 
-/// Decimal text of `n`, appended without an intermediate allocation.
-fn push_u64(out: &mut Vec<u8>, mut n: u64) {
-    let mut buf = [0u8; 20];
+/// The decimal digits of `n`, written at the end of `buf` (u64 arithmetic where it fits).
+pub(crate) fn decimal(n: u128, buf: &mut [u8; 40]) -> &[u8] {
     let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
+    if let Ok(mut v) = u64::try_from(n) {
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+    } else {
+        let mut v = n;
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
         }
     }
-    out.extend_from_slice(&buf[i..]);
+    &buf[i..]
+}
+
+/// Decimal text of `n`, appended without an intermediate allocation.
+fn push_u64(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(decimal(u128::from(n), &mut [0u8; 40]));
 }
 
 /// Decimal text of an integer (Erlang `integer_to_binary`).
