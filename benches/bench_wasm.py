@@ -79,7 +79,7 @@ def bench_aos_bare(image: bytes, n: int = 300) -> float:
 def bench_aos_process(image: bytes, n: int = 300) -> tuple[float, float]:
     import hyperbeam_fast as hb
     from hyperbeam_fast import ao, cache
-    from hyperbeam_fast.devices.process import register_process_devices
+    from hyperbeam_fast.devices.process import AOS_EXECUTION, register_process_devices
     from hyperbeam_fast.store import MemoryStore
 
     register_process_devices()
@@ -94,11 +94,7 @@ def bench_aos_process(image: bytes, n: int = 300) -> tuple[float, float]:
             "image": img,
             "scheduler": w.address,
             "authority": w.address,
-            "execution-device": "stack@1.0",
-            "device-stack": ["wasi@1.0", "json-iface@1.0", "wasm-64@1.0", "multipass@1.0"],
-            "output-prefix": "wasm",
-            "passes": 2,
-            "stack-keys": ["init", "compute", "snapshot", "normalize"],
+            **AOS_EXECUTION,
         },
         w,
     )

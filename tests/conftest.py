@@ -14,3 +14,12 @@ def shared_dir() -> Path:
     if not path.is_dir():
         pytest.skip("reference material ../shared not found (set HYPERBEAM_SHARED)")
     return path
+
+
+@pytest.fixture(scope="module")
+def fxdir(shared_dir: Path) -> Path:
+    """HyperBEAM's test fixtures (WASM images, keys) in ../shared/fixtures/hyperbeam."""
+    d = shared_dir / "fixtures" / "hyperbeam"
+    if not (d / "aos-2-pure-xs.wasm").exists():
+        pytest.skip("fixtures missing from ../shared/fixtures/hyperbeam")
+    return d

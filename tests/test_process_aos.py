@@ -10,27 +10,11 @@ from __future__ import annotations
 import hyperbeam_fast as hb
 import pytest
 from hyperbeam_fast import ao, cache
-from hyperbeam_fast.devices.process import forget_live, register_process_devices
+from hyperbeam_fast.devices.process import AOS_EXECUTION, forget_live, register_process_devices
 from hyperbeam_fast.store import FSStore, MemoryStore
 from hyperbeam_fast.wasm import WasmTranslatorMissing, load_module
 
 register_process_devices()
-
-AOS_STACK = {
-    "execution-device": "stack@1.0",
-    "device-stack": ["wasi@1.0", "json-iface@1.0", "wasm-64@1.0", "multipass@1.0"],
-    "output-prefix": "wasm",
-    "passes": 2,
-    "stack-keys": ["init", "compute", "snapshot", "normalize"],
-}
-
-
-@pytest.fixture(scope="module")
-def fxdir(shared_dir):
-    d = shared_dir / "fixtures" / "hyperbeam"
-    if not (d / "aos-2-pure-xs.wasm").exists():
-        pytest.skip("fixtures missing from ../shared/fixtures/hyperbeam")
-    return d
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +70,7 @@ def _spawn(store, w, image_bytes, authorities):
             "image": img,
             "scheduler": w.address,
             "authority": ",".join(authorities),
-            **AOS_STACK,
+            **AOS_EXECUTION,
         },
         w,
     )

@@ -8,19 +8,12 @@ import hyperbeam_fast as hb
 import pytest
 from hyperbeam_fast import ao, cache
 from hyperbeam_fast.devices import stack as stack_mod
-from hyperbeam_fast.devices.process import register_process_devices
+from hyperbeam_fast.devices.process import AOS_EXECUTION, register_process_devices
 from hyperbeam_fast.store import MemoryStore
 from hyperbeam_fast.wasm import WasmTranslatorMissing, load_module
 
 register_process_devices()
 
-AOS_STACK = {
-    "execution-device": "stack@1.0",
-    "device-stack": ["wasi@1.0", "json-iface@1.0", "wasm-64@1.0", "multipass@1.0"],
-    "output-prefix": "wasm",
-    "passes": 2,
-    "stack-keys": ["init", "compute", "snapshot", "normalize"],
-}
 
 CODES = [
     "return 1+1",
@@ -56,7 +49,7 @@ def _signed(image, w):
             "image": img,
             "scheduler": w.address,
             "authority": w.address,
-            **AOS_STACK,
+            **AOS_EXECUTION,
         },
         w,
     )
@@ -123,7 +116,7 @@ def test_fast_path_matches_generic_fold(setup):
 
 
 def test_fast_path_declines_other_stacks():
-    base = {"device": "stack@1.0", **AOS_STACK, "input-prefix": "process"}
+    base = {"device": "stack@1.0", **AOS_EXECUTION, "input-prefix": "process"}
     base = ao.normalize_keys(base)
     opts = {"hashpath": "ignore"}
     req = {"path": "compute"}

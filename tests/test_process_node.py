@@ -22,28 +22,14 @@ import time
 
 import hyperbeam_fast as hb
 import pytest
+from hyperbeam_fast.devices.process import AOS_EXECUTION
 from hyperbeam_fast.node import client
 from hyperbeam_fast.wasm import WasmTranslatorMissing, load_module
 from node_util import NodeProc
 
 wasmtime = pytest.importorskip("wasmtime")
 
-AOS_STACK = {
-    "execution-device": "stack@1.0",
-    "device-stack": ["wasi@1.0", "json-iface@1.0", "wasm-64@1.0", "multipass@1.0"],
-    "output-prefix": "wasm",
-    "passes": 2,
-    "stack-keys": ["init", "compute", "snapshot", "normalize"],
-}
 TIMEOUT = 120.0
-
-
-@pytest.fixture(scope="module")
-def fxdir(shared_dir):
-    d = shared_dir / "fixtures" / "hyperbeam"
-    if not (d / "aos-2-pure-xs.wasm").exists():
-        pytest.skip("fixtures missing from ../shared/fixtures/hyperbeam")
-    return d
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +93,12 @@ def test_aos_over_http_counter_restart_and_hashpath(aos_image, wallets, tmp_path
         url = node.url
         img = upload(url, aos_image, w1)
         pid = spawn(
-            url, w1, img, scheduler=w1.address, authority=f"{w1.address},{w2.address}", **AOS_STACK
+            url,
+            w1,
+            img,
+            scheduler=w1.address,
+            authority=f"{w1.address},{w2.address}",
+            **AOS_EXECUTION,
         )
 
         def ev(code: str, w=w1) -> int:

@@ -862,6 +862,33 @@ def resolve(base: Any, request: Any = _MISSING, opts: dict | None = None) -> tup
         from .path import parse_path
 
         return resolve_many(parse_path(base, opts), opts)
+    return _guarded(_resolve_request, base, request, opts)
+
+
+def _resolve_request(base: Any, request: Any, opts: dict) -> tuple[str, Any]:
+    """``resolve`` once the fast paths did not apply: the request's path as a chain."""
+    if isinstance(request, (As, Resolve)) or _marker(request) is not None:
+        return _resolve_many([base, request], opts)
+    if not isinstance(request, dict):
+        request = {"path": request}
+    path = request.get("path", _MISSING)
+    if path is _MISSING:
+        path = _ci_get(request, "path", _MISSING)
+    if path is _MISSING:
+        return _err(400, "The request has no path: nothing to resolve.")
+    parts = path_parts(path)
+    if parts is None:
+        return _err(400, "The request has an empty path: nothing to resolve.")
+    if len(parts) == 1 and isinstance(path, str) and "/" not in path:
+        return _resolve_many([base, request], opts)
+    rest = {k: v for k, v in request.items() if k != "path" and normalize_key(k) != "path"}
+    return _resolve_many([base, *({**rest, "path": p} for p in parts)], opts)
+
+
+def _guarded(fn: Callable[..., tuple[str, Any]], *args: Any) -> tuple[str, Any]:
+    """Run a resolution under the depth limit (runtime §2.4 limits; ``opts`` is the last
+    argument): too deep or a Python recursion error is a 508 error status, never a crash."""
+    opts = args[-1]
     ctx = _ctx
     if ctx.depth >= opts.get("max_depth", MAX_DEPTH):
         return _limit_error("depth")
@@ -869,22 +896,7 @@ def resolve(base: Any, request: Any = _MISSING, opts: dict | None = None) -> tup
         ctx.steps = 0
     ctx.depth += 1
     try:
-        if isinstance(request, (As, Resolve)) or _marker(request) is not None:
-            return _resolve_many([base, request], opts)
-        if not isinstance(request, dict):
-            request = {"path": request}
-        path = request.get("path", _MISSING)
-        if path is _MISSING:
-            path = _ci_get(request, "path", _MISSING)
-        if path is _MISSING:
-            return _err(400, "The request has no path: nothing to resolve.")
-        parts = path_parts(path)
-        if parts is None:
-            return _err(400, "The request has an empty path: nothing to resolve.")
-        if len(parts) == 1 and isinstance(path, str) and "/" not in path:
-            return _resolve_many([base, request], opts)
-        rest = {k: v for k, v in request.items() if k != "path" and normalize_key(k) != "path"}
-        return _resolve_many([base, *({**rest, "path": p} for p in parts)], opts)
+        return fn(*args)
     except RecursionError:
         return _limit_error("recursion")
     finally:
@@ -893,20 +905,7 @@ def resolve(base: Any, request: Any = _MISSING, opts: dict | None = None) -> tup
 
 def resolve_many(messages: Any, opts: dict | None = None) -> tuple[str, Any]:
     """``hb_ao:resolve_many`` (runtime §2.3): fold a list of messages, stopping at non-ok."""
-    if opts is None:
-        opts = _EMPTY
-    ctx = _ctx
-    if ctx.depth >= opts.get("max_depth", MAX_DEPTH):
-        return _limit_error("depth")
-    if ctx.depth == 0:
-        ctx.steps = 0
-    ctx.depth += 1
-    try:
-        return _resolve_many(messages, opts)
-    except RecursionError:
-        return _limit_error("recursion")
-    finally:
-        ctx.depth -= 1
+    return _guarded(_resolve_many, messages, _EMPTY if opts is None else opts)
 
 
 def _resolve_many(messages: Any, opts: dict) -> tuple[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from . import _native
 from .exceptions import CodecError, SignatureError
-from .message import _commitments, _select, _split_priv
+from .message import _b, _commitments, _select, _split_priv
 from .wallet import Wallet
 
 _HTTPSIG_FAMILY = ("httpsig@1.0", "structured@1.0", "flat@1.0", "json@1.0")
@@ -23,14 +23,6 @@ def _ans104() -> Any:
         return importlib.import_module("hyperbeam_fast.codecs.ans104")
     except ImportError:
         raise CodecError("the ans104@1.0 codec is not available") from None
-
-
-def _b(v: Any) -> bytes | None:
-    if isinstance(v, bytes):
-        return v
-    if isinstance(v, str):
-        return v.encode()
-    return None
 
 
 def _hashpath_of(priv: Any) -> bytes | None:

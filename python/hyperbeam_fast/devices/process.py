@@ -293,6 +293,17 @@ PROCESS_DEVICES = (
 )
 
 
+#: The execution keys of a standard AOS process (runtime §12): the stack that stack@1.0's fast
+#: path recognises (``stack.FAST_STACK``), its output prefix, two passes and the routed keys.
+AOS_EXECUTION = {
+    "execution-device": "stack@1.0",
+    "device-stack": ["wasi@1.0", "json-iface@1.0", "wasm-64@1.0", "multipass@1.0"],
+    "output-prefix": "wasm",
+    "passes": 2,
+    "stack-keys": ["init", "compute", "snapshot", "normalize"],
+}
+
+
 def register_process_devices() -> None:
     """Register wasm-64, wasi, json-iface, scheduler, process and push (imports wasmtime)."""
     from . import json_iface, push, scheduler, wasi, wasm64
