@@ -81,7 +81,11 @@ def test_compute_with_progress_and_resume(fac_image, tmp_path):
     store = RocksDBStore(str(d))
     try:
         assert cache.list_numbered(f"computed/{pid}/slot", store)[-1] == N - 1
-        assert store.exists(f"computed/{pid}/slot/200/snapshot")
+        snaps = cache.list_numbered(f"computed/{pid}/snapshot", store)
+        assert snaps == list(range(0, N, 50))
+        (key,) = cache.list(f"computed/{pid}/snapshot/200", store)  # the wasm-64 stack member
+        size = int(cache.read(f"computed/{pid}/snapshot/200/{key}/size", store))
+        assert size % 65536 == 0  # test-64.wasm exports no memory: 0
     finally:
         store.close()
     r = run("compute", pid, "--slot", "3", "--store", str(d), "--no-progress")

@@ -1,7 +1,8 @@
 // Minimal Node.js harness: run the AOS image (legacy EH + memory64, as HyperBEAM ships it) with
 // every import stubbed to 0, N trivial Evals; prints {"ms_per_msg": x, "data": "..."} as JSON.
+// Optional 3rd/4th arguments: files holding the message and environment JSON to send instead.
 import { readFileSync } from "node:fs";
-const [, , path, nStr] = process.argv;
+const [, , path, nStr, msgFile, envFile] = process.argv;
 const n = Number(nStr || 500);
 const mod = new WebAssembly.Module(readFileSync(path));
 const imports = {};
@@ -28,8 +29,10 @@ const msg = JSON.stringify({ Id: "1", Owner: "FOOBAR", From: "FOOBAR", Target: "
   "Block-Height": "1", Tags: [{ name: "Action", value: "Eval" }], Data: "return 1 + 1" });
 const env = JSON.stringify({ Process: { Id: "AOS", Owner: "FOOBAR",
   Tags: [{ name: "Name", value: "Thomas" }, { name: "Authority", value: "FOOBAR" }] } });
-let out = get(handle(put(msg), put(env)));
+const msgJson = msgFile ? readFileSync(msgFile, "utf8") : msg;
+const envJson = envFile ? readFileSync(envFile, "utf8") : env;
+let out = get(handle(put(msgJson), put(envJson)));
 const t = performance.now();
-for (let i = 0; i < n; i++) out = get(handle(put(msg), put(env)));
+for (let i = 0; i < n; i++) out = get(handle(put(msgJson), put(envJson)));
 const ms = (performance.now() - t) / n;
 console.log(JSON.stringify({ ms_per_msg: ms, data: JSON.parse(out).response.Output.data }));

@@ -134,6 +134,22 @@ def _norm(v: Any) -> Any:
     return v if v is not None else ""
 
 
+def message_json(process: dict, assignment: dict) -> bytes:
+    """The first ``handle`` argument for an assignment (runtime §14.7 prep_call): the scheduled
+    message (``assignment.body``) as AOS JSON plus ``Module`` and ``Block-Height``."""
+    message = assignment.get("body") if isinstance(assignment.get("body"), dict) else assignment
+    extra = {
+        "Module": _s(process.get("image", "")),
+        "Block-Height": _s(assignment.get("block-height", 0)),
+    }
+    return orjson.dumps(json_struct(message, extra), default=_json_default)
+
+
+def env_json(process: dict) -> bytes:
+    """The second ``handle`` argument: ``{"Process": json_struct(process)}``."""
+    return orjson.dumps({"Process": json_struct(process)}, default=_json_default)
+
+
 class JsonIfaceDevice:
     name = NAME
 
@@ -150,17 +166,13 @@ class JsonIfaceDevice:
 
     def _prep_call(self, base: dict, request: dict) -> tuple[str, Any]:
         process = base.get("process") if isinstance(base.get("process"), dict) else {}
-        message = request.get("body") if isinstance(request.get("body"), dict) else request
-        image = process.get("image", "")
-        height = request.get("block-height", 0)
-        msg_json = json_struct(message, {"Module": _s(image), "Block-Height": _s(height)})
-        mj = orjson.dumps(msg_json, default=_json_default)
+        mj = message_json(process, request)
         priv = base.get("priv") if isinstance(base.get("priv"), dict) else {}
         cached = priv.get("json-iface/env")
         if cached is not None and cached[0] is process:
             ej = cached[1]
         else:  # the process is the same for every slot: build its JSON once
-            ej = orjson.dumps({"Process": json_struct(process)}, default=_json_default)
+            ej = env_json(process)
             base = {**base, "priv": {**priv, "json-iface/env": (process, ej)}}
         ctx = context(base, prefixes(base)[1])
         if ctx is None or ctx.instance is None:

@@ -8,8 +8,8 @@ external CU) plus what the executor needs (``device-stack``, ``image``, ``output
 * ``schedule``/``slot`` run on the scheduler (a body without ``target`` is sent to this process);
 * ``compute`` (``slot``: compute to that slot; none: the latest cached state) replays from the
   live in-memory state, else the latest snapshot at or below the slot (restored through
-  ``normalize``), else ``init``; every slot's state is written at ``computed/<ProcID>/slot/<n>``
-  and linked under its hashpath;
+  ``normalize``), else ``init``; every slot's state is written at ``computed/<ProcID>/slot/<n>``,
+  snapshots at ``computed/<ProcID>/snapshot/<n>/<device-key>`` (size + non-zero pages);
 * ``now``: compute to the scheduler's current slot; ``snapshot``.
 
 Hashpath chain (re-computable): ``HP(-1) = ProcID``; ``HP(n) = hashpath({priv: {hashpath:
@@ -27,7 +27,7 @@ import threading
 from typing import Any
 
 from .. import ao, cache
-from ..exceptions import HyperbeamError, NotFound
+from ..exceptions import HyperbeamError, NotFound, StoreCorrupt
 from ..hashpath import hashpath as _hashpath
 from ..message import id as msg_id
 from . import scheduler as _sched
@@ -35,6 +35,8 @@ from .scheduler import store_of
 
 NAME = "process@1.0"
 SNAPSHOT_INTERVAL = 100
+SNAPSHOT_PAGE = 65536
+_ZERO_PAGE = bytes(SNAPSHOT_PAGE)
 _live: dict[tuple[int, str], dict] = {}
 _locks: dict[tuple[int, str], threading.RLock] = {}
 _locks_guard = threading.Lock()
@@ -172,19 +174,65 @@ def _init(d: dict, pid: str, opts: dict) -> tuple[str, Any]:
     return "ok", out
 
 
+def _snapshot_dir(pid: str, slot: int | str) -> str:
+    return f"computed/{pid}/snapshot/{slot}"
+
+
+def _write_snapshot(pid: str, slot: int, snap: dict, store: Any) -> None:
+    """Store ``{device-key: {body: memory}}`` at ``computed/<pid>/snapshot/<slot>`` in one batch.
+
+    Each memory is kept as ``<key>/size`` plus, for every 64 KiB page that is not all zeros,
+    ``<key>/page/<i>`` linked to the page's content-addressed binary (``data/<sha256>``): an
+    AOS memory is 12 MB of which ~85% is zero pages, and pages that did not change since the
+    previous snapshot are already stored. One hash pass over the non-zero pages only, instead of
+    nesting 12 MB in the state message (which re-hashed it at every level of the ID)."""
+    target = cache._writable(store)
+    d = _snapshot_dir(pid, slot)
+    with target.batch() as b:
+        for k, v in snap.items():
+            body = bytes(v["body"])
+            for i in range(0, len(body), SNAPSHOT_PAGE):
+                pb = body[i : i + SNAPSHOT_PAGE]
+                if pb == _ZERO_PAGE[: len(pb)]:
+                    continue
+                dp = cache._data_path(pb)
+                if not target.exists(dp):
+                    b.write(dp, pb)
+                b.make_link(dp, f"{d}/{k}/page/{i // SNAPSHOT_PAGE}")
+            b.write(f"{d}/{k}/size", str(len(body)).encode())
+
+
+def _read_snapshot(pid: str, n: int, store: Any) -> dict:
+    """The snapshot stored for slot ``n`` (see :func:`_write_snapshot`)."""
+    d = _snapshot_dir(pid, n)
+    out = {}
+    for k in cache.list(d, store):
+        size = cache.read(f"{d}/{k}/size", store)
+        if not isinstance(size, bytes) or not size.isdigit():
+            raise StoreCorrupt(f"{d}/{k}/size is not a size")
+        buf = bytearray(int(size))
+        for name in cache.list(f"{d}/{k}/page", store):
+            page = cache.read(f"{d}/{k}/page/{name}", store)
+            at = int(name) * SNAPSHOT_PAGE if name.isdigit() else -1
+            if not isinstance(page, bytes) or at < 0 or at + len(page) > len(buf):
+                raise StoreCorrupt(f"{d}/{k}/page/{name} does not fit the snapshot")
+            buf[at : at + len(page)] = page
+        out[k] = {"body": bytes(buf)}
+    return out
+
+
 def _from_snapshot(pid: str, target: int, opts: dict) -> dict | None:
     store = store_of(opts)
-    slots = [n for n in cache.list_numbered(f"computed/{pid}/slot", store) if n <= target]
+    slots = [n for n in cache.list_numbered(f"computed/{pid}/snapshot", store) if n <= target]
     for n in reversed(slots):
-        if not store.exists(f"computed/{pid}/slot/{n}/snapshot"):
-            continue
         try:
             st = cache.read(f"computed/{pid}/slot/{n}", store)
+            snap = _read_snapshot(pid, n, store)
         except (NotFound, HyperbeamError):
             continue
-        if not isinstance(st, dict):
+        if not isinstance(st, dict) or not snap:
             continue
-        status, out = _run_as(st, {"path": "normalize"}, opts)
+        status, out = _run_as({**st, "snapshot": snap}, {"path": "normalize"}, opts)
         if status == "ok" and isinstance(out, dict):
             out = {k: v for k, v in out.items() if k != "snapshot"}
             return out
@@ -269,15 +317,14 @@ def _compute_slot(state: dict, assignment: dict, opts: dict) -> tuple[str, Any]:
 
 
 def _store_result(pid: str, state: dict, interval: int, opts: dict) -> None:
+    """Write slot ``n``'s state at ``computed/<pid>/slot/<n>`` and, every ``interval`` slots, the
+    execution snapshot beside it (:func:`_write_snapshot`)."""
     store = store_of(opts)
     slot = int(state["at-slot"])
-    msg = _public_state(state)
-    if interval > 0 and slot % interval == 0:
-        snap = _snapshot(state, opts)
-        if snap:
-            msg["snapshot"] = snap
-    uid = cache.write(msg, store)
+    uid = cache.write(_public_state(state), store)
     cache.link(uid, f"computed/{pid}/slot/{slot}", store)
+    if interval > 0 and slot % interval == 0:
+        _write_snapshot(pid, slot, _snapshot(state, opts), store)
 
 
 DEVICE = ProcessDevice()
