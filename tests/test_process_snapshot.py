@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from hyperbeam_fast import cache
 from hyperbeam_fast.devices import process as proc
 from hyperbeam_fast.exceptions import StoreCorrupt
