@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from functools import partial
 
 from .. import _native
 from ..exceptions import StoreCorrupt, StoreError
@@ -49,6 +50,7 @@ _GROUP_ENTRY: Entry = (GROUP, None)
 _packed_entries = _native.cache_packed_entries
 _packed_child = _native.cache_packed_child
 _packed_read = _native.cache_packed_read
+_write_raw = _native.store_write_raw
 
 
 def _decode(key: bytes | str, v: bytes) -> Entry:
@@ -104,29 +106,21 @@ class RocksDBStore(Store):
         # opens a RocksDB database, so they stay what they are until this process changes them).
         self._known_groups: set[str] = set()
         self._known_packed: set[str] = set()
+        # The instance's ``write``: the native fast path, falling back to the class's.
+        self.write = partial(_write_raw, self._put, self._known_groups, [None], self._write_checked)
+
+    def _write_checked(self, key: str | Sequence[str], value: bytes) -> None:
+        RocksDBStore.write(self, key, value)
 
     def write(self, key: str | Sequence[str], value: bytes) -> None:
-        """Store ``value`` at ``key``; one plain ``put`` once the parent group is known."""
-        # Fast path: the parent is a group this process has seen (so a valid path: only valid
-        # paths ever become groups), the last segment is plainly valid (not empty, no ".", no
-        # NUL) and is not itself a known group. One put is atomic.
-        if type(key) is str and type(value) is bytes:
-            i = key.rfind("/")
-            known = self._known_groups
-            if (
-                0 < i < len(key) - 1
-                and "." not in key
-                and "\x00" not in key
-                and key[:i] in known
-                and key not in known
-            ):
-                try:
-                    self._put(key.encode(), b"\x02" + value)
-                except Exception as e:
-                    if self._db is None:
-                        raise StoreError("the store is closed") from None
-                    raise StoreError(f"RocksDB write failed: {e}") from e
-                return
+        """Store ``value`` at ``key`` (parents become groups).
+
+        While the store is open, ``self.write`` is the native fast path
+        (``_native.store_write_raw``): when the parent is a group this process has seen (so
+        a valid path: only valid paths ever become groups), the last segment is plainly valid
+        (not empty, no ``.``, no NUL) and the key is not itself a known group, one plain
+        ``put`` (atomic); everything else comes here, the checked general path.
+        """
         super().write(key, value)
 
     def read(self, key: str | Sequence[str]) -> bytes | None:
@@ -406,6 +400,7 @@ class RocksDBStore(Store):
             self._get = self._put = self._items = _closed_get
             self._known_groups = set()
             self._known_packed = set()
+            self.__dict__.pop("write", None)  # the class's checked path: "the store is closed"
 
 
 def _closed_get(*_a: object) -> None:

@@ -9,12 +9,13 @@ use hb_core::cache_layout::{packed_child, packed_ops, unpack, write_ops, Child, 
 use hb_core::{ids, message_id, structured, Msg, Value};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PySet, PyString, PyTuple};
 
 use crate::convert::{msg_to_py, to_msg};
 use crate::error::PyHbError;
 
 pyo3::import_exception!(hyperbeam_fast.exceptions, StoreCorrupt);
+pyo3::import_exception!(hyperbeam_fast.exceptions, StoreError);
 
 /// RocksDBStore's value tags (store/rocksdb.py).
 const TAG_LINK: u8 = 1;
@@ -510,6 +511,68 @@ fn cache_packed_read<'py>(
     }
 }
 
+/// `RocksDBStore.write`'s fast path: when `key` is a `str` and `value` `bytes`, the key's
+/// parent is in `known` (a group this process has seen, hence a valid path), its last segment
+/// is plainly valid (not empty, no `.`, no NUL) and the key itself is not a known group, one
+/// `put(key, 2 + value)`; anything else goes to `slow(key, value)` (the checked general path).
+/// `last` is a one-item list holding the last parent found in `known` (`known` only grows
+/// while the store is open, so it stays known), which saves the set lookup for runs of keys in
+/// one group. A failing put raises `StoreError`.
+#[pyfunction]
+fn store_write_raw(
+    put: &Bound<'_, PyAny>,
+    known: &Bound<'_, PySet>,
+    last: &Bound<'_, PyList>,
+    slow: &Bound<'_, PyAny>,
+    key: &Bound<'_, PyAny>,
+    value: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    let py = put.py();
+    if let (Ok(k), Ok(v)) = (key.cast_exact::<PyString>(), value.cast_exact::<PyBytes>()) {
+        if let Ok(ks) = k.to_str() {
+            let kb = ks.as_bytes();
+            if let Some(i) = kb.iter().rposition(|&c| c == b'/') {
+                if i > 0 && i + 1 < kb.len() && !kb.iter().any(|&c| c == b'.' || c == 0) {
+                    let parent = &ks[..i];
+                    let cached = match last.get_item(0) {
+                        Ok(p) => p
+                            .cast::<PyString>()
+                            .ok()
+                            .and_then(|p| p.to_str().ok().map(|p| p == parent))
+                            .unwrap_or(false),
+                        Err(_) => false,
+                    };
+                    let parent_known = cached || {
+                        let p = PyString::new(py, parent);
+                        let found = known.contains(&p)?;
+                        if found {
+                            last.set_item(0, p)?;
+                        }
+                        found
+                    };
+                    if parent_known && !known.contains(k)? {
+                        let v = v.as_bytes();
+                        let tagged = PyBytes::new_with(py, v.len() + 1, |b| {
+                            b[0] = TAG_RAW;
+                            b[1..].copy_from_slice(v);
+                            Ok(())
+                        })?;
+                        return match put.call1((PyBytes::new(py, kb), tagged)) {
+                            Ok(_) => Ok(()),
+                            Err(e) if e.is_instance_of::<StoreError>(py) => Err(e),
+                            Err(e) => {
+                                Err(StoreError::new_err(format!("RocksDB write failed: {e}")))
+                            }
+                        };
+                    }
+                }
+            }
+        }
+    }
+    slow.call1((key, value))?;
+    Ok(())
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cache_write_set, m)?)?;
     m.add_function(wrap_pyfunction!(cache_group_entries, m)?)?;
@@ -518,5 +581,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cache_packed_entries, m)?)?;
     m.add_function(wrap_pyfunction!(cache_packed_child, m)?)?;
     m.add_function(wrap_pyfunction!(cache_packed_read, m)?)?;
+    m.add_function(wrap_pyfunction!(store_write_raw, m)?)?;
     Ok(())
 }
