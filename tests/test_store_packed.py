@@ -272,3 +272,35 @@ def test_packed_reads_as_memory_does(tmp_path_factory, msg, inline, link):
         assert hb.match(cache.read(uid, rocks), cache.read(uid, mem))
     finally:
         rocks.close()
+
+
+def test_raw_write_fast_path(tmp_path):
+    p = os.path.join(str(tmp_path), "r")
+    s = RocksDBStore(p)
+    s.write("data/a", b"1")  # the checked path: makes `data` a known group
+    s.write("data/b", b"2")  # the native one-put path
+    assert s.read("data/a") == b"1" and s.read("data/b") == b"2"
+    s.make_group("data/g")
+    with pytest.raises(StoreError):
+        s.write("data/g", b"over a known group")
+    with pytest.raises(StoreError):
+        s.write("data/c", "not bytes")  # type: ignore[arg-type]
+    s.write("data/ünïcode", b"u")
+    assert s.read("data/ünïcode") == b"u"
+    s.close()
+    with pytest.raises(StoreError):
+        s.write("data/c", b"3")  # closed: typed, from the checked path
+    s = RocksDBStore(p)
+    assert s.read("data/b") == b"2" and s.list("data") == ["a", "b", "g", "ünïcode"]
+    s.close()
+
+
+def test_packed_write_over_a_non_group_is_refused(rocks):
+    uid = hb.id({"a": "1"}, "none")
+    rocks.write(uid, b"raw bytes at the message's key")
+    with pytest.raises(StoreError):
+        cache.write({"a": "1"}, rocks)
+    assert rocks.read(uid) == b"raw bytes at the message's key"
+    rocks.make_link("data/x", hb.id({"b": "1"}, "none"))
+    with pytest.raises(StoreError):
+        cache.write({"b": "1"}, rocks)

@@ -106,8 +106,12 @@ class RocksDBStore(Store):
         # opens a RocksDB database, so they stay what they are until this process changes them).
         self._known_groups: set[str] = set()
         self._known_packed: set[str] = set()
-        # The instance's ``write``: the native fast path, falling back to the class's.
-        self.write = partial(_write_raw, self._put, self._known_groups, [None], self._write_checked)
+        # The instance's ``write``: the native fast path, falling back to the class's (unless
+        # a subclass overrides ``write``).
+        if type(self).write is RocksDBStore.write:
+            self.write = partial(
+                _write_raw, self._put, self._known_groups, [None], self._write_checked
+            )
 
     def _write_checked(self, key: str | Sequence[str], value: bytes) -> None:
         RocksDBStore.write(self, key, value)
