@@ -110,7 +110,7 @@ class RocksDBStore(Store):
         # a subclass overrides ``write``).
         if type(self).write is RocksDBStore.write:
             self.write = partial(
-                _write_raw, self._put, self._known_groups, [None], self._write_checked
+                _write_raw, (self._put, self._known_groups, [None], self._write_checked)
             )
 
     def _write_checked(self, key: str | Sequence[str], value: bytes) -> None:

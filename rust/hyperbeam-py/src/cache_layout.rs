@@ -518,16 +518,21 @@ fn cache_packed_read<'py>(
 /// `last` is a one-item list holding the last parent found in `known` (`known` only grows
 /// while the store is open, so it stays known), which saves the set lookup for runs of keys in
 /// one group. A failing put raises `StoreError`.
+/// `state` is `(put, known, last, slow)` (one argument, so that a `functools.partial` binding
+/// it calls with a short argument vector).
 #[pyfunction]
 fn store_write_raw(
-    put: &Bound<'_, PyAny>,
-    known: &Bound<'_, PySet>,
-    last: &Bound<'_, PyList>,
-    slow: &Bound<'_, PyAny>,
+    state: &Bound<'_, PyTuple>,
     key: &Bound<'_, PyAny>,
     value: &Bound<'_, PyAny>,
 ) -> PyResult<()> {
-    let py = put.py();
+    let py = state.py();
+    let put = state.get_borrowed_item(0)?;
+    let known = state.get_borrowed_item(1)?;
+    let known = known.cast::<PySet>()?;
+    let last = state.get_borrowed_item(2)?;
+    let last = last.cast::<PyList>()?;
+    let slow = state.get_borrowed_item(3)?;
     if let (Ok(k), Ok(v)) = (key.cast_exact::<PyString>(), value.cast_exact::<PyBytes>()) {
         if let Ok(ks) = k.to_str() {
             let kb = ks.as_bytes();
