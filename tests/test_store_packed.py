@@ -304,3 +304,12 @@ def test_packed_write_over_a_non_group_is_refused(rocks):
     rocks.make_link("data/x", hb.id({"b": "1"}, "none"))
     with pytest.raises(StoreError):
         cache.write({"b": "1"}, rocks)
+
+
+def test_make_group_on_a_packed_group_keeps_it(rocks):
+    uid = cache.write(MSG, rocks)
+    rocks.make_group(uid)
+    assert rocks._db.get(uid.encode())[:1] == b"\x04"
+    rocks.make_group(f"{uid}/sub-group")  # a child: unpacked
+    assert rocks._db.get(uid.encode()) == b"\x03"
+    assert rocks.list(uid) == sorted([*convert(MSG, "tabm"), "sub-group"])

@@ -226,9 +226,10 @@ class RocksDBStore(Store):
         new_groups: set[str] = set()
         staged: dict[str, int] = {}
 
-        def group(path: str) -> None:
-            # Make ``path`` and its ancestors plain groups (checked once per process, then
-            # cached); a packed group among them is unpacked first.
+        def group(path: str, own: bool = False) -> None:
+            # Make ``path`` and its ancestors groups (checked once per process, then cached);
+            # a packed ancestor, which gets a child, is unpacked first. ``own``: ``path`` is
+            # the group asked for (a packed one is a group already and stays packed).
             while path not in known and path not in new_groups:
                 kind = staged.get(path)
                 if kind is None:
@@ -238,6 +239,8 @@ class RocksDBStore(Store):
                         e = self._packed_entry(path)  # a child of a packed group?
                         kind = None if e is None else e[0]
                     elif v[:1] == b"\x04":
+                        if own:
+                            return
                         # Unpack: the table's children become keys, then a plain marker.
                         for name, e in _packed_entries(v):
                             child = f"{path}/{name}"
@@ -258,6 +261,7 @@ class RocksDBStore(Store):
                 if i < 0:
                     return
                 path = path[:i]
+                own = False
 
         for op in ops:
             kind = op[0]
@@ -277,7 +281,7 @@ class RocksDBStore(Store):
                     put(path.encode(), b"\x01" + op[1].encode())
                     staged[path] = LINK
             else:
-                group(op[1])
+                group(op[1], True)
         self._commit(wb)
         known |= new_groups
 
