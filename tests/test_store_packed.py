@@ -313,3 +313,33 @@ def test_make_group_on_a_packed_group_keeps_it(rocks):
     rocks.make_group(f"{uid}/sub-group")  # a child: unpacked
     assert rocks._db.get(uid.encode()) == b"\x03"
     assert rocks.list(uid) == sorted([*convert(MSG, "tabm"), "sub-group"])
+
+
+def test_threads_unpacking_rewriting_and_reading(rocks):
+    import concurrent.futures
+    import sys
+
+    msgs = [{"i": i, "body": f"message {i}", "n": {"k": i}} for i in range(40)]
+    uids = [cache.write(m, rocks) for m in msgs]
+    other = cache.write({"result": "r"}, rocks)
+    base = [set(convert(m, "tabm")) for m in msgs]
+
+    def work(job: tuple[int, int]) -> None:
+        i, t = job
+        cache.write(msgs[i], rocks)  # a rewrite of a (maybe) packed group
+        cache.link(other, f"{uids[i]}/hp-{t}", rocks)  # unpacks it
+        got = cache.read_tabm(uids[i], rocks)
+        assert base[i] <= set(got), (i, t)
+        assert rocks.read(f"{uids[i]}/body") == f"message {i}".encode()
+
+    jobs = [(i, t) for t in range(4) for i in range(len(msgs))]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often: races show
+    try:
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            list(pool.map(work, jobs))
+    finally:
+        sys.setswitchinterval(interval)
+    for i, u in enumerate(uids):
+        assert rocks.list(u) == sorted(base[i] | {f"hp-{t}" for t in range(4)})
+        assert cache.read_tabm(u, rocks)["hp-3"] == {"result": b"r"}

@@ -32,6 +32,7 @@ it survive a crash).
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from functools import partial
 
@@ -85,6 +86,9 @@ class RocksDBStore(Store):
         self.root = os.fspath(path)
         self._sync = sync
         self.inline_max = inline_max
+        # Writers that read before they write (group checks, unpacking) run one at a time:
+        # resolver threads share a store. Readers need no lock (a WriteBatch is atomic).
+        self._lock = threading.Lock()
         self._db = None
         self._open()
 
@@ -157,8 +161,13 @@ class RocksDBStore(Store):
         if i <= 0:
             return None
         pv = self._get(path[:i].encode())
-        if pv is None or pv[:1] != b"\x04":
+        if pv is None:
             return None
+        if pv[:1] != b"\x04":
+            # Not packed (now): if another thread unpacked it since our first get, the child
+            # is a key of its own by now (an unpack is one WriteBatch); look once more.
+            v = self._get(path.encode())
+            return None if v is None else _decode(path, v)
         return _packed_child(pv, path[i + 1 :])
 
     def _entries(self, paths: Sequence[str]) -> list[Entry | None]:
@@ -217,6 +226,10 @@ class RocksDBStore(Store):
         return self._scan(path, True)
 
     def _apply(self, ops: list[tuple]) -> None:
+        with self._lock:
+            self._apply_locked(ops)
+
+    def _apply_locked(self, ops: list[tuple]) -> None:
         if self._db is None:
             raise StoreError("the store is closed")
         wb = WriteBatch(raw_mode=True)
@@ -299,6 +312,12 @@ class RocksDBStore(Store):
     def _write_encoded(
         self, kv: list[tuple[bytes, bytes]], groups: list[str], leaves: list[str]
     ) -> None:
+        with self._lock:
+            self._write_encoded_locked(kv, groups, leaves)
+
+    def _write_encoded_locked(
+        self, kv: list[tuple[bytes, bytes]], groups: list[str], leaves: list[str]
+    ) -> None:
         """Apply a message's precomputed write set (``cache.write``) as one ``WriteBatch``.
 
         ``kv`` are encoded ``(key, value)`` pairs (raw values and links) at the paths
@@ -328,6 +347,16 @@ class RocksDBStore(Store):
         known.update(new)
 
     def _write_packed(
+        self,
+        kv: list[tuple[bytes, bytes]],
+        groups: list[str],
+        leaves: list[str],
+        packed: list[tuple[bytes, bytes]],
+    ) -> None:
+        with self._lock:
+            self._write_packed_locked(kv, groups, leaves, packed)
+
+    def _write_packed_locked(
         self,
         kv: list[tuple[bytes, bytes]],
         groups: list[str],
