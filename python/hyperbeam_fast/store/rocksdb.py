@@ -34,7 +34,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
-from functools import partial
 
 from .. import _native
 from ..exceptions import StoreCorrupt, StoreError
@@ -51,7 +50,7 @@ _GROUP_ENTRY: Entry = (GROUP, None)
 _packed_entries = _native.cache_packed_entries
 _packed_child = _native.cache_packed_child
 _packed_read = _native.cache_packed_read
-_write_raw = _native.store_write_raw
+_RawWriter = _native.RawWriter
 
 
 def _decode(key: bytes | str, v: bytes) -> Entry:
@@ -113,9 +112,7 @@ class RocksDBStore(Store):
         # The instance's ``write``: the native fast path, falling back to the class's (unless
         # a subclass overrides ``write``).
         if type(self).write is RocksDBStore.write:
-            self.write = partial(
-                _write_raw, (self._put, self._known_groups, [None], self._write_checked)
-            )
+            self.write = _RawWriter(self._put, self._known_groups, self._write_checked).write
 
     def _write_checked(self, key: str | Sequence[str], value: bytes) -> None:
         RocksDBStore.write(self, key, value)
@@ -124,7 +121,7 @@ class RocksDBStore(Store):
         """Store ``value`` at ``key`` (parents become groups).
 
         While the store is open, ``self.write`` is the native fast path
-        (``_native.store_write_raw``): when the parent is a group this process has seen (so
+        (``_native.RawWriter``'s ``write``): when the parent is a group this process has seen (so
         a valid path: only valid paths ever become groups), the last segment is plainly valid
         (not empty, no ``.``, no NUL) and the key is not itself a known group, one plain
         ``put`` (atomic); everything else comes here, the checked general path.

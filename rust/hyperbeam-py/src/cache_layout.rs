@@ -511,71 +511,84 @@ fn cache_packed_read<'py>(
     }
 }
 
-/// `RocksDBStore.write`'s fast path: when `key` is a `str` and `value` `bytes`, the key's
-/// parent is in `known` (a group this process has seen, hence a valid path), its last segment
-/// is plainly valid (not empty, no `.`, no NUL) and the key itself is not a known group, one
-/// `put(key, 2 + value)`; anything else goes to `slow(key, value)` (the checked general path).
-/// `last` is a one-item list holding the last parent found in `known` (`known` only grows
-/// while the store is open, so it stays known), which saves the set lookup for runs of keys in
-/// one group. A failing put raises `StoreError`.
-/// `state` is `(put, known, last, slow)` (one argument, so that a `functools.partial` binding
-/// it calls with a short argument vector).
-#[pyfunction]
-fn store_write_raw(
-    state: &Bound<'_, PyTuple>,
-    key: &Bound<'_, PyAny>,
-    value: &Bound<'_, PyAny>,
-) -> PyResult<()> {
-    let py = state.py();
-    let put = state.get_borrowed_item(0)?;
-    let known = state.get_borrowed_item(1)?;
-    let known = known.cast::<PySet>()?;
-    let last = state.get_borrowed_item(2)?;
-    let last = last.cast::<PyList>()?;
-    let slow = state.get_borrowed_item(3)?;
-    if let (Ok(k), Ok(v)) = (key.cast_exact::<PyString>(), value.cast_exact::<PyBytes>()) {
-        if let Ok(ks) = k.to_str() {
-            let kb = ks.as_bytes();
-            if let Some(i) = kb.iter().rposition(|&c| c == b'/') {
-                if i > 0 && i + 1 < kb.len() && !kb.iter().any(|&c| c == b'.' || c == 0) {
-                    let parent = &ks[..i];
-                    let cached = match last.get_item(0) {
-                        Ok(p) => p
-                            .cast::<PyString>()
-                            .ok()
-                            .and_then(|p| p.to_str().ok().map(|p| p == parent))
-                            .unwrap_or(false),
-                        Err(_) => false,
-                    };
-                    let parent_known = cached || {
-                        let p = PyString::new(py, parent);
-                        let found = known.contains(&p)?;
-                        if found {
-                            last.set_item(0, p)?;
-                        }
-                        found
-                    };
-                    if parent_known && !known.contains(k)? {
-                        let v = v.as_bytes();
-                        let tagged = PyBytes::new_with(py, v.len() + 1, |b| {
-                            b[0] = TAG_RAW;
-                            b[1..].copy_from_slice(v);
-                            Ok(())
-                        })?;
-                        return match put.call1((PyBytes::new(py, kb), tagged)) {
-                            Ok(_) => Ok(()),
-                            Err(e) if e.is_instance_of::<StoreError>(py) => Err(e),
-                            Err(e) => {
-                                Err(StoreError::new_err(format!("RocksDB write failed: {e}")))
-                            }
+/// `RocksDBStore.write`'s fast path: `RawWriter(put, known, slow).write(key, value)`. When
+/// `key` is a `str` and `value` `bytes`, the key's parent is in `known` (a group this process
+/// has seen, hence a valid path), its last segment is plainly valid (not empty, no `.`, no NUL)
+/// and the key itself is not a known group: one `put(key, 2 + value)`; anything else goes to
+/// `slow(key, value)` (the checked general path). The last parent found in `known` is kept
+/// (`known` only grows while the store is open, so it stays known), which saves the set lookup
+/// for runs of keys in one group. A failing put raises `StoreError`.
+#[pyclass(frozen, module = "hyperbeam_fast._native")]
+struct RawWriter {
+    put: Py<PyAny>,
+    known: Py<PySet>,
+    slow: Py<PyAny>,
+    last: Py<PyList>,
+}
+
+#[pymethods]
+impl RawWriter {
+    #[new]
+    fn new(put: Bound<'_, PyAny>, known: Bound<'_, PySet>, slow: Bound<'_, PyAny>) -> Self {
+        let py = put.py();
+        RawWriter {
+            put: put.unbind(),
+            known: known.unbind(),
+            slow: slow.unbind(),
+            last: PyList::new(py, [py.None()])
+                .map(Bound::unbind)
+                .unwrap_or_else(|_| PyList::empty(py).unbind()),
+        }
+    }
+
+    fn write(&self, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = key.py();
+        if let (Ok(k), Ok(v)) = (key.cast_exact::<PyString>(), value.cast_exact::<PyBytes>()) {
+            if let Ok(ks) = k.to_str() {
+                let kb = ks.as_bytes();
+                if let Some(i) = kb.iter().rposition(|&c| c == b'/') {
+                    if i > 0 && i + 1 < kb.len() && !kb.iter().any(|&c| c == b'.' || c == 0) {
+                        let parent = &ks[..i];
+                        let known = self.known.bind(py);
+                        let last = self.last.bind(py);
+                        let cached = match last.get_item(0) {
+                            Ok(p) => p
+                                .cast::<PyString>()
+                                .ok()
+                                .and_then(|p| p.to_str().ok().map(|p| p == parent))
+                                .unwrap_or(false),
+                            Err(_) => false,
                         };
+                        let parent_known = cached || {
+                            let p = PyString::new(py, parent);
+                            let found = known.contains(&p)?;
+                            if found {
+                                last.set_item(0, p)?;
+                            }
+                            found
+                        };
+                        if parent_known && !known.contains(k)? {
+                            let v = v.as_bytes();
+                            let tagged = PyBytes::new_with(py, v.len() + 1, |b| {
+                                b[0] = TAG_RAW;
+                                b[1..].copy_from_slice(v);
+                                Ok(())
+                            })?;
+                            return match self.put.bind(py).call1((PyBytes::new(py, kb), tagged)) {
+                                Ok(_) => Ok(()),
+                                Err(e) if e.is_instance_of::<StoreError>(py) => Err(e),
+                                Err(e) => {
+                                    Err(StoreError::new_err(format!("RocksDB write failed: {e}")))
+                                }
+                            };
+                        }
                     }
                 }
             }
         }
+        self.slow.bind(py).call1((key, value))?;
+        Ok(())
     }
-    slow.call1((key, value))?;
-    Ok(())
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -586,6 +599,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cache_packed_entries, m)?)?;
     m.add_function(wrap_pyfunction!(cache_packed_child, m)?)?;
     m.add_function(wrap_pyfunction!(cache_packed_read, m)?)?;
-    m.add_function(wrap_pyfunction!(store_write_raw, m)?)?;
+    m.add_class::<RawWriter>()?;
     Ok(())
 }
