@@ -343,3 +343,16 @@ def test_threads_unpacking_rewriting_and_reading(rocks):
     for i, u in enumerate(uids):
         assert rocks.list(u) == sorted(base[i] | {f"hp-{t}" for t in range(4)})
         assert cache.read_tabm(u, rocks)["hp-3"] == {"result": b"r"}
+
+
+def test_store_is_freed_without_close(tmp_path):
+    import gc
+    import weakref
+
+    s = RocksDBStore(os.path.join(str(tmp_path), "r"))
+    s.write("data/a", b"1")
+    s.write("data/b", b"2")
+    ref = weakref.ref(s)
+    del s
+    gc.collect()
+    assert ref() is None  # no reference cycle through the native write fast path

@@ -33,7 +33,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 
 from .. import _native
 from ..exceptions import StoreCorrupt, StoreError
@@ -112,10 +113,7 @@ class RocksDBStore(Store):
         # The instance's ``write``: the native fast path, falling back to the class's (unless
         # a subclass overrides ``write``).
         if type(self).write is RocksDBStore.write:
-            self.write = _RawWriter(self._put, self._known_groups, self._write_checked).write
-
-    def _write_checked(self, key: str | Sequence[str], value: bytes) -> None:
-        RocksDBStore.write(self, key, value)
+            self.write = _RawWriter(self._put, self._known_groups, _checked_write(self)).write
 
     def write(self, key: str | Sequence[str], value: bytes) -> None:
         """Store ``value`` at ``key`` (parents become groups).
@@ -435,6 +433,20 @@ class RocksDBStore(Store):
             self._known_groups = set()
             self._known_packed = set()
             self.__dict__.pop("write", None)  # the class's checked path: "the store is closed"
+
+
+def _checked_write(store: RocksDBStore) -> Callable[[str | Sequence[str], bytes], None]:
+    """``RocksDBStore.write`` of ``store`` through a weak reference (the fast path's fallback
+    lives in the store's ``__dict__``: no reference cycle keeps the store alive)."""
+    ref = weakref.ref(store)
+
+    def write(key: str | Sequence[str], value: bytes) -> None:
+        s = ref()
+        if s is None:
+            raise StoreError("the store is closed")
+        RocksDBStore.write(s, key, value)
+
+    return write
 
 
 def _closed_get(*_a: object) -> None:
