@@ -356,3 +356,26 @@ def test_store_is_freed_without_close(tmp_path):
     del s
     gc.collect()
     assert ref() is None  # no reference cycle through the native write fast path
+
+
+def test_big_messages_keep_the_plain_layout(tmp_path):
+    p = os.path.join(str(tmp_path), "r")
+    s = RocksDBStore(p)
+    big = {f"k{i}": f"v{i}" for i in range(1100)}  # over MAX_PACKED_CHILDREN
+    uid = cache.write(big, s)
+    assert s._db.get(uid.encode()) == b"\x03"
+    assert s.read(f"{uid}/k7") == b"v7" and len(s.list(uid)) == 1100
+    assert hb.match(cache.read(uid, s), big)
+    # The same message packed earlier (a store with a small inline limit made it fit), then
+    # written by a store that cannot pack it: it becomes one plain group, whole.
+    wide = {f"k{i}": "x" * 200 for i in range(400)}  # 400 x 200 bytes inline: over 64 KiB
+    s.close()
+    s = RocksDBStore(p, inline_max=100)
+    u2 = cache.write(wide, s)
+    assert s._db.get(u2.encode())[:1] == b"\x04"
+    s.close()
+    s = RocksDBStore(p)
+    assert cache.write(wide, s) == u2
+    assert s._db.get(u2.encode()) == b"\x03"
+    assert hb.match(cache.read(u2, s), wide) and len(s.list(u2)) == 400
+    s.close()

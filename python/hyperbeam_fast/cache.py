@@ -185,6 +185,8 @@ def write(msg: dict | bytes | str, store: Store) -> str:
         raise CacheError(f"cannot write a {type(msg).__name__} to the cache")
     alt: Sequence[str] = ()
     packed = getattr(target, "_write_packed", None)
+    encoded = packed is not None or hasattr(target, "_write_encoded")
+    ws = None
     if packed is not None:
         # RocksDB: one packed group per (sub-)message (store/rocksdb.py), all in one batch.
         inline = target.inline_max  # type: ignore[attr-defined]
@@ -200,10 +202,9 @@ def write(msg: dict | bytes | str, store: Store) -> str:
                     leaves.append(a)
             packed(kv, groups, leaves, pk)
             return uid
-        ops: _list = []
-        _ops_for(tabm, ops, uid)  # whatever the native layout declines: its typed errors
+        # Declined, or too big for packed groups: the plain layout below.
+        ws = _write_set(tabm, "tabm", uid, True)
     else:
-        encoded = hasattr(target, "_write_encoded")
         # The common case, an unsigned message without private keys: one native call computes
         # its unsigned ID, its TABM and every store operation (content hashes, sub-message
         # IDs).
@@ -211,19 +212,19 @@ def write(msg: dict | bytes | str, store: Store) -> str:
         if ws is None:  # signed, private keys, or declined: IDs and TABM the general way
             tabm, uid, alt = _prepare(msg)
             ws = _write_set(tabm, "tabm", uid, encoded)
-        if ws is None:  # whatever the native layout declines: the general path's typed errors
-            ops = []
-            _ops_for(tabm, ops, uid)
-        elif encoded:
-            uid, kv, groups, leaves = ws
-            for a in alt:
-                if a != uid:
-                    kv.append((a.encode(), b"\x01" + uid.encode()))
-                    leaves.append(a)
-            target._write_encoded(kv, groups, leaves)  # type: ignore[attr-defined]
-            return uid
-        else:
-            uid, ops = ws
+    if ws is None:  # whatever the native layout declines: the general path's typed errors
+        ops: _list = []
+        _ops_for(tabm, ops, uid)
+    elif encoded:
+        uid, kv, groups, leaves = ws
+        for a in alt:
+            if a != uid:
+                kv.append((a.encode(), b"\x01" + uid.encode()))
+                leaves.append(a)
+        target._write_encoded(kv, groups, leaves)  # type: ignore[attr-defined]
+        return uid
+    else:
+        uid, ops = ws
     for a in alt:
         if a != uid:
             ops.append(("link", uid, a))

@@ -318,22 +318,29 @@ class RocksDBStore(Store):
         ``kv`` are encoded ``(key, value)`` pairs (raw values and links) at the paths
         ``leaves``; ``groups`` are top-level groups to create (their parents are the root). The
         checks are those of :meth:`_apply`: nothing is written over a group, and a group path
-        that exists must be a group.
+        that exists must be a group. A group that exists packed (the same message, written
+        packed before) becomes a plain one: ``kv`` holds all of its children.
         """
         if self._db is None:
             raise StoreError("the store is closed")
         known = self._known_groups
+        kp = self._known_packed
         new = [g for g in groups if g not in known]
-        if not known.isdisjoint(leaves) or (new and not set(new).isdisjoint(leaves)):
-            bad = sorted((known | set(new)).intersection(leaves))[0]
+        if (
+            not known.isdisjoint(leaves)
+            or not kp.isdisjoint(leaves)
+            or (new and not set(new).isdisjoint(leaves))
+        ):
+            bad = sorted((known | kp | set(new)).intersection(leaves))[0]
             raise StoreError(f"cannot write over the group {bad!r}")
         wb = WriteBatch(raw_mode=True)
         put = wb.put
         if new:
             gkeys = [g.encode() for g in new]
             for g, k, v in zip(new, gkeys, self._get(gkeys), strict=True):
-                if v is None:
+                if v is None or v[:1] == b"\x04":
                     put(k, _MARKER)
+                    kp.discard(g)
                 elif _decode(g, v)[0] != GROUP:
                     raise StoreError(f"{g!r} exists and is not a group")
         for k, v in kv:

@@ -103,6 +103,11 @@ pub const PACK_VERSION: u8 = 1;
 pub const PACKED_LINK: u8 = 1;
 /// Kind byte of a packed child that is raw bytes (payload: the bytes).
 pub const PACKED_RAW: u8 = 2;
+/// Most children a packed group takes: finding one child decodes the whole table, so bigger
+/// messages keep the plain layout ([`packed_ops`] declines them).
+pub const MAX_PACKED_CHILDREN: usize = 1024;
+/// Largest packed table, in bytes (the same reason).
+pub const MAX_PACKED_BYTES: usize = 1 << 16;
 
 /// One child of a packed group, borrowed from the encoded table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,7 +250,8 @@ pub fn packed_child<'a>(b: &'a [u8], name: &str) -> Result<Option<Child<'a>>> {
 
 /// The packed write set of the TABM `tabm` under `uid` (computed when `None`): binaries of at
 /// most `inline_max` bytes are stored inside their group's table, longer ones once under
-/// `data/<h>` and linked. `Ok(None)` exactly when [`write_ops`] declines.
+/// `data/<h>` and linked. `Ok(None)` when [`write_ops`] declines, and for a (sub-)message
+/// with more than [`MAX_PACKED_CHILDREN`] children or a table over [`MAX_PACKED_BYTES`].
 pub fn packed_ops(tabm: &Msg, uid: Option<String>, inline_max: usize) -> Result<Option<PackedSet>> {
     let uid = match uid {
         Some(u) => u,
@@ -314,6 +320,9 @@ fn pack_map(
             _ => return Ok(false),
         }
     }
+    if slots.len() > MAX_PACKED_CHILDREN {
+        return Ok(false);
+    }
     let children: Vec<(&str, Child<'_>)> = slots
         .iter()
         .map(|(n, s)| {
@@ -335,6 +344,9 @@ fn pack_map(
                 }
         })
         .sum();
+    if size > MAX_PACKED_BYTES {
+        return Ok(false);
+    }
     let mut table = Vec::with_capacity(size + 8);
     pack_into(&mut table, &children);
     if !set.groups.iter().any(|(g, _)| g == uid) {
@@ -436,6 +448,22 @@ mod tests {
         let mut empty = Vec::new();
         pack_into(&mut empty, &[]);
         assert_eq!(unpack(&empty).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn big_groups_are_declined() {
+        let mut m = Msg::new();
+        for i in 0..=MAX_PACKED_CHILDREN {
+            m.insert(format!("k{i}").into_bytes(), bin("v"));
+        }
+        assert!(packed_ops(&m, Some("u".into()), 256).unwrap().is_none());
+        assert!(write_ops(&m, Some("u".into())).unwrap().is_some());
+        let mut m = Msg::new();
+        for i in 0..300 {
+            m.insert(format!("k{i}").into_bytes(), bin(&"x".repeat(250)));
+        }
+        assert!(packed_ops(&m, Some("u".into()), 256).unwrap().is_none());
+        assert!(packed_ops(&m, Some("u".into()), 100).unwrap().is_some());
     }
 
     #[test]
