@@ -98,6 +98,35 @@ def test_declined_messages_keep_their_typed_errors(msg, tmp_path):
         s.close()
 
 
+def plain_write(msg: dict, store) -> str:
+    """Write ``msg`` in the plain (HyperBEAM fs-like) layout, as the store's batch does it."""
+    uid, ops = _native.cache_write_set(msg, "structured@1.0")
+    with store.batch() as b:
+        b.extend_unchecked(ops)
+    return uid
+
+
+def as_memory(rocks) -> MemoryStore:
+    """A memory store holding the same entries as ``rocks`` (packed groups expanded)."""
+    m = MemoryStore()
+
+    def put(k: str, e) -> None:
+        m._d[k] = e
+        if "/" in k:
+            p, n = k.rsplit("/", 1)
+            m._kids.setdefault(p, set()).add(n)
+
+    for k, v in rocks._db.items():
+        k = k.decode()
+        if v[0] == 4:
+            put(k, (GROUP, None))
+            for n, e in _native.cache_packed_entries(v):
+                put(f"{k}/{n}", e)
+            continue
+        put(k, {1: (LINK, v[1:].decode()), 2: (RAW, v[1:]), 3: (GROUP, None)}[v[0]])
+    return m
+
+
 @pytest.fixture
 def rocks(tmp_path):
     s = RocksDBStore(os.path.join(str(tmp_path), "rocks"))
@@ -106,7 +135,7 @@ def rocks(tmp_path):
 
 
 def test_group_scan_decoding(rocks):
-    uid = cache.write(NESTED, rocks)
+    uid = plain_write(NESTED, rocks)
     outs, names, tgts = [], [], []
     out, subs = _native.cache_group_entries(
         rocks._group_items(uid), uid.encode(), outs, names, tgts
@@ -127,8 +156,10 @@ def test_group_scan_decoding(rocks):
     assert q == []
 
 
-def test_rocksdb_read_fast_path_edge_cases(rocks):
-    uid = cache.write(NESTED, rocks)
+@pytest.mark.parametrize("layout", ["plain", "packed"])
+def test_rocksdb_read_fast_path_edge_cases(rocks, layout):
+    write = plain_write if layout == "plain" else cache.write
+    uid = write(NESTED, rocks)
     assert hb.match(cache.read(uid, rocks), NESTED)
     assert cache.read_tabm(uid, rocks) == convert(NESTED, "tabm")
     # A sibling key sharing the prefix is not a child.
@@ -136,7 +167,7 @@ def test_rocksdb_read_fast_path_edge_cases(rocks):
     rocks.write(f"{uid}.y/z", b"sibling")
     assert hb.match(cache.read(uid, rocks), NESTED)
     # A raw child, a child linked through a further link, an inlined sub-group.
-    u2 = cache.write({"k": "v"}, rocks)
+    u2 = write({"k": "v"}, rocks)
     rocks.write(f"{u2}/raw", b"r")
     assert cache.read_tabm(u2, rocks) == {"k": b"v", "raw": b"r"}
     rocks.make_link(f"data/{'h' * 43}", "alias-of-data")
@@ -150,31 +181,29 @@ def test_rocksdb_read_fast_path_edge_cases(rocks):
     assert t["via"] == b"hv" and t["inline"] == {"q": b"1"}
     assert t["sub"] == convert(NESTED, "tabm")
     # The same through the general path (as a memory store would read it).
-    m = MemoryStore()
-    for k, v in rocks._db.items():
-        k = k.decode()
-        e = {1: (LINK, v[1:].decode()), 2: (RAW, v[1:]), 3: (GROUP, None)}[v[0]]
-        m._d[k] = e
-        if "/" in k:
-            p, n = k.rsplit("/", 1)
-            m._kids.setdefault(p, set()).add(n)
+    m = as_memory(rocks)
     assert cache.read_tabm(u2, m) == t
     assert cache.read_tabm(uid, m) == cache.read_tabm(uid, rocks)
 
 
-def test_rocksdb_fast_path_loops_and_corruption(rocks):
-    a = cache.write({"a": "1"}, rocks)
-    b = cache.write({"b": "1"}, rocks)
+@pytest.mark.parametrize("layout", ["plain", "packed"])
+def test_rocksdb_fast_path_loops_and_corruption(rocks, layout):
+    write = plain_write if layout == "plain" else cache.write
+    a = write({"a": "1"}, rocks)
+    b = write({"b": "1"}, rocks)
     rocks.make_link(b, f"{a}/to-b")
     rocks.make_link(a, f"{b}/to-a")
     with pytest.raises(StoreLinkLoop):
         cache.read(a, rocks)
-    c = cache.write({"c": "1"}, rocks)
+    c = write({"c": "1"}, rocks)
     rocks.make_link("data/missing", f"{c}/gone")
     with pytest.raises(StoreCorrupt):
         cache.read(c, rocks)
-    d = cache.write({"d": "1"}, rocks)
-    rocks._db.put(f"{d}/bad".encode(), b"\x09junk")
+    d = write({"d": "1"}, rocks)
+    if layout == "plain":
+        rocks._db.put(f"{d}/bad".encode(), b"\x09junk")
+    else:
+        rocks._db.put(d.encode(), b"\x04\x01\x01\x03bad\x09\x00")  # an unknown child kind
     with pytest.raises(StoreCorrupt):
         cache.read(d, rocks)
 

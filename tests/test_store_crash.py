@@ -38,12 +38,17 @@ from hyperbeam_fast import cache
 from hyperbeam_fast.store import FSStore, RocksDBStore
 
 kind, path, start = sys.argv[1], sys.argv[2], int(sys.argv[3])
-store = RocksDBStore(path) if kind == "rocksdb" else FSStore(path)
+store = FSStore(path) if kind == "fs" else RocksDBStore(path)
 print("ready", flush=True)
 n = start
+prev = None
 while True:
     uid = cache.write(make_msg(n), store)
     print(n, uid, flush=True)
+    if kind == "rocksdb-unpack" and prev is not None:
+        # A later child under the previous message: its packed group becomes a plain one.
+        cache.write_binary(f"{prev}/next", str(n).encode(), store)
+    prev = uid
     n += 1
 """
 )
@@ -53,7 +58,13 @@ exec(MAKE_MSG, _ns)  # noqa: S102 - the same generator as the child's
 make_msg = _ns["make_msg"]
 
 
-@pytest.mark.parametrize("kind", ["rocksdb", "fs"])
+def whole(got: dict, n: int) -> bool:
+    """``got`` is message ``n``, plus possibly the ``next`` link of the unpack variant."""
+    nxt = got.pop("next", None)
+    return hb.match(got, make_msg(n)) and nxt in (None, str(n + 1).encode())
+
+
+@pytest.mark.parametrize("kind", ["rocksdb", "rocksdb-unpack", "fs"])
 def test_sigkill_never_leaves_half_a_message(tmp_path, kind):
     path = str(tmp_path / kind)
     rng = random.Random(5)
@@ -79,7 +90,7 @@ def test_sigkill_never_leaves_half_a_message(tmp_path, kind):
                 reported[int(parts[0])] = parts[1]
         start = max(reported, default=start - 1) + 1
         # Reopen after each crash (what a restarted node does) and check everything so far.
-        store = RocksDBStore(path) if kind == "rocksdb" else FSStore(path)
+        store = FSStore(path) if kind == "fs" else RocksDBStore(path)
         try:
             # Every message of the last round's tail, plus a random sample of the rest.
             ns = sorted(reported)
@@ -88,8 +99,8 @@ def test_sigkill_never_leaves_half_a_message(tmp_path, kind):
                 uid = reported[n]
                 msg = make_msg(n)
                 assert uid == hb.id(msg, "none")
-                assert hb.match(cache.read(uid, store), msg), n
-                assert hb.match(cache.read(f"C{n:042d}", store), msg), n
+                assert whole(cache.read(uid, store), n), n
+                assert whole(cache.read(f"C{n:042d}", store), n), n
             # The message in flight at the kill: invisible, or whole.
             for n in range(start, start + 3):
                 msg = make_msg(n)
@@ -98,7 +109,15 @@ def test_sigkill_never_leaves_half_a_message(tmp_path, kind):
                         got = cache.read(ref, store)
                     except NotFound:
                         continue
-                    assert hb.match(got, msg), (n, ref)
+                    assert whole(got, n), (n, ref)
         finally:
             store.close()
     assert len(reported) > 0, "the writer never got to write anything"
+    if kind == "rocksdb-unpack":  # the unpacking really happened (and survived restarts)
+        store = RocksDBStore(path)
+        try:
+            links = [store.read(f"{reported[n]}/next") for n in sorted(reported)[:-1]]
+            assert any(v is not None for v in links)
+            assert store._db.get(reported[min(reported)].encode()) == b"\x03"
+        finally:
+            store.close()

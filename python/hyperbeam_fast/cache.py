@@ -67,6 +67,7 @@ _sha256 = hashlib.sha256
 _human_id = _native.human_id
 _unsigned_id = _native.unsigned_id
 _write_set = _native.cache_write_set
+_packed_set = _native.cache_packed_set
 _group_entries = _native.cache_group_entries
 _group_fill = _native.cache_group_fill
 _native_convert = _native.convert
@@ -182,15 +183,36 @@ def write(msg: dict | bytes | str, store: Store) -> str:
         return p
     if not isinstance(msg, dict):
         raise CacheError(f"cannot write a {type(msg).__name__} to the cache")
-    encoded = hasattr(target, "_write_encoded")
-    # The common case, an unsigned message without private keys: one native call computes its
-    # unsigned ID, its TABM and every store operation (content hashes, sub-message IDs).
     alt: Sequence[str] = ()
-    ws = _write_set(msg, "structured@1.0", None, encoded)
-    if ws is None:  # signed, private keys, or declined: IDs and TABM the general way
-        tabm, uid, alt = _prepare(msg)
-        ws = _write_set(tabm, "tabm", uid, encoded)
-    if ws is None:  # whatever the native layout declines: the general path, its typed errors
+    packed = getattr(target, "_write_packed", None)
+    encoded = packed is not None or hasattr(target, "_write_encoded")
+    ws = None
+    if packed is not None:
+        # RocksDB: one packed group per (sub-)message (store/rocksdb.py), all in one batch.
+        inline = target.inline_max  # type: ignore[attr-defined]
+        ws = _packed_set(msg, "structured@1.0", None, inline)
+        if ws is None:  # signed, private keys, or declined: IDs and TABM the general way
+            tabm, uid, alt = _prepare(msg)
+            ws = _packed_set(tabm, "tabm", uid, inline)
+        if ws is not None:
+            uid, kv, groups, leaves, pk = ws
+            for a in alt:
+                if a != uid:
+                    kv.append((a.encode(), b"\x01" + uid.encode()))
+                    leaves.append(a)
+            packed(kv, groups, leaves, pk)
+            return uid
+        # Declined, or too big for packed groups: the plain layout below.
+        ws = _write_set(tabm, "tabm", uid, True)
+    else:
+        # The common case, an unsigned message without private keys: one native call computes
+        # its unsigned ID, its TABM and every store operation (content hashes, sub-message
+        # IDs).
+        ws = _write_set(msg, "structured@1.0", None, encoded)
+        if ws is None:  # signed, private keys, or declined: IDs and TABM the general way
+            tabm, uid, alt = _prepare(msg)
+            ws = _write_set(tabm, "tabm", uid, encoded)
+    if ws is None:  # whatever the native layout declines: the general path's typed errors
         ops: _list = []
         _ops_for(tabm, ops, uid)
     elif encoded:
@@ -199,7 +221,7 @@ def write(msg: dict | bytes | str, store: Store) -> str:
             if a != uid:
                 kv.append((a.encode(), b"\x01" + uid.encode()))
                 leaves.append(a)
-        target._write_encoded(kv, groups, leaves)
+        target._write_encoded(kv, groups, leaves)  # type: ignore[attr-defined]
         return uid
     else:
         uid, ops = ws
@@ -262,6 +284,10 @@ def _stores(store: Store) -> _list[Store]:
 def _read_group(s: Store, path: str, stack: set[str]) -> dict:
     if path in stack:
         raise StoreLinkLoop(f"circular link: {path!r} contains itself")
+    if "/" not in path and hasattr(s, "_packed_read"):
+        r = s._packed_read(path, False)
+        if r is not None:
+            return r
     if hasattr(s, "_group_items"):
         r = _read_group_scan(s, path, stack)
         if r is not None:
@@ -341,7 +367,12 @@ def _scan_tree(s: Any, path: str, stack: set[str], outs: _list, names: _list, tg
     return out
 
 
-def _read_local(s: Store, path: str) -> dict | bytes:
+def _read_local(s: Store, path: str, packed: bool = True) -> dict | bytes:
+    if packed and "/" not in path and hasattr(s, "_packed_read"):
+        # A message in packed groups (RocksDB), through any one-segment links to it.
+        r = s._packed_read(path, False)
+        if r is not None:
+            return r
     if "/" not in path and hasattr(s, "_group_items"):
         # A one-segment path is either the group itself (read in one scan) or, e.g. for a
         # signed ID, a link: the general path below resolves it.
@@ -392,7 +423,14 @@ def _read(target: str | Sequence[str], store: Store, tabm: bool) -> dict | bytes
 
                     return convert(r, "tabm")
                 return r
-            r = _read_local(s, path)
+            if not tabm and "/" not in path and hasattr(s, "_packed_read"):
+                # Packed groups decoded and converted to structured@1.0 in one native call.
+                r = s._packed_read(path, True)
+                if r is not None:
+                    return r
+                r = _read_local(s, path, False)  # not packed: no second try
+            else:
+                r = _read_local(s, path)
         except NotFound:
             continue
         except (HyperbeamError, OSError) as e:

@@ -95,6 +95,266 @@ fn map_ops(m: &Msg, uid: &str, ops: &mut Vec<Op>, depth: usize) -> Result<bool> 
     Ok(true)
 }
 
+// ---- packed groups (the RocksDB store's compact message encoding) ---------------------------
+
+/// Version byte that starts every packed table.
+pub const PACK_VERSION: u8 = 1;
+/// Kind byte of a packed child that is a link (payload: the UTF-8 target path).
+pub const PACKED_LINK: u8 = 1;
+/// Kind byte of a packed child that is raw bytes (payload: the bytes).
+pub const PACKED_RAW: u8 = 2;
+/// Most children a packed group takes: finding one child decodes the whole table, so bigger
+/// messages keep the plain layout ([`packed_ops`] declines them).
+pub const MAX_PACKED_CHILDREN: usize = 1024;
+/// Largest packed table, in bytes (the same reason).
+pub const MAX_PACKED_BYTES: usize = 1 << 16;
+
+/// One child of a packed group, borrowed from the encoded table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Child<'a> {
+    /// A link to the path it names.
+    Link(&'a str),
+    /// Raw bytes stored inline.
+    Raw(&'a [u8]),
+}
+
+/// A message's write set in the packed layout: the `data/<h>` values too big to inline, and
+/// one packed table per (sub-)message, sub-messages before the messages that link to them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PackedSet {
+    /// The message's unsigned ID (the key of the last table).
+    pub uid: String,
+    /// `(data/<b64url(sha256(bytes))>, bytes)` for every binary longer than the inline limit.
+    pub data: Vec<(String, Vec<u8>)>,
+    /// `(group key, packed table)`, each group once.
+    pub groups: Vec<(String, Vec<u8>)>,
+}
+
+fn put_varint(out: &mut Vec<u8>, mut n: usize) {
+    while n >= 0x80 {
+        out.push((n as u8 & 0x7f) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+fn corrupt<T>(what: &str) -> Result<T> {
+    crate::error::codec(format!("corrupt packed group: {what}"))
+}
+
+fn get_varint(b: &[u8], pos: &mut usize) -> Result<usize> {
+    let mut n: u64 = 0;
+    let mut shift = 0u32;
+    loop {
+        let Some(&byte) = b.get(*pos) else {
+            return corrupt("truncated length");
+        };
+        *pos += 1;
+        if shift > 56 {
+            return corrupt("length too long");
+        }
+        n |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+    }
+    match usize::try_from(n) {
+        Ok(n) if n <= b.len() => Ok(n),
+        _ => corrupt("length past the end"),
+    }
+}
+
+fn take<'a>(b: &'a [u8], pos: &mut usize, len: usize) -> Result<&'a [u8]> {
+    match pos.checked_add(len) {
+        Some(end) if end <= b.len() => {
+            let s = &b[*pos..end];
+            *pos = end;
+            Ok(s)
+        }
+        _ => corrupt("truncated entry"),
+    }
+}
+
+/// Append the packed table of `children` (names strictly ascending, valid segments) to `out`:
+/// `PACK_VERSION`, the count, then per child `len name kind len payload` (LEB128 lengths).
+pub fn pack_into(out: &mut Vec<u8>, children: &[(&str, Child<'_>)]) {
+    out.push(PACK_VERSION);
+    put_varint(out, children.len());
+    for (name, child) in children {
+        put_varint(out, name.len());
+        out.extend_from_slice(name.as_bytes());
+        let (kind, payload) = match child {
+            Child::Link(t) => (PACKED_LINK, t.as_bytes()),
+            Child::Raw(b) => (PACKED_RAW, *b),
+        };
+        out.push(kind);
+        put_varint(out, payload.len());
+        out.extend_from_slice(payload);
+    }
+}
+
+/// Decode a packed table, validating all of it: the version, every length, names that are
+/// valid path segments in strictly ascending order, known kinds, UTF-8 link targets and no
+/// trailing bytes. Errors (never panics) on anything else.
+pub fn unpack(b: &[u8]) -> Result<Vec<(&str, Child<'_>)>> {
+    if b.first() != Some(&PACK_VERSION) {
+        return corrupt("unknown version");
+    }
+    let mut pos = 1;
+    let n = get_varint(b, &mut pos)?;
+    // Each child takes at least 4 bytes: a count larger than that is corrupt (and is never
+    // used to reserve memory).
+    if n > b.len() / 4 {
+        return corrupt("count past the end");
+    }
+    let mut out: Vec<(&str, Child<'_>)> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let len = get_varint(b, &mut pos)?;
+        let name = take(b, &mut pos, len)?;
+        let Some(name) = segment(name) else {
+            return corrupt("bad child name");
+        };
+        if let Some((prev, _)) = out.last() {
+            if prev.as_bytes() >= name.as_bytes() {
+                return corrupt("child names out of order");
+            }
+        }
+        let kind = take(b, &mut pos, 1)?[0];
+        let len = get_varint(b, &mut pos)?;
+        let payload = take(b, &mut pos, len)?;
+        let child = match kind {
+            PACKED_LINK => match std::str::from_utf8(payload) {
+                Ok(t) if !t.is_empty() => Child::Link(t),
+                _ => return corrupt("bad link target"),
+            },
+            PACKED_RAW => Child::Raw(payload),
+            _ => return corrupt("unknown child kind"),
+        };
+        out.push((name, child));
+    }
+    if pos != b.len() {
+        return corrupt("trailing bytes");
+    }
+    Ok(out)
+}
+
+/// The child `name` of a packed table (the whole table is validated), or `None`.
+pub fn packed_child<'a>(b: &'a [u8], name: &str) -> Result<Option<Child<'a>>> {
+    let all = unpack(b)?;
+    Ok(all
+        .binary_search_by(|(n, _)| n.as_bytes().cmp(name.as_bytes()))
+        .ok()
+        .map(|i| all[i].1))
+}
+
+/// The packed write set of the TABM `tabm` under `uid` (computed when `None`): binaries of at
+/// most `inline_max` bytes are stored inside their group's table, longer ones once under
+/// `data/<h>` and linked. `Ok(None)` when [`write_ops`] declines, and for a (sub-)message
+/// with more than [`MAX_PACKED_CHILDREN`] children or a table over [`MAX_PACKED_BYTES`].
+pub fn packed_ops(tabm: &Msg, uid: Option<String>, inline_max: usize) -> Result<Option<PackedSet>> {
+    let uid = match uid {
+        Some(u) => u,
+        None => b64url(&unsigned_id(tabm)?),
+    };
+    let mut set = PackedSet {
+        uid: String::new(),
+        data: Vec::new(),
+        groups: Vec::new(),
+    };
+    if pack_map(tabm, &uid, &mut set, inline_max, 0)? {
+        set.uid = uid;
+        Ok(Some(set))
+    } else {
+        Ok(None)
+    }
+}
+
+fn pack_map(
+    m: &Msg,
+    uid: &str,
+    set: &mut PackedSet,
+    inline_max: usize,
+    depth: usize,
+) -> Result<bool> {
+    if depth > crate::value::MAX_DEPTH {
+        return Ok(false);
+    }
+    // Targets of links (data paths, sub-message IDs), owned until the table is packed.
+    let mut targets: Vec<String> = Vec::new();
+    enum Slot<'a> {
+        Raw(&'a [u8]),
+        Link(usize),
+    }
+    let mut slots: Vec<(&str, Slot<'_>)> = Vec::with_capacity(m.len());
+    for (k, v) in m {
+        if k.starts_with(b"priv") {
+            continue;
+        }
+        let Some(name) = segment(k) else {
+            return Ok(false);
+        };
+        match v {
+            Value::Bin(b) if b.len() <= inline_max => slots.push((name, Slot::Raw(b))),
+            Value::Bin(b) => {
+                let p = data_path(b);
+                if !set.data.iter().any(|(q, _)| *q == p) {
+                    set.data.push((p.clone(), b.clone()));
+                }
+                targets.push(p);
+                slots.push((name, Slot::Link(targets.len() - 1)));
+            }
+            Value::Map(sub) => {
+                if k == b"device" {
+                    return Ok(false);
+                }
+                let sub_id = b64url(&unsigned_id(sub)?);
+                if !set.groups.iter().any(|(g, _)| *g == sub_id)
+                    && !pack_map(sub, &sub_id, set, inline_max, depth + 1)?
+                {
+                    return Ok(false);
+                }
+                targets.push(sub_id);
+                slots.push((name, Slot::Link(targets.len() - 1)));
+            }
+            _ => return Ok(false),
+        }
+    }
+    if slots.len() > MAX_PACKED_CHILDREN {
+        return Ok(false);
+    }
+    let children: Vec<(&str, Child<'_>)> = slots
+        .iter()
+        .map(|(n, s)| {
+            let c = match s {
+                Slot::Raw(b) => Child::Raw(b),
+                Slot::Link(i) => Child::Link(targets[*i].as_str()),
+            };
+            (*n, c)
+        })
+        .collect();
+    let size: usize = children
+        .iter()
+        .map(|(n, c)| {
+            n.len()
+                + 12
+                + match c {
+                    Child::Raw(b) => b.len(),
+                    Child::Link(t) => t.len(),
+                }
+        })
+        .sum();
+    if size > MAX_PACKED_BYTES {
+        return Ok(false);
+    }
+    let mut table = Vec::with_capacity(size + 8);
+    pack_into(&mut table, &children);
+    if !set.groups.iter().any(|(g, _)| g == uid) {
+        set.groups.push((uid.to_owned(), table));
+    }
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +404,108 @@ mod tests {
         let mut m = Msg::new();
         m.insert(b"n".to_vec(), Value::Int(1));
         assert!(write_ops(&m, Some("u".into())).unwrap().is_none());
+    }
+
+    #[test]
+    fn packed_round_trip_and_lookup() {
+        let mut inner = Msg::new();
+        inner.insert(b"x".to_vec(), bin("1"));
+        let mut m = Msg::new();
+        m.insert(b"a".to_vec(), bin("hello"));
+        m.insert(b"big".to_vec(), bin(&"z".repeat(40)));
+        m.insert(b"n".to_vec(), Value::Map(inner.clone()));
+        m.insert(b"same".to_vec(), Value::Map(inner.clone()));
+        m.insert(b"priv-x".to_vec(), bin("secret"));
+        let set = packed_ops(&m, None, 16).unwrap().unwrap();
+        let sub = b64url(&unsigned_id(&inner).unwrap());
+        assert_eq!(set.uid, b64url(&unsigned_id(&m).unwrap()));
+        let big = "z".repeat(40).into_bytes();
+        assert_eq!(set.data, vec![(data_path(&big), big.clone())]);
+        assert_eq!(set.groups.len(), 2);
+        assert_eq!(set.groups[0].0, sub);
+        assert_eq!(
+            unpack(&set.groups[0].1).unwrap(),
+            vec![("x", Child::Raw(b"1"))]
+        );
+        let (top, table) = &set.groups[1];
+        assert_eq!(top, &set.uid);
+        let dp = data_path(&big);
+        assert_eq!(
+            unpack(table).unwrap(),
+            vec![
+                ("a", Child::Raw(b"hello")),
+                ("big", Child::Link(&dp)),
+                ("n", Child::Link(&sub)),
+                ("same", Child::Link(&sub)),
+            ]
+        );
+        assert_eq!(packed_child(table, "n").unwrap(), Some(Child::Link(&sub)));
+        assert_eq!(packed_child(table, "nope").unwrap(), None);
+        // Declines exactly what write_ops declines.
+        let mut bad = Msg::new();
+        bad.insert(b"a/b".to_vec(), bin("v"));
+        assert!(packed_ops(&bad, Some("u".into()), 16).unwrap().is_none());
+        let mut empty = Vec::new();
+        pack_into(&mut empty, &[]);
+        assert_eq!(unpack(&empty).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn big_groups_are_declined() {
+        let mut m = Msg::new();
+        for i in 0..=MAX_PACKED_CHILDREN {
+            m.insert(format!("k{i}").into_bytes(), bin("v"));
+        }
+        assert!(packed_ops(&m, Some("u".into()), 256).unwrap().is_none());
+        assert!(write_ops(&m, Some("u".into())).unwrap().is_some());
+        let mut m = Msg::new();
+        for i in 0..300 {
+            m.insert(format!("k{i}").into_bytes(), bin(&"x".repeat(250)));
+        }
+        assert!(packed_ops(&m, Some("u".into()), 256).unwrap().is_none());
+        assert!(packed_ops(&m, Some("u".into()), 100).unwrap().is_some());
+    }
+
+    #[test]
+    fn corrupt_tables_are_errors_not_panics() {
+        let mut t = Vec::new();
+        pack_into(
+            &mut t,
+            &[("a", Child::Raw(b"1")), ("b", Child::Link("data/x"))],
+        );
+        for cut in 0..t.len() {
+            assert!(unpack(&t[..cut]).is_err(), "prefix {cut}");
+        }
+        let mut extra = t.clone();
+        extra.push(0);
+        assert!(unpack(&extra).is_err());
+        for (i, byte) in [(0, 9u8), (4, 7), (2, 0)] {
+            let mut bad = t.clone();
+            bad[i] = byte;
+            assert!(unpack(&bad).is_err());
+        }
+        let mut order = Vec::new();
+        pack_into(
+            &mut order,
+            &[("b", Child::Raw(b"")), ("a", Child::Raw(b""))],
+        );
+        assert!(unpack(&order).is_err());
+        let mut dup = Vec::new();
+        pack_into(&mut dup, &[("a", Child::Raw(b"")), ("a", Child::Raw(b""))]);
+        assert!(unpack(&dup).is_err());
+        let mut dots = Vec::new();
+        pack_into(&mut dots, &[("..", Child::Raw(b""))]);
+        assert!(unpack(&dots).is_err());
+        assert!(unpack(&[1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]).is_err());
+        // Arbitrary bytes never panic.
+        let mut x: u32 = 12345;
+        for _ in 0..2000 {
+            let mut b = vec![1u8];
+            for _ in 0..(x % 24) {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                b.push((x >> 16) as u8);
+            }
+            let _ = unpack(&b);
+        }
     }
 }
