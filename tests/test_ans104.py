@@ -15,6 +15,7 @@ import hyperbeam_fast as hb
 import pytest
 from hyperbeam_fast import _native, commitments
 from hyperbeam_fast.codecs import ans104
+from hyperbeam_fast.exceptions import CodecError
 from hyperbeam_fast.match import match
 from hyperbeam_fast.wallet import Wallet
 from hypothesis import HealthCheck, given, settings
@@ -330,6 +331,20 @@ def test_sign_then_verify_and_single_byte_changes(wallet, msg, data):
         k = sorted(signed)[0] if sorted(signed)[0] != "commitments" else sorted(signed)[-1]
         if k != "commitments":
             assert ans104.verify_commitment({**signed, k: b"\x00changed"}, cid, c) is False
+
+
+def test_tag_header_must_match_the_tag_block(wallet):
+    # The 16-byte header before the Avro tags (count, byte length) is not covered by the deep
+    # hash: a changed count or length must still make the item invalid (hypothesis found it).
+    raw = ans104.encode(ans104.commit({"a": b""}, wallet))
+    at = 2 + 512 + 512 + 2  # signature type, signature, owner, no target, no anchor
+    assert ans104.verify_many([raw]) == [True]
+    for off in (0, 7, 8, 15):
+        bad = bytearray(raw)
+        bad[at + off] ^= 1
+        assert ans104.verify_many([bytes(bad)]) == [False], off
+        with pytest.raises(CodecError, match="tag header"):
+            ans104.decode(bytes(bad))
 
 
 def test_verify_many_threads(wallet):

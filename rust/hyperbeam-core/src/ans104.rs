@@ -490,6 +490,17 @@ impl DataItem {
             Vec::new()
         } else {
             let (tags, used) = decode_tags(&buf[pos..])?;
+            // The header's tag count and byte length must describe the Avro block (HyperBEAM
+            // ignores them; arbundles rejects a mismatch). Unchecked, they are bytes a third
+            // party could change without breaking the signature.
+            let count = u64::from_le_bytes(header[..8].try_into().unwrap_or([0xff; 8]));
+            let size = u64::from_le_bytes(header[8..].try_into().unwrap_or([0xff; 8]));
+            if count != tags.len() as u64 || size != used as u64 {
+                return codec(format!(
+                    "ans104: tag header says {count} tags in {size} bytes, the tag block has {} in {used}",
+                    tags.len()
+                ));
+            }
             pos += used;
             tags
         };
