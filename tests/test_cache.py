@@ -198,6 +198,19 @@ def test_loops_and_dangling_links_are_typed(store):
         cache.read(u2, store)
 
 
+def test_a_too_deep_chain_of_groups_is_typed(store):
+    # Hand-built: 600 groups each linking the next as a sub-message (writes refuse > 256).
+    n = 600
+    with store.batch() as b:
+        for i in range(n):
+            b.make_group(f"g{i}")
+            b.make_link(f"g{i + 1}", f"g{i}/k")
+        b.make_group(f"g{n}")
+    with pytest.raises(StoreCorrupt, match="deeper than 256"):
+        cache.read("g0", store)
+    assert cache.read(f"g{n - 200}", store)["k"]["k"]  # 200 levels still read
+
+
 def test_chain_reads_and_writes():
     a, b = MemoryStore(), MemoryStore()
     ub = cache.write({"in": "b"}, b)

@@ -281,9 +281,19 @@ def _stores(store: Store) -> _list[Store]:
     return store.stores if isinstance(store, StoreChain) else [store]
 
 
+#: Deepest nesting of sub-messages a read follows (the codecs' limit, spec core §2).
+MAX_READ_DEPTH = 256
+
+
+def _too_deep(path: str) -> StoreCorrupt:
+    return StoreCorrupt(f"{path!r}: the message nests deeper than {MAX_READ_DEPTH} levels")
+
+
 def _read_group(s: Store, path: str, stack: set[str]) -> dict:
     if path in stack:
         raise StoreLinkLoop(f"circular link: {path!r} contains itself")
+    if len(stack) >= MAX_READ_DEPTH:
+        raise _too_deep(path)
     if "/" not in path and hasattr(s, "_packed_read"):
         r = s._packed_read(path, False)
         if r is not None:
@@ -349,6 +359,8 @@ def _read_group_scan(s: Any, path: str, stack: set[str]) -> dict | None:
 
 def _scan_tree(s: Any, path: str, stack: set[str], outs: _list, names: _list, tgts: _list) -> Any:
     """Scan the group ``path`` and, first, its sub-messages; queue the values to fetch."""
+    if len(stack) >= MAX_READ_DEPTH:
+        raise _too_deep(path)
     dec = _group_entries(s._group_items(path), path.encode(), outs, names, tgts)
     if dec is None:
         return None
