@@ -13,8 +13,9 @@
 //! the Python objects into one buffer (no intermediate Rust values), checking the exact
 //! `str`/`int` types first.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
+use hb_core::id_fast::key_prefix;
 use hb_core::sf::{self, BareRef};
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -79,64 +80,195 @@ struct Slot {
 thread_local! {
     /// Per-thread, so no locking; entries are immutable objects, shared freely once made.
     static STR_CACHE: RefCell<Vec<Slot>> = const { RefCell::new(Vec::new()) };
+    /// Objects evicted from the cache while a parse runs: released when the outermost parse
+    /// ends, so every object the cache lends stays alive for the whole parse.
+    static EVICTED: RefCell<Vec<Py<PyAny>>> = const { RefCell::new(Vec::new()) };
+    /// How many parses are running on this thread (a parse can re-enter through Python code).
+    static PARSE_DEPTH: Cell<usize> = const { Cell::new(0) };
 }
 
-/// `b` zero-padded to the slot width (a fixed-size key: hashed and compared without loops
-/// over the length or a `memcmp` call).
-#[inline]
-fn padded(b: &[u8]) -> [u8; CACHE_MAX_LEN] {
-    let mut key = [0u8; CACHE_MAX_LEN];
-    if let Some(dst) = key.get_mut(..b.len()) {
-        dst.copy_from_slice(b);
+/// Marks a parse as running; the outermost one releases the evicted objects when it ends.
+struct ParseScope;
+
+impl ParseScope {
+    fn enter() -> Self {
+        PARSE_DEPTH.with(|d| d.set(d.get() + 1));
+        ParseScope
     }
-    key
+}
+
+impl Drop for ParseScope {
+    fn drop(&mut self) {
+        let depth = PARSE_DEPTH.with(|d| {
+            let n = d.get().saturating_sub(1);
+            d.set(n);
+            n
+        });
+        if depth == 0 {
+            // Taken out of the cell first: releasing an object may run Python code.
+            let old = EVICTED.with(|e| {
+                e.try_borrow_mut()
+                    .map(|mut e| std::mem::take(&mut *e))
+                    .unwrap_or_default()
+            });
+            drop(old);
+        }
+    }
+}
+
+/// A reference to a Python object while building a parse result: owned (a new reference,
+/// released when dropped) or lent (by the string cache, alive until the parse ends, or an
+/// immortal singleton). Lent objects cost no reference counting until they are stored.
+struct Obj<'py> {
+    ptr: *mut ffi::PyObject,
+    owned: bool,
+    py: Python<'py>,
+}
+
+impl<'py> Obj<'py> {
+    fn owned(b: Bound<'py, PyAny>) -> Self {
+        let py = b.py();
+        Obj {
+            ptr: b.into_ptr(),
+            owned: true,
+            py,
+        }
+    }
+
+    /// A new reference, handed over (the caller now owns it).
+    fn into_ptr(self) -> *mut ffi::PyObject {
+        let this = std::mem::ManuallyDrop::new(self);
+        if !this.owned {
+            // SAFETY: a lent object is alive (see the type's comment); this takes a reference.
+            unsafe { ffi::Py_IncRef(this.ptr) };
+        }
+        this.ptr
+    }
+
+    fn into_bound(self) -> Bound<'py, PyAny> {
+        let py = self.py;
+        // SAFETY: `into_ptr` gives a new, non-null reference.
+        unsafe { Bound::from_owned_ptr(py, self.into_ptr()) }
+    }
+}
+
+impl Drop for Obj<'_> {
+    fn drop(&mut self) {
+        if self.owned {
+            // SAFETY: an owned reference, released once, with the GIL held (`py`).
+            unsafe { ffi::Py_DecRef(self.ptr) };
+        }
+    }
+}
+
+/// `(a, b)`: one call, which takes its own references (lent objects need no increment).
+#[inline]
+fn pack2<'py>(a: Obj<'py>, b: Obj<'py>) -> PyResult<Obj<'py>> {
+    let py = a.py;
+    // SAFETY: both pointers are live objects; PyTuple_Pack returns a new tuple holding new
+    // references to them, or NULL with an exception set.
+    let t = unsafe { ffi::PyTuple_Pack(2, a.ptr, b.ptr) };
+    drop(a);
+    drop(b);
+    if t.is_null() {
+        return Err(PyErr::fetch(py));
+    }
+    Ok(Obj {
+        ptr: t,
+        owned: true,
+        py,
+    })
+}
+
+/// A list of exactly these items.
+fn list_of<'py>(py: Python<'py>, items: Vec<Obj<'py>>) -> PyResult<Obj<'py>> {
+    let n = ffi::Py_ssize_t::try_from(items.len())
+        .map_err(|_| codec_err("structured field too long"))?;
+    // SAFETY: PyList_New returns a new list of `n` NULL slots or NULL (checked); each
+    // PyList_SetItem steals a new reference into an index below `n` and cannot fail.
+    unsafe {
+        let l = ffi::PyList_New(n);
+        if l.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        for (i, it) in items.into_iter().enumerate() {
+            ffi::PyList_SetItem(l, i as ffi::Py_ssize_t, it.into_ptr());
+        }
+        Ok(Obj {
+            ptr: l,
+            owned: true,
+            py,
+        })
+    }
+}
+
+/// The 8-byte words of `b` (at most `CACHE_MAX_LEN` bytes), the last one zero-padded, read
+/// straight from the slice (no copy into a padded buffer: a byte-wise copy followed by wide
+/// loads stalls store forwarding).
+#[inline]
+fn words(b: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    let chunks = b.chunks_exact(8);
+    let rest = chunks.remainder();
+    chunks
+        .map(|c| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(c);
+            u64::from_be_bytes(a)
+        })
+        .chain((!rest.is_empty()).then(|| key_prefix(rest)))
 }
 
 #[inline]
-fn slot_of(kind: u8, len: usize, key: &[u8; CACHE_MAX_LEN]) -> usize {
-    let mut h = (len as u64) | (u64::from(kind) << 8);
-    for w in key.chunks_exact(8) {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(w);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(a)).wrapping_mul(0x517c_c1b7_2722_0a95);
+fn slot_of(kind: u8, b: &[u8]) -> usize {
+    let mut h = (b.len() as u64) | (u64::from(kind) << 8);
+    for w in words(b) {
+        h = (h.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
     }
     (h >> (64 - CACHE_SLOTS.trailing_zeros())) as usize
 }
 
-/// The cached object for `(kind, b)`, or `make()`'s (then cached). `b` must be the object's
-/// exact UTF-8 content.
+/// The cached object for `(kind, b)` (lent), or `make()`'s (owned, and cached). `b` must be
+/// the object's exact UTF-8 content. Call only inside a [`ParseScope`].
 fn cached<'py>(
     py: Python<'py>,
     kind: u8,
     b: &[u8],
     make: impl FnOnce() -> PyResult<Bound<'py, PyAny>>,
-) -> PyResult<Bound<'py, PyAny>> {
+) -> PyResult<Obj<'py>> {
     if b.len() > CACHE_MAX_LEN {
-        return make();
+        return make().map(Obj::owned);
     }
-    let key = padded(b);
-    let i = slot_of(kind, b.len(), &key);
+    let i = slot_of(kind, b);
     let hit = STR_CACHE.with(|c| {
         let c = c.try_borrow().ok()?;
         let s = c.get(i)?;
-        if s.kind == kind && usize::from(s.len) == b.len() && s.bytes == key {
-            s.obj.as_ref().map(|o| o.clone_ref(py))
+        let stored = s.bytes.get(..usize::from(s.len))?;
+        if s.kind == kind && stored.len() == b.len() && words(stored).eq(words(b)) {
+            s.obj.as_ref().map(|o| o.as_ptr())
         } else {
             None
         }
     });
-    if let Some(o) = hit {
-        return Ok(o.into_bound(py));
+    if let Some(ptr) = hit {
+        // Lent: the cache holds it, and an eviction keeps it alive until the parse ends.
+        return Ok(Obj {
+            ptr,
+            owned: false,
+            py,
+        });
     }
     let obj = make()?;
+    let mut bytes = [0u8; CACHE_MAX_LEN];
+    if let Some(dst) = bytes.get_mut(..b.len()) {
+        dst.copy_from_slice(b);
+    }
     let new = Slot {
         kind,
         len: b.len() as u8,
-        bytes: key,
+        bytes,
         obj: Some(obj.clone().unbind()),
     };
-    // The evicted object is released after the borrow ends.
-    let _old = STR_CACHE.with(|c| {
+    let old = STR_CACHE.with(|c| {
         let mut c = c.try_borrow_mut().ok()?;
         if c.is_empty() {
             c.resize_with(CACHE_SLOTS, || Slot {
@@ -146,14 +278,27 @@ fn cached<'py>(
                 obj: None,
             });
         }
-        c.get_mut(i).map(|s| std::mem::replace(s, new))
+        c.get_mut(i).and_then(|s| std::mem::replace(s, new).obj)
     });
-    Ok(obj)
+    if let Some(old) = old {
+        // Possibly lent earlier in this parse: released when it ends.
+        let kept = EVICTED.with(|e| match e.try_borrow_mut() {
+            Ok(mut e) => {
+                e.push(old);
+                None
+            }
+            Err(_) => Some(old),
+        });
+        // Not reachable (nothing else borrows EVICTED while this runs); leaked, never freed
+        // early, if it were.
+        std::mem::forget(kept);
+    }
+    Ok(Obj::owned(obj))
 }
 
 /// A `str` of ASCII/UTF-8 text the parser produced (keys, strings), cached when short.
 #[inline]
-fn py_str<'py>(py: Python<'py>, b: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+fn py_str<'py>(py: Python<'py>, b: &[u8]) -> PyResult<Obj<'py>> {
     cached(py, KIND_STR, b, || {
         Ok(match std::str::from_utf8(b) {
             Ok(s) => PyString::new(py, s).into_any(),
@@ -162,55 +307,34 @@ fn py_str<'py>(py: Python<'py>, b: &[u8]) -> PyResult<Bound<'py, PyAny>> {
     })
 }
 
-/// `(a, b)` without the generic tuple builder.
-#[inline]
-fn tuple2<'py>(
-    py: Python<'py>,
-    a: Bound<'py, PyAny>,
-    b: Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyAny>> {
-    // SAFETY: PyTuple_New(2) returns a new tuple or NULL (checked); PyTuple_SetItem steals the
-    // references handed over by `into_ptr` and cannot fail for index 0 and 1 of a fresh 2-tuple.
-    unsafe {
-        let t = ffi::PyTuple_New(2);
-        if t.is_null() {
-            return Err(PyErr::fetch(py));
-        }
-        ffi::PyTuple_SetItem(t, 0, a.into_ptr());
-        ffi::PyTuple_SetItem(t, 1, b.into_ptr());
-        Ok(Bound::from_owned_ptr(py, t))
-    }
-}
-
-fn bare_to_py<'py>(py: Python<'py>, b: BareRef<'_>) -> PyResult<Bound<'py, PyAny>> {
+fn bare_to_py<'py>(py: Python<'py>, b: BareRef<'_>) -> PyResult<Obj<'py>> {
     Ok(match b {
         BareRef::String(s) => py_str(py, s)?,
-        BareRef::Integer(v) => v.into_pyobject(py)?.into_any(),
         BareRef::Token(t) => cached(py, KIND_TOKEN, t.as_bytes(), || token_type(py)?.call1((t,)))?,
-        BareRef::Boolean(v) => PyBool::new(py, v).to_owned().into_any(),
+        BareRef::Boolean(v) => Obj {
+            // The bool singletons live as long as the interpreter.
+            ptr: PyBool::new(py, v).as_ptr(),
+            owned: false,
+            py,
+        },
+        BareRef::Integer(v) => Obj::owned(v.into_pyobject(py)?.into_any()),
         BareRef::Decimal { mantissa, scale } => {
             // Both operands are exact in f64 (|mantissa| < 2^53), so the division is correctly rounded.
             let v = mantissa as f64 / 10f64.powi(scale as i32);
-            PyFloat::new(py, v).into_any()
+            Obj::owned(PyFloat::new(py, v).into_any())
         }
-        BareRef::ByteSeq(v) => PyBytes::new(py, v).into_any(),
-        BareRef::Date(v) => date_type(py)?.call1((v,))?,
-        BareRef::DisplayString(s) => display_type(py)?.call1((s,))?,
+        BareRef::ByteSeq(v) => Obj::owned(PyBytes::new(py, v).into_any()),
+        BareRef::Date(v) => Obj::owned(date_type(py)?.call1((v,))?),
+        BareRef::DisplayString(s) => Obj::owned(display_type(py)?.call1((s,))?),
     })
 }
 
-fn params_to_py<'py>(
-    py: Python<'py>,
-    params: Vec<(&str, Bound<'py, PyAny>)>,
-) -> PyResult<Bound<'py, PyAny>> {
-    if params.is_empty() {
-        return Ok(PyList::empty(py).into_any());
-    }
+fn params_to_py<'py>(py: Python<'py>, params: Vec<(&str, Obj<'py>)>) -> PyResult<Obj<'py>> {
     let mut v = Vec::with_capacity(params.len());
     for (k, b) in params {
-        v.push(tuple2(py, py_str(py, k.as_bytes())?, b)?);
+        v.push(pack2(py_str(py, k.as_bytes())?, b)?);
     }
-    Ok(PyList::new(py, v)?.into_any())
+    list_of(py, v)
 }
 
 /// A parse failure: malformed input (StructuredFieldError) or a Python error.
@@ -245,9 +369,9 @@ impl From<ParseErr> for PyErr {
 struct PyBuilder<'py>(Python<'py>);
 
 impl<'a, 'py> sf::Builder<'a> for PyBuilder<'py> {
-    type Bare = Bound<'py, PyAny>;
-    type Item = Bound<'py, PyAny>;
-    type Member = Bound<'py, PyAny>;
+    type Bare = Obj<'py>;
+    type Item = Obj<'py>;
+    type Member = Obj<'py>;
     type Error = ParseErr;
 
     fn bare(&mut self, b: BareRef<'_>) -> Result<Self::Bare, ParseErr> {
@@ -258,7 +382,7 @@ impl<'a, 'py> sf::Builder<'a> for PyBuilder<'py> {
         bare: Self::Bare,
         params: Vec<(&'a str, Self::Bare)>,
     ) -> Result<Self::Item, ParseErr> {
-        Ok(tuple2(self.0, bare, params_to_py(self.0, params)?)?)
+        Ok(pack2(bare, params_to_py(self.0, params)?)?)
     }
     fn item_member(&mut self, item: Self::Item) -> Result<Self::Member, ParseErr> {
         Ok(item)
@@ -269,11 +393,7 @@ impl<'a, 'py> sf::Builder<'a> for PyBuilder<'py> {
         params: Vec<(&'a str, Self::Bare)>,
     ) -> Result<Self::Member, ParseErr> {
         let py = self.0;
-        Ok(tuple2(
-            py,
-            PyList::new(py, items)?.into_any(),
-            params_to_py(py, params)?,
-        )?)
+        Ok(pack2(list_of(py, items)?, params_to_py(py, params)?)?)
     }
 }
 
@@ -348,19 +468,37 @@ fn int_of(v: &Bound<'_, PyAny>) -> PyResult<i64> {
     })
 }
 
+/// An element of a pair: borrowed from a tuple (immutable, and kept alive by the caller's
+/// reference to it, so no reference counting), or owned (from a list, which could change).
+enum Elem<'a, 'py> {
+    Borrowed(Borrowed<'a, 'py, PyAny>),
+    Owned(Bound<'py, PyAny>),
+}
+
+impl<'py> std::ops::Deref for Elem<'_, 'py> {
+    type Target = Bound<'py, PyAny>;
+    #[inline]
+    fn deref(&self) -> &Bound<'py, PyAny> {
+        match self {
+            Elem::Borrowed(b) => b,
+            Elem::Owned(o) => o,
+        }
+    }
+}
+
 /// Unpacks a 2-sequence (tuple or list).
 #[inline]
-fn pair<'py>(
-    v: &Bound<'py, PyAny>,
-    what: &str,
-) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+fn pair<'a, 'py>(v: &'a Bound<'py, PyAny>, what: &str) -> PyResult<(Elem<'a, 'py>, Elem<'a, 'py>)> {
     if let Ok(t) = v.cast::<PyTuple>() {
         if t.len() == 2 {
-            return Ok((t.get_item(0)?, t.get_item(1)?));
+            return Ok((
+                Elem::Borrowed(t.get_borrowed_item(0)?),
+                Elem::Borrowed(t.get_borrowed_item(1)?),
+            ));
         }
     } else if let Ok(l) = v.cast::<PyList>() {
         if l.len() == 2 {
-            return Ok((l.get_item(0)?, l.get_item(1)?));
+            return Ok((Elem::Owned(l.get_item(0)?), Elem::Owned(l.get_item(1)?)));
         }
     }
     Err(codec_err(format!(
@@ -508,6 +646,20 @@ fn ser_dict_py(py: Python<'_>, out: &mut Vec<u8>, v: &Bound<'_, PyAny>) -> PyRes
 
 // ---- Exports ----------------------------------------------------------------------------------
 
+/// The bytes of `bytes` or `str` input.
+fn input_bytes<'a>(data: &'a Bound<'_, PyAny>) -> PyResult<&'a [u8]> {
+    if let Ok(b) = data.cast::<PyBytes>() {
+        Ok(b.as_bytes())
+    } else if let Ok(s) = data.cast::<PyString>() {
+        Ok(s.to_str()?.as_bytes())
+    } else {
+        Err(codec_err(format!(
+            "sf_parse expects bytes or str, got {}",
+            type_name(data)
+        )))
+    }
+}
+
 /// Parses structured-field text of the given kind ("item", "list" or "dictionary").
 #[pyfunction]
 fn sf_parse<'py>(
@@ -516,29 +668,58 @@ fn sf_parse<'py>(
     data: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let kind = kind_of(kind)?;
-    let bytes: &[u8] = if let Ok(b) = data.cast::<PyBytes>() {
-        b.as_bytes()
-    } else if let Ok(s) = data.cast::<PyString>() {
-        s.to_str()?.as_bytes()
-    } else {
-        return Err(codec_err(format!(
-            "sf_parse expects bytes or str, got {}",
-            type_name(data)
-        )));
-    };
+    parse_bytes(py, kind, input_bytes(data)?)
+}
+
+/// Parse an item: returns ``(bare, params)``.
+#[pyfunction]
+fn parse_item<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    parse_bytes(py, Kind::Item, input_bytes(data)?)
+}
+
+/// Parse a list: returns ``[member, ...]``.
+#[pyfunction]
+fn parse_list<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    parse_bytes(py, Kind::List, input_bytes(data)?)
+}
+
+/// Parse a dictionary: returns ``[(key, member), ...]`` in order of first appearance.
+#[pyfunction]
+fn parse_dictionary<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    parse_bytes(py, Kind::Dict, input_bytes(data)?)
+}
+
+fn parse_bytes<'py>(py: Python<'py>, kind: Kind, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    // Declared first, so dropped last: every lent object is stored or released before it ends.
+    let _scope = ParseScope::enter();
     let mut b = PyBuilder(py);
-    match kind {
-        Kind::Item => Ok(sf::parse_item_with(bytes, &mut b)?),
-        Kind::List => Ok(PyList::new(py, sf::parse_list_with(bytes, &mut b)?)?.into_any()),
+    let out = match kind {
+        Kind::Item => sf::parse_item_with(bytes, &mut b)?,
+        Kind::List => list_of(py, sf::parse_list_with(bytes, &mut b)?)?,
         Kind::Dict => {
             let v = sf::parse_dict_with(bytes, &mut b)?;
             let mut out = Vec::with_capacity(v.len());
             for (k, m) in v {
-                out.push(tuple2(py, py_str(py, k.as_bytes())?, m)?);
+                out.push(pack2(py_str(py, k.as_bytes())?, m)?);
             }
-            Ok(PyList::new(py, out)?.into_any())
+            list_of(py, out)?
         }
+    };
+    Ok(out.into_bound())
+}
+
+fn serialize<'py>(
+    py: Python<'py>,
+    kind: Kind,
+    value: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let mut out = Vec::with_capacity(256);
+    match kind {
+        Kind::Item => ser_item_py(py, &mut out, value)?,
+        Kind::List => ser_list_py(py, &mut out, value)?,
+        Kind::Dict => ser_dict_py(py, &mut out, value)?,
     }
+    Ok(PyBytes::new(py, &out))
 }
 
 /// Serialises a value of the given kind ("item", "list" or "dictionary") to bytes.
@@ -548,17 +729,48 @@ fn sf_serialize<'py>(
     kind: &str,
     value: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let mut out = Vec::with_capacity(256);
-    match kind_of(kind)? {
-        Kind::Item => ser_item_py(py, &mut out, value)?,
-        Kind::List => ser_list_py(py, &mut out, value)?,
-        Kind::Dict => ser_dict_py(py, &mut out, value)?,
-    }
-    Ok(PyBytes::new(py, &out))
+    serialize(py, kind_of(kind)?, value)
+}
+
+/// Serialise ``(bare, params)``.
+#[pyfunction]
+fn serialize_item<'py>(
+    py: Python<'py>,
+    value: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    serialize(py, Kind::Item, value)
+}
+
+/// Serialise ``[member, ...]`` (members joined with ``", "``).
+#[pyfunction]
+fn serialize_list<'py>(
+    py: Python<'py>,
+    value: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    serialize(py, Kind::List, value)
+}
+
+/// Serialise ``[(key, member), ...]`` (members joined with ``", "``).
+#[pyfunction]
+fn serialize_dictionary<'py>(
+    py: Python<'py>,
+    value: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    serialize(py, Kind::Dict, value)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sf_parse, m)?)?;
     m.add_function(wrap_pyfunction!(sf_serialize, m)?)?;
+    // The per-kind entry points that `hyperbeam_fast.sf` exports as its own functions (no
+    // Python frame in between).
+    let sub = PyModule::new(m.py(), "sf")?;
+    sub.add_function(wrap_pyfunction!(parse_item, &sub)?)?;
+    sub.add_function(wrap_pyfunction!(parse_list, &sub)?)?;
+    sub.add_function(wrap_pyfunction!(parse_dictionary, &sub)?)?;
+    sub.add_function(wrap_pyfunction!(serialize_item, &sub)?)?;
+    sub.add_function(wrap_pyfunction!(serialize_list, &sub)?)?;
+    sub.add_function(wrap_pyfunction!(serialize_dictionary, &sub)?)?;
+    m.add("sf", sub)?;
     Ok(())
 }
