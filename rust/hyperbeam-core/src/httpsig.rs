@@ -226,14 +226,16 @@ pub(crate) fn group_maps<'a>(
 ) -> Result<()> {
     let mut flat: BTreeMap<Cow<'a, [u8]>, &'a [u8]> = BTreeMap::new();
     for (k, v) in entries {
-        let fk = join_path(parent, k);
+        // The full path (`join_path`) only where it is used: small binaries need the key alone.
         match v {
-            Node::Map(inner) => group_maps(inner.iter().map(node_entry), &fk, top)?,
+            Node::Map(inner) => {
+                group_maps(inner.iter().map(node_entry), &join_path(parent, k), top)?
+            }
             Node::Flat(inner) => {
-                group_maps(inner.iter().map(flat_entry), &fk, top)?;
+                group_maps(inner.iter().map(flat_entry), &join_path(parent, k), top)?;
             }
             Node::Bin(b) if b.len() > MAX_HEADER_LENGTH => {
-                top.insert(fk, Part::Bin(b));
+                top.insert(join_path(parent, k), Part::Bin(b));
             }
             Node::Bin(b) => {
                 flat.insert(norm_key(k), b);
@@ -241,7 +243,7 @@ pub(crate) fn group_maps<'a>(
             Node::Other(other) => {
                 return codec(format!(
                     "TABM key {:?} holds a {}; TABM leaves must be binaries",
-                    lossy(&fk),
+                    lossy(&join_path(parent, k)),
                     other.kind()
                 ))
             }

@@ -410,7 +410,11 @@ pub fn try_unsigned_id_entries(entries: &[Entry<'_>]) -> Result<Option<[u8; 32]>
         if *derived {
             base.push(b'@');
         }
-        if name.iter().any(|&c| c == b'\\' || c == b'"') {
+        // Scanned without an early exit, so the check vectorises; quotes in names are rare.
+        if name
+            .iter()
+            .fold(false, |a, &c| a | (c == b'\\') | (c == b'"'))
+        {
             for &c in *name {
                 if c == b'\\' || c == b'"' {
                     base.push(b'\\');

@@ -4,7 +4,7 @@ use hb_core::{flat, httpsig, id_fast, ids, message_id, structured, Msg, Result a
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::convert::{http_to_py, msg_to_py, to_http, to_msg, with_entries};
+use crate::convert::{http_to_py, msg_to_py, to_http, to_msg, with_entries, with_entries_borrowed};
 use crate::error::{codec_err, PyHbError};
 
 /// The formats `convert` moves between natively.
@@ -94,18 +94,29 @@ fn approx_size(m: &Msg) -> usize {
 /// The unsigned (HMAC) ID of a message, 43 characters (spec core §4.3).
 #[pyfunction]
 fn unsigned_id(py: Python<'_>, msg: &Bound<'_, PyAny>) -> PyResult<String> {
+    // The common message, borrowed without reference counting (no Python code runs and the
+    // GIL is held throughout).
+    let borrowed = with_entries_borrowed(msg, id_fast::try_unsigned_id_entries);
+    match borrowed {
+        Some(Ok(Some(id))) => return Ok(ids::b64url(&id)),
+        Some(Err(e)) => return Err(PyHbError::from(e).into()),
+        Some(Ok(None)) | None => {}
+    }
     // The fast path over the dict's own strings and bytes; anything it does not take (odd keys,
     // keys needing the general path, bad values) goes through the owned conversion below.
-    let fast = with_entries(msg, |entries, size| {
-        // Bytes and str are immutable and `entries` holds strong references to them, so the
-        // borrowed data stays valid without the GIL.
-        if size > 64 * 1024 {
-            py.detach(|| id_fast::try_unsigned_id_entries(entries))
-        } else {
-            id_fast::try_unsigned_id_entries(entries)
-        }
+    // (Skipped when the borrowed read worked and found the message needs the general path.)
+    let fast = borrowed.is_none().then(|| {
+        with_entries(msg, |entries, size| {
+            // Bytes and str are immutable and `entries` holds strong references to them, so the
+            // borrowed data stays valid without the GIL.
+            if size > 64 * 1024 {
+                py.detach(|| id_fast::try_unsigned_id_entries(entries))
+            } else {
+                id_fast::try_unsigned_id_entries(entries)
+            }
+        })
     });
-    match fast {
+    match fast.flatten() {
         Some(Ok(Some(id))) => return Ok(ids::b64url(&id)),
         Some(Err(e)) => return Err(PyHbError::from(e).into()),
         Some(Ok(None)) | None => {}
