@@ -1,8 +1,10 @@
 //! Codec and message-ID bindings over `hb_core` (spec core §3, §4.3, §6, §9).
 
 use hb_core::{flat, httpsig, id_fast, ids, message_id, structured, Msg, Result as CoreResult};
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyDict, PyString};
 
 use crate::convert::{http_to_py, msg_to_py, to_http, to_msg, with_entries, with_entries_borrowed};
 use crate::error::{codec_err, PyHbError};
@@ -133,6 +135,34 @@ fn unsigned_id(py: Python<'_>, msg: &Bound<'_, PyAny>) -> PyResult<String> {
     Ok(ids::b64url(&id))
 }
 
+static ID_GENERAL: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// The message ID, 43 characters (spec core §4.4).
+///
+/// ``committers``: ``"none"`` (the unsigned HMAC ID, HyperBEAM's ``id(M, none)``), ``"all"``
+/// (commitments that have a committer), ``"signed"``, a list of committer addresses, or
+/// ``"uncommitted"`` (every commitment including the HMAC one: HyperBEAM's ``id(M)``).
+#[pyfunction]
+#[pyo3(name = "id", signature = (msg, committers = None))]
+fn message_id_fn<'py>(
+    py: Python<'py>,
+    msg: &Bound<'py, PyAny>,
+    committers: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    // A message without commitments (an exact dict without the key) has its unsigned ID
+    // whatever `committers` asks for; everything else is `message._id_general`'s.
+    if let Ok(d) = msg.cast_exact::<PyDict>() {
+        if !d.contains(intern!(py, "commitments"))? {
+            return Ok(PyString::new(py, &unsigned_id(py, msg)?).into_any());
+        }
+    }
+    let general = ID_GENERAL.import(py, "hyperbeam_fast.message", "_id_general")?;
+    match committers {
+        Some(c) => general.call1((msg, c)),
+        None => general.call1((msg,)),
+    }
+}
+
 /// The unsigned ID through the general (two-map) path; tests compare it with the fast path.
 #[pyfunction]
 fn unsigned_id_general(msg: &Bound<'_, PyAny>) -> PyResult<String> {
@@ -183,6 +213,7 @@ fn format_float(f: f64) -> PyResult<String> {
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(convert, m)?)?;
     m.add_function(wrap_pyfunction!(unsigned_id, m)?)?;
+    m.add_function(wrap_pyfunction!(message_id_fn, m)?)?;
     m.add_function(wrap_pyfunction!(unsigned_id_many, m)?)?;
     m.add_function(wrap_pyfunction!(unsigned_id_general, m)?)?;
     m.add_function(wrap_pyfunction!(flat_serialize, m)?)?;
