@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::error::{codec, Error, Result};
-use crate::ids::{b64std, b64url, sha256};
+use crate::ids::sha256;
 use crate::keys::{is_id_size, is_normalized, normalize_key};
 use crate::sf::{self, Bare, Member};
 use crate::structured::lossy;
@@ -43,7 +43,7 @@ pub fn content_digest(body: &[u8]) -> Vec<u8> {
 pub(crate) fn digest_field(hash: &[u8; 32]) -> Vec<u8> {
     let mut d = Vec::with_capacity(54);
     d.extend_from_slice(b"sha-256=:");
-    d.extend_from_slice(b64std(hash).as_bytes());
+    d.extend_from_slice(&crate::ids::b64std_32(hash));
     d.push(b':');
     d
 }
@@ -363,7 +363,7 @@ impl<'p> Body<'p> {
 pub(crate) struct Multipart {
     joined: Vec<u8>,
     ends: Vec<usize>,
-    boundary: String,
+    boundary: [u8; 43],
 }
 
 impl Multipart {
@@ -377,7 +377,7 @@ impl Multipart {
             encode_part(name, v, ik, &mut joined);
             ends.push(joined.len());
         }
-        let boundary = b64url(&sha256(&joined));
+        let boundary = crate::ids::b64url_32(&sha256(&joined));
         Multipart {
             joined,
             ends,
@@ -400,13 +400,13 @@ impl Multipart {
                 sink(CRLF);
             }
             sink(b"--");
-            sink(self.boundary.as_bytes());
+            sink(&self.boundary[..]);
             sink(CRLF);
             sink(&self.joined[start..end]);
             start = end + CRLF.len();
         }
         sink(b"\r\n--");
-        sink(self.boundary.as_bytes());
+        sink(&self.boundary[..]);
         sink(b"--");
     }
 
@@ -414,7 +414,7 @@ impl Multipart {
     pub(crate) fn content_type(&self) -> Vec<u8> {
         let mut ct = Vec::with_capacity(self.boundary.len() + 32);
         ct.extend_from_slice(b"multipart/form-data; boundary=\"");
-        ct.extend_from_slice(self.boundary.as_bytes());
+        ct.extend_from_slice(&self.boundary[..]);
         ct.push(b'"');
         ct
     }

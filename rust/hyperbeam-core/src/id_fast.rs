@@ -249,7 +249,7 @@ pub fn try_unsigned_id_entries(entries: &[Entry<'_>]) -> Result<Option<[u8; 32]>
     } else {
         (false, b"body")
     };
-    let mut scratch: Vec<u8> = Vec::with_capacity(128);
+    let mut scratch: Vec<u8> = Vec::with_capacity(512);
     let mut headers: Vec<(&[u8], Src<'_>)> = Vec::with_capacity(entries.len());
     let mut body: Vec<(&[u8], BodySrc<'_>)> = Vec::new();
     let mut tabms: Vec<Msg> = Vec::new();

@@ -93,14 +93,24 @@ fn approx_size(m: &Msg) -> usize {
         .sum()
 }
 
+/// An ID as its 43-character `str`.
+fn id_str<'py>(py: Python<'py>, id: &[u8; 32]) -> Bound<'py, PyString> {
+    let text = ids::b64url_32(id);
+    PyString::new(py, std::str::from_utf8(&text).unwrap_or_default())
+}
+
 /// The unsigned (HMAC) ID of a message, 43 characters (spec core §4.3).
 #[pyfunction]
-fn unsigned_id(py: Python<'_>, msg: &Bound<'_, PyAny>) -> PyResult<String> {
+fn unsigned_id<'py>(py: Python<'py>, msg: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
+    Ok(id_str(py, &unsigned_id_raw(py, msg)?))
+}
+
+fn unsigned_id_raw(py: Python<'_>, msg: &Bound<'_, PyAny>) -> PyResult<[u8; 32]> {
     // The common message, borrowed without reference counting (no Python code runs and the
     // GIL is held throughout).
     let borrowed = with_entries_borrowed(msg, id_fast::try_unsigned_id_entries);
     match borrowed {
-        Some(Ok(Some(id))) => return Ok(ids::b64url(&id)),
+        Some(Ok(Some(id))) => return Ok(id),
         Some(Err(e)) => return Err(PyHbError::from(e).into()),
         Some(Ok(None)) | None => {}
     }
@@ -119,7 +129,7 @@ fn unsigned_id(py: Python<'_>, msg: &Bound<'_, PyAny>) -> PyResult<String> {
         })
     });
     match fast.flatten() {
-        Some(Ok(Some(id))) => return Ok(ids::b64url(&id)),
+        Some(Ok(Some(id))) => return Ok(id),
         Some(Err(e)) => return Err(PyHbError::from(e).into()),
         Some(Ok(None)) | None => {}
     }
@@ -132,7 +142,7 @@ fn unsigned_id(py: Python<'_>, msg: &Bound<'_, PyAny>) -> PyResult<String> {
         message_id::unsigned_id(&m)
     }
     .map_err(PyHbError::from)?;
-    Ok(ids::b64url(&id))
+    Ok(id)
 }
 
 static ID_GENERAL: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -153,7 +163,7 @@ fn message_id_fn<'py>(
     // whatever `committers` asks for; everything else is `message._id_general`'s.
     if let Ok(d) = msg.cast_exact::<PyDict>() {
         if !d.contains(intern!(py, "commitments"))? {
-            return Ok(PyString::new(py, &unsigned_id(py, msg)?).into_any());
+            return Ok(id_str(py, &unsigned_id_raw(py, msg)?).into_any());
         }
     }
     let general = ID_GENERAL.import(py, "hyperbeam_fast.message", "_id_general")?;
