@@ -415,7 +415,7 @@ fn sf_ok(r: hb_core::Result<()>) -> PyResult<()> {
 /// in the order that tells `bool` from `int` and the `str`/`int` subclasses apart.
 fn ser_bare_py(py: Python<'_>, out: &mut Vec<u8>, v: &Bound<'_, PyAny>) -> PyResult<()> {
     if v.is_exact_instance_of::<PyString>() {
-        let s = v.cast::<PyString>()?.to_str()?;
+        let s = v.cast_exact::<PyString>()?.to_str()?;
         return sf_ok(sf::ser_bare_ref(out, BareRef::String(s.as_bytes())));
     }
     if v.is_exact_instance_of::<PyInt>() {
@@ -423,6 +423,19 @@ fn ser_bare_py(py: Python<'_>, out: &mut Vec<u8>, v: &Bound<'_, PyAny>) -> PyRes
     }
     if let Ok(b) = v.cast::<PyBool>() {
         return sf_ok(sf::ser_bare_ref(out, BareRef::Boolean(b.is_true())));
+    }
+    // The other exact types by pointer comparison before the subclass checks (abi3 calls).
+    let ty = v.get_type();
+    if ty.is(token_type(py)?) {
+        let text = v.cast::<PyString>()?.to_str()?;
+        return sf_ok(sf::ser_bare_ref(out, BareRef::Token(text)));
+    }
+    if let Ok(b) = v.cast_exact::<PyBytes>() {
+        return sf_ok(sf::ser_bare_ref(out, BareRef::ByteSeq(b.as_bytes())));
+    }
+    if let Ok(f) = v.cast_exact::<PyFloat>() {
+        let d = sf::decimal_from_f64(f.value()).map_err(PyHbError::from)?;
+        return sf_ok(sf::ser_bare(out, &d));
     }
     if v.is_instance(date_type(py)?)? {
         let i: i64 = v
@@ -489,7 +502,8 @@ impl<'py> std::ops::Deref for Elem<'_, 'py> {
 /// Unpacks a 2-sequence (tuple or list).
 #[inline]
 fn pair<'a, 'py>(v: &'a Bound<'py, PyAny>, what: &str) -> PyResult<(Elem<'a, 'py>, Elem<'a, 'py>)> {
-    if let Ok(t) = v.cast::<PyTuple>() {
+    // Exact types first: a pointer comparison, where the subclass checks are abi3 calls.
+    if let Ok(t) = v.cast_exact::<PyTuple>().or_else(|_| v.cast::<PyTuple>()) {
         if t.len() == 2 {
             return Ok((
                 Elem::Borrowed(t.get_borrowed_item(0)?),
@@ -514,7 +528,7 @@ fn each<'py>(
     not_iter: &str,
     mut f: impl FnMut(usize, &Bound<'py, PyAny>) -> PyResult<()>,
 ) -> PyResult<()> {
-    if let Ok(l) = v.cast::<PyList>() {
+    if let Ok(l) = v.cast_exact::<PyList>().or_else(|_| v.cast::<PyList>()) {
         for (i, x) in l.iter().enumerate() {
             f(i, &x)?;
         }
@@ -532,7 +546,7 @@ fn each<'py>(
 }
 
 fn ser_params_py(py: Python<'_>, out: &mut Vec<u8>, v: &Bound<'_, PyAny>) -> PyResult<()> {
-    if let Ok(l) = v.cast::<PyList>() {
+    if let Ok(l) = v.cast_exact::<PyList>() {
         if l.is_empty() {
             return Ok(());
         }
@@ -543,7 +557,8 @@ fn ser_params_py(py: Python<'_>, out: &mut Vec<u8>, v: &Bound<'_, PyAny>) -> PyR
         |_, entry| {
             let (k, b) = pair(entry, "parameter")?;
             let key = k
-                .cast::<PyString>()
+                .cast_exact::<PyString>()
+                .or_else(|_| k.cast::<PyString>())
                 .map_err(|_| codec_err("structured-field parameter key must be a str"))?
                 .to_str()?;
             ser_param_py(py, out, key, &b)
@@ -590,7 +605,7 @@ fn ser_member_parts(
     first: &Bound<'_, PyAny>,
     params: &Bound<'_, PyAny>,
 ) -> PyResult<()> {
-    if first.is_instance_of::<PyList>() {
+    if first.is_exact_instance_of::<PyList>() || first.is_instance_of::<PyList>() {
         out.push(b'(');
         for (i, it) in first.try_iter()?.enumerate() {
             if i > 0 {
@@ -629,7 +644,8 @@ fn ser_dict_py(py: Python<'_>, out: &mut Vec<u8>, v: &Bound<'_, PyAny>) -> PyRes
             }
             let (k, m) = pair(entry, "dictionary entry")?;
             let key = k
-                .cast::<PyString>()
+                .cast_exact::<PyString>()
+                .or_else(|_| k.cast::<PyString>())
                 .map_err(|_| codec_err("structured-field dictionary key must be a str"))?
                 .to_str()?;
             let (first, params) = pair(&m, "member")?;
