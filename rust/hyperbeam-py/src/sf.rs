@@ -406,6 +406,13 @@ fn type_name(v: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "?".to_string())
 }
 
+/// The UTF-8 text of a `str`; one with lone surrogates (not UTF-8) is a codec error.
+#[inline]
+fn utf8<'a>(s: &'a Bound<'_, PyString>) -> PyResult<&'a str> {
+    s.to_str()
+        .map_err(|_| codec_err("structured-field text is not valid UTF-8 (lone surrogates)"))
+}
+
 #[inline]
 fn sf_ok(r: hb_core::Result<()>) -> PyResult<()> {
     r.map_err(|e| PyHbError::from(e).into())
@@ -415,7 +422,7 @@ fn sf_ok(r: hb_core::Result<()>) -> PyResult<()> {
 /// in the order that tells `bool` from `int` and the `str`/`int` subclasses apart.
 fn ser_bare_py(py: Python<'_>, out: &mut Vec<u8>, v: &Bound<'_, PyAny>) -> PyResult<()> {
     if v.is_exact_instance_of::<PyString>() {
-        let s = v.cast_exact::<PyString>()?.to_str()?;
+        let s = utf8(v.cast_exact::<PyString>()?)?;
         return sf_ok(sf::ser_bare_ref(out, BareRef::String(s.as_bytes())));
     }
     if v.is_exact_instance_of::<PyInt>() {
@@ -427,7 +434,7 @@ fn ser_bare_py(py: Python<'_>, out: &mut Vec<u8>, v: &Bound<'_, PyAny>) -> PyRes
     // The other exact types by pointer comparison before the subclass checks (abi3 calls).
     let ty = v.get_type();
     if ty.is(token_type(py)?) {
-        let text = v.cast::<PyString>()?.to_str()?;
+        let text = utf8(v.cast::<PyString>()?)?;
         return sf_ok(sf::ser_bare_ref(out, BareRef::Token(text)));
     }
     if let Ok(b) = v.cast_exact::<PyBytes>() {
@@ -451,7 +458,7 @@ fn ser_bare_py(py: Python<'_>, out: &mut Vec<u8>, v: &Bound<'_, PyAny>) -> PyRes
         return sf_ok(sf::ser_bare(out, &d));
     }
     if let Ok(s) = v.cast::<PyString>() {
-        let text = s.to_str()?;
+        let text = utf8(s)?;
         let b = if v.is_instance(token_type(py)?)? {
             BareRef::Token(text)
         } else if v.is_instance(display_type(py)?)? {
@@ -556,11 +563,11 @@ fn ser_params_py(py: Python<'_>, out: &mut Vec<u8>, v: &Bound<'_, PyAny>) -> PyR
         "structured-field parameters must be a list of (key, value)",
         |_, entry| {
             let (k, b) = pair(entry, "parameter")?;
-            let key = k
-                .cast_exact::<PyString>()
-                .or_else(|_| k.cast::<PyString>())
-                .map_err(|_| codec_err("structured-field parameter key must be a str"))?
-                .to_str()?;
+            let key = utf8(
+                k.cast_exact::<PyString>()
+                    .or_else(|_| k.cast::<PyString>())
+                    .map_err(|_| codec_err("structured-field parameter key must be a str"))?,
+            )?;
             ser_param_py(py, out, key, &b)
         },
     )
@@ -643,11 +650,11 @@ fn ser_dict_py(py: Python<'_>, out: &mut Vec<u8>, v: &Bound<'_, PyAny>) -> PyRes
                 out.extend_from_slice(b", ");
             }
             let (k, m) = pair(entry, "dictionary entry")?;
-            let key = k
-                .cast_exact::<PyString>()
-                .or_else(|_| k.cast::<PyString>())
-                .map_err(|_| codec_err("structured-field dictionary key must be a str"))?
-                .to_str()?;
+            let key = utf8(
+                k.cast_exact::<PyString>()
+                    .or_else(|_| k.cast::<PyString>())
+                    .map_err(|_| codec_err("structured-field dictionary key must be a str"))?,
+            )?;
             let (first, params) = pair(&m, "member")?;
             sf_ok(sf::ser_dict_key(out, key))?;
             // A `True` item is the key alone, followed by its parameters.
@@ -660,6 +667,216 @@ fn ser_dict_py(py: Python<'_>, out: &mut Vec<u8>, v: &Bound<'_, PyAny>) -> PyRes
     )
 }
 
+// ---- Python -> bytes, the borrowed fast path ---------------------------------------------------
+
+type Ptr = *mut ffi::PyObject;
+
+/// Serialises values made only of exact built-in types: `list`/`tuple` containers, `str` keys,
+/// and bare values of exact `str`, `int` (within i64), `bool`, `float`, `bytes` or `Token`.
+/// Every object is borrowed (no reference counting): only these types are read, through calls
+/// that run no Python code, so nothing can change under it while the GIL is held. `None` on
+/// anything else, or anything invalid: the caller starts over with the general path, which
+/// takes every type and reports the errors. Both write the same bytes for the same value.
+struct FastSer<'o> {
+    out: &'o mut Vec<u8>,
+    token: *mut ffi::PyTypeObject,
+    true_: Ptr,
+    false_: Ptr,
+}
+
+#[inline]
+fn type_of(p: Ptr) -> *mut ffi::PyTypeObject {
+    // SAFETY: `p` is a live object; reading its type needs no reference.
+    unsafe { ffi::Py_TYPE(p) }
+}
+
+#[inline]
+fn is_list(p: Ptr) -> bool {
+    type_of(p) == std::ptr::addr_of_mut!(ffi::PyList_Type)
+}
+
+#[inline]
+fn is_tuple(p: Ptr) -> bool {
+    type_of(p) == std::ptr::addr_of_mut!(ffi::PyTuple_Type)
+}
+
+/// Item `i` of an exact list or tuple `v` (`i` below its length), borrowed.
+#[inline]
+fn seq_item(v: Ptr, list: bool, i: ffi::Py_ssize_t) -> Option<Ptr> {
+    // SAFETY: `v` is a live exact list/tuple; the item is borrowed while no Python code runs.
+    let x = unsafe {
+        if list {
+            ffi::PyList_GetItem(v, i)
+        } else {
+            ffi::PyTuple_GetItem(v, i)
+        }
+    };
+    if x.is_null() {
+        // SAFETY: clears the IndexError (not reachable: `i` is below the length).
+        unsafe { ffi::PyErr_Clear() };
+        return None;
+    }
+    Some(x)
+}
+
+/// The length of an exact list or tuple, and which of the two it is.
+#[inline]
+fn seq_len(v: Ptr) -> Option<(bool, ffi::Py_ssize_t)> {
+    // SAFETY: `v` is a live exact list/tuple.
+    if is_list(v) {
+        Some((true, unsafe { ffi::PyList_Size(v) }))
+    } else if is_tuple(v) {
+        Some((false, unsafe { ffi::PyTuple_Size(v) }))
+    } else {
+        None
+    }
+}
+
+/// The UTF-8 text of an exact `str` or of a `Token` (`None` for surrogates).
+#[inline]
+fn text_of<'t>(p: Ptr) -> Option<&'t str> {
+    let mut n: ffi::Py_ssize_t = 0;
+    // SAFETY: `p` is a live `str`; its cached UTF-8 lives as long as it does, which outlasts
+    // the caller's use (nothing is released while the fast path runs).
+    unsafe {
+        let d = ffi::PyUnicode_AsUTF8AndSize(p, &mut n);
+        if d.is_null() {
+            ffi::PyErr_Clear();
+            return None;
+        }
+        let b = std::slice::from_raw_parts(d.cast::<u8>(), usize::try_from(n).ok()?);
+        std::str::from_utf8(b).ok()
+    }
+}
+
+impl FastSer<'_> {
+    #[inline]
+    fn pair(&self, v: Ptr) -> Option<(Ptr, Ptr)> {
+        let (list, n) = seq_len(v)?;
+        if n != 2 {
+            return None;
+        }
+        Some((seq_item(v, list, 0)?, seq_item(v, list, 1)?))
+    }
+
+    #[inline]
+    fn key<'t>(&self, k: Ptr) -> Option<&'t str> {
+        if type_of(k) != std::ptr::addr_of_mut!(ffi::PyUnicode_Type) {
+            return None;
+        }
+        text_of(k)
+    }
+
+    fn bare(&mut self, v: Ptr) -> Option<()> {
+        let t = type_of(v);
+        let b = if t == std::ptr::addr_of_mut!(ffi::PyUnicode_Type) {
+            BareRef::String(text_of(v)?.as_bytes())
+        } else if t == std::ptr::addr_of_mut!(ffi::PyLong_Type) {
+            // SAFETY: a live exact int; no Python code runs for it.
+            let i = unsafe { ffi::PyLong_AsLongLong(v) };
+            if i == -1 && unsafe { !ffi::PyErr_Occurred().is_null() } {
+                unsafe { ffi::PyErr_Clear() };
+                return None;
+            }
+            BareRef::Integer(i)
+        } else if v == self.true_ || v == self.false_ {
+            BareRef::Boolean(v == self.true_)
+        } else if t == self.token {
+            BareRef::Token(text_of(v)?)
+        } else if t == std::ptr::addr_of_mut!(ffi::PyBytes_Type) {
+            // SAFETY: a live exact bytes object, immutable.
+            let b = unsafe {
+                let d = ffi::PyBytes_AsString(v);
+                let n = ffi::PyBytes_Size(v);
+                if d.is_null() || n < 0 {
+                    ffi::PyErr_Clear();
+                    return None;
+                }
+                std::slice::from_raw_parts(d.cast::<u8>(), n as usize)
+            };
+            return sf::ser_bare_ref(self.out, BareRef::ByteSeq(b)).ok();
+        } else if t == std::ptr::addr_of_mut!(ffi::PyFloat_Type) {
+            // SAFETY: a live exact float.
+            let d = sf::decimal_from_f64(unsafe { ffi::PyFloat_AsDouble(v) }).ok()?;
+            return sf::ser_bare(self.out, &d).ok();
+        } else {
+            return None;
+        };
+        sf::ser_bare_ref(self.out, b).ok()
+    }
+
+    fn params(&mut self, p: Ptr) -> Option<()> {
+        let (list, n) = seq_len(p)?;
+        for i in 0..n {
+            let (k, b) = self.pair(seq_item(p, list, i)?)?;
+            sf::ser_param(self.out, self.key(k)?, BareRef::Boolean(true)).ok()?;
+            if b != self.true_ {
+                self.out.push(b'=');
+                self.bare(b)?;
+            }
+        }
+        Some(())
+    }
+
+    fn item(&mut self, v: Ptr) -> Option<()> {
+        let (b, p) = self.pair(v)?;
+        self.bare(b)?;
+        self.params(p)
+    }
+
+    fn member(&mut self, first: Ptr, params: Ptr) -> Option<()> {
+        if is_list(first) {
+            self.out.push(b'(');
+            let (_, n) = seq_len(first)?;
+            for i in 0..n {
+                if i > 0 {
+                    self.out.push(b' ');
+                }
+                self.item(seq_item(first, true, i)?)?;
+            }
+            self.out.push(b')');
+        } else {
+            self.bare(first)?;
+        }
+        self.params(params)
+    }
+
+    fn list(&mut self, v: Ptr) -> Option<()> {
+        let (list, n) = seq_len(v)?;
+        for i in 0..n {
+            if i > 0 {
+                self.out.extend_from_slice(b", ");
+            }
+            let (first, params) = self.pair(seq_item(v, list, i)?)?;
+            self.member(first, params)?;
+        }
+        Some(())
+    }
+
+    fn dict(&mut self, v: Ptr) -> Option<()> {
+        let (list, n) = seq_len(v)?;
+        for i in 0..n {
+            if i > 0 {
+                self.out.extend_from_slice(b", ");
+            }
+            let (k, m) = self.pair(seq_item(v, list, i)?)?;
+            let (first, params) = self.pair(m)?;
+            sf::ser_dict_key(self.out, self.key(k)?).ok()?;
+            // A `True` item is the key alone, followed by its parameters.
+            if first != self.true_ {
+                self.out.push(b'=');
+                if is_list(first) {
+                    self.member(first, params)?;
+                    continue;
+                }
+                self.bare(first)?;
+            }
+            self.params(params)?;
+        }
+        Some(())
+    }
+}
+
 // ---- Exports ----------------------------------------------------------------------------------
 
 /// The bytes of `bytes` or `str` input.
@@ -667,7 +884,7 @@ fn input_bytes<'a>(data: &'a Bound<'_, PyAny>) -> PyResult<&'a [u8]> {
     if let Ok(b) = data.cast::<PyBytes>() {
         Ok(b.as_bytes())
     } else if let Ok(s) = data.cast::<PyString>() {
-        Ok(s.to_str()?.as_bytes())
+        Ok(utf8(s)?.as_bytes())
     } else {
         Err(codec_err(format!(
             "sf_parse expects bytes or str, got {}",
@@ -730,6 +947,22 @@ fn serialize<'py>(
     value: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let mut out = Vec::with_capacity(256);
+    let mut fast = FastSer {
+        out: &mut out,
+        token: token_type(py)?.as_ptr().cast(),
+        true_: PyBool::new(py, true).as_ptr(),
+        false_: PyBool::new(py, false).as_ptr(),
+    };
+    let v = value.as_ptr();
+    let done = match kind {
+        Kind::Item => fast.item(v),
+        Kind::List => fast.list(v),
+        Kind::Dict => fast.dict(v),
+    };
+    if done.is_some() {
+        return Ok(PyBytes::new(py, &out));
+    }
+    out.clear();
     match kind {
         Kind::Item => ser_item_py(py, &mut out, value)?,
         Kind::List => ser_list_py(py, &mut out, value)?,
