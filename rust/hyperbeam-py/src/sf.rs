@@ -64,18 +64,21 @@ fn kind_of(kind: &str) -> PyResult<Kind> {
 
 /// Strings of at most this many bytes are cached.
 const CACHE_MAX_LEN: usize = 32;
-/// Cache slots (a power of two; direct-mapped).
+/// Cache slots (a power of two), in sets of two: a string lives in either slot of its set
+/// (the most recently added first).
 const CACHE_SLOTS: usize = 512;
 const KIND_STR: u8 = 0;
 const KIND_TOKEN: u8 = 1;
 
-/// One cache slot: the UTF-8 bytes of an immutable `str` (or `Token`) object and the object.
+/// One cache slot: an immutable `str` (or `Token`) object, under its UTF-8 bytes as
+/// zero-padded 8-byte words and its tag (length and kind).
 struct Slot {
-    kind: u8,
-    len: u8,
-    bytes: [u8; CACHE_MAX_LEN],
+    tag: u64,
+    key: [u64; CACHE_WORDS],
     obj: Option<Py<PyAny>>,
 }
+
+const CACHE_WORDS: usize = CACHE_MAX_LEN / 8;
 
 thread_local! {
     /// Per-thread, so no locking; entries are immutable objects, shared freely once made.
@@ -218,13 +221,23 @@ fn words(b: &[u8]) -> impl Iterator<Item = u64> + '_ {
         .chain((!rest.is_empty()).then(|| key_prefix(rest)))
 }
 
+/// The bytes (at most `CACHE_MAX_LEN`) as zero-padded words, and their tag.
 #[inline]
-fn slot_of(kind: u8, b: &[u8]) -> usize {
-    let mut h = (b.len() as u64) | (u64::from(kind) << 8);
-    for w in words(b) {
-        h = (h.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+fn cache_key(kind: u8, b: &[u8]) -> (u64, [u64; CACHE_WORDS]) {
+    let mut key = [0u64; CACHE_WORDS];
+    for (d, w) in key.iter_mut().zip(words(b)) {
+        *d = w;
     }
-    (h >> (64 - CACHE_SLOTS.trailing_zeros())) as usize
+    ((b.len() as u64) | (u64::from(kind) << 8), key)
+}
+
+#[inline]
+fn slot_of(tag: u64, key: &[u64; CACHE_WORDS]) -> usize {
+    let x = tag ^ key[0] ^ key[1].rotate_left(17) ^ key[2].rotate_left(31) ^ key[3].rotate_left(47);
+    let h = x.wrapping_mul(0x517c_c1b7_2722_0a95);
+    let h = (h ^ (h >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    // The first slot of the set.
+    ((h >> (64 - CACHE_SLOTS.trailing_zeros())) as usize) & !1
 }
 
 /// The cached object for `(kind, b)` (lent), or `make()`'s (owned, and cached). `b` must be
@@ -238,16 +251,14 @@ fn cached<'py>(
     if b.len() > CACHE_MAX_LEN {
         return make().map(Obj::owned);
     }
-    let i = slot_of(kind, b);
+    let (tag, key) = cache_key(kind, b);
+    let i = slot_of(tag, &key);
     let hit = STR_CACHE.with(|c| {
         let c = c.try_borrow().ok()?;
-        let s = c.get(i)?;
-        let stored = s.bytes.get(..usize::from(s.len))?;
-        if s.kind == kind && stored.len() == b.len() && words(stored).eq(words(b)) {
-            s.obj.as_ref().map(|o| o.as_ptr())
-        } else {
-            None
-        }
+        let set = c.get(i..i + 2)?;
+        set.iter()
+            .find(|s| s.tag == tag && s.key == key)
+            .and_then(|s| s.obj.as_ref().map(|o| o.as_ptr()))
     });
     if let Some(ptr) = hit {
         // Lent: the cache holds it, and an eviction keeps it alive until the parse ends.
@@ -258,27 +269,24 @@ fn cached<'py>(
         });
     }
     let obj = make()?;
-    let mut bytes = [0u8; CACHE_MAX_LEN];
-    if let Some(dst) = bytes.get_mut(..b.len()) {
-        dst.copy_from_slice(b);
-    }
     let new = Slot {
-        kind,
-        len: b.len() as u8,
-        bytes,
+        tag,
+        key,
         obj: Some(obj.clone().unbind()),
     };
     let old = STR_CACHE.with(|c| {
         let mut c = c.try_borrow_mut().ok()?;
         if c.is_empty() {
             c.resize_with(CACHE_SLOTS, || Slot {
-                kind: 0,
-                len: 0,
-                bytes: [0; CACHE_MAX_LEN],
+                tag: u64::MAX,
+                key: [0; CACHE_WORDS],
                 obj: None,
             });
         }
-        c.get_mut(i).and_then(|s| std::mem::replace(s, new).obj)
+        // The newest first; the older of the two is evicted.
+        let set = c.get_mut(i..i + 2)?;
+        set.swap(0, 1);
+        std::mem::replace(set.first_mut()?, new).obj
     });
     if let Some(old) = old {
         // Possibly lent earlier in this parse: released when it ends.
@@ -330,11 +338,39 @@ fn bare_to_py<'py>(py: Python<'py>, b: BareRef<'_>) -> PyResult<Obj<'py>> {
 }
 
 fn params_to_py<'py>(py: Python<'py>, params: Vec<(&str, Obj<'py>)>) -> PyResult<Obj<'py>> {
-    let mut v = Vec::with_capacity(params.len());
-    for (k, b) in params {
-        v.push(pack2(py_str(py, k.as_bytes())?, b)?);
+    list_from(py, params.len(), params.into_iter(), |(k, b)| {
+        pack2(py_str(py, k.as_bytes())?, b)
+    })
+}
+
+/// A list of the `n` items that `f` makes of `src` (exactly `n`), filled in place.
+fn list_from<'py, T>(
+    py: Python<'py>,
+    n: usize,
+    src: impl Iterator<Item = T>,
+    mut f: impl FnMut(T) -> PyResult<Obj<'py>>,
+) -> PyResult<Obj<'py>> {
+    let len = ffi::Py_ssize_t::try_from(n).map_err(|_| codec_err("structured field too long"))?;
+    // SAFETY: PyList_New returns a new list of `len` NULL slots or NULL (checked). It is owned
+    // by `list` at once (released on error; NULL slots are allowed there), and each
+    // PyList_SetItem steals a new reference into an index below `len`.
+    let list = unsafe {
+        let l = ffi::PyList_New(len);
+        if l.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        Obj {
+            ptr: l,
+            owned: true,
+            py,
+        }
+    };
+    for (i, x) in src.take(n).enumerate() {
+        let item = f(x)?;
+        // SAFETY: see above; `i < n`.
+        unsafe { ffi::PyList_SetItem(list.ptr, i as ffi::Py_ssize_t, item.into_ptr()) };
     }
-    list_of(py, v)
+    Ok(list)
 }
 
 /// A parse failure: malformed input (StructuredFieldError) or a Python error.
@@ -881,7 +917,10 @@ impl FastSer<'_> {
 
 /// The bytes of `bytes` or `str` input.
 fn input_bytes<'a>(data: &'a Bound<'_, PyAny>) -> PyResult<&'a [u8]> {
-    if let Ok(b) = data.cast::<PyBytes>() {
+    if let Ok(b) = data
+        .cast_exact::<PyBytes>()
+        .or_else(|_| data.cast::<PyBytes>())
+    {
         Ok(b.as_bytes())
     } else if let Ok(s) = data.cast::<PyString>() {
         Ok(utf8(s)?.as_bytes())
@@ -931,11 +970,9 @@ fn parse_bytes<'py>(py: Python<'py>, kind: Kind, bytes: &[u8]) -> PyResult<Bound
         Kind::List => list_of(py, sf::parse_list_with(bytes, &mut b)?)?,
         Kind::Dict => {
             let v = sf::parse_dict_with(bytes, &mut b)?;
-            let mut out = Vec::with_capacity(v.len());
-            for (k, m) in v {
-                out.push(pack2(py_str(py, k.as_bytes())?, m)?);
-            }
-            list_of(py, out)?
+            list_from(py, v.len(), v.into_iter(), |(k, m)| {
+                pack2(py_str(py, k.as_bytes())?, m)
+            })?
         }
     };
     Ok(out.into_bound())
