@@ -256,8 +256,15 @@ fn cached<'py>(
     let hit = STR_CACHE.with(|c| {
         let c = c.try_borrow().ok()?;
         let set = c.get(i..i + 2)?;
+        // Word by word: a wide compare of `key` would reload it across the narrower stores
+        // that built it (a store-forwarding stall).
+        let same = |s: &&Slot| {
+            s.tag == tag
+                && ((s.key[0] ^ key[0]) | (s.key[1] ^ key[1]) | (s.key[2] ^ key[2]) | (s.key[3] ^ key[3]))
+                    == 0
+        };
         set.iter()
-            .find(|s| s.tag == tag && s.key == key)
+            .find(same)
             .and_then(|s| s.obj.as_ref().map(|o| o.as_ptr()))
     });
     if let Some(ptr) = hit {
