@@ -227,11 +227,23 @@ pub fn try_unsigned_id_entries(entries: &[Entry<'_>]) -> Result<Option<[u8; 32]>
     if !entries
         .windows(2)
         .all(|w| key_cmp(w[0].0, w[1].0) == Ordering::Less)
-        || !entries
-            .iter()
-            .all(|(k, _)| is_normalized(k) && !is_general_key(k))
     {
         return Ok(None);
+    }
+    // One pass over each key's bytes: is it normalised, and does it hold a quote or backslash
+    // (which its name in the signature parameters must escape)?
+    let mut any_quote = false;
+    for (k, _) in entries {
+        let (special, quote) = k.iter().fold((false, false), |(s, q), &c| {
+            (
+                s | c.is_ascii_uppercase() | (c >= 0x80),
+                q | (c == b'\\') | (c == b'"'),
+            )
+        });
+        any_quote |= quote;
+        if (special && !is_normalized(k)) || is_general_key(k) {
+            return Ok(None);
+        }
     }
     let present = |k: &[u8]| match entries.binary_search_by(|(e, _)| key_cmp(e, k)) {
         Err(_) => false,
@@ -410,11 +422,8 @@ pub fn try_unsigned_id_entries(entries: &[Entry<'_>]) -> Result<Option<[u8; 32]>
         if *derived {
             base.push(b'@');
         }
-        // Scanned without an early exit, so the check vectorises; quotes in names are rare.
-        if name
-            .iter()
-            .fold(false, |a, &c| a | (c == b'\\') | (c == b'"'))
-        {
+        // Only message keys can hold quotes or backslashes (`any_quote` tells whether one does).
+        if any_quote && name.iter().any(|&c| c == b'\\' || c == b'"') {
             for &c in *name {
                 if c == b'\\' || c == b'"' {
                     base.push(b'\\');
