@@ -44,6 +44,8 @@ CASES = [
     {"ao-types": 'x="integer"', "x": "1"},
     {"aaaaaaaa1": 1, "aaaaaaaa0": 2, "aaaaaaaa": 3, "aaaaaaa": 4},
     {"x" * 43: "id-size key", "y" * 32: 5},
+    {'a"b': 1, "c\\d": "x", "n": {'q"': 1}, "plain": "v"},
+    {"ünï": "v", "ÜNÏ-upper-is-not-normalised": 1},
 ]
 
 
