@@ -162,6 +162,10 @@ fn message_id_fn<'py>(
     // A message without commitments (an exact dict without the key) has its unsigned ID
     // whatever `committers` asks for; everything else is `message._id_general`'s.
     if let Ok(d) = msg.cast_exact::<PyDict>() {
+        // The common message first (it has no `commitments`, which the fast path refuses).
+        if let Some(Ok(Some(id))) = with_entries_borrowed(msg, id_fast::try_unsigned_id_entries) {
+            return Ok(id_str(py, &id).into_any());
+        }
         if !d.contains(intern!(py, "commitments"))? {
             return Ok(id_str(py, &unsigned_id_raw(py, msg)?).into_any());
         }

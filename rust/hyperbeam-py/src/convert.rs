@@ -75,10 +75,14 @@ pub fn to_msg(obj: &Bound<'_, PyAny>) -> PyResult<Msg> {
 
 /// A top-level value for [`with_entries`]: borrowed from its Python object, or converted into
 /// the owned `arena` (nested dicts and lists, big integers, bytearrays).
+#[derive(Clone, Copy)]
 enum Slot<'a> {
     Ref(ValueRef<'a>),
     Owned(usize),
 }
+
+/// Messages of up to this many keys are read into arrays on the stack (no allocation).
+const STACK_ENTRIES: usize = 32;
 
 /// Runs `f` over the entries of the message `obj` borrowed from the `dict` (str and bytes data
 /// borrowed, not copied; only nested containers converted to owned values), sorted by key, and a
@@ -370,7 +374,10 @@ pub fn with_entries_borrowed<R>(
     let mut arena: Vec<Value> = Vec::new();
     // SAFETY: a live dict.
     let n = usize::try_from(unsafe { ffi::PyDict_Size(d) }).ok()?;
-    let mut slots: Vec<(&[u8], Slot<'_>)> = Vec::with_capacity(n);
+    let small = n <= STACK_ENTRIES;
+    let mut slot_buf = [(&[][..], Slot::Owned(0)); STACK_ENTRIES];
+    let mut slot_vec: Vec<(&[u8], Slot<'_>)> = Vec::with_capacity(if small { 0 } else { n });
+    let mut count = 0usize;
     let mut size = 0usize;
     dict_items(d, |k, v| {
         let key = tys.key(k)?;
@@ -394,25 +401,50 @@ pub fn with_entries_borrowed<R>(
                 Slot::Owned(arena.len() - 1)
             }
         };
-        slots.push((key, slot));
+        if small {
+            *slot_buf.get_mut(count)? = (key, slot);
+        } else {
+            slot_vec.push((key, slot));
+        }
+        count += 1;
         Some(())
     })?;
     if size > BORROWED_MAX_SIZE {
         return None;
     }
-    let entries = sorted_entries(&slots, &arena);
-    Some(f(&entries))
+    if small {
+        let slots = slot_buf.get(..count)?;
+        let mut order = [(0u64, 0usize); STACK_ENTRIES];
+        let mut entries = [(&[][..], ValueRef::Int(0)); STACK_ENTRIES];
+        let (order, entries) = (order.get_mut(..count)?, entries.get_mut(..count)?);
+        sort_entries(slots, &arena, order, entries);
+        Some(f(entries))
+    } else {
+        Some(f(&sorted_entries(&slot_vec, &arena)))
+    }
 }
 
 /// The entries of `slots`, sorted by key (owned values from `arena`).
 fn sorted_entries<'a>(slots: &[(&'a [u8], Slot<'a>)], arena: &'a [Value]) -> Vec<Entry<'a>> {
+    let mut order = vec![(0u64, 0usize); slots.len()];
+    let mut entries = vec![(&[][..], ValueRef::Int(0)); slots.len()];
+    sort_entries(slots, arena, &mut order, &mut entries);
+    entries
+}
+
+/// Fills `entries` with those of `slots` sorted by key (owned values from `arena`); `order`
+/// and `entries` are as long as `slots`.
+fn sort_entries<'a>(
+    slots: &[(&'a [u8], Slot<'a>)],
+    arena: &'a [Value],
+    order: &mut [(u64, usize)],
+    entries: &mut [Entry<'a>],
+) {
     // Sort (prefix, index) pairs as plain integers; only keys sharing their 8-byte prefix (rare)
     // need a second look at the whole key.
-    let mut order: Vec<(u64, usize)> = slots
-        .iter()
-        .enumerate()
-        .map(|(i, (k, _))| (key_prefix(k), i))
-        .collect();
+    for (o, (i, (k, _))) in order.iter_mut().zip(slots.iter().enumerate()) {
+        *o = (key_prefix(k), i);
+    }
     order.sort_unstable();
     if order.windows(2).any(|w| w[0].0 == w[1].0) {
         order.sort_by(|a, b| {
@@ -420,17 +452,14 @@ fn sorted_entries<'a>(slots: &[(&'a [u8], Slot<'a>)], arena: &'a [Value]) -> Vec
                 .then_with(|| key_cmp(slots[a.1].0, slots[b.1].0))
         });
     }
-    order
-        .iter()
-        .map(|&(_, i)| {
-            let (k, s) = &slots[i];
-            let v = match s {
-                Slot::Ref(r) => *r,
-                Slot::Owned(i) => ValueRef::from(&arena[*i]),
-            };
-            (*k, v)
-        })
-        .collect()
+    for (e, &(_, i)) in entries.iter_mut().zip(order.iter()) {
+        let (k, s) = &slots[i];
+        let v = match s {
+            Slot::Ref(r) => *r,
+            Slot::Owned(i) => ValueRef::from(&arena[*i]),
+        };
+        *e = (*k, v);
+    }
 }
 
 fn dict_to_msg(d: &Bound<'_, PyDict>, depth: usize) -> PyResult<Msg> {
