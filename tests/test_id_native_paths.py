@@ -62,6 +62,19 @@ def test_surrogate_escaped_text_takes_the_owned_reading():
     assert unsigned_id(msg) == unsigned_id_general(msg)
 
 
+@pytest.mark.parametrize(
+    "msg",
+    [
+        {"a": "1", b"a": "2"},
+        {"n": {"a": "1", b"a": "2"}, "m": {"k": 1}},
+        {"n": {"b": 1, "a": 2.5, "c": None, "priv": "x"}, "e": {"priv": "p"}, "z": {}},
+        {"n": {"Upper": 1, "ao-types": "x"}, "m": {"l": [1]}},
+    ],
+)
+def test_nested_and_duplicate_keys_agree_with_the_general_path(msg):
+    assert unsigned_id(msg) == unsigned_id_general(msg)
+
+
 def test_tuples_are_lists():
     assert unsigned_id({"t": ("a", 1)}) == unsigned_id({"t": ["a", 1]})
 

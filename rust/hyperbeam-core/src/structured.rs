@@ -252,7 +252,9 @@ pub fn encode_value_ref(v: ValueRef<'_>, out: &mut Vec<u8>) -> Result<&'static s
             encode_list(items, out)?;
             Ok("list")
         }
-        ValueRef::Map(_) => codec("a map cannot be encoded as a scalar value"),
+        ValueRef::Map(_) | ValueRef::Entries(_) => {
+            codec("a map cannot be encoded as a scalar value")
+        }
     }
 }
 

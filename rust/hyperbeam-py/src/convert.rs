@@ -79,6 +79,8 @@ pub fn to_msg(obj: &Bound<'_, PyAny>) -> PyResult<Msg> {
 enum Slot<'a> {
     Ref(ValueRef<'a>),
     Owned(usize),
+    /// A nested map of scalars, borrowed: a range of the nested entries.
+    Nested(usize, usize),
 }
 
 /// Messages of up to this many keys are read into arrays on the stack (no allocation).
@@ -152,7 +154,7 @@ pub fn with_entries<R>(
         };
         slots.push((key, slot));
     }
-    let entries = sorted_entries(&slots, &arena);
+    let entries = sorted_entries(&slots, &arena, &[]);
     Some(f(&entries, size))
 }
 
@@ -313,6 +315,28 @@ impl Types {
         })
     }
 
+    /// Appends the entries of `v` to `out`, sorted by key, when `v` is an exact non-empty
+    /// `dict` of scalars (see [`Types::scalar`]) under exact `str`/`bytes` keys; `false` (nothing
+    /// appended) otherwise.
+    fn nested_scalars<'a>(&self, v: *mut ffi::PyObject, out: &mut Vec<Entry<'a>>) -> bool {
+        if type_of(v) != self.dict {
+            return false;
+        }
+        let start = out.len();
+        let all = dict_items(v, |k, x| {
+            out.push((self.key(k)?, self.scalar(x)?));
+            Some(())
+        });
+        if all.is_none() || out.len() == start {
+            out.truncate(start);
+            return false;
+        }
+        if let Some(e) = out.get_mut(start..) {
+            e.sort_unstable_by(|a, b| key_cmp(a.0, b.0));
+        }
+        true
+    }
+
     /// An owned value of exact built-in types only (nested dicts and lists included), as
     /// [`to_value`] converts it; `None` for anything else.
     fn pure_value(&self, v: *mut ffi::PyObject, depth: usize) -> Option<Value> {
@@ -350,6 +374,7 @@ impl Types {
             ValueRef::BigInt(s) => Value::BigInt(s.to_owned()),
             ValueRef::List(l) => Value::List(l.to_vec()),
             ValueRef::Map(m) => Value::Map(m.clone()),
+            ValueRef::Entries(e) => Value::Map(hb_core::id_fast::entries_to_msg(e)),
         })
     }
 }
@@ -379,8 +404,10 @@ pub fn with_entries_borrowed<R>(
     let mut slot_vec: Vec<(&[u8], Slot<'_>)> = Vec::with_capacity(if small { 0 } else { n });
     let mut count = 0usize;
     let mut size = 0usize;
+    let mut nested: Vec<Entry<'_>> = Vec::new();
     dict_items(d, |k, v| {
         let key = tys.key(k)?;
+        let at = nested.len();
         let slot = match tys.scalar(v) {
             Some(r) => {
                 size += match r {
@@ -388,6 +415,10 @@ pub fn with_entries_borrowed<R>(
                     _ => 16,
                 };
                 Slot::Ref(r)
+            }
+            None if tys.nested_scalars(v, &mut nested) => {
+                size += (nested.len() - at) * 64 + 64;
+                Slot::Nested(at, nested.len())
             }
             None => {
                 let owned = tys.pure_value(v, 1)?;
@@ -417,18 +448,22 @@ pub fn with_entries_borrowed<R>(
         let mut order = [(0u64, 0usize); STACK_ENTRIES];
         let mut entries = [(&[][..], ValueRef::Int(0)); STACK_ENTRIES];
         let (order, entries) = (order.get_mut(..count)?, entries.get_mut(..count)?);
-        sort_entries(slots, &arena, order, entries);
+        sort_entries(slots, &arena, &nested, order, entries);
         Some(f(entries))
     } else {
-        Some(f(&sorted_entries(&slot_vec, &arena)))
+        Some(f(&sorted_entries(&slot_vec, &arena, &nested)))
     }
 }
 
 /// The entries of `slots`, sorted by key (owned values from `arena`).
-fn sorted_entries<'a>(slots: &[(&'a [u8], Slot<'a>)], arena: &'a [Value]) -> Vec<Entry<'a>> {
+fn sorted_entries<'a>(
+    slots: &[(&'a [u8], Slot<'a>)],
+    arena: &'a [Value],
+    nested: &'a [Entry<'a>],
+) -> Vec<Entry<'a>> {
     let mut order = vec![(0u64, 0usize); slots.len()];
     let mut entries = vec![(&[][..], ValueRef::Int(0)); slots.len()];
-    sort_entries(slots, arena, &mut order, &mut entries);
+    sort_entries(slots, arena, nested, &mut order, &mut entries);
     entries
 }
 
@@ -437,6 +472,7 @@ fn sorted_entries<'a>(slots: &[(&'a [u8], Slot<'a>)], arena: &'a [Value]) -> Vec
 fn sort_entries<'a>(
     slots: &[(&'a [u8], Slot<'a>)],
     arena: &'a [Value],
+    nested: &'a [Entry<'a>],
     order: &mut [(u64, usize)],
     entries: &mut [Entry<'a>],
 ) {
@@ -457,6 +493,7 @@ fn sort_entries<'a>(
         let v = match s {
             Slot::Ref(r) => *r,
             Slot::Owned(i) => ValueRef::from(&arena[*i]),
+            Slot::Nested(a, b) => ValueRef::Entries(nested.get(*a..*b).unwrap_or(&[])),
         };
         *e = (*k, v);
     }
