@@ -260,7 +260,10 @@ fn cached<'py>(
         // that built it (a store-forwarding stall).
         let same = |s: &&Slot| {
             s.tag == tag
-                && ((s.key[0] ^ key[0]) | (s.key[1] ^ key[1]) | (s.key[2] ^ key[2]) | (s.key[3] ^ key[3]))
+                && ((s.key[0] ^ key[0])
+                    | (s.key[1] ^ key[1])
+                    | (s.key[2] ^ key[2])
+                    | (s.key[3] ^ key[3]))
                     == 0
         };
         set.iter()
