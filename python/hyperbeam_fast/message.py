@@ -57,13 +57,18 @@ def _select(msg: dict, comms: dict, committers: Any) -> list[str]:
     )
 
 
-def id(msg: Any, committers: Any = "none") -> str:  # noqa: A001 - the protocol's name
-    """The message ID, 43 characters (spec core §4.4).
+#: ``id(msg, committers="none")``: the message ID, 43 characters (spec core §4.4).
+#:
+#: ``committers``: ``"none"`` (the unsigned HMAC ID, HyperBEAM's ``id(M, none)``), ``"all"``
+#: (commitments that have a committer), ``"signed"``, a list of committer addresses, or
+#: ``"uncommitted"`` (every commitment including the HMAC one: HyperBEAM's ``id(M)``).
+#: Native: a ``dict`` without ``commitments`` gets its unsigned ID with no Python frame in
+#: between; anything else goes to :func:`_id_general`.
+id = _native.id  # noqa: A001 - the protocol's name
 
-    ``committers``: ``"none"`` (the unsigned HMAC ID, HyperBEAM's ``id(M, none)``), ``"all"``
-    (commitments that have a committer), ``"signed"``, a list of committer addresses, or
-    ``"uncommitted"`` (every commitment including the HMAC one: HyperBEAM's ``id(M)``).
-    """
+
+def _id_general(msg: Any, committers: Any = "none") -> str:
+    """:func:`id` for messages other than a ``dict`` without ``commitments``."""
     if type(msg) is dict and "commitments" not in msg:
         return _native.unsigned_id(msg)
     if isinstance(msg, (bytes, str)):

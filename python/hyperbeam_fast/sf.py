@@ -23,6 +23,7 @@ Malformed input raises :class:`hyperbeam_fast.exceptions.StructuredFieldError`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from hyperbeam_fast import _native
@@ -55,34 +56,22 @@ class DisplayString(str):
         return f"DisplayString({str.__repr__(self)})"
 
 
-def parse_item(data: bytes | str) -> tuple[Any, list[tuple[str, Any]]]:
-    """Parse an item: returns ``(bare, params)``."""
-    return _native.sf_parse("item", data)
-
-
-def parse_list(data: bytes | str) -> list[Any]:
-    """Parse a list: returns ``[member, ...]``."""
-    return _native.sf_parse("list", data)
-
-
-def parse_dictionary(data: bytes | str) -> list[tuple[str, Any]]:
-    """Parse a dictionary: returns ``[(key, member), ...]`` in order of first appearance."""
-    return _native.sf_parse("dictionary", data)
-
-
-def serialize_item(value: Any) -> bytes:
-    """Serialise ``(bare, params)``."""
-    return _native.sf_serialize("item", value)
-
-
-def serialize_list(value: Any) -> bytes:
-    """Serialise ``[member, ...]`` (members joined with ``", "``)."""
-    return _native.sf_serialize("list", value)
-
-
-def serialize_dictionary(value: Any) -> bytes:
-    """Serialise ``[(key, member), ...]`` (members joined with ``", "``)."""
-    return _native.sf_serialize("dictionary", value)
+# The parse and serialise functions are the native ones themselves (no Python frame in
+# between): ``parse_item(data)``, ``parse_list(data)``, ``parse_dictionary(data)`` take ``bytes``
+# or ``str``; ``serialize_item(value)``, ``serialize_list(value)`` and
+# ``serialize_dictionary(value)`` return ``bytes``. Shapes as above.
+parse_item: Callable[[bytes | str], tuple[Any, list[tuple[str, Any]]]] = _native.sf.parse_item
+"""Parse an item: returns ``(bare, params)``."""
+parse_list: Callable[[bytes | str], list[Any]] = _native.sf.parse_list
+"""Parse a list: returns ``[member, ...]``."""
+parse_dictionary: Callable[[bytes | str], list[tuple[str, Any]]] = _native.sf.parse_dictionary
+"""Parse a dictionary: returns ``[(key, member), ...]`` in order of first appearance."""
+serialize_item: Callable[[Any], bytes] = _native.sf.serialize_item
+"""Serialise ``(bare, params)``."""
+serialize_list: Callable[[Any], bytes] = _native.sf.serialize_list
+"""Serialise ``[member, ...]`` (members joined with ``", "``)."""
+serialize_dictionary: Callable[[Any], bytes] = _native.sf.serialize_dictionary
+"""Serialise ``[(key, member), ...]`` (members joined with ``", "``)."""
 
 
 __all__ = [

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::error::{codec, Error, Result};
-use crate::ids::{b64std, b64url, sha256};
+use crate::ids::sha256;
 use crate::keys::{is_id_size, is_normalized, normalize_key};
 use crate::sf::{self, Bare, Member};
 use crate::structured::lossy;
@@ -43,7 +43,7 @@ pub fn content_digest(body: &[u8]) -> Vec<u8> {
 pub(crate) fn digest_field(hash: &[u8; 32]) -> Vec<u8> {
     let mut d = Vec::with_capacity(54);
     d.extend_from_slice(b"sha-256=:");
-    d.extend_from_slice(b64std(hash).as_bytes());
+    d.extend_from_slice(&crate::ids::b64std_32(hash));
     d.push(b':');
     d
 }
@@ -226,14 +226,16 @@ pub(crate) fn group_maps<'a>(
 ) -> Result<()> {
     let mut flat: BTreeMap<Cow<'a, [u8]>, &'a [u8]> = BTreeMap::new();
     for (k, v) in entries {
-        let fk = join_path(parent, k);
+        // The full path (`join_path`) only where it is used: small binaries need the key alone.
         match v {
-            Node::Map(inner) => group_maps(inner.iter().map(node_entry), &fk, top)?,
+            Node::Map(inner) => {
+                group_maps(inner.iter().map(node_entry), &join_path(parent, k), top)?
+            }
             Node::Flat(inner) => {
-                group_maps(inner.iter().map(flat_entry), &fk, top)?;
+                group_maps(inner.iter().map(flat_entry), &join_path(parent, k), top)?;
             }
             Node::Bin(b) if b.len() > MAX_HEADER_LENGTH => {
-                top.insert(fk, Part::Bin(b));
+                top.insert(join_path(parent, k), Part::Bin(b));
             }
             Node::Bin(b) => {
                 flat.insert(norm_key(k), b);
@@ -241,7 +243,7 @@ pub(crate) fn group_maps<'a>(
             Node::Other(other) => {
                 return codec(format!(
                     "TABM key {:?} holds a {}; TABM leaves must be binaries",
-                    lossy(&fk),
+                    lossy(&join_path(parent, k)),
                     other.kind()
                 ))
             }
@@ -361,7 +363,7 @@ impl<'p> Body<'p> {
 pub(crate) struct Multipart {
     joined: Vec<u8>,
     ends: Vec<usize>,
-    boundary: String,
+    boundary: [u8; 43],
 }
 
 impl Multipart {
@@ -375,7 +377,7 @@ impl Multipart {
             encode_part(name, v, ik, &mut joined);
             ends.push(joined.len());
         }
-        let boundary = b64url(&sha256(&joined));
+        let boundary = crate::ids::b64url_32(&sha256(&joined));
         Multipart {
             joined,
             ends,
@@ -398,13 +400,13 @@ impl Multipart {
                 sink(CRLF);
             }
             sink(b"--");
-            sink(self.boundary.as_bytes());
+            sink(&self.boundary[..]);
             sink(CRLF);
             sink(&self.joined[start..end]);
             start = end + CRLF.len();
         }
         sink(b"\r\n--");
-        sink(self.boundary.as_bytes());
+        sink(&self.boundary[..]);
         sink(b"--");
     }
 
@@ -412,7 +414,7 @@ impl Multipart {
     pub(crate) fn content_type(&self) -> Vec<u8> {
         let mut ct = Vec::with_capacity(self.boundary.len() + 32);
         ct.extend_from_slice(b"multipart/form-data; boundary=\"");
-        ct.extend_from_slice(self.boundary.as_bytes());
+        ct.extend_from_slice(&self.boundary[..]);
         ct.push(b'"');
         ct
     }

@@ -32,6 +32,42 @@ pub enum ValueRef<'a> {
     Atom(&'a str),
     List(&'a [Value]),
     Map(&'a Msg),
+    /// A nested map as borrowed entries, which must be sorted by key with no key twice
+    /// (otherwise the fast path leaves the message to the general path).
+    Entries(&'a [Entry<'a>]),
+}
+
+impl ValueRef<'_> {
+    /// The owned value.
+    pub fn to_value(&self) -> Value {
+        match *self {
+            ValueRef::Bin(b) => Value::Bin(b.to_vec()),
+            ValueRef::Int(i) => Value::Int(i),
+            ValueRef::BigInt(s) => Value::BigInt(s.to_owned()),
+            ValueRef::Float(f) => Value::Float(f),
+            ValueRef::Atom(a) => Value::Atom(a.to_owned()),
+            ValueRef::List(l) => Value::List(l.to_vec()),
+            ValueRef::Map(m) => Value::Map(m.clone()),
+            ValueRef::Entries(e) => Value::Map(entries_to_msg(e)),
+        }
+    }
+}
+
+/// The owned map of `entries`.
+pub fn entries_to_msg(entries: &[Entry<'_>]) -> Msg {
+    entries
+        .iter()
+        .map(|(k, v)| (k.to_vec(), v.to_value()))
+        .collect()
+}
+
+/// `structured::is_empty_message` of a map given as entries.
+fn entries_empty(e: &[Entry<'_>]) -> bool {
+    match e {
+        [] => true,
+        [(k, _)] => *k == b"priv",
+        _ => false,
+    }
 }
 
 impl<'a> From<&'a Value> for ValueRef<'a> {
@@ -132,18 +168,22 @@ enum BodySrc<'a> {
 /// put in TABM form without building one: its entries, as `structured::from_msg` would make
 /// them (`ao-types` in its place), are appended to `flat`, values encoded into `scratch`.
 /// `None` (nothing written) for any other map, which goes through `from_msg`.
+///
+/// `x` yields the map's entries in key order (each key once).
 fn flat_nested<'a>(
-    x: &'a Msg,
+    x: impl Iterator<Item = (&'a [u8], ValueRef<'a>)> + Clone,
     scratch: &mut Vec<u8>,
     flat: &mut Vec<(&'a [u8], Src<'a>)>,
 ) -> Result<Option<(usize, usize)>> {
-    let simple = x.iter().all(|(k, v)| {
+    let simple = x.clone().all(|(k, v)| {
         is_normalized(k)
-            && k.as_slice() != b"ao-types"
+            && k != b"ao-types"
             && match v {
-                Value::Bin(_) | Value::Int(_) | Value::BigInt(_) | Value::Atom(_) => true,
-                Value::Float(f) => f.is_finite(),
-                Value::List(_) | Value::Map(_) => false,
+                ValueRef::Bin(_) | ValueRef::Int(_) | ValueRef::BigInt(_) | ValueRef::Atom(_) => {
+                    true
+                }
+                ValueRef::Float(f) => f.is_finite(),
+                ValueRef::List(_) | ValueRef::Map(_) | ValueRef::Entries(_) => false,
             }
     });
     if !simple {
@@ -151,17 +191,17 @@ fn flat_nested<'a>(
     }
     let start = flat.len();
     let mut any_typed = false;
-    for (k, v) in x {
+    for (k, v) in x.clone() {
         if is_regen_key(k) || is_private(k) {
             continue;
         }
         match v {
-            Value::Bin(b) if b.is_empty() => any_typed = true,
-            Value::Bin(b) => flat.push((k, Src::Msg(b))),
+            ValueRef::Bin([]) => any_typed = true,
+            ValueRef::Bin(b) => flat.push((k, Src::Msg(b))),
             other => {
                 any_typed = true;
                 let at = scratch.len();
-                encode_value_ref(ValueRef::from(other), scratch)?;
+                encode_value_ref(other, scratch)?;
                 flat.push((k, Src::Scratch(at, scratch.len())));
             }
         }
@@ -173,12 +213,13 @@ fn flat_nested<'a>(
                 continue;
             }
             let t: &[u8] = match v {
-                Value::Bin(b) if b.is_empty() => b"empty-binary",
-                Value::Bin(_) => continue,
-                Value::Int(_) | Value::BigInt(_) => b"integer",
-                Value::Float(_) => b"float",
-                Value::Atom(_) => b"atom",
-                Value::List(_) | Value::Map(_) => continue, // excluded above
+                ValueRef::Bin([]) => b"empty-binary",
+                ValueRef::Bin(_) => continue,
+                ValueRef::Int(_) | ValueRef::BigInt(_) => b"integer",
+                ValueRef::Float(_) => b"float",
+                ValueRef::Atom(_) => b"atom",
+                // Excluded above.
+                ValueRef::List(_) | ValueRef::Map(_) | ValueRef::Entries(_) => continue,
             };
             if scratch.len() > at {
                 scratch.extend_from_slice(b", ");
@@ -227,11 +268,23 @@ pub fn try_unsigned_id_entries(entries: &[Entry<'_>]) -> Result<Option<[u8; 32]>
     if !entries
         .windows(2)
         .all(|w| key_cmp(w[0].0, w[1].0) == Ordering::Less)
-        || !entries
-            .iter()
-            .all(|(k, _)| is_normalized(k) && !is_general_key(k))
     {
         return Ok(None);
+    }
+    // One pass over each key's bytes: is it normalised, and does it hold a quote or backslash
+    // (which its name in the signature parameters must escape)?
+    let mut any_quote = false;
+    for (k, _) in entries {
+        let (special, quote) = k.iter().fold((false, false), |(s, q), &c| {
+            (
+                s | c.is_ascii_uppercase() | (c >= 0x80),
+                q | (c == b'\\') | (c == b'"'),
+            )
+        });
+        any_quote |= quote;
+        if (special && !is_normalized(k)) || is_general_key(k) {
+            return Ok(None);
+        }
     }
     let present = |k: &[u8]| match entries.binary_search_by(|(e, _)| key_cmp(e, k)) {
         Err(_) => false,
@@ -239,6 +292,7 @@ pub fn try_unsigned_id_entries(entries: &[Entry<'_>]) -> Result<Option<[u8; 32]>
             ValueRef::Bin(b) => !b.is_empty(),
             ValueRef::List(l) => !l.is_empty(),
             ValueRef::Map(x) => !is_empty_message(x),
+            ValueRef::Entries(e) => !entries_empty(e),
             _ => true,
         },
     };
@@ -249,7 +303,7 @@ pub fn try_unsigned_id_entries(entries: &[Entry<'_>]) -> Result<Option<[u8; 32]>
     } else {
         (false, b"body")
     };
-    let mut scratch: Vec<u8> = Vec::with_capacity(128);
+    let mut scratch: Vec<u8> = Vec::with_capacity(512);
     let mut headers: Vec<(&[u8], Src<'_>)> = Vec::with_capacity(entries.len());
     let mut body: Vec<(&[u8], BodySrc<'_>)> = Vec::new();
     let mut tabms: Vec<Msg> = Vec::new();
@@ -286,12 +340,29 @@ pub fn try_unsigned_id_entries(entries: &[Entry<'_>]) -> Result<Option<[u8; 32]>
                 continue;
             }
             ValueRef::Bin(b) => Src::Msg(b),
+            ValueRef::Entries(e) if entries_empty(e) => {
+                ty(&mut ao_types, "empty-message");
+                continue;
+            }
             ValueRef::Map(x) => {
-                if let Some((a, b)) = flat_nested(x, &mut scratch, &mut flat)? {
+                let it = x.iter().map(|(k, v)| (k.as_slice(), ValueRef::from(v)));
+                if let Some((a, b)) = flat_nested(it, &mut scratch, &mut flat)? {
                     body.push((k, BodySrc::Flat(a, b)));
                     continue;
                 }
                 tabms.push(from_msg(x)?);
+                body.push((k, BodySrc::Tabm(tabms.len() - 1)));
+                continue;
+            }
+            ValueRef::Entries(e) => {
+                if !e.windows(2).all(|w| key_cmp(w[0].0, w[1].0).is_lt()) {
+                    return Ok(None);
+                }
+                if let Some((a, b)) = flat_nested(e.iter().copied(), &mut scratch, &mut flat)? {
+                    body.push((k, BodySrc::Flat(a, b)));
+                    continue;
+                }
+                tabms.push(from_msg(&entries_to_msg(e))?);
                 body.push((k, BodySrc::Tabm(tabms.len() - 1)));
                 continue;
             }
@@ -410,7 +481,8 @@ pub fn try_unsigned_id_entries(entries: &[Entry<'_>]) -> Result<Option<[u8; 32]>
         if *derived {
             base.push(b'@');
         }
-        if name.iter().any(|&c| c == b'\\' || c == b'"') {
+        // Only message keys can hold quotes or backslashes (`any_quote` tells whether one does).
+        if any_quote && name.iter().any(|&c| c == b'\\' || c == b'"') {
             for &c in *name {
                 if c == b'\\' || c == b'"' {
                     base.push(b'\\');
@@ -526,6 +598,29 @@ mod tests {
                 "{m:?}"
             );
         }
+    }
+
+    #[test]
+    fn nested_entries_agree_with_nested_maps() {
+        let inner: [Entry<'_>; 3] = [
+            (b"a", ValueRef::Int(1)),
+            (b"b", ValueRef::Bin(b"x")),
+            (b"c", ValueRef::Float(0.5)),
+        ];
+        let outer: [Entry<'_>; 2] = [
+            (b"body", ValueRef::Bin(b"hello")),
+            (b"n", ValueRef::Entries(&inner)),
+        ];
+        let msg: Msg = outer
+            .iter()
+            .map(|(k, v)| (k.to_vec(), v.to_value()))
+            .collect();
+        let general = crate::message_id::unsigned_id_general(&msg).unwrap();
+        assert_eq!(try_unsigned_id_entries(&outer).unwrap(), Some(general));
+        // Unsorted nested entries: left to the general path.
+        let bad: [Entry<'_>; 2] = [(b"b", ValueRef::Int(1)), (b"a", ValueRef::Int(2))];
+        let outer: [Entry<'_>; 1] = [(b"n", ValueRef::Entries(&bad))];
+        assert_eq!(try_unsigned_id_entries(&outer).unwrap(), None);
     }
 
     #[test]

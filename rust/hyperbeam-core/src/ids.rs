@@ -17,6 +17,21 @@ pub fn b64url(data: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(data)
 }
 
+/// Unpadded base64url of a 32-byte hash (an ID's 43 characters), without allocating.
+pub fn b64url_32(data: &[u8; 32]) -> [u8; 43] {
+    let mut out = [0u8; 43];
+    // 32 bytes always encode to exactly 43 characters.
+    let _ = URL_SAFE_NO_PAD.encode_slice(data, &mut out);
+    out
+}
+
+/// Padded standard base64 of a 32-byte hash (44 characters), without allocating.
+pub fn b64std_32(data: &[u8; 32]) -> [u8; 44] {
+    let mut out = [0u8; 44];
+    let _ = STANDARD.encode_slice(data, &mut out);
+    out
+}
+
 /// Append unpadded base64url of `data` to `out`.
 pub fn b64url_into(data: &[u8], out: &mut Vec<u8>) {
     let start = out.len();

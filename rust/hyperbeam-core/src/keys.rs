@@ -10,7 +10,10 @@ pub fn is_id_size(len: usize) -> bool {
 /// True when `normalize_key(k) == k` (checked without allocating).
 pub fn is_normalized(k: &[u8]) -> bool {
     is_id_size(k.len())
-        || !k.iter().any(|c| c.is_ascii_uppercase() || *c >= 0x80)
+        // Scanned without an early exit, so the check vectorises (keys are short).
+        || !k
+            .iter()
+            .fold(false, |a, c| a | c.is_ascii_uppercase() | (*c >= 0x80))
         || std::str::from_utf8(k).is_ok_and(|s| s.to_lowercase() == s)
 }
 
@@ -64,6 +67,10 @@ pub fn escape(k: &[u8]) -> Vec<u8> {
 /// `hb_escape:encode`, appending to `out`.
 pub fn escape_into(k: &[u8], out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    if k.iter().fold(true, |a, &c| a & escape_passes(c)) {
+        out.extend_from_slice(k);
+        return;
+    }
     for &c in k {
         if escape_passes(c) {
             out.push(c);

@@ -85,22 +85,31 @@ pub fn component_lines(components: &[Vec<u8>], enc: &HttpMsg, base: &mut Vec<u8>
 /// `"name": value\n`, the value trimmed of spaces and with LF turned into a space (§7.2).
 #[inline]
 pub fn write_component_line(name: &[u8], value: &[u8], base: &mut Vec<u8>) {
+    let value = trim_spaces(value);
+    base.reserve(name.len() + value.len() + 5);
     base.push(b'"');
     base.extend_from_slice(name);
     base.extend_from_slice(b"\": ");
-    let start = value.iter().position(|c| *c != b' ').unwrap_or(value.len());
-    let end = value
-        .iter()
-        .rposition(|c| *c != b' ')
-        .map_or(start, |p| p + 1);
-    let at = base.len();
-    base.extend_from_slice(&value[start..end]);
-    for c in &mut base[at..] {
-        if *c == b'\n' {
-            *c = b' ';
-        }
+    // Scanned without an early exit, so the check vectorises; LFs are rare.
+    if value.iter().fold(false, |a, &c| a | (c == b'\n')) {
+        base.extend(value.iter().map(|&c| if c == b'\n' { b' ' } else { c }));
+    } else {
+        base.extend_from_slice(value);
     }
     base.push(b'\n');
+}
+
+/// `v` without leading and trailing spaces.
+#[inline]
+fn trim_spaces(v: &[u8]) -> &[u8] {
+    match (v.first(), v.last()) {
+        (Some(b' '), _) | (_, Some(b' ')) => {
+            let start = v.iter().position(|c| *c != b' ').unwrap_or(v.len());
+            let end = v.iter().rposition(|c| *c != b' ').map_or(start, |p| p + 1);
+            v.get(start..end).unwrap_or(&[])
+        }
+        _ => v,
+    }
 }
 
 /// `("c1" "c2");name="value"...`: the components as an SF inner list, then the parameters.

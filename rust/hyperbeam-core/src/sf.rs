@@ -779,6 +779,12 @@ fn push_int(out: &mut Vec<u8>, v: i128) {
 pub fn ser_string(out: &mut Vec<u8>, s: &[u8]) {
     out.reserve(s.len() + 2);
     out.push(b'"');
+    // Most strings need no escape: checked without an early exit (the check vectorises).
+    if !s.iter().fold(false, |a, &c| a | (c == b'"') | (c == b'\\')) {
+        out.extend_from_slice(s);
+        out.push(b'"');
+        return;
+    }
     let mut start = 0;
     for (i, &c) in s.iter().enumerate() {
         if c == b'"' || c == b'\\' {

@@ -252,13 +252,19 @@ pub fn encode_value_ref(v: ValueRef<'_>, out: &mut Vec<u8>) -> Result<&'static s
             encode_list(items, out)?;
             Ok("list")
         }
-        ValueRef::Map(_) => codec("a map cannot be encoded as a scalar value"),
+        ValueRef::Map(_) | ValueRef::Entries(_) => {
+            codec("a map cannot be encoded as a scalar value")
+        }
     }
 }
 
 /// A list as an SF list: binaries as strings, other elements as `"(ao-type-T) encoding"`.
 fn encode_list(items: &[Value], out: &mut Vec<u8>) -> Result<()> {
-    let mut elem = Vec::new();
+    let mut elem = Vec::with_capacity(if items.iter().all(|x| matches!(x, Value::Bin(_))) {
+        0
+    } else {
+        64
+    });
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
             out.extend_from_slice(b", ");

@@ -1,10 +1,12 @@
 //! Codec and message-ID bindings over `hb_core` (spec core §3, §4.3, §6, §9).
 
 use hb_core::{flat, httpsig, id_fast, ids, message_id, structured, Msg, Result as CoreResult};
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyDict, PyString};
 
-use crate::convert::{http_to_py, msg_to_py, to_http, to_msg, with_entries};
+use crate::convert::{http_to_py, msg_to_py, to_http, to_msg, with_entries, with_entries_borrowed};
 use crate::error::{codec_err, PyHbError};
 
 /// The formats `convert` moves between natively.
@@ -91,22 +93,43 @@ fn approx_size(m: &Msg) -> usize {
         .sum()
 }
 
+/// An ID as its 43-character `str`.
+fn id_str<'py>(py: Python<'py>, id: &[u8; 32]) -> Bound<'py, PyString> {
+    let text = ids::b64url_32(id);
+    PyString::new(py, std::str::from_utf8(&text).unwrap_or_default())
+}
+
 /// The unsigned (HMAC) ID of a message, 43 characters (spec core §4.3).
 #[pyfunction]
-fn unsigned_id(py: Python<'_>, msg: &Bound<'_, PyAny>) -> PyResult<String> {
+fn unsigned_id<'py>(py: Python<'py>, msg: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
+    Ok(id_str(py, &unsigned_id_raw(py, msg)?))
+}
+
+fn unsigned_id_raw(py: Python<'_>, msg: &Bound<'_, PyAny>) -> PyResult<[u8; 32]> {
+    // The common message, borrowed without reference counting (no Python code runs and the
+    // GIL is held throughout).
+    let borrowed = with_entries_borrowed(msg, id_fast::try_unsigned_id_entries);
+    match borrowed {
+        Some(Ok(Some(id))) => return Ok(id),
+        Some(Err(e)) => return Err(PyHbError::from(e).into()),
+        Some(Ok(None)) | None => {}
+    }
     // The fast path over the dict's own strings and bytes; anything it does not take (odd keys,
     // keys needing the general path, bad values) goes through the owned conversion below.
-    let fast = with_entries(msg, |entries, size| {
-        // Bytes and str are immutable and `entries` holds strong references to them, so the
-        // borrowed data stays valid without the GIL.
-        if size > 64 * 1024 {
-            py.detach(|| id_fast::try_unsigned_id_entries(entries))
-        } else {
-            id_fast::try_unsigned_id_entries(entries)
-        }
+    // (Skipped when the borrowed read worked and found the message needs the general path.)
+    let fast = borrowed.is_none().then(|| {
+        with_entries(msg, |entries, size| {
+            // Bytes and str are immutable and `entries` holds strong references to them, so the
+            // borrowed data stays valid without the GIL.
+            if size > 64 * 1024 {
+                py.detach(|| id_fast::try_unsigned_id_entries(entries))
+            } else {
+                id_fast::try_unsigned_id_entries(entries)
+            }
+        })
     });
-    match fast {
-        Some(Ok(Some(id))) => return Ok(ids::b64url(&id)),
+    match fast.flatten() {
+        Some(Ok(Some(id))) => return Ok(id),
         Some(Err(e)) => return Err(PyHbError::from(e).into()),
         Some(Ok(None)) | None => {}
     }
@@ -119,7 +142,39 @@ fn unsigned_id(py: Python<'_>, msg: &Bound<'_, PyAny>) -> PyResult<String> {
         message_id::unsigned_id(&m)
     }
     .map_err(PyHbError::from)?;
-    Ok(ids::b64url(&id))
+    Ok(id)
+}
+
+static ID_GENERAL: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// The message ID, 43 characters (spec core §4.4).
+///
+/// ``committers``: ``"none"`` (the unsigned HMAC ID, HyperBEAM's ``id(M, none)``), ``"all"``
+/// (commitments that have a committer), ``"signed"``, a list of committer addresses, or
+/// ``"uncommitted"`` (every commitment including the HMAC one: HyperBEAM's ``id(M)``).
+#[pyfunction]
+#[pyo3(name = "id", signature = (msg, committers = None))]
+fn message_id_fn<'py>(
+    py: Python<'py>,
+    msg: &Bound<'py, PyAny>,
+    committers: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    // A message without commitments (an exact dict without the key) has its unsigned ID
+    // whatever `committers` asks for; everything else is `message._id_general`'s.
+    if let Ok(d) = msg.cast_exact::<PyDict>() {
+        // The common message first (it has no `commitments`, which the fast path refuses).
+        if let Some(Ok(Some(id))) = with_entries_borrowed(msg, id_fast::try_unsigned_id_entries) {
+            return Ok(id_str(py, &id).into_any());
+        }
+        if !d.contains(intern!(py, "commitments"))? {
+            return Ok(id_str(py, &unsigned_id_raw(py, msg)?).into_any());
+        }
+    }
+    let general = ID_GENERAL.import(py, "hyperbeam_fast.message", "_id_general")?;
+    match committers {
+        Some(c) => general.call1((msg, c)),
+        None => general.call1((msg,)),
+    }
 }
 
 /// The unsigned ID through the general (two-map) path; tests compare it with the fast path.
@@ -172,6 +227,7 @@ fn format_float(f: f64) -> PyResult<String> {
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(convert, m)?)?;
     m.add_function(wrap_pyfunction!(unsigned_id, m)?)?;
+    m.add_function(wrap_pyfunction!(message_id_fn, m)?)?;
     m.add_function(wrap_pyfunction!(unsigned_id_many, m)?)?;
     m.add_function(wrap_pyfunction!(unsigned_id_general, m)?)?;
     m.add_function(wrap_pyfunction!(flat_serialize, m)?)?;
