@@ -87,7 +87,7 @@ def bench_aos_process(image: bytes, n: int = 300) -> tuple[float, float, bytes, 
     from hyperbeam_fast import ao, cache
     from hyperbeam_fast.devices import json_iface
     from hyperbeam_fast.devices import scheduler as sched
-    from hyperbeam_fast.devices.process import AOS_EXECUTION, register_process_devices
+    from hyperbeam_fast.devices.process import aos_process, register_process_devices
     from hyperbeam_fast.store import RocksDBStore
 
     register_process_devices()
@@ -97,17 +97,7 @@ def bench_aos_process(image: bytes, n: int = 300) -> tuple[float, float, bytes, 
     try:
         opts = {"priv_store": store, "priv_wallet": w}
         img = cache.write({"body": image}, store)
-        proc = hb.commit(
-            {
-                "device": "process@1.0",
-                "type": "Process",
-                "image": img,
-                "scheduler": w.address,
-                "authority": w.address,
-                **AOS_EXECUTION,
-            },
-            w,
-        )
+        proc = aos_process(img, w)
         pid = hb.id(proc, "all")
         m = hb.commit({"target": pid, "action": "Eval", "data": "return 1 + 1"}, w)
         ao.resolve(proc, {"path": "schedule", "method": "POST", "body": m}, opts)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hyperbeam_fast as hb
 import pytest
 from hyperbeam_fast import ao, cache
-from hyperbeam_fast.devices.process import AOS_EXECUTION, forget_live, register_process_devices
+from hyperbeam_fast.devices.process import aos_process, forget_live, register_process_devices
 from hyperbeam_fast.store import FSStore, MemoryStore
 from hyperbeam_fast.wasm import WasmTranslatorMissing, load_module
 
@@ -63,17 +63,7 @@ def test_fac_process(fxdir, wallets):
 
 def _spawn(store, w, image_bytes, authorities):
     img = cache.write({"body": image_bytes}, store)
-    proc = hb.commit(
-        {
-            "device": "process@1.0",
-            "type": "Process",
-            "image": img,
-            "scheduler": w.address,
-            "authority": ",".join(authorities),
-            **AOS_EXECUTION,
-        },
-        w,
-    )
+    proc = aos_process(img, w, authority=",".join(authorities))
     return proc, hb.id(proc, "all")
 
 

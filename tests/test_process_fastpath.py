@@ -8,7 +8,7 @@ import hyperbeam_fast as hb
 import pytest
 from hyperbeam_fast import ao, cache
 from hyperbeam_fast.devices import stack as stack_mod
-from hyperbeam_fast.devices.process import AOS_EXECUTION, register_process_devices
+from hyperbeam_fast.devices.process import AOS_EXECUTION, aos_process, register_process_devices
 from hyperbeam_fast.store import MemoryStore
 from hyperbeam_fast.wasm import WasmTranslatorMissing, load_module
 
@@ -42,17 +42,7 @@ def setup(shared_dir):
 def _signed(image, w):
     """The process and its messages, signed once (signatures are randomised)."""
     img = cache.write({"body": image}, MemoryStore())
-    proc = hb.commit(
-        {
-            "device": "process@1.0",
-            "type": "Process",
-            "image": img,
-            "scheduler": w.address,
-            "authority": w.address,
-            **AOS_EXECUTION,
-        },
-        w,
-    )
+    proc = aos_process(img, w)
     pid = hb.id(proc, "all")
     return proc, [hb.commit({"target": pid, "action": "Eval", "data": c}, w) for c in CODES]
 

@@ -351,6 +351,23 @@ AOS_EXECUTION = {
 }
 
 
+def aos_process(image: str, wallet: Any, authority: str | None = None, **extra: Any) -> dict:
+    """A signed AOS process definition: ``image`` (the image message's ID) run by the
+    :data:`AOS_EXECUTION` stack, scheduled by ``wallet`` (``authority`` defaults to it)."""
+    from ..commitments import commit
+
+    base = {
+        "device": NAME,
+        "type": "Process",
+        "image": image,
+        "scheduler": wallet.address,
+        "authority": wallet.address if authority is None else authority,
+        **AOS_EXECUTION,
+        **extra,
+    }
+    return commit(base, wallet)
+
+
 def register_process_devices() -> None:
     """Register wasm-64, wasi, json-iface, scheduler, process and push (imports wasmtime)."""
     from . import json_iface, push, scheduler, wasi, wasm64

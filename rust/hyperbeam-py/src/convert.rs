@@ -143,12 +143,7 @@ pub fn with_entries<R>(
         } else {
             // Containers, big or subclassed integers, float subclasses, bytearrays, errors.
             let owned = to_value(v, 1).ok()?;
-            size += match &owned {
-                Value::Bin(b) => b.len(),
-                Value::Map(inner) => inner.len() * 64 + 64,
-                Value::List(l) => l.len() * 16,
-                _ => 16,
-            };
+            size += approx_owned_size(&owned);
             arena.push(owned);
             Slot::Owned(arena.len() - 1)
         };
@@ -156,6 +151,16 @@ pub fn with_entries<R>(
     }
     let entries = sorted_entries(&slots, &arena, &[]);
     Some(f(&entries, size))
+}
+
+/// A rough data size of an owned value (for the "release the GIL?" decision).
+fn approx_owned_size(v: &Value) -> usize {
+    match v {
+        Value::Bin(b) => b.len(),
+        Value::Map(inner) => inner.len() * 64 + 64,
+        Value::List(l) => l.len() * 16,
+        _ => 16,
+    }
 }
 
 /// Largest message (rough data size) that [`with_entries_borrowed`] takes: bigger ones are
@@ -171,7 +176,7 @@ fn type_of(p: *mut ffi::PyObject) -> *mut ffi::PyTypeObject {
 
 /// The UTF-8 text of an exact `str` (`None` for one that is not valid UTF-8: surrogates).
 #[inline]
-fn str_bytes<'a>(p: *mut ffi::PyObject) -> Option<&'a [u8]> {
+pub(crate) fn str_bytes<'a>(p: *mut ffi::PyObject) -> Option<&'a [u8]> {
     let mut n: ffi::Py_ssize_t = 0;
     // SAFETY: `p` is a live `str`; the buffer returned is owned by it (cached UTF-8) and lives
     // as long as it does, which the caller guarantees for `'a`. No Python code runs.
@@ -422,12 +427,7 @@ pub fn with_entries_borrowed<R>(
             }
             None => {
                 let owned = tys.pure_value(v, 1)?;
-                size += match &owned {
-                    Value::Bin(b) => b.len(),
-                    Value::Map(inner) => inner.len() * 64 + 64,
-                    Value::List(l) => l.len() * 16,
-                    _ => 16,
-                };
+                size += approx_owned_size(&owned);
                 arena.push(owned);
                 Slot::Owned(arena.len() - 1)
             }

@@ -781,18 +781,9 @@ fn seq_len(v: Ptr) -> Option<(bool, ffi::Py_ssize_t)> {
 /// The UTF-8 text of an exact `str` or of a `Token` (`None` for surrogates).
 #[inline]
 fn text_of<'t>(p: Ptr) -> Option<&'t str> {
-    let mut n: ffi::Py_ssize_t = 0;
-    // SAFETY: `p` is a live `str`; its cached UTF-8 lives as long as it does, which outlasts
-    // the caller's use (nothing is released while the fast path runs).
-    unsafe {
-        let d = ffi::PyUnicode_AsUTF8AndSize(p, &mut n);
-        if d.is_null() {
-            ffi::PyErr_Clear();
-            return None;
-        }
-        let b = std::slice::from_raw_parts(d.cast::<u8>(), usize::try_from(n).ok()?);
-        std::str::from_utf8(b).ok()
-    }
+    // The cached UTF-8 lives as long as `p`, which outlasts the caller's use (nothing is
+    // released while the fast path runs).
+    std::str::from_utf8(crate::convert::str_bytes(p)?).ok()
 }
 
 impl FastSer<'_> {
