@@ -81,6 +81,9 @@ def test_compute_with_progress_and_resume(fac_image, tmp_path):
     store = RocksDBStore(str(d))
     try:
         assert cache.list_numbered(f"computed/{pid}/slot", store)[-1] == N - 1
+        # runtime §12.4: each state is linked by slot and by its own ID
+        uid = store.read_link(f"computed/{pid}/slot/3")
+        assert uid and store.read_link(f"computed/{pid}/{uid}") == uid
         snaps = cache.list_numbered(f"computed/{pid}/snapshot", store)
         assert snaps == list(range(0, N, 50))
         (key,) = cache.list(f"computed/{pid}/snapshot/200", store)  # the wasm-64 stack member

@@ -8,7 +8,8 @@ external CU) plus what the executor needs (``device-stack``, ``image``, ``output
 * ``schedule``/``slot`` run on the scheduler (a body without ``target`` is sent to this process);
 * ``compute`` (``slot``: compute to that slot; none: the latest cached state) replays from the
   live in-memory state, else the latest snapshot at or below the slot (restored through
-  ``normalize``), else ``init``; every slot's state is written at ``computed/<ProcID>/slot/<n>``,
+  ``normalize``), else ``init``; every slot's state is linked from ``computed/<ProcID>/slot/<n>``
+  and ``computed/<ProcID>/<state ID>``,
   snapshots at ``computed/<ProcID>/snapshot/<n>/<device-key>`` (size + non-zero pages);
 * ``now``: compute to the scheduler's current slot; ``snapshot``.
 
@@ -317,12 +318,15 @@ def _compute_slot(state: dict, assignment: dict, opts: dict) -> tuple[str, Any]:
 
 
 def _store_result(pid: str, state: dict, interval: int, opts: dict) -> None:
-    """Write slot ``n``'s state at ``computed/<pid>/slot/<n>`` and, every ``interval`` slots, the
+    """Write slot ``n``'s state and link it from ``computed/<pid>/slot/<n>`` and
+    ``computed/<pid>/<state ID>`` (runtime §12.4, one batch); every ``interval`` slots, the
     execution snapshot beside it (:func:`_write_snapshot`)."""
     store = store_of(opts)
     slot = int(state["at-slot"])
     uid = cache.write(_public_state(state), store)
-    cache.link(uid, f"computed/{pid}/slot/{slot}", store)
+    with cache._writable(store).batch() as b:
+        b.make_link(uid, f"computed/{pid}/slot/{slot}")
+        b.make_link(uid, f"computed/{pid}/{uid}")
     if interval > 0 and slot % interval == 0:
         _write_snapshot(pid, slot, _snapshot(state, opts), store)
 
