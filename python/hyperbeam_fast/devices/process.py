@@ -6,6 +6,7 @@ external CU) plus what the executor needs (``device-stack``, ``image``, ``output
 ``passes``, ``stack-keys``). Keys:
 
 * ``schedule``/``slot`` run on the scheduler (a body without ``target`` is sent to this process);
+  ``push`` on ``push@1.0`` (schedule the body, compute it, deliver its outbox);
 * ``compute`` (``slot``: compute to that slot; none: the latest cached state) replays from the
   live in-memory state, else the latest snapshot at or below the slot (restored through
   ``normalize``), else ``init``; every slot's state is linked from ``computed/<ProcID>/slot/<n>``
@@ -125,6 +126,16 @@ class ProcessDevice:
 
     def slot(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
         return _sched.DEVICE.slot({"process": definition(base)}, request, opts)
+
+    def push(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+        """``push`` on the push device (runtime §12.3, §12.7): ``push-device``, default
+        ``push@1.0`` (the only one here)."""
+        dev = _text(definition(base).get("push-device") or "push@1.0").lower()
+        if dev != "push@1.0":
+            return "error", {"status": 501, "body": f"push-device {dev!r} is not available"}
+        from . import push as _push
+
+        return _push.push(base, request, opts)
 
     # ---- compute ----------------------------------------------------------------------------
 
