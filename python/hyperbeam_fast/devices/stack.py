@@ -128,7 +128,6 @@ def resolve_fold(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
 FAST_STACK = ("wasi@1.0", "json-iface@1.0", "wasm-64@1.0", "multipass@1.0")
 _FAST_OPT_BLOCKERS = ("on", "force_message", "store", "trace")
 _fast_enabled = True
-_PLAIN = (str, bytes, type(None))
 
 
 def _fast_members(opts: dict) -> tuple | None:
@@ -188,33 +187,17 @@ def fast_fold(base: dict, request: dict, opts: dict) -> tuple[str, Any] | None:
         prev_dev = msg.get("device")
         prev_in = msg.get("input-prefix")
         prev_out = msg.get("output-prefix")
-        dev = stack[n - 1]
-        if "commitments" not in msg and all(
-            type(v) in _PLAIN for v in (dev, prev_dev, prev_in, prev_out)
-        ):
-            # The same message@1.0 `set` for plain values (no deep merge, no atoms, no
-            # commitments to drop): one copy instead of the generic merge.
-            msg3 = dict(msg)
-            msg3["device"] = dev
-            msg3["device-key"] = str(n)
-            if prev_dev is not None:
-                msg3["previous-device"] = prev_dev
-            if prev_in is not None:
-                msg3["previous-input-prefix"] = prev_in
-            if prev_out is not None:
-                msg3["previous-output-prefix"] = prev_out
-        else:
-            _, msg3 = set_(
-                msg,
-                {
-                    "device": dev,
-                    "device-key": str(n),
-                    "previous-device": undefined if prev_dev is None else prev_dev,
-                    "previous-input-prefix": undefined if prev_in is None else prev_in,
-                    "previous-output-prefix": undefined if prev_out is None else prev_out,
-                },
-                opts,
-            )
+        _, msg3 = set_(
+            msg,
+            {
+                "device": stack[n - 1],
+                "device-key": str(n),
+                "previous-device": undefined if prev_dev is None else prev_dev,
+                "previous-input-prefix": undefined if prev_in is None else prev_in,
+                "previous-output-prefix": undefined if prev_out is None else prev_out,
+            },
+            opts,
+        )
         msg3 = ao.normalize_keys(msg3)
         try:
             res = members[n - 1](msg3, request, dopts)
