@@ -34,10 +34,8 @@ def aos_image(fxdir):
     return data
 
 
-def test_fac_process(fxdir, wallets):
-    w, _ = wallets
-    store = MemoryStore()
-    opts = {"priv_store": store, "priv_wallet": w}
+def _fac_process(fxdir, w, store, opts, xs, **extra):
+    """A signed test-64.wasm process with ``fac(x)`` scheduled for each ``x``."""
     img = cache.write({"body": (fxdir / "test-64.wasm").read_bytes()}, store)
     proc = hb.commit(
         {
@@ -47,13 +45,22 @@ def test_fac_process(fxdir, wallets):
             "scheduler": w.address,
             "execution-device": "stack@1.0",
             "device-stack": ["wasm-64@1.0"],
+            **extra,
         },
         w,
     )
     pid = hb.id(proc, "all")
-    for x in (5.0, 6.0):
+    for x in xs:
         m = hb.commit({"type": "Message", "target": pid, "function": "fac", "parameters": [x]}, w)
         assert ao.resolve(proc, {"path": "schedule", "method": "POST", "body": m}, opts)[0] == "ok"
+    return proc, pid
+
+
+def test_fac_process(fxdir, wallets):
+    w, _ = wallets
+    store = MemoryStore()
+    opts = {"priv_store": store, "priv_wallet": w}
+    proc, _ = _fac_process(fxdir, w, store, opts, (5.0, 6.0))
     s, st = ao.resolve(proc, {"path": "compute", "slot": 0}, opts)
     assert s == "ok" and st["results"]["output"] == [120.0]
     s, st = ao.resolve(proc, {"path": "compute", "slot": 1}, opts)
@@ -81,23 +88,7 @@ def test_results_written_in_batches_and_before_an_error(fxdir, wallets, monkeypa
     w, _ = wallets
     store = MemoryStore()
     opts = {"priv_store": store, "priv_wallet": w, "process_snapshot_interval": 2}
-    img = cache.write({"body": (fxdir / "test-64.wasm").read_bytes()}, store)
-    proc = hb.commit(
-        {
-            "device": "process@1.0",
-            "type": "Process",
-            "image": img,
-            "scheduler": w.address,
-            "execution-device": "stack@1.0",
-            "device-stack": ["wasm-64@1.0"],
-            "note": "batched writes",
-        },
-        w,
-    )
-    pid = hb.id(proc, "all")
-    for x in (1.0, 2.0, 3.0, 4.0, 5.0):
-        m = hb.commit({"type": "Message", "target": pid, "function": "fac", "parameters": [x]}, w)
-        assert ao.resolve(proc, {"path": "schedule", "method": "POST", "body": m}, opts)[0] == "ok"
+    proc, pid = _fac_process(fxdir, w, store, opts, (1.0, 2.0, 3.0, 4.0, 5.0), note="batches")
     # slots 0-4 compute, slot 5 has no assignment: every computed slot is written anyway
     assert ao.resolve(proc, {"path": "compute", "slot": 7}, opts)[1]["status"] == 503
     assert cache.list_numbered(f"computed/{pid}/slot", store) == [0, 1, 2, 3, 4]

@@ -3,6 +3,9 @@
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+#: The deepest nesting of maps a message may have (codecs, cache layout, cache reads).
+MAX_DEPTH: int
+
 # structured fields (spec core §1.6)
 def sf_parse(kind: str, data: bytes | str) -> Any: ...
 def sf_serialize(kind: str, value: Any) -> bytes: ...

@@ -281,8 +281,8 @@ def _stores(store: Store) -> _list[Store]:
     return store.stores if isinstance(store, StoreChain) else [store]
 
 
-#: Deepest nesting of sub-messages a read follows (the codecs' limit, spec core §2).
-MAX_READ_DEPTH = 256
+#: Deepest nesting of sub-messages a read follows: the codecs' own limit.
+MAX_READ_DEPTH = _native.MAX_DEPTH
 
 
 def _too_deep(path: str) -> StoreCorrupt:

@@ -19,6 +19,8 @@ mod wasm_mem;
 
 #[pymodule(gil_used = false)]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // The deepest nesting of maps a message may have (codecs, cache layout, cache reads).
+    m.add("MAX_DEPTH", hb_core::value::MAX_DEPTH)?;
     sf::register(m)?;
     codec::register(m)?;
     hashpath::register(m)?;
