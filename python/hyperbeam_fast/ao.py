@@ -1005,10 +1005,19 @@ def set(base: Any, key_or_values: Any, *args: Any, opts: dict | None = None) -> 
         opts = _internal(opts or _EMPTY)
         msg = normalize_keys(base)
         values = normalize_keys(key_or_values)
+        batch: dict = {}  # consecutive plain keys, set in one message@1.0 ``set``
         for k in sorted(values, key=str):
             if k in ("hashpath", "priv") or _is_private(k):
                 continue
-            msg = _deep_set(msg, path_parts(k) or [], values[k], opts)
+            parts = path_parts(k) or []
+            if len(parts) == 1 and _batchable(msg, parts[0]):
+                batch[normalize_key(parts[0])] = values[k]
+                continue
+            if batch:
+                msg, batch = _device_set(msg, "/", batch, opts, explicit=False), {}
+            msg = _deep_set(msg, parts, values[k], opts)
+        if batch:
+            msg = _device_set(msg, "/", batch, opts, explicit=False)
         return msg
     if not args:
         raise ResolveError("set(base, key, value): a value is needed")
@@ -1018,6 +1027,26 @@ def set(base: Any, key_or_values: Any, *args: Any, opts: dict | None = None) -> 
     opts = _internal(opts or _EMPTY)
     parts = path_parts(key_or_values)
     return _deep_set(normalize_keys(base), parts if parts is not None else [], value, opts)
+
+
+#: Keys a message@1.0 ``set`` request reads as instructions, not as values to set.
+_SET_CONTROL_KEYS = frozenset({"path", "device", "set-mode"})
+
+
+def _batchable(msg: Any, key: Any) -> bool:
+    """Whether setting ``key`` on ``msg`` may join one batched message@1.0 ``set``: the same
+    result as HyperBEAM's one ``set`` per key (deep merge of distinct keys), in one copy of
+    ``msg`` instead of one per key (issue 11: 100k keys were quadratic)."""
+    if not isinstance(msg, dict) or not isinstance(key, str):
+        return False
+    dev = msg.get("device")
+    if dev is not None and _text_of(dev).lower() != "message@1.0":
+        return False
+    return normalize_key(key) not in _SET_CONTROL_KEYS
+
+
+def _text_of(v: Any) -> str:
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
 def _deep_set(msg: Any, parts: list, value: Any, opts: dict) -> dict:

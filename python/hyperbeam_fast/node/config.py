@@ -56,7 +56,10 @@ DEFAULTS: dict[str, Any] = {
     "max_body_size": 16 * 1024 * 1024,  # bytes: larger bodies get 413
     "max_header_size": 64 * 1024,  # bytes of request head: larger get 431
     "body_timeout": 30.0,  # seconds to receive a whole body: slower clients get 408
-    "max_concurrency": 1024,  # connections + requests at once: more get 503
+    "header_timeout": 10.0,  # seconds from accept (or a request's first byte) to a full head
+    "max_connections": 4096,  # open connections; at the cap the oldest idle one is closed
+    "max_connections_per_ip": 1024,  # the same, per client address
+    "max_message_keys": 10_000,  # request headers + multipart parts: more get 413
     "resolve_timeout": 60.0,  # seconds for one resolution before 504
     "workers": 0,  # resolver threads (0 = CPU count)
     "log_requests": True,

@@ -6,7 +6,10 @@ them, so they can be tested without a socket.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import importlib
+import re
 from typing import Any
 
 from .. import _native
@@ -317,8 +320,66 @@ def accept_to_codec(singleton: dict, default: str = "httpsig@1.0") -> str:
 # --- responses ------------------------------------------------------------------------------------
 
 
-def _header_safe(v: bytes) -> bool:
-    return b"\r" not in v and b"\n" not in v and b"\0" not in v
+#: What HTTP/1.1 cannot carry in a field (RFC 9110 §5.1, §5.5): a name outside ``token`` (but
+#: ``/``, which our keys use and servers accept), a value with a control byte or with leading
+#: or trailing whitespace (which receivers strip).
+_BAD_NAME = re.compile(rb'[\x00-\x20\x7f()<>@,;:\\"\[\]?={}]')
+_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]|^[ \t]|[ \t]$")
+
+
+def header_safe(v: bytes, name: bytes = b"x") -> bool:
+    """Whether ``name: v`` can be sent as an HTTP/1.1 header field unchanged."""
+    return not (_BAD_VALUE.search(v) or not name or _BAD_NAME.search(name))
+
+
+def lift_to_body(enc: dict[str, bytes]) -> dict[str, bytes]:
+    """``enc`` (httpsig@1.0 fields + ``body``) with every field that cannot be an HTTP header
+    moved into the multipart body, as the codec does for values over 4 KiB (HyperBEAM
+    ``dev_codec_httpsig_conv:field_to_http``): the message decodes to the same keys and values,
+    so its ID, hashpath and signatures (over the message, spec core §7) are unchanged. Raises
+    :class:`CodecError` for a key that cannot name a part either (control bytes)."""
+    bad = [k for k, v in enc.items() if k != "body" and not header_safe(v, k.encode())]
+    if not bad:
+        return enc
+    out = {k: v for k, v in enc.items() if k not in bad}
+    parts = _body_parts(out)
+    for k in bad:
+        if re.search(r"[\x00-\x1f\x7f]", k):
+            raise CodecError(f"response key {k!r} cannot be sent over HTTP")
+        name = k.replace("\\", "\\\\").replace('"', '\\"').encode()
+        parts.append(b'content-disposition: form-data;name="' + name + b'"\r\n\r\n' + enc[k])
+    boundary = _native.b64url_encode(hashlib.sha256(b"".join(parts)).digest()).encode()
+    delim = b"--" + boundary
+    body = delim + b"\r\n" + (b"\r\n" + delim + b"\r\n").join(parts) + b"\r\n" + delim + b"--"
+    names = [_part_name(p, out.get("inline-body-key", b"body")) for p in parts]
+    out["body-keys"] = b", ".join(b'"' + n + b'"' for n in names if n is not None)
+    out["content-type"] = b'multipart/form-data; boundary="' + boundary + b'"'
+    digest = base64.b64encode(hashlib.sha256(body).digest())
+    out["content-digest"] = b"sha-256=:" + digest + b":"
+    out["body"] = body
+    return out
+
+
+def _body_parts(enc: dict[str, bytes]) -> list[bytes]:
+    """The body of ``enc`` as multipart parts (removed from ``enc``): its own parts, or the
+    whole body as the ``inline`` part (RFC 7578; HyperBEAM ``encode_body_part``)."""
+    body = enc.pop("body", b"")
+    if not body:
+        return []
+    m = re.search(rb'boundary="?([^";]+)"?', enc.get("content-type", b""))
+    if m is None or not enc.get("content-type", b"").startswith(b"multipart/"):
+        return [b"content-disposition: inline\r\n\r\n" + body]
+    delim = b"--" + m.group(1)
+    inner = body[len(delim) + 2 : body.rindex(b"\r\n" + delim + b"--")]
+    return inner.split(b"\r\n" + delim + b"\r\n")
+
+
+def _part_name(part: bytes, inline_key: bytes) -> bytes | None:
+    head = part.split(b"\r\n\r\n", 1)[0]
+    m = re.search(rb'content-disposition: *form-data; *name="((?:[^"\\]|\\.)*)"', head, re.I)
+    if m is not None:
+        return m.group(1).split(b"/", 1)[0]
+    return inline_key if re.search(rb"content-disposition: *inline", head, re.I) else None
 
 
 def _without_private(msg: dict) -> dict:
@@ -335,12 +396,9 @@ def encode_response(
     status = status_code(msg.get("status", 200))
     headers: list[tuple[bytes, bytes]] = []
     if codec == "httpsig@1.0":
-        enc = convert(msg, "httpsig@1.0")
+        enc = lift_to_body(convert(msg, "httpsig@1.0"))
         body = enc.pop("body", b"")
-        for k, v in enc.items():
-            if not _header_safe(v):  # cannot happen for the codec's output; never crash on it
-                raise CodecError(f"response field {k!r} is not a valid header value")
-            headers.append((k.encode(), v))
+        headers += [(k.encode(), v) for k, v in enc.items()]
     elif codec == "ans104@1.0":
         mod = ans104()
         if mod is None:
@@ -365,7 +423,9 @@ def encode_response(
                 if isinstance(v, (int, float, str))
                 else None
             )
-            if hv is not None and _header_safe(hv) and k not in ("content-type", "codec-device"):
+            if hv is None or k in ("content-type", "codec-device"):
+                continue
+            if header_safe(hv, k.encode()):  # a copy for convenience: the body has them all
                 headers.append((k.encode(), hv))
     names = {k for k, _ in headers}
     for k, v in CORS:
@@ -434,6 +494,8 @@ __all__ = [
     "BadRequest",
     "accept_to_codec",
     "encode_response",
+    "header_safe",
+    "lift_to_body",
     "request_to_singleton",
     "response_to_message",
     "status_code",

@@ -34,6 +34,8 @@ from .http import (
     BadRequest,
     accept_to_codec,
     encode_response,
+    header_safe,
+    lift_to_body,
     request_to_singleton,
     status_code,
 )
@@ -352,7 +354,7 @@ class Node:
         self.metrics.cache_hit.inc()
         if isinstance(got, bytes):
             return 200, [(b"content-type", b"application/octet-stream")], got
-        enc = convert(got, "httpsig@1.0")
+        enc = lift_to_body(convert(got, "httpsig@1.0"))
         body = enc.pop("body", b"")
         return 200, [(k.encode(), v) for k, v in enc.items()], body
 
@@ -612,6 +614,7 @@ class App:
         self.max_body = int(nm.get("max_body_size", DEFAULTS["max_body_size"]))
         self.body_timeout = float(nm.get("body_timeout", DEFAULTS["body_timeout"]))
         self.resolve_timeout = float(nm.get("resolve_timeout", DEFAULTS["resolve_timeout"]))
+        self.max_keys = int(nm.get("max_message_keys", DEFAULTS["max_message_keys"]))
         self.log_requests = bool(nm.get("log_requests", True))
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
@@ -658,6 +661,10 @@ class App:
                     }
                 )
                 return status
+        if not all(header_safe(v, k) for k, v in headers):  # never a reply without a status line
+            status, headers = 500, _TEXT
+            body = b"the reply has a header field that HTTP/1.1 cannot carry"
+            clen = (b"content-length", b"%d" % len(body))
         await send({"type": "http.response.start", "status": status, "headers": [*headers, clen]})
         await send({"type": "http.response.body", "body": body})
         return status
@@ -678,8 +685,11 @@ class App:
         headers = scope.get("headers", [])
         clen = None
         chunked = False
+        multipart = False
         for k, v in headers:
-            if k == b"content-length":
+            if k == b"content-type":
+                multipart = v[:10].lower() == b"multipart/"
+            elif k == b"content-length":
                 try:
                     clen = int(v)
                 except ValueError:
@@ -703,6 +713,15 @@ class App:
                 )
             except _Disconnected:
                 return 499
+        keys = len(headers) + (_part_count(body) if multipart else 0)
+        if keys > self.max_keys:
+            return await self._reply(
+                send,
+                413,
+                _TEXT,
+                b"request has %d fields and parts, over max_message_keys (%d)"
+                % (keys, self.max_keys),
+            )
         raw_path = (scope.get("raw_path") or path.encode()).decode("latin-1")
         if query:
             raw_path += "?" + query
@@ -752,6 +771,12 @@ class App:
                 logs.log(logging.INFO, "node stopped; store closed")
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _part_count(body: bytes) -> int:
+    """An upper bound on the parts of a multipart body, nested ones included: each part names
+    itself in a ``content-disposition`` field (RFC 7578 §4.2; HyperBEAM requires it)."""
+    return body.lower().count(b"content-disposition:")
 
 
 class _TooLarge(Exception):
@@ -812,10 +837,80 @@ def _cycle_class() -> type:
     return Cycle
 
 
-def _protocol_class(max_header: int, header_timeout: float) -> type:
-    """uvicorn's httptools protocol with a request-head size limit (431), a deadline for
-    receiving a request head (slow-loris clients are disconnected) and single-write responses
-    (:func:`_cycle_class`)."""
+class ConnectionGuard:
+    """Which connections the server keeps open (issue 11: 1,100 idle sockets locked everyone
+    out). At most ``max_total`` connections, ``max_per_ip`` from one client address; a new
+    connection over a cap closes the oldest one that is not running a request (those that never
+    finished sending one first, then idle keep-alive ones), of the same address when that
+    address is at its cap. Only when every connection is running a request is the newcomer
+    refused (503). Idle and slow sockets therefore cost their owner their oldest sockets, never
+    another client its turn; the head deadline (from accept) closes the rest."""
+
+    def __init__(self, max_total: int, max_per_ip: int) -> None:
+        self.max_total = max_total
+        self.max_per_ip = max_per_ip
+        self.per_ip: dict[str, int] = {}
+        # evictable connections, oldest first (dicts keep insertion order)
+        self.incomplete: dict[Any, None] = {}  # a request not (yet) fully received
+        self.idle: dict[Any, None] = {}  # keep-alive, between requests
+        self.ip: dict[Any, str] = {}
+
+    def admit(self, conn: Any, ip: str) -> bool:
+        """Register a new connection, evicting one if at a cap; False: refuse it."""
+        if self.per_ip.get(ip, 0) >= self.max_per_ip:
+            if not self._evict(ip):
+                return False
+        elif len(self.ip) >= self.max_total and not self._evict(None):
+            return False
+        self.ip[conn] = ip
+        self.per_ip[ip] = self.per_ip.get(ip, 0) + 1
+        self.incomplete[conn] = None
+        return True
+
+    def receiving(self, conn: Any) -> None:
+        """``conn`` started a request (its head or body is on the way)."""
+        if conn in self.ip and conn not in self.incomplete:
+            self.idle.pop(conn, None)
+            self.incomplete[conn] = None
+
+    def busy(self, conn: Any) -> None:
+        """``conn``'s request is complete and running: never evicted."""
+        self.incomplete.pop(conn, None)
+        self.idle.pop(conn, None)
+
+    def done(self, conn: Any) -> None:
+        """``conn`` answered its request and waits (keep-alive) for the next."""
+        if conn in self.ip:
+            self.incomplete.pop(conn, None)
+            self.idle[conn] = None
+
+    def lost(self, conn: Any) -> None:
+        ip = self.ip.pop(conn, None)
+        if ip is None:
+            return
+        self.incomplete.pop(conn, None)
+        self.idle.pop(conn, None)
+        left = self.per_ip[ip] - 1
+        if left:
+            self.per_ip[ip] = left
+        else:
+            del self.per_ip[ip]
+
+    def _evict(self, ip: str | None) -> bool:
+        for group in (self.incomplete, self.idle):
+            for conn in group:
+                if ip is None or self.ip[conn] == ip:
+                    self.lost(conn)
+                    conn.evict()
+                    return True
+        return False
+
+
+def _protocol_class(max_header: int, header_timeout: float, guard: ConnectionGuard) -> type:
+    """uvicorn's httptools protocol with: admission by ``guard`` (:class:`ConnectionGuard`);
+    a deadline for each request head, from accept (and from the first byte of each later
+    request on a kept-alive connection), after which the connection is closed (408); a
+    request-head size limit (431); single-write responses (:func:`_cycle_class`)."""
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
     cycle_class = _cycle_class()
@@ -827,7 +922,17 @@ def _protocol_class(max_header: int, header_timeout: float) -> type:
 
         def connection_made(self, transport: Any) -> None:  # type: ignore[override]
             super().connection_made(transport)
+            ip = self.client[0] if self.client else ""
+            if not guard.admit(self, str(ip)):
+                _write_close(transport, 503, b"too many connections")
+                return
             self._arm()
+
+        def evict(self) -> None:
+            """Closed by the guard to make room (it was idle or incomplete)."""
+            self._disarm()
+            if not self.transport.is_closing():
+                self.transport.abort()
 
         def _arm(self) -> None:
             self._head_done = False
@@ -842,12 +947,14 @@ def _protocol_class(max_header: int, header_timeout: float) -> type:
 
         def _head_timeout(self) -> None:
             self._head_timer = None
-            if not self._head_done and self._head_bytes and not self.transport.is_closing():
-                self.send_400_response("Request head not received in time.")
+            if not self._head_done and not self.transport.is_closing():
+                guard.lost(self)
+                _write_close(self.transport, 408, b"request head not received in time")
 
         def data_received(self, data: bytes) -> None:
-            if self._head_done and self.cycle is None:
+            if self._head_done and (self.cycle is None or self.cycle.response_complete):
                 self._arm()
+                guard.receiving(self)
             super().data_received(data)
             if not self._head_done:
                 self._head_bytes += len(data)
@@ -868,22 +975,57 @@ def _protocol_class(max_header: int, header_timeout: float) -> type:
                 cycle.__class__ = cycle_class
                 cycle.scope["hb.raw"] = True
 
+        def on_message_complete(self) -> None:
+            super().on_message_complete()
+            if self.cycle is not None and not self.cycle.response_complete:
+                guard.busy(self)
+
+        def on_response_complete(self) -> None:
+            guard.done(self)
+            super().on_response_complete()
+
         def _too_large(self) -> None:
-            if self.transport.is_closing():
-                return
-            msg = b"request head is too large"
-            self.transport.write(
-                b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
-                b"content-type: text/plain\r\nconnection: close\r\n"
-                b"content-length: " + str(len(msg)).encode() + b"\r\n\r\n" + msg
-            )
-            self.transport.close()
+            if not self.transport.is_closing():
+                _write_close(self.transport, 431, b"request head is too large")
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
+            guard.lost(self)
             super().connection_lost(exc)
 
     return Protocol
+
+
+_REASONS = {
+    408: b"Request Timeout",
+    431: b"Request Header Fields Too Large",
+    503: b"Service Unavailable",
+}
+
+
+def _write_close(transport: Any, status: int, msg: bytes) -> None:
+    """A complete plain-text response, then close (for answers outside any request cycle)."""
+    transport.write(
+        b"HTTP/1.1 %d %s\r\ncontent-type: text/plain\r\nconnection: close\r\n"
+        b"content-length: %d\r\n\r\n%s" % (status, _REASONS[status], len(msg), msg)
+    )
+    transport.close()
+
+
+def _raise_fd_limit(want: int) -> int:
+    """Raise the soft open-file limit towards ``want`` (each connection holds a descriptor);
+    returns the connections that fit in it, leaving room for the store and logs."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        target = want + 256 if hard == resource.RLIM_INFINITY else min(hard, want + 256)
+        if soft != resource.RLIM_INFINITY and soft < target:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+    except (ImportError, ValueError, OSError):
+        return want
+    return want if soft == resource.RLIM_INFINITY else max(64, min(want, soft - 256))
 
 
 def build_node(opts: dict, wallet: Wallet | None = None) -> Node:
@@ -901,9 +1043,15 @@ def serve(opts: dict, host: str = "127.0.0.1", wallet: Wallet | None = None) -> 
     logs.setup(_text(opts.get("log_level", "info")))
     node = build_node(opts, wallet)
     app = App(node)
+    max_conns = _raise_fd_limit(int(opts.get("max_connections", DEFAULTS["max_connections"])))
+    guard = ConnectionGuard(
+        max_conns,
+        int(opts.get("max_connections_per_ip", DEFAULTS["max_connections_per_ip"])),
+    )
     protocol = _protocol_class(
         int(opts.get("max_header_size", DEFAULTS["max_header_size"])),
-        float(opts.get("header_timeout", 10.0)),
+        float(opts.get("header_timeout", DEFAULTS["header_timeout"])),
+        guard,
     )
     config = uvicorn.Config(
         app,
@@ -915,7 +1063,7 @@ def serve(opts: dict, host: str = "127.0.0.1", wallet: Wallet | None = None) -> 
         access_log=False,
         log_config=None,
         server_header=False,
-        limit_concurrency=int(opts.get("max_concurrency", DEFAULTS["max_concurrency"])),
+        limit_concurrency=None,  # the ConnectionGuard decides (no lockout at a cap)
         timeout_keep_alive=max(1, int(opts.get("http_keepalive", 120000)) // 1000),
         timeout_graceful_shutdown=float(opts.get("graceful_timeout", 10.0)),
         backlog=2048,

@@ -1,6 +1,8 @@
 //! Structured fields (RFC 8941/9651) as HyperBEAM's `hb_structured_fields` implements them
 //! (spec core §1.6): parse and serialise items, lists, dictionaries, inner lists, parameters.
 
+use std::collections::HashMap;
+
 use crate::error::{Error, Result};
 
 /// A bare item.
@@ -370,6 +372,7 @@ impl<'a> Parser<'a> {
         b: &mut B,
     ) -> BResult<'a, Vec<(&'a str, B::Member)>, B> {
         let mut out: Vec<(&'a str, B::Member)> = Vec::new();
+        let mut index = KeyIndex::default();
         if self.at_end() {
             return Ok(out);
         }
@@ -384,10 +387,7 @@ impl<'a> Parser<'a> {
                 let item = b.item(bare, params)?;
                 b.item_member(item)?
             };
-            match out.iter_mut().find(|(k, _)| *k == key) {
-                Some(slot) => slot.1 = member,
-                None => out.push((key, member)),
-            }
+            index.upsert(&mut out, key, member);
             self.skip_ows();
             match self.peek() {
                 None => return Ok(out),
@@ -464,6 +464,7 @@ impl<'a> Parser<'a> {
         b: &mut B,
     ) -> BResult<'a, Vec<(&'a str, B::Bare)>, B> {
         let mut params: Vec<(&'a str, B::Bare)> = Vec::new();
+        let mut index = KeyIndex::default();
         while self.peek() == Some(b';') {
             self.pos += 1;
             self.skip_sp();
@@ -475,10 +476,7 @@ impl<'a> Parser<'a> {
             } else {
                 b.bare(BareRef::Boolean(true))?
             };
-            match params.iter_mut().find(|(k, _)| *k == key) {
-                Some(slot) => slot.1 = value,
-                None => params.push((key, value)),
-            }
+            index.upsert(&mut params, key, value);
         }
         Ok(params)
     }
@@ -1080,6 +1078,38 @@ pub fn decimal_from_f64(f: f64) -> Result<Bare> {
     })
 }
 
+/// Where each key of a dictionary or parameter list sits. RFC 8941 §4.2.2/§4.2.3.2: a repeated
+/// key overwrites the earlier value in place. Short lists are searched; longer ones get a hash
+/// index, so parsing stays linear in the number of members (issue 11: a 1.4 MB `ao-types`).
+#[derive(Default)]
+struct KeyIndex<'a> {
+    map: Option<HashMap<&'a str, usize>>,
+}
+
+impl<'a> KeyIndex<'a> {
+    /// Lists up to this long are searched linearly (no allocation for ordinary headers).
+    const LINEAR_MAX: usize = 16;
+
+    fn upsert<V>(&mut self, list: &mut Vec<(&'a str, V)>, key: &'a str, value: V) {
+        if self.map.is_none() && list.len() >= Self::LINEAR_MAX {
+            self.map = Some(list.iter().enumerate().map(|(i, (k, _))| (*k, i)).collect());
+        }
+        let found = match &self.map {
+            Some(map) => map.get(key).copied(),
+            None => list.iter().position(|(k, _)| *k == key),
+        };
+        match found {
+            Some(i) => list[i].1 = value,
+            None => {
+                if let Some(map) = &mut self.map {
+                    map.insert(key, list.len());
+                }
+                list.push((key, value));
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1089,6 +1119,30 @@ mod tests {
     }
     fn item(b: Bare) -> Item {
         Item::new(b)
+    }
+
+    #[test]
+    fn sf_many_members_last_duplicate_wins_in_place() {
+        // past KeyIndex::LINEAR_MAX the hash index must keep RFC 8941 §4.2.2 semantics
+        let n = 5000;
+        let mut text: Vec<String> = (0..n).map(|i| format!("k{i}={i}")).collect();
+        text.push("k3=-1".into());
+        text.push("k4999;p=1;q;p=2".into());
+        let d = parse_dict(text.join(", ").as_bytes()).unwrap();
+        assert_eq!(d.len(), n);
+        assert_eq!(d[3], ("k3".into(), Member::Item(item(Bare::Integer(-1)))));
+        assert_eq!(d[0], ("k0".into(), Member::Item(item(Bare::Integer(0)))));
+        let params: Vec<String> = (0..40).map(|i| format!(";p{i}={i}")).collect();
+        let it = parse_item(format!("x{};p7=?0", params.concat()).as_bytes()).unwrap();
+        assert_eq!(it.params.len(), 40);
+        assert_eq!(it.params[7], ("p7".into(), Bare::Boolean(false)));
+        match &d[n - 1].1 {
+            Member::Item(i) => {
+                assert_eq!(i.bare, Bare::Boolean(true));
+                assert_eq!(i.params, vec![("p".into(), Bare::Integer(2)), ("q".into(), Bare::Boolean(true))]);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
