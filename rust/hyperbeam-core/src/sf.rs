@@ -1139,7 +1139,13 @@ mod tests {
         match &d[n - 1].1 {
             Member::Item(i) => {
                 assert_eq!(i.bare, Bare::Boolean(true));
-                assert_eq!(i.params, vec![("p".into(), Bare::Integer(2)), ("q".into(), Bare::Boolean(true))]);
+                assert_eq!(
+                    i.params,
+                    vec![
+                        ("p".into(), Bare::Integer(2)),
+                        ("q".into(), Bare::Boolean(true))
+                    ]
+                );
             }
             other => panic!("{other:?}"),
         }
