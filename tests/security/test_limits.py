@@ -188,3 +188,42 @@ def test_reply_with_non_header_values_is_sent_intact(
     assert status == 200
     st, msg = response_to_message(status, hdrs, body)
     assert st == "ok" and msg[key] == value and msg["x"] == b"1"
+
+
+# --- the admission rule itself (no sockets) ----------------------------------------------
+
+
+class _Conn:
+    def __init__(self) -> None:
+        self.evicted = False
+
+    def evict(self) -> None:
+        self.evicted = True
+
+
+def test_guard_evicts_oldest_incomplete_then_idle_never_busy() -> None:
+    from hyperbeam_fast.node.server import ConnectionGuard
+
+    g = ConnectionGuard(max_total=3, max_per_ip=2)
+    a, b, c, d, e = (_Conn() for _ in range(5))
+    assert g.admit(a, "1.1.1.1") and g.admit(b, "2.2.2.2") and g.admit(c, "3.3.3.3")
+    g.busy(a)
+    g.busy(b)
+    g.done(b)  # b: idle keep-alive; c: never sent a request; a: running
+    assert g.admit(d, "4.4.4.4") and c.evicted and not b.evicted  # incomplete goes first
+    g.busy(d)
+    assert g.admit(e, "5.5.5.5") and b.evicted and not a.evicted  # then idle; busy never
+    g.busy(e)
+    assert not g.admit(_Conn(), "6.6.6.6")  # everything running: refused (503), none evicted
+    assert not (a.evicted or d.evicted or e.evicted)
+
+
+def test_guard_per_address_cap_evicts_only_that_address() -> None:
+    from hyperbeam_fast.node.server import ConnectionGuard
+
+    g = ConnectionGuard(max_total=100, max_per_ip=2)
+    other, mine1, mine2, mine3 = (_Conn() for _ in range(4))
+    assert g.admit(other, "9.9.9.9") and g.admit(mine1, "1.1.1.1") and g.admit(mine2, "1.1.1.1")
+    assert g.admit(mine3, "1.1.1.1") and mine1.evicted and not other.evicted
+    g.lost(mine1)  # its connection_lost later: counted once
+    assert g.per_ip == {"9.9.9.9": 1, "1.1.1.1": 2}
