@@ -1008,7 +1008,8 @@ def _protocol_class(max_header: int, header_timeout: float, guard: ConnectionGua
             super().on_message_begin()
             if self._head_done:  # a later request on a kept-alive connection
                 self._arm()
-                guard.receiving(self)
+                if self.cycle is None or self.cycle.response_complete:  # not pipelined
+                    guard.receiving(self)
 
         def data_received(self, data: bytes) -> None:
             super().data_received(data)
