@@ -342,7 +342,14 @@ def lift_to_body(enc: dict[str, bytes]) -> dict[str, bytes]:
     if not bad:
         return enc
     out = {k: v for k, v in enc.items() if k not in bad}
-    parts = _body_parts(out)
+    parts = _multipart_parts(out)
+    if parts is None:  # the body (if any) becomes the inline part; the message's own
+        parts = (
+            [b"content-disposition: inline\r\n\r\n" + out.pop("body")] if out.get("body") else []
+        )
+        if "content-type" in out:  # content-type becomes a part too (a part wins on decoding)
+            bad.append("content-type")
+    out.pop("body", None)
     for k in bad:
         if re.search(r"[\x00-\x1f\x7f]", k):
             raise CodecError(f"response key {k!r} cannot be sent over HTTP")
@@ -360,18 +367,18 @@ def lift_to_body(enc: dict[str, bytes]) -> dict[str, bytes]:
     return out
 
 
-def _body_parts(enc: dict[str, bytes]) -> list[bytes]:
-    """The body of ``enc`` as multipart parts (removed from ``enc``): its own parts, or the
-    whole body as the ``inline`` part (RFC 7578; HyperBEAM ``encode_body_part``)."""
-    body = enc.pop("body", b"")
-    if not body:
-        return []
-    m = re.search(rb'boundary="?([^";]+)"?', enc.get("content-type", b""))
-    if m is None or not enc.get("content-type", b"").startswith(b"multipart/"):
-        return [b"content-disposition: inline\r\n\r\n" + body]
+def _multipart_parts(enc: dict[str, bytes]) -> list[bytes] | None:
+    """The parts of ``enc``'s body when the codec made it multipart (RFC 7578; HyperBEAM
+    ``encode_body_part``), else None."""
+    ctype, body = enc.get("content-type", b""), enc.get("body", b"")
+    m = re.match(rb'multipart/form-data; *boundary="?([^";]+)"?', ctype)
+    if m is None or not body:
+        return None
     delim = b"--" + m.group(1)
-    inner = body[len(delim) + 2 : body.rindex(b"\r\n" + delim + b"--")]
-    return inner.split(b"\r\n" + delim + b"\r\n")
+    end = body.rfind(b"\r\n" + delim + b"--")
+    if not body.startswith(delim + b"\r\n") or end < 0:
+        return None
+    return body[len(delim) + 2 : end].split(b"\r\n" + delim + b"\r\n")
 
 
 def _part_name(part: bytes, inline_key: bytes) -> bytes | None:
