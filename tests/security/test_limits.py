@@ -90,8 +90,15 @@ def test_1100_slowloris_sockets_do_not_lock_others_out(node: NodeProc) -> None:
 def test_head_deadline_runs_from_accept(tmp_path: Path, key1_path: Path) -> None:
     n = start_node(tmp_path / "node", key1_path, "header_timeout: 1\n")
     try:
-        with _sockets(n, 2) as (silent, dribbler):
+        with _sockets(n, 3) as (silent, dribbler, kept):
             dribbler.sendall(b"GET / HTTP/1.1\r\n")
+            # a kept-alive connection: one full request, then the next head never completes
+            kept.sendall(b"GET /~meta@1.0/info HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\n")
+            kept.settimeout(10)
+            got = b""
+            while chunk := kept.recv(65536):  # the reply, then a 408 and the close
+                got += chunk
+            assert got.startswith(b"HTTP/1.1 200") and b"HTTP/1.1 408" in got
             for s in (silent, dribbler):
                 s.settimeout(10)
                 got = s.recv(4096)  # a 408, then the close; never an open socket held forever
