@@ -1,0 +1,145 @@
+"""Who a message speaks for: the node's trust rules in one place (issue 11, docs/security.md).
+
+* A message *speaks for* an address when a verified signature by that address covers it and
+  does not cover a node-product marker (:data:`PRODUCT_KEYS`): a reply carries ``status`` (the
+  pipeline embeds it before signing, runtime §7.5) and an assignment carries ``hash-chain``
+  (§11). A signed reply or assignment is a statement the signer made, never a request it sent,
+  so nothing the node signs on its own can be fed back as an order to it.
+* The HTTP request being resolved is summarised once by the request pipeline as a
+  :class:`Caller` (the signers that speak for it *and sign its* ``path``: what HyperBEAM's
+  ``hb_http`` client and aoconnect commit, so a signature is bound to what it asks for) and
+  handed to devices as the private option ``priv_caller`` (options come from the node message
+  and the node, never from the wire; request keys named ``priv*`` are dropped at ingress).
+* :func:`is_operator` answers "is this request from the operator?" for every operator-only
+  action: configuration updates (meta@1.0), route registration (router@1.0), node-wallet
+  signatures on demand (message@1.0 ``commit``, relay@1.0 ``requires-sign``), full-URL relays.
+
+Signatures are verified where messages enter (``node.http.request_to_singleton``, the
+scheduler); which commitments name a signer is :func:`hyperbeam_fast.commitments.signers`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+from ..commitments import committed, signers
+
+#: Keys that mark a message the node produced: a reply's ``status``, an assignment's chain.
+PRODUCT_KEYS = frozenset({"status", "hash-chain"})
+#: The private option that carries the :class:`Caller` of the HTTP request being resolved.
+CALLER = "priv_caller"
+
+
+def _text(v: Any) -> str:
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+
+
+def signatures(msg: Any) -> list[tuple[str, str, frozenset[str]]]:
+    """``(commitment ID, signer, covered keys)`` for each commitment that names a signer and
+    does not cover a :data:`PRODUCT_KEYS` marker. Unreadable commitments are skipped."""
+    comms = msg.get("commitments") if isinstance(msg, dict) else None
+    if not isinstance(comms, dict):
+        return []
+    out = []
+    for cid, c in comms.items():
+        one = {**msg, "commitments": {cid: c}}
+        try:
+            who = signers(one)
+            keys = frozenset(k.lower() for k in committed(one))
+        except Exception:  # noqa: BLE001, S112 - a commitment we cannot read speaks for nobody
+            continue
+        if who and not keys & PRODUCT_KEYS:
+            out.append((_text(cid), who[0], keys))
+    return out
+
+
+def speakers(msg: Any) -> list[str]:
+    """The addresses ``msg`` speaks for (see the module docstring), in commitment order."""
+    if not isinstance(msg, dict) or not msg.get("commitments"):
+        return []
+    if not any(isinstance(k, str) and k.lower() in PRODUCT_KEYS for k in msg):
+        found = signers(msg)  # no marker to cover: every signer speaks for it
+        return [w for i, w in enumerate(found) if w not in found[:i]]
+    out: list[str] = []
+    for _, who, _ in signatures(msg):
+        if who not in out:
+            out.append(who)
+    return out
+
+
+class Caller:
+    """Who sent the HTTP request being resolved: each signer that speaks for it and signs its
+    ``path``, with the keys it covers and a replay tag (a digest of its signature)."""
+
+    __slots__ = ("covers", "tags")
+
+    def __init__(self, covers: Mapping[str, frozenset[str]], tags: Mapping[str, str]) -> None:
+        self.covers = dict(covers)
+        self.tags = dict(tags)
+
+    @classmethod
+    def of(cls, request: dict) -> Caller:
+        covers: dict[str, frozenset[str]] = {}
+        tags: dict[str, str] = {}
+        comms = request.get("commitments") if isinstance(request, dict) else None
+        for cid, who, keys in signatures(request):
+            if "path" in keys and who not in covers:
+                covers[who] = keys
+                sig = comms[cid].get("signature") if isinstance(comms[cid], dict) else None
+                digest = hashlib.sha256(_text(sig if sig is not None else cid).encode()).digest()
+                tags[who] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        return cls(covers, tags)
+
+    @property
+    def signers(self) -> list[str]:
+        return list(self.covers)
+
+
+ANONYMOUS = Caller({}, {})
+
+
+def caller(opts: Any) -> Caller:
+    """The :class:`Caller` of the request being resolved (anonymous outside a request)."""
+    c = opts.get(CALLER) if isinstance(opts, dict) else None
+    return c if isinstance(c, Caller) else ANONYMOUS
+
+
+def operator_of(opts: Any) -> str | None:
+    """The signer of the request that is the node's operator, or None. An ``unclaimed`` node
+    (runtime §7.5) takes anyone's update: the caller's first signer, or ``""`` if unsigned."""
+    op = _text(opts.get("operator")) if isinstance(opts, dict) else ""
+    c = caller(opts)
+    if op == "unclaimed":
+        return c.signers[0] if c.signers else ""
+    return op if op in c.covers else None
+
+
+def is_operator(opts: Any) -> bool:
+    """Whether the HTTP request being resolved is from the node's operator."""
+    return operator_of(opts) is not None
+
+
+def refused(what: str) -> tuple[str, dict]:
+    """The ``403`` a device answers for an operator-only action by anyone else."""
+    return "error", {
+        "status": 403,
+        "body": f"{what} is reserved to the node's operator: sign the request (its path "
+        "included) with the operator's key.",
+    }
+
+
+__all__ = [
+    "ANONYMOUS",
+    "CALLER",
+    "PRODUCT_KEYS",
+    "Caller",
+    "caller",
+    "is_operator",
+    "operator_of",
+    "refused",
+    "signatures",
+    "speakers",
+]
