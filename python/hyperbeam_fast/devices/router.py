@@ -139,7 +139,7 @@ class Router:
         caller = authority.caller(opts)
         who = next((s for s in caller.signers if s in owners), None)
         if who is None:
-            return authority.refused("Adding a route")
+            return authority.refused("Adding a route", 400)
         signed = caller.covers[who]
         route = {
             k: v

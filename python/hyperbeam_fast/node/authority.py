@@ -122,10 +122,11 @@ def is_operator(opts: Any) -> bool:
     return operator_of(opts) is not None
 
 
-def refused(what: str) -> tuple[str, dict]:
-    """The ``403`` a device answers for an operator-only action by anyone else."""
+def refused(what: str, status: int = 403) -> tuple[str, dict]:
+    """What a device answers for an operator-only action by anyone else (``403``; meta@1.0
+    and router@1.0 keep HyperBEAM's ``400``)."""
     return "error", {
-        "status": 403,
+        "status": status,
         "body": f"{what} is reserved to the node's operator: sign the request (its path "
         "included) with the operator's key.",
     }

@@ -295,7 +295,7 @@ class Node:
             nm = self.node_msg
             who = authority.operator_of({**opts, "operator": nm.get("operator")})
             if who is None:
-                return authority.refused("Changing the node message")
+                return authority.refused("Changing the node message", 400)
             if _text(nm.get("initialized")) == "permanent":
                 return "error", {
                     "status": 400,
