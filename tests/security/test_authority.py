@@ -77,6 +77,9 @@ def test_commit_with_the_node_wallet_is_operator_only(node, operator_wallet, att
     assert st == 403, body
     st, v = client.get(node.url, path, wallet=attacker_wallet)
     assert st == "error", v
+    # an operator signature that does not cover the path does not choose what is signed
+    st, _, out = _post_signed(node, path, hb.commit({"x": "1"}, operator_wallet))
+    assert st == 403, out
     # the operator may have the node sign for it
     st, v = client.get(node.url, path, wallet=operator_wallet)
     assert st == "ok", v
@@ -96,14 +99,22 @@ def test_a_node_signed_reply_is_not_a_request(node, attacker_wallet):
     assert _operator(node) != attacker_wallet.address.encode()
 
 
-def test_an_update_must_sign_its_path(node, operator_wallet, attacker_wallet):
-    """An operator signature that does not cover ``path`` (signed for something else, or
-    with no path at all) changes nothing when posted to meta@1.0/info."""
-    signed = hb.commit({"operator": attacker_wallet.address, "x": "1"}, operator_wallet)
-    st, _, out = _post_signed(node, META, signed)
-    assert st == 400, out
-    assert b"operator" in out
-    assert _operator(node) == operator_wallet.address.encode()
+def test_a_strict_node_takes_updates_signed_over_their_path(
+    tmp_path, key1_path, operator_wallet, attacker_wallet
+):
+    """With ``operator_signs_path: true`` an operator signature that does not cover ``path``
+    (one made for another purpose) changes nothing when posted to meta@1.0/info."""
+    n = start_node(tmp_path / "n", key1_path, config="operator_signs_path: true\n")
+    try:
+        signed = hb.commit({"operator": attacker_wallet.address, "x": "1"}, operator_wallet)
+        st, _, out = _post_signed(n, META, signed)
+        assert st == 400, out
+        assert b"operator" in out
+        assert _operator(n) == operator_wallet.address.encode()
+        assert _post_signed(n, META, _signed_update(operator_wallet, x="2"))[0] == 200
+        assert _info(n)["x"] == b"2"
+    finally:
+        n.stop()
 
 
 # --- item 4: an operator update applies once ----------------------------------------------------
@@ -261,6 +272,10 @@ def test_strangers_relay_only_along_the_operators_routes(
         assert st == 403, (path, st, body)
         st, v = client.get(node.url, path, wallet=attacker_wallet)
         assert st == "error", (path, v)
+    # an operator signature that does not cover the path (made for another purpose)
+    stray = hb.commit({"x": "1"}, operator_wallet)
+    st, _, out = _post_signed(node, "/~relay@1.0&requires-sign=true/call", stray)
+    assert st == 403, out
     assert listener.seen == []
     # along a configured route anyone may relay; a full URL is the operator's to ask for
     st, _, body = _raw(node, "GET", "/~relay@1.0/call?relay-path=/routed/x")

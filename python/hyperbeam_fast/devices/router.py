@@ -136,7 +136,7 @@ class Router:
         node = opts.get("priv_node")
         owners = opts.get("route_owners") or [opts.get("operator")]
         owners = [_text(o) for o in (owners if isinstance(owners, list) else [owners])]
-        caller = authority.caller(opts)
+        caller = authority.caller(opts)  # a change: the signed keys only, path or not
         who = next((s for s in caller.signers if s in owners), None)
         if who is None:
             return authority.refused("Adding a route", 400)

@@ -6,10 +6,14 @@
   (§11). A signed reply or assignment is a statement the signer made, never a request it sent,
   so nothing the node signs on its own can be fed back as an order to it.
 * The HTTP request being resolved is summarised once by the request pipeline as a
-  :class:`Caller` (the signers that speak for it *and sign its* ``path``: what HyperBEAM's
-  ``hb_http`` client and aoconnect commit, so a signature is bound to what it asks for) and
-  handed to devices as the private option ``priv_caller`` (options come from the node message
-  and the node, never from the wire; request keys named ``priv*`` are dropped at ingress).
+  :class:`Caller` (the signers that speak for it, the keys each covers) and handed to devices
+  as the private option ``priv_caller`` (options come from the node message and the node,
+  never from the wire; request keys named ``priv*`` are dropped at ingress).
+* An operator *action* named by the request's path (a relay, a node-wallet signature) needs
+  the operator's signature over ``path``: the path carries its parameters. A *change*
+  (meta@1.0 update, a route) applies only the keys the operator signed, so it also accepts a
+  signature without ``path`` (aoconnect signs its fields, not ``@path``), unless the node sets
+  ``operator_signs_path``.
 * :func:`is_operator` answers "is this request from the operator?" for every operator-only
   action: configuration updates (meta@1.0), route registration (router@1.0), node-wallet
   signatures on demand (message@1.0 ``commit``, relay@1.0 ``requires-sign``), full-URL relays.
@@ -71,8 +75,8 @@ def speakers(msg: Any) -> list[str]:
 
 
 class Caller:
-    """Who sent the HTTP request being resolved: each signer that speaks for it and signs its
-    ``path``, with the keys it covers and a replay tag (a digest of its signature)."""
+    """Who sent the HTTP request being resolved: each signer that speaks for it, with the keys
+    its signature covers and a replay tag (a digest of the signature itself)."""
 
     __slots__ = ("covers", "tags")
 
@@ -86,7 +90,7 @@ class Caller:
         tags: dict[str, str] = {}
         comms = request.get("commitments") if isinstance(request, dict) else None
         for cid, who, keys in signatures(request):
-            if "path" in keys and who not in covers:
+            if who not in covers:
                 covers[who] = keys
                 sig = comms[cid].get("signature") if isinstance(comms[cid], dict) else None
                 digest = hashlib.sha256(_text(sig if sig is not None else cid).encode()).digest()
@@ -96,6 +100,10 @@ class Caller:
     @property
     def signers(self) -> list[str]:
         return list(self.covers)
+
+    def signing_path(self) -> list[str]:
+        """The signers whose signature covers the request's ``path`` (so what it asks for)."""
+        return [who for who, keys in self.covers.items() if "path" in keys]
 
 
 ANONYMOUS = Caller({}, {})
@@ -107,19 +115,23 @@ def caller(opts: Any) -> Caller:
     return c if isinstance(c, Caller) else ANONYMOUS
 
 
-def operator_of(opts: Any) -> str | None:
-    """The signer of the request that is the node's operator, or None. An ``unclaimed`` node
+def operator_of(opts: Any, path_signed: bool = True) -> str | None:
+    """The signer of the request that is the node's operator, or None. ``path_signed``: only
+    a signature that covers the request's ``path`` counts (an action named by the path, such
+    as a relay or a commit, takes its parameters from it); without it (a change that applies
+    only the signed keys), any signature of the operator's counts. An ``unclaimed`` node
     (runtime §7.5) takes anyone's update: the caller's first signer, or ``""`` if unsigned."""
     op = _text(opts.get("operator")) if isinstance(opts, dict) else ""
     c = caller(opts)
+    who = c.signing_path() if path_signed else c.signers
     if op == "unclaimed":
-        return c.signers[0] if c.signers else ""
-    return op if op in c.covers else None
+        return who[0] if who else ""
+    return op if op in who else None
 
 
-def is_operator(opts: Any) -> bool:
+def is_operator(opts: Any, path_signed: bool = True) -> bool:
     """Whether the HTTP request being resolved is from the node's operator."""
-    return operator_of(opts) is not None
+    return operator_of(opts, path_signed) is not None
 
 
 def refused(what: str, status: int = 403) -> tuple[str, dict]:

@@ -285,15 +285,16 @@ class Node:
         return {**public(self.node_msg), "address": self.address}
 
     def update_info(self, req: dict, opts: dict) -> tuple[str, Any]:
-        """``POST /~meta@1.0/info`` (runtime §7.5): only the operator's signature, over the
-        request's ``path``, changes the node message, only with the keys it covers, and only
-        once: each applied update's signature is remembered in the store (a replayed or rolled
-        back update is refused, across restarts too)."""
+        """``POST /~meta@1.0/info`` (runtime §7.5): only the operator's signature changes the
+        node message (over the request's ``path`` too with ``operator_signs_path``), only with
+        the keys it covers, and only once: each applied update's signature is remembered in
+        the store (a replayed or rolled back update is refused, across restarts too)."""
         from ..devices.meta import update_keys
 
         with self._lock:
             nm = self.node_msg
-            who = authority.operator_of({**opts, "operator": nm.get("operator")})
+            strict = _text(nm.get("operator_signs_path", False)).lower() == "true"
+            who = authority.operator_of({**opts, "operator": nm.get("operator")}, strict)
             if who is None:
                 return authority.refused("Changing the node message", 400)
             if _text(nm.get("initialized")) == "permanent":
