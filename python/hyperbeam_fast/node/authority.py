@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -74,6 +75,19 @@ def speakers(msg: Any) -> list[str]:
     return out
 
 
+def _signature_bytes(sig: Any) -> bytes:
+    """The raw signature of a commitment's ``signature`` value: an httpsig ``label=:b64:``
+    dictionary member (the label is not signed: relabelling must not make a new update) or
+    an ans104 base64url string; the text itself when it is neither."""
+    text = _text(sig).strip()
+    m = re.fullmatch(r"(?:[a-z*][a-z0-9_.*-]*=)?:([A-Za-z0-9+/_-]*=*):", text)
+    body = m.group(1) if m else text
+    try:
+        return base64.b64decode(body.replace("-", "+").replace("_", "/") + "=" * (-len(body) % 4))
+    except ValueError:
+        return text.encode()
+
+
 class Caller:
     """Who sent the HTTP request being resolved: each signer that speaks for it, with the keys
     its signature covers and a replay tag (a digest of the signature itself)."""
@@ -93,8 +107,8 @@ class Caller:
             if who not in covers:
                 covers[who] = keys
                 sig = comms[cid].get("signature") if isinstance(comms[cid], dict) else None
-                digest = hashlib.sha256(_text(sig if sig is not None else cid).encode()).digest()
-                tags[who] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+                digest = hashlib.sha256(_signature_bytes(sig if sig is not None else cid))
+                tags[who] = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
         return cls(covers, tags)
 
     @property
