@@ -47,8 +47,11 @@ def _post_signed(node, path: str, signed: dict):
     return _raw(node, "POST", path, {k: v.decode("latin-1") for k, v in enc.items()}, body)
 
 
-def _update(node, wallet, **keys) -> tuple[str, object]:
-    return client.post(node.url, META, keys, wallet=wallet)
+def _post_back(node, headers: list, body: bytes):
+    """A reply of the node's (its headers and body as received) posted to meta@1.0/info."""
+    skip = {"content-length", "date", "server", "connection"}
+    back = {k: v for k, v in headers if k.lower() not in skip and "access-control" not in k}
+    return _raw(node, "POST", META, back, body)
 
 
 # --- item 2: the node signs only on its operator's behalf ---------------------------------------
@@ -91,10 +94,8 @@ def test_a_node_signed_reply_is_not_a_request(node, attacker_wallet):
     path = f"/~message@1.0&operator={attacker_wallet.address}&x=1/remove&item=device"
     st, headers, body = _raw(node, "GET", path)
     assert st == 200
-    skip = {"content-length", "date", "server", "connection"}
-    back = {k: v for k, v in headers if k.lower() not in skip and "access-control" not in k}
-    assert "signature" in {k.lower() for k in back}
-    st, _, out = _raw(node, "POST", META, back, body)
+    assert "signature" in {k.lower() for k, _ in headers}
+    st, _, out = _post_back(node, headers, body)
     assert st in (400, 403), out
     assert _operator(node) != attacker_wallet.address.encode()
 
@@ -115,6 +116,25 @@ def test_a_strict_node_takes_updates_signed_over_their_path(
         assert _info(n)["x"] == b"2"
     finally:
         n.stop()
+
+
+def test_a_node_signed_assignment_is_not_a_request(node, operator_wallet, attacker_wallet):
+    """An assignment (signed by the node's wallet, its ``path`` the scheduled message's) posted
+    back to meta@1.0/info changes nothing."""
+    proc = hb.commit({"type": "Process", "device": "process@1.0", "z": "1"}, operator_wallet)
+    pid = hb.id(proc, "all")
+    assert _schedule(node, proc)[0] == "ok"
+    msg = hb.commit({"path": META, "target": pid, "type": "Message"}, attacker_wallet)
+    enc = hb.convert(
+        {"path": "/~scheduler@1.0/schedule", "method": "POST", "body": msg}, "httpsig@1.0"
+    )
+    body = enc.pop("body", b"")
+    hdrs = {k: v.decode("latin-1") for k, v in enc.items()}
+    st, headers, reply = _raw(node, "POST", "/~scheduler@1.0/schedule", hdrs, body)
+    assert st == 200, reply
+    st, _, out = _post_back(node, headers, reply)
+    assert st == 400, out
+    assert "hash-chain" not in _info(node)
 
 
 # --- item 4: an operator update applies once ----------------------------------------------------
