@@ -148,6 +148,14 @@ def _defines(base: Any, pid: str) -> bool:
     return False
 
 
+def _has_slots(pid: str, opts: dict) -> bool:
+    """Whether process ``pid`` has a schedule here (without starting a server for it)."""
+    s = _servers.get((id(store_of(opts)), pid))
+    if s is not None:
+        return s.current >= 0
+    return bool(cache.list_numbered(f"assignments/{pid}", store_of(opts)))
+
+
 def server(pid: str, opts: dict) -> _Server:
     store = store_of(opts)
     key = (id(store), pid)
@@ -221,16 +229,15 @@ class SchedulerDevice:
                     "body": "Message is not valid.",
                     "reason": "Given message does not correctly validate.",
                 }
-        srv = server(pid, opts)
         if _is_process(to_sched):
             cache.write(to_sched, store_of(opts))
-        elif srv.current < 0 and not _defines(base, pid):
+        elif not _defines(base, pid) and not _has_slots(pid, opts):
             return "error", {
                 "status": 404,
                 "body": f"Process {pid} is not known to this scheduler: schedule its signed "
                 "definition (type: Process) first, or send it as the base message.",
             }
-        return "ok", srv.schedule(to_sched, opts)
+        return "ok", server(pid, opts).schedule(to_sched, opts)
 
     def get_schedule(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
         pid = find_target_id(base, request)

@@ -324,7 +324,7 @@ class Node:
         return "ok", {"body": f"Node message updated. History: {n}updates.", "history-length": n}
 
     def _applied(self, tag: str) -> bool:
-        return self._local.read(f"{_APPLIED}/{tag}") is not None  # a store error: refused
+        return self._local.read(f"{_APPLIED}/{tag}") is not None  # a store error fails it
 
     def add_route(self, route: dict) -> tuple[str, Any]:
         """``POST /~router@1.0/routes``: insert a route, sorted by ``priority``."""
