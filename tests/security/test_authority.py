@@ -239,10 +239,12 @@ class _Listener:
 
     def __init__(self) -> None:
         seen = self.seen = []
+        signed = self.signed = []
 
         class H(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
                 seen.append(self.path)
+                signed.append("signature" in {k.lower() for k in self.headers})
                 data = b"listener"
                 self.send_response(200)
                 self.send_header("content-length", str(len(data)))
@@ -304,3 +306,17 @@ def test_strangers_relay_only_along_the_operators_routes(
     st, v = client.get(node.url, path, wallet=operator_wallet)
     assert st == "ok", v
     assert listener.seen == ["/routed/x", "/op"]
+
+
+def test_a_route_of_the_operators_may_sign_relayed_requests(node, listener, operator_wallet):
+    """The node signs a stranger's relayed request only along a route whose configuration (the
+    operator's) says ``requires-sign``; along other routes it relays unsigned."""
+    for template, sign in (("^/signed", True), ("^/plain", False)):
+        route = {"template": template, "node": listener.url, "requires-sign": sign}
+        st, v = client.post(node.url, "/~router@1.0/routes", route, wallet=operator_wallet)
+        assert st == "ok", v
+    for path in ("/signed/x", "/plain/y"):
+        st, _, body = _raw(node, "GET", f"/~relay@1.0/call?relay-path={path}")
+        assert st == 200, body
+    assert listener.seen == ["/signed/x", "/plain/y"]
+    assert listener.signed == [True, False]
