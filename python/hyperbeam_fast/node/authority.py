@@ -14,9 +14,11 @@
   (meta@1.0 update, a route) applies only the keys the operator signed, so it also accepts a
   signature without ``path`` (aoconnect signs its fields, not ``@path``), unless the node sets
   ``operator_signs_path``.
-* :func:`is_operator` answers "is this request from the operator?" for every operator-only
-  action: configuration updates (meta@1.0), route registration (router@1.0), node-wallet
-  signatures on demand (message@1.0 ``commit``, relay@1.0 ``requires-sign``), full-URL relays.
+* :func:`operator_of` / :func:`is_operator` answer "is this request from the operator?" for
+  every operator-only action: configuration updates (meta@1.0), node-wallet signatures on
+  demand (message@1.0 ``commit``, relay@1.0 ``requires-sign``), relays to a full URL or an
+  explicit peer. Route registration (router@1.0) checks ``route_owners`` (default: the
+  operator) against the same :class:`Caller`.
 
 Signatures are verified where messages enter (``node.http.request_to_singleton``, the
 scheduler); which commitments name a signer is :func:`hyperbeam_fast.commitments.signers`.
@@ -53,7 +55,7 @@ def signatures(msg: Any) -> list[tuple[str, str, frozenset[str]]]:
         one = {**msg, "commitments": {cid: c}}
         try:
             who = signers(one)
-            keys = frozenset(k.lower() for k in committed(one))
+            keys = frozenset(k.lower() for k in committed(one)) if who else frozenset()
         except Exception:  # noqa: BLE001, S112 - a commitment we cannot read speaks for nobody
             continue
         if who and not keys & PRODUCT_KEYS:
