@@ -44,8 +44,8 @@ def _text(v: Any) -> str:
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
-def signatures(msg: Any) -> list[tuple[str, str, frozenset[str]]]:
-    """``(commitment ID, signer, covered keys)`` for each commitment that names a signer and
+def signatures(msg: Any) -> list[tuple[dict, str, frozenset[str]]]:
+    """``(commitment, signer, covered keys)`` for each commitment that names a signer and
     does not cover a :data:`PRODUCT_KEYS` marker. Unreadable commitments are skipped."""
     comms = msg.get("commitments") if isinstance(msg, dict) else None
     if not isinstance(comms, dict):
@@ -58,8 +58,8 @@ def signatures(msg: Any) -> list[tuple[str, str, frozenset[str]]]:
             keys = frozenset(k.lower() for k in committed(one)) if who else frozenset()
         except Exception:  # noqa: BLE001, S112 - a commitment we cannot read speaks for nobody
             continue
-        if who and not keys & PRODUCT_KEYS:
-            out.append((_text(cid), who[0], keys))
+        if who and isinstance(c, dict) and not keys & PRODUCT_KEYS:
+            out.append((c, who[0], keys))
     return out
 
 
@@ -104,12 +104,10 @@ class Caller:
     def of(cls, request: dict) -> Caller:
         covers: dict[str, frozenset[str]] = {}
         tags: dict[str, str] = {}
-        comms = request.get("commitments") if isinstance(request, dict) else None
-        for cid, who, keys in signatures(request):
+        for c, who, keys in signatures(request):
             if who not in covers:
                 covers[who] = keys
-                sig = comms[cid].get("signature") if isinstance(comms[cid], dict) else None
-                digest = hashlib.sha256(_signature_bytes(sig if sig is not None else cid))
+                digest = hashlib.sha256(_signature_bytes(c.get("signature", b"")))
                 tags[who] = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
         return cls(covers, tags)
 
