@@ -87,6 +87,8 @@ def _plan(base: Any, req: Any, opts: dict) -> tuple[str, Any]:
         peer = f"{u.scheme}://{u.netloc}"
         path = u.path + (f"?{u.query}" if u.query else "")
     if peer is None:
+        if not path.startswith("/"):  # appended to a route's node URI: never its authority
+            return "error", {"status": 400, "body": f"relay@1.0: relay-path {path!r} is not /..."}
         routed = {**target, "path": path}
         st, uri = route_uri(routed, opts)
         if st != "ok":
