@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from .. import _native
-from ..commitments import verified_signers, verify, vouch, with_only_committed
+from ..commitments import verified_signers, vouch, with_only_committed
 from ..exceptions import CodecError, HyperbeamError, SignatureError
 from ..message import convert
 
@@ -482,15 +482,20 @@ def response_to_message(
             enc["body"] = body
         msg = convert(enc, "structured@1.0", "httpsig@1.0")
     if isinstance(msg, dict):
-        if "signature" in fields and not verify(msg):
-            raise SignatureError("the response's signature does not verify")
+        who: list[str] | None = []
+        if "signature" in fields:
+            who = verified_signers(msg)
+            if who is None:
+                raise SignatureError("the response's signature does not verify")
         key = msg.get("ao-result")
         if key is not None:
             k = _text(key)
             if k not in msg:
                 return "failure", f"Result key '{k}' not found in response"
             return st, msg[k]
-        msg.setdefault("status", status)
+        msg.setdefault("status", status)  # not signed: keep who signed the rest (vouch)
+        if who:
+            msg = vouch(msg, who)
     return st, msg
 
 
