@@ -175,36 +175,51 @@ def committers(msg: dict) -> list[str]:
 
 class VerifiedSigners:
     """Proof, held in a message's ``priv`` (never serialised, and no decoder can produce this
-    type), that the message's ``commitments`` were verified with these signers, e.g. at HTTP
-    ingress before path parsing rewrites ``path`` (runtime §7.2). It only counts while the
-    message still carries exactly those commitments."""
+    type), that the message was verified with these signers, e.g. at HTTP ingress before path
+    parsing rewrites ``path`` (runtime §7.2). It counts only while the message carries exactly
+    those ``commitments`` and every other key it had then (bar ``path``) with the same value:
+    keys may be added (they are not committed), none changed."""
 
-    __slots__ = ("commitments", "signers")
+    __slots__ = ("commitments", "content", "signers")
 
-    def __init__(self, commitments: Any, signers: Sequence[str]) -> None:
-        self.commitments = commitments
+    def __init__(self, msg: dict, signers: Sequence[str]) -> None:
+        self.commitments = msg.get("commitments")
+        self.content = {k: v for k, v in msg.items() if k not in _UNPROVEN}
         self.signers = tuple(signers)
+
+    def holds_for(self, msg: dict) -> bool:
+        if msg.get("commitments") != self.commitments:
+            return False
+        missing = object()
+        for k, v in self.content.items():
+            got = msg.get(k, missing)
+            if got is not v and got != v:
+                return False
+        return True
 
     def __repr__(self) -> str:
         return f"VerifiedSigners({list(self.signers)!r})"
 
 
 _PROOF_KEY = "verified-signers"
+#: Keys a proof does not pin: the commitments (compared whole), private keys, and ``path``,
+#: which HyperPATH parsing rewrites into each message of the request (runtime §5).
+_UNPROVEN = ("commitments", "priv", "path")
 
 
 def vouch(msg: dict, who: Sequence[str]) -> dict:
-    """``msg`` with a :class:`VerifiedSigners` proof for its current commitments (call only
-    with the result of :func:`verified_signers` on the same commitments)."""
+    """``msg`` with a :class:`VerifiedSigners` proof of its current content (call only with
+    the result of :func:`verified_signers` on this very message)."""
     priv = msg.get("priv")
     priv = dict(priv) if isinstance(priv, dict) else {}
-    priv[_PROOF_KEY] = VerifiedSigners(msg.get("commitments"), who)
+    priv[_PROOF_KEY] = VerifiedSigners(msg, who)
     return {**msg, "priv": priv}
 
 
 def _vouched(msg: dict) -> list[str] | None:
     priv = msg.get("priv")
     proof = priv.get(_PROOF_KEY) if isinstance(priv, dict) else None
-    if type(proof) is VerifiedSigners and proof.commitments == msg.get("commitments"):
+    if type(proof) is VerifiedSigners and proof.holds_for(msg):
         return list(proof.signers)
     return None
 

@@ -288,3 +288,16 @@ def test_signers_are_exactly_the_signing_wallet(operator_wallet, attacker_wallet
     forged = _tamper(signed, _rsa_id(signed), how, operator_wallet)
     assert hb.signers(forged) == []
     assert hb.verify(forged) is False
+
+
+def test_a_verified_signers_proof_holds_only_for_the_content_it_saw(operator_wallet):
+    """What lets signers() survive path parsing at ingress: a proof pinned to the verified
+    commitments and key values (bar ``path``); any changed key voids it."""
+    from hyperbeam_fast.commitments import verified_signers, vouch
+
+    signed = hb.commit({"path": "/~meta@1.0/info", "item": "set"}, operator_wallet)
+    proof = vouch(signed, verified_signers(signed))
+    assert hb.signers(dict(proof, path="info", method="POST")) == [OPERATOR]
+    assert hb.signers(dict(proof, path="info", item="evil")) == []
+    forged = hb.convert(FORGED_HMAC.encode(), "structured@1.0", "json@1.0")
+    assert hb.signers(dict(forged, priv=proof["priv"])) == []  # a proof does not travel

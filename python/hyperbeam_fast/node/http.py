@@ -493,9 +493,9 @@ def response_to_message(
             if k not in msg:
                 return "failure", f"Result key '{k}' not found in response"
             return st, msg[k]
-        msg.setdefault("status", status)  # not signed: keep who signed the rest (vouch)
         if who:
             msg = vouch(msg, who)
+        msg.setdefault("status", status)  # an added, unsigned key: the proof still holds
     return st, msg
 
 
