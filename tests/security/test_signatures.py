@@ -133,9 +133,16 @@ def _digest(body: bytes, alg: str = "sha-256") -> bytes:
 
 
 def _strict_update(w: hb.Wallet, body: bytes, alg: str = "sha-256") -> dict[str, bytes]:
-    """An aoconnect-style update: a header key plus the body under a signed content-digest."""
-    fields = {"aoconnect_item": b"hello", "content-digest": _digest(body, alg)}
-    return strict_signed(w, ["aoconnect_item", "content-digest"], fields)
+    """An aoconnect-style update: header keys, ``ao-types`` in the token form ao-core-libs
+    writes (so only the strict RFC 9421 check can verify it), and the body under a signed
+    content-digest."""
+    fields = {
+        "aoconnect_item": b"hello",
+        "ao-types": b"n=integer",
+        "n": b"7",
+        "content-digest": _digest(body, alg),
+    }
+    return strict_signed(w, ["ao-types", "aoconnect_item", "content-digest", "n"], fields)
 
 
 @pytest.mark.parametrize("alg", ["sha-256", "sha-512"])
@@ -149,6 +156,11 @@ def test_strict_request_with_a_replaced_body_is_rejected(node, operator_wallet, 
     assert st_ == 400 and b"invalid signature" in body
     assert node_value(node, "operator") == OPERATOR.encode()
     assert node_value(node, "aoconnect_item") is None
+    # the control: the request as signed is the operator's update
+    st_, body = post(node, signed, b"hello")
+    assert st_ == 200, body
+    assert node_value(node, "aoconnect_item") == b"hello" and node_value(node, "n") == b"7"
+    assert node_value(node, "operator") == OPERATOR.encode()
 
 
 def test_strict_signature_checks_content_digest_at_library_level(operator_wallet):

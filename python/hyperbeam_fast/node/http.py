@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from .. import _native
-from ..commitments import verified_signers, vouch, with_only_committed
+from ..commitments import is_asymmetric, verified_signers, vouch, with_only_committed
 from ..exceptions import CodecError, HyperbeamError, SignatureError
 from ..message import convert
 
@@ -270,10 +270,10 @@ def _signed_httpsig(
     fields: dict[str, bytes], body: bytes, method: str, raw_path: str
 ) -> tuple[dict, list[str]]:
     """A signed httpsig@1.0 request: the codec's verification (HyperBEAM's base), else a strict
-    RFC 9421 one over the received fields (:func:`verify_raw`). A strict signature is checked
-    here only: the message keeps just the fields it covers (the body only under a signed,
-    matching ``content-digest``), and names no signer downstream (its base cannot be rebuilt
-    from the message)."""
+    RFC 9421 one over the received fields (:func:`verify_raw`). A strict signature cannot be
+    re-checked from the message, so it is checked here and the message is rebuilt from just
+    the fields it covers (the body only under a signed, matching ``content-digest``), then
+    vouched for: what its signers signed, and nothing else."""
     _check_fresh(fields["signature-input"])
     try:
         return _check_signed(_decode_httpsig(fields, body), "httpsig@1.0 request")
@@ -282,7 +282,14 @@ def _signed_httpsig(
             raise
     covered = _covered(fields) or set()
     kept = {k: v for k, v in fields.items() if k in covered}
-    return _decode_httpsig(kept, body if "content-digest" in covered else b""), []
+    msg = _decode_httpsig(kept, body if "content-digest" in covered else b"")
+    comms = msg.get("commitments")
+    who = [
+        _text(c["committer"])
+        for c in (comms.values() if isinstance(comms, dict) else ())
+        if is_asymmetric(c) and c.get("committer") is not None
+    ]  # every one of them verified: their committer is sha256(keyid) (core §7.7)
+    return (vouch(msg, who) if who else msg), who
 
 
 def request_to_singleton(
