@@ -225,6 +225,32 @@ def _vouched(msg: dict) -> list[str] | None:
     return None
 
 
+def signer_of(msg: Any) -> dict[str, str]:
+    """The verified signer of each commitment that names one (see :func:`signers`), by
+    commitment ID. A message carrying a :class:`VerifiedSigners` proof was verified whole (every
+    commitment), so its asymmetric commitments are taken at their committer's word."""
+    if not isinstance(msg, dict):
+        return {}
+    vouched = _vouched(msg)
+    out = {}
+    for cid, c in _commitments(msg).items():
+        if not is_asymmetric(c):
+            continue
+        who = _b(c.get("committer"))
+        if who is None or len(who) != 43:
+            continue
+        if vouched is not None:
+            ok = who.decode() in vouched
+        else:
+            try:
+                ok = _verify_one(msg, cid, c)
+            except HyperbeamError:
+                ok = False
+        if ok:
+            out[cid] = who.decode()
+    return out
+
+
 def signers(msg: Any) -> list[str]:
     """``hb_message:signers``, trusted: the committers of the asymmetric commitments whose
     ``committer`` is the address of their own key (sha256 of the httpsig keyid modulus, core
@@ -236,20 +262,7 @@ def signers(msg: Any) -> list[str]:
     vouched = _vouched(msg)
     if vouched is not None:
         return vouched
-    out = []
-    for cid, c in _commitments(msg).items():
-        if not is_asymmetric(c):
-            continue
-        who = _b(c.get("committer"))
-        if who is None or len(who) != 43:
-            continue
-        try:
-            ok = _verify_one(msg, cid, c)
-        except HyperbeamError:
-            ok = False
-        if ok:
-            out.append(who.decode())
-    return out
+    return list(signer_of(msg).values())
 
 
 def verified_signers(msg: dict) -> list[str] | None:

@@ -32,7 +32,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..commitments import committed, signers
+from ..commitments import committed, signer_of, signers
 
 #: Keys that mark a message the node produced: a reply's ``status``, an assignment's chain.
 PRODUCT_KEYS = frozenset({"status", "hash-chain"})
@@ -51,15 +51,14 @@ def signatures(msg: Any) -> list[tuple[dict, str, frozenset[str]]]:
     if not isinstance(comms, dict):
         return []
     out = []
-    for cid, c in comms.items():
-        one = {**msg, "commitments": {cid: c}}
+    for cid, who in signer_of(msg).items():
+        c = comms[cid]
         try:
-            who = signers(one)
-            keys = frozenset(k.lower() for k in committed(one)) if who else frozenset()
+            keys = frozenset(k.lower() for k in committed({**msg, "commitments": {cid: c}}))
         except Exception:  # noqa: BLE001, S112 - a commitment we cannot read speaks for nobody
             continue
-        if who and isinstance(c, dict) and not keys & PRODUCT_KEYS:
-            out.append((c, who[0], keys))
+        if isinstance(c, dict) and not keys & PRODUCT_KEYS:
+            out.append((c, who, keys))
     return out
 
 
