@@ -5,6 +5,12 @@ from pathlib import Path
 
 import pytest
 
+# The AOS image needs Binaryen's exnref translator, which scripts/test.sh installs into
+# tools/binaryen; the installed package cannot find a source checkout's tools/ by itself.
+_BINARYEN = Path(__file__).resolve().parents[1] / "tools" / "binaryen"
+if _BINARYEN.is_dir():
+    os.environ.setdefault("HYPERBEAM_BINARYEN_DIR", str(_BINARYEN))
+
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:

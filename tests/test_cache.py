@@ -148,9 +148,8 @@ def test_nested_signed_messages_deep_read(store, wallet):
     assert cache.read([signed_id, "level1", "level2", "level3"], store) == b"x"
 
 
+@pytest.mark.parametrize("kind", ["rocksdb", "fs"])  # memory stores do not persist
 def test_reopen(kind, tmp_path):
-    if kind == "memory":
-        pytest.skip("memory stores do not persist")
     msg = {"a": "1", "b": {"c": [1, 2]}, "commitments": {"C" * 43: {"alg": "x"}}}
     s = make(kind, str(tmp_path))
     uid = cache.write(msg, s)

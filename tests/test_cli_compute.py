@@ -29,6 +29,14 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
+def wallet(shared_dir):
+    p = shared_dir / "fixtures" / "hyperbeam" / "key-1.json"
+    if not p.exists():
+        pytest.skip("fixtures missing from ../shared/fixtures/hyperbeam")
+    return hb.Wallet.from_file(str(p))
+
+
+@pytest.fixture(scope="module")
 def fac_image(shared_dir):
     p = shared_dir / "fixtures" / "hyperbeam" / "test-64.wasm"
     if not p.exists():
@@ -36,14 +44,15 @@ def fac_image(shared_dir):
     return p.read_bytes()
 
 
-def _spawn(store, image: bytes, n: int) -> str:
+def _spawn(store, image: bytes, n: int, wallet: hb.Wallet) -> str:
     try:
-        return _spawn_in(store, image, n)
+        return _spawn_in(store, image, n, wallet)
     finally:
         store.close()  # RocksDB: one process at a time
 
 
-def _spawn_in(store, image: bytes, n: int) -> str:
+def _spawn_in(store, image: bytes, n: int, wallet: hb.Wallet) -> str:
+    """A signed process and ``n`` signed messages (the scheduler takes signed ones only)."""
     opts = {"priv_store": store}
     img = cache.write({"body": image}, store)
     proc = {
@@ -53,19 +62,23 @@ def _spawn_in(store, image: bytes, n: int) -> str:
         "execution-device": "stack@1.0",
         "device-stack": ["wasm-64@1.0"],
     }
+    proc = hb.commit(proc, wallet)
     cache.write(proc, store)
     pid = hb.id(proc, "all")
     for i in range(n):
         x = float(i % 10 + 1)
         m = {"type": "Message", "target": pid, "function": "fac", "parameters": [x]}
+        m = hb.commit(m, wallet)
         s, a = ao.resolve(proc, {"path": "schedule", "method": "POST", "body": m}, opts)
         assert s == "ok", a
     return pid
 
 
-def test_compute_with_progress_and_resume(fac_image, tmp_path):
+def test_compute_with_progress_and_resume(fac_image, tmp_path, wallet):
     d = tmp_path / "store"
-    pid = _spawn(RocksDBStore(str(d)), fac_image, N)  # the default store of serve and compute
+    pid = _spawn(
+        RocksDBStore(str(d)), fac_image, N, wallet
+    )  # the default store of serve and compute
     r = run("compute", pid, "--slot", str(N - 1), "--store", str(d), "--snapshot-interval", "50")
     assert r.returncode == 0, r.stderr.decode()
     out = orjson.loads(r.stdout)
@@ -96,9 +109,9 @@ def test_compute_with_progress_and_resume(fac_image, tmp_path):
     assert orjson.loads(r.stdout)["results"]["output"] == [24.0]
 
 
-def test_compute_latest_slot_default(fac_image, tmp_path):
+def test_compute_latest_slot_default(fac_image, tmp_path, wallet):
     d = tmp_path / "store"
-    pid = _spawn(FSStore(d), fac_image, 5)
+    pid = _spawn(FSStore(d), fac_image, 5, wallet)
     r = run("compute", pid, "--store", f"fs:{d}", "--full")
     assert r.returncode == 0, r.stderr.decode()
     out = orjson.loads(r.stdout)

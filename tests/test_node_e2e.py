@@ -174,9 +174,10 @@ def test_two_nodes_relay_and_remote_store(tmp_path, wallets):
     try:
         a = NodeProc(tmp_path / "a", store=f"memory+{b.url}", key=keyfile)
         try:
-            # relay@1.0 call: A forwards to B, B's signed answer comes back through A
+            # relay@1.0 call: A forwards to B, B's signed answer comes back through A (a full
+            # URL: the operator's to ask for)
             st, v = client.get(
-                a.url, f"/~relay@1.0/call?relay-path={b.url}/~meta@1.0/info/b_marker"
+                a.url, f"/~relay@1.0/call?relay-path={b.url}/~meta@1.0/info/b_marker", wallet=op
             )
             assert (st, v) == ("ok", b"from-b")
             # router@1.0: add a route on A (operator-signed), then route a path

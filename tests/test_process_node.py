@@ -195,8 +195,8 @@ def _wasm_process(url: str, w: hb.Wallet, image: bytes) -> str:
     )
 
 
-def _call(url: str, pid: str, fn: str) -> int:
-    return schedule(url, pid, {"target": pid, "type": "Message", "function": fn})
+def _call(url: str, pid: str, fn: str, w: hb.Wallet) -> int:
+    return schedule(url, pid, hb.commit({"target": pid, "type": "Message", "function": fn}, w))
 
 
 def _info_ok(url: str) -> None:
@@ -209,8 +209,8 @@ def test_runaway_loop_memory_and_malformed_modules(limits_node, wallets):
     url = limits_node.url
     # an infinite loop: out of fuel -> an error result; the process moves on
     pid = _wasm_process(url, w, wasmtime.wat2wasm(LOOP))
-    s = _call(url, pid, "spin")
-    ok_slot = _call(url, pid, "ok")
+    s = _call(url, pid, "spin", w)
+    ok_slot = _call(url, pid, "ok", w)
     got: dict = {}
 
     def spin() -> None:
@@ -230,8 +230,8 @@ def test_runaway_loop_memory_and_malformed_modules(limits_node, wallets):
 
     # memory growth past wasm_memory_limit (64 MiB here): a trap -> an error result
     pid = _wasm_process(url, w, wasmtime.wat2wasm(GROW))
-    s = _call(url, pid, "grow")
-    ok_slot = _call(url, pid, "ok")
+    s = _call(url, pid, "grow", w)
+    ok_slot = _call(url, pid, "ok", w)
     st, res = get(url, f"/{pid}/compute/results?slot={s}")
     assert st == "ok" and _t(res["type"]) == "error" and res.get("error"), res
     st, res = get(url, f"/{pid}/compute/results?slot={ok_slot}")
@@ -239,7 +239,7 @@ def test_runaway_loop_memory_and_malformed_modules(limits_node, wallets):
 
     # a malformed image: init fails -> the compute request ends with an error status
     pid = _wasm_process(url, w, b"\0asm\x01\0\0\0 this is not a module")
-    s = _call(url, pid, "ok")
+    s = _call(url, pid, "ok", w)
     st, res = get(url, f"/{pid}/compute?slot={s}")
     assert st in ("error", "failure") and res["status"] >= 400, res
     assert "init" in _t(res.get("body", b"")) + _t(res.get("phase", b"")), res

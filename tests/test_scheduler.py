@@ -81,13 +81,14 @@ def test_get_schedule_pages(wallet):
     from hyperbeam_fast.store import MemoryStore
 
     opts = {"priv_store": MemoryStore()}
-    pid = "P" * 43
+    proc = hb.commit({"device": "scheduler@1.0", "type": "Process", "pages": "1"}, wallet)
+    pid = hb.id(proc, "all")
     for i in range(5):
-        ao.resolve(
-            {"device": "scheduler@1.0"},
-            {"path": "schedule", "method": "POST", "body": {"n": i, "target": pid}},
-            opts,
+        body = proc if i == 0 else hb.commit({"n": i, "target": pid}, wallet)
+        s, a = ao.resolve(
+            {"device": "scheduler@1.0"}, {"path": "schedule", "method": "POST", "body": body}, opts
         )
+        assert s == "ok" and a["slot"] == i
     s, b = ao.resolve(
         {"device": "scheduler@1.0"}, {"path": "schedule", "target": pid, "from": 2}, opts
     )
@@ -100,6 +101,36 @@ def test_get_schedule_pages(wallet):
         {"device": "scheduler@1.0", "at-slot": 4}, {"path": "next", "target": pid}, opts
     )
     assert s == "error" and nxt["status"] == 503
+
+
+def test_only_signed_messages_in_known_processes(wallet):
+    """Issue 11 item 7: no slot for an unsigned message, nor in a process the scheduler does
+    not know; an unsigned process definition is not stored."""
+    from hyperbeam_fast import cache
+    from hyperbeam_fast.exceptions import NotFound
+    from hyperbeam_fast.store import MemoryStore
+
+    store = MemoryStore()
+    opts = {"priv_store": store, "priv_wallet": wallet}
+    dev = {"device": "scheduler@1.0"}
+    unsigned_proc = {"device": "scheduler@1.0", "type": "Process", "u": "1"}
+    s, r = ao.resolve(dev, {"path": "schedule", "method": "POST", "body": unsigned_proc}, opts)
+    assert s == "error" and r["status"] == 400
+    with pytest.raises(NotFound):
+        cache.read(hb.id(unsigned_proc, "all"), store)
+    made_up = hb.commit({"target": "Q" * 43, "type": "Message"}, wallet)
+    s, r = ao.resolve(dev, {"path": "schedule", "method": "POST", "body": made_up}, opts)
+    assert s == "error" and r["status"] == 404
+    proc = hb.commit({**unsigned_proc}, wallet)
+    pid = hb.id(proc, "all")
+    # the signed definition as the base: the process is known without slot 0
+    m = {"target": pid, "type": "Message"}
+    s, r = ao.resolve(proc, {"path": "schedule", "method": "POST", "body": m}, opts)
+    assert s == "error" and r["status"] == 400
+    s, a = ao.resolve(
+        proc, {"path": "schedule", "method": "POST", "body": hb.commit(m, wallet)}, opts
+    )
+    assert s == "ok" and a["slot"] == 0
 
 
 def _t(v):

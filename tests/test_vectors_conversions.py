@@ -112,18 +112,6 @@ def test_every_vector_is_covered(vector):
     assert _is_ans104(vector) or _kind(vector) in KNOWN_KINDS, vector["name"]
 
 
-@pytest.mark.parametrize(
-    "vector",
-    vector_params(
-        FILE,
-        select=lambda v: _is_ans104(v) and _kind(v) != "roundtrip/ans104@1.0",
-        skip=lambda v: ANS104_REASON,
-    ),
-)
-def test_ans104_vectors(vector):  # pragma: no cover - every parameter is skipped (see reason)
-    pytest.skip(ANS104_REASON)
-
-
 # --- convert/structured@1.0 ----------------------------------------------------------------------
 
 
@@ -250,7 +238,13 @@ def test_flat_deserialize(vector):
             flat.deserialize(data)
         return
     if not _flat_text_roundtrips(data):
-        pytest.skip("a value holds '\\n' or ': ', which the flat text form cannot carry")
+        # A value holds '\\n' or ': ', which the flat text form cannot carry (nor can
+        # HyperBEAM's): decoding gives a typed error or some message, never a crash.
+        try:
+            assert isinstance(flat.deserialize(data), dict)
+        except hyperbeam_fast.CodecError:
+            pass
+        return
     decoded = flat.deserialize(data)
     assert isinstance(decoded, dict)
     assert match(decoded, msg), f"deserialize does not match: {decoded!r:.500}"

@@ -8,7 +8,7 @@
   the compression step is also checked through ``sha256_chain`` directly;
 * ``hb_crypto:sha256_chain/2`` and ``hb_crypto:accumulate/2`` directly;
 * ``hb_ao:resolve`` with ``hashpath => update`` (see ``test_resolve_hashpath``);
-* ``ar_deep_hash:hash/1`` belongs to a later issue and is skipped.
+* ``ar_deep_hash:hash/1`` vectors are run in tests/test_ans104.py (``test_deep_hash_vectors``).
 """
 
 import hashlib
@@ -20,12 +20,8 @@ from vectors import args, b64url_decode, b64url_encode, output, vector_params
 FILE = "hashpaths.json"
 
 
-def _skip(vector):
-    return "ar_deep_hash is issue 3" if vector["name"].startswith("deep_hash/") else None
-
-
 def _params(prefix):
-    return vector_params(FILE, select=lambda v: v["name"].startswith(prefix), skip=_skip)
+    return vector_params(FILE, select=lambda v: v["name"].startswith(prefix))
 
 
 def _text(value):
@@ -52,11 +48,6 @@ PREFIXES = (
 @pytest.mark.parametrize("vector", vector_params(FILE))
 def test_every_vector_is_covered(vector):
     assert vector["name"].startswith(PREFIXES), vector["name"]
-
-
-@pytest.mark.parametrize("vector", _params("deep_hash/"))
-def test_deep_hash(vector):  # pragma: no cover - every parameter is skipped (issue 3)
-    pytest.skip("ar_deep_hash is issue 3")
 
 
 # --- hb_path:hashpath/2 --------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import _native
-from .exceptions import CodecError, SignatureError
+from .exceptions import CodecError, HyperbeamError, SignatureError
 from .message import _b, _commitments, _select, _split_priv
 from .wallet import Wallet
 
@@ -56,25 +56,64 @@ def _device(c: Any) -> bytes:
     return (_b(c.get("commitment-device")) or b"") if isinstance(c, dict) else b""
 
 
+#: The asymmetric algorithm of each device: only a commitment with it can name a signer.
+_ASYMMETRIC = {b"httpsig@1.0": b"rsa-pss-sha512", b"ans104@1.0": b"rsa-pss"}
+#: Commitments that prove content only (core §4.3 HMAC, §8.7 unsigned items): they name nobody.
+_UNSIGNED = {b"httpsig@1.0": b"hmac-sha256", b"ans104@1.0": b"unsigned"}
+
+
+def _alg(c: dict) -> bytes | None:
+    return _b(c.get("alg"))
+
+
+def is_asymmetric(c: Any) -> bool:
+    """Whether commitment ``c`` is a public-key signature (httpsig ``rsa-pss-sha512``, ans104
+    ``rsa-pss``): the only kind that can name a signer."""
+    return isinstance(c, dict) and _alg(c) == _ASYMMETRIC.get(_device(c))
+
+
+def _is_unsigned(c: dict) -> bool:
+    return _alg(c) == _UNSIGNED.get(_device(c)) and c.get("committer") is None
+
+
 def _verify_one(msg: dict, cid: str, c: Any) -> bool:
+    """One commitment: an asymmetric one must carry a ``committer`` equal to the address of its
+    own key (httpsig keyid §7.7, ans104 owner §8.8) and a valid signature; an HMAC one an ID
+    equal to the recomputed one (§4.3). Anything claiming a committer it cannot prove fails."""
+    if not isinstance(c, dict):
+        raise SignatureError(f"commitment {cid!r} is not a map")
     dev = _device(c)
+    if dev not in _ASYMMETRIC:
+        raise SignatureError(f"commitment {cid!r} has an unknown commitment-device {dev!r}")
+    if dev == b"httpsig@1.0" and _alg(c) == b"hmac-sha256":
+        if c.get("committer") is not None:
+            return False  # the HMAC key is public: it proves no committer
+        return cid in _commitments(_native.httpsig_reset_hmac(_without_private(msg)))
     if dev == b"httpsig@1.0":
-        if _b(c.get("alg")) == b"hmac-sha256":
-            return cid in _commitments(_native.httpsig_reset_hmac(_without_private(msg)))
+        if c.get("committer") is None:
+            return False
         return _native.httpsig_verify(_without_private(msg), cid.encode())
-    if dev == b"ans104@1.0":
-        return bool(_ans104().verify_commitment(msg, cid, c))
-    raise SignatureError(f"commitment {cid!r} has an unknown commitment-device {dev!r}")
+    return bool(_ans104().verify_commitment(msg, cid, c))
 
 
 def _without_private(msg: dict) -> dict:
     return {k: v for k, v in msg.items() if not (isinstance(k, str) and k.startswith("priv"))}
 
 
+def _checked(committers: Any, msg: dict, comms: dict) -> list[str]:
+    """The commitment IDs ``verify`` checks for a ``committers`` selection. ``"all"``: every
+    commitment except the content-only ones without a committer (so a commitment with no
+    committer, or a forged one, is checked, never skipped)."""
+    if committers == "all":
+        return [cid for cid, c in comms.items() if not (isinstance(c, dict) and _is_unsigned(c))]
+    return _select(msg, comms, committers)
+
+
 def verify(msg: Any, committers: Any = "all") -> bool:
-    """``hb_message:verify``: check the selected commitments (default: every one with a
-    committer). An unsigned message, or an empty selection, verifies ``True``. A bad signature
-    gives ``False``; an unknown device or a malformed commitment raises SignatureError."""
+    """``hb_message:verify``: check the selected commitments (default ``"all"``: every one but
+    a plain HMAC/unsigned commitment). An unsigned message, or an empty selection, verifies
+    ``True``. A bad signature, or a ``committer`` that is not the signing key's address, gives
+    ``False``; an unknown device or a malformed commitment raises SignatureError."""
     if not isinstance(msg, dict):
         raise CodecError(f"only messages (dicts) can be verified, got {type(msg).__name__}")
     comms = _commitments(msg)
@@ -82,8 +121,22 @@ def verify(msg: Any, committers: Any = "all") -> bool:
         return True
     if isinstance(committers, str) and committers not in ("all", "signed", "none", "uncommitted"):
         committers = [committers]
-    sel = _select(msg, comms, committers)
+    sel = _checked(committers, msg, comms)
     return all(_verify_one(msg, cid, comms[cid]) for cid in sel)
+
+
+def _native_checkable(comms: dict) -> bool:
+    """httpsig-only commitments that ``httpsig_verify_many`` checks exactly as :func:`verify`:
+    RSA ones with a committer, and plain HMAC ones (which it skips, as ``verify`` does)."""
+    for c in comms.values():
+        if _device(c) != b"httpsig@1.0":
+            return False
+        if _alg(c) == b"hmac-sha256":
+            if c.get("committer") is not None:
+                return False
+        elif c.get("committer") is None:
+            return False
+    return True
 
 
 def verify_many(msgs: Sequence[dict], threads: int = 0) -> list[bool]:
@@ -94,8 +147,7 @@ def verify_many(msgs: Sequence[dict], threads: int = 0) -> list[bool]:
     native_idx = []
     for i, m in enumerate(msgs):
         comms = _commitments(m) if isinstance(m, dict) else {}
-        devices = {_device(c) for c in comms.values()}
-        if devices <= {b"httpsig@1.0"}:
+        if _native_checkable(comms):
             native_idx.append(i)
         else:
             out[i] = verify(m)
@@ -109,7 +161,10 @@ def verify_many(msgs: Sequence[dict], threads: int = 0) -> list[bool]:
 
 
 def committers(msg: dict) -> list[str]:
-    """Every commitment's ``committer`` value, in map order (``dev_message:committers``)."""
+    """Every commitment's ``committer`` value, in map order (``dev_message:committers``).
+
+    UNTRUSTED: anyone can write any ``committer`` into a message. Use :func:`signers` to learn
+    who really signed it."""
     out = []
     for c in _commitments(msg).values():
         who = _b(c.get("committer")) if isinstance(c, dict) else None
@@ -118,9 +173,109 @@ def committers(msg: dict) -> list[str]:
     return out
 
 
-def signers(msg: dict) -> list[str]:
-    """``hb_message:signers``: the committers that are addresses."""
-    return [a for a in committers(msg) if len(a) in (32, 42, 43)]
+class VerifiedSigners:
+    """Proof, held in a message's ``priv`` (never serialised, and no decoder can produce this
+    type), that the message was verified with these signers, e.g. at HTTP ingress before path
+    parsing rewrites ``path`` (runtime §7.2). It counts only while the message carries exactly
+    those ``commitments`` and every other key it had then (bar ``path``) with the same value:
+    keys may be added (they are not committed), none changed."""
+
+    __slots__ = ("commitments", "content", "signers")
+
+    def __init__(self, msg: dict, signers: Sequence[str]) -> None:
+        self.commitments = msg.get("commitments")
+        self.content = {k: v for k, v in msg.items() if k not in _UNPROVEN}
+        self.signers = tuple(signers)
+
+    def holds_for(self, msg: dict) -> bool:
+        comms = msg.get("commitments")
+        if comms is not self.commitments and comms != self.commitments:
+            return False
+        missing = object()
+        for k, v in self.content.items():
+            got = msg.get(k, missing)
+            if got is not v and got != v:
+                return False
+        return True
+
+    def __repr__(self) -> str:
+        return f"VerifiedSigners({list(self.signers)!r})"
+
+
+_PROOF_KEY = "verified-signers"
+#: Keys a proof does not pin: the commitments (compared whole), private keys, and ``path``,
+#: which HyperPATH parsing rewrites into each message of the request (runtime §5).
+_UNPROVEN = ("commitments", "priv", "path")
+
+
+def vouch(msg: dict, who: Sequence[str]) -> dict:
+    """``msg`` with a :class:`VerifiedSigners` proof of its current content (call only with
+    the result of :func:`verified_signers` on this very message)."""
+    priv = msg.get("priv")
+    priv = dict(priv) if isinstance(priv, dict) else {}
+    priv[_PROOF_KEY] = VerifiedSigners(msg, who)
+    return {**msg, "priv": priv}
+
+
+def _vouched(msg: dict) -> list[str] | None:
+    priv = msg.get("priv")
+    proof = priv.get(_PROOF_KEY) if isinstance(priv, dict) else None
+    if type(proof) is VerifiedSigners and proof.holds_for(msg):
+        return list(proof.signers)
+    return None
+
+
+def signer_of(msg: Any) -> dict[str, str]:
+    """The verified signer of each commitment that names one (see :func:`signers`), by
+    commitment ID. A message carrying a :class:`VerifiedSigners` proof was verified whole (every
+    commitment), so its asymmetric commitments are taken at their committer's word."""
+    if not isinstance(msg, dict):
+        return {}
+    vouched = _vouched(msg)
+    out = {}
+    for cid, c in _commitments(msg).items():
+        if not is_asymmetric(c):
+            continue
+        who = _b(c.get("committer"))
+        if who is None or len(who) != 43:
+            continue
+        if vouched is not None:
+            ok = who.decode() in vouched
+        else:
+            try:
+                ok = _verify_one(msg, cid, c)
+            except HyperbeamError:
+                ok = False
+        if ok:
+            out[cid] = who.decode()
+    return out
+
+
+def signers(msg: Any) -> list[str]:
+    """``hb_message:signers``, trusted: the committers of the asymmetric commitments whose
+    ``committer`` is the address of their own key (sha256 of the httpsig keyid modulus, core
+    §7.7; of the ans104 owner, §8.8) and whose signature verifies, in map order. An HMAC or
+    unsigned commitment names nobody, whatever ``committer`` it claims. A message carrying a
+    :class:`VerifiedSigners` proof for its commitments (see :func:`vouch`) is not re-checked."""
+    if not isinstance(msg, dict):
+        return []
+    vouched = _vouched(msg)
+    if vouched is not None:
+        return vouched
+    return list(signer_of(msg).values())
+
+
+def verified_signers(msg: dict) -> list[str] | None:
+    """:func:`verify` and :func:`signers` in one pass (each signature checked once): ``None``
+    when any checked commitment fails, else the signers. Raises as :func:`verify` does."""
+    if not verify(msg):
+        return None
+    out = []
+    for c in _commitments(msg).values():
+        who = _b(c.get("committer")) if is_asymmetric(c) else None
+        if who is not None and len(who) == 43:
+            out.append(who.decode())
+    return out
 
 
 def _httpsig_committed(msg: dict, c: dict) -> list[str]:

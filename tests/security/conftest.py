@@ -7,10 +7,9 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import hyperbeam_fast as hb
 import pytest
 from node_util import NodeProc
-
-import hyperbeam_fast as hb
 
 
 @pytest.fixture(scope="session")

@@ -450,7 +450,8 @@ def _verify_tabm(tabm: dict) -> bool:
 def verify_commitment(msg: dict, commitment_id: str, commitment: dict) -> bool:
     """§8.8 verify: re-encode the message with the commitment's owner/signature merged in and
     check the RSA-PSS signature over the deep hash. False for any mismatch, including a
-    commitment ID that is not ``sha256(signature)``."""
+    commitment ID that is not ``sha256(signature)`` or a ``committer`` that is not
+    ``sha256(owner)``."""
     if not isinstance(msg, dict) or not isinstance(commitment, dict):
         return False
     sig = commitment.get("signature")
@@ -459,6 +460,12 @@ def verify_commitment(msg: dict, commitment_id: str, commitment: dict) -> bool:
     cid = commitment_id.decode() if isinstance(commitment_id, bytes) else commitment_id
     if cid != _native.b64url_encode(hashlib.sha256(_b(sig)).digest()):
         return False
+    owner, who = commitment.get("owner"), commitment.get("committer")
+    if who is not None:  # the committer is the owner's address or nobody (§8.8, core §11)
+        if not isinstance(owner, (bytes, str)) or not isinstance(who, (bytes, str)):
+            return False
+        if _b(who) != _native.b64url_encode(hashlib.sha256(_b(owner)).digest()).encode():
+            return False
     try:
         tabm = _tabm(_merged(msg, commitment))
     except HyperbeamError:

@@ -202,7 +202,13 @@ class MessageDevice:
         fn = _commitments_api("commit")
         if fn is None:
             return _unavailable("commit")
-        wallet = (opts or {}).get("priv_wallet") if isinstance(opts, dict) else None
+        opts = opts if isinstance(opts, dict) else {}
+        wallet = opts.get("priv_wallet")
+        if opts.get("priv_node") is not None:  # the node's wallet signs for its operator only
+            from ..node import authority
+
+            if not authority.is_operator(opts):
+                return authority.refused("Signing with the node's wallet (commit)")
         if wallet is None:
             return "error", {"status": 400, "body": "commit needs opts['priv_wallet']."}
         codec = "httpsig@1.0"

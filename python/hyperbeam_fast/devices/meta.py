@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..commitments import signers
-
 UNENCODABLE = "Unencodable value."
 #: Keys of an update request that describe the request, not options.
 _REQUEST_KEYS = frozenset(
@@ -76,7 +74,7 @@ class Meta:
             return "error", "Unsupported Meta/info method."
         if node is None:
             return "error", "No node to update."
-        return node.update_info(req if isinstance(req, dict) else {})
+        return node.update_info(req if isinstance(req, dict) else {}, opts)
 
     def build(self) -> dict:
         from .. import __version__
@@ -91,24 +89,22 @@ class Meta:
         }
 
 
-def update_keys(req: dict) -> dict:
-    """The options an update request carries: its uncommitted keys minus the request's own."""
+def update_keys(req: dict, signed: frozenset[str] | None = None) -> dict:
+    """The options an update request carries: its keys minus the request's own (and, when
+    ``signed`` is given, only those the operator's signature covers)."""
     from ..node.config import DEFAULTS, mimic, norm_key
 
     out = {}
     for k, v in req.items():
-        if not isinstance(k, str) or k in _REQUEST_KEYS or k.startswith("priv") or "." in k:
+        if not isinstance(k, str) or k in _REQUEST_KEYS or "." in k:
+            continue
+        if signed is not None and k.lower() not in signed:
             continue
         nk = norm_key(k)
+        if nk.lower().startswith("priv") or nk in _SECRET:
+            continue
         out[nk] = mimic(v, DEFAULTS.get(nk))
     return out
-
-
-def is_operator(req: dict, node_msg: dict) -> bool:
-    op = node_msg.get("operator")
-    if _text(op) == "unclaimed":
-        return True
-    return _text(op) in signers(req)
 
 
 META = Meta()
@@ -130,4 +126,4 @@ class _Named(dict):
 #: ``info`` key itself is served by the ``handler``.
 DEVICE = _Named({"info": {"handler": _handler, "exports": ["info", "build"]}})
 
-__all__ = ["DEVICE", "META", "UNENCODABLE", "is_operator", "public", "update_keys"]
+__all__ = ["DEVICE", "META", "UNENCODABLE", "public", "update_keys"]

@@ -112,7 +112,11 @@ class ProcessDevice:
 
     # ---- scheduler keys ---------------------------------------------------------------------
 
-    def schedule(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def schedule(
+        self, base: dict, request: dict, opts: dict, computed: bool = False
+    ) -> tuple[str, Any]:
+        """``computed``: the body is an outbox message of a computed slot (push@1.0), which
+        the scheduler takes unsigned; anything else must be signed."""
         d = definition(base)
         req = dict(request)
         body = req.get("body")
@@ -122,7 +126,7 @@ class ProcessDevice:
                     req["target"] = process_id(base)
             elif not req.get("target") and not _sched._is_process(req):
                 req["target"] = process_id(base)
-        return _sched.DEVICE.schedule({"process": d}, req, opts)
+        return _sched.DEVICE.schedule({"process": d}, req, opts, computed)
 
     def slot(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
         return _sched.DEVICE.slot({"process": definition(base)}, request, opts)

@@ -5,7 +5,8 @@ then compute that slot and, for each ``results/outbox`` entry with a ``target``,
 process from the cache store and push the message to it (recursively, ``result-depth`` levels,
 default 1). Entries without a target give ``{response: error, status: 422}``; an unreadable target
 ``{status: 404, body: "Could not access target process!"}``. Pushed messages are scheduled as
-they are (``from-process`` set by json-iface); signing is the scheduler's (assignments).
+they are (``from-process`` set by json-iface), unsigned (``computed``: the scheduler takes them
+because they derive from a signed, scheduled message); signing is the scheduler's (assignments).
 """
 
 from __future__ import annotations
@@ -24,7 +25,10 @@ def _text(v: Any) -> str:
     return v.decode() if isinstance(v, bytes) else str(v)
 
 
-def push(base: dict, request: dict, opts: dict, depth: int | None = None) -> tuple[str, Any]:
+def push(
+    base: dict, request: dict, opts: dict, depth: int | None = None, computed: bool = False
+) -> tuple[str, Any]:
+    """Schedule ``request.body`` (signed, unless ``computed``: an outbox message) and push."""
     if depth is None:
         try:
             depth = int(_text(request.get("result-depth", 1)))
@@ -35,7 +39,8 @@ def push(base: dict, request: dict, opts: dict, depth: int | None = None) -> tup
         body = request.get("body") if isinstance(request.get("body"), dict) else None
         if body is None:
             return "error", {"status": 400, "body": "push needs a `slot` or a `body`"}
-        status, a = _process.DEVICE.schedule(base, {"method": "POST", "body": body}, opts)
+        req = {"method": "POST", "body": body}
+        status, a = _process.DEVICE.schedule(base, req, opts, computed)
         if status != "ok":
             return status, a
         if _text(body.get("type", "")).lower() == "process":
@@ -68,9 +73,10 @@ def push(base: dict, request: dict, opts: dict, depth: int | None = None) -> tup
             continue
         msg = {**m, "type": m.get("type", "Message")}
         if depth > 0:
-            s2, r2 = push(tproc, {"body": msg}, opts, depth - 1)
+            s2, r2 = push(tproc, {"body": msg}, opts, depth - 1, computed=True)
         else:
-            s2, r2 = _process.DEVICE.schedule(tproc, {"method": "POST", "body": msg}, opts)
+            req = {"method": "POST", "body": msg}
+            s2, r2 = _process.DEVICE.schedule(tproc, req, opts, computed=True)
         pushed[k] = {
             "status": s2,
             "slot": r2.get("slot") if isinstance(r2, dict) else None,

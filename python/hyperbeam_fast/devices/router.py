@@ -18,8 +18,6 @@ import random
 import re
 from typing import Any
 
-from ..commitments import signers
-
 _ROUTE_REQUEST_KEYS = frozenset(
     {"path", "method", "commitments", "ao-types", "body-keys", "content-type", "content-digest"}
 )
@@ -133,12 +131,21 @@ class Router:
         method = (_text(req.get("method")) or "GET").upper()
         if method != "POST":
             return "ok", {str(i): r for i, r in enumerate(_routes(opts), 1)}
+        from ..node import authority
+
         node = opts.get("priv_node")
         owners = opts.get("route_owners") or [opts.get("operator")]
         owners = [_text(o) for o in (owners if isinstance(owners, list) else [owners])]
-        if not set(signers(req)) & set(owners):
-            return "error", {"status": 400, "body": "Unauthorized"}
-        route = {k: v for k, v in req.items() if k not in _ROUTE_REQUEST_KEYS}
+        caller = authority.caller(opts)  # a change: the signed keys only, path or not
+        who = next((s for s in caller.signers if s in owners), None)
+        if who is None:
+            return authority.refused("Adding a route", 400)
+        signed = caller.covers[who]
+        route = {
+            k: v
+            for k, v in req.items()
+            if k not in _ROUTE_REQUEST_KEYS and isinstance(k, str) and k.lower() in signed
+        }
         if node is None:
             return "error", "No node to update."
         return node.add_route(route)

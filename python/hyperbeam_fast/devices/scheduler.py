@@ -25,6 +25,7 @@ from typing import Any
 from .. import cache
 from ..exceptions import HyperbeamError, NotFound
 from ..message import id as msg_id
+from ..node.authority import speakers
 from ..store import MemoryStore, Store
 
 NAME = "scheduler@1.0"
@@ -139,6 +140,22 @@ class _Server:
             return assignment
 
 
+def _defines(base: Any, pid: str) -> bool:
+    """Whether ``base`` is (or holds as ``process``) the signed definition of process ``pid``."""
+    for d in (base.get("process"), base) if isinstance(base, dict) else ():
+        if _is_process(d) and speakers(d) and msg_id(d, "all") == pid:
+            return True
+    return False
+
+
+def _has_slots(pid: str, opts: dict) -> bool:
+    """Whether process ``pid`` has a schedule here (without starting a server for it)."""
+    s = _servers.get((id(store_of(opts)), pid))
+    if s is not None:
+        return s.current >= 0
+    return bool(cache.list_numbered(f"assignments/{pid}", store_of(opts)))
+
+
 def server(pid: str, opts: dict) -> _Server:
     store = store_of(opts)
     key = (id(store), pid)
@@ -169,13 +186,21 @@ class SchedulerDevice:
     name = NAME
     info = {"excludes": ["set", "keys"]}
 
-    def schedule(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def schedule(
+        self, base: dict, request: dict, opts: dict, computed: bool = False
+    ) -> tuple[str, Any]:
         method = _text(request.get("method", "GET")).upper()
         if method == "POST":
-            return self.post_schedule(base, request, opts)
+            return self.post_schedule(base, request, opts, computed)
         return self.get_schedule(base, request, opts)
 
-    def post_schedule(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def post_schedule(
+        self, base: dict, request: dict, opts: dict, computed: bool = False
+    ) -> tuple[str, Any]:
+        """Assign the next slot (issue 11): only to a signed message (``computed``: an outbox
+        message push@1.0 derived from a scheduled one), only in a process this scheduler
+        knows (it has slots) or whose signed definition is given; a process definition is
+        stored only when signed."""
         to_sched = request.get("body") if isinstance(request.get("body"), dict) else request
         to_sched = {k: v for k, v in to_sched.items() if k != "method"}
         if _is_process(to_sched):
@@ -184,6 +209,13 @@ class SchedulerDevice:
             pid = _text(to_sched["target"])
         else:
             pid = find_target_id(base, request)
+        signed = bool(speakers(to_sched))
+        if not signed and (not computed or _is_process(to_sched)):
+            return "error", {
+                "status": 400,
+                "body": "Only signed messages are scheduled: sign the message (its "
+                "commitments) before posting it to the scheduler.",
+            }
         if opts.get("verify_assignments", True) and to_sched.get("commitments"):
             from ..commitments import verify
 
@@ -197,9 +229,14 @@ class SchedulerDevice:
                     "body": "Message is not valid.",
                     "reason": "Given message does not correctly validate.",
                 }
-        store = store_of(opts)
         if _is_process(to_sched):
-            cache.write(to_sched, store)
+            cache.write(to_sched, store_of(opts))
+        elif not _defines(base, pid) and not _has_slots(pid, opts):
+            return "error", {
+                "status": 404,
+                "body": f"Process {pid} is not known to this scheduler: schedule its signed "
+                "definition (type: Process) first, or send it as the base message.",
+            }
         return "ok", server(pid, opts).schedule(to_sched, opts)
 
     def get_schedule(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import importlib
 import re
+import time
 from typing import Any
 
 from .. import _native
-from ..commitments import signers, verify, with_only_committed
+from ..commitments import is_asymmetric, verified_signers, vouch, with_only_committed
 from ..exceptions import CodecError, HyperbeamError, SignatureError
 from ..message import convert
 
@@ -118,7 +120,7 @@ def _decode_httpsig(fields: dict[str, bytes], body: bytes) -> dict:
         raise BadRequest(f"malformed httpsig@1.0 request: {e}") from None
     if not isinstance(msg, dict):
         raise BadRequest("the request is not a message")
-    return msg
+    return _without_private(msg)  # private keys never come from the wire
 
 
 def _split_members(raw: bytes) -> dict[str, bytes]:
@@ -147,10 +149,67 @@ def _split_members(raw: bytes) -> dict[str, bytes]:
     return out
 
 
-def verify_raw(fields: dict[str, bytes], method: str, raw_path: str) -> bool:
+#: Seconds a signature's ``created`` may lie ahead of our clock (RFC 9421 §3.2.1, clock skew).
+CLOCK_SKEW_S = 60
+
+
+def _check_fresh(signature_input: Any, now: float | None = None) -> None:
+    """RFC 9421 §2.3 / core §7.2: a signature whose ``expires`` (RFC name) or ``expired``
+    (HyperBEAM's) lies in the past, or whose ``created`` lies in the future beyond the clock
+    skew, is invalid: :class:`BadRequest` saying which."""
+    raw = signature_input.encode() if isinstance(signature_input, str) else signature_input
+    if not isinstance(raw, bytes) or not raw:
+        return
+    try:
+        members = _native.sf_parse("dictionary", raw)
+    except (HyperbeamError, ValueError):
+        raise BadRequest("malformed signature-input") from None
+    t = time.time() if now is None else now
+    for label, member in members:
+        params = dict(member[1]) if isinstance(member, tuple) and len(member) == 2 else {}
+        for name in ("expires", "expired"):
+            v = params.get(name)
+            if isinstance(v, int) and not isinstance(v, bool) and v < t:
+                raise BadRequest(f"invalid signature: {label} {name} at {v}, now {int(t)}")
+        c = params.get("created")
+        if isinstance(c, int) and not isinstance(c, bool) and c > t + CLOCK_SKEW_S:
+            raise BadRequest(f"invalid signature: {label} created at {c}, in the future")
+
+
+_DIGESTS = {"sha-256": hashlib.sha256, "sha-512": hashlib.sha512}
+
+
+def _digest_matches(content_digest: bytes, body: bytes) -> bool:
+    """RFC 9530 §2: every ``sha-256``/``sha-512`` member of ``content-digest`` is the hash of
+    the received body, and there is at least one of them."""
+    try:
+        members = _native.sf_parse("dictionary", content_digest)
+    except (HyperbeamError, ValueError):
+        return False
+    known = [(a, m[0]) for a, m in members if a in _DIGESTS]
+    return bool(known) and all(
+        isinstance(d, bytes) and hmac.compare_digest(_DIGESTS[a](body).digest(), d)
+        for a, d in known
+    )
+
+
+def _covered(fields: dict[str, bytes]) -> set[str] | None:
+    """The field names the request's signatures cover (plus the signature fields)."""
+    try:
+        inputs = _native.sf_parse("dictionary", fields["signature-input"])
+    except (HyperbeamError, KeyError, ValueError):
+        return None
+    out = {"signature", "signature-input"}
+    for _, (items, _params) in inputs:
+        out.update(str(comp) for comp, _ in items)
+    return out
+
+
+def verify_raw(fields: dict[str, bytes], method: str, raw_path: str, body: bytes = b"") -> bool:
     """RFC 9421 verification over the fields exactly as received (every RSA-PSS-SHA512
     signature). Peers (e.g. ao-core-libs) may serialise fields such as ``ao-types`` in a form
-    our codec re-encodes differently; the signature covers their bytes, so check those."""
+    our codec re-encodes differently; the signature covers their bytes, so check those. A
+    signed ``content-digest`` must be the received body's digest (RFC 9530)."""
     try:
         inputs = _native.sf_parse("dictionary", fields["signature-input"])
         sigs = dict(_native.sf_parse("dictionary", fields["signature"]))
@@ -177,6 +236,8 @@ def verify_raw(fields: dict[str, bytes], method: str, raw_path: str) -> bool:
                 return False
             else:
                 v = fields[comp]
+                if comp == "content-digest" and not _digest_matches(v, body):
+                    return False
             lines.append(b'"' + comp.encode() + b'": ' + v)
         lines.append(b'"@signature-params": ' + raw_inputs[label])
         try:
@@ -188,36 +249,49 @@ def verify_raw(fields: dict[str, bytes], method: str, raw_path: str) -> bool:
     return True
 
 
-def raw_verified(fields: dict[str, bytes], method: str, raw_path: str) -> bool:
-    """Whether the received fields carry valid signatures, checked lazily by ``_check_signed``
-    only when the codec-level verification fails."""
-    return _LazyRaw(fields, method, raw_path)  # type: ignore[return-value]
-
-
-class _LazyRaw:
-    __slots__ = ("args",)
-
-    def __init__(self, *args: Any) -> None:
-        self.args = args
-
-    def __bool__(self) -> bool:
-        return verify_raw(*self.args)
-
-
-def _check_signed(msg: dict, what: str, raw_ok: bool = False) -> dict:
-    """Verify every commitment of a request; keep only the committed keys (runtime §7.2)."""
+def _check_signed(msg: dict, what: str) -> tuple[dict, list[str]]:
+    """Verify every commitment of a request (each once) and keep only the committed keys when
+    it has signers (runtime §7.2): ``(message, signers)``."""
+    comms = msg.get("commitments")
+    for c in comms.values() if isinstance(comms, dict) else ():
+        if isinstance(c, dict):
+            _check_fresh(c.get("signature-input"))
     try:
-        ok = verify(msg)
+        who = verified_signers(msg)
     except HyperbeamError as e:
-        if not raw_ok:
-            raise BadRequest(f"{what}: invalid signature ({e})") from None
-        ok = False
-    if not ok and not raw_ok:
+        raise BadRequest(f"{what}: invalid signature ({e})") from None
+    if who is None:
         raise BadRequest(f"{what}: invalid signature")
     try:
-        return with_only_committed(msg) if signers(msg) else msg
+        return (vouch(with_only_committed(msg), who) if who else msg), who
     except HyperbeamError as e:
         raise BadRequest(f"{what}: cannot read its committed keys ({e})") from None
+
+
+def _signed_httpsig(
+    fields: dict[str, bytes], body: bytes, method: str, raw_path: str
+) -> tuple[dict, list[str]]:
+    """A signed httpsig@1.0 request: the codec's verification (HyperBEAM's base), else a strict
+    RFC 9421 one over the received fields (:func:`verify_raw`). A strict signature cannot be
+    re-checked from the message, so it is checked here and the message is rebuilt from just
+    the fields it covers (the body only under a signed, matching ``content-digest``), then
+    vouched for: what its signers signed, and nothing else."""
+    _check_fresh(fields["signature-input"])
+    try:
+        return _check_signed(_decode_httpsig(fields, body), "httpsig@1.0 request")
+    except BadRequest:
+        if not verify_raw(fields, method, raw_path, body):
+            raise
+    covered = _covered(fields) or set()
+    kept = {k: v for k, v in fields.items() if k in covered}
+    msg = _decode_httpsig(kept, body if "content-digest" in covered else b"")
+    comms = msg.get("commitments")
+    who = [
+        _text(c["committer"])
+        for c in (comms.values() if isinstance(comms, dict) else ())
+        if is_asymmetric(c) and c.get("committer") is not None
+    ]  # every one of them verified: their committer is sha256(keyid) (core §7.7)
+    return (vouch(msg, who) if who else msg), who
 
 
 def request_to_singleton(
@@ -247,9 +321,8 @@ def request_to_singleton(
                 raise BadRequest("a signed request needs both signature and signature-input")
             if "path" not in fields:  # a signed ``@path``: the request target's path
                 fields["path"] = raw_path.split("?", 1)[0].encode("latin-1", "replace")
-            msg = _decode_httpsig(fields, body)
-            msg = _check_signed(msg, "httpsig@1.0 request", raw_verified(fields, method, raw_path))
-            signed = bool(signers(msg))
+            msg, who = _signed_httpsig(fields, body, method, raw_path)
+            signed = bool(who)
         else:
             msg = _decode_httpsig(fields, body)
             msg.pop("commitments", None)  # unsigned: claimed commitments are ignored
@@ -263,8 +336,8 @@ def request_to_singleton(
             raise BadRequest(f"malformed ans104@1.0 body: {e}") from None
         if not isinstance(item, dict) or not item.get("commitments"):
             raise BadRequest("an ans104@1.0 request must be a signed data item")
-        msg = _check_signed(item, "ans104@1.0 request")
-        signed = True
+        msg, who = _check_signed(_without_private(item), "ans104@1.0 request")
+        signed = bool(who)
     elif codec in ("json@1.0", "flat@1.0", "structured@1.0"):
         try:
             if codec == "structured@1.0":
@@ -279,9 +352,10 @@ def request_to_singleton(
             raise BadRequest(f"malformed {codec} body: {e}") from None
         if not isinstance(decoded, dict):
             raise BadRequest(f"a {codec} body must hold a message")
+        decoded = _without_private(decoded)
         if decoded.get("commitments"):
-            msg = _check_signed(decoded, f"{codec} request")
-            signed = bool(signers(msg))
+            msg, who = _check_signed(decoded, f"{codec} request")
+            signed = bool(who)
         else:
             msg = decoded
         for k in ("accept", "accept-codec", "codec-device"):
@@ -481,15 +555,20 @@ def response_to_message(
             enc["body"] = body
         msg = convert(enc, "structured@1.0", "httpsig@1.0")
     if isinstance(msg, dict):
-        if "signature" in fields and not verify(msg):
-            raise SignatureError("the response's signature does not verify")
+        who: list[str] | None = []
+        if "signature" in fields:
+            who = verified_signers(msg)
+            if who is None:
+                raise SignatureError("the response's signature does not verify")
         key = msg.get("ao-result")
         if key is not None:
             k = _text(key)
             if k not in msg:
                 return "failure", f"Result key '{k}' not found in response"
             return st, msg[k]
-        msg.setdefault("status", status)
+        if who:
+            msg = vouch(msg, who)
+        msg.setdefault("status", status)  # an added, unsigned key: the proof still holds
     return st, msg
 
 

@@ -26,7 +26,7 @@ from ..exceptions import HyperbeamError, InvalidStorePath, NotFound, PathError, 
 from ..message import convert
 from ..path import parse_path
 from ..wallet import Wallet
-from . import logs
+from . import authority, logs
 from .config import DEFAULTS, ConfigError
 from .http import (
     OPTIONS_HEADERS,
@@ -59,6 +59,8 @@ _RESPONSE_CACHE_MAX = 64
 #: Request headers that always take the resolver pool (signature checks, other codecs).
 _POOL_HEADERS = frozenset({b"signature", b"signature-input", b"codec-device"})
 _TRANSPORT_B = frozenset(h.encode() for h in TRANSPORT_REQUEST_HEADERS)
+#: Store group of the signatures of applied node-message updates (replay protection).
+_APPLIED = "node-updates"
 
 
 def _dev_name(v: Any) -> str | None:
@@ -210,6 +212,8 @@ class Node:
         self._lock = threading.Lock()
         self._version = 0
         self._local_store = _is_local(self.store)
+        #: where node-level records (applied updates) go: the chain's first store
+        self._local = getattr(self.store, "primary", self.store)
         opts.pop("store", None)
         opts.setdefault("operator", self.address)
         if opts.get("operator") in (None, ""):
@@ -282,29 +286,47 @@ class Node:
 
         return {**public(self.node_msg), "address": self.address}
 
-    def update_info(self, req: dict) -> tuple[str, Any]:
-        """``POST /~meta@1.0/info`` (runtime §7.5)."""
-        from ..devices.meta import is_operator, update_keys
+    def update_info(self, req: dict, opts: dict) -> tuple[str, Any]:
+        """``POST /~meta@1.0/info`` (runtime §7.5): only the operator's signature changes the
+        node message (over the request's ``path`` too with ``operator_signs_path``), only with
+        the keys it covers, and only once: each applied update's signature is remembered in
+        the store (a replayed or rolled back update is refused, across restarts too)."""
+        from ..devices.meta import update_keys
 
         with self._lock:
             nm = self.node_msg
-            if not is_operator(req, nm):
-                return "error", {"status": 400, "body": "Unauthorized"}
+            strict = _text(nm.get("operator_signs_path", False)).lower() == "true"
+            who = authority.operator_of({**opts, "operator": nm.get("operator")}, strict)
+            if who is None:
+                return authority.refused("Changing the node message", 400)
             if _text(nm.get("initialized")) == "permanent":
                 return "error", {
                     "status": 400,
                     "body": "The node message of this machine is already permanent. "
                     "It cannot be changed.",
                 }
-            new = {**nm, **update_keys(req)}
+            caller = authority.caller(opts)
+            tag = caller.tags.get(who)
+            if tag is not None and self._applied(tag):
+                return "error", {
+                    "status": 409,
+                    "body": "This signed update was already applied: an update is applied "
+                    "once (sign a new one).",
+                }
+            new = {**nm, **update_keys(req, caller.covers.get(who))}
             for k in ("address", "http_server"):
                 new[k] = nm[k]
             history = [dict(req)] + list(nm.get("node_history") or [])
             new["node_history"] = history
+            if tag is not None:
+                self._local.write(f"{_APPLIED}/{tag}", b"applied")
             self.node_msg = new
             n = len(history)
         logs.log(logging.INFO, "node message updated", history=n)
         return "ok", {"body": f"Node message updated. History: {n}updates.", "history-length": n}
+
+    def _applied(self, tag: str) -> bool:
+        return self._local.read(f"{_APPLIED}/{tag}") is not None  # a store error fails it
 
     def add_route(self, route: dict) -> tuple[str, Any]:
         """``POST /~router@1.0/routes``: insert a route, sorted by ``priority``."""
@@ -520,6 +542,9 @@ class Node:
             if not (is_meta and isinstance(step, dict) and _text(step.get("path")) == "info"):
                 return "error", "Node must be initialized before use."
         opts = self._opts()
+        # who sent it, computed once for the devices (never taken from the node message)
+        signed = bool(singleton.get("commitments"))
+        opts[authority.CALLER] = authority.Caller.of(singleton) if signed else authority.ANONYMOUS
         if opts.get("on"):
             from ..devices.hook import on
 
@@ -582,7 +607,8 @@ class Node:
 
     def _sign(self, result: dict, codec: str) -> dict:
         """``maybe_sign``: commit with the node wallet when ``force_signed`` and unsigned; else
-        an HMAC commitment (the message's ID) is attached."""
+        an HMAC commitment (the message's ID) is attached. What the node signs here always
+        covers ``status``: a reply, never a request (see :mod:`.authority`)."""
         if not isinstance(result, dict):
             return result
         body = {
@@ -591,6 +617,9 @@ class Node:
         if self.node_msg.get("force_signed", True):
             if body.get("commitments") and signers(body):
                 return result
+            if "status" not in result:
+                result = {**result, "status": 200}
+                body["status"] = 200
             if codec == "ans104@1.0":
                 self.metrics.sig_ans104.inc()
                 return commit(body, self.wallet, "ans104@1.0")

@@ -1,7 +1,8 @@
 //! RSA-PSS signatures and keys (spec core §11), on OpenSSL: constant-time, and the fastest RSA
 //! measured on this machine (see docs/crypto.md).
 //! httpsig uses RSA-PSS-SHA512 with a 64-byte salt; ANS-104 uses RSA-PSS-SHA256 with 32.
-//! Verification accepts any salt length, as HyperBEAM's `rsa_pss` does.
+//! Verification is OpenSSL's own PSS verifier and accepts any salt length, as HyperBEAM's
+//! `rsa_pss` does.
 
 use std::collections::HashMap;
 
@@ -162,7 +163,6 @@ impl PrivateKey {
 #[derive(Clone)]
 pub struct PublicKey {
     key: PKey<Public>,
-    rsa: Rsa<Public>,
 }
 
 /// Recently used public keys: building one (and its Montgomery context) costs about as much as
@@ -198,112 +198,26 @@ impl PublicKey {
         }
         let e = BigNum::from_u32(E).map_err(sig_err("exponent"))?;
         let rsa = Rsa::from_public_components(bn(n)?, e).map_err(sig_err("public key"))?;
-        let key = PKey::from_rsa(rsa.clone()).map_err(sig_err("public key"))?;
-        Ok(PublicKey { key, rsa })
+        let key = PKey::from_rsa(rsa).map_err(sig_err("public key"))?;
+        Ok(PublicKey { key })
     }
 
-    /// True when `sig` is a valid RSASSA-PSS signature of `data` (any salt length).
-    /// The RSA operation is OpenSSL's; the EMSA-PSS check (RFC 8017 §9.1.2) runs here, which
-    /// skips OpenSSL 3's per-call context and algorithm fetch (a tenth of a verification).
+    /// True when `sig` is a valid RSASSA-PSS signature of `data` under OpenSSL's verifier:
+    /// MGF1 over the same digest, any salt length (`RSA_PSS_SALTLEN_AUTO`, as HyperBEAM's
+    /// `rsa_pss` accepts). Any failure, malformed input included, is `false`.
     pub fn verify(&self, digest: Digest, data: &[u8], sig: &[u8]) -> bool {
-        let k = self.rsa.size() as usize;
-        if sig.len() != k {
+        if sig.len() != self.key.size() {
             return false;
         }
-        let mut em = vec![0u8; k];
-        match self.rsa.public_decrypt(sig, &mut em, Padding::NONE) {
-            Ok(n) if n == k => emsa_pss_verify(digest, data, &em, self.rsa.n().num_bits()),
-            _ => false,
-        }
-    }
-
-    /// The same check entirely through OpenSSL's EVP interface (kept to cross-check in tests).
-    pub fn verify_evp(&self, digest: Digest, data: &[u8], sig: &[u8]) -> bool {
         let run = || -> std::result::Result<bool, openssl::error::ErrorStack> {
             let mut v = Verifier::new(digest.md(), &self.key)?;
             v.set_rsa_padding(Padding::PKCS1_PSS)?;
             v.set_rsa_pss_saltlen(RsaPssSaltlen::custom(-2))?; // RSA_PSS_SALTLEN_AUTO
             v.set_rsa_mgf1_md(digest.md())?;
-            v.update(data)?;
-            v.verify(sig)
+            v.verify_oneshot(sig, data)
         };
         run().unwrap_or(false)
     }
-}
-
-fn hash(digest: Digest, parts: &[&[u8]]) -> Vec<u8> {
-    use sha2::Digest as _;
-    match digest {
-        Digest::Sha512 => {
-            let mut h = sha2::Sha512::new();
-            for p in parts {
-                h.update(p);
-            }
-            h.finalize().to_vec()
-        }
-        Digest::Sha256 => {
-            let mut h = sha2::Sha256::new();
-            for p in parts {
-                h.update(p);
-            }
-            h.finalize().to_vec()
-        }
-    }
-}
-
-/// EMSA-PSS-VERIFY (RFC 8017 §9.1.2) with MGF1 over the same digest and any salt length, on
-/// the encoded message `em` (the raw RSA public operation's output, `k` bytes).
-fn emsa_pss_verify(digest: Digest, data: &[u8], em: &[u8], mod_bits: i32) -> bool {
-    let h_len = match digest {
-        Digest::Sha512 => 64,
-        Digest::Sha256 => 32,
-    };
-    let em_bits = match usize::try_from(mod_bits - 1) {
-        Ok(b) if b > 0 => b,
-        _ => return false,
-    };
-    let em_len = em_bits.div_ceil(8);
-    // The raw output has k bytes; any leading bytes beyond emLen must be zero.
-    let Some(lead) = em.len().checked_sub(em_len) else {
-        return false;
-    };
-    if em[..lead].iter().any(|b| *b != 0) {
-        return false;
-    }
-    let em = &em[lead..];
-    if em_len < h_len + 2 || em[em_len - 1] != 0xbc {
-        return false;
-    }
-    let db_len = em_len - h_len - 1;
-    let (masked_db, rest) = em.split_at(db_len);
-    let h = &rest[..h_len];
-    let top_bits = 8 * em_len - em_bits; // bits of the first byte that must be zero
-    let top_mask = if top_bits >= 8 { 0 } else { 0xffu8 >> top_bits };
-    if masked_db[0] & !top_mask != 0 {
-        return false;
-    }
-    // DB = maskedDB xor MGF1(H, dbLen)
-    let mut db = masked_db.to_vec();
-    let mut counter = 0u32;
-    let mut off = 0;
-    while off < db_len {
-        let block = hash(digest, &[h, &counter.to_be_bytes()]);
-        for (d, m) in db[off..].iter_mut().zip(block.iter()) {
-            *d ^= m;
-        }
-        off += block.len();
-        counter += 1;
-    }
-    db[0] &= top_mask;
-    let Some(one) = db.iter().position(|b| *b != 0) else {
-        return false;
-    };
-    if db[one] != 0x01 {
-        return false;
-    }
-    let salt = &db[one + 1..];
-    let m_hash = hash(digest, &[data]);
-    hash(digest, &[&[0u8; 8], &m_hash, salt]) == h
 }
 
 /// HMAC-SHA256 with any key (RFC 2104).
@@ -320,37 +234,99 @@ pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
 mod tests {
     use super::*;
 
+    /// RSA-PSS with MGF1 over `digest` and an explicit salt length (what other signers use).
+    fn sign_salt(k: &PrivateKey, digest: Digest, salt: i32, data: &[u8]) -> Vec<u8> {
+        let mut s = Signer::new(digest.md(), &k.key).unwrap();
+        s.set_rsa_padding(Padding::PKCS1_PSS).unwrap();
+        s.set_rsa_pss_saltlen(RsaPssSaltlen::custom(salt)).unwrap();
+        s.set_rsa_mgf1_md(digest.md()).unwrap();
+        s.update(data).unwrap();
+        s.sign_to_vec().unwrap()
+    }
+
     #[test]
-    fn sign_verify_and_tamper() {
+    fn good_signatures_verify_and_tampered_ones_do_not() {
         let k = PrivateKey::generate(2048).unwrap();
         let p = PublicKey::from_modulus(k.modulus()).unwrap();
         for d in [Digest::Sha512, Digest::Sha256] {
             let sig = k.sign(d, b"hello").unwrap();
             assert!(p.verify(d, b"hello", &sig));
             assert!(!p.verify(d, b"hellO", &sig));
-            let mut bad = sig.clone();
-            bad[10] ^= 1;
-            assert!(!p.verify(d, b"hello", &bad));
-            assert!(!p.verify(d, b"hello", &sig[1..]));
-            // The native EMSA-PSS check agrees with OpenSSL's EVP verifier.
-            assert!(p.verify_evp(d, b"hello", &sig));
+            let other = if d == Digest::Sha512 {
+                Digest::Sha256
+            } else {
+                Digest::Sha512
+            };
+            assert!(!p.verify(other, b"hello", &sig));
             for i in [0usize, 1, 100, 255] {
                 let mut t = sig.clone();
                 t[i] ^= 0x80;
-                assert_eq!(p.verify(d, b"hello", &t), p.verify_evp(d, b"hello", &t));
+                assert!(!p.verify(d, b"hello", &t));
             }
-            assert!(!p.verify(d, b"hello", &vec![0u8; sig.len()]));
-            assert!(!p.verify(d, b"hello", &vec![0xffu8; sig.len()]));
         }
         assert!(format!("{k:?}").starts_with("PrivateKey(bits="));
-        // A modulus whose bit length is 1 mod 8: the raw output has a leading zero byte.
+    }
+
+    #[test]
+    fn any_salt_length_is_accepted() {
+        let k = PrivateKey::generate(2048).unwrap();
+        let p = PublicKey::from_modulus(k.modulus()).unwrap();
+        for d in [Digest::Sha512, Digest::Sha256] {
+            // 256-byte modulus: the largest salt is 256 - hLen - 2.
+            let max = 256 - if d == Digest::Sha512 { 64 } else { 32 } - 2;
+            for salt in [0, 1, 20, 32, 64, max] {
+                let sig = sign_salt(&k, d, salt, b"salted");
+                assert!(p.verify(d, b"salted", &sig), "salt {salt}");
+                assert!(!p.verify(d, b"salteD", &sig), "salt {salt}");
+            }
+        }
+        // A modulus whose bit length is 1 mod 8 (the encoded message is one byte shorter).
         let odd = PrivateKey::generate(1025).unwrap();
         let po = PublicKey::from_modulus(odd.modulus()).unwrap();
         let sig = odd.sign(Digest::Sha256, b"odd").unwrap();
-        assert!(
-            po.verify(Digest::Sha256, b"odd", &sig) && po.verify_evp(Digest::Sha256, b"odd", &sig)
-        );
+        assert!(po.verify(Digest::Sha256, b"odd", &sig));
         assert!(!po.verify(Digest::Sha256, b"odD", &sig));
+    }
+
+    #[test]
+    fn garbage_is_rejected_without_panicking() {
+        let k = PrivateKey::generate(2048).unwrap();
+        let p = PublicKey::from_modulus(k.modulus()).unwrap();
+        let sig = k.sign(Digest::Sha512, b"x").unwrap();
+        let mut long = sig.clone();
+        long.push(0);
+        let mut lead = vec![0u8];
+        lead.extend_from_slice(&sig[1..]);
+        let n = k.modulus().to_vec();
+        for bad in [
+            vec![],
+            vec![0u8],
+            sig[1..].to_vec(),
+            long,
+            lead,
+            vec![0u8; sig.len()],
+            vec![1u8; sig.len()],
+            vec![0xffu8; sig.len()], // larger than the modulus
+            n.clone(),               // equal to the modulus
+            vec![0xaau8; 10_000],
+        ] {
+            for d in [Digest::Sha512, Digest::Sha256] {
+                assert!(!p.verify(d, b"x", &bad));
+            }
+        }
         assert!(PublicKey::from_modulus(&[1, 2, 3]).is_err());
+        assert!(PublicKey::from_modulus(&vec![7u8; 4096]).is_err());
+        // Moduli that are no RSA modulus at all: building or verifying never panics.
+        let mut even = n.clone();
+        *even.last_mut().unwrap() &= 0xfe;
+        let mut tiny = vec![0u8; 255];
+        tiny.push(3);
+        for m in [vec![0u8; 256], vec![0xffu8; 256], even, tiny] {
+            if let Ok(q) = PublicKey::from_modulus(&m) {
+                for s in [&sig[..], &vec![0u8; 256][..], &vec![2u8; 256][..], &[][..]] {
+                    assert!(!q.verify(Digest::Sha512, b"x", s));
+                }
+            }
+        }
     }
 }

@@ -15,8 +15,11 @@ use crate::message_id::{
 use crate::sf::{self, Bare, Item, Member};
 use crate::value::{Msg, Value};
 
-/// Signature parameters HyperBEAM keeps when it rebuilds a base (§7.2; note `expired`).
-const KNOWN_PARAMS: [&str; 6] = ["created", "expired", "nonce", "alg", "keyid", "tag"];
+/// Signature parameters kept when a base is rebuilt: HyperBEAM's (§7.2; note `expired`) and
+/// RFC 9421's `expires` (dropping a signed parameter would only make honest signatures fail).
+const KNOWN_PARAMS: [&str; 7] = [
+    "created", "expired", "expires", "nonce", "alg", "keyid", "tag",
+];
 
 fn bin(s: &[u8]) -> Value {
     Value::Bin(s.to_vec())
