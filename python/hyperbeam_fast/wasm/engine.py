@@ -1,6 +1,8 @@
 """The shared wasmtime engine and the compiled-module cache (spec runtime §14.1, §14.5).
 
-One :class:`wasmtime.Engine` per process, with memory64, exceptions and fuel metering on
+One :class:`wasmtime.Engine` per process, with memory64, exceptions, fuel metering and epoch
+interruption on (a daemon thread advances the epoch every :data:`EPOCH_TICK` seconds: a store's
+epoch deadline is its wall-clock limit, see :mod:`.instance`)
 (``gc_support`` and ``wasm_reference_types`` stay at their defaults: turning them off aborts the
 process when the exnref AOS module compiles). Modules are cached by image key (the SHA-256 of the
 *original* image bytes, in base64url) in memory and, serialized, on disk under
@@ -25,7 +27,9 @@ from .translate import _atomic_write, needs_translation, to_exnref
 _lock = threading.Lock()
 _engine: wasmtime.Engine | None = None
 _modules: dict[str, wasmtime.Module] = {}
-_FINGERPRINT = "wt50-m64-exn-fuel-v1"
+_FINGERPRINT = "wt50-m64-exn-fuel-epoch-v1"
+#: Seconds per epoch tick: the resolution of a WASM call's wall-clock deadline.
+EPOCH_TICK = 0.05
 
 
 def engine() -> wasmtime.Engine:
@@ -38,8 +42,20 @@ def engine() -> wasmtime.Engine:
                 cfg.wasm_memory64 = True
                 cfg.wasm_exceptions = True
                 cfg.consume_fuel = True
+                cfg.epoch_interruption = True
                 _engine = wasmtime.Engine(cfg)
+                threading.Thread(
+                    target=_tick, args=(_engine,), name="hb-wasm-epoch", daemon=True
+                ).start()
     return _engine
+
+
+def _tick(eng: wasmtime.Engine) -> None:
+    """Advance the engine's epoch forever (the clock of every store's deadline)."""
+    wait = threading.Event().wait
+    while True:
+        wait(EPOCH_TICK)
+        eng.increment_epoch()
 
 
 def cache_dir() -> Path | None:
@@ -110,6 +126,7 @@ def _short(e: BaseException) -> str:
 
 
 __all__ = [
+    "EPOCH_TICK",
     "cache_dir",
     "clear_memory_cache",
     "compile_module",
