@@ -59,7 +59,7 @@ WRITE_BATCH = 64
 _ZERO_PAGE = bytes(SNAPSHOT_PAGE)
 #: Live states kept at most (``process_live_max``) and their WASM memory (``process_live_memory``).
 LIVE_MAX = 64
-LIVE_MEMORY = 8 << 30
+LIVE_MEMORY = 4 << 30
 _live: OrderedDict[tuple[int, str], dict] = OrderedDict()  # least recently used first
 _live_guard = threading.Lock()
 _locks: dict[tuple[int, str], threading.RLock] = {}
