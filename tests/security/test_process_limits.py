@@ -5,6 +5,8 @@ against a real ``hyperbeam-fast serve --key key-1.json``; every scheduled messag
   an error result for that slot, the next slot computes, and while two looping processes compute
   ``GET /~meta@1.0/info`` keeps answering (computes are bounded by ``process_compute_workers``,
   never every resolver thread).
+* One compute request stops after ``process_compute_timeout`` (between slots), keeping its work:
+  a retry goes on from there.
 * A memory-growing module: it stops at ``wasm_memory_limit`` with an error that says so, and the
   node's RSS comes back down (the broken instance is closed, not kept live).
 * Live instances are bounded (``process_live_max``, ``process_live_memory``): the least recently
@@ -149,6 +151,31 @@ def test_looping_process_stops_at_its_deadline_and_info_answers(
             st, res = _results(url, pid, oks[pid])
             assert st == "ok" and _t(res["type"]) == "ok" and res["output"] == [42], res
         _info_answers(url)
+    finally:
+        n.stop()
+
+
+def test_one_compute_request_is_bounded_and_a_retry_goes_on(tmp_path, key1_path, operator_wallet):
+    w = operator_wallet
+    cfg = "wasm_timeout: 1\nprocess_compute_timeout: 1.5\n"
+    n = start_node(tmp_path / "node", key1_path, config=cfg)
+    try:
+        url = n.url
+        pid = _process(url, w, LOOP)
+        spin = _message(pid, "spin", w)
+        for _ in range(5):
+            _schedule(url, pid, spin)
+        last = _schedule(url, pid, _message(pid, "ok", w))
+        t0 = time.monotonic()
+        st, res = _results(url, pid, last)
+        assert time.monotonic() - t0 < 15  # generous: 1.5 s plus the slot that runs past it
+        assert st != "ok" and res["status"] == 503 and "retry" in _t(res["body"]), res
+        for _ in range(10):  # each retry goes on from the slot the last one reached
+            st, res = _results(url, pid, last)
+            if st == "ok":
+                break
+            assert res["status"] == 503, res
+        assert st == "ok" and res["output"] == [42], res
     finally:
         n.stop()
 

@@ -31,7 +31,9 @@ after it is the state before it (the broken instance is closed and the process r
 latest snapshot plus a replay), and the slot is recorded at ``computed/<ProcID>/failed/<n>`` so
 that every replay skips it the same way. ``process_compute_workers`` (default half the resolver
 threads, at least 1) bounds the processes computing at once: past it a compute is refused with
-503, so computes never take every resolver thread. ``process_live_max`` (default
+503, so computes never take every resolver thread; ``process_compute_timeout`` (seconds, default the
+node's ``resolve_timeout``) bounds one compute request: past it (checked between slots) the work
+done is kept and a 503 says to retry. ``process_live_max`` (default
 :data:`LIVE_MAX`) and ``process_live_memory`` (bytes, default :data:`LIVE_MEMORY`) bound the
 live states kept in memory: the least recently used are closed (their WASM memory freed).
 """
@@ -40,6 +42,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -405,9 +408,20 @@ def _compute_locked(
         )
         or 0
     )
+    budget = _compute_budget(opts)
+    deadline = None if budget is None else time.monotonic() + budget
     pending: list[tuple[dict, dict | None]] = []
     try:
         while at < target:
+            if deadline is not None and at > start and time.monotonic() > deadline:
+                _keep_live(k, state, opts)  # the work is kept: a retry goes on from here
+                return "error", {
+                    "status": 503,
+                    "body": f"computed to slot {at} of {target} in {budget} s "
+                    "(process_compute_timeout); retry to go on",
+                    "phase": "compute",
+                    "at-slot": at,
+                }
             a = srv.read(at + 1)
             if a is None:
                 _keep_live(k, state, opts)
@@ -460,6 +474,15 @@ def _compute_locked(
         _store_results(pid, pending, opts)
     _keep_live(k, state, opts)
     return "ok", state
+
+
+def _compute_budget(opts: dict) -> float | None:
+    """Seconds one compute request may run (``process_compute_timeout``, default the node's
+    ``resolve_timeout``: past it the client has had its 504 anyway); None: no bound."""
+    v = opts.get("process_compute_timeout", opts.get("resolve_timeout"))
+    if v is None or _text(v).strip().lower() in ("none", "infinity", ""):
+        return None
+    return float(_text(v))
 
 
 def _rebuild(d: dict, pid: str, target: int, opts: dict) -> tuple[str, Any]:
