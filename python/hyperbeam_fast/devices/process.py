@@ -64,6 +64,7 @@ _ZERO_PAGE = bytes(SNAPSHOT_PAGE)
 LIVE_MAX = 64
 LIVE_MEMORY = 4 << 30
 _live: OrderedDict[tuple[int, str], dict] = OrderedDict()  # least recently used first
+_live_mem: dict[tuple[int, str], int] = {}  # WASM bytes of each live state, when it was kept
 _live_guard = threading.Lock()
 _locks: dict[tuple[int, str], threading.RLock] = {}
 _locks_guard = threading.Lock()
@@ -100,6 +101,7 @@ def forget_live() -> None:
     """Drop live states (what a node restart does); the store keeps results and snapshots."""
     with _live_guard:
         _live.clear()
+        _live_mem.clear()
     _failed.clear()
     _sched.forget_servers()
 
@@ -111,21 +113,26 @@ def _keep_live(k: tuple[int, str], state: dict, opts: dict) -> None:
     most = int(_text(opts.get("process_live_max") or LIVE_MAX))
     budget = int(_text(opts.get("process_live_memory") or LIVE_MEMORY))
 
+    mem = wasm64.memory_in_use(state)  # measured here, where this thread owns the instance
+
     def over() -> bool:
-        return len(_live) > most or sum(map(wasm64.memory_in_use, _live.values())) > budget
+        return len(_live) > most or sum(_live_mem.values()) > budget
 
     with _live_guard:
         _live[k] = state
+        _live_mem[k] = mem
         _live.move_to_end(k)
         for victim in [v for v in _live if v != k and not _computing.get(v)]:
             if not over():
                 return
+            _live_mem.pop(victim, None)
             wasm64.release(_live.pop(victim))
 
 
 def _drop_live(k: tuple[int, str]) -> None:
     with _live_guard:
         _live.pop(k, None)
+        _live_mem.pop(k, None)
 
 
 def _busy(k: tuple[int, str], delta: int) -> None:

@@ -31,6 +31,7 @@ from ..wasm import (
     WasmError,
     load_module,
 )
+from ..wasm.engine import MODULE_CACHE_MAX
 from ..wasm.errors import WasmCompileError, WasmImportError, WasmMemoryError, WasmTrap
 
 NAME = "wasm-64@1.0"
@@ -249,6 +250,8 @@ def _load(base: dict, in_prefix: str, opts: dict) -> tuple[Any, str]:
     mod = load_module(data)
     if ident:
         _modules_by_id[ident] = mod
+        while len(_modules_by_id) > MODULE_CACHE_MAX:  # oldest first
+            _modules_by_id.pop(next(iter(_modules_by_id)), None)
     return mod, ident
 
 

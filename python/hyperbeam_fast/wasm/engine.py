@@ -2,10 +2,10 @@
 
 One :class:`wasmtime.Engine` per process, with memory64, exceptions, fuel metering and epoch
 interruption on (a daemon thread advances the epoch every :data:`EPOCH_TICK` seconds: a store's
-epoch deadline is its wall-clock limit, see :mod:`.instance`)
-(``gc_support`` and ``wasm_reference_types`` stay at their defaults: turning them off aborts the
-process when the exnref AOS module compiles). Modules are cached by image key (the SHA-256 of the
-*original* image bytes, in base64url) in memory and, serialized, on disk under
+epoch deadline is its wall-clock limit, see :mod:`.instance`); ``gc_support`` and
+``wasm_reference_types`` stay at their defaults (turning them off aborts the process when the
+exnref AOS module compiles). Modules are cached by image key (the SHA-256 of the *original* image
+bytes, in base64url) in memory (at most :data:`MODULE_CACHE_MAX`) and, serialized, on disk under
 :func:`cache_dir` (``$HYPERBEAM_WASM_CACHE``, default ``~/.cache/hyperbeam_fast/wasm``; set it to
 ``off`` to disable). A cached module loads in about a millisecond instead of a 0.3-0.8 s compile.
 Images that use legacy exception handling are translated first (:mod:`.translate`).
@@ -17,6 +17,7 @@ import base64
 import hashlib
 import os
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import wasmtime
@@ -26,7 +27,9 @@ from .translate import _atomic_write, needs_translation, to_exnref
 
 _lock = threading.Lock()
 _engine: wasmtime.Engine | None = None
-_modules: dict[str, wasmtime.Module] = {}
+#: Compiled modules kept in memory (least recently used first; live instances keep their own).
+MODULE_CACHE_MAX = 32
+_modules: OrderedDict[str, wasmtime.Module] = OrderedDict()
 _FINGERPRINT = "wt50-m64-exn-fuel-epoch-v1"
 #: Seconds per epoch tick: the resolution of a WASM call's wall-clock deadline.
 EPOCH_TICK = 0.05
@@ -97,6 +100,9 @@ def load_module(data: bytes, key: str | None = None) -> wasmtime.Module:
     key = key or image_key(data)
     mod = _modules.get(key)
     if mod is not None:
+        with _lock:
+            if key in _modules:
+                _modules.move_to_end(key)
         return mod
     d = cache_dir()
     path = d / f"{key}.{_FINGERPRINT}.cwasm" if d is not None else None
@@ -111,6 +117,8 @@ def load_module(data: bytes, key: str | None = None) -> wasmtime.Module:
             _atomic_write(path, mod.serialize())
     with _lock:
         _modules[key] = mod
+        while len(_modules) > MODULE_CACHE_MAX:
+            _modules.popitem(last=False)
     return mod
 
 
