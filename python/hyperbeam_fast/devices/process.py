@@ -40,7 +40,6 @@ live states kept in memory: the least recently used are closed (their WASM memor
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -142,46 +141,6 @@ def _busy(k: tuple[int, str], delta: int) -> None:
             _computing[k] = n
         else:
             _computing.pop(k, None)
-
-
-class _ComputeGate:
-    """At most ``process_compute_workers`` threads compute processes at once (a nested compute,
-    in a thread that already computes, always enters): the others get a 503 at once instead of
-    holding a resolver thread while they wait, so a slow or looping process cannot take every
-    thread of the node (GET /~meta@1.0/info keeps answering)."""
-
-    def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._running = 0
-        self._mine = threading.local()
-
-    @staticmethod
-    def limit(opts: dict) -> int:
-        n = opts.get("process_compute_workers")
-        if n is not None:
-            return max(1, int(_text(n)))
-        # the node's resolver threads (node/server.py: ``workers``, 0 = CPU count, at least 2)
-        workers = int(_text(opts.get("workers") or 0)) or max(2, os.cpu_count() or 2)
-        return max(1, workers // 2)
-
-    def enter(self, opts: dict) -> bool:
-        depth = getattr(self._mine, "depth", 0)
-        if depth == 0:
-            with self._guard:
-                if self._running >= self.limit(opts):
-                    return False
-                self._running += 1
-        self._mine.depth = depth + 1
-        return True
-
-    def leave(self) -> None:
-        self._mine.depth -= 1
-        if self._mine.depth == 0:
-            with self._guard:
-                self._running -= 1
-
-
-_gate = _ComputeGate()
 
 
 def _iopts(opts: dict) -> dict:
@@ -366,10 +325,10 @@ def _from_snapshot(pid: str, target: int, opts: dict) -> dict | None:
 
 def compute_to(base: dict, target: int, opts: dict) -> tuple[str, Any]:
     """Compute the process of ``base`` up to slot ``target`` (runtime §12.3 ``compute``)."""
-    if not _gate.enter(opts):
+    if not wasm64.GATE.enter(opts):
         return "error", {
             "status": 503,
-            "body": f"busy: {_gate.limit(opts)} process computes are running "
+            "body": f"busy: {wasm64.GATE.limit(opts)} computes are running "
             "(process_compute_workers); retry later",
         }
     d = definition(base)
@@ -381,7 +340,7 @@ def compute_to(base: dict, target: int, opts: dict) -> tuple[str, Any]:
             return _compute_locked(d, pid, k, target, opts)
     finally:
         _busy(k, -1)
-        _gate.leave()
+        wasm64.GATE.leave()
 
 
 def _compute_locked(

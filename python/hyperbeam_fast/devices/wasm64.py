@@ -20,6 +20,8 @@ slot back, see :func:`broken`).
 
 from __future__ import annotations
 
+import os
+import threading
 from typing import Any
 
 from .. import ao
@@ -39,6 +41,46 @@ NAME = "wasm-64@1.0"
 _modules_by_id: dict[str, Any] = {}
 #: Errors raised while the guest runs: its memory may be mid-update.
 _MID_CALL = (WasmTrap, WasmImportError, WasmMemoryError)
+
+
+class ComputeGate:
+    """At most ``process_compute_workers`` threads compute (a process, or a WASM call) at once;
+    a nested compute, in a thread that already computes, always enters. The others get a 503 at
+    once instead of holding a resolver thread while they wait, so slow or looping processes
+    cannot take every thread of the node (GET /~meta@1.0/info keeps answering)."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._running = 0
+        self._mine = threading.local()
+
+    @staticmethod
+    def limit(opts: dict) -> int:
+        n = opts.get("process_compute_workers")
+        if n is not None:
+            return max(1, int(n))
+        # the node's resolver threads (node/server.py: ``workers``, 0 = CPU count, at least 2)
+        workers = int(opts.get("workers") or 0) or max(2, os.cpu_count() or 2)
+        return max(1, workers // 2)
+
+    def enter(self, opts: dict) -> bool:
+        depth = getattr(self._mine, "depth", 0)
+        if depth == 0:
+            with self._guard:
+                if self._running >= self.limit(opts):
+                    return False
+                self._running += 1
+        self._mine.depth = depth + 1
+        return True
+
+    def leave(self) -> None:
+        self._mine.depth -= 1
+        if self._mine.depth == 0:
+            with self._guard:
+                self._running -= 1
+
+
+GATE = ComputeGate()
 
 
 def _text(v: Any, default: str = "") -> str:
@@ -355,6 +397,11 @@ class Wasm64Device:
         assert ctx is not None and ctx.instance is not None
         if nums is None:
             return "error", {"status": 400, "body": "WASM parameters must be integers or floats"}
+        if not GATE.enter(opts):
+            return "error", {
+                "status": 503,
+                "body": f"busy: {GATE.limit(opts)} computes are running (process_compute_workers)",
+            }
         ctx.state = base
         ctx.opts = opts
         try:
@@ -365,6 +412,8 @@ class Wasm64Device:
             err = str(e)
             if isinstance(e, _MID_CALL):
                 ctx.broken = err
+        finally:
+            GATE.leave()
         after = ctx.state
         ctx.state = {}
         res_path = join("results", p)
