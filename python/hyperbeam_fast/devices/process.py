@@ -22,20 +22,24 @@ Options: ``process_snapshot_interval`` (alias ``process_cache_frequency``; defau
 that many slots, not at every slot (HyperBEAM's default 1 writes 12 MB per AOS slot, §16 item 17).
 ``process_progress``: a callable ``(done, total)`` called while replaying (for a progress bar).
 
-Limits (issue 11 item 9): each slot is computed on its own ``max_steps`` budget
-(:func:`ao.step_budget`), so N pending slots compute in one request. A slot whose WASM call
-trapped or hit a limit (``wasm_fuel``, ``wasm_timeout``, ``wasm_memory_limit``) is *failed*:
-its result is an error (``results/type = "error"``, ``results/error`` the reason; json-iface
-stacks also get ``results/status = "error"``), the state
-after it is the state before it (the broken instance is closed and the process rebuilt from its
-latest snapshot plus a replay), and the slot is recorded at ``computed/<ProcID>/failed/<n>`` so
-that every replay skips it the same way. ``process_compute_workers`` (default half the resolver
-threads, at least 1) bounds the processes computing at once: past it a compute is refused with
-503, so computes never take every resolver thread; ``process_compute_timeout`` (seconds, default the
-node's ``resolve_timeout``) bounds one compute request: past it (checked between slots) the work
-done is kept and a 503 says to retry. ``process_live_max`` (default
-:data:`LIVE_MAX`) and ``process_live_memory`` (bytes, default :data:`LIVE_MEMORY`) bound the
-live states kept in memory: the least recently used are closed (their WASM memory freed).
+Limits (issue 11 item 9; docs/processes.md has the table):
+
+* each slot is computed on its own ``max_steps`` budget (:func:`ao.step_budget`), so N pending
+  slots compute in one request;
+* a slot whose WASM call trapped or hit a limit (``wasm_fuel``, ``wasm_timeout``,
+  ``wasm_memory_limit``) is *failed*: its result is an error (``results/type = "error"``,
+  ``results/error`` the reason; json-iface stacks also get ``results/status = "error"``), the
+  state after it is the state before it (the broken instance is closed and the process rebuilt
+  from its latest snapshot plus a replay), and it is recorded at ``computed/<ProcID>/failed/<n>``
+  so that every replay skips it the same way;
+* ``process_compute_workers`` (default half the resolver threads, at least 1) bounds the
+  computes running at once (:data:`wasm64.GATE`): past it a compute gets a 503 at once, so
+  computes never take every resolver thread;
+* ``process_compute_timeout`` (seconds, default half the node's ``resolve_timeout``) bounds one
+  compute request: past it (checked between slots) the work done is kept and a 503 says retry;
+* ``process_live_max`` (default :data:`LIVE_MAX`) and ``process_live_memory`` (bytes, default
+  :data:`LIVE_MEMORY`) bound the live states kept in memory: the least recently used are closed
+  (their WASM memory freed).
 """
 
 from __future__ import annotations
@@ -61,7 +65,7 @@ WRITE_BATCH = 64
 _ZERO_PAGE = bytes(SNAPSHOT_PAGE)
 #: Live states kept at most (``process_live_max``) and their WASM memory (``process_live_memory``).
 LIVE_MAX = 64
-LIVE_MEMORY = 4 << 30
+LIVE_MEMORY = 2 << 30
 _live: OrderedDict[tuple[int, str], dict] = OrderedDict()  # least recently used first
 _live_mem: dict[tuple[int, str], int] = {}  # WASM bytes of each live state, when it was kept
 _live_guard = threading.Lock()
@@ -108,7 +112,8 @@ def forget_live() -> None:
 def _keep_live(k: tuple[int, str], state: dict, opts: dict) -> None:
     """Make ``state`` the live state of ``k`` (most recently used), then close the least
     recently used others while more than ``process_live_max`` are kept or their WASM memory is
-    over ``process_live_memory``. A process that is computing right now is never evicted."""
+    over ``process_live_memory`` (a process that is computing right now is never evicted); a
+    state over that budget on its own is not kept (its next compute restores a snapshot)."""
     most = int(_text(opts.get("process_live_max") or LIVE_MAX))
     budget = int(_text(opts.get("process_live_memory") or LIVE_MEMORY))
 
@@ -126,6 +131,9 @@ def _keep_live(k: tuple[int, str], state: dict, opts: dict) -> None:
                 return
             _live_mem.pop(victim, None)
             wasm64.release(_live.pop(victim))
+        if mem > budget:
+            del _live[k], _live_mem[k]
+            wasm64.release(state)
 
 
 def _drop_live(k: tuple[int, str]) -> None:
@@ -443,10 +451,14 @@ def _compute_locked(
 
 
 def _compute_budget(opts: dict) -> float | None:
-    """Seconds one compute request may run (``process_compute_timeout``, default the node's
-    ``resolve_timeout``: past it the client has had its 504 anyway); None: no bound."""
-    v = opts.get("process_compute_timeout", opts.get("resolve_timeout"))
-    if v is None or _text(v).strip().lower() in ("none", "infinity", ""):
+    """Seconds one compute request may run (``process_compute_timeout``; default half the node's
+    ``resolve_timeout``, so that with the slot running past it the client still gets the 503,
+    not a 504); None: no bound (no node, e.g. the CLI)."""
+    v = opts.get("process_compute_timeout")
+    if v is None:
+        rt = opts.get("resolve_timeout")
+        return None if rt is None else float(_text(rt)) / 2
+    if _text(v).strip().lower() in ("none", "infinity", ""):
         return None
     return float(_text(v))
 
