@@ -5,6 +5,8 @@ against a real ``hyperbeam-fast serve --key key-1.json``; every scheduled messag
   an error result for that slot, the next slot computes, and while two looping processes compute
   ``GET /~meta@1.0/info`` keeps answering (computes are bounded by ``process_compute_workers``,
   never every resolver thread).
+* A failed slot leaves the process state as it was before the slot (its memory is not half
+  updated).
 * One compute request stops after ``process_compute_timeout`` (between slots), keeping its work:
   a retry goes on from there.
 * A memory-growing module: it stops at ``wasm_memory_limit`` with an error that says so, and the
@@ -50,6 +52,12 @@ FILL = """(module (memory (export "memory") 1)
     (local.set $p (memory.grow (i32.const 2048)))
     (if (i32.eq (local.get $p) (i32.const -1)) (then unreachable))
     (memory.fill (i32.shl (local.get $p) (i32.const 16)) (i32.const 7) (i32.const 134217728))))"""
+# a counter in memory; `inc_spin` counts, then never returns
+COUNTER = """(module (memory (export "memory") 1)
+  (func $inc (export "inc") (result i32)
+    (i32.store (i32.const 0) (i32.add (i32.load (i32.const 0)) (i32.const 1)))
+    (i32.load (i32.const 0)))
+  (func (export "inc_spin") (drop (call $inc)) (loop (br 0))))"""
 MB = 1 << 20
 
 
@@ -151,6 +159,24 @@ def test_looping_process_stops_at_its_deadline_and_info_answers(
             st, res = _results(url, pid, oks[pid])
             assert st == "ok" and _t(res["type"]) == "ok" and res["output"] == [42], res
         _info_answers(url)
+    finally:
+        n.stop()
+
+
+def test_a_failed_slot_leaves_the_state_as_it_was(tmp_path, key1_path, operator_wallet):
+    w = operator_wallet
+    n = start_node(tmp_path / "node", key1_path, config="wasm_fuel: 10000000\n")
+    try:
+        url = n.url
+        pid = _process(url, w, COUNTER)
+        slots = [_schedule(url, pid, _message(pid, f, w)) for f in ("inc", "inc_spin", "inc")]
+        st, res = _results(url, pid, slots[0])
+        assert st == "ok" and res["output"] == [1], res
+        st, res = _results(url, pid, slots[1])
+        assert st == "ok" and _t(res["type"]) == "error" and "fuel" in _t(res["error"]), res
+        # the half-done slot is rolled back: its increment is not in the state
+        st, res = _results(url, pid, slots[2])
+        assert st == "ok" and res["output"] == [2], res
     finally:
         n.stop()
 
