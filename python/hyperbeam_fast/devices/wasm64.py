@@ -351,7 +351,8 @@ class Wasm64Device:
 
     def normalize(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
         p = prefixes(base)[1]
-        if context(base, p) is not None:
+        live = context(base, p)
+        if live is not None and live.instance is not None:  # (None: closed, see release)
             return "ok", base
         snap = base.get("snapshot")
         dk = base.get("device-key")
@@ -394,7 +395,8 @@ class Wasm64Device:
         nums = _numbers(params)
         p = prefixes(base)[1]
         ctx = context(base, p)
-        assert ctx is not None and ctx.instance is not None
+        if ctx is None or ctx.instance is None:
+            return "error", {"status": 500, "body": "no_wasm_instance (closed)"}
         if nums is None:
             return "error", {"status": 400, "body": "WASM parameters must be integers or floats"}
         if not GATE.enter(opts):
