@@ -24,8 +24,9 @@ Options (``opts``, a ``dict``; every key optional):
   anything else (the exception becomes an ``("error", {...})`` status);
 * ``max_depth`` (default 64): nested resolutions (devices resolving inside devices, sub-paths);
   deeper is ``("error", {"status": 508, ...})``, never a stack overflow;
-* ``max_steps`` (default 100000): resolution steps per top-level call; more is an error status,
-  so a device loop (``pass`` forever, a self-referencing path) cannot hang;
+* ``max_steps`` (default 100000): resolution steps per top-level call (or per unit of work run
+  under :func:`step_budget`, e.g. one process slot); more is an error status, so a device loop
+  (``pass`` forever, a self-referencing path) cannot hang;
 * ``preloaded_devices``: a ``{name: device}`` mapping replacing the global registry (an operator
   restricts or extends the devices a node can load); ``force_message``; ``on`` (hooks, §6);
   ``loader``: ``callable(id) -> message | None`` used where a message must be read by ID (the
@@ -77,6 +78,7 @@ __all__ = [
     "resolve",
     "resolve_many",
     "set",
+    "step_budget",
     "unregister_device",
 ]
 
@@ -265,6 +267,22 @@ _ctx = _Ctx()
 
 def _limit_error(what: str) -> tuple[str, dict]:
     return _err(508, f"Request creates infinite recursion ({what} limit reached).")
+
+
+class step_budget:  # noqa: N801 - used as a context manager, like a function
+    """``with step_budget():`` runs its resolutions on a fresh ``max_steps`` count and then gives
+    the caller back its own: for a loop over independent units of work whose number is bounded
+    elsewhere (process@1.0 computing N scheduled slots, runtime §12.3). Each unit keeps the
+    runaway protection; the loop is bounded by its own length."""
+
+    __slots__ = ("_saved",)
+
+    def __enter__(self) -> None:
+        self._saved = _ctx.steps
+        _ctx.steps = 0
+
+    def __exit__(self, *_: object) -> None:
+        _ctx.steps = self._saved
 
 
 # --- the device framework (runtime §2.5) ---------------------------------------------------

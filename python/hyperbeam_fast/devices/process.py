@@ -21,11 +21,32 @@ Options: ``process_snapshot_interval`` (alias ``process_cache_frequency``; defau
 :data:`SNAPSHOT_INTERVAL`): a snapshot of the execution devices (the WASM memory) is stored every
 that many slots, not at every slot (HyperBEAM's default 1 writes 12 MB per AOS slot, §16 item 17).
 ``process_progress``: a callable ``(done, total)`` called while replaying (for a progress bar).
+
+Limits (issue 11 item 9; docs/processes.md has the table):
+
+* each slot is computed on its own ``max_steps`` budget (:func:`ao.step_budget`), so N pending
+  slots compute in one request;
+* a slot whose WASM call trapped or hit a limit (``wasm_fuel``, ``wasm_timeout``,
+  ``wasm_memory_limit``) is *failed*: its result is an error (``results/type = "error"``,
+  ``results/error`` the reason; json-iface stacks also get ``results/status = "error"``), the
+  state after it is the state before it (the broken instance is closed and the process rebuilt
+  from its latest snapshot plus a replay), and it is recorded at ``computed/<ProcID>/failed/<n>``
+  so that every replay skips it the same way;
+* ``process_compute_workers`` (default half the resolver threads, at least 1) bounds the
+  computes running at once (:data:`wasm64.GATE`): past it a compute gets a 503 at once, so
+  computes never take every resolver thread;
+* ``process_compute_timeout`` (seconds, default half the node's ``resolve_timeout``) bounds one
+  compute request: past it (checked between slots) the work done is kept and a 503 says retry;
+* ``process_live_max`` (default :data:`LIVE_MAX`) and ``process_live_memory`` (bytes, default
+  :data:`LIVE_MEMORY`) bound the live states kept in memory: the least recently used are closed
+  (their WASM memory freed).
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from collections import OrderedDict
 from typing import Any
 
 from .. import ao, cache
@@ -33,6 +54,7 @@ from ..exceptions import HyperbeamError, NotFound, StoreCorrupt
 from ..hashpath import hashpath as _hashpath
 from ..message import id as msg_id
 from . import scheduler as _sched
+from . import wasm64
 from .scheduler import store_of
 
 NAME = "process@1.0"
@@ -41,9 +63,16 @@ SNAPSHOT_PAGE = 65536
 #: Computed states are written in batches of this many slots (see :func:`_store_results`).
 WRITE_BATCH = 64
 _ZERO_PAGE = bytes(SNAPSHOT_PAGE)
-_live: dict[tuple[int, str], dict] = {}
+#: Live states kept at most (``process_live_max``) and their WASM memory (``process_live_memory``).
+LIVE_MAX = 64
+LIVE_MEMORY = 2 << 30
+_live: OrderedDict[tuple[int, str], dict] = OrderedDict()  # least recently used first
+_live_mem: dict[tuple[int, str], int] = {}  # WASM bytes of each live state, when it was kept
+_live_guard = threading.Lock()
 _locks: dict[tuple[int, str], threading.RLock] = {}
 _locks_guard = threading.Lock()
+_computing: dict[tuple[int, str], int] = {}  # processes inside compute_to: never evicted
+_failed: dict[tuple[int, str], dict[int, str]] = {}
 
 
 def _text(v: Any) -> str:
@@ -73,8 +102,53 @@ def _lock(k: tuple[int, str]) -> threading.RLock:
 
 def forget_live() -> None:
     """Drop live states (what a node restart does); the store keeps results and snapshots."""
-    _live.clear()
+    with _live_guard:
+        _live.clear()
+        _live_mem.clear()
+    _failed.clear()
     _sched.forget_servers()
+
+
+def _keep_live(k: tuple[int, str], state: dict, opts: dict) -> None:
+    """Make ``state`` the live state of ``k`` (most recently used), then close the least
+    recently used others while more than ``process_live_max`` are kept or their WASM memory is
+    over ``process_live_memory`` (a process that is computing right now is never evicted); a
+    state over that budget on its own is not kept (its next compute restores a snapshot)."""
+    most = int(_text(opts.get("process_live_max") or LIVE_MAX))
+    budget = int(_text(opts.get("process_live_memory") or LIVE_MEMORY))
+
+    mem = wasm64.memory_in_use(state)  # measured here, where this thread owns the instance
+
+    def over() -> bool:
+        return len(_live) > most or sum(_live_mem.values()) > budget
+
+    with _live_guard:
+        _live[k] = state
+        _live_mem[k] = mem
+        _live.move_to_end(k)
+        for victim in [v for v in _live if v != k and not _computing.get(v)]:
+            if not over():
+                return
+            _live_mem.pop(victim, None)
+            wasm64.release(_live.pop(victim))
+        if mem > budget:
+            del _live[k], _live_mem[k]
+            wasm64.release(state)
+
+
+def _drop_live(k: tuple[int, str]) -> None:
+    with _live_guard:
+        _live.pop(k, None)
+        _live_mem.pop(k, None)
+
+
+def _busy(k: tuple[int, str], delta: int) -> None:
+    with _live_guard:
+        n = _computing.get(k, 0) + delta
+        if n:
+            _computing[k] = n
+        else:
+            _computing.pop(k, None)
 
 
 def _iopts(opts: dict) -> dict:
@@ -259,75 +333,188 @@ def _from_snapshot(pid: str, target: int, opts: dict) -> dict | None:
 
 def compute_to(base: dict, target: int, opts: dict) -> tuple[str, Any]:
     """Compute the process of ``base`` up to slot ``target`` (runtime §12.3 ``compute``)."""
+    if not wasm64.GATE.enter(opts):
+        return "error", {
+            "status": 503,
+            "body": f"busy: {wasm64.GATE.limit(opts)} computes are running "
+            "(process_compute_workers); retry later",
+        }
     d = definition(base)
     pid = msg_id(d, "all")
-    store = store_of(opts)
     k = _key(pid, opts)
-    with _lock(k):
-        live = _live.get(k)
-        if live is not None and int(live.get("at-slot", -1)) == target:
-            return "ok", live
-        if target >= 0 and (live is None or int(live.get("at-slot", -1)) > target):
-            try:
-                r = cache.read(f"computed/{pid}/slot/{target}", store)
-                if isinstance(r, dict):
-                    return "ok", r
-            except (NotFound, HyperbeamError):
-                pass
-        state = live if live is not None and int(live.get("at-slot", -1)) <= target else None
-        if state is None:
-            state = _from_snapshot(pid, target, opts)
-        if state is None:
-            status, state = _init(d, pid, opts)
-            if status != "ok":
-                return status, state
-        srv = _sched.server(pid, opts)
-        at = int(state.get("at-slot", -1))
-        start = at
-        progress = opts.get("process_progress")
-        interval = int(
-            opts.get(
-                "process_snapshot_interval", opts.get("process_cache_frequency", SNAPSHOT_INTERVAL)
-            )
-            or 0
-        )
-        pending: list[tuple[dict, dict | None]] = []
+    _busy(k, 1)
+    try:
+        with _lock(k):
+            return _compute_locked(d, pid, k, target, opts)
+    finally:
+        _busy(k, -1)
+        wasm64.GATE.leave()
+
+
+def _compute_locked(
+    d: dict, pid: str, k: tuple[int, str], target: int, opts: dict
+) -> tuple[str, Any]:
+    store = store_of(opts)
+    live = _live.get(k)
+    if live is not None and int(live.get("at-slot", -1)) == target:
+        return "ok", live
+    if target >= 0 and (live is None or int(live.get("at-slot", -1)) > target):
         try:
-            while at < target:
-                a = srv.read(at + 1)
-                if a is None:
-                    _live[k] = state
-                    return "error", {
-                        "status": 503,
-                        "body": "No assignment found for next slot.",
-                        "phase": "get-schedule",
-                        "attempted-slot": at + 1,
-                    }
-                status, nxt = _compute_slot(state, a, opts)
+            r = cache.read(f"computed/{pid}/slot/{target}", store)
+            if isinstance(r, dict):
+                return "ok", r
+        except (NotFound, HyperbeamError):
+            pass
+    state = live if live is not None and int(live.get("at-slot", -1)) <= target else None
+    if state is None:
+        status, state = _rebuild(d, pid, target, opts)
+        if status != "ok":
+            return status, state
+    failed = _failed_slots(pid, k, store)
+    fresh = None  # the slot that failed in this call
+    srv = _sched.server(pid, opts)
+    at = int(state.get("at-slot", -1))
+    start = at
+    progress = opts.get("process_progress")
+    interval = int(
+        opts.get(
+            "process_snapshot_interval", opts.get("process_cache_frequency", SNAPSHOT_INTERVAL)
+        )
+        or 0
+    )
+    budget = _compute_budget(opts)
+    deadline = None if budget is None else time.monotonic() + budget
+    pending: list[tuple[dict, dict | None]] = []
+    try:
+        while at < target:
+            if deadline is not None and at > start and time.monotonic() > deadline:
+                _keep_live(k, state, opts)  # the work is kept: a retry goes on from here
+                return "error", {
+                    "status": 503,
+                    "body": f"computed to slot {at} of {target} in {budget} s "
+                    "(process_compute_timeout); retry to go on",
+                    "phase": "compute",
+                    "at-slot": at,
+                }
+            a = srv.read(at + 1)
+            if a is None:
+                _keep_live(k, state, opts)
+                return "error", {
+                    "status": 503,
+                    "body": "No assignment found for next slot.",
+                    "phase": "get-schedule",
+                    "attempted-slot": at + 1,
+                }
+            if at + 1 in failed:
+                nxt = _failed_slot(state, a, failed[at + 1])
+            else:
+                with ao.step_budget():
+                    status, nxt = _compute_slot(state, a, opts)
+                why = wasm64.broken(state)
+                if why is not None:  # stopped mid-call: roll the slot back, record it
+                    _store_results(pid, pending, opts)
+                    failed[at + 1] = why
+                    fresh = at + 1
+                    _mark_failed(pid, at + 1, why, store)
+                    _drop_live(k)
+                    wasm64.release(state)
+                    status, state = _rebuild(d, pid, at, opts)
+                    if status != "ok":
+                        return status, state
+                    at = int(state.get("at-slot", -1))
+                    continue
                 if status != "ok":
-                    _live[k] = state
+                    _keep_live(k, state, opts)
                     return "error", {
                         **(nxt if isinstance(nxt, dict) else {"body": nxt}),
                         "phase": "compute",
                         "attempted-slot": at + 1,
                     }
-                state = nxt
-                at = int(state["at-slot"])
-                # The snapshot is taken now (the memory moves on); the writes are batched.
-                snap = _snapshot(state, opts) if interval > 0 and at % interval == 0 else None
-                pending.append((state, snap))
-                if len(pending) >= WRITE_BATCH:
-                    _store_results(pid, pending, opts)
-                if progress is not None:
-                    progress(at - start, target - start)
-        finally:
-            _store_results(pid, pending, opts)
-        _live[k] = state
+            state = nxt
+            at = int(state["at-slot"])
+            # The snapshot is taken now (the memory moves on); the writes are batched. A
+            # slot that just failed gets one too: the next rollback replays from there.
+            snap = (
+                _snapshot(state, opts)
+                if (interval > 0 and at % interval == 0) or at == fresh
+                else None
+            )
+            pending.append((state, snap))
+            if len(pending) >= WRITE_BATCH:
+                _store_results(pid, pending, opts)
+            if progress is not None:
+                progress(at - start, target - start)
+    finally:
+        _store_results(pid, pending, opts)
+    _keep_live(k, state, opts)
+    return "ok", state
+
+
+def _compute_budget(opts: dict) -> float | None:
+    """Seconds one compute request may run (``process_compute_timeout``; default half the node's
+    ``resolve_timeout``, so that with the slot running past it the client still gets the 503,
+    not a 504); None: no bound (no node, e.g. the CLI)."""
+    v = opts.get("process_compute_timeout")
+    if v is None:
+        rt = opts.get("resolve_timeout")
+        return None if rt is None else float(_text(rt)) / 2
+    if _text(v).strip().lower() in ("none", "infinity", ""):
+        return None
+    return float(_text(v))
+
+
+def _rebuild(d: dict, pid: str, target: int, opts: dict) -> tuple[str, Any]:
+    """A fresh state at or below ``target``: the newest snapshot, else ``init``."""
+    state = _from_snapshot(pid, target, opts)
+    if state is not None:
         return "ok", state
+    return _init(d, pid, opts)
+
+
+def _failed_dir(pid: str) -> str:
+    return f"computed/{pid}/failed"
+
+
+def _failed_slots(pid: str, k: tuple[int, str], store: Any) -> dict[int, str]:
+    """``{slot: reason}`` of the failed slots of ``pid`` (read from the store once)."""
+    got = _failed.get(k)
+    if got is None:
+        got = {}
+        for n in cache.list_numbered(_failed_dir(pid), store):
+            try:
+                why = cache.read(f"{_failed_dir(pid)}/{n}", store)
+            except (NotFound, HyperbeamError):
+                why = b"failed"
+            got[n] = why.decode("utf-8", "replace") if isinstance(why, bytes) else str(why)
+        _failed[k] = got
+    return got
+
+
+def _mark_failed(pid: str, slot: int, why: str, store: Any) -> None:
+    with cache._writable(store).batch() as b:
+        b.write(f"{_failed_dir(pid)}/{slot}", why.encode())
+
+
+def _failed_slot(state: dict, assignment: dict, why: str) -> dict:
+    """The state after a failed slot: the state before it with an error result, shaped as the
+    stack's own error results are (wasm-64's ``type``/``error``; json-iface adds ``status``,
+    ``body`` and an empty ``outbox``)."""
+    results: dict = {"type": "error", "error": why}
+    stack = definition(state).get("device-stack")
+    names = stack.values() if isinstance(stack, dict) else stack if isinstance(stack, list) else []
+    if any(_text(n).lower() == "json-iface@1.0" for n in names):
+        results.update({"status": "error", "body": "WASM execution error.", "outbox": {}})
+    return _advance({**state, "results": results}, assignment)
+
+
+def _advance(out: dict, assignment: dict) -> dict:
+    """``out`` as the state at ``assignment``'s slot: its ``at-slot`` and hashpath chain."""
+    prev = _text(out.get("state-hashpath") or msg_id(definition(out), "all"))
+    hp = _hashpath({"priv": {"hashpath": prev}}, assignment)
+    return {**out, "at-slot": int(_text(assignment.get("slot"))), "state-hashpath": hp}
 
 
 def _compute_slot(state: dict, assignment: dict, opts: dict) -> tuple[str, Any]:
-    slot = int(_text(assignment.get("slot")))
     inp = assignment if assignment.get("path") else {**assignment, "path": "compute"}
     st = {k: v for k, v in state.items() if k != "results"}
     try:
@@ -337,9 +524,7 @@ def _compute_slot(state: dict, assignment: dict, opts: dict) -> tuple[str, Any]:
     if status != "ok" or not isinstance(out, dict):
         return "error", {"status": 500, "body": "execution failed", "reason": out}
     prev = _text(state.get("state-hashpath") or msg_id(definition(state), "all"))
-    hp = _hashpath({"priv": {"hashpath": prev}}, assignment)
-    out = {**out, "at-slot": slot, "state-hashpath": hp}
-    return "ok", out
+    return "ok", _advance({**out, "state-hashpath": prev}, assignment)
 
 
 def _store_results(pid: str, pending: list[tuple[dict, dict | None]], opts: dict) -> None:

@@ -9,22 +9,78 @@ numeric ``parameters``; results at ``results/<output-prefix>/type|output``), ``n
 ``state`` and returns ``{state, results}``); unknown imports return 0 and are recorded under
 ``results/<output-prefix>/undefined-calls``. An import may call back into the instance.
 
-Options: ``wasm_fuel`` (per call, default :data:`~hyperbeam_fast.wasm.DEFAULT_FUEL`; a runaway
-module gives ``results/<p>/type = "error"``), ``wasm_memory_limit`` (bytes), ``store`` (the
-cache store used to load an image given by ID).
+Options (limits per outermost call; ``none`` for no limit): ``wasm_fuel`` (default
+:data:`~hyperbeam_fast.wasm.DEFAULT_FUEL`), ``wasm_timeout`` (wall-clock seconds, default
+:data:`~hyperbeam_fast.wasm.DEFAULT_TIMEOUT`), ``wasm_memory_limit`` (bytes per instance, default
+:data:`~hyperbeam_fast.wasm.DEFAULT_MEMORY_LIMIT`); ``store`` (the cache store used to load an
+image given by ID). A call that traps or hits a limit gives ``results/<p>/type = "error"`` and
+marks the context :attr:`WasmContext.broken` (its memory stopped mid-call: process@1.0 rolls the
+slot back, see :func:`broken`).
 """
 
 from __future__ import annotations
 
+import os
+import threading
 from typing import Any
 
 from .. import ao
-from ..wasm import DEFAULT_FUEL, DEFAULT_MEMORY_LIMIT, Instance, WasmError, load_module
-from ..wasm.errors import WasmCompileError, WasmImportError
+from ..wasm import (
+    DEFAULT_FUEL,
+    DEFAULT_MEMORY_LIMIT,
+    DEFAULT_TIMEOUT,
+    Instance,
+    WasmError,
+    load_module,
+)
+from ..wasm.engine import MODULE_CACHE_MAX
+from ..wasm.errors import WasmCompileError, WasmImportError, WasmMemoryError, WasmTrap
 
 NAME = "wasm-64@1.0"
 
 _modules_by_id: dict[str, Any] = {}
+#: Errors raised while the guest runs: its memory may be mid-update.
+_MID_CALL = (WasmTrap, WasmImportError, WasmMemoryError)
+
+
+class ComputeGate:
+    """At most ``process_compute_workers`` threads compute (a process, or a WASM call) at once;
+    a nested compute, in a thread that already computes, always enters. The others get a 503 at
+    once instead of holding a resolver thread while they wait, so slow or looping processes
+    cannot take every thread of the node (GET /~meta@1.0/info keeps answering)."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._running = 0
+        self._mine = threading.local()
+
+    @staticmethod
+    def limit(opts: dict) -> int:
+        n = opts.get("process_compute_workers")
+        if n is not None:
+            return max(1, int(n))
+        # the node's resolver threads (node/server.py: ``workers``, 0 = CPU count, at least 2)
+        workers = int(opts.get("workers") or 0) or max(2, os.cpu_count() or 2)
+        return max(1, workers // 2)
+
+    def enter(self, opts: dict) -> bool:
+        depth = getattr(self._mine, "depth", 0)
+        if depth == 0:
+            with self._guard:
+                if self._running >= self.limit(opts):
+                    return False
+                self._running += 1
+        self._mine.depth = depth + 1
+        return True
+
+    def leave(self) -> None:
+        self._mine.depth -= 1
+        if self._mine.depth == 0:
+            with self._guard:
+                self._running -= 1
+
+
+GATE = ComputeGate()
 
 
 def _text(v: Any, default: str = "") -> str:
@@ -78,7 +134,7 @@ def _priv_key(p: str) -> str:
 class WasmContext:
     """What ``priv.<p>/instance`` holds: the live instance plus the state an import sees."""
 
-    __slots__ = ("instance", "prefix", "state", "opts", "image")
+    __slots__ = ("instance", "prefix", "state", "opts", "image", "broken")
 
     def __init__(self, prefix: str, opts: dict, image: str) -> None:
         self.prefix = prefix
@@ -86,11 +142,18 @@ class WasmContext:
         self.state: dict = {}
         self.image = image
         self.instance: Instance | None = None
+        #: Why the last call did not finish (a trap or a limit), else None: the guest's memory
+        #: is then mid-update and the instance must not run the next message.
+        self.broken: str | None = None
 
     # HB's priv <p>/write and <p>/read
     def write(self, data: bytes | str) -> int:
         assert self.instance is not None
-        return self.instance.write_string(data)
+        try:
+            return self.instance.write_string(data)  # runs the guest's malloc
+        except _MID_CALL as e:
+            self.broken = str(e)
+            raise
 
     def read(self, ptr: Any) -> bytes:
         assert self.instance is not None
@@ -149,6 +212,35 @@ def context(base: dict, prefix: str | None = None) -> WasmContext | None:
     return c if isinstance(c, WasmContext) else None
 
 
+def _contexts(state: Any) -> list[WasmContext]:
+    priv = state.get("priv") if isinstance(state, dict) else None
+    if not isinstance(priv, dict):
+        return []
+    return [c for c in priv.values() if isinstance(c, WasmContext)]
+
+
+def broken(state: Any) -> str | None:
+    """Why a WASM call of ``state`` stopped mid-way (a trap, fuel, deadline or memory limit), or
+    None when every instance of ``state`` finished its last call."""
+    for c in _contexts(state):
+        if c.broken is not None:
+            return c.broken
+    return None
+
+
+def release(state: Any) -> None:
+    """Close every live instance of ``state`` now (its memory goes back to the OS)."""
+    for c in _contexts(state):
+        if c.instance is not None:
+            c.instance.close()
+            c.instance = None
+
+
+def memory_in_use(state: Any) -> int:
+    """Bytes of linear memory held by the live instances of ``state``."""
+    return sum(c.instance.memory_size() for c in _contexts(state) if c.instance is not None)
+
+
 def _with_priv(base: dict, key: str, value: Any) -> dict:
     priv = base.get("priv")
     priv = dict(priv) if isinstance(priv, dict) else {}
@@ -200,6 +292,8 @@ def _load(base: dict, in_prefix: str, opts: dict) -> tuple[Any, str]:
     mod = load_module(data)
     if ident:
         _modules_by_id[ident] = mod
+        while len(_modules_by_id) > MODULE_CACHE_MAX:  # oldest first
+            _modules_by_id.pop(next(iter(_modules_by_id)), None)
     return mod, ident
 
 
@@ -207,17 +301,27 @@ def _new_context(base: dict, opts: dict) -> WasmContext:
     in_p, out_p = prefixes(base)
     mod, ident = _load(base, in_p, opts)
     ctx = WasmContext(out_p, opts, ident)
-    fuel = opts.get("wasm_fuel", DEFAULT_FUEL)
-    limit = opts.get("wasm_memory_limit", DEFAULT_MEMORY_LIMIT)
     ctx.instance = Instance(
         mod,
         ctx.handle_import,
-        fuel=None if fuel is None else int(_text(fuel) if isinstance(fuel, bytes) else fuel),
-        memory_limit=None
-        if limit is None
-        else int(_text(limit) if isinstance(limit, bytes) else limit),
+        fuel=_limit(opts, "wasm_fuel", DEFAULT_FUEL, int),
+        memory_limit=_limit(opts, "wasm_memory_limit", DEFAULT_MEMORY_LIMIT, int),
+        timeout=_limit(opts, "wasm_timeout", DEFAULT_TIMEOUT, float),
     )
     return ctx
+
+
+def _limit(opts: dict, key: str, default: Any, kind: type) -> Any:
+    """A limit option: a number (or its text), ``None``/``none`` for no limit."""
+    v = opts.get(key, default)
+    if isinstance(v, bytes):
+        v = _text(v)
+    if v is None or (isinstance(v, str) and v.strip().lower() in ("none", "infinity", "")):
+        return None
+    try:
+        return kind(v)
+    except (TypeError, ValueError):
+        raise WasmError(f"option {key} must be a number or none, not {v!r:.40}") from None
 
 
 def _numbers(params: Any) -> list | None:
@@ -247,7 +351,8 @@ class Wasm64Device:
 
     def normalize(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
         p = prefixes(base)[1]
-        if context(base, p) is not None:
+        live = context(base, p)
+        if live is not None and live.instance is not None:  # (None: closed, see release)
             return "ok", base
         snap = base.get("snapshot")
         dk = base.get("device-key")
@@ -290,9 +395,15 @@ class Wasm64Device:
         nums = _numbers(params)
         p = prefixes(base)[1]
         ctx = context(base, p)
-        assert ctx is not None and ctx.instance is not None
+        if ctx is None or ctx.instance is None:
+            return "error", {"status": 500, "body": "no_wasm_instance (closed)"}
         if nums is None:
             return "error", {"status": 400, "body": "WASM parameters must be integers or floats"}
+        if not GATE.enter(opts):
+            return "error", {
+                "status": 503,
+                "body": f"busy: {GATE.limit(opts)} computes are running (process_compute_workers)",
+            }
         ctx.state = base
         ctx.opts = opts
         try:
@@ -301,6 +412,10 @@ class Wasm64Device:
         except WasmError as e:
             out, typ = [], "error"
             err = str(e)
+            if isinstance(e, _MID_CALL):
+                ctx.broken = err
+        finally:
+            GATE.leave()
         after = ctx.state
         ctx.state = {}
         res_path = join("results", p)

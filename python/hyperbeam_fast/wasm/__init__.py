@@ -2,7 +2,7 @@
 
 ``load_module(bytes)`` compiles an image once (legacy-EH images such as AOS are translated to
 exnref first, see :mod:`.translate`) and caches it by image key; ``Instance(module, handler)``
-instantiates it with fuel and memory limits. Devices: ``wasm-64@1.0``, ``wasi@1.0``,
+instantiates it with fuel, wall-clock and memory limits. Devices: ``wasm-64@1.0``, ``wasi@1.0``,
 ``json-iface@1.0`` (see docs/processes.md).
 """
 
@@ -12,24 +12,29 @@ from .errors import (
     WasmError,
     WasmFuelExhausted,
     WasmImportError,
+    WasmLimit,
     WasmMemoryError,
     WasmMemoryLimit,
+    WasmTimeout,
     WasmTranslatorMissing,
     WasmTrap,
 )
-from .instance import DEFAULT_FUEL, DEFAULT_MEMORY_LIMIT, Instance, signature
+from .instance import DEFAULT_FUEL, DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT, Instance, signature
 from .translate import find_translator
 
 __all__ = [
     "DEFAULT_FUEL",
     "DEFAULT_MEMORY_LIMIT",
+    "DEFAULT_TIMEOUT",
     "Instance",
     "WasmCompileError",
     "WasmError",
     "WasmFuelExhausted",
     "WasmImportError",
+    "WasmLimit",
     "WasmMemoryError",
     "WasmMemoryLimit",
+    "WasmTimeout",
     "WasmTranslatorMissing",
     "WasmTrap",
     "cache_dir",

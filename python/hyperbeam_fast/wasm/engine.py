@@ -1,9 +1,11 @@
 """The shared wasmtime engine and the compiled-module cache (spec runtime §14.1, §14.5).
 
-One :class:`wasmtime.Engine` per process, with memory64, exceptions and fuel metering on
-(``gc_support`` and ``wasm_reference_types`` stay at their defaults: turning them off aborts the
-process when the exnref AOS module compiles). Modules are cached by image key (the SHA-256 of the
-*original* image bytes, in base64url) in memory and, serialized, on disk under
+One :class:`wasmtime.Engine` per process, with memory64, exceptions, fuel metering and epoch
+interruption on (a daemon thread advances the epoch every :data:`EPOCH_TICK` seconds: a store's
+epoch deadline is its wall-clock limit, see :mod:`.instance`); ``gc_support`` and
+``wasm_reference_types`` stay at their defaults (turning them off aborts the process when the
+exnref AOS module compiles). Modules are cached by image key (the SHA-256 of the *original* image
+bytes, in base64url) in memory (at most :data:`MODULE_CACHE_MAX`) and, serialized, on disk under
 :func:`cache_dir` (``$HYPERBEAM_WASM_CACHE``, default ``~/.cache/hyperbeam_fast/wasm``; set it to
 ``off`` to disable). A cached module loads in about a millisecond instead of a 0.3-0.8 s compile.
 Images that use legacy exception handling are translated first (:mod:`.translate`).
@@ -15,6 +17,7 @@ import base64
 import hashlib
 import os
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import wasmtime
@@ -24,8 +27,12 @@ from .translate import _atomic_write, needs_translation, to_exnref
 
 _lock = threading.Lock()
 _engine: wasmtime.Engine | None = None
-_modules: dict[str, wasmtime.Module] = {}
-_FINGERPRINT = "wt50-m64-exn-fuel-v1"
+#: Compiled modules kept in memory (least recently used first; live instances keep their own).
+MODULE_CACHE_MAX = 32
+_modules: OrderedDict[str, wasmtime.Module] = OrderedDict()
+_FINGERPRINT = "wt50-m64-exn-fuel-epoch-v1"
+#: Seconds per epoch tick: the resolution of a WASM call's wall-clock deadline.
+EPOCH_TICK = 0.05
 
 
 def engine() -> wasmtime.Engine:
@@ -38,8 +45,20 @@ def engine() -> wasmtime.Engine:
                 cfg.wasm_memory64 = True
                 cfg.wasm_exceptions = True
                 cfg.consume_fuel = True
+                cfg.epoch_interruption = True
                 _engine = wasmtime.Engine(cfg)
+                threading.Thread(
+                    target=_tick, args=(_engine,), name="hb-wasm-epoch", daemon=True
+                ).start()
     return _engine
+
+
+def _tick(eng: wasmtime.Engine) -> None:
+    """Advance the engine's epoch forever (the clock of every store's deadline)."""
+    wait = threading.Event().wait
+    while True:
+        wait(EPOCH_TICK)
+        eng.increment_epoch()
 
 
 def cache_dir() -> Path | None:
@@ -81,6 +100,9 @@ def load_module(data: bytes, key: str | None = None) -> wasmtime.Module:
     key = key or image_key(data)
     mod = _modules.get(key)
     if mod is not None:
+        with _lock:
+            if key in _modules:
+                _modules.move_to_end(key)
         return mod
     d = cache_dir()
     path = d / f"{key}.{_FINGERPRINT}.cwasm" if d is not None else None
@@ -95,6 +117,8 @@ def load_module(data: bytes, key: str | None = None) -> wasmtime.Module:
             _atomic_write(path, mod.serialize())
     with _lock:
         _modules[key] = mod
+        while len(_modules) > MODULE_CACHE_MAX:
+            _modules.popitem(last=False)
     return mod
 
 
@@ -110,6 +134,7 @@ def _short(e: BaseException) -> str:
 
 
 __all__ = [
+    "EPOCH_TICK",
     "cache_dir",
     "clear_memory_cache",
     "compile_module",

@@ -22,12 +22,20 @@ class WasmTrap(WasmError):
     """The guest trapped (unreachable, out-of-bounds access, stack overflow, ...)."""
 
 
-class WasmFuelExhausted(WasmTrap):
-    """The guest ran out of fuel (a runaway or infinite loop)."""
+class WasmLimit(WasmTrap):
+    """The guest hit one of the node's resource limits (fuel, time or memory)."""
 
 
-class WasmMemoryLimit(WasmTrap):
-    """The guest tried to grow its memory past the configured limit."""
+class WasmFuelExhausted(WasmLimit):
+    """The guest ran out of fuel (a runaway or infinite loop): ``wasm_fuel``."""
+
+
+class WasmTimeout(WasmLimit):
+    """The guest ran past its wall-clock deadline (epoch interruption): ``wasm_timeout``."""
+
+
+class WasmMemoryLimit(WasmLimit):
+    """The guest trapped after its memory could not grow past ``wasm_memory_limit``."""
 
 
 class WasmMemoryError(WasmError, ValueError):
@@ -43,8 +51,10 @@ __all__ = [
     "WasmError",
     "WasmFuelExhausted",
     "WasmImportError",
+    "WasmLimit",
     "WasmMemoryError",
     "WasmMemoryLimit",
+    "WasmTimeout",
     "WasmTrap",
     "WasmTranslatorMissing",
 ]

@@ -1,8 +1,10 @@
 """A live WASM instance on wasmtime (spec runtime §14.2-§14.4) with host imports.
 
 :class:`Instance` owns one wasmtime ``Store``: fuel metering (a runaway module ends in
-:class:`WasmFuelExhausted`, the host lives on), a memory limit (growth past it fails inside the
-guest; emscripten's ``emscripten_resize_heap`` reports it), re-entrant imports (an import handler
+:class:`WasmFuelExhausted`, the host lives on), a wall-clock deadline per outermost call (epoch
+interruption: :class:`WasmTimeout`), a memory limit (growth past it fails inside the guest;
+emscripten's ``emscripten_resize_heap`` reports it; a trap at the limit is
+:class:`WasmMemoryLimit`), re-entrant imports (an import handler
 may call back into the instance), guest-memory access through the Rust bridge
 (``_native.wasm_mem_*``: bounds-checked, no per-byte Python work, the base pointer re-fetched on
 every access so memory growth is safe), ``malloc``/C strings, and memory snapshots.
@@ -24,17 +26,21 @@ from typing import Any
 import wasmtime
 
 from .. import _native
-from .engine import engine, load_module
+from .engine import EPOCH_TICK, engine, load_module
 from .errors import (
     WasmCompileError,
     WasmError,
     WasmFuelExhausted,
     WasmMemoryError,
+    WasmMemoryLimit,
+    WasmTimeout,
     WasmTrap,
 )
 
 DEFAULT_FUEL = 50_000_000_000  # per outermost call; about a minute of guest work
 DEFAULT_MEMORY_LIMIT = 4 << 30  # bytes
+DEFAULT_TIMEOUT = 10.0  # seconds of wall clock per outermost call
+_NO_DEADLINE = 1 << 62  # epoch ticks: never
 
 _VOIDP = ctypes.c_void_p
 _mem_read = _native.wasm_mem_read
@@ -159,12 +165,19 @@ class _Longjmp(Exception):
     """emscripten's ``_emscripten_throw_longjmp``: unwinds to the nearest ``invoke_*``."""
 
 
-def _trap_error(e: BaseException) -> WasmError:
-    code = getattr(e, "trap_code", None)
-    msg = getattr(e, "message", None) or str(e)
-    if code == wasmtime.TrapCode.OUT_OF_FUEL:
-        return WasmFuelExhausted(f"out of fuel: {msg.splitlines()[0] if msg else ''}")
-    return WasmTrap(msg.strip().splitlines()[0] if msg and msg.strip() else repr(e))
+def _trap_reason(e: BaseException) -> str:
+    """The readable line of a wasmtime trap (the text after "Caused by:", else the first)."""
+    msg = (getattr(e, "message", None) or str(e)).strip()
+    if "Caused by:" in msg:
+        msg = msg.split("Caused by:", 1)[1].strip()
+    return msg.splitlines()[0].strip() if msg else repr(e)
+
+
+_LIMIT_TRAPS = (wasmtime.TrapCode.OUT_OF_FUEL, wasmtime.TrapCode.INTERRUPT)
+
+
+def _is_limit_trap(e: BaseException) -> bool:
+    return getattr(e, "trap_code", None) in _LIMIT_TRAPS
 
 
 class Instance:
@@ -177,6 +190,7 @@ class Instance:
         *,
         fuel: int | None = DEFAULT_FUEL,
         memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+        timeout: float | None = DEFAULT_TIMEOUT,
         call_ctors: bool = True,
         raw_calls: bool = True,
     ) -> None:
@@ -185,9 +199,14 @@ class Instance:
         self.module = module
         self.handler: ImportHandler = import_handler or _zero_handler
         self.fuel = fuel
+        self.memory_limit = None if memory_limit is None else int(memory_limit)
+        self.timeout = timeout
+        self._ticks = _NO_DEADLINE if timeout is None else max(1, -(-timeout // EPOCH_TICK))
         self.store = wasmtime.Store(engine())
-        if memory_limit is not None:
-            self.store.set_limits(memory_size=int(memory_limit))
+        if self.memory_limit is not None:
+            self.store.set_limits(memory_size=self.memory_limit)
+        self._grow_denied = False
+        self.memory: wasmtime.Memory | None = None
         self._depth = 0
         self._temp_ret0 = 0
         self.imports: list[tuple[str, str, str]] = []
@@ -202,11 +221,11 @@ class Instance:
             sig = signature(ty)
             self.imports.append((imp.module, imp.name or "", sig))
             linker.define_func(imp.module, imp.name, ty, self._host(imp.module, imp.name, ty, sig))
-        self._store_fuel()
+        self._start_call()
         try:
             self.instance = linker.instantiate(self.store, module)
         except wasmtime.Trap as e:
-            raise _trap_error(e) from e
+            raise self._trap_error(e) from e
         except wasmtime.WasmtimeError as e:
             raise WasmError(f"Failed to create WASM instance: {e}") from e
         ex = self.instance.exports(self.store)
@@ -222,7 +241,7 @@ class Instance:
         self._raw: dict[str, _RawFunc] = {}
         self.raw_calls = raw_calls
         mems = [e for e in self.exports.values() if isinstance(e, wasmtime.Memory)]
-        self.memory: wasmtime.Memory | None = mems[0] if mems else None
+        self.memory = mems[0] if mems else None
         table = self.exports.get("__indirect_function_table")
         self.table: wasmtime.Table | None = table if isinstance(table, wasmtime.Table) else None
         if call_ctors and "__wasm_call_ctors" in self.exports:
@@ -235,11 +254,45 @@ class Instance:
 
     # ---- calls ------------------------------------------------------------------------------
 
-    def _store_fuel(self) -> None:
-        if self.fuel is not None:
-            self.store.set_fuel(int(self.fuel))
-        else:
-            self.store.set_fuel(1 << 62)
+    def _start_call(self) -> None:
+        """An outermost call starts: full fuel, a fresh deadline, no denied growth yet."""
+        self.store.set_fuel(int(self.fuel) if self.fuel is not None else 1 << 62)
+        self.store.set_epoch_deadline(int(self._ticks))
+        self._grow_denied = False
+
+    def _trap_error(self, e: BaseException) -> WasmError:
+        """The typed error of a trap: a limit (fuel, deadline, memory) or a plain trap."""
+        code = getattr(e, "trap_code", None)
+        first = _trap_reason(e)
+        if code == wasmtime.TrapCode.OUT_OF_FUEL:
+            return WasmFuelExhausted(f"out of fuel (wasm_fuel {self.fuel}): {first}")
+        if code == wasmtime.TrapCode.INTERRUPT:
+            return WasmTimeout(f"ran past its deadline (wasm_timeout {self.timeout} s): {first}")
+        if self._at_memory_limit():
+            return WasmMemoryLimit(
+                f"memory limit reached (wasm_memory_limit {self.memory_limit} bytes): {first}"
+            )
+        return WasmTrap(first)
+
+    def _at_memory_limit(self) -> bool:
+        """Whether this call was refused a growth, or memory is within 1/16 of the limit (a
+        ``memory.grow`` past the limit just returns -1 to the guest, which then traps)."""
+        if self.memory_limit is None or self.memory is None:
+            return False
+        if self._grow_denied:
+            return True
+        return self.memory_size() > self.memory_limit - self.memory_limit // 16
+
+    def close(self) -> None:
+        """Free the store (its linear memory goes back to the OS); the instance is unusable."""
+        store = self.__dict__.pop("store", None)
+        self.handler = _zero_handler
+        self.exports = {}
+        self._funcs = {}
+        self._raw = {}
+        self.memory = self.table = None
+        if store is not None:
+            store.close()
 
     def func(self, name: str) -> tuple[wasmtime.Func, list, int]:
         f = self._funcs.get(name)
@@ -281,12 +334,12 @@ class Instance:
         refilled for an outermost call; wasmtime traps become :class:`WasmError`."""
         outer = self._depth == 0
         if outer:
-            self._store_fuel()
+            self._start_call()
         self._depth += 1
         try:
             r = fn(args) if type(fn) is _RawFunc else fn(self.store, *args)
         except wasmtime.Trap as e:
-            raise _trap_error(e) from e
+            raise self._trap_error(e) from e
         except wasmtime.WasmtimeError as e:
             raise WasmTrap(str(e).strip().splitlines()[0]) from e
         finally:
@@ -357,7 +410,7 @@ class Instance:
         try:
             r = fn(self.store, *args)
         except (wasmtime.Trap, wasmtime.WasmtimeError, _Longjmp) as e:
-            if getattr(e, "trap_code", None) == wasmtime.TrapCode.OUT_OF_FUEL:
+            if _is_limit_trap(e):
                 raise
             if sp is not None:
                 self._stack_restore(sp)
@@ -406,6 +459,7 @@ class Instance:
         try:
             self.memory.grow(self.store, pages)
         except wasmtime.WasmtimeError:
+            self._grow_denied = True
             return [0]
         return [1]
 
@@ -505,4 +559,11 @@ class Instance:
                 ext.set_value(self.store, v)
 
 
-__all__ = ["DEFAULT_FUEL", "DEFAULT_MEMORY_LIMIT", "ImportHandler", "Instance", "signature"]
+__all__ = [
+    "DEFAULT_FUEL",
+    "DEFAULT_MEMORY_LIMIT",
+    "DEFAULT_TIMEOUT",
+    "ImportHandler",
+    "Instance",
+    "signature",
+]
