@@ -45,12 +45,13 @@ _MID_CALL = (WasmTrap, WasmImportError, WasmMemoryError)
 
 class ComputeGate:
     """At most ``process_compute_workers`` threads compute (a process, or a WASM call) at once;
-    a nested compute, in a thread that already computes, always enters. The others get a 503 at
-    once instead of holding a resolver thread while they wait, so slow or looping processes
-    cannot take every thread of the node (GET /~meta@1.0/info keeps answering)."""
+    a nested compute, in a thread that already computes, always enters. The others wait up to
+    ``process_compute_wait`` seconds (default 2) for a turn, then get a 503, instead of holding
+    a resolver thread for as long as a slow compute runs, so slow or looping processes cannot
+    take every thread of the node (GET /~meta@1.0/info keeps answering)."""
 
     def __init__(self) -> None:
-        self._guard = threading.Lock()
+        self._guard = threading.Condition()
         self._running = 0
         self._mine = threading.local()
 
@@ -66,8 +67,10 @@ class ComputeGate:
     def enter(self, opts: dict) -> bool:
         depth = getattr(self._mine, "depth", 0)
         if depth == 0:
+            limit = self.limit(opts)
+            wait = float(opts.get("process_compute_wait", 2.0) or 0)
             with self._guard:
-                if self._running >= self.limit(opts):
+                if not self._guard.wait_for(lambda: self._running < limit, timeout=wait):
                     return False
                 self._running += 1
         self._mine.depth = depth + 1
@@ -78,6 +81,7 @@ class ComputeGate:
         if self._mine.depth == 0:
             with self._guard:
                 self._running -= 1
+                self._guard.notify()
 
 
 GATE = ComputeGate()
