@@ -20,7 +20,8 @@ def _get_ci(msg: dict, key: str) -> Any:
     return None
 
 
-def _text(v: Any) -> bytes:
+def path_text(v: Any) -> bytes:
+    """A path or hashpath (text, bytes or an integer) as bytes."""
     if isinstance(v, str):
         return v.encode()
     if isinstance(v, (bytes, bytearray)):
@@ -30,7 +31,7 @@ def _text(v: Any) -> bytes:
     raise HashPathError(f"a path or hashpath must be text, got {type(v).__name__}")
 
 
-def _base(msg1: Any) -> bytes:
+def hashpath_base(msg1: Any) -> bytes:
     """``hashpath(msg)``: ``priv.hashpath``, else the ID over all commitments."""
     if isinstance(msg1, (bytes, str)):
         return message_id(msg1).encode()
@@ -42,31 +43,31 @@ def _base(msg1: Any) -> bytes:
         if hp is not None:
             if not isinstance(hp, (str, bytes)):
                 raise HashPathError(f"a stored hashpath must be text, got {type(hp).__name__}")
-            return _text(hp)
+            return path_text(hp)
     return message_id(msg1, "uncommitted").encode()
 
 
-def _first_path_part(path: Any) -> bytes | None:
+def first_path_part(path: Any) -> bytes | None:
     """The first element of ``term_to_path_parts(path)``; nested lists flatten (spec core §5.1)."""
     if isinstance(path, (list, tuple)):
         for p in path:
-            first = _first_path_part(p)
+            first = first_path_part(p)
             if first is not None:
                 return first
         return None
-    parts = [p for p in _text(path).split(b"/") if p]
+    parts = [p for p in path_text(path).split(b"/") if p]
     return parts[0] if parts else None
 
 
 def _part(msg2: Any) -> bytes:
     """The applied message's part: its key name for a path-only request, else its ID."""
     if isinstance(msg2, (bytes, str)):
-        return _text(msg2)
+        return path_text(msg2)
     if isinstance(msg2, dict):
         rest = [k for k in msg2 if not (isinstance(k, str) and k.lower() in _AO_CORE_KEYS)]
         path = _get_ci(msg2, "path")
         if not rest and path is not None:
-            first = _first_path_part(path)
+            first = first_path_part(path)
             if first is not None:
                 return first
     return message_id(msg2, "uncommitted").encode()
@@ -77,7 +78,7 @@ def alg_of(msg1: Any) -> str:
     alg = _get_ci(msg1, "hashpath-alg") if isinstance(msg1, dict) else None
     if alg is None:
         return "sha-256-chain"
-    name = _text(alg).decode(errors="replace")
+    name = path_text(alg).decode(errors="replace")
     if name not in ALGS:
         raise HashPathError(f"unknown hashpath-alg {name!r} (expected one of {ALGS})")
     return name
@@ -88,7 +89,7 @@ def hashpath(msg1: Any, msg2: Any = None, alg: str | None = None) -> str:
 
     ``alg`` defaults to ``msg1``'s ``hashpath-alg`` (``sha-256-chain`` when absent).
     """
-    base = _base(msg1)
+    base = hashpath_base(msg1)
     if msg2 is None:
         return base.decode()
     if not isinstance(msg1, (dict, bytes, str)):
@@ -98,7 +99,7 @@ def hashpath(msg1: Any, msg2: Any = None, alg: str | None = None) -> str:
 
 def fold(base: str | bytes, parts: Sequence[str | bytes], alg: str = "sha-256-chain") -> str:
     """Apply many parts in turn to a hashpath in one native call."""
-    return _native.hashpath_fold(_text(base), [_text(p) for p in parts], alg)
+    return _native.hashpath_fold(path_text(base), [path_text(p) for p in parts], alg)
 
 
 def combine_many(

@@ -14,7 +14,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-from .ao import As, Resolve, _is_id
+from .ao.keys import is_id
+from .ao.values import As, Resolve
 from .exceptions import HyperbeamError, PathError
 
 __all__ = ["MAX_SEGMENT_LENGTH", "parse_path", "split_depth"]
@@ -154,7 +155,7 @@ def _inline(pairs: str, msg: dict, depth: int) -> dict:
 
 def _parse_part(part: str, depth: int) -> Any:
     """``parse_part`` (runtime §5.3)."""
-    if _is_id(part):
+    if is_id(part):
         return part
     if part[0] == "(" and part[-1] == ")" and len(part) >= 2:
         return Resolve(_from({"path": part[1:-1]}, depth + 1))
@@ -195,7 +196,7 @@ def _from(singleton: Any, depth: int) -> list:
     for seg in _segments(path, "/"):
         for sub in _segments(_decode_segment(seg), "/"):
             msgs.append(_parse_part(sub, depth))
-    if not msgs or not (_is_id(msgs[0]) or isinstance(msgs[0], (As, Resolve))):
+    if not msgs or not (is_id(msgs[0]) or isinstance(msgs[0], (As, Resolve))):
         msgs.insert(0, {})
     typed: dict = {}
     for k, v in globals_.items():

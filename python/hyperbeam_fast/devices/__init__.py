@@ -5,9 +5,16 @@ plain mapping of key -> function, optionally with an ``info`` (``handler``, ``de
 ``exports``, ``excludes``). Register one under a versioned name with
 :func:`hyperbeam_fast.ao.register_device`; a message then selects it with
 ``{"device": "name@1.0"}`` (or holds the device object / mapping itself). See docs/devices.md.
+
+Importing this package registers the core devices and the step hook runner (``hook``); the
+resolver (:mod:`hyperbeam_fast.ao`) imports no device. The process devices (wasmtime) register
+with :func:`hyperbeam_fast.devices.process.register_process_devices`.
 """
 
 from __future__ import annotations
+
+from ..ao import register_device
+from . import dedup, hook, message, multipass, patch, stack, test_device
 
 CORE_DEVICES = (
     "message@1.0",
@@ -21,11 +28,10 @@ CORE_DEVICES = (
 
 def register_core_devices() -> None:
     """(Re-)register the core devices in the global registry."""
-    from ..ao import register_device
-    from . import dedup, message, multipass, patch, stack, test_device
-
     for mod in (message, stack, multipass, patch, dedup, test_device):
         register_device(mod.DEVICE.name, mod.DEVICE)
 
 
-__all__ = ["CORE_DEVICES", "register_core_devices"]
+register_core_devices()
+
+__all__ = ["CORE_DEVICES", "hook", "register_core_devices"]

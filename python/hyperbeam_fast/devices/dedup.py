@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from .stack import _int
+from ..ao import hashable, to_int
 
 
 def _handle(key: str, base: dict, request: Any) -> tuple[str, Any]:
     from ..message import id as message_id
 
-    if _int(base.get("pass"), 1) != 1:
+    if to_int(base.get("pass"), 1) != 1:
         return "ok", base
     try:
         rid = message_id(request, "all")
     except Exception:  # noqa: BLE001 - requests holding functions: hash a stable form
-        from ..ao import _hashable
-
-        rid = message_id(_hashable(request), "all")
+        rid = message_id(hashable(request), "all")
     seen = base.get("dedup")
     seen = list(seen.values()) if isinstance(seen, dict) else list(seen or [])
     if rid in seen or rid.encode() in seen:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import ao
+
 
 def _handlers(opts: dict, name: str) -> list:
     on = opts.get("on")
@@ -69,4 +71,5 @@ def run_step_hook(
     return st, res
 
 
-from .. import ao  # noqa: E402
+ao.register_step_hook(run_step_hook)
+

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .stack import _int
+from ..ao import to_int as _int
 
 
 class MultipassDevice:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import ao
+
 
 def _text(v: Any) -> str | None:
     if isinstance(v, bytes):
@@ -97,5 +99,3 @@ class PatchDevice:
 
 
 DEVICE = PatchDevice()
-
-from .. import ao  # noqa: E402

@@ -29,7 +29,8 @@ def _text(v: Any) -> str | None:
     return v if isinstance(v, str) else None
 
 
-def _routes(opts: dict) -> list[dict]:
+def routes(opts: dict) -> list[dict]:
+    """The node's configured routes (``opts["routes"]``, a list or a numbered map), in order."""
     rs = opts.get("routes") or []
     if isinstance(rs, dict):
         rs = [rs[k] for k in sorted(rs, key=lambda x: int(x) if str(x).isdigit() else 0)]
@@ -53,7 +54,7 @@ def find(msg: dict, opts: dict) -> dict | None:
     path = _text(msg.get("path")) or ""
     if path.startswith(("http://", "https://")):
         return {"node": path}
-    for r in _routes(opts):
+    for r in routes(opts):
         if _matches(r.get("template"), msg):
             return r
     return None
@@ -130,7 +131,7 @@ class Router:
         req = req if isinstance(req, dict) else {}
         method = (_text(req.get("method")) or "GET").upper()
         if method != "POST":
-            return "ok", {str(i): r for i, r in enumerate(_routes(opts), 1)}
+            return "ok", {str(i): r for i, r in enumerate(routes(opts), 1)}
         from ..node import authority
 
         node = opts.get("priv_node")

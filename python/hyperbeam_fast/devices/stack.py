@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-
-def _text(v: Any) -> str | None:
-    if isinstance(v, bytes):
-        return v.decode("utf-8", "replace")
-    return v if isinstance(v, str) else None
+from .. import ao
+from ..ao import text as _text
+from ..ao import to_int as _int
+from ..ao.message import get as _message_get
+from ..exceptions import DeviceError, HyperbeamError
 
 
 class StackDevice:
@@ -174,7 +174,7 @@ def fast_fold(base: dict, request: dict, opts: dict) -> tuple[str, Any] | None:
     members = _fast_members(opts)
     if members is None:
         return None
-    dopts = ao._user_opts(opts)
+    dopts = ao.user_opts(opts)
     start_device = base.get("device")
     start_pass = base.get("pass")
     msg = {**base, "pass": 1}
@@ -204,10 +204,10 @@ def fast_fold(base: dict, request: dict, opts: dict) -> tuple[str, Any] | None:
         except HyperbeamError:
             raise
         except RecursionError:
-            return ao._limit_error("recursion")
+            return ao.limit_error("recursion")
         except Exception as exc:  # noqa: BLE001 - typed like the generic dispatcher does
             raise DeviceError(f"device call for key 'compute' failed: {exc!r}") from exc
-        status, res = ao._norm_result(res)
+        status, res = ao.norm_result(res)
         outcome = _step_outcome(status, res, msg3, n)
         if outcome[0] == "return":
             return outcome[1]
@@ -240,22 +240,7 @@ def _is_limit(res: Any) -> bool:
     return isinstance(res, dict) and res.get("status") == 508
 
 
-def _int(v: Any, default: int) -> int:
-    if isinstance(v, bool) or v is None:
-        return default
-    if isinstance(v, int):
-        return v
-    try:
-        return int(_text(v) or "")
-    except ValueError:
-        return default
-
-
 DEVICE = StackDevice()
-
-from .. import ao  # noqa: E402
-from ..exceptions import DeviceError, HyperbeamError  # noqa: E402
-from .message import get as _message_get  # noqa: E402
 
 
 def _step_outcome(status: str, res: Any, msg3: dict, n: int) -> tuple:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .stack import _int
+from ..ao import to_int as _int
 
 
 class TestDevice:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import _native, ao, cache
-from ..ao import _is_id
+from ..ao import is_id as _is_id
 from ..commitments import commit, signers
 from ..exceptions import HyperbeamError, InvalidStorePath, NotFound, PathError, StoreError
 from ..message import convert
@@ -330,7 +330,7 @@ class Node:
 
     def add_route(self, route: dict) -> tuple[str, Any]:
         """``POST /~router@1.0/routes``: insert a route, sorted by ``priority``."""
-        from ..devices.router import _routes
+        from ..devices.router import routes as _routes
 
         def prio(r: dict) -> int:
             try:
@@ -565,7 +565,7 @@ class Node:
                 }
             return "failure", {"status": 500, "body": f"{type(e).__name__}: {text}"}
         finally:
-            self.metrics.steps.inc(max(0, getattr(ao._ctx, "steps", 0) - steps_before))
+            self.metrics.steps.inc(max(0, ao.steps_taken() - steps_before))
         if st == "error" and res is ao.NOT_FOUND:
             return "not_found", {"status": 404, "body": "not_found"}
         return st, res

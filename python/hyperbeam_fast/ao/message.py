@@ -1,0 +1,227 @@
+"""``message@1.0`` (spec runtime §3): the identity device, and the fallback of every other one.
+
+Keys: ``get`` (the default: case-insensitive map access; private keys are invisible), ``keys``,
+``set`` (deep merge; ``UNSET`` deletes, ``UNDEFINED`` is ignored; ``set-mode: explicit`` merges
+shallowly), ``set_path``, ``remove`` (``item`` / ``items``), ``id``, and the commitment keys
+``commit``, ``verify``, ``committers``, ``committed``, which call
+:mod:`hyperbeam_fast.commitments` (an ``("error", ...)`` status where a function is missing).
+
+It lives in the resolver package because every device falls back to it (``hb_ao``'s default
+device); :mod:`hyperbeam_fast.devices.message` re-exports it. ``commit`` with the node's wallet
+asks :mod:`hyperbeam_fast.node.authority` whether the caller is the operator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..atom import Atom
+from .keys import normalize_key, text
+from .values import NOT_FOUND
+
+_RESERVED = frozenset(
+    {"id", "commitments", "committers", "keys", "path", "set", "remove", "verify", "set-mode"}
+)
+
+FUNCTION_KEYS = frozenset(
+    {
+        "id",
+        "commit",
+        "committed",
+        "committers",
+        "verify",
+        "set",
+        "set_path",
+        "set-path",
+        "remove",
+        "keys",
+        "info",
+    }
+)
+
+
+def _is_atom(v: Any, name: str) -> bool:
+    return type(v) is Atom and v == name
+
+
+def _commitments_api(name: str) -> Any:
+    """The commitments API function ``name`` (imported on first use: it loads the codecs)."""
+    from .. import commitments
+
+    return getattr(commitments, name, None)
+
+
+def _unavailable(what: str) -> tuple[str, dict]:
+    return "error", {"status": 503, "body": f"{what}: commitments are unavailable in this build."}
+
+
+def _merge(a: dict, b: dict, deep: bool) -> dict:
+    out = dict(a)
+    for k, v in b.items():
+        if _is_atom(v, "unset"):
+            out.pop(k, None)
+        elif _is_atom(v, "undefined"):
+            continue
+        elif deep and k != "device" and type(v) is dict and type(out.get(k)) is dict:
+            out[k] = _merge(out[k], v, True)
+        else:
+            out[k] = v
+    return out
+
+
+class MessageDevice:
+    """The ``message@1.0`` device (``dev_message``)."""
+
+    name = "message@1.0"
+
+    @staticmethod
+    def _get(key: str, base: dict, request: Any = None, opts: Any = None) -> tuple[str, Any]:
+        if key.startswith("priv"):
+            return "error", NOT_FOUND
+        if key in base:
+            return "ok", base[key]
+        nkey = normalize_key(key)
+        for k, v in base.items():
+            try:
+                if normalize_key(k) == nkey:
+                    return ("error", NOT_FOUND) if nkey.startswith("priv") else ("ok", v)
+            except Exception:  # noqa: BLE001, S112 - unusable keys are simply not matches
+                continue
+        return "error", NOT_FOUND
+
+    @staticmethod
+    def keys(base: dict) -> tuple[str, list]:
+        return "ok", sorted(k for k in base if isinstance(k, str) and not k.startswith("priv"))
+
+    @staticmethod
+    def set(base: dict, request: dict, opts: Any = None) -> tuple[str, dict]:
+        """Deep merge (``set-mode: explicit``: shallow); commitments survive unless a committed
+        key's value really changes (a ``str`` equals its UTF-8 bytes, spec core §2.7)."""
+        new = {
+            k: v
+            for k, v in request.items()
+            if k not in _RESERVED and not k.startswith("priv") and not _is_atom(v, "undefined")
+        }
+        explicit = text(request.get("set-mode")) == "explicit"
+        out = _merge(base, new, deep=not explicit)
+        if "commitments" in base and any(
+            k in base and not _same(out.get(k, _GONE), base[k]) for k in new
+        ):
+            committed = _commitments_api("committed")
+            covered = None
+            if committed is not None:
+                try:
+                    covered = {str(k).lower() for k in committed(base)}
+                except Exception:  # noqa: BLE001 - unknown coverage: be conservative
+                    covered = None
+            if covered is None or any(
+                k in covered and not _same(out.get(k, _GONE), base.get(k, _GONE)) for k in new
+            ):
+                out.pop("commitments", None)
+        if "priv" in base:
+            out["priv"] = base["priv"]
+        else:
+            out.pop("priv", None)
+        return "ok", out
+
+    @staticmethod
+    def set_path(base: dict, request: dict) -> tuple[str, dict]:
+        value = request.get("value")
+        out = dict(base)
+        if value is None or _is_atom(value, "unset"):
+            out.pop("path", None)
+        else:
+            out["path"] = value
+        return "ok", out
+
+    @staticmethod
+    def remove(base: dict, request: dict) -> tuple[str, Any]:
+        items = request.get("items")
+        if items is None:
+            item = request.get("item")
+            if item is None:
+                return "error", {"status": 400, "body": "remove needs `item` or `items`."}
+            items = [item]
+        if isinstance(items, dict):
+            items = list(items.values())
+        drop = {normalize_key(k) for k in items}
+        return "ok", {k: v for k, v in base.items() if k not in drop}
+
+    @staticmethod
+    def id(base: dict, request: Any = None) -> tuple[str, Any]:
+        from ..message import id as message_id
+
+        committers: Any = "all"
+        if isinstance(request, dict) and "committers" in request:
+            c = request["committers"]
+            committers = text(c) if text(c) is not None else c
+        body = {k: v for k, v in base.items() if not k.startswith("priv")}
+        return "ok", message_id(body, committers)
+
+    @staticmethod
+    def committers(base: dict) -> tuple[str, Any]:
+        if not base.get("commitments"):
+            return "ok", []
+        fn = _commitments_api("signers") or _commitments_api("committers")
+        if fn is None:
+            return _unavailable("committers")
+        return "ok", list(fn(base))
+
+    @staticmethod
+    def committed(base: dict) -> tuple[str, Any]:
+        fn = _commitments_api("committed")
+        if fn is None:
+            return _unavailable("committed")
+        return "ok", list(fn(base))
+
+    @staticmethod
+    def verify(base: dict, request: Any = None) -> tuple[str, Any]:
+        target = base
+        if isinstance(request, dict):
+            for k in ("body", "target"):
+                if isinstance(request.get(k), dict):
+                    target = request[k]
+                    break
+        fn = _commitments_api("verify")
+        if fn is None:
+            return _unavailable("verify")
+        return "ok", bool(fn(target))
+
+    @staticmethod
+    def commit(base: dict, request: Any = None, opts: Any = None) -> tuple[str, Any]:
+        fn = _commitments_api("commit")
+        if fn is None:
+            return _unavailable("commit")
+        opts = opts if isinstance(opts, dict) else {}
+        wallet = opts.get("priv_wallet")
+        if opts.get("priv_node") is not None:  # the node's wallet signs for its operator only
+            from ..node import authority
+
+            if not authority.is_operator(opts):
+                return authority.refused("Signing with the node's wallet (commit)")
+        if wallet is None:
+            return "error", {"status": 400, "body": "commit needs opts['priv_wallet']."}
+        codec = "httpsig@1.0"
+        if isinstance(request, dict) and text(request.get("commitment-device")):
+            codec = text(request["commitment-device"])
+        return "ok", fn(base, wallet, codec)
+
+
+_GONE = object()
+MessageDevice.info = {"default": MessageDevice._get}  # type: ignore[attr-defined]
+DEVICE = MessageDevice()
+#: message@1.0's key lookup (the ``default`` handler): ``get(key, base) -> (status, value)``
+get = MessageDevice._get
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Message-model equality for ``set``: a ``str`` equals its UTF-8 bytes; maps use ``match``."""
+    if isinstance(a, str) and not _is_atom(a, str(a)):
+        a = a.encode()
+    if isinstance(b, str) and not _is_atom(b, str(b)):
+        b = b.encode()
+    if isinstance(a, dict) and isinstance(b, dict):
+        from ..match import match
+
+        return match(a, b)
+    return type(a) is type(b) and a == b
