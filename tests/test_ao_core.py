@@ -8,6 +8,7 @@ resolver: ``no_cache`` (hashpath ignore), ``only_store`` (hashpath update), ``no
 import pytest
 from hyperbeam_fast import Atom, ao
 from hyperbeam_fast.ao import NOT_FOUND, UNDEFINED, UNSET, As
+from hyperbeam_fast.hashpath import hashpath_base
 
 OPTION_SETS = {
     "no_cache": {"hashpath": "ignore", "cache_control": ["no-cache", "no-store"]},
@@ -236,9 +237,9 @@ def test_device_exports(opts):
     msg2 = ao.set(msg, "Test4", "GOOD4", opts)
     assert ao.get(msg2, "test4", opts) == "GOOD4"
     assert ao.get(msg, "test5", opts, default=NOT_FOUND) == NOT_FOUND
-    assert ao._is_exported({"exports": ["set"]}, "info")
-    assert ao._is_exported({"exports": ["set"]}, "set")
-    assert not ao._is_exported({"exports": ["set"]}, "not_exported")
+    assert ao.is_exported({"exports": ["set"]}, "info")
+    assert ao.is_exported({"exports": ["set"]}, "set")
+    assert not ao.is_exported({"exports": ["set"]}, "not_exported")
 
 
 def test_device_excludes(opts):
@@ -276,7 +277,7 @@ def test_step_hook(opts):
 def test_hashpath_modes():
     base = {"a": {"b": "1"}}
     _, up = ao.resolve(base, "a")
-    assert up["priv"]["hashpath"] == f"{ao._hashpath_base(base).decode()}/a"
+    assert up["priv"]["hashpath"] == f"{hashpath_base(base).decode()}/a"
     _, ign = ao.resolve({"a": {"b": "1", "priv": {"hashpath": "X/y"}}}, "a", {"hashpath": "ignore"})
     assert ign["priv"]["hashpath"] == "X/y"
     _, rst = ao.resolve({"a": {"b": "1", "priv": {"hashpath": "X/y"}}}, "a", {"hashpath": "reset"})

@@ -10,7 +10,7 @@ The package, bottom up (no module imports one above it, none imports a device mo
 * :mod:`.devices`: the ``Device`` protocol, the registry, ``load_device``, ``message_to_fun``;
 * :mod:`.hooks`: the step hook slot (filled by :mod:`hyperbeam_fast.devices.hook`);
 * :mod:`.hashpaths`: the hashpath of each resolved step;
-* :mod:`.resolve`: ``resolve``, ``resolve_many``, the step loop, ``get``/``set``/``keys``/``remove``.
+* :mod:`.resolve`: ``resolve``, ``resolve_many``, the step loop, ``get``/``set``/``remove``.
 
 The registry is filled by :mod:`hyperbeam_fast.devices` when the package is imported. The
 functions ``resolve`` and ``keys`` are bound here after their modules of the same name, so

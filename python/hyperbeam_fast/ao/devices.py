@@ -279,8 +279,6 @@ def message_to_fun(msg: dict, key: str, opts: dict, dev: Any = None) -> tuple[Ca
     raise ResolveError("device fallback chain too long")
 
 
-
-
 def user_opts(opts: dict) -> dict:
     """``opts`` without the resolver-only options (:data:`TEMP_OPTS`), as devices get them."""
     if opts is EMPTY or not any(k in opts for k in TEMP_OPTS):

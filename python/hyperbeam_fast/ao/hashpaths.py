@@ -88,5 +88,3 @@ def apply_hashpath(status: str, value: Any, msg1: dict, msg2: dict, opts: dict) 
     if mode == "reset":
         return without_hashpath(value)
     return with_hashpath(value, pair_hashpath(msg1, msg2))
-
-

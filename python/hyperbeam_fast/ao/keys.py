@@ -20,7 +20,6 @@ ID_LENGTHS = (32, 42, 43)
 AO_CORE_KEYS = ("path", "hashpath", "priv")
 
 
-
 def normalize_key(key: Any) -> str:
     """``hb_ao:normalize_key``: IDs keep their case, other text is lower-cased (ASCII)."""
     if type(key) is str:
@@ -132,7 +131,6 @@ _B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 
 def is_private(key: str) -> bool:
     return key.startswith("priv")
-
 
 
 # --- value helpers shared by the devices ----------------------------------------------------------

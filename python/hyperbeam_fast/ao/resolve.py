@@ -38,15 +38,23 @@ persistent workers (stages 4, 11, 12; the recursion guard is the depth/step limi
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from ..exceptions import DeviceError, DeviceNotFound, HyperbeamError, ResolveError
 from .devices import MESSAGE_DEVICE_KEYS, call, message_to_fun, norm_result, user_opts
 from .hashpaths import apply_hashpath, key_hashpath, with_hashpath, without_hashpath
 from .hooks import run_step_hook
-from .keys import AO_CORE_KEYS, ci_get, is_id, is_private, normalize_key, normalize_keys
-from .keys import path_parts, text, text_of
+from .keys import (
+    AO_CORE_KEYS,
+    ci_get,
+    is_id,
+    is_private,
+    normalize_key,
+    normalize_keys,
+    path_parts,
+    text,
+    text_of,
+)
 from .limits import MAX_STEPS, guarded, limit_error, take_step
 from .values import EMPTY, ERROR, NOT_FOUND, OK, As, Resolve, err, marker
 
@@ -70,7 +78,6 @@ def _force_message(status: str, value: Any) -> Any:
     if value.keys() == {"status", "body"} and text(value["status"]) == status:
         return {**value, "ao-result": "body"}
     return value
-
 
 
 def _load(ident: Any, opts: dict) -> Any:
@@ -182,11 +189,11 @@ def _pair(msg1: Any, msg2: Any, opts: dict) -> tuple[str, Any]:
     if isinstance(key, (As, Resolve)):
         return err(400, "A path element cannot be a sub-resolution here.")
     key = normalize_key(key)
-    user_opts = user_opts(opts)
+    dopts = user_opts(opts)
     try:
-        fn, add_key = message_to_fun(msg1, key, user_opts)
+        fn, add_key = message_to_fun(msg1, key, dopts)
         # Stage 6: execution.
-        args = (key, msg1, msg2, user_opts) if add_key else (msg1, msg2, user_opts)
+        args = (key, msg1, msg2, dopts) if add_key else (msg1, msg2, dopts)
         status, value = norm_result(call(fn, args))
     except RecursionError:
         return limit_error("recursion")
@@ -214,8 +221,6 @@ def _pair(msg1: Any, msg2: Any, opts: dict) -> tuple[str, Any]:
     if store is not None and status == OK:
         cache.store_result(msg1, msg2, value, store, opts)
     return status, value
-
-
 
 
 def _fast_get(base: dict, key: str, opts: dict) -> tuple[str, Any] | None:
@@ -492,4 +497,3 @@ def remove(base: Any, key: Any, opts: dict | None = None) -> dict:
     if status != OK or not isinstance(out, dict):
         raise ResolveError(f"remove of {key!r} failed: {status} {out!r:.200}")
     return out
-

@@ -72,4 +72,3 @@ def run_step_hook(
 
 
 ao.register_step_hook(run_step_hook)
-
