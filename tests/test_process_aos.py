@@ -82,7 +82,7 @@ def _send(proc, pid, w, opts, **fields):
 
 
 def test_results_written_in_batches_and_before_an_error(fxdir, wallets, monkeypatch):
-    from hyperbeam_fast.devices import process as proc_dev
+    from hyperbeam_fast.devices import process_compute as proc_dev
 
     monkeypatch.setattr(proc_dev, "WRITE_BATCH", 2)
     w, _ = wallets

@@ -6,7 +6,7 @@ import os
 
 import pytest
 from hyperbeam_fast import cache
-from hyperbeam_fast.devices import process as proc
+from hyperbeam_fast.devices import process_compute as proc
 from hyperbeam_fast.exceptions import StoreCorrupt
 from hyperbeam_fast.store import MemoryStore, RocksDBStore
 

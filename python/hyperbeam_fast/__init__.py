@@ -58,9 +58,8 @@ from .hashpath import hashpath
 from .match import match
 from .message import CODECS, convert, id, id_many
 from .path import parse_path
+from .version import __version__
 from .wallet import Wallet
-
-__version__ = "0.1.0"
 
 __all__ = [
     "CODECS",

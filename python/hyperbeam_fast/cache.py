@@ -673,3 +673,8 @@ def store_result(
                     link(uid, hp, store)
         return True
     return False
+
+
+#: public names for the devices that write through the cache (process@1.0 snapshots)
+writable = _writable
+data_path = _data_path

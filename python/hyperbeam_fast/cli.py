@@ -189,7 +189,7 @@ def _compute(args: argparse.Namespace) -> int:
         if status != "ok" or not isinstance(state, dict):
             print(f"hyperbeam-fast: compute failed: {_jsonable(state)!r:.2000}", file=sys.stderr)
             return 1
-        pub = proc_dev._public_state(state)
+        pub = proc_dev.public_state(state)
         if args.full:
             out = {k: v for k, v in pub.items() if k != "snapshot"}
         else:

@@ -12,7 +12,8 @@ from typing import Any
 
 from . import _native
 from .exceptions import CodecError, HyperbeamError, SignatureError
-from .message import _b, _commitments, _select, _split_priv
+from .message import commitments_of, select_commitments
+from .tabm import as_bytes, split_priv
 from .wallet import Wallet
 
 _HTTPSIG_FAMILY = ("httpsig@1.0", "structured@1.0", "flat@1.0", "json@1.0")
@@ -27,7 +28,7 @@ def _ans104() -> Any:
 
 def _hashpath_of(priv: Any) -> bytes | None:
     if isinstance(priv, dict):
-        return _b(priv.get("hashpath"))
+        return as_bytes(priv.get("hashpath"))
     return None
 
 
@@ -42,7 +43,7 @@ def commit(msg: dict, wallet: Wallet, codec: str = "httpsig@1.0") -> dict:
     if not isinstance(wallet, Wallet):
         raise SignatureError("commit needs a hyperbeam_fast.Wallet")
     if codec in _HTTPSIG_FAMILY:
-        body, priv = _split_priv(msg)
+        body, priv = split_priv(msg)
         out = _native.httpsig_commit(body, wallet._key, _hashpath_of(priv))
         if priv is not None:
             out["priv"] = priv
@@ -53,7 +54,7 @@ def commit(msg: dict, wallet: Wallet, codec: str = "httpsig@1.0") -> dict:
 
 
 def _device(c: Any) -> bytes:
-    return (_b(c.get("commitment-device")) or b"") if isinstance(c, dict) else b""
+    return (as_bytes(c.get("commitment-device")) or b"") if isinstance(c, dict) else b""
 
 
 #: The asymmetric algorithm of each device: only a commitment with it can name a signer.
@@ -63,7 +64,7 @@ _UNSIGNED = {b"httpsig@1.0": b"hmac-sha256", b"ans104@1.0": b"unsigned"}
 
 
 def _alg(c: dict) -> bytes | None:
-    return _b(c.get("alg"))
+    return as_bytes(c.get("alg"))
 
 
 def is_asymmetric(c: Any) -> bool:
@@ -88,7 +89,7 @@ def _verify_one(msg: dict, cid: str, c: Any) -> bool:
     if dev == b"httpsig@1.0" and _alg(c) == b"hmac-sha256":
         if c.get("committer") is not None:
             return False  # the HMAC key is public: it proves no committer
-        return cid in _commitments(_native.httpsig_reset_hmac(_without_private(msg)))
+        return cid in commitments_of(_native.httpsig_reset_hmac(_without_private(msg)))
     if dev == b"httpsig@1.0":
         if c.get("committer") is None:
             return False
@@ -106,7 +107,7 @@ def _checked(committers: Any, msg: dict, comms: dict) -> list[str]:
     committer, or a forged one, is checked, never skipped)."""
     if committers == "all":
         return [cid for cid, c in comms.items() if not (isinstance(c, dict) and _is_unsigned(c))]
-    return _select(msg, comms, committers)
+    return select_commitments(msg, comms, committers)
 
 
 def verify(msg: Any, committers: Any = "all") -> bool:
@@ -116,7 +117,7 @@ def verify(msg: Any, committers: Any = "all") -> bool:
     ``False``; an unknown device or a malformed commitment raises SignatureError."""
     if not isinstance(msg, dict):
         raise CodecError(f"only messages (dicts) can be verified, got {type(msg).__name__}")
-    comms = _commitments(msg)
+    comms = commitments_of(msg)
     if not comms:
         return True
     if isinstance(committers, str) and committers not in ("all", "signed", "none", "uncommitted"):
@@ -146,7 +147,7 @@ def verify_many(msgs: Sequence[dict], threads: int = 0) -> list[bool]:
     out: list[bool | None] = [None] * len(msgs)
     native_idx = []
     for i, m in enumerate(msgs):
-        comms = _commitments(m) if isinstance(m, dict) else {}
+        comms = commitments_of(m) if isinstance(m, dict) else {}
         if _native_checkable(comms):
             native_idx.append(i)
         else:
@@ -166,8 +167,8 @@ def committers(msg: dict) -> list[str]:
     UNTRUSTED: anyone can write any ``committer`` into a message. Use :func:`signers` to learn
     who really signed it."""
     out = []
-    for c in _commitments(msg).values():
-        who = _b(c.get("committer")) if isinstance(c, dict) else None
+    for c in commitments_of(msg).values():
+        who = as_bytes(c.get("committer")) if isinstance(c, dict) else None
         if who is not None:
             out.append(who.decode(errors="replace"))
     return out
@@ -233,10 +234,10 @@ def signer_of(msg: Any) -> dict[str, str]:
         return {}
     vouched = _vouched(msg)
     out = {}
-    for cid, c in _commitments(msg).items():
+    for cid, c in commitments_of(msg).items():
         if not is_asymmetric(c):
             continue
-        who = _b(c.get("committer"))
+        who = as_bytes(c.get("committer"))
         if who is None or len(who) != 43:
             continue
         if vouched is not None:
@@ -271,8 +272,8 @@ def verified_signers(msg: dict) -> list[str] | None:
     if not verify(msg):
         return None
     out = []
-    for c in _commitments(msg).values():
-        who = _b(c.get("committer")) if is_asymmetric(c) else None
+    for c in commitments_of(msg).values():
+        who = as_bytes(c.get("committer")) if is_asymmetric(c) else None
         if who is not None and len(who) == 43:
             out.append(who.decode())
     return out
@@ -281,7 +282,7 @@ def verified_signers(msg: dict) -> list[str] | None:
 def _httpsig_committed(msg: dict, c: dict) -> list[str]:
     """§7.6: ``signature``, ``signature-input``, the components, implicit empty keys and the
     body keys, for the first member of this commitment's ``signature-input``."""
-    si = _b(c.get("signature-input"))
+    si = as_bytes(c.get("signature-input"))
     if not si:
         return []
     members = _native.sf_parse("dictionary", si)
@@ -318,7 +319,7 @@ def _httpsig_committed(msg: dict, c: dict) -> list[str]:
 
 def committed(msg: dict) -> list[str]:
     """``hb_message:committed``: the keys every commitment covers, in HyperBEAM's order."""
-    comms = _commitments(msg)
+    comms = commitments_of(msg)
     lists = []
     for c in comms.values():
         if not isinstance(c, dict):

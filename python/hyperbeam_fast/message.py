@@ -6,35 +6,28 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from . import _native
+from . import _native, tabm
 from .exceptions import CodecError, HyperbeamError
+from .tabm import as_bytes, deep_merge, split_priv
 
 #: Codec names exactly as HyperBEAM spells them, plus "tabm" for the TABM itself.
 CODECS = ("structured@1.0", "httpsig@1.0", "flat@1.0", "json@1.0", "ans104@1.0", "tabm")
-_NATIVE_FORMS = ("structured@1.0", "httpsig@1.0", "flat@1.0", "tabm")
 _HMAC = (b"httpsig@1.0", b"hmac-sha256")
 
 
-def _b(v: Any) -> bytes | None:
-    if isinstance(v, bytes):
-        return v
-    if isinstance(v, str):
-        return v.encode()
-    return None
-
-
-def _commitments(msg: dict) -> dict:
+def commitments_of(msg: dict) -> dict:
+    """The message's ``commitments`` map (empty when it has none)."""
     comms = msg.get("commitments")
     return comms if isinstance(comms, dict) else {}
 
 
-def _select(msg: dict, comms: dict, committers: Any) -> list[str]:
+def select_commitments(msg: dict, comms: dict, committers: Any) -> list[str]:
     """`dev_message:commitment_ids_from_request` (spec core §4.2) for our modes."""
     if committers == "uncommitted":
         return list(comms)
     if committers == "none" or committers == []:
         return []
-    signed = {cid: _b(c.get("committer")) for cid, c in comms.items() if isinstance(c, dict)}
+    signed = {cid: as_bytes(c.get("committer")) for cid, c in comms.items() if isinstance(c, dict)}
     signed = {cid: a for cid, a in signed.items() if a is not None}
     if committers == "all":
         return [cid for cid in comms if cid in signed]
@@ -44,7 +37,7 @@ def _select(msg: dict, comms: dict, committers: Any) -> list[str]:
         chosen: list[str] = []
         missing = []
         for addr in committers:
-            ab = _b(addr)
+            ab = as_bytes(addr)
             hits = [cid for cid, a in signed.items() if a == ab]
             if not hits:
                 missing.append(addr)
@@ -72,13 +65,13 @@ def _id_general(msg: Any, committers: Any = "none") -> str:
     if type(msg) is dict and "commitments" not in msg:
         return _native.unsigned_id(msg)
     if isinstance(msg, (bytes, str)):
-        return _native.human_id(hashlib.sha256(_b(msg) or b"").digest())
+        return _native.human_id(hashlib.sha256(as_bytes(msg) or b"").digest())
     if not isinstance(msg, dict):
         raise CodecError(f"cannot take the ID of a {type(msg).__name__}")
-    comms = _commitments(msg)
+    comms = commitments_of(msg)
     if not comms:
         return _native.unsigned_id(msg)
-    sel = _select(msg, comms, committers)
+    sel = select_commitments(msg, comms, committers)
     if not sel:
         return _native.unsigned_id({k: v for k, v in msg.items() if k != "commitments"})
     for cid in sel:
@@ -93,20 +86,6 @@ def _id_general(msg: Any, committers: Any = "none") -> str:
 def id_many(msgs: Sequence[dict]) -> list[str]:
     """Unsigned IDs of many uncommitted messages in one native call, without the GIL."""
     return _native.unsigned_id_many(msgs)
-
-
-def _split_priv(msg: Any) -> tuple[Any, Any]:
-    if isinstance(msg, dict) and "priv" in msg:
-        return {k: v for k, v in msg.items() if k != "priv"}, msg["priv"]
-    return msg, None
-
-
-def _deep_merge(a: dict, b: dict) -> dict:
-    out = dict(a)
-    for k, v in b.items():
-        both = isinstance(v, dict) and isinstance(out.get(k), dict)
-        out[k] = _deep_merge(out[k], v) if both else v
-    return out
 
 
 def convert(msg: Any, target: str, source: str = "structured@1.0") -> Any:
@@ -124,25 +103,26 @@ def convert(msg: Any, target: str, source: str = "structured@1.0") -> Any:
         if name not in CODECS:
             raise CodecError(f"unknown codec {name!r} (known: {', '.join(CODECS)})")
     if source == "ans104@1.0":  # a binary data item (spec core §8.7)
-        msg = ans104.decode(_b(msg) if isinstance(msg, str) else msg)
+        msg = ans104.decode(as_bytes(msg) if isinstance(msg, str) else msg)
         return msg if target == "structured@1.0" else convert(msg, target)
     if target == "ans104@1.0":  # rich message -> data item bytes (spec core §8.5)
         if source != "structured@1.0":
             msg = convert(msg, "structured@1.0", source)
         return ans104.encode(msg)
+    if target != "json@1.0" and source != "json@1.0":
+        return tabm.convert(msg, target, source)
     if isinstance(msg, (bytes, str)) and source != "flat@1.0" and source != "json@1.0":
-        raw = _b(msg)
-        return json_codec.encode_bare(raw) if target == "json@1.0" else raw
-    body, priv = _split_priv(msg)
+        return json_codec.encode_bare(as_bytes(msg))
+    body, priv = split_priv(msg)
     if source == "json@1.0":
         body, source = json_codec.decode(body), "tabm"
         if not isinstance(body, dict):
             return body
     elif source == "flat@1.0" and isinstance(body, (bytes, str)):
-        body = _native.flat_parse(_b(body))
+        body = _native.flat_parse(as_bytes(body))
     if target == "json@1.0":
         return json_codec.encode(_native.convert(body, source, "tabm"))
     out = _native.convert(body, source, target)
     if priv is not None and target in ("structured@1.0", "tabm") and isinstance(out, dict):
-        out = _deep_merge(out, {"priv": priv})
+        out = deep_merge(out, {"priv": priv})
     return out

@@ -24,7 +24,7 @@ from typing import Any
 
 from .. import _native
 from ..exceptions import CodecError, HyperbeamError, SignatureError
-from ..message import convert
+from ..tabm import convert
 
 __all__ = [
     "commit",

@@ -77,7 +77,7 @@ class Meta:
         return node.update_info(req if isinstance(req, dict) else {}, opts)
 
     def build(self) -> dict:
-        from .. import __version__
+        from ..version import __version__
 
         return {
             "node": "HyperBEAM",

@@ -41,144 +41,55 @@ Limits (issue 11 item 9; docs/processes.md has the table):
 * ``process_live_max`` (default :data:`LIVE_MAX`) and ``process_live_memory`` (bytes, default
   :data:`LIVE_MEMORY`) bound the live states kept in memory: the least recently used are closed
   (their WASM memory freed).
+
+The device is here; its state, snapshots and ``compute_to`` are in :mod:`.process_compute`
+(below this module and push@1.0, which both use them).
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
 from typing import Any
 
-from .. import ao, cache
-from ..exceptions import HyperbeamError, NotFound, StoreCorrupt
-from ..hashpath import hashpath as _hashpath
-from ..message import id as msg_id
-from . import scheduler as _sched
-from . import wasm64
-from .scheduler import store_of
+from .. import ao
+from . import process_compute as _compute
+from . import push as _push
+from .process_compute import (
+    LIVE_MAX,
+    LIVE_MEMORY,
+    NAME,
+    SNAPSHOT_INTERVAL,
+    SNAPSHOT_PAGE,
+    WRITE_BATCH,
+    compute_to,
+    definition,
+    forget_live,
+    process_id,
+    public_state,
+)
 
-NAME = "process@1.0"
-SNAPSHOT_INTERVAL = 100
-SNAPSHOT_PAGE = 65536
-#: Computed states are written in batches of this many slots (see :func:`_store_results`).
-WRITE_BATCH = 64
-_ZERO_PAGE = bytes(SNAPSHOT_PAGE)
-#: Live states kept at most (``process_live_max``) and their WASM memory (``process_live_memory``).
-LIVE_MAX = 64
-LIVE_MEMORY = 2 << 30
-_live: OrderedDict[tuple[int, str], dict] = OrderedDict()  # least recently used first
-_live_mem: dict[tuple[int, str], int] = {}  # WASM bytes of each live state, when it was kept
-_live_guard = threading.Lock()
-_locks: dict[tuple[int, str], threading.RLock] = {}
-_locks_guard = threading.Lock()
-_computing: dict[tuple[int, str], int] = {}  # processes inside compute_to: never evicted
-_failed: dict[tuple[int, str], dict[int, str]] = {}
+__all__ = [
+    "AOS_EXECUTION",
+    "DEVICE",
+    "LIVE_MAX",
+    "LIVE_MEMORY",
+    "NAME",
+    "PROCESS_DEVICES",
+    "SNAPSHOT_INTERVAL",
+    "SNAPSHOT_PAGE",
+    "WRITE_BATCH",
+    "ProcessDevice",
+    "aos_process",
+    "compute_to",
+    "definition",
+    "forget_live",
+    "process_id",
+    "public_state",
+    "register_process_devices",
+]
 
 
 def _text(v: Any) -> str:
     return v.decode() if isinstance(v, bytes) else str(v)
-
-
-def definition(base: dict) -> dict:
-    p = base.get("process")
-    return p if isinstance(p, dict) else base
-
-
-def process_id(base: dict) -> str:
-    return msg_id(definition(base), "all")
-
-
-def _key(pid: str, opts: dict) -> tuple[int, str]:
-    return (id(store_of(opts)), pid)
-
-
-def _lock(k: tuple[int, str]) -> threading.RLock:
-    with _locks_guard:
-        lk = _locks.get(k)
-        if lk is None:
-            lk = _locks[k] = threading.RLock()
-        return lk
-
-
-def forget_live() -> None:
-    """Drop live states (what a node restart does); the store keeps results and snapshots."""
-    with _live_guard:
-        _live.clear()
-        _live_mem.clear()
-    _failed.clear()
-    _sched.forget_servers()
-
-
-def _keep_live(k: tuple[int, str], state: dict, opts: dict) -> None:
-    """Make ``state`` the live state of ``k`` (most recently used), then close the least
-    recently used others while more than ``process_live_max`` are kept or their WASM memory is
-    over ``process_live_memory`` (a process that is computing right now is never evicted); a
-    state over that budget on its own is not kept (its next compute restores a snapshot)."""
-    most = int(_text(opts.get("process_live_max") or LIVE_MAX))
-    budget = int(_text(opts.get("process_live_memory") or LIVE_MEMORY))
-
-    mem = wasm64.memory_in_use(state)  # measured here, where this thread owns the instance
-
-    def over() -> bool:
-        return len(_live) > most or sum(_live_mem.values()) > budget
-
-    with _live_guard:
-        _live[k] = state
-        _live_mem[k] = mem
-        _live.move_to_end(k)
-        for victim in [v for v in _live if v != k and not _computing.get(v)]:
-            if not over():
-                return
-            _live_mem.pop(victim, None)
-            wasm64.release(_live.pop(victim))
-        if mem > budget:
-            del _live[k], _live_mem[k]
-            wasm64.release(state)
-
-
-def _drop_live(k: tuple[int, str]) -> None:
-    with _live_guard:
-        _live.pop(k, None)
-        _live_mem.pop(k, None)
-
-
-def _busy(k: tuple[int, str], delta: int) -> None:
-    with _live_guard:
-        n = _computing.get(k, 0) + delta
-        if n:
-            _computing[k] = n
-        else:
-            _computing.pop(k, None)
-
-
-def _iopts(opts: dict) -> dict:
-    """Options for the executor's internal resolutions: no result cache, no hashpaths."""
-    o = {k: v for k, v in opts.items() if k != "store"}
-    s = opts.get("store")
-    if s is not None and "priv_store" not in o and not isinstance(s, str):
-        o["priv_store"] = s
-    o["hashpath"] = "ignore"
-    return o
-
-
-def _exec_device(d: dict) -> Any:
-    return d.get("execution-device") or "stack@1.0"
-
-
-def _run_as(state: dict, req: dict | str, opts: dict) -> tuple[str, Any]:
-    d = state.get("process") if isinstance(state.get("process"), dict) else state
-    st = {**state, "device": _exec_device(d)}
-    if "input-prefix" not in st:
-        st["input-prefix"] = "process"
-    status, out = ao.resolve(st, req, _iopts(opts))
-    if status == "ok" and isinstance(out, dict):
-        out = {**out, "device": NAME}
-    return status, out
-
-
-def _public_state(state: dict) -> dict:
-    return {k: v for k, v in state.items() if not k.startswith("priv")}
 
 
 class ProcessDevice:
@@ -192,19 +103,10 @@ class ProcessDevice:
     ) -> tuple[str, Any]:
         """``computed``: the body is an outbox message of a computed slot (push@1.0), which
         the scheduler takes unsigned; anything else must be signed."""
-        d = definition(base)
-        req = dict(request)
-        body = req.get("body")
-        if _text(req.get("method", "GET")).upper() == "POST":
-            if isinstance(body, dict):
-                if not body.get("target") and not _sched._is_process(body):
-                    req["target"] = process_id(base)
-            elif not req.get("target") and not _sched._is_process(req):
-                req["target"] = process_id(base)
-        return _sched.DEVICE.schedule({"process": d}, req, opts, computed)
+        return _compute.schedule(base, request, opts, computed)
 
     def slot(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
-        return _sched.DEVICE.slot({"process": definition(base)}, request, opts)
+        return _compute.slot(base, request, opts)
 
     def push(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
         """``push`` on the push device (runtime §12.3, §12.7): ``push-device``, default
@@ -212,343 +114,18 @@ class ProcessDevice:
         dev = _text(definition(base).get("push-device") or "push@1.0").lower()
         if dev != "push@1.0":
             return "error", {"status": 501, "body": f"push-device {dev!r} is not available"}
-        from . import push as _push
-
         return _push.push(base, request, opts)
 
     # ---- compute ----------------------------------------------------------------------------
 
     def compute(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
-        slot = request.get("slot")
-        if slot is None:
-            return self.now(base, request, opts)
-        try:
-            target = int(_text(slot))
-        except ValueError:
-            return "error", {"status": 400, "body": f"bad slot {slot!r}"}
-        return compute_to(base, target, opts)
+        return _compute.compute(base, request, opts)
 
     def now(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
-        pid = process_id(base)
-        cur = _sched.server(pid, opts).current
-        return compute_to(base, cur, opts)
+        return _compute.now(base, request, opts)
 
     def snapshot(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
-        pid = process_id(base)
-        st = _live.get(_key(pid, opts))
-        if st is None:
-            return "error", {"status": 404, "body": "No live state to snapshot."}
-        return "ok", {"snapshot": _snapshot(st, opts), "cache-control": ["store"]}
-
-
-def _snapshot(state: dict, opts: dict) -> dict:
-    status, out = _run_as(state, {"path": "snapshot", "mode": "Map"}, opts)
-    if status != "ok" or not isinstance(out, dict):
-        return {}
-    return {
-        str(k): {"body": v["body"]}
-        for k, v in out.items()
-        if isinstance(v, dict) and isinstance(v.get("body"), (bytes, bytearray))
-    }
-
-
-def _init(d: dict, pid: str, opts: dict) -> tuple[str, Any]:
-    state = {k: v for k, v in d.items() if k != "commitments"}
-    state["process"] = d
-    status, out = _run_as(state, {"path": "init"}, opts)
-    if status != "ok":
-        return "error", {
-            "status": 500,
-            "body": "process init failed",
-            "reason": out,
-            "phase": "init",
-        }
-    out = {**out, "initialized": "true", "at-slot": -1, "state-hashpath": pid}
-    return "ok", out
-
-
-def _snapshot_dir(pid: str, slot: int | str) -> str:
-    return f"computed/{pid}/snapshot/{slot}"
-
-
-def _write_snapshot(pid: str, slot: int, snap: dict, store: Any) -> None:
-    """Store ``{device-key: {body: memory}}`` at ``computed/<pid>/snapshot/<slot>`` in one batch.
-
-    Each memory is kept as ``<key>/size`` plus, for every 64 KiB page that is not all zeros,
-    ``<key>/page/<i>`` linked to the page's content-addressed binary (``data/<sha256>``): an
-    AOS memory is 12 MB of which ~85% is zero pages, and pages that did not change since the
-    previous snapshot are already stored. One hash pass over the non-zero pages only, instead of
-    nesting 12 MB in the state message (which re-hashed it at every level of the ID)."""
-    target = cache._writable(store)
-    d = _snapshot_dir(pid, slot)
-    with target.batch() as b:
-        for k, v in snap.items():
-            body = bytes(v["body"])
-            for i in range(0, len(body), SNAPSHOT_PAGE):
-                pb = body[i : i + SNAPSHOT_PAGE]
-                if pb == _ZERO_PAGE[: len(pb)]:
-                    continue
-                dp = cache._data_path(pb)
-                if not target.exists(dp):
-                    b.write(dp, pb)
-                b.make_link(dp, f"{d}/{k}/page/{i // SNAPSHOT_PAGE}")
-            b.write(f"{d}/{k}/size", str(len(body)).encode())
-
-
-def _read_snapshot(pid: str, n: int, store: Any) -> dict:
-    """The snapshot stored for slot ``n`` (see :func:`_write_snapshot`)."""
-    d = _snapshot_dir(pid, n)
-    out = {}
-    for k in cache.list(d, store):
-        size = cache.read(f"{d}/{k}/size", store)
-        if not isinstance(size, bytes) or not size.isdigit():
-            raise StoreCorrupt(f"{d}/{k}/size is not a size")
-        buf = bytearray(int(size))
-        for name in cache.list(f"{d}/{k}/page", store):
-            page = cache.read(f"{d}/{k}/page/{name}", store)
-            at = int(name) * SNAPSHOT_PAGE if name.isdigit() else -1
-            if not isinstance(page, bytes) or at < 0 or at + len(page) > len(buf):
-                raise StoreCorrupt(f"{d}/{k}/page/{name} does not fit the snapshot")
-            buf[at : at + len(page)] = page
-        out[k] = {"body": bytes(buf)}
-    return out
-
-
-def _from_snapshot(pid: str, target: int, opts: dict) -> dict | None:
-    store = store_of(opts)
-    slots = [n for n in cache.list_numbered(f"computed/{pid}/snapshot", store) if n <= target]
-    for n in reversed(slots):
-        try:
-            st = cache.read(f"computed/{pid}/slot/{n}", store)
-            snap = _read_snapshot(pid, n, store)
-        except (NotFound, HyperbeamError):
-            continue
-        if not isinstance(st, dict) or not snap:
-            continue
-        status, out = _run_as({**st, "snapshot": snap}, {"path": "normalize"}, opts)
-        if status == "ok" and isinstance(out, dict):
-            out = {k: v for k, v in out.items() if k != "snapshot"}
-            return out
-    return None
-
-
-def compute_to(base: dict, target: int, opts: dict) -> tuple[str, Any]:
-    """Compute the process of ``base`` up to slot ``target`` (runtime §12.3 ``compute``)."""
-    if not wasm64.GATE.enter(opts):
-        return "error", {
-            "status": 503,
-            "body": f"busy: {wasm64.GATE.limit(opts)} computes are running "
-            "(process_compute_workers); retry later",
-        }
-    d = definition(base)
-    pid = msg_id(d, "all")
-    k = _key(pid, opts)
-    _busy(k, 1)
-    try:
-        with _lock(k):
-            return _compute_locked(d, pid, k, target, opts)
-    finally:
-        _busy(k, -1)
-        wasm64.GATE.leave()
-
-
-def _compute_locked(
-    d: dict, pid: str, k: tuple[int, str], target: int, opts: dict
-) -> tuple[str, Any]:
-    store = store_of(opts)
-    live = _live.get(k)
-    if live is not None and int(live.get("at-slot", -1)) == target:
-        return "ok", live
-    if target >= 0 and (live is None or int(live.get("at-slot", -1)) > target):
-        try:
-            r = cache.read(f"computed/{pid}/slot/{target}", store)
-            if isinstance(r, dict):
-                return "ok", r
-        except (NotFound, HyperbeamError):
-            pass
-    state = live if live is not None and int(live.get("at-slot", -1)) <= target else None
-    if state is None:
-        status, state = _rebuild(d, pid, target, opts)
-        if status != "ok":
-            return status, state
-    failed = _failed_slots(pid, k, store)
-    fresh = None  # the slot that failed in this call
-    srv = _sched.server(pid, opts)
-    at = int(state.get("at-slot", -1))
-    start = at
-    progress = opts.get("process_progress")
-    interval = int(
-        opts.get(
-            "process_snapshot_interval", opts.get("process_cache_frequency", SNAPSHOT_INTERVAL)
-        )
-        or 0
-    )
-    budget = _compute_budget(opts)
-    deadline = None if budget is None else time.monotonic() + budget
-    pending: list[tuple[dict, dict | None]] = []
-    try:
-        while at < target:
-            if deadline is not None and at > start and time.monotonic() > deadline:
-                _keep_live(k, state, opts)  # the work is kept: a retry goes on from here
-                return "error", {
-                    "status": 503,
-                    "body": f"computed to slot {at} of {target} in {budget} s "
-                    "(process_compute_timeout); retry to go on",
-                    "phase": "compute",
-                    "at-slot": at,
-                }
-            a = srv.read(at + 1)
-            if a is None:
-                _keep_live(k, state, opts)
-                return "error", {
-                    "status": 503,
-                    "body": "No assignment found for next slot.",
-                    "phase": "get-schedule",
-                    "attempted-slot": at + 1,
-                }
-            if at + 1 in failed:
-                nxt = _failed_slot(state, a, failed[at + 1])
-            else:
-                with ao.step_budget():
-                    status, nxt = _compute_slot(state, a, opts)
-                why = wasm64.broken(state)
-                if why is not None:  # stopped mid-call: roll the slot back, record it
-                    _store_results(pid, pending, opts)
-                    failed[at + 1] = why
-                    fresh = at + 1
-                    _mark_failed(pid, at + 1, why, store)
-                    _drop_live(k)
-                    wasm64.release(state)
-                    status, state = _rebuild(d, pid, at, opts)
-                    if status != "ok":
-                        return status, state
-                    at = int(state.get("at-slot", -1))
-                    continue
-                if status != "ok":
-                    _keep_live(k, state, opts)
-                    return "error", {
-                        **(nxt if isinstance(nxt, dict) else {"body": nxt}),
-                        "phase": "compute",
-                        "attempted-slot": at + 1,
-                    }
-            state = nxt
-            at = int(state["at-slot"])
-            # The snapshot is taken now (the memory moves on); the writes are batched. A
-            # slot that just failed gets one too: the next rollback replays from there.
-            snap = (
-                _snapshot(state, opts)
-                if (interval > 0 and at % interval == 0) or at == fresh
-                else None
-            )
-            pending.append((state, snap))
-            if len(pending) >= WRITE_BATCH:
-                _store_results(pid, pending, opts)
-            if progress is not None:
-                progress(at - start, target - start)
-    finally:
-        _store_results(pid, pending, opts)
-    _keep_live(k, state, opts)
-    return "ok", state
-
-
-def _compute_budget(opts: dict) -> float | None:
-    """Seconds one compute request may run (``process_compute_timeout``; default half the node's
-    ``resolve_timeout``, so that with the slot running past it the client still gets the 503,
-    not a 504); None: no bound (no node, e.g. the CLI)."""
-    v = opts.get("process_compute_timeout")
-    if v is None:
-        rt = opts.get("resolve_timeout")
-        return None if rt is None else float(_text(rt)) / 2
-    if _text(v).strip().lower() in ("none", "infinity", ""):
-        return None
-    return float(_text(v))
-
-
-def _rebuild(d: dict, pid: str, target: int, opts: dict) -> tuple[str, Any]:
-    """A fresh state at or below ``target``: the newest snapshot, else ``init``."""
-    state = _from_snapshot(pid, target, opts)
-    if state is not None:
-        return "ok", state
-    return _init(d, pid, opts)
-
-
-def _failed_dir(pid: str) -> str:
-    return f"computed/{pid}/failed"
-
-
-def _failed_slots(pid: str, k: tuple[int, str], store: Any) -> dict[int, str]:
-    """``{slot: reason}`` of the failed slots of ``pid`` (read from the store once)."""
-    got = _failed.get(k)
-    if got is None:
-        got = {}
-        for n in cache.list_numbered(_failed_dir(pid), store):
-            try:
-                why = cache.read(f"{_failed_dir(pid)}/{n}", store)
-            except (NotFound, HyperbeamError):
-                why = b"failed"
-            got[n] = why.decode("utf-8", "replace") if isinstance(why, bytes) else str(why)
-        _failed[k] = got
-    return got
-
-
-def _mark_failed(pid: str, slot: int, why: str, store: Any) -> None:
-    with cache._writable(store).batch() as b:
-        b.write(f"{_failed_dir(pid)}/{slot}", why.encode())
-
-
-def _failed_slot(state: dict, assignment: dict, why: str) -> dict:
-    """The state after a failed slot: the state before it with an error result, shaped as the
-    stack's own error results are (wasm-64's ``type``/``error``; json-iface adds ``status``,
-    ``body`` and an empty ``outbox``)."""
-    results: dict = {"type": "error", "error": why}
-    stack = definition(state).get("device-stack")
-    names = stack.values() if isinstance(stack, dict) else stack if isinstance(stack, list) else []
-    if any(_text(n).lower() == "json-iface@1.0" for n in names):
-        results.update({"status": "error", "body": "WASM execution error.", "outbox": {}})
-    return _advance({**state, "results": results}, assignment)
-
-
-def _advance(out: dict, assignment: dict) -> dict:
-    """``out`` as the state at ``assignment``'s slot: its ``at-slot`` and hashpath chain."""
-    prev = _text(out.get("state-hashpath") or msg_id(definition(out), "all"))
-    hp = _hashpath({"priv": {"hashpath": prev}}, assignment)
-    return {**out, "at-slot": int(_text(assignment.get("slot"))), "state-hashpath": hp}
-
-
-def _compute_slot(state: dict, assignment: dict, opts: dict) -> tuple[str, Any]:
-    inp = assignment if assignment.get("path") else {**assignment, "path": "compute"}
-    st = {k: v for k, v in state.items() if k != "results"}
-    try:
-        status, out = _run_as(st, inp, opts)
-    except HyperbeamError as e:
-        return "error", {"status": 500, "body": f"execution failed: {e}"}
-    if status != "ok" or not isinstance(out, dict):
-        return "error", {"status": 500, "body": "execution failed", "reason": out}
-    prev = _text(state.get("state-hashpath") or msg_id(definition(state), "all"))
-    return "ok", _advance({**out, "state-hashpath": prev}, assignment)
-
-
-def _store_results(pid: str, pending: list[tuple[dict, dict | None]], opts: dict) -> None:
-    """Write the computed states in ``pending`` (emptied), in slot order: each state linked from
-    ``computed/<pid>/slot/<n>`` and ``computed/<pid>/<state ID>`` (runtime §12.4, one batch),
-    then its snapshot, if one was taken, beside it (:func:`_write_snapshot`).
-
-    :func:`compute_to` writes every :data:`WRITE_BATCH` slots and before it returns (also on an
-    error): the store work then runs in a burst instead of between WASM calls that have just
-    swept the CPU caches (~0.14 ms a slot less for AOS). A crash can lose the states of the
-    last unwritten slots, never part of one; they are recomputed from the schedule (HyperBEAM
-    writes them asynchronously by default, ``process_async_cache``)."""
-    store = store_of(opts)
-    target = cache._writable(store)
-    for state, snap in pending:
-        slot = int(state["at-slot"])
-        uid = cache.write(_public_state(state), store)
-        with target.batch() as b:
-            b.make_link(uid, f"computed/{pid}/slot/{slot}")
-            b.make_link(uid, f"computed/{pid}/{uid}")
-        if snap:
-            _write_snapshot(pid, slot, snap, store)
-    pending.clear()
+        return _compute.snapshot(base, request, opts)
 
 
 DEVICE = ProcessDevice()

@@ -15,7 +15,7 @@ from typing import Any
 
 from .. import cache
 from ..exceptions import HyperbeamError, NotFound
-from . import process as _process
+from . import process_compute as _process
 from .scheduler import store_of
 
 NAME = "push@1.0"
@@ -40,7 +40,7 @@ def push(
         if body is None:
             return "error", {"status": 400, "body": "push needs a `slot` or a `body`"}
         req = {"method": "POST", "body": body}
-        status, a = _process.DEVICE.schedule(base, req, opts, computed)
+        status, a = _process.schedule(base, req, opts, computed)
         if status != "ok":
             return status, a
         if _text(body.get("type", "")).lower() == "process":
@@ -76,7 +76,7 @@ def push(
             s2, r2 = push(tproc, {"body": msg}, opts, depth - 1, computed=True)
         else:
             req = {"method": "POST", "body": msg}
-            s2, r2 = _process.DEVICE.schedule(tproc, req, opts, computed=True)
+            s2, r2 = _process.schedule(tproc, req, opts, computed=True)
         pushed[k] = {
             "status": s2,
             "slot": r2.get("slot") if isinstance(r2, dict) else None,

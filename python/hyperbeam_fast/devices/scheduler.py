@@ -60,7 +60,8 @@ def _text(v: Any) -> str:
     return v.decode() if isinstance(v, bytes) else str(v)
 
 
-def _is_process(m: Any) -> bool:
+def is_process(m: Any) -> bool:
+    """Whether ``m`` is a process definition (``type: Process``)."""
     return isinstance(m, dict) and _text(m.get("type", "")).lower() == "process"
 
 
@@ -68,11 +69,11 @@ def find_target_id(msg1: dict, msg2: dict) -> str:
     """Runtime §11.2."""
     if msg2.get("target"):
         return _text(msg2["target"])
-    if _is_process(msg2):
+    if is_process(msg2):
         return msg_id(msg2, "all")
     if isinstance(msg1.get("process"), dict):
         return msg_id(msg1["process"], "all")
-    if _is_process(msg1):
+    if is_process(msg1):
         return msg_id(msg1, "all")
     return msg_id(msg2, "all")
 
@@ -143,7 +144,7 @@ class _Server:
 def _defines(base: Any, pid: str) -> bool:
     """Whether ``base`` is (or holds as ``process``) the signed definition of process ``pid``."""
     for d in (base.get("process"), base) if isinstance(base, dict) else ():
-        if _is_process(d) and speakers(d) and msg_id(d, "all") == pid:
+        if is_process(d) and speakers(d) and msg_id(d, "all") == pid:
             return True
     return False
 
@@ -203,14 +204,14 @@ class SchedulerDevice:
         stored only when signed."""
         to_sched = request.get("body") if isinstance(request.get("body"), dict) else request
         to_sched = {k: v for k, v in to_sched.items() if k != "method"}
-        if _is_process(to_sched):
+        if is_process(to_sched):
             pid = msg_id(to_sched, "all")
         elif to_sched.get("target"):
             pid = _text(to_sched["target"])
         else:
             pid = find_target_id(base, request)
         signed = bool(speakers(to_sched))
-        if not signed and (not computed or _is_process(to_sched)):
+        if not signed and (not computed or is_process(to_sched)):
             return "error", {
                 "status": 400,
                 "body": "Only signed messages are scheduled: sign the message (its "
@@ -229,7 +230,7 @@ class SchedulerDevice:
                     "body": "Message is not valid.",
                     "reason": "Given message does not correctly validate.",
                 }
-        if _is_process(to_sched):
+        if is_process(to_sched):
             cache.write(to_sched, store_of(opts))
         elif not _defines(base, pid) and not _has_slots(pid, opts):
             return "error", {

@@ -23,7 +23,7 @@ from pathlib import Path
 import wasmtime
 
 from .errors import WasmCompileError
-from .translate import _atomic_write, needs_translation, to_exnref
+from .translate import atomic_write, needs_translation, to_exnref
 
 _lock = threading.Lock()
 _engine: wasmtime.Engine | None = None
@@ -114,7 +114,7 @@ def load_module(data: bytes, key: str | None = None) -> wasmtime.Module:
     if mod is None:
         mod = compile_module(data, key)
         if path is not None:
-            _atomic_write(path, mod.serialize())
+            atomic_write(path, mod.serialize())
     with _lock:
         _modules[key] = mod
         while len(_modules) > MODULE_CACHE_MAX:

@@ -94,11 +94,11 @@ def to_exnref(data: bytes, key: str, cache_dir: Path | None) -> bytes:
             raise WasmCompileError(f"translate-to-exnref failed: {msg}")
         out = dst.read_bytes()
     if cached is not None:
-        _atomic_write(cached, out)
+        atomic_write(cached, out)
     return out
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
