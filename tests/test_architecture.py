@@ -40,6 +40,25 @@ def _is_package(mod: str) -> bool:
     return MODULES.get(mod, Path()).name == "__init__.py"
 
 
+def _shadowing(pkg: str) -> set[str]:
+    """Names a package's ``__init__`` binds to something other than its submodule of the same
+    name (``ao`` binds ``resolve`` and ``keys`` to functions): ``from pkg import resolve`` reads
+    that attribute, so it is an edge to ``pkg``, not to ``pkg.resolve``."""
+    path = MODULES.get(pkg)
+    if path is None or path.name != "__init__.py":
+        return set()
+    out = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.ImportFrom):
+            src = _absolute(pkg, node.level, node.module)
+            for a in node.names:
+                if f"{src}.{a.name}" not in MODULES:
+                    out.add(a.asname or a.name)
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            out.add(node.name)
+    return out
+
+
 def _absolute(mod: str, level: int, name: str | None) -> str:
     """The absolute module named by ``from <level dots><name> import ...`` inside ``mod``."""
     if level == 0:
@@ -95,9 +114,10 @@ class _Module:
                 src = _absolute(mod, node.level, node.module)
                 if src != PKG and not src.startswith(PKG + "."):
                     continue
+                shadowed = _shadowing(src)
                 for a in node.names:
                     sub = f"{src}.{a.name}"
-                    if sub in MODULES:
+                    if sub in MODULES and a.name not in shadowed:
                         self._edge(sub)
                         aliases[a.asname or a.name] = sub
                     else:
@@ -200,33 +220,25 @@ def test_no_private_names_across_modules():
 
 
 def test_the_checker_sees_what_it_must(tmp_path):
-    """The rules catch a function-level cycle and a private import, and skip TYPE_CHECKING."""
+    """The rules catch a function-level cycle, a private import and a private attribute, and
+    leave out imports under ``if TYPE_CHECKING:``."""
     src = {
-        "a": "from . import b\n",
-        "b": "def f():\n    from .a import _x\n",
-        "c": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from . import a\n",
+        "zz_a": "from . import zz_b\n",
+        "zz_b": "def f():\n    from .zz_a import _x\n    from . import zz_c\n    return zz_c._y\n",
+        "zz_c": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from . import zz_a\n",
     }
+    names = {n: f"{PKG}.{n}" for n in src}
     saved = dict(MODULES)
     try:
-        for name, text in src.items():
-            p = tmp_path / f"{name}.py"
-            p.write_text(text)
-            MODULES[f"{PKG}.zz_{name}"] = p
-        a = _Module(f"{PKG}.zz_a", tmp_path / "a.py")
-        a.edges = {f"{PKG}.zz_b"}
-        g = {
-            f"{PKG}.zz_{n}": _Module(f"{PKG}.zz_{n}", tmp_path / f"{n}.py").__class__.__new__(
-                _Module
-            )
-            for n in src
-        }
-        for n in src:
-            g[f"{PKG}.zz_{n}"] = _Module(f"{PKG}.zz_{n}", tmp_path / f"{n}.py")
-        assert g[f"{PKG}.zz_a"].edges == {f"{PKG}.zz_b"}
-        assert g[f"{PKG}.zz_b"].edges == {f"{PKG}.zz_a"}
-        assert g[f"{PKG}.zz_b"].private and not g[f"{PKG}.zz_a"].private
-        assert g[f"{PKG}.zz_c"].edges == set()
-        assert cycles(g) == [[f"{PKG}.zz_a", f"{PKG}.zz_b"]]
+        for n, text in src.items():
+            (tmp_path / f"{n}.py").write_text(text)
+            MODULES[names[n]] = tmp_path / f"{n}.py"
+        g = {names[n]: _Module(names[n], tmp_path / f"{n}.py") for n in src}
+        assert g[names["zz_a"]].edges == {names["zz_b"]}
+        assert g[names["zz_b"]].edges == {names["zz_a"], names["zz_c"]}
+        assert g[names["zz_c"]].edges == set()
+        assert len(g[names["zz_b"]].private) == 2 and not g[names["zz_a"]].private
+        assert cycles(g) == [[names["zz_a"], names["zz_b"]]]
     finally:
         MODULES.clear()
         MODULES.update(saved)

@@ -32,8 +32,9 @@ Options (``opts``, a ``dict``; every key optional):
   ``loader``: ``callable(id) -> message | None`` used where a message must be read by ID (the
   cache of issue 5 plugs in here).
 
-Not implemented here (issue 5/6): the result cache (stages 2 and 10), in-flight grouping and
-persistent workers (stages 4, 11, 12; the recursion guard is the depth/step limit instead).
+Not implemented here: in-flight grouping and persistent workers (stages 4, 11, 12; the
+recursion guard is the depth/step limit of :mod:`.limits` instead). The result cache (stages 2
+and 10) is :mod:`hyperbeam_fast.cache`, used when ``opts["store"]`` is set.
 """
 
 from __future__ import annotations
