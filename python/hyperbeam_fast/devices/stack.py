@@ -15,8 +15,8 @@ from typing import Any
 from .. import ao
 from ..ao import text as _text
 from ..ao import to_int as _int
-from ..ao.message import get as _message_get
 from ..exceptions import DeviceError, HyperbeamError
+from .message import get as _message_get
 
 
 class StackDevice:
