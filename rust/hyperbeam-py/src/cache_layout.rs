@@ -5,7 +5,9 @@
 //! Every function *declines* (returns `None`) rather than raise for input the general Python
 //! path must handle, so that the typed errors stay exactly those of the Python code.
 
-use hb_core::cache_layout::{packed_child, packed_ops, unpack, write_ops, Child, Op};
+use hb_core::cache_layout::{
+    group_id, packed_child, packed_ops, uncovered, unpack, write_ops, Child, Op,
+};
 use hb_core::{ids, message_id, structured, Msg, Value};
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -35,8 +37,9 @@ fn prepare(
     let m = to_msg(msg).ok()?;
     match source {
         "structured@1.0" => {
-            // Private keys and commitments are the general path's (`cache._prepare`).
-            if m.keys().any(|k| k.starts_with(b"priv"))
+            // Private keys, commitments and keys the unsigned ID does not cover are the
+            // general path's (`cache._prepare`).
+            if m.keys().any(|k| k.starts_with(b"priv") || uncovered(k))
                 || matches!(m.get(b"commitments".as_slice()), Some(Value::Map(c)) if !c.is_empty())
             {
                 return None;
@@ -59,6 +62,15 @@ fn prepare(
 /// paths. `source` is `structured@1.0` (the unsigned ID is computed when `uid` is `None`; a
 /// message with private keys or commitments is declined) or `tabm`. `None` when the message
 /// needs the general path.
+/// The store group name of a TABM map (`hb_core::cache_layout::group_id`): its unsigned ID
+/// when that covers every key, else the hash of all of its content; `None` for a map that is
+/// not plain TABM (binaries and maps only).
+#[pyfunction]
+fn cache_group_id(tabm: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+    let m = to_msg(tabm)?;
+    Ok(group_id(&m).map_err(PyHbError::from)?)
+}
+
 #[pyfunction]
 #[pyo3(signature = (msg, source, uid=None, encoded=false))]
 fn cache_write_set<'py>(
@@ -592,6 +604,7 @@ impl RawWriter {
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(cache_group_id, m)?)?;
     m.add_function(wrap_pyfunction!(cache_write_set, m)?)?;
     m.add_function(wrap_pyfunction!(cache_group_entries, m)?)?;
     m.add_function(wrap_pyfunction!(cache_group_fill, m)?)?;
