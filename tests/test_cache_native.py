@@ -252,8 +252,7 @@ def test_signed_and_private_messages_take_the_general_path(rocks):
     uid = cache.write(msg, rocks)
     assert uid == hb.id({"a": "1"}, "none")
     assert cache.read(uid, rocks) == {"a": b"1"}
-    cid = "C" * 43
-    hand = {"a": "1", "commitments": {cid: {"commitment-device": "x@1.0", "alg": "hmac-sha256"}}}
-    u = cache.write(hand, rocks)
-    assert u == uid and rocks.read_link(cid) == uid
-    assert hb.match(cache.read(cid, rocks), hand)
+    hand = {"a": "1", "commitments": {uid: {"commitment-device": "httpsig@1.0", "alg": "hmac-sha256"}}}
+    assert _native.cache_write_set(hand, "structured@1.0") is None
+    assert cache.write(hand, rocks) == uid  # the unsigned group exists: left as it is
+    assert cache.read(uid, rocks) == {"a": b"1"}

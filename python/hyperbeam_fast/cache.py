@@ -255,8 +255,9 @@ def write(msg: dict | bytes | str, store: Store) -> str:
     else:
         tabm, uid, ids = _prepare(msg)
         name = _group_id(tabm) or uid
-        if not _free(target, name):
-            ws = None  # the content is stored already (content-named, or first write wins)
+        stored = target.read_link(name) is not None or (name != uid and target.exists(name))
+        if stored:
+            pass  # content-named and already there, or the ID is taken (first write wins)
         elif packed is not None:
             ws = _packed_set(tabm, "tabm", name, target.inline_max)  # type: ignore[attr-defined]
             if ws is None:  # too big for packed groups: the plain layout
@@ -264,7 +265,7 @@ def write(msg: dict | bytes | str, store: Store) -> str:
                 packed = None
         else:
             ws = _write_set(tabm, "tabm", name, encoded)
-        if ws is None and _free(target, name):  # declined: the general path's typed errors
+        if ws is None and not stored:  # declined: the general path's typed errors
             ops: _list = []
             _ops_for(tabm, ops, name)
             ws = (name, ops)
