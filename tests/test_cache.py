@@ -127,7 +127,10 @@ def test_hand_built_commitments_that_do_not_verify_are_refused(store):
 
 def test_an_hmac_commitment_links_when_its_id_is_the_unsigned_id(store):
     uid = hb.id({"a": "1"}, "none")
-    msg = {"a": "1", "commitments": {uid: {"commitment-device": "httpsig@1.0", "alg": "hmac-sha256"}}}
+    msg = {
+        "a": "1",
+        "commitments": {uid: {"commitment-device": "httpsig@1.0", "alg": "hmac-sha256"}},
+    }
     assert cache.write(msg, store) == uid
     assert hb.match(cache.read(uid, store), msg)
     assert cache.read(f"{uid}/a", store) == b"1"

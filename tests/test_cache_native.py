@@ -252,7 +252,10 @@ def test_signed_and_private_messages_take_the_general_path(rocks):
     uid = cache.write(msg, rocks)
     assert uid == hb.id({"a": "1"}, "none")
     assert cache.read(uid, rocks) == {"a": b"1"}
-    hand = {"a": "1", "commitments": {uid: {"commitment-device": "httpsig@1.0", "alg": "hmac-sha256"}}}
+    hand = {
+        "a": "1",
+        "commitments": {uid: {"commitment-device": "httpsig@1.0", "alg": "hmac-sha256"}},
+    }
     assert _native.cache_write_set(hand, "structured@1.0") is None
     assert cache.write(hand, rocks) == uid  # the unsigned group exists: left as it is
     assert cache.read(uid, rocks) == {"a": b"1"}

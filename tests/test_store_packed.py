@@ -246,7 +246,10 @@ def test_inline_limit(tmp_path):
 
 def test_signed_message_by_commitment_id(rocks):
     cid = hb.id({"a": "1"}, "none")
-    msg = {"a": "1", "commitments": {cid: {"commitment-device": "httpsig@1.0", "alg": "hmac-sha256"}}}
+    msg = {
+        "a": "1",
+        "commitments": {cid: {"commitment-device": "httpsig@1.0", "alg": "hmac-sha256"}},
+    }
     uid = cache.write(msg, rocks)
     group = _native.cache_group_id(hb.convert(msg, "tabm"))  # named by content: it is committed
     assert uid == cid and rocks.read_link(cid) == group

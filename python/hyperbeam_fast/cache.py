@@ -178,7 +178,9 @@ def _verified(body: dict) -> dict:
     bad = None
     for cand in candidates:
         try:
-            bad = next((cid for cid, c in comms.items() if not _commitment_verifies(cand, cid, c)), None)
+            bad = next(
+                (cid for cid, c in comms.items() if not _commitment_verifies(cand, cid, c)), None
+            )
         except HyperbeamError as e:
             raise UnverifiedCommitment(f"a commitment cannot be checked: {e}") from e
         if bad is None:
@@ -381,6 +383,13 @@ def _read_group(s: Store, path: str, stack: set[str]) -> dict:
     return out
 
 
+def _checked_data(path: str, b: bytes) -> bytes:
+    """``b``, read at ``path``; a ``data/<h>`` blob must hash to ``<h>`` (runtime §10.2)."""
+    if path[:5] == "data/" and _data_path(b) != path:
+        raise StoreCorrupt(f"{path!r} does not hold the content its name hashes")
+    return b
+
+
 def _put_linked(s: Store, out: dict, path: str, name: str, tgt: str, e: Any, stack: set) -> None:
     """Set ``out[name]`` from the child link ``path/name -> tgt`` whose target entry is ``e``."""
     if e is None or e[0] == LINK:
@@ -389,7 +398,7 @@ def _put_linked(s: Store, out: dict, path: str, name: str, tgt: str, e: Any, sta
         if e is None:
             raise StoreCorrupt(f"subpath_not_found: {path}/{name} -> {tgt}")
     if e[0] == RAW:
-        out[name] = e[1]
+        out[name] = _checked_data(tgt, e[1])
     elif e[0] == GROUP:
         out[name] = _read_group(s, tgt, stack)
     else:
@@ -455,7 +464,7 @@ def _read_local(s: Store, path: str, packed: bool = True) -> dict | bytes:
     if e is None:
         raise NotFound(path)
     if e[0] == RAW:
-        return e[1]
+        return _checked_data(p, e[1])
     if e[0] == GROUP:
         return _read_group(s, p, set())
     raise StoreCorrupt(f"unresolved link at {path!r}")

@@ -85,6 +85,15 @@ pub fn data_path(b: &[u8]) -> String {
     s
 }
 
+/// False when `path` is a `data/<h>` content path and `b` does not hash to `<h>`: a corrupt
+/// blob, never to be served (runtime §10.2).
+pub fn data_matches(path: &str, b: &[u8]) -> bool {
+    match path.strip_prefix("data/") {
+        Some(h) => b64url(&sha256(b)) == h,
+        None => true,
+    }
+}
+
 /// Whether `k` is a valid single store path segment (runtime §10.3), as UTF-8 text.
 pub fn segment(k: &[u8]) -> Option<&str> {
     if k.is_empty() || k == b"." || k == b".." || k.contains(&b'/') || k.contains(&0) {
@@ -447,6 +456,9 @@ mod tests {
             data_path(b""),
             "data/47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"
         );
+        assert!(data_matches(&data_path(b"hello"), b"hello"));
+        assert!(!data_matches(&data_path(b"hello"), b"hellO"));
+        assert!(data_matches("abc/x", b"anything"));
     }
 
     #[test]

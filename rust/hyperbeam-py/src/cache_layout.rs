@@ -6,7 +6,7 @@
 //! path must handle, so that the typed errors stay exactly those of the Python code.
 
 use hb_core::cache_layout::{
-    group_id, packed_child, packed_ops, uncovered, unpack, write_ops, Child, Op,
+    data_matches, group_id, packed_child, packed_ops, uncovered, unpack, write_ops, Child, Op,
 };
 use hb_core::{ids, message_id, structured, Msg, Value};
 use pyo3::intern;
@@ -275,17 +275,18 @@ fn cache_group_fill<'py>(
         let out = outs.get_item(i)?;
         let name = names.get_item(i)?;
         let raw = v.cast::<PyBytes>().ok().map(|b| b.as_bytes().to_vec());
+        let tgt = targets.get_item(i)?;
+        let tgt = std::str::from_utf8(tgt.cast::<PyBytes>()?.as_bytes())
+            .unwrap_or_default()
+            .to_owned();
         if let Some(b) = &raw {
-            if b.first() == Some(&TAG_RAW) {
+            // A blob that does not hash to its name is left to the caller (StoreCorrupt).
+            if b.first() == Some(&TAG_RAW) && data_matches(&tgt, &b[1..]) {
                 out.cast::<PyDict>()?
                     .set_item(name, PyBytes::new(py, &b[1..]))?;
                 continue;
             }
         }
-        let tgt = targets.get_item(i)?;
-        let tgt = std::str::from_utf8(tgt.cast::<PyBytes>()?.as_bytes())
-            .unwrap_or_default()
-            .to_owned();
         let is_group = raw.as_deref() == Some(&[TAG_GROUP][..]);
         pending.append((out, name, tgt, is_group))?;
     }
@@ -465,12 +466,12 @@ fn read_packed_value(
         if vals.len() != data.len() {
             return Ok(None);
         }
-        for ((name, _), v) in data.iter().zip(vals.iter()) {
+        for ((name, t), v) in data.iter().zip(vals.iter()) {
             let Ok(b) = v.cast::<PyBytes>() else {
                 return Ok(None);
             };
             let b = b.as_bytes();
-            if b.first() != Some(&TAG_RAW) {
+            if b.first() != Some(&TAG_RAW) || !data_matches(t, &b[1..]) {
                 return Ok(None); // a further link, a group, corrupt: the general path
             }
             out.insert(name.as_bytes().to_vec(), Value::Bin(b[1..].to_vec()));
