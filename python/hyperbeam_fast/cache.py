@@ -118,7 +118,8 @@ def _prepare(msg: dict) -> tuple[dict, str, _list[str]]:
 
     Returns ``(tabm, uid, ids)``: ``ids`` are the IDs to link to the message's group, the
     unsigned ID first, then every commitment ID (each verified, :func:`_verified`) and, with
-    several commitments, the all-commitments ID that hashpaths use as their base (core §5.1).
+    several commitments, the ID over all of them that hashpaths use as their base (core §5.1)
+    and the ID over the signed ones (``id(msg, "all")``).
     """
     from .message import convert
     from .message import id as msg_id
@@ -136,6 +137,7 @@ def _prepare(msg: dict) -> tuple[dict, str, _list[str]]:
         ids.extend(comms)
         if len(comms) > 1:
             ids.append(msg_id(body, "uncommitted"))
+            ids.append(msg_id(body, "all"))  # over the signed commitments (one: its own ID)
     else:
         uid = _unsigned_id(body) if type(body) is dict else msg_id(body, "none")
         ids.append(uid)
@@ -228,7 +230,7 @@ def write(msg: dict | bytes | str, store: Store) -> str:
     The message is one group (sub-messages too), named by its unsigned ID or, when that ID
     does not cover every key (a signed message: its commitments), by the hash of all of its
     content (``cache_layout::group_id``). The unsigned ID, every commitment ID and, with
-    several commitments, the all-commitments ID link to that group. IDs are never
+    several commitments, the IDs over all of them and over the signed ones link to it. IDs are never
     repointed: an ID (or group) already in the store is left as it is, so once ``X`` names
     content no later write changes what ``read(X)`` returns. A commitment that does not
     verify raises :class:`UnverifiedCommitment` and nothing is written. Atomic per message.
