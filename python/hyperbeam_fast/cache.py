@@ -712,7 +712,8 @@ def _as_str(v: Any) -> str:
 def store_result(
     msg1: Any, msg2: Any, msg3: Any, store: Store | None, opts: dict | None = None
 ) -> bool:
-    """``maybe_store`` (runtime §2.9): write msg1, msg2 (maps) and the result; True if stored.
+    """``maybe_store`` (runtime §2.9): write msg1, msg2 (maps) and the result; True if stored
+    (False too when one of them carries a commitment that does not verify).
 
     A binary result is linked from ``hashpath(msg1, msg2)`` (``write_binary``). A map result is
     written and, as an extension over HyperBEAM, also linked from that hashpath when the path is
@@ -720,6 +721,15 @@ def store_result(
     """
     if store is None or not store_settings(msg2, msg3, opts)["store"]:
         return False
+    # A message whose commitments do not verify is not cached (nothing may link its IDs), and
+    # neither is a result computed from it: caching is an optimisation, never an error.
+    try:
+        return _store_result(msg1, msg2, msg3, store)
+    except UnverifiedCommitment:
+        return False
+
+
+def _store_result(msg1: Any, msg2: Any, msg3: Any, store: Store) -> bool:
     if isinstance(msg1, dict):
         write(msg1, store)
     if isinstance(msg2, dict):

@@ -295,3 +295,16 @@ def test_serve_store_sync_flag_and_bad_values(tmp_path):
     with pytest.raises(config.ConfigError):
         config.load({"store_sync": "sometimes"}, environ={})
     assert json.loads(json.dumps(config.STORE_SYNC)) == ["none", "always"]
+
+
+def test_a_resolution_with_an_unverifiable_message_is_simply_not_cached(store):
+    forged = {
+        "x": "1",
+        "commitments": {"F" * 43: {"commitment-device": "httpsig@1.0", "alg": "hmac-sha256"}},
+    }
+    opts = {"cache_control": ["always"]}
+    assert cache.store_result(forged, {"path": "x"}, b"1", store, opts) is False
+    assert cache.store_result({"a": "1"}, {"path": "a"}, forged, store, opts) is False
+    with pytest.raises(hb.NotFound):
+        cache.read("F" * 43, store)
+    assert cache.store_result({"a": "1"}, {"path": "a"}, b"1", store, opts) is True
