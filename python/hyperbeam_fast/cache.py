@@ -2,14 +2,19 @@
 
 Layout written into any :mod:`~hyperbeam_fast.store` (runtime §10.4)::
 
-    data/<b64url(sha256(bin))>        raw bytes (content-addressed: deduplicated)
-    <UnsignedID>/                     a group per message (TABM map), sub-messages included
-    <UnsignedID>/<key> -> data/<h> | <SubMessageUnsignedID>
-    <CommitmentID> -> <UnsignedID>    every key of msg["commitments"]
+    data/<b64url(sha256(bin))>        raw bytes (content-addressed: deduplicated; checked on read)
+    <G>/                              a group per (sub-)message (TABM map): G is its unsigned ID,
+                                      or, when that ID leaves keys out (commitments, signature,
+                                      body-keys, content-digest: core §4.3), the hash of all of
+                                      its content (``cache_layout::group_id``)
+    <G>/<key> -> data/<h> | <SubG>
+    <ID> -> <G>                       the unsigned ID, every verified commitment ID, id(all)
     <HP1>/<HP2> -> data/<h>           cached binary results (write_binary)
 
-A message is written through one store batch, children before parents and commitment links
-last, so it becomes readable whole or not at all.
+A message is written through one store batch, children before parents and ID links last, so
+it becomes readable whole or not at all. Each write of a signed message is its own group, so
+the same content signed by several keys or codecs keeps every signature, each readable by its
+ID. IDs are never repointed: an ID already in the store keeps naming what it named.
 
 Cache control (runtime §2.9), for ``ao.resolve``::
 

@@ -199,6 +199,7 @@ class FSStore(Store):
             full = self._full(cur)
             try:
                 os.mkdir(full)
+                self._fsync(os.path.dirname(full), True)
             except FileExistsError:
                 st = os.lstat(full)
                 if not stat.S_ISDIR(st.st_mode):
