@@ -19,7 +19,12 @@ use crate::{Msg, Result, Value};
 
 /// Keys the unsigned ID leaves out of its signature base (core §4.3: the commitments, and the
 /// httpsig headers `signature`, `body-keys`, `content-digest` that its encoding recomputes).
-pub const UNCOVERED_KEYS: [&[u8]; 4] = [b"commitments", b"signature", b"body-keys", b"content-digest"];
+pub const UNCOVERED_KEYS: [&[u8]; 4] = [
+    b"commitments",
+    b"signature",
+    b"body-keys",
+    b"content-digest",
+];
 
 /// True when the unsigned ID of a map with key `k` does not depend on `k`'s value.
 pub fn uncovered(k: &[u8]) -> bool {
@@ -469,7 +474,10 @@ mod tests {
         let mut b = a.clone();
         b.insert(b"signature".to_vec(), bin("two"));
         assert_eq!(unsigned_id(&a).unwrap(), unsigned_id(&b).unwrap());
-        let (ga, gb) = (group_id(&a).unwrap().unwrap(), group_id(&b).unwrap().unwrap());
+        let (ga, gb) = (
+            group_id(&a).unwrap().unwrap(),
+            group_id(&b).unwrap().unwrap(),
+        );
         assert_ne!(ga, gb);
         assert_eq!(Some(ga), content_id(&a));
         let mut plain = Msg::new();
