@@ -477,6 +477,21 @@ def _read_local(s: Store, path: str, packed: bool = True) -> dict | bytes:
     raise StoreCorrupt(f"unresolved link at {path!r}")
 
 
+def _check_named(path: str, r: dict | bytes) -> None:
+    """A peer's answer for the ID or ``data/<h>`` path ``path`` must be what that names: a
+    message with ``path`` among its (verified) IDs, or bytes that hash to it; StoreCorrupt
+    otherwise (other paths, e.g. hashpaths, name nothing that can be checked)."""
+    if isinstance(r, bytes):
+        _checked_data(path, r)
+    elif "/" not in path and len(path) == 43 and isinstance(r, dict):
+        try:
+            named = path in _prepare(r)[2]
+        except HyperbeamError as e:
+            raise StoreCorrupt(f"the message a peer sent for {path!r} is refused: {e}") from e
+        if not named:
+            raise StoreCorrupt(f"a peer sent a message for {path!r} that has another ID")
+
+
 def read_tabm(target: str | Sequence[str], store: Store) -> dict | bytes:
     """Like :func:`read` but returns the stored TABM (no ``structured@1.0`` decoding)."""
     return _read(target, store, tabm=True)
@@ -502,6 +517,7 @@ def _read(target: str | Sequence[str], store: Store, tabm: bool) -> dict | bytes
                 r = s.read_message(path)
                 if r is None:
                     continue
+                _check_named(path, r)
                 if isinstance(store, StoreChain) and store.write_through:
                     local = store.local_writable()
                     if local is not None:

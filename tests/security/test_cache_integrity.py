@@ -308,3 +308,35 @@ def test_a_resolution_with_an_unverifiable_message_is_simply_not_cached(store):
     with pytest.raises(hb.NotFound):
         cache.read("F" * 43, store)
     assert cache.store_result({"a": "1"}, {"path": "a"}, b"1", store, opts) is True
+
+
+class LyingPeer(MemoryStore):
+    """A remote store (another node) that answers every ID with the message it likes."""
+
+    scope = "remote"
+
+    def __init__(self, answer: dict | bytes) -> None:
+        super().__init__()
+        self.answer = answer
+
+    def read_message(self, key):
+        return self.answer
+
+
+def test_a_peer_cannot_answer_an_id_with_another_message(operator_wallet, attacker_wallet):
+    from hyperbeam_fast.store import StoreChain
+
+    victim = hb.commit({"x": "victim"}, operator_wallet)
+    other = hb.commit({"x": "evil"}, attacker_wallet)
+    local = MemoryStore()
+    chain = StoreChain([local, LyingPeer(other)], write_through=True)
+    for ref in (signed_id(victim), hb.id(victim, "none")):
+        with pytest.raises(hb.NotFound):
+            cache.read(ref, chain)
+    with pytest.raises(hb.NotFound):
+        cache.read(signed_id(victim), local)  # nothing was written through either
+    honest = StoreChain([MemoryStore(), LyingPeer(victim)], write_through=True)
+    assert cache.read([signed_id(victim)], honest)["x"] == b"victim"
+    blob = "data/" + hb.b64url_encode(hashlib.sha256(b"real").digest())
+    with pytest.raises(hb.NotFound):
+        cache.read(blob, StoreChain([MemoryStore(), LyingPeer(b"fake")]))
