@@ -161,8 +161,7 @@ def _commitment_verifies(msg: dict, cid: str, c: Any) -> bool:
 
     if not isinstance(c, dict):
         return False
-    alg = c.get("alg")
-    if (alg.encode() if isinstance(alg, str) else alg) == b"hmac-sha256":
+    if _b(c.get("alg")) == b"hmac-sha256":
         return cid == msg_id(msg, "none")
     alone = {**msg, "commitments": {cid: c}}
     return _c.verify(alone) and len(_c.signers(alone)) == 1
@@ -170,9 +169,15 @@ def _commitment_verifies(msg: dict, cid: str, c: Any) -> bool:
 
 def _verified(body: dict) -> dict:
     """``body`` with only its committed keys (``with_only_committed``, core §4.8) when every
-    commitment verifies against that, else ``body`` itself when every commitment verifies
-    against all of it (an ans104 signature covers the whole item, so this keeps keys that
-    ``committed`` does not list); raises :class:`UnverifiedCommitment` otherwise."""
+    commitment verifies against that; raises :class:`UnverifiedCommitment` otherwise.
+
+    A message with no httpsig signature may instead keep all of its keys when every commitment
+    verifies against all of them: an ans104 signature covers the whole data item (core §8) and
+    an HMAC ID is the unsigned ID over every key, so none of its keys is uncommitted, while
+    ``committed`` does not list them all (an ans104 binary that is not UTF-8 travels in the
+    item's data, not as a tag; an HMAC commitment without ``signature-input`` lists none). An
+    httpsig signature covers only its components: other keys are always dropped.
+    """
     from . import commitments as _c
 
     comms = body["commitments"]
@@ -181,8 +186,9 @@ def _verified(body: dict) -> dict:
         candidates.append(_only_committed(body, _c.committed(body)))
     except HyperbeamError:
         pass
-    candidates.append(body)
-    bad = None
+    if not any(_httpsig_signature(c) for c in comms.values()):
+        candidates.append(body)
+    bad = next(iter(comms))
     for cand in candidates:
         try:
             bad = next(
@@ -193,6 +199,17 @@ def _verified(body: dict) -> dict:
         if bad is None:
             return cand
     raise UnverifiedCommitment(f"commitment {bad!r} does not verify against the message")
+
+
+def _b(v: Any) -> bytes | None:
+    return v.encode() if isinstance(v, str) else v
+
+
+def _httpsig_signature(c: Any) -> bool:
+    """Whether ``c`` is (or claims to be) an httpsig commitment other than an HMAC one."""
+    if not isinstance(c, dict):
+        return False
+    return _b(c.get("commitment-device")) == b"httpsig@1.0" and _b(c.get("alg")) != b"hmac-sha256"
 
 
 def _only_committed(body: dict, keys: _list[str]) -> dict:

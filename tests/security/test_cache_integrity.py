@@ -340,3 +340,20 @@ def test_a_peer_cannot_answer_an_id_with_another_message(operator_wallet, attack
     blob = "data/" + hb.b64url_encode(hashlib.sha256(b"real").digest())
     with pytest.raises(hb.NotFound):
         cache.read(blob, StoreChain([MemoryStore(), LyingPeer(b"fake")]))
+
+
+def test_keys_a_signature_does_not_cover_are_never_stored_with_it(store, operator_wallet):
+    victim = hb.commit({"x": "v"}, operator_wallet)
+    vid = signed_id(victim)
+    rsa_only = {"x": "v", "evil": "1", "commitments": {vid: victim["commitments"][vid]}}
+    # ... and with a made-up HMAC commitment whose ID is the unsigned ID of the whole message.
+    hmac = {"commitment-device": "httpsig@1.0", "alg": "hmac-sha256"}
+    with_hmac = {**rsa_only, "commitments": {**rsa_only["commitments"]}}
+    with_hmac["commitments"][hb.id(with_hmac, "none")] = hmac
+    for attempt in (with_hmac, rsa_only):
+        try:
+            cache.write(attempt, store)
+        except UnverifiedCommitment:
+            continue
+        got = cache.read(vid, store)
+        assert "evil" not in got and hb.verify(got)
