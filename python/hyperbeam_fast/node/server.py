@@ -27,7 +27,7 @@ from ..message import convert
 from ..path import parse_path
 from ..wallet import Wallet
 from . import authority, logs
-from .config import DEFAULTS, ConfigError
+from .config import DEFAULTS, ConfigError, store_sync
 from .http import (
     OPTIONS_HEADERS,
     TRANSPORT_REQUEST_HEADERS,
@@ -175,9 +175,10 @@ def load_wallet(path: str | os.PathLike[str], create: bool = True) -> Wallet:
     return w
 
 
-def open_store(spec: Any) -> Any:
+def open_store(spec: Any, sync: bool = False) -> Any:
     """A store from a spec: a Store object; ``"memory"``; ``"fs:DIR"``; ``"rocksdb:DIR"`` or a
-    bare directory (RocksDB, the default); ``+http://peer`` suffixes chain remote stores."""
+    bare directory (RocksDB, the default); ``+http://peer`` suffixes chain remote stores.
+    ``sync``: fsync every write of the local stores (``store_sync: always``)."""
     from ..store import FSStore, MemoryStore, RemoteStore, RocksDBStore, Store, StoreChain
 
     if isinstance(spec, Store):
@@ -189,11 +190,12 @@ def open_store(spec: Any) -> Any:
         if part == "memory":
             stores.append(MemoryStore())
         elif part.startswith("fs:"):
-            stores.append(FSStore(part[3:]))
+            stores.append(FSStore(part[3:], sync=sync))
         elif part.startswith(("http://", "https://")):
             stores.append(RemoteStore(part))
         else:
-            stores.append(RocksDBStore(part[8:] if part.startswith("rocksdb:") else part))
+            path = part[8:] if part.startswith("rocksdb:") else part
+            stores.append(RocksDBStore(path, sync=sync))
     if not stores:
         raise ConfigError(f"bad store spec {text!r}")
     return stores[0] if len(stores) == 1 else StoreChain(stores)
@@ -207,7 +209,9 @@ class Node:
         opts = dict(DEFAULTS if opts is None else opts)
         self.wallet = wallet if wallet is not None else Wallet.generate()
         self.address = self.wallet.address
-        self.store = open_store(store if store is not None else opts.get("store", "memory"))
+        self.store = open_store(
+            store if store is not None else opts.get("store", "memory"), store_sync(opts)
+        )
         self.metrics = Metrics()
         self._lock = threading.Lock()
         self._version = 0
