@@ -225,9 +225,13 @@ class Node:
         opts["address"] = self.address
         opts["http_server"] = self.address
         opts.setdefault("cache_writers", [self.address])
+        # twice the cores (at least 4): computes may hold at most half of them (wasm64.GATE),
+        # so requests that do not compute always find a thread (docs/security.md §4)
+        self.workers = int(opts.get("workers") or 0) or max(4, 2 * (os.cpu_count() or 2))
+        self.pool = concurrent.futures.ThreadPoolExecutor(
+            self.workers, thread_name_prefix="hb-resolve"
+        )
         self.node_msg: dict = opts
-        workers = int(opts.get("workers") or 0) or max(2, os.cpu_count() or 2)
-        self.pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="hb-resolve")
         # the start hook (runtime §6): its result body is the node message
         from ..devices.hook import on
 
@@ -271,6 +275,7 @@ class Node:
             "error_strategy": "return",
             "loader": self._load,
             "priv_node": self,
+            "priv_resolver_threads": self.workers,
             "priv_wallet": self.wallet,
             "priv_store": self.store,
         }
