@@ -1,5 +1,7 @@
 //! Structured fields (RFC 8941/9651) as HyperBEAM's `hb_structured_fields` implements them
 //! (spec core §1.6): parse and serialise items, lists, dictionaries, inner lists, parameters.
+//! Files: `types` (the values), `chars` (character classes and limits), `parse`, `serialize`,
+//! `key_index` (duplicate keys during parsing).
 
 mod chars;
 mod key_index;
