@@ -15,12 +15,15 @@ use sha2::{Digest, Sha256};
 use crate::error::Result;
 use crate::httpsig_encode::{digest_field, group_maps, Body, Node, Parts, MAX_HEADER_LENGTH};
 use crate::keys::{escape_into, is_id_size, is_normalized, is_private, list_to_numbered};
-pub use crate::keys::{key_cmp, key_prefix};
 use crate::sf;
 use crate::sig_base::{hmac_ao, is_derived, write_component_line};
 use crate::structured::{encode_value_ref, from_msg, is_empty_message, is_regen_key};
-pub use crate::value::{entries_to_msg, Entry, ValueRef};
 use crate::value::{Msg, Value};
+
+// Defined below this module (in `keys` and `value`, which `structured` uses too); re-exported
+// here, where the binding imports them.
+pub use crate::keys::{key_cmp, key_prefix};
+pub use crate::value::{entries_to_msg, Entry, ValueRef};
 
 /// `structured::is_empty_message` of a map given as entries.
 fn entries_empty(e: &[Entry<'_>]) -> bool {

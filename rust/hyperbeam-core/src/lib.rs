@@ -1,5 +1,6 @@
 //! Pure-Rust core of `hyperbeam_fast`: the AO-Core data layer of HyperBEAM (spec core.md).
-//! No PyO3 here; `rust/hyperbeam-py` is the thin binding.
+//! No PyO3 here; `rust/hyperbeam-py` is the thin binding. The modules form layers (a DAG, checked
+//! by `tests/test_architecture_rust.py`); `docs/architecture.md` lists what each may use.
 #![forbid(unsafe_code)]
 
 pub mod ans104;

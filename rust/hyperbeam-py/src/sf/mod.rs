@@ -11,6 +11,9 @@
 //! names) from a per-thread cache of immutable `str` objects; serialising writes straight from
 //! the Python objects into one buffer (no intermediate Rust values), checking the exact
 //! `str`/`int` types first.
+//!
+//! Files: `to_py` (parsing into Python objects), `from_py` (the general serialiser),
+//! `fast_ser` (the borrowed fast path, tried first); this one holds the exports.
 
 mod fast_ser;
 mod from_py;
