@@ -131,6 +131,7 @@ class Node:
         self.node_msg: dict = opts
         workers = int(opts.get("workers") or 0) or max(2, os.cpu_count() or 2)
         self.pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="hb-resolve")
+        self.closed = False  #: set by :meth:`close`
         # the start hook (runtime §6): its result body is the node message
         from ..devices.hook import on
 
@@ -288,6 +289,8 @@ class Node:
         return 200, [(k.encode(), v) for k, v in enc.items()], body
 
     def close(self) -> None:
+        """Drain the resolver pool, then close the store."""
+        self.closed = True
         self.pool.shutdown(wait=True)
         try:
             self.store.close()

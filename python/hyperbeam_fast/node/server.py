@@ -95,7 +95,7 @@ def serve(opts: dict, host: str = "127.0.0.1", wallet: Wallet | None = None) -> 
     try:
         _run_to_exit(server)
     finally:
-        if not node.pool._shutdown:  # lifespan did not run (startup failure)
+        if not node.closed:  # lifespan did not run (startup failure)
             node.close()
 
 
