@@ -1,7 +1,7 @@
 """HTTP requests to messages and messages to HTTP responses (spec runtime §7.2, §7.3).
 
-Pure functions over bytes: the ASGI server (``server.py``) and our client (``client.py``) both use
-them, so they can be tested without a socket.
+Pure functions over bytes: the node (``app.py``, ``pipeline.py``) and our client (``client.py``)
+both use them, so they can be tested without a socket.
 """
 
 from __future__ import annotations
