@@ -10,7 +10,11 @@ and while each attack runs from other threads:
 * ``multipart bomb``: POSTs of 100k multipart parts (6.6 MB) back to back;
 * ``ao-types bomb``: POSTs whose part carries a 250k-member ``ao-types`` dictionary (5 MB);
 * ``bad headers``: replies whose keys/values cannot be HTTP headers (escape bytes, spaces and
-  colons in keys, AOS colour codes).
+  colons in keys, AOS colour codes);
+* ``looping wasm``: two clients, each computing slots of its own process whose WASM never
+  returns (a stranger's key; each slot ends at ``wasm_timeout``, 10 s by default);
+* ``growing wasm``: slots of processes whose WASM grows and fills its memory until
+  ``wasm_memory_limit`` (4 GiB by default) refuses it.
 
 Per phase: the probe's p50/p99 and failed probes, the attack requests answered, and the node's
 RSS (``/proc/PID/status``) after the attack stops and the node settles. Targets: p99 < 100 ms
@@ -18,7 +22,7 @@ and RSS after every attack within 1.2x of the RSS at rest. Not part of ``run_all
 takes about a minute); a wrong answer (a probe that does not get 200, an attack request that
 gets no HTTP answer) is reported and exits with status 1.
 
-    python benches/attack_limits.py [--phase-seconds 6]
+    python benches/attack_limits.py [--phase-seconds 6] [--only 'looping wasm' ...]
 """
 
 from __future__ import annotations
@@ -36,7 +40,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+import hyperbeam_fast as hb  # noqa: E402
 from _common import machine  # noqa: E402
+from hyperbeam_fast.node import client  # noqa: E402
 from node_util import NodeProc  # noqa: E402
 
 P99_TARGET_MS = 100.0
@@ -194,12 +200,89 @@ def bad_headers(port: int, stop: threading.Event):
     return n, answered
 
 
+LOOP = '(module (func (export "spin") (loop (br 0))))'
+GROW = """(module (memory (export "memory") 1)
+  (func (export "grow") (local $p i32)
+    (loop
+      (local.set $p (memory.grow (i32.const 1)))
+      (if (i32.eq (local.get $p) (i32.const -1)) (then unreachable))
+      (memory.fill (i32.shl (local.get $p) (i32.const 16)) (i32.const 7) (i32.const 65536))
+      (br 0))))"""
+_STRANGER: list[hb.Wallet] = []
+
+
+def _stranger() -> hb.Wallet:
+    if not _STRANGER:
+        _STRANGER.append(hb.Wallet.generate())
+    return _STRANGER[0]
+
+
+def _spawn(url: str, wat: str) -> str:
+    """A stranger's signed wasm-64 process on a signed image of ``wat``, on this node's
+    scheduler: its ID."""
+    import wasmtime
+
+    w = _stranger()
+    st, node_addr = client.get(url, "/~meta@1.0/info/address")
+    assert st == "ok", node_addr
+    img = hb.commit(
+        {"path": "/content-type", "content-type": "application/wasm",
+         "body": wasmtime.wat2wasm(wat)},
+        w,
+    )  # fmt: skip
+    st, v = client.request("POST", url, img, timeout=60)
+    assert st == "ok", v
+    proc = hb.commit(
+        {"device": "process@1.0", "type": "Process", "scheduler": node_addr,
+         "image": hb.id(hb.with_only_committed(img), "all"),
+         "execution-device": "stack@1.0", "device-stack": ["wasm-64@1.0"]},
+        w,
+    )  # fmt: skip
+    st, a = client.post(url, "/~scheduler@1.0/schedule", {"method": "POST", "body": proc})
+    assert st == "ok", a
+    return hb.id(proc, "all")
+
+
+def process_loop(wat: str, fn: str, clients: int):
+    """``clients`` threads, each scheduling a ``fn`` slot in its own process and computing it,
+    back to back: an answered attack request is one that gets an HTTP answer (the slot's error
+    result, or a 503 'busy' while the compute gate is full)."""
+
+    def attack(port: int, stop: threading.Event):
+        url = f"http://127.0.0.1:{port}"
+        counts = [[0, 0] for _ in range(clients)]
+
+        def one(i: int) -> None:
+            pid = _spawn(url, wat)
+            while not stop.is_set():
+                counts[i][0] += 1
+                msg = hb.commit({"target": pid, "type": "Message", "function": fn}, _stranger())
+                try:
+                    st, a = client.post(url, f"/{pid}/schedule", {"method": "POST", "body": msg})
+                    slot = a["slot"] if st == "ok" and isinstance(a, dict) else 0
+                    client.get(url, f"/{pid}/compute/results?slot={slot}", timeout=120)
+                    counts[i][1] += 1
+                except (OSError, client.ClientError) as e:
+                    print(f"  {fn}: no answer: {type(e).__name__}: {e}", file=sys.stderr)
+
+        ts = [threading.Thread(target=one, args=(i,)) for i in range(clients)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        return sum(c[0] for c in counts), sum(c[1] for c in counts)
+
+    return attack
+
+
 ATTACKS = {
     "idle sockets": idle_sockets,
     "slowloris": slowloris,
     "multipart bomb": post_loop(multipart_bomb, "/~message@1.0/k1"),
     "ao-types bomb": post_loop(ao_types_bomb, "/~message@1.0/x/k7"),
     "bad headers": bad_headers,
+    "looping wasm": process_loop(LOOP, "spin", 2),
+    "growing wasm": process_loop(GROW, "grow", 2),
 }
 
 
@@ -207,6 +290,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--phase-seconds", type=float, default=6.0)
     ap.add_argument("--settle-seconds", type=float, default=3.0)
+    ap.add_argument("--only", action="append", choices=sorted(ATTACKS), help="these attacks")
     a = ap.parse_args()
     print(f"# attack_limits on {machine()}")
     node = NodeProc(Path(tempfile.mkdtemp()), config="log_requests: false\n")
@@ -218,6 +302,8 @@ def main() -> int:
         rss0 = rss_mb(pid)
         rows = [("at rest", rest, (0, 0), rss0, rss0)]
         for name, attack in ATTACKS.items():
+            if a.only and name not in a.only:
+                continue
             stop = threading.Event()
             out: list = []
             t = threading.Thread(target=lambda at=attack, s=stop, o=out: o.append(at(node.port, s)))

@@ -7,7 +7,13 @@ import os
 import hyperbeam_fast as hb
 import pytest
 from hyperbeam_fast import cache
-from hyperbeam_fast.exceptions import CacheError, NotFound, StoreCorrupt, StoreLinkLoop
+from hyperbeam_fast.exceptions import (
+    CacheError,
+    NotFound,
+    StoreCorrupt,
+    StoreLinkLoop,
+    UnverifiedCommitment,
+)
 from hyperbeam_fast.store import FSStore, MemoryStore, RocksDBStore, StoreChain
 from hypothesis import HealthCheck, given, settings
 from strategies import messages
@@ -106,22 +112,28 @@ def test_refused_messages(store):
         cache.write(42, store)  # type: ignore[arg-type]
 
 
-def test_hand_built_commitments_link_to_the_unsigned_group(store):
+def test_hand_built_commitments_that_do_not_verify_are_refused(store):
     c1, c2 = "A" * 43, "B" * 43
+    for comms in (
+        {c1: {"commitment-device": "httpsig@1.0", "alg": "hmac-sha256"}},
+        {c2: {"commitment-device": "test@1.0", "alg": "x", "committer-x": "y"}},
+    ):
+        with pytest.raises(UnverifiedCommitment):
+            cache.write({"a": "1", "commitments": comms}, store)
+    for ref in (c1, c2, hb.id({"a": "1"}, "none")):
+        with pytest.raises(NotFound):
+            cache.read(ref, store)
+
+
+def test_an_hmac_commitment_links_when_its_id_is_the_unsigned_id(store):
+    uid = hb.id({"a": "1"}, "none")
     msg = {
         "a": "1",
-        "commitments": {
-            c1: {"commitment-device": "httpsig@1.0", "alg": "hmac-sha256"},
-            c2: {"commitment-device": "test@1.0", "alg": "x", "committer-x": "y"},
-        },
+        "commitments": {uid: {"commitment-device": "httpsig@1.0", "alg": "hmac-sha256"}},
     }
-    uid = cache.write(msg, store)
-    assert uid == hb.id(msg, "none") == hb.id({"a": "1"}, "none")
-    for ref in (uid, c1, c2, hb.id(msg, "uncommitted")):
-        got = cache.read(ref, store)
-        assert hb.match(got, msg), ref
-    assert store.read_link(c1) == uid and store.read_link(c2) == uid
-    assert cache.read(f"{c2}/a", store) == b"1"
+    assert cache.write(msg, store) == uid
+    assert hb.match(cache.read(uid, store), msg)
+    assert cache.read(f"{uid}/a", store) == b"1"
 
 
 @needs_signing
@@ -150,13 +162,15 @@ def test_nested_signed_messages_deep_read(store, wallet):
 
 @pytest.mark.parametrize("kind", ["rocksdb", "fs"])  # memory stores do not persist
 def test_reopen(kind, tmp_path):
-    msg = {"a": "1", "b": {"c": [1, 2]}, "commitments": {"C" * 43: {"alg": "x"}}}
+    cid = hb.id({"a": "1", "b": {"c": [1, 2]}}, "none")
+    hmac = {"commitment-device": "httpsig@1.0", "alg": "hmac-sha256"}
+    msg = {"a": "1", "b": {"c": [1, 2]}, "commitments": {cid: hmac}}
     s = make(kind, str(tmp_path))
     uid = cache.write(msg, s)
     s.close()
     s = make(kind, str(tmp_path))
     assert hb.match(cache.read(uid, s), msg)
-    assert hb.match(cache.read("C" * 43, s), msg)
+    assert hb.match(cache.read(cid, s), msg)
     s.close()
 
 

@@ -87,7 +87,7 @@ def _stored(node):
 
 def _inline(node, path, headers=()):
     """What the ASGI app serves for a body-less GET: inline, deferred to finish(), or handle()."""
-    from hyperbeam_fast.node.server import Deferred
+    from hyperbeam_fast.node.inline import Deferred
 
     out = node.handle_inline("GET", path, list(headers))
     if out is None:
@@ -170,7 +170,7 @@ def test_inline_only_for_hmac_and_no_hooks():
         for n in (rsa, hooked):
             assert n.handle_inline("GET", "/~meta@1.0/info", []) is None
         from hyperbeam_fast import cache
-        from hyperbeam_fast.node.server import _plain
+        from hyperbeam_fast.node.inline import plain
 
         for dev in ("router@1.0", "Router@1.0"):
             ident = cache.write({"device": dev, "a": "1"}, node.store)
@@ -179,9 +179,9 @@ def test_inline_only_for_hmac_and_no_hooks():
         assert _inline(node, f"/{ident}/a/b")[0] == "deferred"
         ident = cache.write({"a": "x" * 70_000}, node.store)  # big: the pool encodes it
         assert _inline(node, f"/{ident}/a")[0] == "deferred"
-        assert _plain({"a": [1, 2.5, True, None, b"x", {"device": "message@1.0"}]})
-        assert not _plain({"a": [{"Device": "relay@1.0"}]})
-        assert not _plain({"a": object()}) and not _plain({"a": ("as", "x", {})})
+        assert plain({"a": [1, 2.5, True, None, b"x", {"device": "message@1.0"}]})
+        assert not plain({"a": [{"Device": "relay@1.0"}]})
+        assert not plain({"a": object()}) and not plain({"a": ("as", "x", {})})
     finally:
         for n in (rsa, hooked, node):
             n.close()

@@ -20,14 +20,22 @@ ROUNDS = int(os.environ.get("HB_CRASH_ROUNDS", "10"))
 
 MAKE_MSG = r"""
 def make_msg(n):
-    return {
+    import hyperbeam_fast as hb
+
+    body = {
         "n": n,
         "title": f"message {n}",
         "blob": bytes([n % 251]) * (1000 + n % 5000),
         "nested": {"k": n * 2, "deeper": {"x": str(n), "list": [n, "a"]}},
         **{f"key-{i}": f"value-{n}-{i}" for i in range(6)},
-        "commitments": {(f"C{n:042d}"): {"commitment-device": "test@1.0", "alg": "x"}},
     }
+    # An HMAC commitment (its ID is the unsigned ID): the cache verifies every commitment.
+    hmac = {"commitment-device": "httpsig@1.0", "alg": "hmac-sha256"}
+    return {**body, "commitments": {hb.id(body, "none"): hmac}}
+
+
+def cid_of(n):
+    return next(iter(make_msg(n)["commitments"]))
 """
 
 WRITER = (
@@ -56,6 +64,7 @@ while True:
 _ns: dict = {}
 exec(MAKE_MSG, _ns)  # noqa: S102 - the same generator as the child's
 make_msg = _ns["make_msg"]
+cid_of = _ns["cid_of"]
 
 
 def whole(got: dict, n: int) -> bool:
@@ -100,11 +109,11 @@ def test_sigkill_never_leaves_half_a_message(tmp_path, kind):
                 msg = make_msg(n)
                 assert uid == hb.id(msg, "none")
                 assert whole(cache.read(uid, store), n), n
-                assert whole(cache.read(f"C{n:042d}", store), n), n
+                assert whole(cache.read(cid_of(n), store), n), n
             # The message in flight at the kill: invisible, or whole.
             for n in range(start, start + 3):
                 msg = make_msg(n)
-                for ref in (hb.id(msg, "none"), f"C{n:042d}"):
+                for ref in (hb.id(msg, "none"), cid_of(n)):
                     try:
                         got = cache.read(ref, store)
                     except NotFound:
@@ -118,6 +127,7 @@ def test_sigkill_never_leaves_half_a_message(tmp_path, kind):
         try:
             links = [store.read(f"{reported[n]}/next") for n in sorted(reported)[:-1]]
             assert any(v is not None for v in links)
-            assert store._db.get(reported[min(reported)].encode()) == b"\x03"
+            group = store.resolve(reported[min(reported)])  # the unsigned ID links to it
+            assert store._db.get(group.encode()) == b"\x03"
         finally:
             store.close()

@@ -6,7 +6,7 @@ import hashlib
 import os
 
 import hyperbeam_fast as hb
-from hyperbeam_fast import cache
+from hyperbeam_fast import _native, cache
 from hyperbeam_fast.store import FSStore
 
 
@@ -33,29 +33,35 @@ def h(b: bytes) -> str:
 def test_layout(tmp_path):
     prefix = str(tmp_path / "cache")
     s = FSStore(prefix)
-    cid = "S" * 43
-    msg = {"a": "1", "sub": {"b": "2"}, "commitments": {cid: {"alg": "x"}}}
-    uid = cache.write(msg, s)
+    uid = hb.id({"a": "1", "sub": {"b": "2"}}, "none")
+    cid = uid  # an HMAC commitment's ID is the unsigned ID
+    hmac = {"alg": "hmac-sha256", "commitment-device": "httpsig@1.0"}
+    msg = {"a": "1", "sub": {"b": "2"}, "commitments": {cid: hmac}}
+    assert cache.write(msg, s) == uid
+    # The unsigned ID leaves the commitments out: the group is named by all of its content.
+    group = _native.cache_group_id(hb.convert(msg, "tabm"))
     sub = hb.id({"b": "2"}, "none")
-    comms = hb.id({cid: {"alg": "x"}}, "none")
-    commit_body = hb.id({"alg": "x"}, "none")
+    comms = hb.id({cid: hmac}, "none")
+    commit_body = hb.id(hmac, "none")
     t = tree(prefix)
     expected = {
         "data": "dir",
         f"data/{h(b'1')}": "file",
         f"data/{h(b'2')}": "file",
-        f"data/{h(b'x')}": "file",
-        uid: "dir",
-        f"{uid}/a": f"-> {prefix}/data/{h(b'1')}",
-        f"{uid}/sub": f"-> {prefix}/{sub}",
-        f"{uid}/commitments": f"-> {prefix}/{comms}",
+        f"data/{h(b'hmac-sha256')}": "file",
+        f"data/{h(b'httpsig@1.0')}": "file",
+        group: "dir",
+        f"{group}/a": f"-> {prefix}/data/{h(b'1')}",
+        f"{group}/sub": f"-> {prefix}/{sub}",
+        f"{group}/commitments": f"-> {prefix}/{comms}",
         sub: "dir",
         f"{sub}/b": f"-> {prefix}/data/{h(b'2')}",
         comms: "dir",
         f"{comms}/{cid}": f"-> {prefix}/{commit_body}",
         commit_body: "dir",
-        f"{commit_body}/alg": f"-> {prefix}/data/{h(b'x')}",
-        cid: f"-> {prefix}/{uid}",
+        f"{commit_body}/alg": f"-> {prefix}/data/{h(b'hmac-sha256')}",
+        f"{commit_body}/commitment-device": f"-> {prefix}/data/{h(b'httpsig@1.0')}",
+        uid: f"-> {prefix}/{group}",
     }
     assert t == expected
     with open(os.path.join(prefix, "data", h(b"1")), "rb") as f:

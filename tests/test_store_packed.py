@@ -245,10 +245,15 @@ def test_inline_limit(tmp_path):
 
 
 def test_signed_message_by_commitment_id(rocks):
-    cid = "C" * 43
-    msg = {"a": "1", "commitments": {cid: {"commitment-device": "x@1.0", "alg": "hmac-sha256"}}}
+    cid = hb.id({"a": "1"}, "none")
+    msg = {
+        "a": "1",
+        "commitments": {cid: {"commitment-device": "httpsig@1.0", "alg": "hmac-sha256"}},
+    }
     uid = cache.write(msg, rocks)
-    assert rocks.read_link(cid) == uid and rocks._db.get(uid.encode())[:1] == b"\x04"
+    group = _native.cache_group_id(hb.convert(msg, "tabm"))  # named by content: it is committed
+    assert uid == cid and rocks.read_link(cid) == group
+    assert rocks._db.get(group.encode())[:1] == b"\x04"
     assert hb.match(cache.read(cid, rocks), msg)
 
 
@@ -301,9 +306,10 @@ def test_packed_write_over_a_non_group_is_refused(rocks):
     with pytest.raises(StoreError):
         cache.write({"a": "1"}, rocks)
     assert rocks.read(uid) == b"raw bytes at the message's key"
+    # An ID that is already a link is never repointed (issue 11): the write leaves it.
     rocks.make_link("data/x", hb.id({"b": "1"}, "none"))
-    with pytest.raises(StoreError):
-        cache.write({"b": "1"}, rocks)
+    cache.write({"b": "1"}, rocks)
+    assert rocks.read_link(hb.id({"b": "1"}, "none")) == "data/x"
 
 
 def test_make_group_on_a_packed_group_keeps_it(rocks):

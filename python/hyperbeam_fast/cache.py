@@ -2,14 +2,19 @@
 
 Layout written into any :mod:`~hyperbeam_fast.store` (runtime §10.4)::
 
-    data/<b64url(sha256(bin))>        raw bytes (content-addressed: deduplicated)
-    <UnsignedID>/                     a group per message (TABM map), sub-messages included
-    <UnsignedID>/<key> -> data/<h> | <SubMessageUnsignedID>
-    <CommitmentID> -> <UnsignedID>    every key of msg["commitments"]
+    data/<b64url(sha256(bin))>        raw bytes (content-addressed: deduplicated; checked on read)
+    <G>/                              a group per (sub-)message (TABM map): G is its unsigned ID,
+                                      or, when that ID leaves keys out (commitments, signature,
+                                      body-keys, content-digest: core §4.3), the hash of all of
+                                      its content (``cache_layout::group_id``)
+    <G>/<key> -> data/<h> | <SubG>
+    <ID> -> <G>                       the unsigned ID, every verified commitment ID, id(all)
     <HP1>/<HP2> -> data/<h>           cached binary results (write_binary)
 
-A message is written through one store batch, children before parents and commitment links
-last, so it becomes readable whole or not at all.
+A message is written through one store batch, children before parents and ID links last, so
+it becomes readable whole or not at all. Each write of a signed message is its own group, so
+the same content signed by several keys or codecs keeps every signature, each readable by its
+ID. IDs are never repointed: an ID already in the store keeps naming what it named.
 
 Cache control (runtime §2.9), for ``ao.resolve``::
 
@@ -40,6 +45,7 @@ from .exceptions import (
     NotFound,
     StoreCorrupt,
     StoreLinkLoop,
+    UnverifiedCommitment,
 )
 from .store.base import GROUP, LINK, RAW, Store, check_segment, join
 from .store.chain import StoreChain
@@ -67,6 +73,7 @@ _sha256 = hashlib.sha256
 _human_id = _native.human_id
 _unsigned_id = _native.unsigned_id
 _write_set = _native.cache_write_set
+_group_id = _native.cache_group_id
 _packed_set = _native.cache_packed_set
 _group_entries = _native.cache_group_entries
 _group_fill = _native.cache_group_fill
@@ -87,7 +94,7 @@ def _ops_for(value: Any, ops: _list, known_id: str | None = None) -> str:
         ops.append(("write", p, value))
         return p
     if isinstance(value, dict):
-        uid = known_id or _unsigned_id(value)
+        uid = known_id or _group_id(value) or _unsigned_id(value)
         links = []
         for k, v in value.items():
             if k[:4] == "priv":
@@ -112,32 +119,97 @@ def _writable(store: Store) -> Store:
 
 
 def _prepare(msg: dict) -> tuple[dict, str, _list[str]]:
-    """Drop private keys, keep only committed keys of a signed message, compute IDs."""
+    """Drop private keys, keep only committed keys of a signed message, compute IDs.
+
+    Returns ``(tabm, uid, ids)``: ``ids`` are the IDs to link to the message's group, the
+    unsigned ID first, then every commitment ID (each verified, :func:`_verified`) and, with
+    several commitments, the ID over all of them that hashpaths use as their base (core §5.1)
+    and the ID over the signed ones (``id(msg, "all")``).
+    """
     from .message import convert
     from .message import id as msg_id
 
     body = {k: v for k, v in msg.items() if k[:4] != "priv"} if _has_priv(msg) else msg
     comms = body.get("commitments")
-    extra: _list[str] = []
+    ids: _list[str] = []
     if isinstance(comms, dict) and comms:
-        from . import commitments as _c
-
-        try:
-            if _c.signers(body):
-                body = _only_committed(body, _c.committed(body))
-        except HyperbeamError as e:
-            raise CacheError(f"cannot write a message whose commitments are invalid: {e}") from e
         for cid in comms:
             if not (isinstance(cid, str) and len(cid) == 43):
                 raise CacheError(f"commitment key {cid!r} is not a 43-character ID")
-            extra.append(cid)
-        if len(comms) > 1:
-            # The hashpath base of a signed message (core §5.1): the ID over all commitments.
-            extra.append(msg_id(body, "uncommitted"))
+        body = _verified(body)
         uid = msg_id(body, "none")
+        ids.append(uid)
+        ids.extend(comms)
+        if len(comms) > 1:
+            ids.append(msg_id(body, "uncommitted"))
+            ids.append(msg_id(body, "all"))  # over the signed commitments (one: its own ID)
     else:
         uid = _unsigned_id(body) if type(body) is dict else msg_id(body, "none")
-    return convert(body, "tabm"), uid, extra
+        ids.append(uid)
+    return convert(body, "tabm"), uid, ids
+
+
+def _commitment_verifies(msg: dict, cid: str, c: Any) -> bool:
+    """Whether the commitment ``cid`` (``c``) of ``msg`` verifies against ``msg`` (core §4).
+
+    An HMAC commitment names no signer: its ID must be the message's recomputed unsigned ID.
+    Any other commitment must name a committer and verify alone, on a copy of ``msg`` that
+    carries only it (so that no other commitment can vouch for it).
+    """
+    from . import commitments as _c
+    from .message import id as msg_id
+
+    if not isinstance(c, dict):
+        return False
+    if _b(c.get("alg")) == b"hmac-sha256":
+        return cid == msg_id(msg, "none")
+    alone = {**msg, "commitments": {cid: c}}
+    return _c.verify(alone) and len(_c.signers(alone)) == 1
+
+
+def _verified(body: dict) -> dict:
+    """``body`` with only its committed keys (``with_only_committed``, core §4.8) when every
+    commitment verifies against that; raises :class:`UnverifiedCommitment` otherwise.
+
+    A message with no httpsig signature may instead keep all of its keys when every commitment
+    verifies against all of them: an ans104 signature covers the whole data item (core §8) and
+    an HMAC ID is the unsigned ID over every key, so none of its keys is uncommitted, while
+    ``committed`` does not list them all (an ans104 binary that is not UTF-8 travels in the
+    item's data, not as a tag; an HMAC commitment without ``signature-input`` lists none). An
+    httpsig signature covers only its components: other keys are always dropped.
+    """
+    from . import commitments as _c
+
+    comms = body["commitments"]
+    candidates = []
+    try:
+        candidates.append(_only_committed(body, _c.committed(body)))
+    except HyperbeamError:
+        pass
+    if not any(_httpsig_signature(c) for c in comms.values()):
+        candidates.append(body)
+    bad = next(iter(comms))
+    for cand in candidates:
+        try:
+            bad = next(
+                (cid for cid, c in comms.items() if not _commitment_verifies(cand, cid, c)), None
+            )
+        except HyperbeamError as e:
+            raise UnverifiedCommitment(f"a commitment cannot be checked: {e}") from e
+        if bad is None:
+            return cand
+    raise UnverifiedCommitment(f"commitment {bad!r} does not verify against the message")
+
+
+def _b(v: Any) -> bytes | None:
+    return v.encode() if isinstance(v, str) else v
+
+
+def _httpsig_signature(c: Any) -> bool:
+    """Whether ``c`` is (or claims to be) an httpsig commitment other than an HMAC one."""
+    if not isinstance(c, dict):
+        return False
+    return _b(c.get("commitment-device")) == b"httpsig@1.0" and _b(c.get("alg")) != b"hmac-sha256"
 
 
 def _only_committed(body: dict, keys: _list[str]) -> dict:
@@ -169,11 +241,21 @@ def _has_priv(msg: dict) -> bool:
     return False
 
 
+def _free(s: Store, path: str) -> bool:
+    """Whether nothing (no entry, no link) is stored at the one-segment ``path``."""
+    return s.read_link(path) is None and not s.exists(path)
+
+
 def write(msg: dict | bytes | str, store: Store) -> str:
     """Write a message (or a binary) and return its unsigned ID (or its ``data/<h>`` path).
 
-    Every commitment ID (and, with several commitments, the all-commitments ID that hashpaths
-    use as their base) is linked to the unsigned-ID group. Atomic per message.
+    The message is one group (sub-messages too), named by its unsigned ID or, when that ID
+    does not cover every key (a signed message: its commitments), by the hash of all of its
+    content (``cache_layout::group_id``). The unsigned ID, every commitment ID and, with
+    several commitments, the IDs over all of them and over the signed ones link to it. IDs are never
+    repointed: an ID (or group) already in the store is left as it is, so once ``X`` names
+    content no later write changes what ``read(X)`` returns. A commitment that does not
+    verify raises :class:`UnverifiedCommitment` and nothing is written. Atomic per message.
     """
     target = _writable(store)
     if isinstance(msg, (bytes, str)):
@@ -183,51 +265,55 @@ def write(msg: dict | bytes | str, store: Store) -> str:
         return p
     if not isinstance(msg, dict):
         raise CacheError(f"cannot write a {type(msg).__name__} to the cache")
-    alt: Sequence[str] = ()
     packed = getattr(target, "_write_packed", None)
     encoded = packed is not None or hasattr(target, "_write_encoded")
-    ws = None
+    # The common case, an unsigned message without private keys whose unsigned ID covers every
+    # key: one native call computes its ID, its TABM and every store operation. Anything else
+    # (``None``) takes the general path: IDs, verification and TABM in Python.
     if packed is not None:
-        # RocksDB: one packed group per (sub-)message (store/rocksdb.py), all in one batch.
-        inline = target.inline_max  # type: ignore[attr-defined]
-        ws = _packed_set(msg, "structured@1.0", None, inline)
-        if ws is None:  # signed, private keys, or declined: IDs and TABM the general way
-            tabm, uid, alt = _prepare(msg)
-            ws = _packed_set(tabm, "tabm", uid, inline)
-        if ws is not None:
-            uid, kv, groups, leaves, pk = ws
-            for a in alt:
-                if a != uid:
-                    kv.append((a.encode(), b"\x01" + uid.encode()))
-                    leaves.append(a)
-            packed(kv, groups, leaves, pk)
-            return uid
-        # Declined, or too big for packed groups: the plain layout below.
-        ws = _write_set(tabm, "tabm", uid, True)
+        ws = _packed_set(msg, "structured@1.0", None, target.inline_max)  # type: ignore[attr-defined]
     else:
-        # The common case, an unsigned message without private keys: one native call computes
-        # its unsigned ID, its TABM and every store operation (content hashes, sub-message
-        # IDs).
         ws = _write_set(msg, "structured@1.0", None, encoded)
-        if ws is None:  # signed, private keys, or declined: IDs and TABM the general way
-            tabm, uid, alt = _prepare(msg)
-            ws = _write_set(tabm, "tabm", uid, encoded)
-    if ws is None:  # whatever the native layout declines: the general path's typed errors
-        ops: _list = []
-        _ops_for(tabm, ops, uid)
-    elif encoded:
-        uid, kv, groups, leaves = ws
-        for a in alt:
-            if a != uid:
-                kv.append((a.encode(), b"\x01" + uid.encode()))
-                leaves.append(a)
-        target._write_encoded(kv, groups, leaves)  # type: ignore[attr-defined]
-        return uid
+    if ws is not None:
+        uid, ids, name, tabm = ws[0], (), ws[0], None
+        if target.read_link(uid) is not None:
+            return uid  # already readable through its link (e.g. a signed version of it)
     else:
-        uid, ops = ws
-    for a in alt:
-        if a != uid:
-            ops.append(("link", uid, a))
+        tabm, uid, ids = _prepare(msg)
+        name = _group_id(tabm) or uid
+        stored = target.read_link(name) is not None or (name != uid and target.exists(name))
+        if stored:
+            pass  # content-named and already there, or the ID is taken (first write wins)
+        elif packed is not None:
+            ws = _packed_set(tabm, "tabm", name, target.inline_max)  # type: ignore[attr-defined]
+            if ws is None:  # too big for packed groups: the plain layout
+                ws = _write_set(tabm, "tabm", name, True)
+                packed = None
+        else:
+            ws = _write_set(tabm, "tabm", name, encoded)
+        if ws is None and not stored:  # declined: the general path's typed errors
+            ops: _list = []
+            _ops_for(tabm, ops, name)
+            ws = (name, ops)
+            encoded = packed = None
+    links = [a for a in ids if a != name and _free(target, a)]
+    if ws is None:
+        if links:
+            with target.batch() as b:
+                b.extend_unchecked([("link", name, a) for a in links])
+        return uid
+    if encoded:
+        kv, leaves = ws[1], ws[3]
+        for a in links:
+            kv.append((a.encode(), b"\x01" + name.encode()))
+            leaves.append(a)
+        if packed is not None:
+            packed(kv, ws[2], leaves, ws[4])
+        else:
+            target._write_encoded(kv, ws[2], leaves)  # type: ignore[attr-defined]
+        return uid
+    ops = ws[1]
+    ops.extend(("link", name, a) for a in links)
     with target.batch() as b:
         b.extend_unchecked(ops)
     return uid
@@ -321,6 +407,13 @@ def _read_group(s: Store, path: str, stack: set[str]) -> dict:
     return out
 
 
+def _checked_data(path: str, b: bytes) -> bytes:
+    """``b``, read at ``path``; a ``data/<h>`` blob must hash to ``<h>`` (runtime §10.2)."""
+    if path[:5] == "data/" and _data_path(b) != path:
+        raise StoreCorrupt(f"{path!r} does not hold the content its name hashes")
+    return b
+
+
 def _put_linked(s: Store, out: dict, path: str, name: str, tgt: str, e: Any, stack: set) -> None:
     """Set ``out[name]`` from the child link ``path/name -> tgt`` whose target entry is ``e``."""
     if e is None or e[0] == LINK:
@@ -329,7 +422,7 @@ def _put_linked(s: Store, out: dict, path: str, name: str, tgt: str, e: Any, sta
         if e is None:
             raise StoreCorrupt(f"subpath_not_found: {path}/{name} -> {tgt}")
     if e[0] == RAW:
-        out[name] = e[1]
+        out[name] = _checked_data(tgt, e[1])
     elif e[0] == GROUP:
         out[name] = _read_group(s, tgt, stack)
     else:
@@ -395,10 +488,25 @@ def _read_local(s: Store, path: str, packed: bool = True) -> dict | bytes:
     if e is None:
         raise NotFound(path)
     if e[0] == RAW:
-        return e[1]
+        return _checked_data(p, e[1])
     if e[0] == GROUP:
         return _read_group(s, p, set())
     raise StoreCorrupt(f"unresolved link at {path!r}")
+
+
+def _check_named(path: str, r: dict | bytes) -> None:
+    """A peer's answer for the ID or ``data/<h>`` path ``path`` must be what that names: a
+    message with ``path`` among its (verified) IDs, or bytes that hash to it; StoreCorrupt
+    otherwise (other paths, e.g. hashpaths, name nothing that can be checked)."""
+    if isinstance(r, bytes):
+        _checked_data(path, r)
+    elif "/" not in path and len(path) == 43 and isinstance(r, dict):
+        try:
+            named = path in _prepare(r)[2]
+        except HyperbeamError as e:
+            raise StoreCorrupt(f"the message a peer sent for {path!r} is refused: {e}") from e
+        if not named:
+            raise StoreCorrupt(f"a peer sent a message for {path!r} that has another ID")
 
 
 def read_tabm(target: str | Sequence[str], store: Store) -> dict | bytes:
@@ -426,6 +534,7 @@ def _read(target: str | Sequence[str], store: Store, tabm: bool) -> dict | bytes
                 r = s.read_message(path)
                 if r is None:
                     continue
+                _check_named(path, r)
                 if isinstance(store, StoreChain) and store.write_through:
                     local = store.local_writable()
                     if local is not None:
@@ -641,7 +750,8 @@ def _as_str(v: Any) -> str:
 def store_result(
     msg1: Any, msg2: Any, msg3: Any, store: Store | None, opts: dict | None = None
 ) -> bool:
-    """``maybe_store`` (runtime §2.9): write msg1, msg2 (maps) and the result; True if stored.
+    """``maybe_store`` (runtime §2.9): write msg1, msg2 (maps) and the result; True if stored
+    (False too when one of them carries a commitment that does not verify).
 
     A binary result is linked from ``hashpath(msg1, msg2)`` (``write_binary``). A map result is
     written and, as an extension over HyperBEAM, also linked from that hashpath when the path is
@@ -649,6 +759,15 @@ def store_result(
     """
     if store is None or not store_settings(msg2, msg3, opts)["store"]:
         return False
+    # A message whose commitments do not verify is not cached (nothing may link its IDs), and
+    # neither is a result computed from it: caching is an optimisation, never an error.
+    try:
+        return _store_result(msg1, msg2, msg3, store)
+    except UnverifiedCommitment:
+        return False
+
+
+def _store_result(msg1: Any, msg2: Any, msg3: Any, store: Store) -> bool:
     if isinstance(msg1, dict):
         write(msg1, store)
     if isinstance(msg2, dict):

@@ -3,7 +3,8 @@
     hyperbeam-fast id [FILE] [--committers MODE]
     hyperbeam-fast convert --to CODEC [--from CODEC] [FILE]
     hyperbeam-fast hashpath [FILE] [--apply FILE_OR_KEY]
-    hyperbeam-fast serve [--port N] [--key FILE] [--store DIR] [--config FILE] [--host ADDR]
+    hyperbeam-fast serve [--port N] [--key FILE] [--store DIR] [--store-sync {none,always}]
+                         [--config FILE] [--host ADDR]
     hyperbeam-fast compute PROCESS_ID [--slot N] [--store DIR] [--key FILE] [--no-progress]
 
 FILE is a JSON object (default: stdin). JSON strings are binaries, numbers are integers or
@@ -84,6 +85,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, help="TCP port (else config.flat, $HB_PORT, 8734)")
     s.add_argument("--key", help="operator wallet JWK (else config, $HB_KEY, hyperbeam-key.json)")
     s.add_argument("--store", help="store: DIR (RocksDB, default cache-mainnet), fs:DIR, memory")
+    s.add_argument(
+        "--store-sync",
+        choices=["none", "always"],
+        help="fsync every store write: always (survives power loss) or none (survives a crash "
+        "of the node; the default, as HyperBEAM; else config.flat store_sync)",
+    )
     s.add_argument("--config", help="config.flat file (else $HB_CONFIG, ./config.flat)")
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
     k = sub.add_parser(
@@ -215,7 +222,12 @@ def _compute(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from .node import config, server
 
-    overrides = {"port": args.port, "priv_key_location": args.key, "store": args.store}
+    overrides = {
+        "port": args.port,
+        "priv_key_location": args.key,
+        "store": args.store,
+        "store_sync": args.store_sync,
+    }
     opts = config.load(overrides, args.config)
     server.serve(opts, host=args.host)
     return 0

@@ -65,6 +65,11 @@ class CacheError(HyperbeamError, ValueError):
     """A message the cache cannot write (e.g. a ``device`` key holding a map, runtime §10.2)."""
 
 
+class UnverifiedCommitment(CacheError):
+    """A commitment that does not verify against the message it comes with: the cache never
+    links its ID to that content (core §4)."""
+
+
 __all__ = [
     "CacheError",
     "CodecError",
@@ -82,4 +87,5 @@ __all__ = [
     "StoreError",
     "StoreLinkLoop",
     "StructuredFieldError",
+    "UnverifiedCommitment",
 ]

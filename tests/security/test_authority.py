@@ -320,3 +320,17 @@ def test_a_route_of_the_operators_may_sign_relayed_requests(node, listener, oper
         assert st == 200, body
     assert listener.seen == ["/signed/x", "/plain/y"]
     assert listener.signed == [True, False]
+
+
+def test_a_signed_method_must_be_the_requests_method(node, operator_wallet):
+    """A message signed for a GET (its ``method`` committed) cannot be replayed as a POST: the
+    signed method comes from the signer, the HTTP method from whoever sends it."""
+    signed = hb.commit({"path": META, "method": "GET", "test_option": "x"}, operator_wallet)
+    st, _, body = _post_signed(node, META, signed)
+    assert st == 400 and b"signed method" in body, body
+    assert "test_option" not in _info(node)
+    # the control: signed for a POST and sent as one, the operator's update applies
+    signed = hb.commit({"path": META, "method": "POST", "test_option": "x"}, operator_wallet)
+    st, _, body = _post_signed(node, META, signed)
+    assert st == 200, body
+    assert _info(node)["test_option"] == b"x"

@@ -210,7 +210,7 @@ class _Conn:
 
 
 def test_guard_evicts_oldest_incomplete_then_idle_never_busy() -> None:
-    from hyperbeam_fast.node.server import ConnectionGuard
+    from hyperbeam_fast.node.guard import ConnectionGuard
 
     g = ConnectionGuard(max_total=3, max_per_ip=2)
     a, b, c, d, e = (_Conn() for _ in range(5))
@@ -227,7 +227,7 @@ def test_guard_evicts_oldest_incomplete_then_idle_never_busy() -> None:
 
 
 def test_guard_per_address_cap_evicts_only_that_address() -> None:
-    from hyperbeam_fast.node.server import ConnectionGuard
+    from hyperbeam_fast.node.guard import ConnectionGuard
 
     g = ConnectionGuard(max_total=100, max_per_ip=2)
     other, mine1, mine2, mine3 = (_Conn() for _ in range(4))

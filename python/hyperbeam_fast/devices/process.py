@@ -32,10 +32,10 @@ Limits (issue 11 item 9; docs/processes.md has the table):
   state after it is the state before it (the broken instance is closed and the process rebuilt
   from its latest snapshot plus a replay), and it is recorded at ``computed/<ProcID>/failed/<n>``
   so that every replay skips it the same way;
-* ``process_compute_workers`` (default half the resolver threads, at least 1) bounds the
-  computes running at once (:data:`wasm64.GATE`): past it a compute waits up to
-  ``process_compute_wait`` seconds (default 2) for a turn, then gets a 503, so computes never
-  take every resolver thread;
+* ``process_compute_workers`` (default a quarter of the resolver threads, at least 1) bounds
+  the computes running at once (:data:`wasm64.GATE`): past it as many more wait up to
+  ``process_compute_wait`` seconds (default 2) for a turn, the rest get a 503, so computes
+  never take more than half the resolver threads;
 * ``process_compute_timeout`` (seconds, default half the node's ``resolve_timeout``) bounds one
   compute request: past it (checked between slots) the work done is kept and a 503 says retry;
 * ``process_live_max`` (default :data:`LIVE_MAX`) and ``process_live_memory`` (bytes, default

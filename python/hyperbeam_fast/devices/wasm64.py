@@ -45,14 +45,17 @@ _MID_CALL = (WasmTrap, WasmImportError, WasmMemoryError)
 
 class ComputeGate:
     """At most ``process_compute_workers`` threads compute (a process, or a WASM call) at once;
-    a nested compute, in a thread that already computes, always enters. The others wait up to
-    ``process_compute_wait`` seconds (default 2) for a turn, then get a 503, instead of holding
-    a resolver thread for as long as a slow compute runs, so slow or looping processes cannot
-    take every thread of the node (GET /~meta@1.0/info keeps answering)."""
+    a nested compute, in a thread that already computes, always enters. As many more may wait
+    up to ``process_compute_wait`` seconds (default 2) for a turn; past that, or when that many
+    already wait, a compute gets a 503 at once. The default limit is a quarter of the node's
+    resolver threads (``priv_resolver_threads``, twice the cores), so computing and waiting
+    together hold at most half of them: slow or looping processes cannot take every thread of
+    the node (GET /~meta@1.0/info keeps answering)."""
 
     def __init__(self) -> None:
         self._guard = threading.Condition()
         self._running = 0
+        self._waiting = 0
         self._mine = threading.local()
 
     @staticmethod
@@ -60,9 +63,8 @@ class ComputeGate:
         n = opts.get("process_compute_workers")
         if n is not None:
             return max(1, int(n))
-        # the node's resolver threads (node/server.py: ``workers``, 0 = CPU count, at least 2)
-        workers = int(opts.get("workers") or 0) or max(2, os.cpu_count() or 2)
-        return max(1, workers // 2)
+        threads = int(opts.get("priv_resolver_threads") or 0) or 2 * (os.cpu_count() or 2)
+        return max(1, threads // 4)
 
     def enter(self, opts: dict) -> bool:
         depth = getattr(self._mine, "depth", 0)
@@ -70,8 +72,16 @@ class ComputeGate:
             limit = self.limit(opts)
             wait = float(opts.get("process_compute_wait", 2.0) or 0)
             with self._guard:
-                if not self._guard.wait_for(lambda: self._running < limit, timeout=wait):
-                    return False
+                if self._running >= limit:
+                    if self._waiting >= limit:
+                        return False
+                    self._waiting += 1
+                    try:
+                        ok = self._guard.wait_for(lambda: self._running < limit, timeout=wait)
+                    finally:
+                        self._waiting -= 1
+                    if not ok:
+                        return False
                 self._running += 1
         self._mine.depth = depth + 1
         return True

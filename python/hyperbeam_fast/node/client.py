@@ -38,6 +38,8 @@ def _conn(scheme: str, netloc: str, timeout: float) -> http.client.HTTPConnectio
         cls = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
         c = pool[key] = cls(netloc, timeout=timeout)
     c.timeout = timeout
+    if c.sock is not None:  # a kept-alive connection: the new deadline applies to it too
+        c.sock.settimeout(timeout)
     return c
 
 

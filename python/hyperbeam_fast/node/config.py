@@ -38,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
     "cache_control": ["no-cache", "no-store"],
     "http_extra_opts": {"force_message": True, "cache_control": ["always"]},
     "store_all_signed": True,
+    # Durability of store writes (STORE_SYNC); "none" is what hb_store_fs/rocksdb do.
+    "store_sync": "none",
     "force_signed": True,
     "force_signed_requests": False,
     "node_history": [],
@@ -79,6 +81,26 @@ ENV_VARS = {
 
 class ConfigError(HyperbeamError):
     """A configuration file or value that cannot be used."""
+
+
+#: ``store_sync`` values: when a store write is acknowledged.
+#: ``none``: once the OS has it (RocksDB WAL unsynced, fs files unsynced, as HyperBEAM's
+#: ``hb_store_rocksdb``/``hb_store_fs``): survives a crash of the node process, not of the
+#: machine (power loss, kernel panic can lose the last writes; RocksDB stays consistent).
+#: ``always``: after an fsync (the RocksDB WAL for every write batch; fs files, symlinks and
+#: the directories they are in): survives power loss too, at the cost of one sync per write.
+STORE_SYNC = ("none", "always")
+
+
+def store_sync(opts: dict[str, Any]) -> bool:
+    """Whether ``opts`` ask for synced store writes (``store_sync``, see :data:`STORE_SYNC`)."""
+    v = opts.get("store_sync", "none")
+    if isinstance(v, bool):
+        return v
+    s = _text(v).strip().lower()
+    if s not in STORE_SYNC:
+        raise ConfigError(f"store_sync must be one of {', '.join(STORE_SYNC)}, got {s!r}")
+    return s == "always"
 
 
 def norm_key(key: str) -> str:
@@ -176,7 +198,18 @@ def load(
     port = opts.get("port")
     if not isinstance(port, int) or not 0 <= port <= 65535:
         raise ConfigError(f"port must be an integer in 0..65535, got {port!r}")
+    store_sync(opts)  # a bad value fails at load, not at the first write
     return opts
 
 
-__all__ = ["DEFAULTS", "DEFAULT_PORT", "ENV_VARS", "ConfigError", "load", "mimic", "parse_flat"]
+__all__ = [
+    "DEFAULTS",
+    "DEFAULT_PORT",
+    "ENV_VARS",
+    "STORE_SYNC",
+    "ConfigError",
+    "load",
+    "mimic",
+    "parse_flat",
+    "store_sync",
+]

@@ -1,7 +1,7 @@
 """HTTP requests to messages and messages to HTTP responses (spec runtime §7.2, §7.3).
 
-Pure functions over bytes: the ASGI server (``server.py``) and our client (``client.py``) both use
-them, so they can be tested without a socket.
+Pure functions over bytes: the node (``app.py``, ``pipeline.py``) and our client (``client.py``)
+both use them, so they can be tested without a socket.
 """
 
 from __future__ import annotations
@@ -363,7 +363,16 @@ def request_to_singleton(
                 msg[k] = fields[k]
     else:
         raise BadRequest(f"unsupported codec-device {codec!r}", 415)
-    msg["method"] = method
+    claimed = msg.get("method")
+    if signed and claimed is not None:
+        # A signature over `method` says how the signer meant the request to be sent: a
+        # signed reply or a GET's message replayed as a POST must not pass (issue 11 item 2).
+        if _text(claimed).strip().upper() != method.upper():
+            raise BadRequest(
+                f"the request's signed method {_text(claimed)!r} is not its HTTP method {method!r}"
+            )
+    else:
+        msg["method"] = method
     if "path" not in msg or msg["path"] in (b"", ""):
         msg["path"] = fields.get("path", raw_path)
     return msg, signed

@@ -11,6 +11,10 @@
   into place whole, then creates its top-level links (commitment IDs) with atomic symlink
   renames. Staging lives in ``<root>/.hbfast-tmp/<pid>-<random>`` and is swept when a store is
   opened (only for writers that are no longer alive).
+* durability (``sync``, the node's ``store_sync``): by default (``False``, as ``hb_store_fs``) a
+  write returns once the OS has it, which survives a crash of the process but not of the
+  machine (power loss, kernel panic). With ``sync=True`` every file and symlink a write creates
+  is fsynced, and so is every directory whose entries it changed, before the write returns.
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ _O_READ = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 
 class FSStore(Store):
     """A directory tree at ``path`` (created if missing)."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, sync: bool = False) -> None:
+        self.sync = sync
         given = os.fspath(path)
         if not given:
             raise InvalidStorePath("FSStore needs a directory path")
@@ -160,6 +165,28 @@ class FSStore(Store):
 
     # ---- writes -----------------------------------------------------------------------------
 
+    def _fsync(self, full: str, directory: bool = False) -> None:
+        """fsync the file or directory ``full`` (with ``sync`` only)."""
+        if not self.sync:
+            return
+        fd = os.open(
+            full, (os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)) if directory else os.O_RDONLY
+        )
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _fsync_tree(self, top: str) -> None:
+        """fsync every file and directory under ``top`` (a staged group, before it is renamed)."""
+        if not self.sync:
+            return
+        for d, _dirs, files in os.walk(top):
+            for f in files:
+                if not os.path.islink(os.path.join(d, f)):
+                    self._fsync(os.path.join(d, f))
+            self._fsync(d, True)
+
     def _ensure_dir(self, rel: str) -> None:
         """Create the directory ``rel`` (and parents) inside the root, refusing OS symlinks."""
         if rel in self._dirs:
@@ -172,6 +199,7 @@ class FSStore(Store):
             full = self._full(cur)
             try:
                 os.mkdir(full)
+                self._fsync(os.path.dirname(full), True)
             except FileExistsError:
                 st = os.lstat(full)
                 if not stat.S_ISDIR(st.st_mode):
@@ -191,7 +219,11 @@ class FSStore(Store):
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(value)
+                if self.sync:
+                    f.flush()
+                    os.fsync(f.fileno())
             os.replace(tmp, full)
+            self._fsync(os.path.dirname(full), True)
         except BaseException as e:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
@@ -217,6 +249,7 @@ class FSStore(Store):
         try:
             os.symlink(self._link_target(existing), tmp)
             os.replace(tmp, full)
+            self._fsync(os.path.dirname(full), True)
         except OSError as e:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
@@ -268,6 +301,7 @@ class FSStore(Store):
                     late_links.append((op[1], path))
             for top, sdir in staged.items():
                 dest = self._full(top)
+                self._fsync_tree(sdir)
                 try:
                     os.rename(sdir, dest)
                 except OSError:
@@ -278,6 +312,8 @@ class FSStore(Store):
                         if not os.path.lexists(os.path.join(dest, name)):
                             os.rename(os.path.join(sdir, name), os.path.join(dest, name))
                 self._dirs.add(top)
+            if staged:
+                self._fsync(self.root, True)
             for existing, new in late_links:
                 self._atomic_link(existing, new)
         except StoreError:

@@ -76,6 +76,11 @@ class RocksDBStore(Store):
 
     ``inline_max``: binaries of a message written by ``cache.write`` up to this many bytes are
     stored inside the message's packed group; longer ones once under ``data/<h>``.
+
+    ``sync`` (the node's ``store_sync``): by default (``False``, as ``hb_store_rocksdb``) a
+    write batch is acknowledged once it is in the WAL in the OS's buffers, which survives a
+    crash of the process but not of the machine. With ``sync=True`` the WAL is fsynced for every
+    batch (``WriteOptions.sync``) before the write returns, which survives power loss too.
     """
 
     def __init__(
@@ -84,7 +89,7 @@ class RocksDBStore(Store):
         if Rdict is None:  # pragma: no cover
             raise StoreError("RocksDBStore needs the rocksdict package")
         self.root = os.fspath(path)
-        self._sync = sync
+        self.sync = sync
         self.inline_max = inline_max
         # Writers that read before they write (group checks, unpacking) run one at a time:
         # resolver threads share a store. Readers need no lock (a WriteBatch is atomic).
@@ -112,7 +117,8 @@ class RocksDBStore(Store):
         self._known_packed: set[str] = set()
         # The instance's ``write``: the native fast path, falling back to the class's (unless
         # a subclass overrides ``write``).
-        if type(self).write is RocksDBStore.write:
+        # With ``sync`` every write goes through a synced WriteBatch (``_commit``) instead.
+        if type(self).write is RocksDBStore.write and not self.sync:
             self.write = _RawWriter(self._put, self._known_groups, _checked_write(self)).write
 
     def write(self, key: str | Sequence[str], value: bytes) -> None:
@@ -295,7 +301,7 @@ class RocksDBStore(Store):
 
     def _commit(self, wb: WriteBatch) -> None:
         try:
-            if self._sync:
+            if self.sync:
                 wo = WriteOptions()
                 wo.sync = True
                 self._db.write(wb, wo)

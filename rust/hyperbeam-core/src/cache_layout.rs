@@ -7,10 +7,69 @@
 //! a group before its links). It declines (`Ok(None)`) whatever the Python path must handle
 //! itself so that it raises its typed errors: a key that is not a valid store path segment or
 //! not UTF-8, a `device` key holding a map, a leaf that is not a binary.
+//!
+//! A sub-message's group is named by [`group_id`]: its unsigned ID when that ID covers every
+//! key, else a hash of all of its content (two commitments that differ only in `signature`
+//! have one unsigned ID, core §4.3, and must not share a group).
 
 use crate::ids::{b64url, sha256};
+use crate::keys::normalize_key;
 use crate::message_id::unsigned_id;
 use crate::{Msg, Result, Value};
+
+/// Keys the unsigned ID leaves out of its signature base (core §4.3: the commitments, and the
+/// httpsig headers `signature`, `body-keys`, `content-digest` that its encoding recomputes).
+pub const UNCOVERED_KEYS: [&[u8]; 4] = [
+    b"commitments",
+    b"signature",
+    b"body-keys",
+    b"content-digest",
+];
+
+/// True when the unsigned ID of a map with key `k` does not depend on `k`'s value.
+pub fn uncovered(k: &[u8]) -> bool {
+    UNCOVERED_KEYS.contains(&normalize_key(k).as_slice())
+}
+
+/// The store group name of the TABM map `m`: its unsigned ID when no key of `m` is
+/// [`uncovered`], else [`content_id`]; `Ok(None)` for a map that is not plain TABM.
+pub fn group_id(m: &Msg) -> Result<Option<String>> {
+    if m.keys().any(|k| uncovered(k)) {
+        return Ok(content_id(m));
+    }
+    Ok(Some(b64url(&unsigned_id(m)?)))
+}
+
+/// SHA-256 of an injective encoding of the TABM map `m` (every key and byte, commitments and
+/// signatures included), base64url; `None` when a value is neither a binary nor a map.
+pub fn content_id(m: &Msg) -> Option<String> {
+    let mut enc = Vec::with_capacity(256);
+    enc.extend_from_slice(b"hb-cache-content/1\0");
+    encode_content(m, &mut enc, 0)?;
+    Some(b64url(&sha256(&enc)))
+}
+
+fn encode_content(m: &Msg, out: &mut Vec<u8>, depth: usize) -> Option<()> {
+    if depth > crate::value::MAX_DEPTH {
+        return None;
+    }
+    out.push(b'M');
+    put_varint(out, m.len());
+    for (k, v) in m {
+        put_varint(out, k.len());
+        out.extend_from_slice(k);
+        match v {
+            Value::Bin(b) => {
+                out.push(b'B');
+                put_varint(out, b.len());
+                out.extend_from_slice(b);
+            }
+            Value::Map(sub) => encode_content(sub, out, depth + 1)?,
+            _ => return None,
+        }
+    }
+    Some(())
+}
 
 /// One store operation of a message's write set.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +88,15 @@ pub fn data_path(b: &[u8]) -> String {
     s.push_str("data/");
     s.push_str(&b64url(&sha256(b)));
     s
+}
+
+/// False when `path` is a `data/<h>` content path and `b` does not hash to `<h>`: a corrupt
+/// blob, never to be served (runtime §10.2).
+pub fn data_matches(path: &str, b: &[u8]) -> bool {
+    match path.strip_prefix("data/") {
+        Some(h) => b64url(&sha256(b)) == h,
+        None => true,
+    }
 }
 
 /// Whether `k` is a valid single store path segment (runtime §10.3), as UTF-8 text.
@@ -76,7 +144,9 @@ fn map_ops(m: &Msg, uid: &str, ops: &mut Vec<Op>, depth: usize) -> Result<bool> 
                 if k == b"device" {
                     return Ok(false);
                 }
-                let sub_id = b64url(&unsigned_id(sub)?);
+                let Some(sub_id) = group_id(sub)? else {
+                    return Ok(false);
+                };
                 if !map_ops(sub, &sub_id, ops, depth + 1)? {
                     return Ok(false);
                 }
@@ -308,7 +378,9 @@ fn pack_map(
                 if k == b"device" {
                     return Ok(false);
                 }
-                let sub_id = b64url(&unsigned_id(sub)?);
+                let Some(sub_id) = group_id(sub)? else {
+                    return Ok(false);
+                };
                 if !set.groups.iter().any(|(g, _)| *g == sub_id)
                     && !pack_map(sub, &sub_id, set, inline_max, depth + 1)?
                 {
@@ -389,6 +461,36 @@ mod tests {
             data_path(b""),
             "data/47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"
         );
+        assert!(data_matches(&data_path(b"hello"), b"hello"));
+        assert!(!data_matches(&data_path(b"hello"), b"hellO"));
+        assert!(data_matches("abc/x", b"anything"));
+    }
+
+    #[test]
+    fn groups_of_maps_with_uncovered_keys_are_named_by_content() {
+        let mut a = Msg::new();
+        a.insert(b"x".to_vec(), bin("1"));
+        a.insert(b"signature".to_vec(), bin("one"));
+        let mut b = a.clone();
+        b.insert(b"signature".to_vec(), bin("two"));
+        assert_eq!(unsigned_id(&a).unwrap(), unsigned_id(&b).unwrap());
+        let (ga, gb) = (
+            group_id(&a).unwrap().unwrap(),
+            group_id(&b).unwrap().unwrap(),
+        );
+        assert_ne!(ga, gb);
+        assert_eq!(Some(ga), content_id(&a));
+        let mut plain = Msg::new();
+        plain.insert(b"x".to_vec(), bin("1"));
+        let uid = b64url(&unsigned_id(&plain).unwrap());
+        assert_eq!(group_id(&plain).unwrap(), Some(uid));
+        let mut outer = Msg::new();
+        outer.insert(b"c".to_vec(), Value::Map(a.clone()));
+        let (_, ops) = write_ops(&outer, Some("u".into())).unwrap().unwrap();
+        assert!(ops.contains(&Op::Group(content_id(&a).unwrap())));
+        let mut odd = Msg::new();
+        odd.insert(b"signature".to_vec(), Value::Int(1));
+        assert_eq!(content_id(&odd), None);
     }
 
     #[test]

@@ -23,3 +23,8 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub(crate) fn codec<T>(msg: impl Into<String>) -> Result<T> {
     Err(Error::Codec(msg.into()))
 }
+
+/// Bytes (a key, a value) as text for an error message.
+pub(crate) fn lossy(k: &[u8]) -> String {
+    String::from_utf8_lossy(k).into_owned()
+}

@@ -1,7 +1,6 @@
 //! `flat@1.0`: nested keys joined with `/`, and its `key: value` text form (spec core §9).
 
-use crate::error::{codec, Result};
-use crate::structured::lossy;
+use crate::error::{codec, lossy, Result};
 use crate::value::{Msg, Value, MAX_DEPTH};
 
 /// TABM -> flat map (`dev_codec_flat:to`).

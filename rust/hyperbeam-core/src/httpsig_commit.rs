@@ -6,13 +6,12 @@ use std::collections::BTreeMap;
 
 use crate::crypto::{Digest, PrivateKey, PublicKey};
 use crate::error::{Error, Result};
-use crate::httpsig::{content_digest, to_http, HttpMsg};
+use crate::httpsig_encode::{content_digest, is_hmac_commitment, to_http, HttpMsg};
 use crate::ids::{b64std, b64url, b64url_decode, sha256};
 use crate::keys::normalize_keys;
-use crate::message_id::{
-    combined_signatures, component_lines, mark_derived, params_line, signature_base, tabm_hmac_id,
-};
+use crate::message_id::{combined_signatures, tabm_hmac_id};
 use crate::sf::{self, Bare, Item, Member};
+use crate::sig_base::{component_lines, mark_derived, params_line, signature_base};
 use crate::value::{Msg, Value};
 
 /// Signature parameters kept when a base is rebuilt: HyperBEAM's (§7.2; note `expired`) and
@@ -39,13 +38,6 @@ pub fn signature_name(address: &[u8]) -> Result<String> {
         s.push_str(&format!("{b:02x}"));
     }
     Ok(s)
-}
-
-fn is_hmac(c: &Msg) -> bool {
-    c.get(b"commitment-device".as_slice())
-        .and_then(Value::as_bin)
-        == Some(b"httpsig@1.0")
-        && c.get(b"alg".as_slice()).and_then(Value::as_bin) == Some(b"hmac-sha256")
 }
 
 /// The encoding whose fields are signed: `to_http` without signature fields and `body-keys`,
@@ -125,7 +117,7 @@ pub fn reset_hmac(tabm: &Msg) -> Result<Msg> {
         Some(Value::Map(m)) => m,
         _ => Msg::new(),
     };
-    comms.retain(|_, c| !c.as_map().is_some_and(is_hmac));
+    comms.retain(|_, c| !c.as_map().is_some_and(is_hmac_commitment));
     let id = tabm_hmac_id(&out, inputs.values().next())?;
     let mut h = Msg::new();
     h.insert(b"alg".to_vec(), bin(b"hmac-sha256"));

@@ -13,53 +13,17 @@ use std::cmp::Ordering;
 use sha2::{Digest, Sha256};
 
 use crate::error::Result;
-use crate::httpsig::{digest_field, group_maps, Body, Node, Parts, MAX_HEADER_LENGTH};
+use crate::httpsig_encode::{digest_field, group_maps, Body, Node, Parts, MAX_HEADER_LENGTH};
 use crate::keys::{escape_into, is_id_size, is_normalized, is_private, list_to_numbered};
-use crate::message_id::{hmac_ao, is_derived, write_component_line};
 use crate::sf;
+use crate::sig_base::{hmac_ao, is_derived, write_component_line};
 use crate::structured::{encode_value_ref, from_msg, is_empty_message, is_regen_key};
 use crate::value::{Msg, Value};
 
-/// A borrowed view of a rich value (spec core §2.1).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum ValueRef<'a> {
-    Bin(&'a [u8]),
-    Int(i64),
-    /// An integer outside i64, as its decimal text.
-    BigInt(&'a str),
-    Float(f64),
-    /// Any atom; `true`, `false` and `null` included.
-    Atom(&'a str),
-    List(&'a [Value]),
-    Map(&'a Msg),
-    /// A nested map as borrowed entries, which must be sorted by key with no key twice
-    /// (otherwise the fast path leaves the message to the general path).
-    Entries(&'a [Entry<'a>]),
-}
-
-impl ValueRef<'_> {
-    /// The owned value.
-    pub fn to_value(&self) -> Value {
-        match *self {
-            ValueRef::Bin(b) => Value::Bin(b.to_vec()),
-            ValueRef::Int(i) => Value::Int(i),
-            ValueRef::BigInt(s) => Value::BigInt(s.to_owned()),
-            ValueRef::Float(f) => Value::Float(f),
-            ValueRef::Atom(a) => Value::Atom(a.to_owned()),
-            ValueRef::List(l) => Value::List(l.to_vec()),
-            ValueRef::Map(m) => Value::Map(m.clone()),
-            ValueRef::Entries(e) => Value::Map(entries_to_msg(e)),
-        }
-    }
-}
-
-/// The owned map of `entries`.
-pub fn entries_to_msg(entries: &[Entry<'_>]) -> Msg {
-    entries
-        .iter()
-        .map(|(k, v)| (k.to_vec(), v.to_value()))
-        .collect()
-}
+// Defined below this module (in `keys` and `value`, which `structured` uses too); re-exported
+// here, where the binding imports them.
+pub use crate::keys::{key_cmp, key_prefix};
+pub use crate::value::{entries_to_msg, Entry, ValueRef};
 
 /// `structured::is_empty_message` of a map given as entries.
 fn entries_empty(e: &[Entry<'_>]) -> bool {
@@ -70,23 +34,6 @@ fn entries_empty(e: &[Entry<'_>]) -> bool {
     }
 }
 
-impl<'a> From<&'a Value> for ValueRef<'a> {
-    fn from(v: &'a Value) -> Self {
-        match v {
-            Value::Bin(b) => ValueRef::Bin(b),
-            Value::Int(i) => ValueRef::Int(*i),
-            Value::BigInt(s) => ValueRef::BigInt(s),
-            Value::Float(f) => ValueRef::Float(*f),
-            Value::Atom(a) => ValueRef::Atom(a),
-            Value::List(l) => ValueRef::List(l),
-            Value::Map(m) => ValueRef::Map(m),
-        }
-    }
-}
-
-/// One key of a message and its value, borrowed.
-pub type Entry<'a> = (&'a [u8], ValueRef<'a>);
-
 /// Keys whose presence sends a message down the general path.
 fn is_general_key(k: &[u8]) -> bool {
     match k.len() {
@@ -95,41 +42,6 @@ fn is_general_key(k: &[u8]) -> bool {
         11 => k == b"commitments",
         15 => k == b"signature-input" || k == b"inline-body-key",
         _ => false,
-    }
-}
-
-/// The first 8 bytes of a key, zero-padded, as a big-endian integer: keys whose prefixes
-/// differ sort as their prefixes do.
-#[inline]
-pub fn key_prefix(k: &[u8]) -> u64 {
-    let n = k.len();
-    if let Some(p) = k.first_chunk::<8>() {
-        return u64::from_be_bytes(*p);
-    }
-    // Shorter keys: two overlapping loads; the overlapping bytes are the same, so OR is exact.
-    let (hi, lo) = if n >= 4 {
-        let a = u32::from_be_bytes([k[0], k[1], k[2], k[3]]);
-        let b = u32::from_be_bytes([k[n - 4], k[n - 3], k[n - 2], k[n - 1]]);
-        (u64::from(a) << 32, u64::from(b) << (8 * (8 - n)))
-    } else if n >= 2 {
-        let a = u16::from_be_bytes([k[0], k[1]]);
-        let b = u16::from_be_bytes([k[n - 2], k[n - 1]]);
-        (u64::from(a) << 48, u64::from(b) << (8 * (8 - n)))
-    } else if n == 1 {
-        (u64::from(k[0]) << 56, 0)
-    } else {
-        (0, 0)
-    };
-    hi | lo
-}
-
-/// Byte order of keys, deciding most comparisons on a zero-padded 8-byte prefix without a
-/// `memcmp` call (a prefix that sorts lower belongs to a key that sorts lower).
-#[inline]
-pub fn key_cmp(a: &[u8], b: &[u8]) -> Ordering {
-    match key_prefix(a).cmp(&key_prefix(b)) {
-        Ordering::Equal => a.cmp(b),
-        other => other,
     }
 }
 
@@ -501,127 +413,6 @@ pub fn try_unsigned_id_entries(entries: &[Entry<'_>]) -> Result<Option<[u8; 32]>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn key_order_matches_byte_order() {
-        let keys: [&[u8]; 14] = [
-            b"",
-            b"a",
-            b"a\0",
-            b"a\0b",
-            b"ab",
-            b"abc",
-            b"abcd",
-            b"abcde",
-            b"abcdefg",
-            b"abcdefgh",
-            b"abcdefgh\0",
-            b"abcdefghi",
-            b"b",
-            b"\xff\xff",
-        ];
-        for a in keys {
-            for b in keys {
-                assert_eq!(key_cmp(a, b), a.cmp(b), "{a:?} {b:?}");
-                if key_prefix(a) < key_prefix(b) {
-                    assert!(a < b);
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn fast_path_agrees_with_general_path() {
-        let bin = |s: &str| Value::Bin(s.as_bytes().to_vec());
-        let map = |kv: &[(&str, Value)]| -> Msg {
-            kv.iter()
-                .map(|(k, v)| (k.as_bytes().to_vec(), v.clone()))
-                .collect()
-        };
-        let cases = [
-            // A nested map whose only keys are private-looking (dropped): no body at all.
-            map(&[("x", Value::Map(map(&[("priva", bin("1"))])))]),
-            map(&[(
-                "x",
-                Value::List(vec![Value::Map(map(&[("privz", bin("1"))]))]),
-            )]),
-            map(&[("a", bin("1")), ("path", bin("/p")), ("method", bin("GET"))]),
-            map(&[
-                ("body", bin("b")),
-                ("content-type", bin("text/plain")),
-                (
-                    "n",
-                    Value::Map(map(&[
-                        ("k", Value::Int(1)),
-                        ("big", bin(&"x".repeat(5000))),
-                    ])),
-                ),
-            ]),
-            map(&[(
-                "n",
-                Value::Map(map(&[
-                    ("a", Value::Atom("x".into())),
-                    ("ao", bin("")),
-                    ("aq", bin("q")),
-                    ("b", Value::BigInt("123456789012345678901234567890".into())),
-                    ("f", Value::Float(-2.5)),
-                    ("privy", bin("p")),
-                    ("z", Value::Atom("null".into())),
-                ])),
-            )]),
-            map(&[
-                ("body", bin("b")),
-                (
-                    "m",
-                    Value::Map(map(&[("k", bin("v")), ("k2", Value::Int(-7))])),
-                ),
-                (
-                    "m2",
-                    Value::Map(map(&[("k", Value::Map(map(&[("j", Value::Int(1))])))])),
-                ),
-            ]),
-            map(&[
-                ("data", bin("d")),
-                ("f", Value::Float(0.1)),
-                ("g", Value::Float(1.5)),
-            ]),
-            map(&[
-                (&"k".repeat(43), Value::Int(5)),
-                ("l", Value::List(vec![bin("a\"b")])),
-            ]),
-        ];
-        for m in &cases {
-            let fast = try_unsigned_id(m).unwrap().expect("fast path applies");
-            assert_eq!(
-                fast,
-                crate::message_id::unsigned_id_general(m).unwrap(),
-                "{m:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn nested_entries_agree_with_nested_maps() {
-        let inner: [Entry<'_>; 3] = [
-            (b"a", ValueRef::Int(1)),
-            (b"b", ValueRef::Bin(b"x")),
-            (b"c", ValueRef::Float(0.5)),
-        ];
-        let outer: [Entry<'_>; 2] = [
-            (b"body", ValueRef::Bin(b"hello")),
-            (b"n", ValueRef::Entries(&inner)),
-        ];
-        let msg: Msg = outer
-            .iter()
-            .map(|(k, v)| (k.to_vec(), v.to_value()))
-            .collect();
-        let general = crate::message_id::unsigned_id_general(&msg).unwrap();
-        assert_eq!(try_unsigned_id_entries(&outer).unwrap(), Some(general));
-        // Unsorted nested entries: left to the general path.
-        let bad: [Entry<'_>; 2] = [(b"b", ValueRef::Int(1)), (b"a", ValueRef::Int(2))];
-        let outer: [Entry<'_>; 1] = [(b"n", ValueRef::Entries(&bad))];
-        assert_eq!(try_unsigned_id_entries(&outer).unwrap(), None);
-    }
 
     #[test]
     fn unsorted_entries_are_left_to_the_general_path() {

@@ -1,4 +1,7 @@
-//! Key normalisation, private keys and `hb_escape` (spec core §1.5, §2.2, §2.3).
+//! Key normalisation, private keys, `hb_escape` (spec core §1.5, §2.2, §2.3) and the byte order
+//! of keys.
+
+use std::cmp::Ordering;
 
 use crate::value::{Msg, Value};
 
@@ -107,9 +110,72 @@ pub fn unescape(k: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The first 8 bytes of a key, zero-padded, as a big-endian integer: keys whose prefixes
+/// differ sort as their prefixes do.
+#[inline]
+pub fn key_prefix(k: &[u8]) -> u64 {
+    let n = k.len();
+    if let Some(p) = k.first_chunk::<8>() {
+        return u64::from_be_bytes(*p);
+    }
+    // Shorter keys: two overlapping loads; the overlapping bytes are the same, so OR is exact.
+    let (hi, lo) = if n >= 4 {
+        let a = u32::from_be_bytes([k[0], k[1], k[2], k[3]]);
+        let b = u32::from_be_bytes([k[n - 4], k[n - 3], k[n - 2], k[n - 1]]);
+        (u64::from(a) << 32, u64::from(b) << (8 * (8 - n)))
+    } else if n >= 2 {
+        let a = u16::from_be_bytes([k[0], k[1]]);
+        let b = u16::from_be_bytes([k[n - 2], k[n - 1]]);
+        (u64::from(a) << 48, u64::from(b) << (8 * (8 - n)))
+    } else if n == 1 {
+        (u64::from(k[0]) << 56, 0)
+    } else {
+        (0, 0)
+    };
+    hi | lo
+}
+
+/// Byte order of keys, deciding most comparisons on a zero-padded 8-byte prefix without a
+/// `memcmp` call (a prefix that sorts lower belongs to a key that sorts lower).
+#[inline]
+pub fn key_cmp(a: &[u8], b: &[u8]) -> Ordering {
+    match key_prefix(a).cmp(&key_prefix(b)) {
+        Ordering::Equal => a.cmp(b),
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_order_matches_byte_order() {
+        let keys: [&[u8]; 14] = [
+            b"",
+            b"a",
+            b"a\0",
+            b"a\0b",
+            b"ab",
+            b"abc",
+            b"abcd",
+            b"abcde",
+            b"abcdefg",
+            b"abcdefgh",
+            b"abcdefgh\0",
+            b"abcdefghi",
+            b"b",
+            b"\xff\xff",
+        ];
+        for a in keys {
+            for b in keys {
+                assert_eq!(key_cmp(a, b), a.cmp(b), "{a:?} {b:?}");
+                if key_prefix(a) < key_prefix(b) {
+                    assert!(a < b);
+                }
+            }
+        }
+    }
 
     #[test]
     fn escapes_like_hyperbeam() {

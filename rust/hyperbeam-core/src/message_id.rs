@@ -2,140 +2,15 @@
 //! message's httpsig@1.0 encoding (spec core §4.3, §7.2).
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
-use crate::error::{codec, Error, Result};
-use crate::httpsig::{content_digest, to_http, HttpMsg};
+use crate::error::{codec, Result};
+use crate::httpsig_encode::{content_digest, is_hmac_commitment, to_http};
+use crate::id_fast::try_unsigned_id;
 use crate::keys::normalize_key;
 use crate::sf::{self, Bare, Member};
-use crate::structured::{from_msg, lossy};
+use crate::sig_base::{hmac_ao, mark_derived, signature_base};
+use crate::structured::from_msg;
 use crate::value::{Msg, Value};
-
-/// Component names that RFC 9421 derives; HyperBEAM marks them with `@` (spec core §4.3 step 6).
-const DERIVED: [&[u8]; 9] = [
-    b"method",
-    b"target-uri",
-    b"authority",
-    b"scheme",
-    b"request-target",
-    b"path",
-    b"query",
-    b"query-param",
-    b"status",
-];
-
-/// True for the RFC 9421 derived component names (without `@`).
-#[inline]
-pub fn is_derived(name: &[u8]) -> bool {
-    // By length first: most names are not derived and are rejected without a comparison.
-    match name.len() {
-        4 | 5 | 6 | 9 | 10 | 11 | 14 => DERIVED.contains(&name),
-        _ => false,
-    }
-}
-
-/// Strip a leading `@`, then add `@` to the derived component names.
-pub fn mark_derived(name: &[u8]) -> Vec<u8> {
-    let bare = name.strip_prefix(b"@").unwrap_or(name);
-    if DERIVED.contains(&bare) {
-        let mut v = Vec::with_capacity(bare.len() + 1);
-        v.push(b'@');
-        v.extend_from_slice(bare);
-        v
-    } else {
-        bare.to_vec()
-    }
-}
-
-/// The signature base (spec core §7.2): one `"name": value` line per component, then the
-/// `@signature-params` line. `params` are written in the order given.
-pub fn signature_base(
-    components: &[Vec<u8>],
-    enc: &HttpMsg,
-    params: &[(&str, &[u8])],
-) -> Result<Vec<u8>> {
-    let mut base = Vec::with_capacity(256);
-    component_lines(components, enc, &mut base)?;
-    base.extend_from_slice(b"\"@signature-params\": ");
-    params_line(components, params, &mut base);
-    Ok(base)
-}
-
-/// The component lines of a signature base; an empty component list still ends in `\n`.
-pub fn component_lines(components: &[Vec<u8>], enc: &HttpMsg, base: &mut Vec<u8>) -> Result<()> {
-    for c in components {
-        let name = normalize_key(c.strip_prefix(b"@").unwrap_or(c));
-        let value = enc.get(&name).ok_or_else(|| {
-            Error::Codec(format!(
-                "signature component {:?} is missing from the message",
-                lossy(&name)
-            ))
-        })?;
-        write_component_line(&name, value, base);
-    }
-    if components.is_empty() {
-        base.push(b'\n');
-    }
-    Ok(())
-}
-
-/// `"name": value\n`, the value trimmed of spaces and with LF turned into a space (§7.2).
-#[inline]
-pub fn write_component_line(name: &[u8], value: &[u8], base: &mut Vec<u8>) {
-    let value = trim_spaces(value);
-    base.reserve(name.len() + value.len() + 5);
-    base.push(b'"');
-    base.extend_from_slice(name);
-    base.extend_from_slice(b"\": ");
-    // Scanned without an early exit, so the check vectorises; LFs are rare.
-    if value.iter().fold(false, |a, &c| a | (c == b'\n')) {
-        base.extend(value.iter().map(|&c| if c == b'\n' { b' ' } else { c }));
-    } else {
-        base.extend_from_slice(value);
-    }
-    base.push(b'\n');
-}
-
-/// `v` without leading and trailing spaces.
-#[inline]
-fn trim_spaces(v: &[u8]) -> &[u8] {
-    match (v.first(), v.last()) {
-        (Some(b' '), _) | (_, Some(b' ')) => {
-            let start = v.iter().position(|c| *c != b' ').unwrap_or(v.len());
-            let end = v.iter().rposition(|c| *c != b' ').map_or(start, |p| p + 1);
-            v.get(start..end).unwrap_or(&[])
-        }
-        _ => v,
-    }
-}
-
-/// `("c1" "c2");name="value"...`: the components as an SF inner list, then the parameters.
-pub fn params_line(components: &[Vec<u8>], params: &[(&str, &[u8])], out: &mut Vec<u8>) {
-    out.push(b'(');
-    for (i, c) in components.iter().enumerate() {
-        if i > 0 {
-            out.push(b' ');
-        }
-        sf::ser_string(out, &c.to_ascii_lowercase());
-    }
-    out.push(b')');
-    for (k, v) in params {
-        out.push(b';');
-        out.extend_from_slice(k.as_bytes());
-        out.push(b'=');
-        sf::ser_string(out, v);
-    }
-}
-
-fn is_hmac(c: &Msg) -> bool {
-    c.get(b"commitment-device".as_slice())
-        .and_then(Value::as_bin)
-        == Some(b"httpsig@1.0")
-        && c.get(b"alg".as_slice()).and_then(Value::as_bin) == Some(b"hmac-sha256")
-}
 
 /// The combined `signature`/`signature-input` dictionaries of all non-HMAC commitments,
 /// keyed (and so sorted) by signature name (spec core §4.3 step 3, §7.5).
@@ -149,7 +24,7 @@ pub fn combined_signatures(
             let Value::Map(c) = c else {
                 return codec("a commitment is not a map");
             };
-            if is_hmac(c) {
+            if is_hmac_commitment(c) {
                 continue;
             }
             for (key, dest) in [
@@ -169,7 +44,7 @@ pub fn combined_signatures(
 
 /// The unsigned ID of a rich message (spec core §4.3), as 32 raw bytes.
 pub fn unsigned_id(msg: &Msg) -> Result<[u8; 32]> {
-    match crate::id_fast::try_unsigned_id(msg)? {
+    match try_unsigned_id(msg)? {
         Some(id) => Ok(id),
         None => unsigned_id_general(msg),
     }
@@ -227,15 +102,100 @@ pub fn tabm_hmac_id(tabm: &Msg, first_input: Option<&Member>) -> Result<[u8; 32]
     Ok(hmac_ao(&base))
 }
 
-/// HMAC-SHA256 with the key `ao` (the keyed state is computed once and cloned).
-pub fn hmac_ao(data: &[u8]) -> [u8; 32] {
-    static KEYED: OnceLock<Option<Hmac<Sha256>>> = OnceLock::new();
-    let Some(mut mac) = KEYED
-        .get_or_init(|| Hmac::<Sha256>::new_from_slice(b"ao").ok())
-        .clone()
-    else {
-        return [0; 32]; // unreachable: HMAC accepts keys of any length
-    };
-    mac.update(data);
-    mac.finalize().into_bytes().into()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id_fast::try_unsigned_id_entries;
+    use crate::value::{Entry, ValueRef};
+
+    #[test]
+    fn fast_path_agrees_with_general_path() {
+        let bin = |s: &str| Value::Bin(s.as_bytes().to_vec());
+        let map = |kv: &[(&str, Value)]| -> Msg {
+            kv.iter()
+                .map(|(k, v)| (k.as_bytes().to_vec(), v.clone()))
+                .collect()
+        };
+        let cases = [
+            // A nested map whose only keys are private-looking (dropped): no body at all.
+            map(&[("x", Value::Map(map(&[("priva", bin("1"))])))]),
+            map(&[(
+                "x",
+                Value::List(vec![Value::Map(map(&[("privz", bin("1"))]))]),
+            )]),
+            map(&[("a", bin("1")), ("path", bin("/p")), ("method", bin("GET"))]),
+            map(&[
+                ("body", bin("b")),
+                ("content-type", bin("text/plain")),
+                (
+                    "n",
+                    Value::Map(map(&[
+                        ("k", Value::Int(1)),
+                        ("big", bin(&"x".repeat(5000))),
+                    ])),
+                ),
+            ]),
+            map(&[(
+                "n",
+                Value::Map(map(&[
+                    ("a", Value::Atom("x".into())),
+                    ("ao", bin("")),
+                    ("aq", bin("q")),
+                    ("b", Value::BigInt("123456789012345678901234567890".into())),
+                    ("f", Value::Float(-2.5)),
+                    ("privy", bin("p")),
+                    ("z", Value::Atom("null".into())),
+                ])),
+            )]),
+            map(&[
+                ("body", bin("b")),
+                (
+                    "m",
+                    Value::Map(map(&[("k", bin("v")), ("k2", Value::Int(-7))])),
+                ),
+                (
+                    "m2",
+                    Value::Map(map(&[("k", Value::Map(map(&[("j", Value::Int(1))])))])),
+                ),
+            ]),
+            map(&[
+                ("data", bin("d")),
+                ("f", Value::Float(0.1)),
+                ("g", Value::Float(1.5)),
+            ]),
+            map(&[
+                (&"k".repeat(43), Value::Int(5)),
+                ("l", Value::List(vec![bin("a\"b")])),
+            ]),
+        ];
+        for m in &cases {
+            let fast = crate::id_fast::try_unsigned_id(m)
+                .unwrap()
+                .expect("fast path applies");
+            assert_eq!(fast, unsigned_id_general(m).unwrap(), "{m:?}");
+        }
+    }
+
+    #[test]
+    fn nested_entries_agree_with_nested_maps() {
+        let inner: [Entry<'_>; 3] = [
+            (b"a", ValueRef::Int(1)),
+            (b"b", ValueRef::Bin(b"x")),
+            (b"c", ValueRef::Float(0.5)),
+        ];
+        let outer: [Entry<'_>; 2] = [
+            (b"body", ValueRef::Bin(b"hello")),
+            (b"n", ValueRef::Entries(&inner)),
+        ];
+        let msg: Msg = outer
+            .iter()
+            .map(|(k, v)| (k.to_vec(), v.to_value()))
+            .collect();
+        let general = unsigned_id_general(&msg).unwrap();
+        assert_eq!(try_unsigned_id_entries(&outer).unwrap(), Some(general));
+        // Unsorted nested entries: left to the general path.
+        let bad: [Entry<'_>; 2] = [(b"b", ValueRef::Int(1)), (b"a", ValueRef::Int(2))];
+        let outer: [Entry<'_>; 1] = [(b"n", ValueRef::Entries(&bad))];
+        assert_eq!(try_unsigned_id_entries(&outer).unwrap(), None);
+    }
 }

@@ -1,13 +1,12 @@
 //! `structured@1.0`: rich message <-> TABM with `ao-types` (spec core §3).
 
-use crate::error::{codec, Error, Result};
-use crate::id_fast::ValueRef;
+use crate::error::{codec, lossy, Error, Result};
 use crate::keys::{
     escape_into, is_normalized, is_private, list_to_numbered, normalize_key, normalize_keys,
     unescape,
 };
 use crate::sf::{self, Bare, Member};
-use crate::value::{Msg, Value};
+use crate::value::{Msg, Value, ValueRef};
 
 /// Keys that `from` drops at every level (`?REGEN_KEYS`, spec core §2.4).
 pub(crate) fn is_regen_key(k: &[u8]) -> bool {
@@ -70,10 +69,6 @@ pub fn from_msg(msg: &Msg) -> Result<Msg> {
         out.insert(b"ao-types".to_vec(), Value::Bin(ao));
     }
     Ok(out)
-}
-
-pub(crate) fn lossy(k: &[u8]) -> String {
-    String::from_utf8_lossy(k).into_owned()
 }
 
 /// Erlang's `float_to_binary(F)` = `%.20e` with an exponent of at least two digits.

@@ -5,7 +5,9 @@
 //! Every function *declines* (returns `None`) rather than raise for input the general Python
 //! path must handle, so that the typed errors stay exactly those of the Python code.
 
-use hb_core::cache_layout::{packed_child, packed_ops, unpack, write_ops, Child, Op};
+use hb_core::cache_layout::{
+    data_matches, group_id, packed_child, packed_ops, uncovered, unpack, write_ops, Child, Op,
+};
 use hb_core::{ids, message_id, structured, Msg, Value};
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -35,8 +37,9 @@ fn prepare(
     let m = to_msg(msg).ok()?;
     match source {
         "structured@1.0" => {
-            // Private keys and commitments are the general path's (`cache._prepare`).
-            if m.keys().any(|k| k.starts_with(b"priv"))
+            // Private keys, commitments and keys the unsigned ID does not cover are the
+            // general path's (`cache._prepare`).
+            if m.keys().any(|k| k.starts_with(b"priv") || uncovered(k))
                 || matches!(m.get(b"commitments".as_slice()), Some(Value::Map(c)) if !c.is_empty())
             {
                 return None;
@@ -59,6 +62,15 @@ fn prepare(
 /// paths. `source` is `structured@1.0` (the unsigned ID is computed when `uid` is `None`; a
 /// message with private keys or commitments is declined) or `tabm`. `None` when the message
 /// needs the general path.
+/// The store group name of a TABM map (`hb_core::cache_layout::group_id`): its unsigned ID
+/// when that covers every key, else the hash of all of its content; `None` for a map that is
+/// not plain TABM (binaries and maps only).
+#[pyfunction]
+fn cache_group_id(tabm: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+    let m = to_msg(tabm)?;
+    Ok(group_id(&m).map_err(PyHbError::from)?)
+}
+
 #[pyfunction]
 #[pyo3(signature = (msg, source, uid=None, encoded=false))]
 fn cache_write_set<'py>(
@@ -263,17 +275,18 @@ fn cache_group_fill<'py>(
         let out = outs.get_item(i)?;
         let name = names.get_item(i)?;
         let raw = v.cast::<PyBytes>().ok().map(|b| b.as_bytes().to_vec());
+        let tgt = targets.get_item(i)?;
+        let tgt = std::str::from_utf8(tgt.cast::<PyBytes>()?.as_bytes())
+            .unwrap_or_default()
+            .to_owned();
         if let Some(b) = &raw {
-            if b.first() == Some(&TAG_RAW) {
+            // A blob that does not hash to its name is left to the caller (StoreCorrupt).
+            if b.first() == Some(&TAG_RAW) && data_matches(&tgt, &b[1..]) {
                 out.cast::<PyDict>()?
                     .set_item(name, PyBytes::new(py, &b[1..]))?;
                 continue;
             }
         }
-        let tgt = targets.get_item(i)?;
-        let tgt = std::str::from_utf8(tgt.cast::<PyBytes>()?.as_bytes())
-            .unwrap_or_default()
-            .to_owned();
         let is_group = raw.as_deref() == Some(&[TAG_GROUP][..]);
         pending.append((out, name, tgt, is_group))?;
     }
@@ -453,12 +466,12 @@ fn read_packed_value(
         if vals.len() != data.len() {
             return Ok(None);
         }
-        for ((name, _), v) in data.iter().zip(vals.iter()) {
+        for ((name, t), v) in data.iter().zip(vals.iter()) {
             let Ok(b) = v.cast::<PyBytes>() else {
                 return Ok(None);
             };
             let b = b.as_bytes();
-            if b.first() != Some(&TAG_RAW) {
+            if b.first() != Some(&TAG_RAW) || !data_matches(t, &b[1..]) {
                 return Ok(None); // a further link, a group, corrupt: the general path
             }
             out.insert(name.as_bytes().to_vec(), Value::Bin(b[1..].to_vec()));
@@ -592,6 +605,7 @@ impl RawWriter {
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(cache_group_id, m)?)?;
     m.add_function(wrap_pyfunction!(cache_write_set, m)?)?;
     m.add_function(wrap_pyfunction!(cache_group_entries, m)?)?;
     m.add_function(wrap_pyfunction!(cache_group_fill, m)?)?;
