@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from attack_payloads import multipart
 from conftest import start_node
 from hyperbeam_fast.node.http import response_to_message
 from node_util import NodeProc
@@ -110,12 +111,6 @@ def test_head_deadline_runs_from_accept(tmp_path: Path, key1_path: Path) -> None
 # --- item 9: payloads ---------------------------------------------------------------------------
 
 
-def _multipart(parts: list[bytes]) -> tuple[dict, bytes]:
-    b = b"bomb-boundary"
-    body = b"--" + b + b"\r\n" + (b"\r\n--" + b + b"\r\n").join(parts) + b"\r\n--" + b + b"--"
-    return {"content-type": 'multipart/form-data; boundary="bomb-boundary"'}, body
-
-
 def _key_parts(n: int) -> list[bytes]:
     return [b'content-disposition: form-data;name="k%d"\r\n\r\nv' % i for i in range(n)]
 
@@ -133,7 +128,7 @@ def _still_serving(node: NodeProc, attack) -> tuple:  # noqa: ANN001
 
 
 def test_100k_part_multipart_is_refused_quickly(node: NodeProc) -> None:
-    hdrs, body = _multipart(_key_parts(100_000))
+    hdrs, body = multipart(_key_parts(100_000))
     st, text = _still_serving(node, lambda: _post(node, "/~message@1.0/k1", hdrs, body, 30))
     assert st == 413 and b"max_message_keys" in text
 
@@ -141,7 +136,7 @@ def test_100k_part_multipart_is_refused_quickly(node: NodeProc) -> None:
 def test_100k_part_multipart_resolves_in_linear_time(tmp_path: Path, key1_path: Path) -> None:
     n = start_node(tmp_path / "node", key1_path, "max_message_keys: 200000\n")
     try:
-        hdrs, body = _multipart(_key_parts(100_000))
+        hdrs, body = multipart(_key_parts(100_000))
         st, text = _still_serving(n, lambda: _post(n, "/~message@1.0/k99999", hdrs, body, 30))
         assert (st, text) == (200, b"v")
     finally:
@@ -153,7 +148,7 @@ def test_huge_ao_types_dictionary_answers(node: NodeProc) -> None:
     linear time (RFC 8941 duplicates still replace in place)."""
     types = b", ".join(b'k%d="integer"' % i for i in range(250_000)) + b', k7="atom"'
     part = b'content-disposition: form-data;name="x"\r\nao-types: ' + types + b"\r\nk7: ok"
-    hdrs, body = _multipart([part])
+    hdrs, body = multipart([part])
     st, text = _still_serving(node, lambda: _post(node, "/~message@1.0/x/k7", hdrs, body, 20))
     assert st == 200 and text.strip(b'"') == b"ok"  # the last k7 type (atom) wins
 

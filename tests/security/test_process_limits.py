@@ -26,6 +26,7 @@ from pathlib import Path
 
 import hyperbeam_fast as hb
 import pytest
+from attack_payloads import GROW, LOOP
 from hyperbeam_fast.node import client
 from security.conftest import start_node
 
@@ -33,19 +34,6 @@ wasmtime = pytest.importorskip("wasmtime")
 
 TIMEOUT = 120.0
 # a loop that never ends (no imports, no memory: only the deadline or fuel stops it)
-LOOP = """(module
-  (func (export "spin") (loop (br 0)))
-  (func (export "ok") (result i32) (i32.const 42)))"""
-# grows its memory one page at a time and fills each page (so the pages are really resident)
-# until a growth is refused, then traps
-GROW = """(module (memory (export "memory") 1)
-  (func (export "grow") (local $p i32)
-    (loop
-      (local.set $p (memory.grow (i32.const 1)))
-      (if (i32.eq (local.get $p) (i32.const -1)) (then unreachable))
-      (memory.fill (i32.shl (local.get $p) (i32.const 16)) (i32.const 7) (i32.const 65536))
-      (br 0)))
-  (func (export "ok") (result i32) (i32.const 7)))"""
 # takes 128 MiB and fills it (resident), then returns normally
 FILL = """(module (memory (export "memory") 1)
   (func (export "fill") (local $p i32)
