@@ -25,7 +25,7 @@ from strategies import messages
 
 def python_ops(tabm: dict, uid: str) -> list:
     ops: list = []
-    cache._ops_for(tabm, ops, uid)
+    cache.writing.ops_for(tabm, ops, uid)
     return ops
 
 
@@ -41,7 +41,7 @@ NESTED = {
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(msg=messages())
 def test_write_set_matches_python_ops(msg):
-    if cache._has_priv(msg):
+    if cache.verify.has_priv(msg):
         msg = {k: v for k, v in msg.items() if k[:4] != "priv"}
     tabm = convert(msg, "tabm")
     uid = hb.id(msg, "none")

@@ -39,7 +39,7 @@ def raw(store: RocksDBStore) -> dict[bytes, bytes]:
 
 
 def data_path(b: bytes) -> str:
-    return cache._data_path(b)
+    return cache.data_path(b)
 
 
 def test_layout_is_one_packed_value_per_message(rocks):

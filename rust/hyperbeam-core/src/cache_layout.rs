@@ -3,10 +3,10 @@
 //! A message (TABM) is written as one group per (sub-)message, named by its unsigned ID, with
 //! one link per key: `<ID>/<key> -> data/<b64url(sha256(bytes))>` for binaries and
 //! `<ID>/<key> -> <SubID>` for nested messages. [`write_ops`] produces exactly the store
-//! operations Python's `cache._ops_for` does, in the same order (children before their group,
-//! a group before its links). It declines (`Ok(None)`) whatever the Python path must handle
-//! itself so that it raises its typed errors: a key that is not a valid store path segment or
-//! not UTF-8, a `device` key holding a map, a leaf that is not a binary.
+//! operations Python's `cache.writing.ops_for` does, in the same order (children before their
+//! group, a group before its links). It declines (`Ok(None)`) whatever the Python path must
+//! handle itself so that it raises its typed errors: a key that is not a valid store path
+//! segment or not UTF-8, a `device` key holding a map, a leaf that is not a binary.
 //!
 //! A sub-message's group is named by [`group_id`]: its unsigned ID when that ID covers every
 //! key, else a hash of all of its content (two commitments that differ only in `signature`

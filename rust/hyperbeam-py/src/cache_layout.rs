@@ -38,7 +38,7 @@ fn prepare(
     match source {
         "structured@1.0" => {
             // Private keys, commitments and keys the unsigned ID does not cover are the
-            // general path's (`cache._prepare`).
+            // general path's (`cache.verify.prepare`).
             if m.keys().any(|k| k.starts_with(b"priv") || uncovered(k))
                 || matches!(m.get(b"commitments".as_slice()), Some(Value::Map(c)) if !c.is_empty())
             {
@@ -55,7 +55,7 @@ fn prepare(
     }
 }
 
-/// The write set of a message: `(uid, ops)` with `ops` as `cache._ops_for` builds them
+/// The write set of a message: `(uid, ops)` with `ops` as `cache.writing.ops_for` builds them
 /// (`("write", path, bytes)`, `("group", path)`, `("link", existing, new)`), or with
 /// `encoded` `(uid, kv, groups, leaves)`: RocksDBStore's `(key, tagged value)` pairs for every
 /// write and link, the groups to create (`data` first when there are writes) and the written

@@ -1,0 +1,189 @@
+"""The cache's write side (runtime §10.2, §10.4): messages as groups, binaries under
+``data/<h>``, ID and hashpath links.
+
+A message is written through one store batch, children before parents and ID links last, so
+it becomes readable whole or not at all. IDs are never repointed (first write wins).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from .. import _native
+from ..exceptions import CacheError, InvalidStorePath
+from ..store.base import Store, check_segment, join
+from ..store.chain import StoreChain
+from .verify import prepare
+
+__all__ = [
+    "data_path",
+    "link",
+    "ops_for",
+    "through_parent",
+    "writable",
+    "write",
+    "write_binary",
+    "write_hashpath",
+]
+
+_sha256 = hashlib.sha256
+_human_id = _native.human_id
+_unsigned_id = _native.unsigned_id
+_write_set = _native.cache_write_set
+_group_id = _native.cache_group_id
+_packed_set = _native.cache_packed_set
+
+
+def data_path(b: bytes) -> str:
+    return "data/" + _human_id(_sha256(b).digest())
+
+
+def ops_for(value: Any, ops: list, known_id: str | None = None) -> str:
+    """Append the store operations that write one TABM value; return its path."""
+    if type(value) is bytes:
+        p = data_path(value)
+        ops.append(("write", p, value))
+        return p
+    if isinstance(value, dict):
+        uid = known_id or _group_id(value) or _unsigned_id(value)
+        links = []
+        for k, v in value.items():
+            if k[:4] == "priv":
+                continue
+            if k == "device" and isinstance(v, dict):
+                raise CacheError("device_map_cannot_be_written: a `device` key holds a map")
+            try:
+                check_segment(k)
+            except InvalidStorePath as e:
+                raise CacheError(f"key {k!r} cannot be a store path segment") from e
+            links.append(("link", ops_for(v, ops), f"{uid}/{k}"))
+        ops.append(("group", uid))  # after its children (staged groups appear in this order)
+        ops.extend(links)
+        return uid
+    if isinstance(value, (bytearray, memoryview)):
+        return ops_for(bytes(value), ops)
+    raise CacheError(f"cannot write a {type(value).__name__} to the cache (TABM expected)")
+
+
+def writable(store: Store) -> Store:
+    return store.primary if isinstance(store, StoreChain) else store
+
+
+def _free(s: Store, path: str) -> bool:
+    """Whether nothing (no entry, no link) is stored at the one-segment ``path``."""
+    return s.read_link(path) is None and not s.exists(path)
+
+
+def write(msg: dict | bytes | str, store: Store) -> str:
+    """Write a message (or a binary) and return its unsigned ID (or its ``data/<h>`` path).
+
+    The message is one group (sub-messages too), named by its unsigned ID or, when that ID
+    does not cover every key (a signed message: its commitments), by the hash of all of its
+    content (``cache_layout::group_id``). The unsigned ID, every commitment ID and, with
+    several commitments, the IDs over all of them and over the signed ones link to it. IDs are never
+    repointed: an ID (or group) already in the store is left as it is, so once ``X`` names
+    content no later write changes what ``read(X)`` returns. A commitment that does not
+    verify raises :class:`UnverifiedCommitment` and nothing is written. Atomic per message.
+    """
+    target = writable(store)
+    if isinstance(msg, (bytes, str)):
+        b = msg.encode() if isinstance(msg, str) else msg
+        p = data_path(b)
+        target.write(p, b)
+        return p
+    if not isinstance(msg, dict):
+        raise CacheError(f"cannot write a {type(msg).__name__} to the cache")
+    packed = getattr(target, "_write_packed", None)
+    encoded = packed is not None or hasattr(target, "_write_encoded")
+    # The common case, an unsigned message without private keys whose unsigned ID covers every
+    # key: one native call computes its ID, its TABM and every store operation. Anything else
+    # (``None``) takes the general path: IDs, verification and TABM in Python.
+    if packed is not None:
+        ws = _packed_set(msg, "structured@1.0", None, target.inline_max)  # type: ignore[attr-defined]
+    else:
+        ws = _write_set(msg, "structured@1.0", None, encoded)
+    if ws is not None:
+        uid, ids, name, tabm = ws[0], (), ws[0], None
+        if target.read_link(uid) is not None:
+            return uid  # already readable through its link (e.g. a signed version of it)
+    else:
+        tabm, uid, ids = prepare(msg)
+        name = _group_id(tabm) or uid
+        stored = target.read_link(name) is not None or (name != uid and target.exists(name))
+        if stored:
+            pass  # content-named and already there, or the ID is taken (first write wins)
+        elif packed is not None:
+            ws = _packed_set(tabm, "tabm", name, target.inline_max)  # type: ignore[attr-defined]
+            if ws is None:  # too big for packed groups: the plain layout
+                ws = _write_set(tabm, "tabm", name, True)
+                packed = None
+        else:
+            ws = _write_set(tabm, "tabm", name, encoded)
+        if ws is None and not stored:  # declined: the general path's typed errors
+            ops: list = []
+            ops_for(tabm, ops, name)
+            ws = (name, ops)
+            encoded = packed = None
+    links = [a for a in ids if a != name and _free(target, a)]
+    if ws is None:
+        if links:
+            with target.batch() as b:
+                b.extend_unchecked([("link", name, a) for a in links])
+        return uid
+    if encoded:
+        kv, leaves = ws[1], ws[3]
+        for a in links:
+            kv.append((a.encode(), b"\x01" + name.encode()))
+            leaves.append(a)
+        if packed is not None:
+            packed(kv, ws[2], leaves, ws[4])
+        else:
+            target._write_encoded(kv, ws[2], leaves)  # type: ignore[attr-defined]
+        return uid
+    ops = ws[1]
+    ops.extend(("link", name, a) for a in links)
+    with target.batch() as b:
+        b.extend_unchecked(ops)
+    return uid
+
+
+def through_parent(s: Store, path: str) -> str:
+    """``path`` with its parent resolved through links (so ``<SignedID>/k`` lands in the group)."""
+    path = join(path)
+    i = path.rfind("/")
+    if i < 0:
+        return path
+    return f"{s.resolve(path[:i])}/{path[i + 1 :]}"
+
+
+def write_binary(hashpath: str, data: bytes, store: Store) -> str:
+    """Write ``data`` and link ``hashpath`` to it (HyperBEAM ``write_binary``)."""
+    target = writable(store)
+    p = data_path(data)
+    hp = through_parent(target, hashpath)
+    with target.batch() as b:
+        b.write(p, data)
+        b.make_link(p, hp)
+    return p
+
+
+def write_hashpath(msg: dict, store: Store, hashpath: str | None = None) -> str:
+    """Write ``msg`` and link its hashpath (``priv.hashpath`` unless given) to it."""
+    hp = hashpath
+    if hp is None:
+        priv = msg.get("priv")
+        hp = priv.get("hashpath") if isinstance(priv, dict) else None
+        if isinstance(hp, bytes):
+            hp = hp.decode()
+    if not hp:
+        raise CacheError("write_hashpath: the message has no priv.hashpath")
+    uid = write(msg, store)
+    link(uid, hp, store)
+    return uid
+
+
+def link(existing: str, new: str, store: Store) -> None:
+    """Make ``new`` a link to ``existing`` (``new``'s parent is resolved through links)."""
+    target = writable(store)
+    target.make_link(existing, through_parent(target, new))
