@@ -14,6 +14,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import installed
 import pytest
 from hyperbeam_fast import _native
 from hyperbeam_fast.codecs import ans104
@@ -37,7 +38,7 @@ def _install() -> None:
 @pytest.fixture(scope="module")
 def peer():
     if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("node/npm not installed: the arbundles interop peer cannot run")
+        installed.missing("node/npm not installed: the arbundles interop peer cannot run")
     _install()
 
     def call(request: dict) -> dict:

@@ -19,10 +19,6 @@ from hypothesis import HealthCheck, given, settings
 from strategies import messages
 
 KINDS = ["memory", "rocksdb", "fs"]
-HAS_SIGNING = hasattr(hb, "verify") and hasattr(hb, "commit") and hasattr(hb, "Wallet")
-needs_signing = pytest.mark.skipif(
-    not HAS_SIGNING, reason="hyperbeam_fast.commit/verify/Wallet not available yet (issue 3)"
-)
 
 
 def make(kind: str, path: str):
@@ -47,8 +43,6 @@ def store(kind, tmp_path):
 
 @pytest.fixture(scope="module")
 def wallet():
-    if not HAS_SIGNING:
-        pytest.skip("hyperbeam_fast.Wallet not available yet (issue 3)")
     return hb.Wallet.generate()
 
 
@@ -136,7 +130,6 @@ def test_an_hmac_commitment_links_when_its_id_is_the_unsigned_id(store):
     assert cache.read(f"{uid}/a", store) == b"1"
 
 
-@needs_signing
 def test_signed_message_by_every_id(store, wallet):
     msg = hb.commit({"a": "1", "body": "hello", "n": {"x": 2}}, wallet)
     uid = cache.write(msg, store)
@@ -148,7 +141,6 @@ def test_signed_message_by_every_id(store, wallet):
         assert hb.verify(got), ref
 
 
-@needs_signing
 def test_nested_signed_messages_deep_read(store, wallet):
     l3 = hb.commit({"level3": "x"}, wallet)
     l2 = hb.commit({"level2": l3}, wallet)
@@ -251,7 +243,6 @@ def test_round_trip_property(tmp_path_factory, msg):
             s.close()
 
 
-@needs_signing
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(msg=messages("httpsig@1.0", depth=1, max_size=4))
 def test_signed_round_trip_property(tmp_path_factory, wallet, msg):

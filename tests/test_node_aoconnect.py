@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import hyperbeam_fast as hb
-import pytest
+import installed
 from node_util import NodeProc
 
 HERE = Path(__file__).parent / "interop" / "aoconnect"
@@ -20,7 +20,7 @@ HERE = Path(__file__).parent / "interop" / "aoconnect"
 
 def _ensure_npm() -> None:
     if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("Node.js/npm are not installed: the aoconnect interop test needs them")
+        installed.missing("Node.js/npm are not installed: the aoconnect interop test needs them")
     if not (HERE / "node_modules" / "@permaweb" / "ao-core-libs").exists():
         r = subprocess.run(
             ["npm", "install", "--no-audit", "--no-fund"],
@@ -29,7 +29,7 @@ def _ensure_npm() -> None:
             timeout=600,
         )
         if r.returncode != 0:
-            pytest.skip(f"npm install failed: {r.stderr.decode()[-500:]}")
+            installed.missing(f"npm install failed: {r.stderr.decode()[-500:]}")
 
 
 def _jwk(w: hb.Wallet, path: Path) -> Path:

@@ -8,6 +8,7 @@ first run pays for it. Without Node/binaryen and without a cached module the AOS
 from __future__ import annotations
 
 import hyperbeam_fast as hb
+import installed
 import pytest
 from hyperbeam_fast import ao, cache
 from hyperbeam_fast.devices.process import aos_process, forget_live, register_process_devices
@@ -30,7 +31,7 @@ def aos_image(fxdir):
     try:
         load_module(data)
     except WasmTranslatorMissing as e:
-        pytest.skip(f"AOS needs the exnref translator: {e}")
+        installed.missing(f"AOS needs the exnref translator: {e}")
     return data
 
 

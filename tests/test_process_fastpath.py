@@ -5,6 +5,7 @@ slot (including an error, an outbox and a trap); it declines on any other stack.
 from __future__ import annotations
 
 import hyperbeam_fast as hb
+import installed
 import pytest
 from hyperbeam_fast import ao, cache
 from hyperbeam_fast.devices import stack as stack_mod
@@ -35,7 +36,7 @@ def setup(shared_dir):
     try:
         load_module(data)
     except WasmTranslatorMissing as e:
-        pytest.skip(f"AOS needs the exnref translator: {e}")
+        installed.missing(f"AOS needs the exnref translator: {e}")
     return data, hb.Wallet.from_file(str(d / "key-1.json"))
 
 

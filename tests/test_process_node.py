@@ -21,6 +21,7 @@ import threading
 import time
 
 import hyperbeam_fast as hb
+import installed
 import pytest
 from hyperbeam_fast.devices.process import AOS_EXECUTION
 from hyperbeam_fast.node import client
@@ -47,7 +48,7 @@ def aos_image(fxdir):
     try:
         load_module(data)  # also fills the disk cache the node subprocess reads
     except WasmTranslatorMissing as e:
-        pytest.skip(f"AOS needs the exnref translator (tools/binaryen, npm ci): {e}")
+        installed.missing(f"AOS needs the exnref translator: {e}")
     return data
 
 

@@ -78,7 +78,6 @@ def test_remote_reads(node):
         r.read("boom")
 
 
-@pytest.mark.skipif(not hasattr(hb, "verify"), reason="hyperbeam_fast.verify not available yet")
 def test_remote_signed_message_verifies(node):
     url, backing, _ = node
     signed = hb.commit({"a": "1", "body": "hello"}, hb.Wallet.generate())

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -93,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--config", help="config.flat file (else $HB_CONFIG, ./config.flat)")
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
+    t = sub.add_parser(
+        "install-translator",
+        help="install npm binaryen@132 (the exnref translator AOS images need) into the user cache",
+    )
+    t.add_argument("--dir", help="install here instead (then set HYPERBEAM_BINARYEN_DIR to it)")
     k = sub.add_parser(
         "compute",
         help="compute a process (stored in the node's store) to a slot; progress on stderr",
@@ -240,6 +246,12 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(args)
         if args.cmd == "compute":
             return _compute(args)
+        if args.cmd == "install-translator":
+            from .wasm import translate
+
+            where = translate.install(Path(args.dir) if args.dir else None)
+            print(f"binaryen@{translate.BINARYEN_VERSION} installed in {where}", file=sys.stderr)
+            return 0
         if args.cmd == "id":
             _out(message_id(_load_message(args.file), args.committers).encode())
         elif args.cmd == "convert":

@@ -8,11 +8,13 @@ and caches the result; the image keeps its original ID (the cache key is the SHA
 *original* bytes), only the compiled module differs.
 
 The translator is npm ``binaryen@132`` run by Node.js. It is found, in order, at
-``$HYPERBEAM_WASM_OPT`` (a ``wasm-opt`` executable from Binaryen >= 132), then
-``tools/binaryen/node_modules/binaryen/bin/wasm-opt`` of a source checkout (install with
-``cd tools/binaryen && npm ci``), then ``$HYPERBEAM_BINARYEN_DIR/node_modules/...``. A missing
-translator raises :class:`~hyperbeam_fast.wasm.errors.WasmTranslatorMissing` naming what to
-install. (``-all`` must not be used: binaryen 132 then writes "compact imports", which wasmtime
+``$HYPERBEAM_WASM_OPT`` (a ``wasm-opt`` executable from Binaryen >= 132), then in
+``$HYPERBEAM_BINARYEN_DIR``, ``tools/binaryen`` of the source checkout the package was installed
+from or of the current directory (``cd tools/binaryen && npm ci``), and the user cache
+``$XDG_CACHE_HOME/hyperbeam_fast/binaryen`` (``~/.cache/...``), where
+``hyperbeam-fast install-translator`` puts it (:func:`install`). A missing translator raises
+:class:`~hyperbeam_fast.wasm.errors.WasmTranslatorMissing` naming what to install.
+(``-all`` must not be used: binaryen 132 then writes "compact imports", which wasmtime
 rejects; the features are passed explicitly because the module has no target_features section.)
 """
 
@@ -35,15 +37,27 @@ FEATURES = (
     "--enable-nontrapping-float-to-int",
 )
 
+#: The Binaryen release the translation is made with (tools/binaryen/package.json pins it too).
+BINARYEN_VERSION = "132.0.0"
 INSTALL_HINT = (
-    "install Node.js (>= 18) and npm binaryen@132: `cd tools/binaryen && npm ci` in a source "
-    "checkout, or `npm install binaryen@132` in a folder named by $HYPERBEAM_BINARYEN_DIR, or set "
-    "$HYPERBEAM_WASM_OPT to a Binaryen >= 132 wasm-opt"
+    "install Node.js (>= 18), then run `hyperbeam-fast install-translator` (npm binaryen@132 into "
+    "the user cache), or `cd tools/binaryen && npm ci` in a source checkout, or set "
+    "$HYPERBEAM_BINARYEN_DIR to a folder with npm binaryen@132 installed, or $HYPERBEAM_WASM_OPT "
+    "to a Binaryen >= 132 wasm-opt"
 )
 
 
-def _repo_tools() -> Path:
-    return Path(__file__).resolve().parents[3] / "tools" / "binaryen"
+def user_dir() -> Path:
+    """Where ``hyperbeam-fast install-translator`` installs Binaryen."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "hyperbeam_fast" / "binaryen"
+
+
+def _search_dirs() -> list[Path]:
+    env = os.environ.get("HYPERBEAM_BINARYEN_DIR")
+    checkout = Path(__file__).resolve().parents[3] / "tools" / "binaryen"
+    here = Path.cwd() / "tools" / "binaryen"
+    return ([Path(env)] if env else []) + [checkout, here, user_dir()]
 
 
 def find_translator() -> list[str] | None:
@@ -52,14 +66,30 @@ def find_translator() -> list[str] | None:
     if env:
         return [env] if Path(env).exists() else None
     node = shutil.which("node")
-    dirs = [Path(d) for d in (os.environ.get("HYPERBEAM_BINARYEN_DIR"),) if d] + [_repo_tools()]
-    for d in dirs:
+    for d in _search_dirs():
         js = d / "node_modules" / "binaryen" / "bin" / "wasm-opt"
         if js.exists():
             if node is None:
                 return None
             return [node, str(js)]
     return None
+
+
+def install(target: Path | None = None) -> Path:
+    """Install npm ``binaryen@132`` into ``target`` (default :func:`user_dir`) with the
+    machine's npm; the folder is then found by :func:`find_translator`."""
+    npm = shutil.which("npm")
+    if npm is None:
+        raise WasmTranslatorMissing(f"npm is not installed: {INSTALL_HINT}")
+    target = target or user_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    cmd = [npm, "install", "--no-audit", "--no-fund", "--prefix", str(target)]
+    r = subprocess.run(
+        [*cmd, f"binaryen@{BINARYEN_VERSION}"], capture_output=True, text=True, timeout=600
+    )
+    if r.returncode != 0:
+        raise WasmTranslatorMissing(f"npm install binaryen@{BINARYEN_VERSION} failed: {r.stderr}")
+    return target
 
 
 def needs_translation(err: BaseException) -> bool:
