@@ -25,7 +25,10 @@ Modes:
 * ``"only_present"``: only keys present on both sides are compared;
 * ``"primary"``: every key of ``a`` must be in ``b`` with an equal value (``b`` may have more).
 
-This module is pure Python and does not need the native extension.
+This module is pure Python and does not need the native extension. Text is read as UTF-8 with
+``surrogateescape`` (the codecs' reading of non-UTF-8 keys); what cannot be matched (a lone
+surrogate, a value of no message type, a message nested deeper than ``MAX_DEPTH``) raises
+:class:`~hyperbeam_fast.exceptions.CodecError` naming the problem (spec core §14).
 """
 
 from __future__ import annotations
@@ -33,7 +36,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["MATCH_MODES", "match", "normalize_key"]
+from .exceptions import CodecError
+
+__all__ = ["MATCH_MODES", "MAX_DEPTH", "match", "normalize_key"]
+
+#: The deepest nesting ``match`` compares (the codecs' limit, spec core §14).
+MAX_DEPTH = 256
 
 MATCH_MODES = ("strict", "only_present", "primary")
 
@@ -79,6 +87,14 @@ _TX_DEFAULTS: dict[bytes, tuple[str, Any]] = {
 _EMPTY_LIST_DEFAULT_KEYS = frozenset({b"tags", b"data_tree"})
 
 
+def _utf8(text: str) -> bytes:
+    """UTF-8 with ``surrogateescape`` (non-UTF-8 bytes the codecs read come back as they were)."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raise CodecError(f"match: {text!r} holds a lone surrogate, which is not UTF-8") from None
+
+
 def _is_atom(value: Any) -> bool:
     """An atom is any instance of a strict ``str`` subclass (``hyperbeam_fast.Atom``)."""
     return isinstance(value, str) and type(value) is not str
@@ -93,14 +109,14 @@ def normalize_key(key: Any) -> bytes:
     if key is None:
         return b"null"
     if _is_atom(key):
-        return str(key).encode("utf-8")
+        return _utf8(str(key))
     if isinstance(key, int):
         return str(key).encode("ascii")
     if isinstance(key, str):
-        raw = key.encode("utf-8")
+        raw = _utf8(key)
         if len(raw) in _ID_KEY_LENGTHS:
             return raw
-        return key.lower().encode("utf-8")
+        return _utf8(key.lower())
     if isinstance(key, (bytes, bytearray, memoryview)):
         raw = bytes(key)
         if len(raw) in _ID_KEY_LENGTHS:
@@ -111,7 +127,7 @@ def normalize_key(key: Any) -> bytes:
             return raw.lower()
     if isinstance(key, (list, tuple)):
         return b"/".join(normalize_key(part) for part in key)
-    raise TypeError(f"unsupported message key type: {type(key).__name__}")
+    raise CodecError(f"match: a {type(key).__name__} is not a message key")
 
 
 def _key_order(key: Any) -> tuple[int, Any]:
@@ -121,7 +137,7 @@ def _key_order(key: Any) -> tuple[int, Any]:
     if isinstance(key, int):
         return (0, key)
     if isinstance(key, str):
-        return (2, key.encode("utf-8"))
+        return (2, _utf8(key))
     if isinstance(key, (bytes, bytearray, memoryview)):
         return (2, bytes(key))
     return (3, repr(key).encode("utf-8"))
@@ -138,7 +154,7 @@ def _tag(value: Any) -> tuple[str, Any]:
     if _is_atom(value):
         return ("a", str(value))
     if isinstance(value, str):
-        return ("b", value.encode("utf-8"))
+        return ("b", _utf8(value))
     if isinstance(value, (bytes, bytearray, memoryview)):
         return ("b", bytes(value))
     if isinstance(value, int):
@@ -151,7 +167,7 @@ def _tag(value: Any) -> tuple[str, Any]:
         return ("m", value)
     if isinstance(value, list):
         return ("l", value)
-    raise TypeError(f"unsupported message value type: {type(value).__name__}")
+    raise CodecError(f"match: a {type(value).__name__} is not a message value")
 
 
 def _list_to_map(items: list[Any]) -> dict[str, Any]:
@@ -206,18 +222,32 @@ def _values_match(a: tuple[str, Any], b: tuple[str, Any]) -> bool:
 
 
 def _match_maps(a: Mapping[Any, Any], b: Mapping[Any, Any], mode: str) -> bool:
-    norm_a, norm_b = _prepare(a), _prepare(b)
-    if mode == "strict":
-        if norm_a.keys() != norm_b.keys():
-            return False
-        keys = norm_a.keys()
-    elif mode == "only_present":
-        keys = norm_a.keys() & norm_b.keys()
-    else:  # primary
-        if not norm_a.keys() <= norm_b.keys():
-            return False
-        keys = norm_a.keys()
-    return all(_values_match(norm_a[k], norm_b[k]) for k in keys)
+    """Match two maps level by level with an explicit stack (no recursion per level)."""
+    stack: list[tuple[Mapping[Any, Any], Mapping[Any, Any], str, int]] = [(a, b, mode, 0)]
+    while stack:
+        ma, mb, m, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise CodecError(f"match: the messages nest deeper than {MAX_DEPTH} levels")
+        norm_a, norm_b = _prepare(ma), _prepare(mb)
+        if m == "strict":
+            if norm_a.keys() != norm_b.keys():
+                return False
+            keys = norm_a.keys()
+        elif m == "only_present":
+            keys = norm_a.keys() & norm_b.keys()
+        else:  # primary
+            if not norm_a.keys() <= norm_b.keys():
+                return False
+            keys = norm_a.keys()
+        for k in keys:
+            sub_a, sub_b = _as_map(norm_a[k]), _as_map(norm_b[k])
+            if sub_a is not None and sub_b is not None:
+                stack.append((sub_a, sub_b, "strict", depth + 1))
+            elif sub_a is not None or sub_b is not None:
+                return False
+            elif not _same_tagged(norm_a[k], norm_b[k]):
+                return False
+    return True
 
 
 def match(a: Any, b: Any, mode: str = "strict") -> bool:
@@ -227,11 +257,14 @@ def match(a: Any, b: Any, mode: str = "strict") -> bool:
     (for example two binaries) are compared by value and type. Lists are numbered maps.
     """
     if mode not in MATCH_MODES:
-        raise ValueError(f"unknown match mode {mode!r}; expected one of {MATCH_MODES}")
-    tag_a, tag_b = _tag(a), _tag(b)
-    map_a, map_b = _as_map(tag_a), _as_map(tag_b)
-    if map_a is not None and map_b is not None:
-        return _match_maps(map_a, map_b, mode)
-    if map_a is not None or map_b is not None:
-        return False
-    return _same_tagged(tag_a, tag_b)
+        raise CodecError(f"unknown match mode {mode!r}; expected one of {MATCH_MODES}")
+    try:
+        tag_a, tag_b = _tag(a), _tag(b)
+        map_a, map_b = _as_map(tag_a), _as_map(tag_b)
+        if map_a is not None and map_b is not None:
+            return _match_maps(map_a, map_b, mode)
+        if map_a is not None or map_b is not None:
+            return False
+        return _same_tagged(tag_a, tag_b)
+    except RecursionError:  # deep tuples: the map depth is checked above
+        raise CodecError("match: the messages nest too deeply to compare") from None

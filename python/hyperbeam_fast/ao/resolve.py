@@ -203,8 +203,11 @@ def _pair(msg1: Any, msg2: Any, opts: dict) -> tuple[str, Any]:
             if isinstance(exc, HyperbeamError):
                 raise
             raise DeviceError(f"device call for key {key!r} failed: {exc!r}") from exc
-        kind = "loading_device" if isinstance(exc, DeviceNotFound) else "device_call"
-        return err(500, f"{kind}: {type(exc).__name__}: {exc}", **{"error-class": kind})
+        if isinstance(exc, DeviceNotFound):  # an unknown device is a 404 naming it
+            body = f"loading_device: DeviceNotFound: {exc}"
+            return err(404, body, **{"error-class": "loading_device"})
+        body = f"device_call: {type(exc).__name__}: {exc}"
+        return err(500, body, **{"error-class": "device_call"})
     if opts.get("force_message"):
         value = _force_message(status, value)
     # Stage 7: the step hook.
@@ -488,6 +491,8 @@ def _device_set(msg: dict, key: str, value: Any, opts: dict, explicit: bool) -> 
         req["set-mode"] = "explicit"
     status, out = _resolve_many([msg, req], opts)
     if status != OK or not isinstance(out, dict):
+        if isinstance(out, dict) and out.get("error-class") == "loading_device":
+            raise DeviceNotFound(text(out.get("body")) or "device_not_loadable")
         raise ResolveError(f"set of {key!r} failed: {status} {out!r:.200}")
     return out
 

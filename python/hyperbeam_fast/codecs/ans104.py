@@ -98,7 +98,10 @@ def _b(v: Any) -> bytes:
     if isinstance(v, bytes):
         return v
     if isinstance(v, str):
-        return v.encode()
+        try:  # non-UTF-8 tags are read with surrogateescape (``_key``): give their bytes back
+            return v.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raise CodecError(f"ans104: {v!r} holds a lone surrogate, which is not UTF-8") from None
     if isinstance(v, (bytearray, memoryview)):
         return bytes(v)
     raise CodecError(f"ans104: expected a binary, got {type(v).__name__}")
@@ -110,7 +113,7 @@ def _key(k: Any) -> str:
         k = k.decode("utf-8", errors="surrogateescape")
     elif not isinstance(k, str):
         k = str(k)
-    return k if len(k.encode("utf-8", errors="surrogateescape")) in (32, 42, 43) else k.lower()
+    return k if len(_b(k)) in (32, 42, 43) else k.lower()
 
 
 def _is_private(k: Any) -> bool:
@@ -237,12 +240,12 @@ def _to_tx(m: Any, depth: int) -> Any:
             remaining[k] = v
     tag_cands: list[tuple[bytes, bytes]] = []
     items: dict[str, Any] = {}
-    for k in sorted(remaining, key=lambda s: s.encode("utf-8", errors="surrogateescape")):
+    for k in sorted(remaining, key=_b):
         v = remaining[k]
         if isinstance(v, str):
-            v = v.encode()
+            v = _b(v)
         if isinstance(v, bytes) and len(v) <= MAX_TAG_VALUE and _is_utf8(v):
-            tag_cands.append((k.encode("utf-8", errors="surrogateescape"), v))
+            tag_cands.append((_b(k), v))
         else:
             items[_key(k)] = _to_tx(v, depth + 1)
     if orig:
@@ -255,7 +258,7 @@ def _to_tx(m: Any, depth: int) -> Any:
             tx[f] = _b(fields[f])
     data = fields.get("data", b"")
     if isinstance(data, str):
-        data = data.encode()
+        data = _b(data)
     if not items and isinstance(data, bytes):
         tx["data"] = data
     elif isinstance(data, bytes) and data == b"":
@@ -527,9 +530,15 @@ def _from_trusted(tabm: dict, names: list[Any], nested: list[str]) -> list[str]:
 
 def verify_item(item: bytes | dict) -> bool:
     """``ar_bundles:verify_item`` on a binary data item or a tx dict."""
-    return _native.ans104_verify(item)
+    try:
+        return _native.ans104_verify(item)
+    except UnicodeEncodeError as e:  # a tx dict's text that is no UTF-8 (spec core §14)
+        raise CodecError(f"ans104: a tx field or tag is not UTF-8 text: {e.reason}") from None
 
 
 def verify_many(items: list[bytes], threads: int = 0) -> list[bool]:
     """Verify many binary data items on parallel native threads (GIL released)."""
-    return _native.ans104_verify_many(list(items), threads)
+    try:
+        return _native.ans104_verify_many(list(items), threads)
+    except UnicodeEncodeError as e:
+        raise CodecError(f"ans104: a tx field or tag is not UTF-8 text: {e.reason}") from None

@@ -14,7 +14,7 @@ with :func:`hyperbeam_fast.devices.process.register_process_devices`.
 from __future__ import annotations
 
 from ..ao import register_device
-from . import dedup, hook, message, multipass, patch, stack, test_device
+from . import codecs, dedup, hook, message, multipass, patch, stack, test_device
 
 CORE_DEVICES = (
     "message@1.0",
@@ -23,6 +23,7 @@ CORE_DEVICES = (
     "patch@1.0",
     "dedup@1.0",
     "test-device@1.0",
+    *(d.name for d in codecs.DEVICES),
 )
 
 
@@ -30,6 +31,8 @@ def register_core_devices() -> None:
     """(Re-)register the core devices in the global registry."""
     for mod in (message, stack, multipass, patch, dedup, test_device):
         register_device(mod.DEVICE.name, mod.DEVICE)
+    for dev in codecs.DEVICES:  # json@1.0, flat@1.0, httpsig@1.0, structured@1.0, ans104@1.0
+        register_device(dev.name, dev)
 
 
 register_core_devices()

@@ -19,7 +19,14 @@ from typing import Any
 
 from .. import _native, ao, cache
 from ..commitments import commit, signers
-from ..exceptions import HyperbeamError, InvalidStorePath, NotFound, PathError, StoreError
+from ..exceptions import (
+    DeviceNotFound,
+    HyperbeamError,
+    InvalidStorePath,
+    NotFound,
+    PathError,
+    StoreError,
+)
 from ..message import convert
 from ..path import parse_path
 from ..wallet import Wallet
@@ -446,6 +453,8 @@ class Node:
             st, res = ao.resolve_many(msgs, opts)
         except HyperbeamError as e:
             text = str(e)
+            if isinstance(e, DeviceNotFound):  # an unknown device: a 404 naming it
+                return "error", {"status": 404, "body": text}
             if "necessary_message_not_found" in text:
                 return "error", {
                     "status": 404,

@@ -23,11 +23,15 @@ pub fn key_bytes(k: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(s) = k.cast::<PyString>() {
         return match s.to_str() {
             Ok(t) => Ok(t.as_bytes().to_vec()),
-            Err(_) => Ok(s
-                .call_method1("encode", ("utf-8", "surrogateescape"))?
-                .cast::<PyBytes>()?
-                .as_bytes()
-                .to_vec()),
+            // Non-UTF-8 bytes read with `surrogateescape` come back as they were; any other
+            // lone surrogate is no UTF-8 text at all (spec core §14: a typed error).
+            Err(_) => match s.call_method1("encode", ("utf-8", "surrogateescape")) {
+                Ok(b) => Ok(b.cast::<PyBytes>()?.as_bytes().to_vec()),
+                Err(_) => Err(codec_err(format!(
+                    "{:?} holds a lone surrogate, which is not UTF-8 text",
+                    s.to_string_lossy()
+                ))),
+            },
         };
     }
     if let Ok(b) = k.cast::<PyBytes>() {
@@ -96,7 +100,13 @@ pub fn to_value(v: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
     }
     if let Ok(s) = v.cast::<PyString>() {
         if v.is_instance(atom_type(v.py())?)? {
-            return Ok(Value::Atom(s.to_str()?.to_owned()));
+            let name = s.to_str().map_err(|_| {
+                codec_err(format!(
+                    "the atom {:?} holds a lone surrogate, which is not UTF-8 text",
+                    s.to_string_lossy()
+                ))
+            })?;
+            return Ok(Value::Atom(name.to_owned()));
         }
         return Ok(Value::Bin(key_bytes(v)?));
     }
