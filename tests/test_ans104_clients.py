@@ -178,8 +178,11 @@ def test_bundle_accepts_txs_and_messages(wallet):
     txs = [ans104.parse(i) for i in items]
     assert ans104.bundle(txs, layout="standard") == ans104.bundle(items, layout="standard")
     msg = hb.commit({"a": "1"}, wallet, codec="ans104@1.0")
-    (got,) = ans104.unbundle(ans104.bundle([msg]))
-    assert ans104.serialize_tx(got) == ans104.encode(msg)
+    plain = {"data": "x", "b": 2}
+    got = ans104.unbundle(ans104.bundle([msg, plain]))
+    assert [ans104.serialize_tx(t) for t in got] == [ans104.encode(msg), ans104.encode(plain)]
+    with pytest.raises(hb.CodecError):
+        ans104.bundle([5])
 
 
 def test_empty_bundle_reads_alike():
@@ -202,6 +205,8 @@ def test_bundles_that_fit_no_layout_are_codec_errors(wallet):
         ans104.bundle(b"not a list")
     with pytest.raises(hb.CodecError):
         ans104.unbundle("not bytes")
+    with pytest.raises(hb.CodecError):
+        ans104.bundle_layout(None)
 
 
 def test_a_standard_bundle_in_a_data_item_unbundles(wallet):

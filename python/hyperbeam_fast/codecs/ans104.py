@@ -210,7 +210,11 @@ def _restore_empty_tags(remaining: dict[str, Any], orig: list[tuple[bytes, bytes
         remaining.setdefault(k, b"")
     rest = [(k, v) for k, v in _native.sf_parse("dictionary", _b(types)) if k not in empties]
     original = [v for n, v in orig if _key(n) == "ao-types"]
-    if original and _native.sf_parse("dictionary", original[0]) == rest:
+    try:
+        same = bool(original) and _native.sf_parse("dictionary", original[0]) == rest
+    except (HyperbeamError, ValueError):
+        same = False
+    if same:
         remaining["ao-types"] = original[0]
     elif not rest and not original:
         del remaining["ao-types"]
@@ -602,7 +606,9 @@ BUNDLE_LAYOUTS = ("hyperbeam", "standard")
 
 
 def bundle(items: list[Any], layout: str = "hyperbeam") -> bytes:
-    """Bundle bytes of ``items`` (binary data items, tx dicts or messages), in ``layout``."""
+    """Bundle bytes of ``items``, in ``layout``. An item is a binary data item (kept byte for
+    byte), a tx dict (a :class:`Tx` or a dict with ``tags``) or a message (encoded as
+    :func:`encode` does)."""
     if layout not in BUNDLE_LAYOUTS:
         raise CodecError(f"ans104: unknown bundle layout {layout!r} (hyperbeam | standard)")
     if isinstance(items, (bytes, str, dict)) or not hasattr(items, "__iter__"):
@@ -611,12 +617,10 @@ def bundle(items: list[Any], layout: str = "hyperbeam") -> bytes:
     for it in items:
         if isinstance(it, (bytes, bytearray, memoryview)):
             txs.append(_native.ans104_parse(bytes(it), unbundle=False))
-        elif isinstance(it, Tx):
+        elif isinstance(it, Tx) or (isinstance(it, dict) and "tags" in it):
             txs.append(it)
-        elif isinstance(it, dict) and "tags" not in it and "commitments" in it:
-            txs.append(_to_tx(_tabm(it), 0))
         elif isinstance(it, dict):
-            txs.append(it)
+            txs.append(_to_tx(_tabm(it), 0))
         else:
             raise CodecError(f"ans104: cannot bundle a {type(it).__name__}")
     return _native.ans104_bundle(txs, layout)
@@ -631,6 +635,8 @@ def unbundle(data: bytes) -> list[Tx]:
 
 def bundle_layout(data: bytes) -> str:
     """``"hyperbeam"`` or ``"standard"``: the layout whose count and sizes fit ``data``."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise CodecError(f"ans104: a bundle must be bytes, not {type(data).__name__}")
     return _native.ans104_bundle_layout(bytes(data))
 
 
