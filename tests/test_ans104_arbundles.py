@@ -17,6 +17,7 @@ from pathlib import Path
 import installed
 import pytest
 from hyperbeam_fast import _native
+from hyperbeam_fast import verify as hb_verify
 from hyperbeam_fast.codecs import ans104
 from hyperbeam_fast.wallet import Wallet
 from vectors import find_shared_dir
@@ -140,10 +141,10 @@ def test_we_verify_arbundles_items(peer, jwk):
         ((cid, c),) = msg["commitments"].items()
         assert cid == _native.b64url_encode(tx["id"])
         assert c["committer"].decode() == wallet.address
-        # HyperBEAM quirk (spec core §8.7): duplicated all-lowercase tag names get no
-        # original-tags, so the re-encoded message has one "a" tag and no longer verifies.
-        dup_lowercase = [t["name"] for t in spec["tags"]].count("a") > 1
-        assert ans104.verify_commitment(msg, cid, c) is not dup_lowercase
+        # duplicated lowercase names get original-tags here (HyperBEAM records none and the
+        # re-encoded message loses its signature), so every client item verifies as a message
+        assert ans104.verify_commitment(msg, cid, c)
+        assert ans104.encode(msg) == raw
     first = ans104.decode(signed[0])
     assert first["app-name"] == b"x"
     assert "original-tags" in next(iter(first["commitments"].values()))
@@ -152,3 +153,77 @@ def test_we_verify_arbundles_items(peer, jwk):
     ((cid, c),) = msg["commitments"].items()
     msg["app-name"] = b"y"
     assert not ans104.verify_commitment(msg, cid, c)
+
+
+# --- items and bundles as clients make them (issue 13 item 5) ------------------------------------
+
+_CLIENT_TAGS = [
+    [
+        {"name": "Empty-Value", "value": ""},
+        {"name": "Ünï-Náme", "value": "x"},
+        {"name": "App-Name", "value": "y"},
+    ],
+    [{"name": "empty", "value": ""}, {"name": "a", "value": "1"}],
+    [{"name": "ünï", "value": "ß"}, {"name": "", "value": "empty name"}],
+    [
+        {"name": "E", "value": ""},
+        {"name": "ao-types", "value": 'x="integer"'},
+        {"name": "x", "value": "5"},
+    ],
+]
+
+
+def test_arbundles_items_with_empty_values_and_unicode_names_survive(peer, jwk):
+    """parse -> message -> item is byte-exact, and the item verifies in both forms."""
+    specs = [{"data": _b64(b"client data"), "tags": tags} for tags in _CLIENT_TAGS]
+    signed = [base64.b64decode(s) for s in peer({"jwk": jwk, "sign": specs})["signed"]]
+    assert ans104.verify_many(signed) == [True] * len(signed)
+    for raw, spec in zip(signed, specs, strict=True):
+        tx = ans104.parse(raw)
+        assert [(n.decode(), v.decode()) for n, v in tx["tags"]] == [
+            (t["name"], t["value"]) for t in spec["tags"]
+        ]
+        assert ans104.serialize_tx(tx) == raw
+        msg = ans104.decode(raw)
+        ((cid, c),) = msg["commitments"].items()
+        assert ans104.verify_commitment(msg, cid, c)
+        assert hb_verify(msg)
+        assert ans104.encode(msg) == raw  # byte for byte
+        assert ans104.encode(ans104.decode(ans104.encode(msg))) == raw
+    # the empty value is a key of the message
+    first = ans104.decode(signed[0])
+    assert first["empty-value"] == b"" and first["ünï-náme"] == b"x"
+
+
+def test_we_read_arbundles_bundles(peer, jwk):
+    wallet = Wallet.from_jwk(jwk)
+    ours = _items(wallet)[:4]
+    theirs = [
+        base64.b64decode(s)
+        for s in peer({"jwk": jwk, "sign": [{"data": _b64(b"t"), "tags": _CLIENT_TAGS[0]}]})[
+            "signed"
+        ]
+    ]
+    items = ours + theirs
+    (raw_bundle,) = [
+        base64.b64decode(b) for b in peer({"bundle": [[_b64(i) for i in items]]})["bundles"]
+    ]
+    assert ans104.bundle_layout(raw_bundle) == "standard"
+    got = ans104.unbundle(raw_bundle)
+    assert [ans104.serialize_tx(t) for t in got] == items
+    assert ans104.verify_many([ans104.serialize_tx(t) for t in got]) == [True] * len(items)
+    # our standard layout is arbundles' byte for byte; HyperBEAM's layout is the default
+    assert ans104.bundle(items, layout="standard") == raw_bundle
+    ours_hb = ans104.bundle(items)
+    assert ans104.bundle_layout(ours_hb) == "hyperbeam" and ours_hb != raw_bundle
+    assert [ans104.serialize_tx(t) for t in ans104.unbundle(ours_hb)] == items
+
+
+def test_arbundles_reads_our_standard_bundles(peer, jwk):
+    wallet = Wallet.from_jwk(jwk)
+    items = _items(wallet)
+    ours = ans104.bundle(items, layout="standard")
+    (res,) = peer({"unbundle": [_b64(ours)]})["unbundled"]
+    assert res["valid"] is True, res
+    assert [base64.b64decode(i) for i in res["items"]] == items
+    assert res["ids"] == [_native.b64url_encode(_native.ans104_parse(i)["id"]) for i in items]

@@ -12,6 +12,8 @@ Public functions:
 * ``encode(msg) -> bytes`` / ``serialize``: rich message -> binary data item;
 * ``decode(data) -> dict`` / ``deserialize``: binary data item -> rich message;
 * ``to_tx(tabm)`` / ``from_tx(tx)``: TABM <-> tx (§8.5, §8.7);
+* ``bundle(items, layout=...)`` / ``unbundle(data)``: lists of items <-> bundle bytes (§8.4), in
+  HyperBEAM's big-endian layout (default) or the ANS-104 standard's little-endian one;
 * ``commit(msg, wallet)``, ``verify_commitment(msg, id, commitment)``,
   ``committed_keys(msg, commitment)`` (§8.8) and ``verify_many(items)`` (binary items, parallel
   native threads without the GIL).
@@ -27,6 +29,9 @@ from ..exceptions import CodecError, HyperbeamError, SignatureError
 from ..tabm import convert
 
 __all__ = [
+    "BUNDLE_LAYOUTS",
+    "bundle",
+    "bundle_layout",
     "commit",
     "committed_keys",
     "decode",
@@ -37,6 +42,7 @@ __all__ = [
     "serialize",
     "serialize_tx",
     "to_tx",
+    "unbundle",
     "verify_commitment",
     "verify_item",
     "verify_many",
@@ -81,6 +87,8 @@ _FORCED = frozenset(
 _BINARY_FIELDS = frozenset(("id", "unsigned_id", "last_tx", "owner", "target", "data", "signature"))
 _BASE_FIELDS = ("id", "last_tx", "owner", "target", "signature")
 _BUNDLE_KEYS = ("bundle-format", "bundle-map", "bundle-version")
+#: Tags that bundle normalisation writes (spec core §8.6).
+_NORMALIZE_TAGS = frozenset((*_BUNDLE_KEYS, "map-format"))
 #: Keys always reported as committed (`COMMITTED_TAGS`).
 _COMMITTED_TAGS = ["id", "last_tx", "owner", "target", "signature", "data"]
 _DEVICE = b"ans104@1.0"
@@ -169,13 +177,50 @@ def _numbered(d: Any, what: str) -> list[Any]:
     return out
 
 
+def _empty_binaries(types: Any) -> set[str]:
+    """Keys an ``ao-types`` value marks ``empty-binary`` (structured@1.0 moves ``""`` there)."""
+    if not isinstance(types, (bytes, str)):
+        return set()
+    try:
+        parsed = _native.sf_parse("dictionary", _b(types))
+    except (HyperbeamError, ValueError):
+        return set()
+    return {k for k, v in parsed if str(v[0]) == "empty-binary"}
+
+
 def _original_tags(m: Any) -> list[tuple[bytes, bytes]]:
     out = []
     for t in _numbered(m, "original-tags"):
-        if not isinstance(t, dict) or "name" not in t or "value" not in t:
+        if isinstance(t, dict) and "ao-types" in t:  # an empty name or value, as TABM writes it
+            empty = _empty_binaries(t["ao-types"])
+            t = {k: t[k] if k in t else b"" for k in ("name", "value") if k in t or k in empty}
+        if not isinstance(t, dict) or not {"name", "value"} <= t.keys():
             raise CodecError("ans104: each original tag needs a name and a value")
+        if not isinstance(t["name"], (bytes, str)) or not isinstance(t["value"], (bytes, str)):
+            raise CodecError("ans104: original tag names and values must be binaries")
         out.append((_b(t["name"]), _b(t["value"])))
     return out
+
+
+def _restore_empty_tags(remaining: dict[str, Any], orig: list[tuple[bytes, bytes]]) -> None:
+    """Empty tag values of ``orig`` that TABM conversion moved into ``ao-types`` become keys
+    again, and ``ao-types`` goes back to the original tag (or away if the item had none)."""
+    types = remaining.get("ao-types")
+    empties = {_key(n) for n, v in orig if v == b""} & _empty_binaries(types)
+    if not empties:
+        return
+    for k in empties:
+        remaining.setdefault(k, b"")
+    rest = [(k, v) for k, v in _native.sf_parse("dictionary", _b(types)) if k not in empties]
+    original = [v for n, v in orig if _key(n) == "ao-types"]
+    try:
+        same = bool(original) and _native.sf_parse("dictionary", original[0]) == rest
+    except (HyperbeamError, ValueError):
+        same = False
+    if same:
+        remaining["ao-types"] = original[0]
+    elif not rest and not original:
+        del remaining["ao-types"]
 
 
 def _tags_map(tags: list[tuple[bytes, bytes]]) -> dict[str, dict[str, bytes]]:
@@ -238,13 +283,19 @@ def _to_tx(m: Any, depth: int) -> Any:
             fields[k] = v
         else:
             remaining[k] = v
+    if orig:
+        _restore_empty_tags(remaining, orig)
+    # original tags keep long and non-UTF-8 values as tags (HyperBEAM throws
+    # invalid_original_tags for them)
+    orig_names = {_key(n) for n, _ in orig}
     tag_cands: list[tuple[bytes, bytes]] = []
     items: dict[str, Any] = {}
     for k in sorted(remaining, key=_b):
         v = remaining[k]
         if isinstance(v, str):
             v = _b(v)
-        if isinstance(v, bytes) and len(v) <= MAX_TAG_VALUE and _is_utf8(v):
+        short = isinstance(v, bytes) and len(v) <= MAX_TAG_VALUE and _is_utf8(v)
+        if short or (isinstance(v, bytes) and k in orig_names):
             tag_cands.append((_b(k), v))
         else:
             items[_key(k)] = _to_tx(v, depth + 1)
@@ -280,6 +331,31 @@ def _has_bundle_tags(tags: list[tuple[bytes, bytes]]) -> bool:
     for n, v in tags:
         first.setdefault(n, v)
     return first.get(b"bundle-format") == b"binary" and first.get(b"bundle-version") == b"2.0.0"
+
+
+def _reproducible(tags: list[tuple[bytes, bytes]], bundled: bool = False) -> bool:
+    """Whether ``to_tx`` rebuilds exactly these tags from the message alone: normalised, sorted,
+    distinct names that are not record fields, and values that stay tags (UTF-8, <= 128 bytes,
+    not empty: structured@1.0 moves ``""`` into ``ao-types``). HyperBEAM records original-tags
+    only for names that are not normalised, so client items with unsorted, repeated or empty
+    tags lose their signature there; recording them whenever needed keeps every item
+    re-encodable byte for byte (issue 13 item 5). The tags of an un-bundled item are checked
+    without those that bundling writes itself (``normalize`` re-adds them in its order)."""
+    if bundled:
+        tags = [(n, v) for n, v in tags if n.decode("utf-8", "replace") not in _NORMALIZE_TAGS]
+    prev = None
+    for n, v in tags:
+        name = n.decode("utf-8", errors="surrogateescape")
+        if _key(name).encode("utf-8", errors="surrogateescape") != n:
+            return False
+        if prev is not None and n <= prev:
+            return False
+        if not v or len(v) > MAX_TAG_VALUE or not _is_utf8(v):
+            return False
+        if name in _TX_FIELDS and name not in _FORCED:
+            return False
+        prev = n
+    return True
 
 
 def from_tx(tx: Any) -> Any:
@@ -336,7 +412,7 @@ def _from_tx(tx: Any, depth: int) -> Any:
     for f in _BASE_FIELDS:
         if f not in tag_map and msg.get(f) == defaults[f]:
             del msg[f]
-    normal = all(_key(n).encode("utf-8", errors="surrogateescape") == n for n, _ in tags)
+    normal = _reproducible(tags, isinstance(data, (dict, list)))
     if not signed:
         if not normal:
             msg["commitments"] = {
@@ -523,6 +599,48 @@ def _from_trusted(tabm: dict, names: list[Any], nested: list[str]) -> list[str]:
     ]
     implicit = _implicit_keys(tabm) if "ao-types" in raw else []
     return [_key(n) for n in raw] + implicit + nested + _COMMITTED_TAGS
+
+
+# --- bundles (spec core §8.4) --------------------------------------------------------------------
+
+#: ``hyperbeam``: 256-bit big-endian count and sizes, unsigned IDs (``ar_bundles``);
+#: ``standard``: the ANS-104 standard's 256-bit little-endian, item IDs (arbundles, gateways).
+BUNDLE_LAYOUTS = ("hyperbeam", "standard")
+
+
+def bundle(items: list[Any], layout: str = "hyperbeam") -> bytes:
+    """Bundle bytes of ``items``, in ``layout``. An item is a binary data item (kept byte for
+    byte), a tx dict (a :class:`Tx` or a dict with ``tags``) or a message (encoded as
+    :func:`encode` does)."""
+    if layout not in BUNDLE_LAYOUTS:
+        raise CodecError(f"ans104: unknown bundle layout {layout!r} (hyperbeam | standard)")
+    if isinstance(items, (bytes, str, dict)) or not hasattr(items, "__iter__"):
+        raise CodecError("ans104: a bundle is made of a list of items")
+    txs = []
+    for it in items:
+        if isinstance(it, (bytes, bytearray, memoryview)):
+            txs.append(_native.ans104_parse(bytes(it), unbundle=False))
+        elif isinstance(it, Tx) or (isinstance(it, dict) and "tags" in it):
+            txs.append(it)
+        elif isinstance(it, dict):
+            txs.append(_to_tx(_tabm(it), 0))
+        else:
+            raise CodecError(f"ans104: cannot bundle a {type(it).__name__}")
+    return _native.ans104_bundle(txs, layout)
+
+
+def unbundle(data: bytes) -> list[Tx]:
+    """Bundle bytes (either layout; the one whose sizes fit) -> the list of tx dicts."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise CodecError(f"ans104: a bundle must be bytes, not {type(data).__name__}")
+    return [Tx(t) for t in _native.ans104_unbundle(bytes(data))]
+
+
+def bundle_layout(data: bytes) -> str:
+    """``"hyperbeam"`` or ``"standard"``: the layout whose count and sizes fit ``data``."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise CodecError(f"ans104: a bundle must be bytes, not {type(data).__name__}")
+    return _native.ans104_bundle_layout(bytes(data))
 
 
 # --- data items -----------------------------------------------------------------------------------

@@ -345,20 +345,44 @@ fn ans104_decode_tags<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, 
     Ok(out)
 }
 
-/// Bundle bytes of a list of items (`u256 count, (u256 size, unsigned id)*, items`).
+fn layout_of(name: &str) -> PyResult<a::BundleLayout> {
+    match name {
+        "hyperbeam" => Ok(a::BundleLayout::HyperBeam),
+        "standard" => Ok(a::BundleLayout::Standard),
+        other => Err(codec_err(format!(
+            "ans104: unknown bundle layout {other:?} (hyperbeam | standard)"
+        ))),
+    }
+}
+
+fn layout_name(layout: a::BundleLayout) -> &'static str {
+    match layout {
+        a::BundleLayout::HyperBeam => "hyperbeam",
+        a::BundleLayout::Standard => "standard",
+    }
+}
+
+/// Bundle bytes of a list of items (`u256 count, (u256 size, id)*, items`): `hyperbeam`
+/// (big-endian, unsigned IDs) or `standard` (ANS-104: little-endian, item IDs).
 #[pyfunction]
-fn ans104_bundle<'py>(py: Python<'py>, items: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+#[pyo3(signature = (items, layout="hyperbeam"))]
+fn ans104_bundle<'py>(
+    py: Python<'py>,
+    items: &Bound<'py, PyAny>,
+    layout: &str,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let layout = layout_of(layout)?;
     let mut v = Vec::new();
     for it in items.try_iter()? {
         v.push(item_of(&it?, 1)?);
     }
     let out = py
-        .detach(|| a::serialize_bundle(&v))
+        .detach(|| a::serialize_bundle_layout(&v, layout))
         .map_err(PyHbError::from)?;
     Ok(PyBytes::new(py, &out))
 }
 
-/// Parse bundle bytes into a list of tx dicts (not un-bundled further).
+/// Parse bundle bytes (either layout) into a list of tx dicts (not un-bundled further).
 #[pyfunction]
 fn ans104_unbundle<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyList>> {
     let items = a::parse_bundle(data).map_err(PyHbError::from)?;
@@ -367,6 +391,13 @@ fn ans104_unbundle<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyL
         out.append(item_to_py(py, &it)?)?;
     }
     Ok(out)
+}
+
+/// The layout of bundle bytes: `"hyperbeam"` or `"standard"` (an error when neither fits).
+#[pyfunction]
+fn ans104_bundle_layout(data: &[u8]) -> PyResult<&'static str> {
+    let (layout, _) = a::bundle_layout(data).map_err(PyHbError::from)?;
+    Ok(layout_name(layout))
 }
 
 enum Owned {
@@ -418,6 +449,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ans104_decode_tags, m)?)?;
     m.add_function(wrap_pyfunction!(ans104_bundle, m)?)?;
     m.add_function(wrap_pyfunction!(ans104_unbundle, m)?)?;
+    m.add_function(wrap_pyfunction!(ans104_bundle_layout, m)?)?;
     m.add_function(wrap_pyfunction!(deep_hash, m)?)?;
     Ok(())
 }

@@ -157,19 +157,38 @@ impl DataItem {
     }
 }
 
-fn u256(n: usize) -> [u8; 32] {
+/// How a bundle writes its item count and sizes (spec core §8.4): HyperBEAM's
+/// `finalize_bundle_data` writes 256-bit big-endian; the ANS-104 standard (arbundles, bundlers,
+/// gateways) writes 256-bit little-endian and indexes items by their (signed) ID.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BundleLayout {
+    /// `u256be` count and sizes, unsigned IDs in the index (HyperBEAM).
+    HyperBeam,
+    /// `u256le` count and sizes, item IDs in the index (ANS-104 standard).
+    Standard,
+}
+
+fn u256(n: usize, layout: BundleLayout) -> [u8; 32] {
     let mut out = [0u8; 32];
-    out[24..].copy_from_slice(&(n as u64).to_be_bytes());
+    match layout {
+        BundleLayout::HyperBeam => out[24..].copy_from_slice(&(n as u64).to_be_bytes()),
+        BundleLayout::Standard => out[..8].copy_from_slice(&(n as u64).to_le_bytes()),
+    }
     out
 }
 
 /// `finalize_bundle_data`: `u256be(count) ‖ (u256be(size) ‖ id)* ‖ items`.
 pub fn bundle_bytes(items: &[([u8; 32], Vec<u8>)]) -> Vec<u8> {
+    bundle_bytes_layout(items, BundleLayout::HyperBeam)
+}
+
+/// Bundle bytes in the given layout: `u256(count) ‖ (u256(size) ‖ id)* ‖ items`.
+pub fn bundle_bytes_layout(items: &[([u8; 32], Vec<u8>)], layout: BundleLayout) -> Vec<u8> {
     let total: usize = items.iter().map(|(_, b)| b.len() + 64).sum();
     let mut out = Vec::with_capacity(32 + total);
-    out.extend_from_slice(&u256(items.len()));
+    out.extend_from_slice(&u256(items.len(), layout));
     for (id, bytes) in items {
-        out.extend_from_slice(&u256(bytes.len()));
+        out.extend_from_slice(&u256(bytes.len(), layout));
         out.extend_from_slice(id);
     }
     for (_, bytes) in items {
@@ -178,32 +197,65 @@ pub fn bundle_bytes(items: &[([u8; 32], Vec<u8>)]) -> Vec<u8> {
     out
 }
 
-fn read_u256(b: &[u8]) -> Option<usize> {
-    if b[..24].iter().any(|&x| x != 0) {
+/// A 256-bit number that fits a `usize`, else `None`. `b` is 32 bytes.
+fn read_u256(b: &[u8], layout: BundleLayout) -> Option<usize> {
+    let (high, low): (&[u8], [u8; 8]) = match layout {
+        BundleLayout::HyperBeam => (&b[..24], b[24..32].try_into().ok()?),
+        BundleLayout::Standard => (&b[8..32], b[..8].try_into().ok()?),
+    };
+    if high.iter().any(|&x| x != 0) {
         return None;
     }
-    usize::try_from(u64::from_be_bytes(b[24..32].try_into().ok()?)).ok()
+    let n = match layout {
+        BundleLayout::HyperBeam => u64::from_be_bytes(low),
+        BundleLayout::Standard => u64::from_le_bytes(low),
+    };
+    usize::try_from(n).ok()
 }
 
-/// Splits bundle bytes into `(id from the index, parsed item)`; the index must account for
-/// every byte exactly. IDs in the index are not trusted: each item's unsigned ID is recomputed.
-pub fn parse_bundle(buf: &[u8]) -> Result<Vec<([u8; 32], DataItem)>> {
+/// The item sizes of `buf` read in `layout`, when they account for every byte exactly.
+fn sizes_in(buf: &[u8], layout: BundleLayout) -> Option<Vec<usize>> {
+    let count = read_u256(&buf[..32], layout).filter(|&c| c <= (buf.len() - 32) / 64)?;
+    let body = buf.len() - 32 - count * 64;
+    let mut sizes = Vec::with_capacity(count);
+    let mut sum = 0usize;
+    for i in 0..count {
+        let at = 32 + i * 64;
+        let size = read_u256(&buf[at..at + 32], layout)?;
+        sum = sum.checked_add(size).filter(|&s| s <= body)?;
+        sizes.push(size);
+    }
+    (sum == body).then_some(sizes)
+}
+
+/// Which layout `buf` is in: the one whose count and sizes account for every byte. Both
+/// layouts read an all-zero header alike (the empty bundle); any other header fits at most
+/// one, and a bundle that fits neither (or, in principle, both differently) is an error.
+pub fn bundle_layout(buf: &[u8]) -> Result<(BundleLayout, Vec<usize>)> {
     if buf.len() < 32 {
         return codec("ans104: truncated bundle (no item count)");
     }
-    let count = read_u256(&buf[..32])
-        .filter(|&c| c <= (buf.len() - 32) / 64)
-        .ok_or_else(|| Error::Codec("ans104: bundle item count exceeds the bundle size".into()))?;
-    let mut pos = 32usize;
-    let mut sizes = Vec::with_capacity(count);
-    for _ in 0..count {
-        let entry = &buf[pos..pos + 64];
-        let size = read_u256(&entry[..32])
-            .ok_or_else(|| Error::Codec("ans104: bundle item size too large".into()))?;
-        sizes.push(size);
-        pos += 64;
+    let be = sizes_in(buf, BundleLayout::HyperBeam);
+    let le = sizes_in(buf, BundleLayout::Standard);
+    match (be, le) {
+        (Some(b), Some(l)) if b == l => Ok((BundleLayout::HyperBeam, b)),
+        (Some(_), Some(_)) => codec("ans104: bundle header fits both big- and little-endian sizes"),
+        (Some(b), None) => Ok((BundleLayout::HyperBeam, b)),
+        (None, Some(l)) => Ok((BundleLayout::Standard, l)),
+        (None, None) => codec(
+            "ans104: bundle item count and sizes do not fit the bundle size \
+             (neither big- nor little-endian)",
+        ),
     }
-    let mut out = Vec::with_capacity(count);
+}
+
+/// Splits bundle bytes (either layout, see [`bundle_layout`]) into `(id from the index, parsed
+/// item)`; the index must account for every byte exactly. IDs in the index are not trusted:
+/// each item's unsigned ID is recomputed.
+pub fn parse_bundle(buf: &[u8]) -> Result<Vec<([u8; 32], DataItem)>> {
+    let (_, sizes) = bundle_layout(buf)?;
+    let mut pos = 32 + sizes.len() * 64;
+    let mut out = Vec::with_capacity(sizes.len());
     for size in sizes {
         let bytes = take(buf, &mut pos, size as u64, "bundle item")?;
         let item = DataItem::parse(bytes)?;
@@ -218,10 +270,20 @@ pub fn parse_bundle(buf: &[u8]) -> Result<Vec<([u8; 32], DataItem)>> {
 
 /// A bundle of items (the data of a list bundle, without manifest), for `serialize([...])`.
 pub fn serialize_bundle(items: &[DataItem]) -> Result<Vec<u8>> {
+    serialize_bundle_layout(items, BundleLayout::HyperBeam)
+}
+
+/// A bundle of items in `layout`: HyperBEAM's indexes normalised items by unsigned ID; the
+/// standard's indexes each item by its ID (`sha256(signature)`, zeros when unsigned).
+pub fn serialize_bundle_layout(items: &[DataItem], layout: BundleLayout) -> Result<Vec<u8>> {
     let mut pairs = Vec::with_capacity(items.len());
     for item in items {
         let norm = item.normalize()?;
-        pairs.push((norm.unsigned_id_normalized()?, norm.serialize_normalized()?));
+        let id = match layout {
+            BundleLayout::HyperBeam => norm.unsigned_id_normalized()?,
+            BundleLayout::Standard => norm.id(),
+        };
+        pairs.push((id, norm.serialize_normalized()?));
     }
-    Ok(bundle_bytes(&pairs))
+    Ok(bundle_bytes_layout(&pairs, layout))
 }

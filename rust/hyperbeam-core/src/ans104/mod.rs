@@ -23,7 +23,10 @@ mod tags;
 mod tests;
 
 pub use api::verify_many;
-pub use bundle::{bundle_bytes, parse_bundle, serialize_bundle};
+pub use bundle::{
+    bundle_bytes, bundle_bytes_layout, bundle_layout, parse_bundle, serialize_bundle,
+    serialize_bundle_layout, BundleLayout,
+};
 pub use manifest::parse_manifest_json;
 pub use tags::{decode_tags, encode_tags};
 

@@ -85,10 +85,9 @@ pub fn decode_tags(buf: &[u8]) -> Result<(Vec<Tag>, usize)> {
     }
     let mut tags = Vec::with_capacity(count as usize);
     for _ in 0..count {
+        // an empty name is a tag like any other (HyperBEAM writes `{<<>>, V}` for an empty key;
+        // arbundles reads and writes it)
         let nlen = get_zigzag(buf, &mut pos)?;
-        if nlen == 0 {
-            return codec("ans104: empty tag name");
-        }
         let name = take(buf, &mut pos, nlen, "tag name")?.to_vec();
         let vlen = get_zigzag(buf, &mut pos)?;
         let value = take(buf, &mut pos, vlen, "tag value")?.to_vec();

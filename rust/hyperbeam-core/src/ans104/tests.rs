@@ -97,7 +97,7 @@ fn bad_input_never_panics() {
     // hostile varints and counts
     assert!(decode_tags(&[0xff; 20]).is_err());
     assert!(decode_tags(&[0x7e]).is_err());
-    assert!(decode_tags(&[0x02, 0x00]).is_err()); // empty name
+    assert!(decode_tags(&[0x02, 0x00]).is_err()); // empty name, then no value
     assert!(parse_bundle(&[0xff; 40]).is_err());
     assert!(parse_manifest_json(b"{\"a\":").is_err());
     let bad_sig = DataItem {
@@ -162,4 +162,65 @@ fn manifest_json_round_trip() {
     assert_eq!(j, b"{\"k\\\"\\\\\\n\\u0001\xc3\xa9\":\"id\"}".to_vec());
     let back = parse_manifest_json(&j).unwrap();
     assert_eq!(back[0].0.as_bytes(), idx[0].0);
+}
+
+#[test]
+fn empty_tag_names_and_values_round_trip() {
+    let tags = vec![(Vec::new(), b"v".to_vec()), (b"e".to_vec(), Vec::new())];
+    let block = encode_tags(&tags);
+    assert_eq!(block, vec![0x04, 0x00, 0x02, b'v', 0x02, b'e', 0x00, 0x00]);
+    assert_eq!(decode_tags(&block).unwrap(), (tags.clone(), block.len()));
+    let item = DataItem {
+        tags,
+        ..spec_item()
+    };
+    let bytes = item.serialize().unwrap();
+    assert_eq!(DataItem::parse(&bytes).unwrap().serialize().unwrap(), bytes);
+}
+
+#[test]
+fn bundle_layouts() {
+    let a = DataItem {
+        tags: vec![(b"k".to_vec(), b"v".to_vec())],
+        data: Data::Bytes(b"one".to_vec()),
+        ..DataItem::default()
+    };
+    let b = DataItem {
+        data: Data::Bytes(vec![7; 300]),
+        ..DataItem::default()
+    };
+    let items = [a.clone(), b.clone()];
+    let be = serialize_bundle(&items).unwrap();
+    let le = serialize_bundle_layout(&items, BundleLayout::Standard).unwrap();
+    assert_eq!(be[31], 2); // u256be count
+    assert_eq!(le[0], 2); // u256le count
+    assert!(be[32 + 128..] == le[32 + 128..]); // the same items after the index
+    assert_eq!(bundle_layout(&be).unwrap().0, BundleLayout::HyperBeam);
+    assert_eq!(bundle_layout(&le).unwrap().0, BundleLayout::Standard);
+    for raw in [&be, &le] {
+        let got = parse_bundle(raw).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].1.serialize().unwrap(), a.serialize().unwrap());
+        assert_eq!(got[1].1.serialize().unwrap(), b.serialize().unwrap());
+    }
+    // the empty bundle reads alike in both layouts
+    let empty = serialize_bundle_layout(&[], BundleLayout::Standard).unwrap();
+    assert_eq!(empty, vec![0u8; 32]);
+    assert_eq!(
+        bundle_layout(&empty).unwrap(),
+        (BundleLayout::HyperBeam, vec![])
+    );
+    // sizes that fit neither layout: one byte short, one byte over, a huge count
+    for bad in [
+        &le[..le.len() - 1],
+        &[&le[..], &[0u8]].concat()[..],
+        &[0xff; 96][..],
+    ] {
+        assert!(matches!(bundle_layout(bad), Err(Error::Codec(_))));
+        assert!(parse_bundle(bad).is_err());
+    }
+    assert!(bundle_layout(&[0u8; 31]).is_err());
+    let mut huge = le.clone();
+    huge[32..64].fill(0xff); // a size past usize
+    assert!(parse_bundle(&huge).is_err());
 }
