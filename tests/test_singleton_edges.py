@@ -6,12 +6,15 @@ path is no message, ``?IS_ID`` is by length only, ``part/2`` never fails on pare
 """
 
 import hyperbeam_fast
+import hyperbeam_fast as hb
 import pytest
 from hyperbeam_fast import ao, parse_path, to_singleton
 from hyperbeam_fast.ao import As, Resolve
 from hyperbeam_fast.exceptions import PathError
+from hyperbeam_fast.node import config
+from hyperbeam_fast.node.server import Node
 from hyperbeam_fast.path import is_path_id
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 ID = "e5ohB7TgMYRoc0BLllkmAqkqLy1SrliEkOPJlNPXBQ8"
@@ -239,6 +242,13 @@ def test_to_singleton_vectors(msgs, singleton):
     assert parse_path(out) == msgs
 
 
+def test_a_sub_resolution_step_of_id_length_reads_back_as_an_id():
+    sub = Resolve([{}, {"path": "a" * 14}, {"path": "b" * 14}])  # `(aaa…/bbb…)`: 31 bytes
+    assert parse_path(to_singleton([{}, {"path": "x"}, sub]))[2] == sub
+    sub = Resolve([{}, {"path": "a" * 15}, {"path": "b" * 14}])  # 32 bytes: an ID
+    assert parse_path(to_singleton([{}, {"path": "x"}, sub]))[2] == f"({'a' * 15}/{'b' * 14})"
+
+
 def test_to_singleton_keeps_a_shared_key_global_with_the_last_value():
     out = to_singleton([{"k": "1"}, {"path": "a", "k": "2"}])
     assert out == {"path": "/a", "k": "2"}
@@ -303,6 +313,10 @@ def _messages(draw):
         m.update(shared)
         if method:
             m["method"] = method
+    # a `(x/y)` step of 32, 42 or 43 bytes reads back as an ID (parse_part tries ?IS_ID first)
+    for m in msgs:
+        if isinstance(m, Resolve):
+            assume(not is_path_id("(" + to_singleton(m.messages)["path"][1:] + ")"))
     return msgs
 
 
@@ -310,3 +324,30 @@ def _messages(draw):
 @given(_messages())
 def test_to_singleton_inverts_parse_path(msgs):
     assert parse_path(to_singleton(msgs)) == msgs
+
+
+# --- over the resolver and HTTP ---
+
+
+@pytest.mark.parametrize(
+    "seg", ["a" * 32, "." * 42, "é" * 21, "~message@1.0&items+list=" + "x" * 19]
+)
+def test_an_id_of_any_characters_is_looked_up_not_echoed(seg):
+    assert len(seg.encode()) in (32, 42, 43)
+    assert ao.resolve({"path": "/" + seg}) == ("error", ao.NOT_FOUND)
+
+
+def test_edges_over_http():
+    node = Node(dict(config.DEFAULTS, force_signed=False), hb.Wallet.generate(), "memory")
+    try:
+        st, _, body = node.handle("GET", "/~message@1.0&Greeting=hi/greeting", [], b"")
+        assert (st, body) == (200, b"hi")
+        for seg in ["a" * 32, "." * 42, "b" * 43]:
+            st, _, _ = node.handle("GET", "/" + seg, [], b"")
+            assert st == 404
+        st, _, _ = node.handle("GET", "/~message@1.0&k+integer=x/k", [], b"")
+        assert st == 404  # the key was dropped
+        st, _, _ = node.handle("GET", "/~message@1.0&k+integer=/k", [], b"")
+        assert st == 400  # no structured-field item: HyperBEAM crashes
+    finally:
+        node.close()

@@ -21,6 +21,7 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
+from .ao.keys import is_id_length
 from .ao.values import As, Resolve
 from .exceptions import HyperbeamError, PathError
 
@@ -45,9 +46,7 @@ def _nbytes(s: str) -> int:
     return len(s.encode("utf-8", "surrogateescape")) if not s.isascii() else len(s)
 
 
-def is_path_id(x: Any) -> bool:
-    """``?IS_ID``: text of 32, 42 or 43 bytes, whatever its characters (runtime §5.3)."""
-    return isinstance(x, str) and _nbytes(x) in (32, 42, 43)
+is_path_id = is_id_length  # ``?IS_ID``: 32, 42 or 43 bytes, whatever the characters
 
 
 def _part(text: str, seps: str) -> tuple:
