@@ -2,6 +2,7 @@
 
 import pytest
 from hyperbeam_fast import ao
+from hyperbeam_fast.devices.message import MessageDevice
 from hyperbeam_fast.exceptions import ResolveError
 
 
@@ -252,3 +253,31 @@ def test_setting_a_committed_key_to_its_same_value_keeps_commitments(shared_dir)
     assert same.get("commitments") == signed["commitments"] and hb.verify(same)
     changed = hb.set(signed, {"a": "2"})
     assert "commitments" not in changed
+
+
+# message@1.0 `remove` (dev_message:remove/2): `maps:without` is an exact, case-sensitive match
+
+
+def _remove(base: dict, **req) -> tuple:
+    st, out = ao.resolve(base, {"path": "remove", **req})
+    return st, {k: v for k, v in out.items() if k != "priv"} if st == "ok" else out
+
+
+def test_remove_is_case_sensitive():
+    assert _remove({"key": 1, "other": 2}, item="Key") == ("ok", {"key": 1, "other": 2})
+    assert _remove({"key": 1, "other": 2}, items=["KEY", "other"]) == ("ok", {"key": 1})
+
+
+def test_remove_matches_the_exact_key():
+    base = {"Key": 1, "key": 2}  # the device itself: resolve lower-cases the base's keys first
+    assert MessageDevice.remove(base, {"item": "Key"}) == ("ok", {"key": 2})
+    assert MessageDevice.remove(base, {"item": b"key"}) == ("ok", {"Key": 1})
+
+
+def test_remove_item_wins_over_items():
+    assert _remove({"a": 1, "b": 2}, item="a", items=["b"]) == ("ok", {"b": 2})
+
+
+def test_remove_items_not_a_list_is_an_error():
+    st, out = _remove({"a": 1}, items="a")
+    assert st == "error" and out["status"] == 400

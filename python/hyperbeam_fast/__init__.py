@@ -57,7 +57,7 @@ from .exceptions import (
 from .hashpath import hashpath
 from .match import match
 from .message import CODECS, convert, id, id_many
-from .path import parse_path
+from .path import parse_path, to_singleton
 from .version import __version__
 from .wallet import Wallet
 
@@ -83,6 +83,7 @@ __all__ = [
     "keys",
     "load_device",
     "parse_path",
+    "to_singleton",
     "register_device",
     "registered_devices",
     "remove",

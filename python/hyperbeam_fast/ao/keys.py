@@ -126,6 +126,13 @@ def is_id(x: Any) -> bool:
     return False
 
 
+def is_id_length(x: Any) -> bool:
+    """``?IS_ID``: text of 32, 42 or 43 bytes, whatever its characters (runtime §5.3)."""
+    if not isinstance(x, str):
+        return False
+    return (len(x) if x.isascii() else len(x.encode("utf-8", "surrogateescape"))) in (32, 42, 43)
+
+
 _B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 

@@ -40,6 +40,13 @@ FUNCTION_KEYS = frozenset(
 )
 
 
+def _exact_key(k: Any) -> Any:
+    """A key as ``maps:without`` compares it: text as is (no case folding), bytes as text."""
+    if isinstance(k, bytes):
+        return k.decode("utf-8", "surrogateescape")
+    return k
+
+
 def _is_atom(v: Any, name: str) -> bool:
     return type(v) is Atom and v == name
 
@@ -136,15 +143,20 @@ class MessageDevice:
 
     @staticmethod
     def remove(base: dict, request: dict) -> tuple[str, Any]:
-        items = request.get("items")
-        if items is None:
-            item = request.get("item")
-            if item is None:
-                return "error", {"status": 400, "body": "remove needs `item` or `items`."}
-            items = [item]
+        # dev_message:remove: `item` wins over `items`; `maps:without` matches keys exactly
+        # (case-sensitive: `item: Key` keeps `key`)
+        if "item" in request:
+            items = [request["item"]]
+        elif "items" in request:
+            items = request["items"]
+        else:
+            return "error", {"status": 400, "body": "remove needs `item` or `items`."}
         if isinstance(items, dict):
             items = list(items.values())
-        drop = {normalize_key(k) for k in items}
+        elif not isinstance(items, (list, tuple)):
+            # maps:without/2 of a non-list is a badarg crash in HyperBEAM
+            return "error", {"status": 400, "body": "remove: `items` must be a list of keys."}
+        drop = {_exact_key(k) for k in items}
         return "ok", {k: v for k, v in base.items() if k not in drop}
 
     @staticmethod

@@ -49,6 +49,7 @@ from .keys import (
     AO_CORE_KEYS,
     ci_get,
     is_id,
+    is_id_length,
     is_private,
     normalize_key,
     normalize_keys,
@@ -344,7 +345,7 @@ def _resolve_many(messages: Any, opts: dict) -> tuple[str, Any]:
         return err(400, "Nothing to resolve: the message list is empty.")
     if len(messages) == 1:
         only = messages[0]
-        if is_id(only):
+        if is_id(only) or is_id_length(only):  # resolve_many([ID]) is by ?IS_ID: length only
             loader = opts.get("loader")
             msg = loader(only) if callable(loader) else None
             return (OK, msg) if msg is not None else (ERROR, NOT_FOUND)
