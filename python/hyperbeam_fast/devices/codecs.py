@@ -91,13 +91,20 @@ def json_serialize(base: Any) -> bytes:
     return orjson.dumps(_json_value(body, "message"), option=orjson.OPT_SORT_KEYS)
 
 
-class JsonDevice:
+class CodecDevice:
+    """What every codec device shares: ``verify`` and ``committed`` through the message's own
+    commitments; each codec sets its ``name`` and ``commit`` (its signing scheme)."""
+
+    name = ""
+    verify = staticmethod(_verify)
+    committed = staticmethod(_committed)
+
+
+class JsonDevice(CodecDevice):
     """``json@1.0`` (``dev_codec_json``)."""
 
     name = "json@1.0"
     commit = staticmethod(_commit_with("httpsig@1.0"))
-    verify = staticmethod(_verify)
-    committed = staticmethod(_committed)
 
     @staticmethod
     def content_type(base: Any) -> tuple[str, Any]:
@@ -128,13 +135,11 @@ class JsonDevice:
             return _bad("json@1.0", str(e))
 
 
-class FlatDevice:
+class FlatDevice(CodecDevice):
     """``flat@1.0`` (``dev_codec_flat``): ``serialize/1`` and ``deserialize/1`` of the base."""
 
     name = "flat@1.0"
     commit = staticmethod(_commit_with("httpsig@1.0"))
-    verify = staticmethod(_verify)
-    committed = staticmethod(_committed)
 
     @staticmethod
     def serialize(base: Any) -> tuple[str, Any]:
@@ -155,31 +160,25 @@ class FlatDevice:
             return _bad("flat@1.0", str(e))
 
 
-class HttpsigDevice:
+class HttpsigDevice(CodecDevice):
     """``httpsig@1.0`` (``dev_codec_httpsig``)."""
 
     name = "httpsig@1.0"
     commit = staticmethod(_commit_with("httpsig@1.0"))
-    verify = staticmethod(_verify)
-    committed = staticmethod(_committed)
 
 
-class StructuredDevice:
+class StructuredDevice(CodecDevice):
     """``structured@1.0`` (``dev_codec_structured``): signatures through httpsig@1.0."""
 
     name = "structured@1.0"
     commit = staticmethod(_commit_with("httpsig@1.0"))
-    verify = staticmethod(_verify)
-    committed = staticmethod(_committed)
 
 
-class Ans104Device:
+class Ans104Device(CodecDevice):
     """``ans104@1.0`` (``dev_codec_ans104``): data items, signed with the ANS-104 scheme."""
 
     name = "ans104@1.0"
     commit = staticmethod(_commit_with("ans104@1.0"))
-    verify = staticmethod(_verify)
-    committed = staticmethod(_committed)
 
     @staticmethod
     def content_type(base: Any) -> tuple[str, Any]:
