@@ -48,22 +48,28 @@ def prepare(msg: dict) -> tuple[dict, str, list[str]]:
     return convert(body, "tabm"), uid, ids
 
 
-def _commitment_verifies(msg: dict, cid: str, c: Any) -> bool:
-    """Whether the commitment ``cid`` (``c``) of ``msg`` verifies against ``msg`` (core §4).
+def _unverified(msg: dict, comms: dict) -> str | None:
+    """The first commitment of ``comms`` that does not verify against ``msg``, or None (core §4).
 
     An HMAC commitment names no signer: its ID must be the message's recomputed unsigned ID.
-    Any other commitment must name a committer and verify alone, on a copy of ``msg`` that
-    carries only it (so that no other commitment can vouch for it).
+    Every other one must name its verified signer (:func:`commitments.signer_of`, each
+    signature checked once; ``msg`` carries no private proof here, so nothing is taken on trust).
     """
     from .. import commitments as _c
     from ..message import id as msg_id
 
-    if not isinstance(c, dict):
-        return False
-    if _b(c.get("alg")) == b"hmac-sha256":
-        return cid == msg_id(msg, "none")
-    alone = {**msg, "commitments": {cid: c}}
-    return _c.verify(alone) and len(_c.signers(alone)) == 1
+    signed = _c.signer_of(msg)
+    uid = None
+    for cid, c in comms.items():
+        if not isinstance(c, dict):
+            return cid
+        if _b(c.get("alg")) == b"hmac-sha256":
+            uid = uid or msg_id(msg, "none")
+            if cid != uid:
+                return cid
+        elif cid not in signed:
+            return cid
+    return None
 
 
 def _verified(body: dict) -> dict:
@@ -87,12 +93,10 @@ def _verified(body: dict) -> dict:
         pass
     if not any(_httpsig_signature(c) for c in comms.values()):
         candidates.append(body)
-    bad = next(iter(comms))
+    bad: str | None = next(iter(comms))
     for cand in candidates:
         try:
-            bad = next(
-                (cid for cid, c in comms.items() if not _commitment_verifies(cand, cid, c)), None
-            )
+            bad = _unverified(cand, comms)
         except HyperbeamError as e:
             raise UnverifiedCommitment(f"a commitment cannot be checked: {e}") from e
         if bad is None:
