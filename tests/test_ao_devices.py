@@ -1,9 +1,9 @@
-"""stack@1.0, multipass@1.0, dedup@1.0, patch@1.0 and test-device@1.0 (spec runtime §9, §13)."""
+"""stack@1.0 (with dedup; the rest is in test_stack.py), multipass@1.0, dedup@1.0, patch@1.0
+and test-device@1.0 (spec runtime §9, §13)."""
 
 import pytest
 from hyperbeam_fast import ao
 from hyperbeam_fast.devices.message import MessageDevice
-from hyperbeam_fast.exceptions import ResolveError
 
 
 def _s(v):
@@ -36,82 +36,6 @@ def run(msg, bin_, **req):
     return out
 
 
-def test_simple_stack():
-    out = run(stack(append_device("!D1"), append_device("_D2")), "2")
-    assert out["result"] == "INIT!D12_D22"
-    assert out["device"] == "stack@1.0"
-    assert "pass" not in out and "device-key" not in out
-
-
-def test_many_devices():
-    devs = [append_device(f"+D{i}") for i in range(1, 9)]
-    assert run(stack(*devs), "2")["result"] == "INIT" + "".join(f"+D{i}2" for i in range(1, 9))
-
-
-def test_reinvocation():
-    msg = run(stack(append_device("+D1"), append_device("+D2")), "2")
-    assert run(msg, "3")["result"] == "INIT+D12+D22+D13+D23"
-
-
-def test_skip():
-    def skipper(m1, m2):
-        return "skip", {**m1, "result": m1["result"] + "+D1" + m2["bin"]}
-
-    out = run(stack({"append": skipper}, append_device("+D2")), "2")
-    assert out["result"] == "INIT+D12"
-
-
-def test_pass():
-    def passer(m1, m2):
-        if m1.get("pass") == 3:
-            return "ok", m1
-        return "pass", {**m1, "result": m1["result"] + "+D1" + m2["bin"]}
-
-    assert run(stack({"append": passer}), "_")["result"] == "INIT+D1_+D1_"
-
-
-def test_not_found_skips_device_and_special_key():
-    d2 = append_device("+D2", {"special": lambda m1: ("ok", {**m1, "output": 1337})})
-    out = run(stack(append_device("+D1"), d2), "_")
-    assert out["result"] == "INIT+D1_+D2_"
-    assert ao.get(out, "special/output") == 1337
-
-
-def test_map_mode():
-    st, out = ao.resolve(
-        stack(append_device("+D1"), append_device("+D2")),
-        {"path": "append", "mode": "Map", "bin": "/"},
-    )
-    assert st == "ok"
-    assert out["1"]["result"] == "INIT+D1/" and out["2"]["result"] == "INIT+D2/"
-
-
-def _prefix_set(m1, m2, opts):
-    inp = _s(ao.get(m1, "input-prefix", opts) or "")
-    outp = _s(ao.get(m1, "output-prefix", opts) or "")
-    value = ao.get(m2, f"{inp}example", opts)
-    return "ok", ao.set(m1, f"{outp}example", value, opts)
-
-
-PREFIX = {"prefix_set": _prefix_set}
-
-
-def test_prefixes():
-    base = {"device": "stack@1.0", "device-stack": {"1": PREFIX, "2": PREFIX}}
-    st, out = ao.resolve(base, {"path": "prefix_set", "example": 1})
-    assert out["example"] == 1
-    base2 = {**base, "output-prefixes": {"1": "out1/", "2": "out2/"}}
-    st, out = ao.resolve(base2, {"path": "prefix_set", "example": 1})
-    assert out["out1"]["example"] == 1 and out["out2"]["example"] == 1
-    base3 = {**base2, "input-prefixes": {"1": "in1/", "2": "in2/"}}
-    req = {"path": "prefix_set", "in1": {"example": 1}, "in2": {"example": 2}}
-    st, out = ao.resolve(base3, req)
-    assert out["out1"]["example"] == 1 and out["out2"]["example"] == 2
-    base4 = {**base, "input-prefix": "combined-in/", "output-prefix": "combined-out/"}
-    st, out = ao.resolve(base4, {"path": "prefix_set", "combined-in": {"example": 1}})
-    assert out["combined-out"]["example"] == 1
-
-
 def test_transform_path():
     def cool(key, m1):
         return "ok", {key: _s(m1[key]) + "-Cool"}
@@ -120,14 +44,6 @@ def test_transform_path():
     msg = {"device": "stack@1.0", "device-stack": {"make-cool": dev}, "value": "Super"}
     st, out = ao.resolve(msg, "/transform/make-cool/value")
     assert st == "ok" and ao.get(out, "value") == "Super-Cool"
-
-
-def test_stack_error_strategy():
-    bad = {"append": lambda m1: ("error", "boom")}
-    with pytest.raises(ResolveError):
-        run(stack(bad), "x")
-    st, out = ao.resolve(stack(bad, **{"error-strategy": "stop"}), {"path": "append", "bin": "x"})
-    assert st == "error" and out["body"] == "stack_call_failed"
 
 
 def test_stack_keys_exports():

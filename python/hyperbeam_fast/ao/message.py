@@ -69,8 +69,10 @@ def _merge(a: dict, b: dict, deep: bool) -> dict:
             out.pop(k, None)
         elif _is_atom(v, "undefined"):
             continue
-        elif deep and k != "device" and type(v) is dict and type(out.get(k)) is dict:
-            out[k] = _merge(out[k], v, True)
+        elif deep and type(v) is dict and type(out.get(k)) is dict:
+            # hb_util:deep_merge; a device map's members are functions in HyperBEAM (an `info`
+            # mapping here stands for `info/0`), so a device merges one level deep
+            out[k] = {**out[k], **v} if k == "device" else _merge(out[k], v, True)
         else:
             out[k] = v
     return out

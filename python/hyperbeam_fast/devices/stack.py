@@ -1,11 +1,22 @@
-"""``stack@1.0`` (spec runtime §9): run a request through a stack of devices.
+"""``stack@1.0`` (spec runtime §9, ``dev_stack``): run a request through a stack of devices.
 
 The base message holds ``device-stack`` (a list, or a map keyed ``1``, ``2``, ... or by name).
 ``Fold`` mode (default) passes the message through each device in turn: ``skip`` stops,
 ``pass`` restarts from the first device with ``pass + 1``, ``("error", NOT_FOUND)`` skips a
 device that lacks the key. ``Map`` mode runs every device on the same base and returns
-``{stack-key: result}``. ``input-prefixes``/``output-prefixes`` give each device its prefixes;
-``/transform/<stack-key>/...`` runs one member. ``stack-keys`` restricts the routed keys.
+``{stack-key: result}``. The request's ``mode`` wins over the base's; the base's is read as a
+plain message@1.0 key (never through the stack itself); any other value than ``Fold``/``Map``
+(exact case, as ``dev_stack:router/3`` matches it) is a 400. ``input-prefixes``/
+``output-prefixes`` give each device its prefixes; ``/transform/<stack-key>/...`` runs one
+member. ``stack-keys`` restricts the routed keys. A failing member is handled by the
+``error_strategy`` *option*: ``stop`` returns ``stack_call_failed``, anything else raises.
+
+As ``dev_stack:transform/3`` does, each member is activated by a message@1.0 ``set`` (a deep
+merge: an inline device map merges into the one it replaces) that records the previous
+prefixes and ``previous-device``. HyperBEAM reads that ``device`` through
+``{as, dev_message, Msg}``, which first sets ``device`` to the atom ``dev_message``: so the
+recorded value is always the atom ``dev_message`` (:data:`PREVIOUS_DEVICE`), never the real
+previous device, and it stays in every stack result (and so in their IDs).
 """
 
 from __future__ import annotations
@@ -15,8 +26,15 @@ from typing import Any
 from .. import ao
 from ..ao import text as _text
 from ..ao import to_int as _int
+from ..atom import Atom
 from ..exceptions import DeviceError, HyperbeamError
 from .message import get as _message_get
+
+#: What ``hb_ao:get(<<"device">>, {as, dev_message, Msg})`` returns, whatever ``Msg``'s device.
+PREVIOUS_DEVICE = Atom("dev_message")
+#: The device type ``dev_stack:transformer_message/2`` gives the transformer it returns.
+TRANSFORMER_TYPE = "stack-transformer"
+MODES = ("Fold", "Map")
 
 
 class StackDevice:
@@ -32,43 +50,83 @@ class StackDevice:
 
     def router(self, key: str, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
         if key == "keys":
-            return ao.resolve(base, "keys", opts)
+            return ao.MESSAGE_DEVICE.keys(base)
         if key == "transform":
-            stack_base = base
-
-            def handler(k: str, *_: Any) -> tuple[str, Any]:
-                return transform(stack_base, k, opts)
-
-            return "ok", {**base, "device": {"info": {"handler": handler}}}
+            return transformer_message(base, opts)
         if key == "compute":
             fast = fast_fold(base, request, opts)
             if fast is not None:
                 return fast
-        mode = _text(request.get("mode")) or _text(ao.get(base, "mode", _plain(opts))) or "Fold"
-        if mode.lower() == "map":
+        mode = _mode(base, request, opts)
+        if mode == "Map":
             return resolve_map(base, request, opts)
-        return resolve_fold(base, request, opts)
+        if mode == "Fold":
+            return resolve_fold(base, request, opts)
+        return "error", {
+            "status": 400,
+            "body": f"stack@1.0: mode must be 'Fold' or 'Map', not {mode!r:.80}.",
+        }
 
 
 def _plain(opts: dict) -> dict:
     return {**opts, "hashpath": "ignore"}
 
 
-def _read_stack(base: dict, opts: dict) -> tuple[str, Any]:
+def _mode(base: dict, request: dict, opts: dict) -> Any:
+    """``mode`` of the request (through its own device), else of the base read as message@1.0
+    (``dev_stack:router/3``): one read each, never back into the stack."""
+    mode = ao.NOT_FOUND
+    if isinstance(request, dict):
+        mode = ao.get(request, "mode", _plain(opts), ao.NOT_FOUND)
+    if mode is ao.NOT_FOUND or mode is None:
+        status, mode = _message_get("mode", base)
+        if status != "ok":
+            return "Fold"
+    t = _text(mode)
+    return t if t is not None else mode
+
+
+def _read(base: dict, key: str) -> Any:
+    """``hb_ao:get(Key, {as, dev_message, Base}, undefined)``: a plain message@1.0 read."""
+    status, value = _message_get(key, base)
+    return value if status == "ok" else ao.UNDEFINED
+
+
+def _read_prefix(base: dict, which: str, key: str, opts: dict) -> Any:
+    """``hb_ao:get([<which>, Key], {as, dev_message, Base}, undefined)``."""
+    status, prefixes = _message_get(which, base)
+    if status != "ok":
+        return ao.UNDEFINED
+    value = ao.get(prefixes, key, _plain(opts), ao.NOT_FOUND)
+    return ao.UNDEFINED if value is ao.NOT_FOUND or value is None else value
+
+
+def _read_stack(base: dict) -> tuple[str, Any]:
     status, stack = _message_get("device-stack", base)
     if status != "ok":
         return "error", {"status": 400, "body": "no_valid_device_stack"}
     return "ok", stack
 
 
-def _as_message(base: dict, key: str, opts: dict) -> Any:
-    """A key of ``base`` read as a plain message@1.0 key."""
-    return ao.get(ao.As("message@1.0", base), key, _plain(opts))
+def transformer_message(base: dict, opts: dict) -> tuple[str, Any]:
+    """``dev_stack:transformer_message/2``: ``base`` with a device whose handler makes the key
+    it is given the active stack member (``/transform/<member>/<key>``). Its ``info`` is the
+    stack's (``excludes: [set, keys]``) with that handler; its ``type`` is
+    ``stack-transformer``; the member's ``set`` deep-merges into it."""
+    base_info = DEVICE.info(base)
+
+    def handler(key: str, msg: dict) -> tuple[str, Any]:
+        return transform(msg, key, opts)
+
+    def info() -> dict:
+        return {**base_info, "handler": handler}
+
+    return "ok", {**base, "device": {"info": info, "type": TRANSFORMER_TYPE}}
 
 
 def transform(base: dict, key: Any, opts: dict) -> tuple[str, Any]:
-    """Make stack member ``key`` the active device of ``base`` (``dev_stack:transform``)."""
-    status, stack = _read_stack(base, opts)
+    """Make stack member ``key`` the active device of ``base`` (``dev_stack:transform/3``)."""
+    status, stack = _read_stack(base)
     if status != "ok":
         return status, stack
     nkey = ao.normalize_key(key)
@@ -78,25 +136,24 @@ def transform(base: dict, key: Any, opts: dict) -> tuple[str, Any]:
         return "error", {"status": 400, "body": "no_valid_device_stack"}
     status, dev = ao.resolve(stack, {"path": nkey}, _plain(opts))
     if status != "ok":
-        return status, dev
-    plain = _plain(opts)
+        return "error", ao.NOT_FOUND
     updates = {
         "device": dev,
-        "device-key": nkey,
-        "input-prefix": ao.get(ao.As("message@1.0", base), ["input-prefixes", nkey], plain),
-        "output-prefix": ao.get(ao.As("message@1.0", base), ["output-prefixes", nkey], plain),
-        "previous-device": base.get("device"),
-        "previous-input-prefix": base.get("input-prefix"),
-        "previous-output-prefix": base.get("output-prefix"),
+        "device-key": key,  # as given: an integer in a fold, the member's name otherwise
+        "input-prefix": _read_prefix(base, "input-prefixes", nkey, opts),
+        "output-prefix": _read_prefix(base, "output-prefixes", nkey, opts),
+        "previous-device": PREVIOUS_DEVICE,
+        "previous-input-prefix": _read(base, "input-prefix"),
+        "previous-output-prefix": _read(base, "output-prefix"),
     }
-    updates = {k: (ao.UNDEFINED if v is None else v) for k, v in updates.items()}
     return ao.MESSAGE_DEVICE.set(base, updates, opts)
 
 
 def resolve_fold(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
-    start_device = base.get("device")
-    start_pass = base.get("pass")
-    msg = {**base, "pass": 1}
+    """``dev_stack:resolve_fold/3``."""
+    start_device = _read(base, "device")
+    start_pass = _read(base, "pass")
+    _, msg = ao.MESSAGE_DEVICE.set(base, {"pass": 1}, opts)
     n = 1
     while True:
         status, msg3 = transform(msg, n, opts)
@@ -105,7 +162,7 @@ def resolve_fold(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
                 break
             return status, msg3
         status, res = ao.resolve(msg3, request, opts)
-        outcome = _step_outcome(status, res, msg3, n)
+        outcome = _step_outcome(status, res, msg3, n, opts)
         if outcome[0] == "return":
             return outcome[1]
         _, msg, n = outcome
@@ -175,8 +232,8 @@ def fast_fold(base: dict, request: dict, opts: dict) -> tuple[str, Any] | None:
     if members is None:
         return None
     dopts = ao.user_opts(opts)
-    start_device = base.get("device")
-    start_pass = base.get("pass")
+    start_device = _read(base, "device")
+    start_pass = _read(base, "pass")
     msg = {**base, "pass": 1}
     n = 1
     set_ = ao.MESSAGE_DEVICE.set
@@ -184,15 +241,14 @@ def fast_fold(base: dict, request: dict, opts: dict) -> tuple[str, Any] | None:
     while True:
         if n > len(stack):
             break
-        prev_dev = msg.get("device")
         prev_in = msg.get("input-prefix")
         prev_out = msg.get("output-prefix")
         _, msg3 = set_(
             msg,
             {
                 "device": stack[n - 1],
-                "device-key": str(n),
-                "previous-device": undefined if prev_dev is None else prev_dev,
+                "device-key": n,
+                "previous-device": PREVIOUS_DEVICE,
                 "previous-input-prefix": undefined if prev_in is None else prev_in,
                 "previous-output-prefix": undefined if prev_out is None else prev_out,
             },
@@ -208,7 +264,7 @@ def fast_fold(base: dict, request: dict, opts: dict) -> tuple[str, Any] | None:
         except Exception as exc:  # noqa: BLE001 - typed like the generic dispatcher does
             raise DeviceError(f"device call for key 'compute' failed: {exc!r}") from exc
         status, res = ao.norm_result(res)
-        outcome = _step_outcome(status, res, msg3, n)
+        outcome = _step_outcome(status, res, msg3, n, opts)
         if outcome[0] == "return":
             return outcome[1]
         _, msg, n = outcome
@@ -218,14 +274,16 @@ def fast_fold(base: dict, request: dict, opts: dict) -> tuple[str, Any] | None:
 
 
 def resolve_map(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
-    stack = _read_stack(base, opts)[1]
+    """``dev_stack:resolve_map/3``: every member on the same base; ``{stack-key: result}`` of
+    the members that answered ``ok``."""
+    status, stack = _read_stack(base)
     if isinstance(stack, list):
         stack = ao.normalize_keys(stack)
-    if not isinstance(stack, dict):
+    if status != "ok" or not isinstance(stack, dict):
         return "error", {"status": 400, "body": "no_valid_device_stack"}
     out = {}
-    for key in stack:
-        if key in ("path", "hashpath", "priv"):
+    for key in ao.normalize_keys(stack):
+        if key in ao.AO_CORE_KEYS:
             continue
         status, msg3 = transform(base, key, opts)
         if status != "ok":
@@ -243,7 +301,7 @@ def _is_limit(res: Any) -> bool:
 DEVICE = StackDevice()
 
 
-def _step_outcome(status: str, res: Any, msg3: dict, n: int) -> tuple:
+def _step_outcome(status: str, res: Any, msg3: dict, n: int, opts: dict) -> tuple:
     """What one fold step's result means (runtime §9.1): ``("next", msg, n)`` to go on
     (``n`` None: stop folding, the stack was skipped), or ``("return", (status, value))``."""
     if _is_limit(res):
@@ -257,23 +315,26 @@ def _step_outcome(status: str, res: Any, msg3: dict, n: int) -> tuple:
     if status == "skip" and isinstance(res, dict):
         return "next", res, None
     if status == "pass" and isinstance(res, dict):
-        return "next", {**res, "pass": _int(res.get("pass"), 1) + 1}, 1
-    strategy = _text(msg3.get("error-strategy")) or "throw"
-    info = {"status": 500, "body": "stack_call_failed", "dev-num": n, "reason": res}
-    if strategy == "stop":
+        # dev_stack:increment_pass/2
+        _, passes = _message_get("pass", res)
+        _, res = ao.MESSAGE_DEVICE.set(res, {"pass": _int(passes, 1) + 1}, opts)
+        return "next", res, 1
+    # dev_stack:maybe_error/5: the `error_strategy` option (hb_opts), not a message key
+    strategy = opts.get("error_strategy", "throw")
+    if _text(strategy) == "stop":
+        info = {"status": 500, "body": "stack_call_failed", "dev-num": n, "reason": res}
         return "return", ("error", info)
     raise ao.ResolveError(f"device_failed: device {n} of the stack -> {status} {res!r:.200}")
 
 
 def _restore(msg: dict, start_device: Any, start_pass: Any, opts: dict) -> tuple[str, Any]:
-    """Put back the device, prefixes and pass the fold started with."""
+    """Put back the device, prefixes and pass the fold started with (``resolve_fold/3``)."""
     restore = {
         "device": start_device,
-        "input-prefix": msg.get("previous-input-prefix"),
-        "output-prefix": msg.get("previous-output-prefix"),
+        "input-prefix": _read(msg, "previous-input-prefix"),
+        "output-prefix": _read(msg, "previous-output-prefix"),
         "device-key": ao.UNSET,
         "device-stack-previous": ao.UNSET,
-        "pass": ao.UNSET if start_pass is None else start_pass,
+        "pass": ao.UNSET if start_pass is ao.UNDEFINED else start_pass,
     }
-    restore = {k: (ao.UNDEFINED if v is None else v) for k, v in restore.items()}
     return ao.MESSAGE_DEVICE.set(msg, restore, opts)
