@@ -90,6 +90,14 @@ class MessageDevice:
         if key in base:
             return "ok", base[key]
         nkey = normalize_key(key)
+        if nkey in base:
+            return ("error", NOT_FOUND) if nkey.startswith("priv") else ("ok", base[nkey])
+        try:
+            joined = "".join(base)
+        except TypeError:
+            joined = None
+        if joined is not None and joined.isascii() and joined == joined.lower():
+            return "error", NOT_FOUND  # every key is its own normal form: nothing else matches
         for k, v in base.items():
             try:
                 if normalize_key(k) == nkey:

@@ -134,7 +134,10 @@ def transform(base: dict, key: Any, opts: dict) -> tuple[str, Any]:
         stack = ao.normalize_keys(stack)
     if not isinstance(stack, dict):
         return "error", {"status": 400, "body": "no_valid_device_stack"}
-    status, dev = ao.resolve(stack, {"path": nkey}, _plain(opts))
+    if "device" in stack or ao.normalize_keys(stack) is not stack:
+        status, dev = ao.resolve(stack, {"path": nkey}, _plain(opts))
+    else:  # what resolving a key of a device-less message is: a message@1.0 read
+        status, dev = _message_get(nkey, stack)
     if status != "ok":
         return "error", ao.NOT_FOUND
     updates = {
