@@ -55,10 +55,11 @@ def run() -> list[Result]:
 
     anchors = {}
     for mode in ("ignore", "update"):
+        hp_opts = {"hashpath": mode}
 
-        def unstacked(opts={"hashpath": mode}):
+        def unstacked(hp_opts=hp_opts):
             for _ in range(N):
-                _unstacked(base, req, opts)
+                _unstacked(base, req, hp_opts)
 
         anchors[mode] = rate(unstacked, N, repeats=5)
     out = []
