@@ -195,6 +195,45 @@ def test_arbundles_items_with_empty_values_and_unicode_names_survive(peer, jwk):
     assert first["empty-value"] == b"" and first["ünï-náme"] == b"x"
 
 
+def test_arbundles_items_with_field_named_tags_survive(peer, jwk):
+    """Tags named like record fields (``Target``, ``owner``, ``data``, ``anchor``,
+    ``signature``) next to a real target and anchor: the fields stay the message's keys, the
+    tags stay tags, and the item survives byte for byte (issue 13)."""
+    target = bytes(range(32))
+    tags = [
+        {"name": "Target", "value": "not the target"},
+        {"name": "owner", "value": "not the owner"},
+        {"name": "data", "value": "not the data"},
+        {"name": "anchor", "value": "not the anchor"},
+        {"name": "Signature", "value": "not the signature"},
+        {"name": "App-Name", "value": "x"},
+    ]
+    specs = [
+        {
+            "data": _b64(b"the data"),
+            "tags": tags,
+            "target": _native.b64url_encode(target),
+            "anchor": "C" * 32,
+        },
+        {"data": _b64(b""), "tags": tags[:3]},
+    ]
+    signed = [base64.b64decode(s) for s in peer({"jwk": jwk, "sign": specs})["signed"]]
+    assert ans104.verify_many(signed) == [True] * len(signed)
+    for raw, spec in zip(signed, specs, strict=True):
+        msg = ans104.decode(raw)
+        assert msg.get("data", b"") == base64.b64decode(spec["data"])
+        assert msg.get("target") == (target if "target" in spec else None)
+        assert msg.get("last_tx") == (b"C" * 32 if "anchor" in spec else None)
+        ((cid, c),) = msg["commitments"].items()
+        assert ans104.verify_commitment(msg, cid, c) and hb_verify(msg)
+        assert ans104.encode(msg) == raw  # byte for byte
+    # arbundles reads our re-encoding as the item it made
+    back = [ans104.encode(ans104.decode(raw)) for raw in signed]
+    got = peer({"verify": [_b64(b) for b in back]})["verify"]
+    assert [g["valid"] for g in got] == [True, True]
+    assert got[0]["tags"] == tags and got[0]["target"] == _native.b64url_encode(target)
+
+
 def test_we_read_arbundles_bundles(peer, jwk):
     wallet = Wallet.from_jwk(jwk)
     ours = _items(wallet)[:4]

@@ -107,6 +107,76 @@ def test_empty_name_with_empty_value_is_a_codec_error(wallet):
         ans104.encode(msg)
 
 
+# --- tags named like record fields (issue 13) -----------------------------------------------
+
+FIELD_TAGS = {
+    "Target": [(b"Target", b"hello"), (b"a", b"1")],
+    "target-id-like": [(b"target", b"T" * 43)],
+    "owner": [(b"owner", b"me")],
+    "data": [(b"data", b"tag data"), (b"Data", b"again")],
+    "anchor": [(b"anchor", b"anc")],
+    "last_tx": [(b"last_tx", b"lt")],
+    "signature": [(b"Signature", b"sig")],
+    "id": [(b"id", b"my-id"), (b"unsigned_id", b"u")],
+    "format-tags": [(b"format", b"2"), (b"tags", b"t")],
+    "commitment-keys": [(b"commitment-device", b"x@1.0"), (b"committer", b"c"), (b"alg", b"a")],
+    "commitments": [(b"commitments", b"c"), (b"original-tags", b"o")],
+    "private": [(b"priv", b"p"), (b"Priv-Key", b"q")],
+}
+TARGET, ANCHOR = bytes(range(32)), b"A" * 32
+
+
+@pytest.mark.parametrize("with_fields", [False, True], ids=["no-fields", "target+anchor"])
+@pytest.mark.parametrize("name", sorted(FIELD_TAGS))
+def test_tags_named_like_fields_do_not_overwrite_them(wallet, name, with_fields):
+    tx = {"tags": FIELD_TAGS[name], "data": b"payload"}
+    if with_fields:
+        tx.update(target=TARGET, last_tx=ANCHOR)
+    raw = _native.ans104_serialize(_native.ans104_sign(tx, wallet._key))
+    assert ans104.verify_item(raw)
+    msg = ans104.decode(raw)
+    # the message keeps the record's fields, not the tags' values
+    assert msg["data"] == b"payload"
+    assert msg.get("target") == (TARGET if with_fields else None)
+    assert msg.get("last_tx") == (ANCHOR if with_fields else None)
+    ((cid, c),) = msg["commitments"].items()
+    assert c["owner"] == wallet.modulus and c["signature"] == ans104.parse(raw)["signature"]
+    if name == "anchor":  # not a field name here (the field is last_tx): a plain key
+        assert msg["anchor"] == b"anc" and "original-tags" not in c
+    else:  # the tags are kept, in order, in original-tags
+        orig = [(t["name"], t["value"]) for _, t in sorted(c["original-tags"].items(), key=_num)]
+        assert orig == FIELD_TAGS[name]
+    assert ans104.verify_commitment(msg, cid, c) and hb.verify(msg)
+    assert ans104.encode(msg) == raw  # byte for byte
+    assert ans104.encode(ans104.decode(ans104.encode(msg))) == raw
+
+
+@pytest.mark.parametrize("name", sorted(FIELD_TAGS))
+def test_unsigned_items_with_field_named_tags_survive(name):
+    raw = _native.ans104_serialize(
+        {"tags": FIELD_TAGS[name], "data": b"payload", "target": TARGET, "last_tx": ANCHOR}
+    )
+    msg = ans104.decode(raw)
+    assert msg["data"] == b"payload" and msg["target"] == TARGET
+    assert ans104.encode(msg) == raw
+
+
+def test_a_changed_field_named_tag_no_longer_verifies(wallet):
+    raw = _native.ans104_serialize(_native.ans104_sign({"tags": FIELD_TAGS["Target"]}, wallet._key))
+    msg = ans104.decode(raw)
+    ((cid, c),) = msg["commitments"].items()
+    c["original-tags"]["1"] = {"name": b"Target", "value": b"changed"}
+    assert not ans104.verify_commitment(msg, cid, c)
+    # and a message key cannot stand in for the tag: it is the field
+    msg = ans104.decode(raw)
+    msg["target"] = b"hello"
+    assert not hb.verify(msg)
+
+
+def _num(item):
+    return int(item[0])
+
+
 # --- the empty key -----------------------------------------------------------------------------
 
 

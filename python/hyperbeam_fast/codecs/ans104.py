@@ -91,6 +91,14 @@ _BUNDLE_KEYS = ("bundle-format", "bundle-map", "bundle-version")
 _NORMALIZE_TAGS = frozenset((*_BUNDLE_KEYS, "map-format"))
 #: Keys always reported as committed (`COMMITTED_TAGS`).
 _COMMITTED_TAGS = ["id", "last_tx", "owner", "target", "signature", "data"]
+#: Tag names that would land on a key `to`/`from` give another meaning: a record field
+#: (`to` consumes it as the field) or the message's `commitments`/`original-tags`, or a private
+#: key (dropped). HyperBEAM lets such a tag overwrite the field in message form (`from` merges
+#: the tags over the fields), so the item cannot be re-encoded; here the tag lives only in
+#: `original-tags` and the message key keeps the field (issue 13).
+_SHADOWED = frozenset(k for k in _TX_FIELDS if k not in _FORCED) | {"commitments", "original-tags"}
+#: ... and in a signed item the keys `from` removes to make the commitment.
+_SHADOWED_SIGNED = frozenset(("commitment-device", "committer", "alg"))
 _DEVICE = b"ans104@1.0"
 _ZERO_ID = bytes(32)
 
@@ -223,6 +231,11 @@ def _restore_empty_tags(remaining: dict[str, Any], orig: list[tuple[bytes, bytes
         del remaining["ao-types"]
 
 
+def _shadowed(key: str, signed: bool) -> bool:
+    """Whether a tag named ``key`` (normalised) stays out of the message (:data:`_SHADOWED`)."""
+    return key in _SHADOWED or _is_private(key) or (signed and key in _SHADOWED_SIGNED)
+
+
 def _tags_map(tags: list[tuple[bytes, bytes]]) -> dict[str, dict[str, bytes]]:
     return {str(i): {"name": n, "value": v} for i, (n, v) in enumerate(tags, 1)}
 
@@ -301,7 +314,14 @@ def _to_tx(m: Any, depth: int) -> Any:
             items[_key(k)] = _to_tx(v, depth + 1)
     if orig:
         given = {n.decode("utf-8", errors="surrogateescape"): v for n, v in tag_cands}
-        if given != _dedup(orig):
+        # tags named like fields or commitment keys are not message keys (`_SHADOWED`); a
+        # signed item's commitment keys may be absent or, where present, must agree
+        want = {
+            k: v
+            for k, v in _dedup(orig).items()
+            if not _shadowed(k, False) and (k in given or k not in _SHADOWED_SIGNED)
+        }
+        if given != want:
             raise CodecError("ans104: invalid_original_tags (the tags disagree with original-tags)")
     tx = Tx(tags=orig or tag_cands)
     for f in ("last_tx", "owner", "target", "signature"):
@@ -333,7 +353,9 @@ def _has_bundle_tags(tags: list[tuple[bytes, bytes]]) -> bool:
     return first.get(b"bundle-format") == b"binary" and first.get(b"bundle-version") == b"2.0.0"
 
 
-def _reproducible(tags: list[tuple[bytes, bytes]], bundled: bool = False) -> bool:
+def _reproducible(
+    tags: list[tuple[bytes, bytes]], bundled: bool = False, signed: bool = False
+) -> bool:
     """Whether ``to_tx`` rebuilds exactly these tags from the message alone: normalised, sorted,
     distinct names that are not record fields, and values that stay tags (UTF-8, <= 128 bytes,
     not empty: structured@1.0 moves ``""`` into ``ao-types``). HyperBEAM records original-tags
@@ -352,7 +374,7 @@ def _reproducible(tags: list[tuple[bytes, bytes]], bundled: bool = False) -> boo
             return False
         if not v or len(v) > MAX_TAG_VALUE or not _is_utf8(v):
             return False
-        if name in _TX_FIELDS and name not in _FORCED:
+        if _shadowed(name, signed):
             return False
         prev = n
     return True
@@ -392,7 +414,7 @@ def _from_tx(tx: Any, depth: int) -> Any:
         "target": _b(tx.get("target") or b""),
         "signature": sig,
     }
-    tag_map = _dedup(tags)
+    tag_map = {k: v for k, v in _dedup(tags).items() if not _shadowed(k, signed)}
     msg: dict[str, Any] = {**base, **tag_map}
     if isinstance(data, dict):
         children = {_key(k): _from_tx(v, depth + 1) for k, v in data.items()}
@@ -410,9 +432,9 @@ def _from_tx(tx: Any, depth: int) -> Any:
     defaults = {"id": _ZERO_ID, "last_tx": b"", "owner": bytes(512), "target": b""}
     defaults["signature"] = bytes(512)
     for f in _BASE_FIELDS:
-        if f not in tag_map and msg.get(f) == defaults[f]:
+        if msg.get(f) == defaults[f]:
             del msg[f]
-    normal = _reproducible(tags, isinstance(data, (dict, list)))
+    normal = _reproducible(tags, isinstance(data, (dict, list)), signed)
     if not signed:
         if not normal:
             msg["commitments"] = {
