@@ -106,6 +106,25 @@ def test_refused_messages(store):
         cache.write(42, store)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    "msg",
+    [{"": "x", "a": "1"}, {"a": {"": "y", "b": "2"}}, {"l": [{"": "z"}]}],
+    ids=["top", "nested", "in-a-list"],
+)
+def test_an_empty_key_is_a_cache_error_and_nothing_is_written(store, msg, wallet):
+    """hb_cache links each key at ``<ID>/<key>``; for ``""`` that is ``<ID>/``, which
+    HyperBEAM's store joins collapse onto the group itself, so HyperBEAM loses the key without
+    a word. The layout cannot hold it: a typed CacheError naming it, and no partial write."""
+    assert hb.id(msg)  # the message itself is fine (IDs, signing: issue 13 item 5)
+    for m in (msg, hb.commit(msg, wallet)):
+        with pytest.raises(CacheError, match="empty key"):
+            cache.write(m, store)
+    for value in (b"x", b"1", b"y", b"2", b"z"):
+        assert not store.exists(cache.data_path(value))
+    with pytest.raises(NotFound):
+        cache.read(hb.id(msg, "none"), store)
+
+
 def test_hand_built_commitments_that_do_not_verify_are_refused(store):
     c1, c2 = "A" * 43, "B" * 43
     for comms in (

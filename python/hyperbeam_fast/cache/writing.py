@@ -53,6 +53,14 @@ def ops_for(value: Any, ops: list, known_id: str | None = None) -> str:
                 continue
             if k == "device" and isinstance(v, dict):
                 raise CacheError("device_map_cannot_be_written: a `device` key holds a map")
+            if k == "":
+                # hb_cache links `<ID>/<key>`; for "" that is `<ID>/`, which hb_store's joins
+                # collapse onto the group itself, so HyperBEAM's write drops the key silently
+                raise CacheError(
+                    "cache: a message with an empty key cannot be stored: its link `<ID>/` "
+                    "would be the message's own group (HyperBEAM's store layout has no place "
+                    "for it and loses the key); nothing was written"
+                )
             try:
                 check_segment(k)
             except InvalidStorePath as e:
