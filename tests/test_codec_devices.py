@@ -150,8 +150,45 @@ def test_codec_commit_with_the_node_wallet_is_operator_only(node, wallets, devic
     assert st == "error", v
     st, v = client.get(node.url, path, wallet=operator)
     assert st == "ok", v
-    if device != "ans104@1.0":  # an ans104@1.0 commitment does not ride an httpsig reply
-        assert operator.address in hb.signers(v)
+    assert operator.address in hb.signers(v)  # ans104@1.0's too: it rides an ans104 reply
+
+
+def test_an_ans104_commitment_rides_the_http_reply(node, wallets):
+    """``POST /~message@1.0/commit&commitment-device=ans104@1.0`` by the operator: an httpsig
+    reply would strip the data item's signature (dev_codec_httpsig_conv:to carries httpsig
+    commitments only), so the reply is the signed item (``codec-device: ans104@1.0``), as
+    hb_http:encode_reply sends an ans104-committed message and hb_http:request reads it."""
+    _, operator, _ = wallets
+    msg = {"path": "/~message@1.0/commit&commitment-device=ans104@1.0", "x": "1", "y": "two"}
+    meth, path, headers, body = client.encode_request({**msg, "method": "POST"}, operator)
+    st, rheaders, rbody = client.raw(meth, node.url, path, headers, body)
+    assert st == 200, rbody
+    h = {k.lower(): v for k, v in rheaders}
+    assert h["codec-device"] == "ans104@1.0" and h["content-type"] == "application/ans104"
+    assert ans104.verify_item(rbody)  # the body is the signed data item itself
+    item = ans104.decode(rbody)
+    assert item["x"] == b"1" and item["y"] == b"two" and "status" not in item
+    ((cid, c),) = item["commitments"].items()
+    assert c["commitment-device"] == b"ans104@1.0" and c["committer"] == operator.address.encode()
+    assert ans104.verify_commitment(item, cid, c)
+    assert hb.signers(item) == [operator.address]
+    # our client reads it back by its codec-device, signature and all
+    st, v = client.post(node.url, msg["path"], {"x": "1", "y": "two"}, wallet=operator)
+    assert st == "ok" and hb.signers(v) == [operator.address]
+    assert v["x"] == b"1" and "status" not in v  # the item as signed (the 200 is the status line)
+    # an httpsig commit still answers in httpsig, its signature in the headers
+    st, rheaders, _ = client.raw(
+        *_encoded_post(operator, "/~message@1.0/commit&commitment-device=httpsig@1.0", node.url)
+    )
+    h = {k.lower(): v for k, v in rheaders}
+    assert st == 200 and "signature" in h and "codec-device" not in h
+
+
+def _encoded_post(wallet, path, url):
+    meth, p, headers, body = client.encode_request(
+        {"path": path, "x": "1", "method": "POST"}, wallet
+    )
+    return meth, url, p, headers, body
 
 
 @pytest.mark.parametrize("device", CODECS)
@@ -186,3 +223,20 @@ def test_unknown_device_is_a_404_naming_it(node):
         st, _, body = _raw(node, "GET", path)
         assert st == 404, body
         assert b"nope@1.0" in body
+
+
+def test_reply_codec_keeps_every_signature(wallets):
+    from hyperbeam_fast.node.http import encode_response, reply_codec
+
+    _, a, _ = wallets
+    item = hb.commit({"x": "1"}, a, "ans104@1.0")
+    assert reply_codec(item, "httpsig@1.0") == "ans104@1.0"
+    assert reply_codec(item, "json@1.0") == "json@1.0"  # asked for explicitly: as asked
+    assert reply_codec(hb.commit({"x": "1"}, a), "httpsig@1.0") == "httpsig@1.0"
+    assert reply_codec({"x": "1"}, "httpsig@1.0") == "httpsig@1.0"
+    # a status the node adds after signing does not enter the item (it would void it)
+    st, headers, body = encode_response({**item, "status": 200}, "httpsig@1.0")
+    assert st == 200 and (b"codec-device", b"ans104@1.0") in headers
+    assert ans104.verify_item(body) and "status" not in ans104.decode(body)
+    st, headers, body = encode_response({**item, "status": 201}, "ans104@1.0")
+    assert st == 201 and ans104.verify_item(body)

@@ -16,6 +16,7 @@ from typing import Any
 
 from .. import _native
 from ..commitments import is_asymmetric, verified_signers, vouch, with_only_committed
+from ..commitments import verify as verify_message
 from ..exceptions import CodecError, HyperbeamError, SignatureError
 from ..message import convert
 
@@ -476,14 +477,59 @@ def _without_private(msg: dict) -> dict:
     return {k: v for k, v in msg.items() if not (isinstance(k, str) and k.startswith("priv"))}
 
 
+def _signed_by(msg: dict, device: bytes) -> bool:
+    """Whether ``msg`` carries an asymmetric commitment of ``device``."""
+    comms = msg.get("commitments")
+    if not isinstance(comms, dict):
+        return False
+    return any(
+        is_asymmetric(c) and _text(c.get("commitment-device")).encode() == device
+        for c in comms.values()
+    )
+
+
+def _as_signed(msg: dict) -> dict:
+    """An ANS-104-signed ``msg`` without the ``status`` the node added to it after signing: an
+    item's signature covers every key, so the added key would void it (the status line carries
+    it). Anything else as it is."""
+    if "status" not in msg or not _signed_by(msg, b"ans104@1.0"):
+        return msg
+    bare = {k: v for k, v in msg.items() if k != "status"}
+    try:
+        if verify_message(msg) or not verify_message(bare):
+            return msg
+    except HyperbeamError:
+        return msg
+    return bare
+
+
+def reply_codec(msg: Any, codec: str) -> str:
+    """The codec a reply of ``msg`` goes out in: ``codec``, except that an httpsig@1.0 reply
+    carries httpsig commitments only (``dev_codec_httpsig_conv:to`` writes the combined
+    signature headers and strips every other commitment), so a message signed only as an
+    ANS-104 data item is answered in ans104@1.0 (``codec-device: ans104@1.0``, the signed item
+    as the body): as ``hb_http:encode_reply`` sends an ans104-committed message, and as
+    ``hb_http:request`` (and our client) read a reply back by its ``codec-device``."""
+    if (
+        codec == "httpsig@1.0"
+        and isinstance(msg, dict)
+        and _signed_by(msg, b"ans104@1.0")
+        and not _signed_by(msg, b"httpsig@1.0")
+    ):
+        return "ans104@1.0"
+    return codec
+
+
 def encode_response(
     msg: Any, codec: str = "httpsig@1.0", request_headers: dict[str, bytes] | None = None
 ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    """A result message -> ``(status, headers, body)`` in ``codec`` (runtime §7.3)."""
+    """A result message -> ``(status, headers, body)`` in ``codec`` (runtime §7.3; an
+    ANS-104-signed message in ans104@1.0 whatever ``codec``, :func:`reply_codec`)."""
     if not isinstance(msg, dict):
         msg = {"ao-result": "body", "body": msg}
     msg = _without_private(msg)
     status = status_code(msg.get("status", 200))
+    codec = reply_codec(msg, codec)
     headers: list[tuple[bytes, bytes]] = []
     if codec == "httpsig@1.0":
         enc = lift_to_body(convert(msg, "httpsig@1.0"))
@@ -493,7 +539,7 @@ def encode_response(
         mod = ans104()
         if mod is None:
             raise CodecError("ans104@1.0 is not available on this node")
-        body = mod.encode(msg)
+        body = mod.encode(_as_signed(msg))
         headers += [(b"codec-device", b"ans104@1.0"), (b"content-type", b"application/ans104")]
     else:
         out = convert(msg, codec)
@@ -577,7 +623,10 @@ def response_to_message(
             return st, msg[k]
         if who:
             msg = vouch(msg, who)
-        msg.setdefault("status", status)  # an added, unsigned key: the proof still holds
+        if codec != "ans104@1.0" or not msg.get("commitments"):
+            # an added, unsigned key: an httpsig proof still holds (it names what it covers);
+            # an ANS-104 signature covers the whole item, so a signed item stays as it came
+            msg.setdefault("status", status)
     return st, msg
 
 
