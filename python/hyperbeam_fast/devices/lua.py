@@ -46,19 +46,12 @@ local function copy(v, seen)
   return t
 end
 local h = {}
-local RAISE = "\0raise"
 function h.install(lib)
   local base = ao
   local t = {}
   if type(base) == "table" then t = copy(base, {}) end
   ao = t
-  for name, f in next, lib do
-    t[name] = function(...)
-      local a, b, c = f(...)
-      if a == RAISE then error(b, 0) end
-      return a, b, c
-    end
-  end
+  for name, f in next, lib do t[name] = f end
 end
 function h.set_path(path, value)
   local t = _G
@@ -275,60 +268,38 @@ def _as(m: Any) -> Any:
 def _install_library(vm: LuaVM, base: dict, opts: dict) -> None:
     eopts = _exec_opts(base, opts)
 
-    def args_of(raw: tuple) -> list:
-        return [from_lua(vm, a) for a in raw]
+    def resolve(a: list) -> tuple[bool, Any]:
+        if len(a) == 1 and isinstance(a[0], dict):
+            msgs = parse_path(a[0], eopts)
+        elif len(a) == 2 and isinstance(a[1], str):
+            msgs = [a[0], *ao.path_parts(a[1])]
+        elif len(a) == 1 and isinstance(a[0], list):
+            msgs = a[0]
+        else:
+            msgs = a
+        status, res = ao.resolve_many([_as(m) for m in msgs], eopts)
+        return True, [status, _plain(res)]
 
-    def back(*vals: Any) -> tuple:
-        return tuple(to_lua(vm, v) for v in vals)
+    def get(a: list) -> tuple[bool, Any]:
+        if len(a) < 2:
+            return False, "ao.get takes (key, base)"
+        v = ao.get(_as(a[1]), _as(a[0]), eopts)
+        return True, ["not_found" if v is None else _plain(v)]
 
-    def resolve(*raw: Any) -> tuple:
-        try:
-            a = args_of(raw)
-            if len(a) == 1 and isinstance(a[0], dict):
-                msgs = parse_path(a[0], eopts)
-            elif len(a) == 2 and isinstance(a[1], str):
-                msgs = [a[0], *ao.path_parts(a[1])]
-            elif len(a) == 1 and isinstance(a[0], list):
-                msgs = a[0]
-            else:
-                msgs = a
-            status, res = ao.resolve_many([_as(m) for m in msgs], eopts)
-            return back(status, _plain(res))
-        except Exception as e:  # noqa: BLE001 - a Lua error (as HyperBEAM's Erlang errors)
-            return _raise("ao.resolve", e)
+    def set_(a: list) -> tuple[bool, Any]:
+        if len(a) == 3:
+            return True, [_plain(ao.set(a[0], a[1], a[2], opts=eopts))]
+        if len(a) == 2:
+            return True, [_plain(ao.set(a[0], a[1], opts=eopts))]
+        return False, "ao.set takes (base, key, value) or (base, values)"
 
-    def get(*raw: Any) -> tuple:
-        try:
-            a = args_of(raw)
-            if len(a) < 2:
-                return back(None)
-            return back(_plain(ao.get(_as(a[1]), _as(a[0]), eopts)))
-        except Exception as e:  # noqa: BLE001
-            return _raise("ao", e)
-
-    def set_(*raw: Any) -> tuple:
-        try:
-            a = args_of(raw)
-            if len(a) == 3:
-                return back(_plain(ao.set(a[0], a[1], a[2], opts=eopts)))
-            if len(a) == 2:
-                return back(_plain(ao.set(a[0], a[1], opts=eopts)))
-            return back("error", "ao.set takes (base, key, value) or (base, values)")
-        except Exception as e:  # noqa: BLE001
-            return _raise("ao", e)
-
-    def event(*raw: Any) -> tuple:
-        return back("ok")
+    def event(a: list) -> tuple[bool, Any]:
+        return True, ["ok"]
 
     lib = vm.table()
     for name, fn in ((b"resolve", resolve), (b"get", get), (b"set", set_), (b"event", event)):
-        lib[name] = fn
+        lib[name] = vm.host(fn)
     vm.helpers[b"install"](lib)
-
-
-def _raise(where: str, e: Exception) -> tuple:
-    """Raise a Lua error with ``e``'s text (never a Python object) from a library function."""
-    return b"\0raise", f"{where}: {type(e).__name__}: {e}".encode()
 
 
 def _plain(v: Any) -> Any:
@@ -422,24 +393,23 @@ class LuaDevice:
         params = _first(req, base, "parameters")
         args = [_public(base), req, {}] if params is None else _params(params)
         try:
-            largs = [to_lua(vm, a) for a in args]
-            out = vm.call(_text(fn).encode(), *largs)
+            ok, out = vm.invoke(_text(fn).encode(), args)
         except LuaError as e:
-            vm.broken = vm.broken or "lua@5.3a: a call failed mid-update"
+            vm.broken = vm.broken or f"lua@5.3a: {e}"
             return _err(500, str(e))
         except ConvertError as e:
-            return _err(400, str(e))
-        try:
-            if len(out) == 1:
-                st, res = "ok", from_lua(vm, out[0])
-            elif len(out) == 2:
-                st, res = _text(from_lua(vm, out[0])), from_lua(vm, out[1])
-            else:
-                vm.broken = "lua@5.3a: function returned no status"
-                return _err(500, f"Lua function {_text(fn)} returned {len(out)} values, not 1 or 2")
-        except ConvertError as e:
-            vm.broken = str(e)
+            vm.broken = vm.broken or str(e)
             return _err(500, str(e))
+        if not ok:
+            vm.broken = vm.broken or f"lua@5.3a: {out}"
+            return _err(500, out if isinstance(out, (str, dict, list)) else str(out))
+        if len(out) == 1:
+            st, res = "ok", out[0]
+        elif len(out) == 2:
+            st, res = _text(out[0]), out[1]
+        else:
+            vm.broken = "lua@5.3a: function returned no status"
+            return _err(500, f"Lua function {_text(fn)} returned {len(out)} values, not 1 or 2")
         if isinstance(res, dict):
             priv = base.get("priv") if isinstance(base.get("priv"), dict) else {}
             return st, {**res, "priv": {**priv, "state": vm}}

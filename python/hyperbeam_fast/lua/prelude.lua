@@ -13,6 +13,8 @@ local raw_date = os.date
 local dbg = debug
 local str_pack, str_unpack, str_dump = string.pack, string.unpack, string.dump
 local raw_gc, raw_rawset = collectgarbage, rawset
+local utf8_len = utf8.len
+os.setlocale("C", "collate")  -- string order is bytewise, as in Luerl, whatever the host's locale
 local dbg_getmetatable = dbg.getmetatable
 local loaded = package.loaded
 local G = _G
@@ -612,6 +614,152 @@ local function restore(s)
   end
 end
 
+
+-- ---- messages across the host boundary: MessagePack both ways (docs/lua.md "Conversion").
+-- Host -> Lua: maps keyed "1".."n" become arrays, nil becomes "null" (dev_lua:encode).
+-- Lua -> host: tables keyed 1..n are arrays, empty tables empty arrays, other keys in Luerl
+-- order as text; functions and userdata are left out (dev_lua:decode). ----
+local MAXDEPTH = 100
+local mp_encode_n
+local function mp_decode(s)
+  local pos = 1
+  local val
+  local function seq(n, depth)
+    local t = {}
+    for q = 1, n do t[q] = val(depth) end
+    return t
+  end
+  local function map(n, depth)
+    local t, ordered = {}, n > 0
+    for q = 1, n do
+      local k = val(depth)
+      local v = val(depth)
+      if v == nil then v = "null" end
+      t[k] = v
+      if ordered and not (raw_type(k) == "string" and raw_tonumber(k) ~= nil and math_type(raw_tonumber(k)) == "integer") then ordered = false end
+    end
+    if ordered then
+      local a = {}
+      for q = 1, n do
+        local v = raw_rawget(t, raw_tostring(q))
+        if v == nil then return t end
+        a[q] = v
+      end
+      return a
+    end
+    return t
+  end
+  val = function(depth)
+    if depth > MAXDEPTH then raw_error("message too deep for Lua", 0) end
+    local b = str_byte(s, pos)
+    pos = pos + 1
+    if b < 0x80 then return b
+    elseif b >= 0xe0 then return b - 0x100
+    elseif b >= 0xa0 and b <= 0xbf then local v = str_sub(s, pos, pos + b - 0xa1); pos = pos + b - 0xa0; return v
+    elseif b >= 0x90 and b <= 0x9f then return seq(b - 0x90, depth + 1)
+    elseif b >= 0x80 and b <= 0x8f then return map(b - 0x80, depth + 1)
+    elseif b == 0xc0 then return "null"
+    elseif b == 0xc2 then return false
+    elseif b == 0xc3 then return true
+    end
+    local v
+    if b == 0xd9 or b == 0xc4 then v, pos = str_unpack("s1", s, pos)
+    elseif b == 0xda or b == 0xc5 then v, pos = str_unpack(">s2", s, pos)
+    elseif b == 0xdb or b == 0xc6 then v, pos = str_unpack(">s4", s, pos)
+    elseif b == 0xcc then v, pos = str_unpack("B", s, pos)
+    elseif b == 0xcd then v, pos = str_unpack(">I2", s, pos)
+    elseif b == 0xce then v, pos = str_unpack(">I4", s, pos)
+    elseif b == 0xcf then v, pos = str_unpack(">i8", s, pos)
+    elseif b == 0xd0 then v, pos = str_unpack("b", s, pos)
+    elseif b == 0xd1 then v, pos = str_unpack(">i2", s, pos)
+    elseif b == 0xd2 then v, pos = str_unpack(">i4", s, pos)
+    elseif b == 0xd3 then v, pos = str_unpack(">i8", s, pos)
+    elseif b == 0xcb then v, pos = str_unpack(">d", s, pos)
+    elseif b == 0xca then v, pos = str_unpack(">f", s, pos)
+    elseif b == 0xdc then local n; n, pos = str_unpack(">I2", s, pos); return seq(n, depth + 1)
+    elseif b == 0xdd then local n; n, pos = str_unpack(">I4", s, pos); return seq(n, depth + 1)
+    elseif b == 0xde then local n; n, pos = str_unpack(">I2", s, pos); return map(n, depth + 1)
+    elseif b == 0xdf then local n; n, pos = str_unpack(">I4", s, pos); return map(n, depth + 1)
+    else raw_error("bad message encoding", 0) end
+    return v
+  end
+  return val(0)
+end
+
+local function mp_encode(v)
+  local out, n = {}, 0
+  local function str(x)
+    local len = #x
+    if utf8_len(x) then
+      if len < 32 then n = n + 1; out[n] = str_pack("B", 0xa0 + len)
+      elseif len < 256 then n = n + 1; out[n] = str_pack("Bs1", 0xd9, x); return
+      elseif len < 65536 then n = n + 1; out[n] = str_pack(">Bs2", 0xda, x); return
+      else n = n + 1; out[n] = str_pack(">Bs4", 0xdb, x); return end
+      n = n + 1; out[n] = x
+    else
+      if len < 256 then n = n + 1; out[n] = str_pack("Bs1", 0xc4, x)
+      elseif len < 65536 then n = n + 1; out[n] = str_pack(">Bs2", 0xc5, x)
+      else n = n + 1; out[n] = str_pack(">Bs4", 0xc6, x) end
+    end
+  end
+  local enc
+  enc = function(x, depth)
+    local t = raw_type(x)
+    if t == "string" then str(x)
+    elseif t == "number" then
+      n = n + 1
+      if math_type(x) == "integer" then out[n] = str_pack(">Bi8", 0xd3, x) else out[n] = str_pack(">Bd", 0xcb, x) end
+    elseif t == "boolean" then n = n + 1; out[n] = x and "\xc3" or "\xc2"
+    elseif t == "table" then
+      if depth > MAXDEPTH then raw_error("Lua value too deep (or cyclic) to convert", 0) end
+      local m = 0
+      while raw_rawget(x, m + 1) ~= nil do m = m + 1 end
+      local total, strs = 0, true
+      for k, w in raw_next, x do
+        local wt = raw_type(w)
+        if wt ~= "function" and wt ~= "userdata" and wt ~= "thread" then
+          total = total + 1
+          if raw_type(k) ~= "string" then strs = false end
+        end
+      end
+      if m > 0 and total == m then
+        n = n + 1; out[n] = str_pack(">BI4", 0xdd, m)
+        for q = 1, m do
+          local w = raw_rawget(x, q)
+          local wt = raw_type(w)
+          if wt == "function" or wt == "userdata" or wt == "thread" then n = n + 1; out[n] = "\xc0"
+          else enc(w, depth + 1) end
+        end
+      elseif total == 0 then
+        n = n + 1; out[n] = "\x90"
+      else
+        local keys, c = {}, 0
+        for k, w in raw_next, x do
+          local wt = raw_type(w)
+          if wt ~= "function" and wt ~= "userdata" and wt ~= "thread" then c = c + 1; keys[c] = k end
+        end
+        if strs then raw_sort(keys) else raw_sort(keys, key_less) end
+        n = n + 1; out[n] = str_pack(">BI4", 0xdf, c)
+        for q = 1, c do
+          local k = keys[q]
+          if raw_type(k) == "string" then str(k) else str(tostr(k)) end
+          enc(raw_rawget(x, k), depth + 1)
+        end
+      end
+    else
+      n = n + 1; out[n] = "\xc0"
+    end
+  end
+  enc(v, 0)
+  return raw_concat(out)
+end
+-- A list of n values (nils kept as nil) packed as an array.
+mp_encode_n = function(t, cnt)
+  local parts = {str_pack(">BI4", 0xdd, cnt)}
+  for q = 1, cnt do parts[q + 1] = mp_encode(t[q]) end
+  return raw_concat(parts)
+end
+
 -- ---- host controls, returned to Python only ----
 local ctl = {}
 function ctl.begin(n) steps, budget, tripped = 0, n, nil end
@@ -619,6 +767,35 @@ function ctl.tripped() return tripped end
 function ctl.steps() return steps end
 function ctl.wrap(f) return function(...) return f(...) end end
 ctl.tostring = tostr
+ctl.decode = mp_decode
+ctl.encode = mp_encode
+-- Call global ``name`` with the arguments packed in ``args``: (true, n, results) or
+-- (false, error value), all packed.
+function ctl.invoke(name, args)
+  local a = mp_decode(args)
+  local f = G[name]
+  if f == nil then
+    return false, mp_encode("attempt to call a nil value (global '" .. name .. "')")
+  end
+  local r = pack(raw_pcall(f, tbl_unpack(a, 1, #a)))
+  if not r[1] then
+    if fatal(r[2]) then raw_error(tripped, 0) end
+    return false, mp_encode(r[2])
+  end
+  local t = {}
+  for q = 2, r.n do t[q - 1] = r[q] end
+  return true, r.n - 1, mp_encode_n(t, r.n - 1)
+end
+-- Wrap a host function: it gets its arguments packed and returns packed results (or raises).
+function ctl.host(f)
+  return function(...)
+    local n = raw_select("#", ...)
+    local ok, res = f(mp_encode_n({...}, n))
+    if not ok then raw_error(res, 0) end
+    local r = mp_decode(res)
+    return tbl_unpack(r, 1, #r)
+  end
+end
 ctl.objid = objid
 ctl.sorted_keys = sorted_keys
 ctl.mark = ctl_mark_impl

@@ -12,6 +12,7 @@ from typing import Any
 import lupa.lua53 as _lupa
 
 from ..exceptions import HyperbeamError
+from .convert import pack, unpack
 
 #: Instructions one call may run (in units of 1,000 VM instructions: the count hook's period).
 DEFAULT_INSTRUCTIONS = 200_000  # 2e8 VM instructions
@@ -55,6 +56,7 @@ class LuaVM:
         self.globals = self.rt.globals()
         self._begin = self.ctl[b"begin"]
         self._tripped = self.ctl[b"tripped"]
+        self._invoke = self.ctl[b"invoke"]
         self.table = self.rt.table
         self.lua_type = _lupa.lua_type
 
@@ -95,6 +97,32 @@ class LuaVM:
         if fn is None:
             raise LuaError(f"attempt to call a nil value (global '{_text(name)}')")
         return self._run(fn, *args)
+
+    def invoke(self, name: bytes, args: list) -> tuple[bool, Any]:
+        """Call global ``name`` with message values ``args``: ``(True, [results])``, or
+        ``(False, error value)`` for a Lua error (the state has moved on: see :attr:`broken`)."""
+        out = self._run(self._invoke, name, pack(args))
+        if out[0] is True:
+            return True, unpack(out[2])
+        return False, unpack(out[1])
+
+    def host(self, fn: Any) -> Any:
+        """A Lua function calling ``fn(args) -> (True, results) | (False, message)`` on
+        message values (both sides packed); its Lua errors carry only text."""
+
+        def call(packed: bytes) -> tuple[bool, bytes]:
+            try:
+                ok, res = fn(unpack(packed))
+            except Exception as e:  # noqa: BLE001 - a Lua error, never a Python object
+                ok, res = False, f"{type(e).__name__}: {e}"
+            if ok:
+                try:
+                    return True, pack(list(res))
+                except HyperbeamError as e:
+                    return False, str(e).encode()
+            return False, (res if isinstance(res, bytes) else str(res).encode())
+
+        return self.ctl[b"host"](call)
 
     def run(self, fn: Any, *args: Any) -> tuple:
         return self._run(fn, *args)
