@@ -226,9 +226,12 @@ def test_deep_or_cyclic_values_are_errors():
 
 def test_hyper_aos_json_encoder_is_stable(fxdir):
     src = (fxdir / "hyper-aos.lua").read_text()
-    code = src + """
+    code = (
+        src
+        + """
     function enc() local json = require('.json')
       return json.encode({zeta = 1, alpha = {3, 2, 1}, mid = {b = true, a = "x"}, n = 0.5}) end"""
+    )
     outs = {ao.resolve(_base(code, parameters=[]), "enc")[1] for _ in range(4)}
     assert outs == {
         '{"alpha":[3.0000000000000,2.0000000000000,1.0000000000000],'

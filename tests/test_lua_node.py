@@ -67,8 +67,10 @@ def _schedule(url, pid, w, **fields):
 
 
 def _data(url, pid, slot=None):
-    q = f"/{pid}/compute/results/output/data?slot={slot}" if slot is not None else (
-        f"/{pid}/now/results/output/data"
+    q = (
+        f"/{pid}/compute/results/output/data?slot={slot}"
+        if slot is not None
+        else (f"/{pid}/now/results/output/data")
     )
     return client.get(url, q, timeout=TIMEOUT)
 
@@ -96,8 +98,14 @@ def test_hyper_aos_over_http_push_and_restart(fxdir, wallets, tmp_path):
         assert _data(url, pid, s) == ("ok", b"New Message")
         for _ in range(8):
             _schedule(url, pid, guest, action="Ping")
-        _schedule(url, pid, w, action="Eval", data="return Pings .. ' ' .. #Inbox .. ' ' .. "
-                  "Inbox[1].body.type .. ' ' .. Inbox[2].body.action")
+        _schedule(
+            url,
+            pid,
+            w,
+            action="Eval",
+            data="return Pings .. ' ' .. #Inbox .. ' ' .. "
+            "Inbox[1].body.type .. ' ' .. Inbox[2].body.action",
+        )
         # the Inbox: the process message itself (slot 0 of a spawn) and the guest's Eval
         assert _data(url, pid) == ("ok", b"9 2 Process Eval")
         # push: the outbox of the pushed slot is scheduled on the target process

@@ -181,8 +181,14 @@ def test_runaway_slot_fails_alone(wallets, aos_code):
     proc, pid = _process(w, store, aos_code)
     _send(proc, pid, w, opts, action="Eval", data="X = 1")
     _send(proc, pid, w, opts, action="Eval", data="X = 2; while true do end")
-    _send(proc, pid, w, opts, action="Eval", data="X = X + 10; local t = {} "
-          "for i = 1, 1e9 do t[i] = string.rep('y', 100) end")
+    _send(
+        proc,
+        pid,
+        w,
+        opts,
+        action="Eval",
+        data="X = X + 10; local t = {} for i = 1, 1e9 do t[i] = string.rep('y', 100) end",
+    )
     _send(proc, pid, w, opts, action="Eval", data="return X")
     s, st = ao.resolve(proc, "now", {**opts, "lua_memory": 64 << 20})
     assert s == "ok" and _out(st) == "1"  # slots 1 and 2 rolled back

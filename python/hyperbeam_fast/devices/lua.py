@@ -204,7 +204,9 @@ def _sandbox(vm: LuaVM, spec: Any) -> None:
         items = [(k, v) for k, v in spec.items()]
     else:
         vals = spec.values() if isinstance(spec, dict) else spec
-        items = [(_text(p), "sandboxed") for p in (vals if isinstance(vals, (list, tuple)) else [vals])]
+        items = [
+            (_text(p), "sandboxed") for p in (vals if isinstance(vals, (list, tuple)) else [vals])
+        ]
         items = list(items) if not isinstance(vals, str) else items
     for p, val in items:
         parts = [x for x in _text(p).replace(".", "/").split("/") if x and x != "_G"]
@@ -305,7 +307,9 @@ def _install_library(vm: LuaVM, base: dict, opts: dict) -> None:
 def _plain(v: Any) -> Any:
     """A resolution result with what cannot enter Lua (private keys, host objects) left out."""
     if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items() if not (isinstance(k, str) and k.startswith("priv"))}
+        return {
+            k: _plain(x) for k, x in v.items() if not (isinstance(k, str) and k.startswith("priv"))
+        }
     if isinstance(v, (list, tuple)):
         return [_plain(x) for x in v]
     if v is None or isinstance(v, (str, bytes, int, float, bool)):

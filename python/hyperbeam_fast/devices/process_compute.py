@@ -15,8 +15,8 @@ from .. import ao, cache
 from ..exceptions import HyperbeamError, NotFound, StoreCorrupt
 from ..hashpath import hashpath as _hashpath
 from ..message import id as msg_id
-from . import scheduler as _sched
 from . import lua, wasm64
+from . import scheduler as _sched
 from .scheduler import store_of
 
 NAME = "process@1.0"
