@@ -260,3 +260,19 @@ def test_state_moves_on_only_with_a_returned_message():
     # Luerl would answer 101 again (st3's state is a value); a C Lua state that moved on
     # without returning its state is rebuilt from the module (docs/lua.md, "Differences")
     assert ao.resolve(st3, "peek") == ("ok", 100)
+
+
+def test_checkpoint_round_trip_and_forged_checkpoints_are_refused(test_lua):
+    opts = {"priv_wallet": None}
+    code = "X = {n = 1} function bump(base) X.n = X.n + 1 base.n = X.n return base end"
+    s, st = ao.resolve(_base(code), "init", opts)
+    s, st = ao.resolve(st, "bump", opts)
+    s, snap = ao.resolve(st, "snapshot", opts)
+    assert s == "ok" and isinstance(snap["body"], bytes)
+    fresh = {k: v for k, v in st.items() if k != "priv"}
+    s, back = ao.resolve({**fresh, "snapshot": {"state": snap}}, "normalize", opts)
+    assert s == "ok"
+    assert ao.resolve(back, "bump", opts)[1]["n"] == 3
+    forged = snap["body"][:40] + b"x" + snap["body"][41:]
+    s, v = ao.resolve({**fresh, "snapshot": {"state": {"body": forged}}}, "normalize", opts)
+    assert s == "error" and "not written by this node" in v["body"]

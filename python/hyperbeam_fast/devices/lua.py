@@ -16,6 +16,9 @@ Options: ``lua_instructions`` (per call, in thousands of VM instructions, defaul
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import os
 from typing import Any
 
 from .. import ao, cache
@@ -356,9 +359,12 @@ class LuaDevice:
         vm = state_of(base)
         if vm is not None and vm.broken is None:
             return "ok", base
-        body = _snapshot_body(base)
-        if body is None:
+        sealed = _snapshot_body(base)
+        if sealed is None:
             return _err(500, "no_lua_state_snapshot_found")
+        body = _unseal(sealed, opts)
+        if body is None:
+            return _err(500, "Lua snapshot refused: not written by this node")
         status, out = initialize({k: v for k, v in base.items() if k != "snapshot"}, opts)
         if status != "ok":
             return status, out
@@ -375,7 +381,7 @@ class LuaDevice:
         if vm is None or vm.broken is not None:
             return _err(500, "Cannot snapshot Lua state: state not initialized.")
         try:
-            return "ok", {"body": checkpoint.save(vm)}
+            return "ok", {"body": _seal(checkpoint.save(vm), opts)}
         except (LuaError, checkpoint.CheckpointError) as e:
             return _err(500, f"Cannot snapshot Lua state: {e}")
 
@@ -419,6 +425,38 @@ class LuaDevice:
             return st, {**res, "priv": {**priv, "state": vm}}
         vm.broken = "lua@5.3a: state not returned"  # Luerl drops the call's state: so do we
         return st, res
+
+
+_LOCAL_SECRET = os.urandom(32)
+_mac_keys: dict[str, bytes] = {}
+
+
+def _mac_key(opts: dict) -> bytes:
+    """The key of the checkpoints' MAC: derived from the node's wallet (so checkpoints survive a
+    restart of the same node), else a secret of this Python process."""
+    w = opts.get("priv_wallet")
+    jwk = getattr(w, "to_jwk", None)
+    if jwk is None:
+        return _LOCAL_SECRET
+    addr = str(getattr(w, "address", ""))
+    key = _mac_keys.get(addr)
+    if key is None:
+        d = str(jwk().get("d", "")).encode()
+        key = hashlib.sha256(b"hyperbeam_fast lua@5.3a checkpoint\0" + d).digest()
+        _mac_keys[addr] = key
+    return key
+
+
+def _seal(body: bytes, opts: dict) -> bytes:
+    """A checkpoint holds bytecode: only what this node wrote is ever loaded back (a peer or a
+    shared store cannot hand it crafted bytecode)."""
+    return hmac.new(_mac_key(opts), body, hashlib.sha256).digest() + body
+
+
+def _unseal(sealed: bytes, opts: dict) -> bytes | None:
+    mac, body = sealed[:32], sealed[32:]
+    good = hmac.new(_mac_key(opts), body, hashlib.sha256).digest()
+    return body if len(sealed) > 32 and hmac.compare_digest(mac, good) else None
 
 
 def _snapshot_body(base: dict) -> bytes | None:
