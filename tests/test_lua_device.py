@@ -276,3 +276,9 @@ def test_checkpoint_round_trip_and_forged_checkpoints_are_refused(test_lua):
     forged = snap["body"][:40] + b"x" + snap["body"][41:]
     s, v = ao.resolve({**fresh, "snapshot": {"state": {"body": forged}}}, "normalize", opts)
     assert s == "error" and "not written by this node" in v["body"]
+
+
+def test_too_many_modules_is_a_400():
+    mods = [{"content-type": "application/lua", "body": "X = 1"}] * 65
+    s, v = ao.resolve({"device": "lua@5.3a", "module": mods}, "go")
+    assert s == "error" and v["status"] == 400 and "too many" in v["body"]

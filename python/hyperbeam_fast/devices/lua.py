@@ -31,6 +31,7 @@ from .scheduler import store_of
 
 NAME = "lua@5.3a"
 LUA_TYPES = ("application/lua", "text/x-lua")
+MAX_MODULES = 64
 #: dev_lua's DEFAULT_SANDBOX: each path is replaced by the string "sandboxed".
 DEFAULT_SANDBOX = (
     "io", "file", "os/execute", "os/exit", "os/getenv", "os/remove", "os/rename", "os/tmpname",
@@ -146,7 +147,9 @@ def load_modules(base: dict, opts: dict) -> list[tuple[str, bytes]]:
         raise _ModuleError(404, "no-modules-found")
     out: list[tuple[str, bytes]] = []
     todo = _module_list(mod)
-    for m in todo[:64]:
+    if len(todo) > MAX_MODULES:
+        raise _ModuleError(400, f"too many Lua modules ({len(todo)} > {MAX_MODULES})")
+    for m in todo:
         if isinstance(m, (str, bytes)) and ao.is_id(_text(m)):
             mid = _text(m)
             try:
