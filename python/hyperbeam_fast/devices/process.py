@@ -170,9 +170,10 @@ def aos_process(image: str, wallet: Any, authority: str | None = None, **extra: 
 
 
 def register_process_devices() -> None:
-    """Register wasm-64, wasi, json-iface, scheduler, process and push (imports wasmtime)."""
-    from . import json_iface, push, scheduler, wasi, wasm64
+    """Register wasm-64, wasi, json-iface, scheduler, process, push and lua@5.3a (imports
+    wasmtime and lupa)."""
+    from . import json_iface, lua, push, scheduler, wasi, wasm64
 
-    for mod in (wasm64, wasi, json_iface, scheduler, push):
+    for mod in (wasm64, wasi, json_iface, scheduler, push, lua):
         ao.register_device(mod.DEVICE.name, mod.DEVICE)
     ao.register_device(NAME, DEVICE)

@@ -15,8 +15,8 @@ from .. import ao, cache
 from ..exceptions import HyperbeamError, NotFound, StoreCorrupt
 from ..hashpath import hashpath as _hashpath
 from ..message import id as msg_id
+from . import lua, wasm64
 from . import scheduler as _sched
-from . import wasm64
 from .scheduler import store_of
 
 NAME = "process@1.0"
@@ -147,6 +147,8 @@ def _snapshot(state: dict, opts: dict) -> dict:
     status, out = _run_as(state, {"path": "snapshot", "mode": "Map"}, opts)
     if status != "ok" or not isinstance(out, dict):
         return {}
+    if isinstance(out.get("body"), (bytes, bytearray)):  # one execution device (lua@5.3a)
+        return {"state": {"body": out["body"]}}
     return {
         str(k): {"body": v["body"]}
         for k, v in out.items()
@@ -313,7 +315,7 @@ def _compute_locked(
             else:
                 with ao.step_budget():
                     status, nxt = _compute_slot(state, a, opts)
-                why = wasm64.broken(state)
+                why = wasm64.broken(state) or lua.broken(state)
                 if why is not None:  # stopped mid-call: roll the slot back, record it
                     _store_results(pid, pending, opts)
                     failed[at + 1] = why

@@ -1,0 +1,183 @@
+"""lua@5.3a benchmarks (issue 14): hyper-aos computes through process@1.0 (Eval and handler
+messages, every state written to the store) against the bare Lua call in the same run, and the
+restart of a long-history process.
+
+Run: ``python benches/bench_lua.py`` (needs ../shared fixtures). ``LUA_BENCH_MESSAGES`` (default
+400) sets the process run, ``LUA_BENCH_RESTART_SLOTS`` (default 10000) the restart history.
+
+Anchors: the bare Lua call (``LuaVM.invoke`` of hyper-aos ``compute`` on the same base and
+message, conversions included) measured here; Luerl's ~565 computes/s on this machine and
+HyperBEAM's 250-330 Lua messages/s per process are the figures published in issue 14, printed
+as such (not measured here).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import Result, check, machine, print_table  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("HYPERBEAM_SHARED", ROOT.parent / "shared"))
+FX = SHARED / "fixtures" / "hyperbeam"
+LUERL_PUBLISHED = 565.0  # bare Luerl, hyper-aos computes/s (issue 14 text)
+HYPERBEAM_PUBLISHED = 330.0  # HyperBEAM users' best reported Lua messages/s per process
+PING = (
+    "Handlers.add('ping', function(m) return m.body.action == 'Ping' end, function(msg)"
+    " Pings = (Pings or 0) + 1; State[#State + 1] = msg.body.n; msg.reply({data = 'pong'}) end)"
+)
+
+
+def _setup(store, n_msgs):
+    import hyperbeam_fast as hb
+    from hyperbeam_fast import ao, cache
+    from hyperbeam_fast.devices.process import register_process_devices
+
+    register_process_devices()
+    w = hb.Wallet.from_file(str(FX / "key-1.json"))
+    code = (FX / "hyper-aos.lua").read_text()
+    mod = cache.write({"content-type": "application/lua", "body": code}, store)
+    proc = hb.commit(
+        {
+            "device": "process@1.0",
+            "type": "Process",
+            "scheduler": w.address,
+            "execution-device": "lua@5.3a",
+            "module": mod,
+            "authority": w.address,
+        },
+        w,
+    )
+    pid = hb.id(proc, "all")
+    opts = {"priv_store": store, "priv_wallet": w}
+
+    def send(**f):
+        m = hb.commit({"target": pid, "type": "Message", **f}, w)
+        s, a = ao.resolve(proc, {"path": "schedule", "method": "POST", "body": m}, opts)
+        check(s == "ok", f"schedule: {a}")
+
+    send(action="Eval", data="State = {}; " + PING)
+    for i in range(n_msgs):
+        if i % 2:
+            send(action="Ping", n=i)
+        else:
+            send(action="Eval", data=f"Counter = (Counter or 0) + {i}; return Counter")
+    return proc, pid, opts
+
+
+def bench_process(n_msgs: int) -> dict:
+    from hyperbeam_fast import ao
+    from hyperbeam_fast.devices import lua as lua_dev
+    from hyperbeam_fast.devices import scheduler
+    from hyperbeam_fast.devices.process import forget_live
+    from hyperbeam_fast.store import MemoryStore
+
+    store = MemoryStore()
+    proc, pid, opts = _setup(store, n_msgs)
+    forget_live()
+    s, st = ao.resolve(proc, {"path": "compute", "slot": 1}, opts)  # init + the handler
+    check(s == "ok", "first slots compute")
+    t0 = time.perf_counter()
+    s, st = ao.resolve(proc, "now", opts)
+    dt = time.perf_counter() - t0
+    check(s == "ok" and int(st["at-slot"]) == n_msgs, "all slots computed")
+    last = (n_msgs - 1) - ((n_msgs - 1) % 2)  # the last Eval (message i is at slot i + 1)
+    evens = sum(range(0, last + 1, 2))
+    got = ao.resolve(proc, {"path": "compute", "slot": last + 1}, opts)
+    out = str(got[1]["results"]["output"]["data"])
+    check(str(evens) in out, f"Counter is the sum of the Eval increments ({out!r})")
+    # the bare Lua call on the same state and a recorded message, in the same run
+    vm = lua_dev.state_of(st)
+    check(vm is not None, "live Lua state")
+    base = {k: v for k, v in st.items() if not k.startswith("priv") and k != "results"}
+    msg = scheduler.server(pid, opts).read(2)
+    reps = n_msgs
+    t1 = time.perf_counter()
+    for _ in range(reps):
+        ok, res = vm.invoke(b"compute", [base, msg, {}])
+    bare = (time.perf_counter() - t1) / reps
+    check(ok and isinstance(res[0], dict) and "results" in res[0], "bare call result")
+    return {"process_rate": n_msgs / dt, "bare_rate": 1 / bare}
+
+
+def bench_restart(slots: int) -> dict:
+    """A ``slots``-slot hyper-aos process: the node restarts (live states dropped); the time
+    until its next message is computed (newest checkpoint + replay since)."""
+    import hyperbeam_fast as hb
+    from hyperbeam_fast import ao
+    from hyperbeam_fast.devices.process import forget_live
+    from hyperbeam_fast.store import MemoryStore
+
+    store = MemoryStore()
+    t = time.perf_counter()
+    proc, pid, opts = _setup(store, slots - 2)
+    sched_s = time.perf_counter() - t
+    t = time.perf_counter()
+    s, st = ao.resolve(proc, "now", opts)
+    check(s == "ok", "history computed")
+    hist_s = time.perf_counter() - t
+    w = opts["priv_wallet"]
+    m = hb.commit({"target": pid, "type": "Message", "action": "Eval", "data": "return #State"}, w)
+    check(ao.resolve(proc, {"path": "schedule", "method": "POST", "body": m}, opts)[0] == "ok", "")
+    forget_live()  # what a node restart does; the store keeps the schedule and checkpoints
+    t = time.perf_counter()
+    s, st = ao.resolve(proc, "now", opts)
+    restart = time.perf_counter() - t
+    check(s == "ok" and str(st["results"]["output"]["data"]) == str((slots - 2) // 2), "answer")
+    return {"restart_s": restart, "history_s": hist_s, "schedule_s": sched_s, "slots": slots}
+
+
+def run() -> list[Result]:
+    n = int(os.environ.get("LUA_BENCH_MESSAGES", "400"))
+    p = bench_process(n)
+    rs = int(os.environ.get("LUA_BENCH_RESTART_SLOTS", "10000"))
+    r = bench_restart(rs)
+    print(
+        f"restart: {r['slots']} slots (scheduled in {r['schedule_s']:.1f} s, computed in "
+        f"{r['history_s']:.1f} s); next message answered {r['restart_s']:.2f} s after restart"
+    )
+    return [
+        Result("lua", "bare Lua call (hyper-aos compute)", p["bare_rate"], "/s"),
+        Result(
+            "lua",
+            "process@1.0 msgs (Eval+handler, state writes)",
+            p["process_rate"],
+            "/s",
+            target=3000.0,
+            vs=(
+                ("bare Lua call (same run)", p["process_rate"] / p["bare_rate"]),
+                ("Luerl 565/s (published)", p["process_rate"] / LUERL_PUBLISHED),
+                ("HyperBEAM 330/s (published)", p["process_rate"] / HYPERBEAM_PUBLISHED),
+            ),
+        ),
+        Result(
+            "lua",
+            "process overhead: bare rate / process rate",
+            p["bare_rate"] / p["process_rate"],
+            "x",
+        ),
+        Result(
+            "lua",
+            f"restart: 2 s / time to answer ({r['slots']} slots)",
+            2.0 / r["restart_s"],
+            "x",
+            target=1.0,
+        ),
+    ]
+
+
+def main() -> int:
+    if not (FX / "hyper-aos.lua").exists():
+        print("fixtures not found (set HYPERBEAM_SHARED); nothing to do")
+        return 0
+    print(machine())
+    print_table(run(), "lua@5.3a (targets: >= 3000 msgs/s; overhead <= 1.5x; restart <= 2 s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
