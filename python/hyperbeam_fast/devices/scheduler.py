@@ -24,6 +24,9 @@ from typing import Any
 
 from .. import cache
 from ..exceptions import HyperbeamError, NotFound
+from ..commitments import proven, with_only_committed
+from ..exceptions import CodecError
+from ..message import human_id
 from ..message import id as msg_id
 from ..node.authority import speakers
 from ..store import MemoryStore, Store
@@ -68,7 +71,7 @@ def is_process(m: Any) -> bool:
 def find_target_id(msg1: dict, msg2: dict) -> str:
     """Runtime §11.2."""
     if msg2.get("target"):
-        return _text(msg2["target"])
+        return human_id(msg2["target"])
     if is_process(msg2):
         return msg_id(msg2, "all")
     if isinstance(msg1.get("process"), dict):
@@ -203,13 +206,31 @@ class SchedulerDevice:
         knows (it has slots) or whose signed definition is given; a process definition is
         stored only when signed."""
         to_sched = request.get("body") if isinstance(request.get("body"), dict) else request
-        to_sched = {k: v for k, v in to_sched.items() if k != "method"}
-        if is_process(to_sched):
-            pid = msg_id(to_sched, "all")
-        elif to_sched.get("target"):
-            pid = _text(to_sched["target"])
+        checked = proven(to_sched)  # verified at the node's door (http.py), keys added since
+        if checked is not None:
+            to_sched = checked
+        elif to_sched.get("commitments"):
+            # only what was signed is scheduled: the keys the node added (`path`, the HTTP
+            # method, routing keys) are not part of it (dev_scheduler with_only_committed)
+            try:
+                to_sched = with_only_committed(to_sched)
+            except HyperbeamError as e:
+                return "error", {
+                    "status": 400,
+                    "body": "Message invalid: committed components cannot be validated.",
+                    "reason": str(e),
+                }
         else:
-            pid = find_target_id(base, request)
+            to_sched = {k: v for k, v in to_sched.items() if k != "method"}
+        try:
+            if is_process(to_sched):
+                pid = msg_id(to_sched, "all")
+            elif to_sched.get("target"):
+                pid = human_id(to_sched["target"])  # raw 32 bytes (ANS-104) or text
+            else:
+                pid = find_target_id(base, request)
+        except CodecError as e:
+            return "error", {"status": 400, "body": f"bad target: {e}"}
         signed = bool(speakers(to_sched))
         if not signed and (not computed or is_process(to_sched)):
             return "error", {
@@ -217,7 +238,7 @@ class SchedulerDevice:
                 "body": "Only signed messages are scheduled: sign the message (its "
                 "commitments) before posting it to the scheduler.",
             }
-        if opts.get("verify_assignments", True) and to_sched.get("commitments"):
+        if checked is None and opts.get("verify_assignments", True) and to_sched.get("commitments"):
             from ..commitments import verify
 
             try:
@@ -241,7 +262,10 @@ class SchedulerDevice:
         return "ok", server(pid, opts).schedule(to_sched, opts)
 
     def get_schedule(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
-        pid = find_target_id(base, request)
+        try:
+            pid = find_target_id(base, request)
+        except CodecError as e:
+            return "error", {"status": 400, "body": f"bad target: {e}"}
         s = server(pid, opts)
         frm = max(0, _int(request.get("from"), 0))
         to = _int(request.get("to"), s.current)

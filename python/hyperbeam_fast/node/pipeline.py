@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import _native, ao, cache
-from ..commitments import commit, signers
+from ..commitments import commit, proven, signers
 from ..exceptions import (
     DeviceNotFound,
     HyperbeamError,
@@ -379,7 +379,8 @@ class Node:
                 self.metrics.verifications.labels("valid").inc()
                 if self.node_msg.get("store_all_signed", True):
                     try:
-                        cache.write(singleton, self.store)
+                        # what was signed, without the method/path the node added
+                        cache.write(proven(singleton) or singleton, self.store)
                     except HyperbeamError:
                         logs.log(logging.WARNING, "could not store a signed request")
             codec = accept_to_codec(
