@@ -119,7 +119,20 @@ class ProcessDevice:
     # ---- compute ----------------------------------------------------------------------------
 
     def compute(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+        if _text(base.get("as", "")) == "execution":  # as=execution/compute: a dry run
+            return _compute.dryrun(base, request, opts)
         return _compute.compute(base, request, opts)
+
+    def results(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+        return _compute.results_at(base, request, opts)
+
+    def as_(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+        """``as=execution``: the process seen as its execution (aoconnect's dry-run path, whose
+        ``compute`` runs a message without scheduling it; docs/node.md)."""
+        what = _text(request.get("as", ""))
+        if what != "execution":
+            return "error", {"status": 400, "body": f"as={what[:60]!r}: only `execution` is known"}
+        return "ok", {"device": NAME, "process": definition(base), "as": "execution"}
 
     def now(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
         return _compute.now(base, request, opts)

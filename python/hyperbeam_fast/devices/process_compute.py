@@ -14,7 +14,9 @@ from typing import Any
 from .. import ao, cache
 from ..exceptions import HyperbeamError, NotFound, StoreCorrupt
 from ..hashpath import hashpath as _hashpath
+from ..commitments import proven
 from ..message import id as msg_id
+from ..node.authority import speakers
 from . import scheduler as _sched
 from . import wasm64
 from .scheduler import store_of
@@ -494,6 +496,90 @@ def now(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
     pid = process_id(base)
     cur = _sched.server(pid, opts).current
     return compute_to(base, cur, opts)
+
+
+def results_at(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    """``results``: the results of ``base`` (a state); with ``results=<slot>`` (aoconnect's
+    ``compute/results=N``, docs/node.md) those of that slot of ``base``'s process."""
+    n = request.get("results")
+    if n is None or n is True:
+        res = base.get("results")
+        return ("ok", res) if res is not None else ("error", {"status": 404, "body": "no results"})
+    try:
+        target = int(_text(n))
+    except ValueError:
+        return "error", {
+            "status": 400,
+            "body": f"results={_text(n)[:60]!r}: give a slot number (a message ID is not "
+            "looked up here)",
+        }
+    status, state = compute_to(base, target, opts)
+    if status != "ok":
+        return status, state
+    return "ok", state.get("results") or {}
+
+
+#: Keys of a dry-run request that are not part of the message it runs (the node's and the
+#: path's own keys).
+_DRYRUN_DROP = frozenset({"path", "method", "from-process"})
+
+
+def dryrun(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    """Compute ``request`` (the message, signed or not: what it says of its signer holds only
+    where its signature does) against the latest state of ``base``'s process on a copy of
+    that state, without scheduling it; nothing is written (the schedule, the live state and the
+    cache are as before). ``/<ProcID>~process@1.0/as=execution/compute&...`` (aoconnect's
+    dryrun; docs/node.md)."""
+    d = definition(base)
+    pid = msg_id(d, "all")
+    k = _key(pid, opts)
+    cur = _sched.server(pid, opts).current
+    status, state = compute_to(base, cur, opts)
+    if status != "ok":
+        return status, state
+    with _lock(k):  # the live instance is read (its memory copied) while no slot runs on it
+        snap = _snapshot(state, opts)
+        public = public_state(state)
+    if not wasm64.GATE.enter(opts):
+        return "error", {"status": 503, "body": "busy: retry the dry run later"}
+    copy: Any = None
+    try:
+        st, copy = _run_as({**public, "snapshot": snap}, {"path": "normalize"}, opts)
+        if st != "ok" or not isinstance(copy, dict):
+            return "error", {
+                "status": 500,
+                "body": "dry run: cannot copy the state",
+                "reason": copy,
+            }
+        copy = {k2: v for k2, v in copy.items() if k2 != "snapshot"}
+        # From: the signer of the part of the request that verified at the node (the keys a
+        # path adds, e.g. `Action`, are unsigned: a dry run changes nothing)
+        signed = proven(request)
+        who = speakers(signed) if signed is not None else []
+        msg = {
+            k2: v
+            for k2, v in request.items()
+            if k2 not in _DRYRUN_DROP and k2 not in ("priv", "commitments")
+        }
+        if who:
+            msg["from-process"] = who[0]
+        assignment = {
+            "path": "compute",
+            "process": pid,
+            "slot": int(state.get("at-slot", -1)) + 1,
+            "timestamp": int(time.time() * 1000),
+            "block-height": 0,
+            "body": msg,
+        }
+        with ao.step_budget():
+            st, out = _compute_slot(copy, assignment, opts)
+        if st != "ok" or not isinstance(out, dict):
+            return st, out
+        return "ok", out.get("results") or {}
+    finally:
+        if isinstance(copy, dict):
+            wasm64.release(copy)
+        wasm64.GATE.leave()
 
 
 def snapshot(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
