@@ -12,9 +12,9 @@ from collections import OrderedDict
 from typing import Any
 
 from .. import ao, cache
+from ..commitments import proven
 from ..exceptions import HyperbeamError, NotFound, StoreCorrupt
 from ..hashpath import hashpath as _hashpath
-from ..commitments import proven
 from ..message import id as msg_id
 from ..node.authority import speakers
 from . import scheduler as _sched

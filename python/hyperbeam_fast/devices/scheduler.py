@@ -23,9 +23,8 @@ import time
 from typing import Any
 
 from .. import cache
-from ..exceptions import HyperbeamError, NotFound
 from ..commitments import proven, with_only_committed
-from ..exceptions import CodecError
+from ..exceptions import CodecError, HyperbeamError, NotFound
 from ..message import human_id
 from ..message import id as msg_id
 from ..node.authority import speakers
