@@ -4,7 +4,8 @@ Pass 1 (``prep_call``): the scheduled message (the assignment's ``body``) and th
 AOS's JSON (``handle(msg, env)``), written into guest memory through ``priv.<p>/instance``;
 ``function``/``parameters`` are set for ``wasm-64@1.0``. Pass 2 (``results``): the JSON at
 ``results/<p>/output`` is decoded into ``results/{data, outbox, patches, spawns}`` (and
-``results/json``, the JSON itself, as delegated-compute@1.0 leaves it); outbox messages get lower-cased keys, their ``Tags`` merged in, and ``from-process``/``from-image``.
+``results/json``, the JSON itself, as delegated-compute@1.0 leaves it); outbox messages get
+lower-cased keys, their ``Tags`` merged in, and ``from-process``/``from-image``.
 
 Deviation: a WASM trap (fuel, memory limit, ...) gives ``results = {status: error, body: "WASM
 execution error.", error: <reason>}`` with status ``ok`` so the process advances past the slot

@@ -5,11 +5,12 @@ or, without a body, the signed request itself (its committed keys only: ``POST /
 signed process definition spawns it, ``POST /<ProcID>~process@1.0/push`` of a signed message
 sends it, as aoconnect does); a process definition answers with its slot-0 assignment (its
 ``process`` key names the new process). Then compute that slot and, for each
-``results/outbox`` entry with a ``target``, read the target process from the cache store and push the message to it (recursively, ``result-depth`` levels,
-default 1). Entries without a target give ``{response: error, status: 422}``; an unreadable target
-``{status: 404, body: "Could not access target process!"}``. Pushed messages are scheduled as
-they are (``from-process`` set by json-iface), unsigned (``computed``: the scheduler takes them
-because they derive from a signed, scheduled message); signing is the scheduler's (assignments).
+``results/outbox`` entry with a ``target``, read the target process from the cache store
+and push the message to it (recursively, ``result-depth`` levels, default 1). Entries
+without a target give ``{response: error, status: 422}``; an unreadable target
+``{status: 404, body: "Could not access target process!"}``. Pushed messages are scheduled
+as they are (``from-process`` set by json-iface), unsigned (``computed``: the scheduler takes
+them because they derive from a signed, scheduled message); signing is the scheduler's.
 
 The reply, as ``dev_push:do_push``'s: the slot's results keys at the top level (with
 ``result-depth`` 0: none), each outbox key's delivery, ``slot`` and ``process``.

@@ -59,7 +59,9 @@ if (step === "upload") {
     return { slot, output: text(r), error: r.Error ?? null };
   };
   if (step === "flow") {
-    const pid = await attempt("spawn", () => ao.spawn({ module: args.module, tags: args.tags ?? [] }));
+    // `image`: the stack this node runs without genesis-wasm@1.0 reads the module from `image`
+    const tags = [...(args.tags ?? []), ...(args.image ? [{ name: "image", value: args.module }] : [])];
+    const pid = await attempt("spawn", () => ao.spawn({ module: args.module, tags }));
     if (typeof pid === "string") {
       await attempt("two", () => evalIn(pid, "return 1 + 1"));
       await attempt("set", () => evalIn(pid, "Counter = 41"));
