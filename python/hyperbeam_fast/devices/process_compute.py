@@ -521,7 +521,7 @@ def results_at(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
 
 #: Keys of a dry-run request that are not part of the message it runs (the node's and the
 #: path's own keys).
-_DRYRUN_DROP = frozenset({"path", "method", "from-process"})
+_DRYRUN_DROP = frozenset({"path", "method"})
 
 
 def dryrun(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
@@ -561,8 +561,8 @@ def dryrun(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
             for k2, v in request.items()
             if k2 not in _DRYRUN_DROP and k2 not in ("priv", "commitments")
         }
-        if who:
-            msg["from-process"] = who[0]
+        if who:  # private: never from the wire, nor in an outbox message (json-iface)
+            msg["priv"] = {"signer": who[0]}
         assignment = {
             "path": "compute",
             "process": pid,
