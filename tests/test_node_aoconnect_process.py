@@ -84,6 +84,11 @@ def test_aoconnect_spawn_message_result_dryrun_restart(aos_image, wallets, tmp_p
     node = NodeProc(tmp_path / "node2", key=opkey, store=store)
     try:
         again = _step(tmp_path, "again", node.url, {"key": str(k1), "process": pid})
+        # a whole results message (the AOS prompt has colour escapes): a reply, not a dropped
+        # connection; values that cannot be headers travel in the multipart body
+        for path in (f"/{pid}/compute/results?slot=1", f"/{pid}/now/results"):
+            with urllib.request.urlopen(node.url + path, timeout=60) as r:
+                assert r.status == 200 and b"\x1b[" in r.read(), path
     finally:
         assert node.stop() == 0
     assert again["counter"] == {"slot": 6, "output": "42", "error": None}, again

@@ -63,6 +63,19 @@ def _text(v: Any) -> str:
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
+def _signed_part(singleton: dict) -> dict:
+    """What a signed request's signers signed, to be stored: an ANS-104 data item without the
+    method and path the node added (its commitment covers the item only); an httpsig request
+    as it is (its signature may cover ``path``)."""
+    comms = singleton.get("commitments")
+    if isinstance(comms, dict) and comms and all(
+        isinstance(c, dict) and _text(c.get("commitment-device", "")) == "ans104@1.0"
+        for c in comms.values()
+    ):
+        return proven(singleton) or singleton
+    return singleton
+
+
 def register_node_devices() -> None:
     """Register meta@1.0, relay@1.0, router@1.0 and the process devices in the registry."""
     from ..devices import meta, relay, router
@@ -379,8 +392,7 @@ class Node:
                 self.metrics.verifications.labels("valid").inc()
                 if self.node_msg.get("store_all_signed", True):
                     try:
-                        # what was signed, without the method/path the node added
-                        cache.write(proven(singleton) or singleton, self.store)
+                        cache.write(_signed_part(singleton), self.store)
                     except HyperbeamError:
                         logs.log(logging.WARNING, "could not store a signed request")
             codec = accept_to_codec(
