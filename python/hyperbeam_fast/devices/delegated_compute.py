@@ -148,15 +148,14 @@ class DelegatedComputeDevice:
             "body": page["body"],
         }
         status, reply = RELAY.call({"device": "relay@1.0"}, relay_req, opts)
-        if status != "ok" or not isinstance(reply, dict):
-            why = reply.get("body") if isinstance(reply, dict) else reply
-            return "error", {"status": 502, "body": f"compute unit unreachable or failed: {why}"}
-        code = reply.get("status")
-        if code is not None and not 200 <= int(_text(code)) < 300:
-            said = f"the compute unit answered {_text(code)}: {_text(reply.get('body'))[:300]}"
-            return "error", {"status": 502, "body": said}
-        raw = reply.get("body")
-        raw = raw if isinstance(raw, bytes) else _text(raw or "").encode()
+        # a plain JSON reply comes back as its bytes; a message (an error, a node) as a map
+        raw = reply.get("body") if isinstance(reply, dict) else reply
+        raw = raw if isinstance(raw, bytes) else _text(raw if raw is not None else "").encode()
+        if status not in ("ok", "created"):
+            return "error", {
+                "status": 502,
+                "body": f"compute unit unreachable or failed ({status}): {_text(raw)[:300]}",
+            }
         try:
             res = results(orjson.loads(raw), raw, pid, d.get("module"))
         except (orjson.JSONDecodeError, ValueError) as e:

@@ -438,7 +438,9 @@ def _compute_slot(state: dict, assignment: dict, opts: dict) -> tuple[str, Any]:
     except HyperbeamError as e:
         return "error", {"status": 500, "body": f"execution failed: {e}"}
     if status != "ok" or not isinstance(out, dict):
-        return "error", {"status": 500, "body": "execution failed", "reason": out}
+        code = out.get("status") if isinstance(out, dict) else None  # e.g. a CU's 502
+        code = code if isinstance(code, int) and 400 <= code < 600 else 500
+        return "error", {"status": code, "body": "execution failed", "reason": out}
     prev = _text(state.get("state-hashpath") or msg_id(definition(state), "all"))
     return "ok", _advance({**out, "state-hashpath": prev}, assignment)
 
