@@ -42,6 +42,7 @@ from ..message import id as msg_id
 from ..wasm import WasmError
 from . import delegated_compute, scheduler_formats, wasi, wasm64
 from .patch import DEVICE as PATCH
+from .patch import is_patch
 from .scheduler import store_of
 
 NAME = "genesis-wasm@1.0"
@@ -51,6 +52,10 @@ PREFIX = "wasm"
 _IMAGE = "genesis-module"  # a transient input prefix holding the WASM bytes for wasm-64's init
 _PRIV_ENV = "genesis/env"
 _PRIV_MODULE = "genesis/module"
+#: The assignment keys the CU reads (as its aos-2 tags ``Process``, ``Epoch``, ``Slot``, ...).
+_ASSIGNMENT_FIELDS = frozenset(
+    {"process", "epoch", "slot", "nonce", "skip", "timestamp", "block-height", "hash-chain"}
+)
 
 
 def _definition(base: dict) -> dict:
@@ -84,10 +89,16 @@ def module_of(process: dict, opts: dict) -> tuple[str, dict, bytes]:
 
 
 def cu_message(assignment: dict) -> dict:
-    """The message the legacy CU hands AOS for ``assignment`` (module docstring)."""
-    node = scheduler_formats.assignment_to_aos2(assignment)
-    m = node["message"] or {}
-    a = {t["name"]: t["value"] for t in node["assignment"]["Tags"]}
+    """The message the legacy CU hands AOS for ``assignment`` (module docstring): its aos-2
+    node mapped as the CU maps it. (Only the assignment's fields are read, not its json
+    struct: its ID and signer are not part of the message.)"""
+    body = assignment.get("body")
+    m = scheduler_formats.json_struct(body) if isinstance(body, dict) else {}
+    a = {
+        scheduler_formats.header_case(k): scheduler_formats.text(v)
+        for k, v in assignment.items()
+        if k in _ASSIGNMENT_FIELDS
+    }
     mtags = m.get("Tags") or []
     names = {t["name"]: t["value"] for t in mtags}
     owner = m.get("Owner", "")
@@ -290,6 +301,8 @@ class GenesisWasmDevice:
         except ValueError as e:
             res = error_results(str(e), d)
         state = {**out, "results": res}
+        if not any(is_patch(m) for m in res["outbox"].values()):
+            return "ok", state  # what patch@1.0 would give: nothing to move
         dev = state.get("device")
         status, patched = PATCH.patches(
             {**state, "device": "message@1.0"}, {"patch-from": "/results/outbox"}, opts
