@@ -182,6 +182,13 @@ def test_bad_modules_get_4xx_and_nothing_is_stored(aos_wasm, wallets, tmp_path):
             assert st == status and why.encode() in body, (st, body[:300])
             assert aos2(url, pid)["edges"] == []
             assert raw(url, "GET", f"/{pid}")[0] == 404
+        # a WASM header on bytes that do not compile: scheduled, but its compute is a 422
+        broken = upload_item(url, w1, b"\0asm\x01\0\0\0 not a module")
+        proc = spawn_msg(w1, broken, "genesis-wasm@1.0")
+        assert spawn(url, proc)[0] == "ok"
+        st, body = raw(url, "GET", f"/{hb.id(proc, 'all')}/compute/results/data?slot=0")
+        assert st == 422 and b"does not compile" in body, (st, body[:300])
+        assert raw(url, "GET", "/~meta@1.0/info/address")[0] == 200  # the node goes on
     finally:
         assert node.stop() == 0
 

@@ -119,6 +119,10 @@ def test_eval_and_state(aos, wallets):
     # what AOS saw as its environment: the CU's {Process, Module}
     got = send(proc, opts, w, "return ao.env.Process.Id .. ' ' .. ao.env.Module.Id .. ' ' .. Owner")
     assert got["data"] == f"{hb.id(proc, 'all')} {mid} {w.address}"
+    # an Eval from a key that is not the owner is not evaluated (AOS's own check on Owner)
+    other = send(proc, opts, wallets[1], "Counter = 0; return 'evaluated'")
+    assert other["data"] != "evaluated" and "New Message From" in other["data"]
+    assert send(proc, opts, w, "return Counter")["data"] == "41"
 
 
 def test_message_fields_are_the_cus(wallets):

@@ -39,7 +39,8 @@ import orjson
 from .. import cache
 from ..exceptions import HyperbeamError, InvalidModule, NotFound
 from ..message import id as msg_id
-from ..wasm import WasmError
+from ..wasm import WasmError, load_module
+from ..wasm.errors import WasmCompileError
 from . import delegated_compute, scheduler_formats, wasi, wasm64
 from .patch import DEVICE as PATCH
 from .patch import is_patch
@@ -218,6 +219,12 @@ class GenesisWasmDevice:
             mid, module, wasm = module_of(d, opts)
         except InvalidModule as e:
             return "error", {"status": e.status, "body": str(e)}
+        try:  # compiled (and cached) here, so that a module that does not compile is a 422
+            load_module(wasm)
+        except WasmCompileError as e:
+            return "error", {"status": 422, "body": f"Module {mid} does not compile: {e}"}
+        except WasmError as e:  # e.g. the exnref translator is missing: the node's problem
+            return "error", {"status": 500, "body": f"Module {mid} cannot be loaded: {e}"}
         _, st = wasi.DEVICE.init(base)
         tmp = _with_image(st, wasm)
         if snapshot is None:

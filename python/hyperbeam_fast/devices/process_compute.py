@@ -159,8 +159,9 @@ def _init(d: dict, pid: str, opts: dict) -> tuple[str, Any]:
     state["process"] = d
     status, out = _run_as(state, {"path": "init"}, opts)
     if status != "ok":
+        code = out.get("status") if isinstance(out, dict) else None  # e.g. a bad Module: 4xx
         return "error", {
-            "status": 500,
+            "status": code if isinstance(code, int) and 400 <= code < 600 else 500,
             "body": "process init failed",
             "reason": out,
             "phase": "init",
