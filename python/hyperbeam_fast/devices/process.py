@@ -151,6 +151,8 @@ PROCESS_DEVICES = (
     "scheduler@1.0",
     "process@1.0",
     "push@1.0",
+    "genesis-wasm@1.0",
+    "delegated-compute@1.0",
 )
 
 
@@ -183,9 +185,10 @@ def aos_process(image: str, wallet: Any, authority: str | None = None, **extra: 
 
 
 def register_process_devices() -> None:
-    """Register wasm-64, wasi, json-iface, scheduler, process and push (imports wasmtime)."""
-    from . import json_iface, push, scheduler, wasi, wasm64
+    """Register wasm-64, wasi, json-iface, scheduler, process, push, genesis-wasm and
+    delegated-compute (imports wasmtime)."""
+    from . import delegated_compute, genesis_wasm, json_iface, push, scheduler, wasi, wasm64
 
-    for mod in (wasm64, wasi, json_iface, scheduler, push):
+    for mod in (wasm64, wasi, json_iface, scheduler, push, genesis_wasm, delegated_compute):
         ao.register_device(mod.DEVICE.name, mod.DEVICE)
     ao.register_device(NAME, DEVICE)

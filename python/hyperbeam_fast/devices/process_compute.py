@@ -161,8 +161,9 @@ def _init(d: dict, pid: str, opts: dict) -> tuple[str, Any]:
     state["process"] = d
     status, out = _run_as(state, {"path": "init"}, opts)
     if status != "ok":
+        code = out.get("status") if isinstance(out, dict) else None  # e.g. a bad Module: 4xx
         return "error", {
-            "status": 500,
+            "status": code if isinstance(code, int) and 400 <= code < 600 else 500,
             "body": "process init failed",
             "reason": out,
             "phase": "init",
@@ -404,12 +405,25 @@ def _failed_slot(state: dict, assignment: dict, why: str) -> dict:
     """The state after a failed slot: the state before it with an error result, shaped as the
     stack's own error results are (wasm-64's ``type``/``error``; json-iface adds ``status``,
     ``body`` and an empty ``outbox``)."""
+    dev = _failed_results_of(state)
+    if dev is not None:  # an execution device with its own error results (genesis-wasm@1.0)
+        return _advance({**state, "results": dev(state, why)}, assignment)
     results: dict = {"type": "error", "error": why}
     stack = definition(state).get("device-stack")
     names = stack.values() if isinstance(stack, dict) else stack if isinstance(stack, list) else []
     if any(_text(n).lower() == "json-iface@1.0" for n in names):
         results.update({"status": "error", "body": "WASM execution error.", "outbox": {}})
     return _advance({**state, "results": results}, assignment)
+
+
+def _failed_results_of(state: dict) -> Any:
+    """The execution device's ``failed_results(state, why)``, if it has one."""
+    try:
+        dev = ao.load_device(_text(_exec_device(definition(state))), {})
+    except ao.DeviceNotFound:
+        return None
+    f = getattr(dev, "failed_results", None)
+    return f if callable(f) else None
 
 
 def _advance(out: dict, assignment: dict) -> dict:
@@ -427,7 +441,9 @@ def _compute_slot(state: dict, assignment: dict, opts: dict) -> tuple[str, Any]:
     except HyperbeamError as e:
         return "error", {"status": 500, "body": f"execution failed: {e}"}
     if status != "ok" or not isinstance(out, dict):
-        return "error", {"status": 500, "body": "execution failed", "reason": out}
+        code = out.get("status") if isinstance(out, dict) else None  # e.g. a CU's 502
+        code = code if isinstance(code, int) and 400 <= code < 600 else 500
+        return "error", {"status": code, "body": "execution failed", "reason": out}
     prev = _text(state.get("state-hashpath") or msg_id(definition(state), "all"))
     return "ok", _advance({**out, "state-hashpath": prev}, assignment)
 

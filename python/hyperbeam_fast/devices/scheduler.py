@@ -4,7 +4,8 @@ One scheduling server per (store, process): slots from 0, each assignment signed
 wallet (``opts["priv_wallet"]``) and linked into a hash chain, persisted in the cache store
 (``assignments/<ProcID>/<slot>`` links to the assignment message), so the schedule continues
 across a restart. Keys: ``schedule`` (``method: POST`` assigns, ``GET`` lists ``from``..``to``
-paged by 1000), ``slot``, ``status``, ``next`` (for process@1.0), ``checkpoint``.
+paged by 1000; ``accept=application/aos-2``: the legacy CU's JSON, :mod:`.scheduler_formats`),
+``slot``, ``status``, ``next`` (for process@1.0), ``checkpoint``.
 
 Hash chain: ``hash-chain(n) = b64url(sha256(raw(hash-chain(n-1)) ++ raw(ID(message))))`` with the
 raw 32-byte previous digest both while running and after a restart (HyperBEAM mixes the two
@@ -20,15 +21,17 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+import urllib.parse
 from typing import Any
 
-from .. import cache
+from .. import ao, cache
 from ..commitments import proven, with_only_committed
 from ..exceptions import CodecError, HyperbeamError, NotFound
 from ..message import human_id
 from ..message import id as msg_id
 from ..node.authority import speakers
 from ..store import MemoryStore, Store
+from . import scheduler_formats
 
 NAME = "scheduler@1.0"
 PAGE = 1000
@@ -178,6 +181,21 @@ def forget_servers() -> None:
         _servers.clear()
 
 
+def _refused(definition: dict, opts: dict) -> dict | None:
+    """Why the process's execution device refuses ``definition`` (its ``check_definition``,
+    e.g. genesis-wasm@1.0: a ``Module`` that is not stored or not WASM), or None: checked before
+    slot 0, so nothing is stored or scheduled for a process that could never run."""
+    name = definition.get("execution-device")
+    if not name:
+        return None
+    try:
+        dev = ao.load_device(_text(name), opts)
+    except ao.DeviceNotFound:
+        return None
+    check = getattr(dev, "check_definition", None)
+    return check(definition, opts) if callable(check) else None
+
+
 def _int(v: Any, default: int) -> int:
     try:
         return int(_text(v)) if v is not None else default
@@ -251,6 +269,9 @@ class SchedulerDevice:
                     "reason": "Given message does not correctly validate.",
                 }
         if is_process(to_sched):
+            refused = _refused(to_sched, opts)
+            if refused is not None:
+                return "error", refused
             cache.write(to_sched, store_of(opts))
         elif not _defines(base, pid) and not _has_slots(pid, opts):
             return "error", {
@@ -277,6 +298,9 @@ class SchedulerDevice:
             if a is None:
                 break
             out[str(slot)] = a
+        accept = urllib.parse.unquote(_text(request.get("accept", ""))).strip().lower()
+        if accept == scheduler_formats.AOS2:  # the legacy CU's format (dev_scheduler_formats)
+            return "ok", scheduler_formats.assignments_to_aos2(pid, list(out.values()), continues)
         return "ok", {
             "type": "schedule",
             "process": pid,
