@@ -77,10 +77,9 @@ def header_case(key: str) -> str:
 def _first_signer(msg: dict) -> tuple[str, str]:
     comms = msg.get("commitments")
     if not isinstance(comms, dict) or not comms:
-        # a dry run's message: its signer, verified by the node, in a private key
-        priv = msg.get("priv")
-        who = priv.get("signer") if isinstance(priv, dict) else None
-        return (who, "") if isinstance(who, str) else ("", "")
+        from ..node.authority import owner_of
+
+        return owner_of(msg), ""  # a dry run's message: the signer the node verified
     from ..node.authority import speakers
 
     signers = speakers(msg)  # a node's signed reply or assignment owns nothing

@@ -16,7 +16,7 @@ from ..commitments import proven
 from ..exceptions import HyperbeamError, NotFound, StoreCorrupt
 from ..hashpath import hashpath as _hashpath
 from ..message import id as msg_id
-from ..node.authority import speakers
+from ..node.authority import DRY_RUN_SIGNER, speakers
 from . import scheduler as _sched
 from . import wasm64
 from .scheduler import store_of
@@ -578,7 +578,7 @@ def dryrun(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
             if k2 not in _DRYRUN_DROP and k2 not in ("priv", "commitments")
         }
         if who:  # private: never from the wire, nor in an outbox message (json-iface)
-            msg["priv"] = {"signer": who[0]}
+            msg["priv"] = {DRY_RUN_SIGNER: who[0]}
         assignment = {
             "path": "compute",
             "process": pid,

@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 
 from ..message import id as msg_id
-from ..node.authority import speakers
+from ..node.authority import owner_of
 
 AOS2 = "application/aos-2"
 #: Keys that are fields of a json struct, never tags (``prepare_header_case_tags``).
@@ -111,8 +111,7 @@ def _signature(msg: dict, owner: str) -> str:
 def json_struct(msg: dict) -> dict:
     """``message_to_json_struct`` (owner as address). The owner is the first address the
     message speaks for (``node.authority.speakers``: a node's signed reply owns nothing)."""
-    who = speakers(msg)
-    owner = who[0] if who else ""
+    owner = owner_of(msg)  # a dry run's message: the signer the node verified
     frm = msg.get("from-process")
     return {
         "Id": msg_id(msg, "all"),

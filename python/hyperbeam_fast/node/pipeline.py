@@ -68,9 +68,13 @@ def _signed_part(singleton: dict) -> dict:
     method and path the node added (its commitment covers the item only); an httpsig request
     as it is (its signature may cover ``path``)."""
     comms = singleton.get("commitments")
-    if isinstance(comms, dict) and comms and all(
-        isinstance(c, dict) and _text(c.get("commitment-device", "")) == "ans104@1.0"
-        for c in comms.values()
+    if (
+        isinstance(comms, dict)
+        and comms
+        and all(
+            isinstance(c, dict) and _text(c.get("commitment-device", "")) == "ans104@1.0"
+            for c in comms.values()
+        )
     ):
         return proven(singleton) or singleton
     return singleton
