@@ -9,8 +9,9 @@ on keep-alive connections, each push answered with its computed result, and read
 result back with ``/compute/results=<slot>`` (plain JSON). Checks every answer (the counter's
 value). Prints messages/s and p50/p99 latency per format, against an anchor measured in the same
 run (``GET /~meta@1.0/info`` on the same connections), plus HyperBEAM's published ~114 ms per
-AOS slot for reference. (The shares of signature checks, scheduling, compute and replies are
-not measured yet.)
+AOS slot for reference. The shares of request decoding + signature checks, scheduling, compute
+and replies (signing + encoding) are measured in process (``Node.handle``, the same pipeline
+without the socket) over ``--share-n`` ANS-104 pushes, by timing those functions.
 
     python benches/bench_clients.py [-n 300] [--clients 4]
 """
@@ -74,10 +75,83 @@ def _httpsig(msg: dict, path: str) -> tuple[dict, bytes]:
     return {k: v.decode("latin-1") for k, v in enc.items()}, body
 
 
+def shares(w: hb.Wallet, wasm: bytes, n: int) -> None:
+    """Time the pipeline's stages in process over ``n`` ANS-104 pushes of an AOS Eval."""
+    from hyperbeam_fast.devices import process_compute, scheduler
+    from hyperbeam_fast.node import pipeline
+
+    spent = {"decode+signatures": 0.0, "scheduling": 0.0, "compute": 0.0, "replies": 0.0}
+
+    def timed(label, fn):
+        def wrap(*args, **kw):
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kw)
+            finally:
+                spent[label] += time.perf_counter() - t
+
+        return wrap
+
+    node = pipeline.Node({"store": "memory"}, wallet=w)
+    hdrs = [(b"content-type", b"application/ans104"), (b"codec-device", b"ans104@1.0")]
+    mod = hb.commit({"content-type": "application/wasm", "data": wasm}, w, "ans104@1.0")
+    check(node.handle("POST", "/content-type", hdrs, ans104.encode(mod))[0] == 200, "upload")
+    proc = {"device": "process@1.0", "type": "Process", "scheduler": w.address}
+    proc |= {"authority": w.address, "module": hb.id(mod, "all"), "data": "1984"}
+    proc["execution-device"] = "genesis-wasm@1.0"
+    st, h, _ = node.handle("POST", "/push", hdrs, ans104.encode(hb.commit(proc, w, "ans104@1.0")))
+    pid = dict(h)[b"process"].decode()
+    target = hb.native_id(pid)
+    items = [
+        ans104.encode(
+            hb.commit(
+                {**AOC, "action": "Eval", "data": "return 1", "target": target, "n": str(i)},
+                w,
+                "ans104@1.0",
+            )
+        )
+        for i in range(n + 1)
+    ]
+    node.handle("POST", f"/{pid}~process@1.0/push", hdrs, items[0])  # instantiates AOS
+    saved = (
+        pipeline.request_to_singleton,
+        scheduler._Server.schedule,
+        process_compute._compute_slot,
+        pipeline.encode_response,
+        pipeline.Node._sign,
+    )
+    pipeline.request_to_singleton = timed("decode+signatures", saved[0])
+    scheduler._Server.schedule = timed("scheduling", saved[1])
+    process_compute._compute_slot = timed("compute", saved[2])
+    pipeline.encode_response = timed("replies", saved[3])
+    pipeline.Node._sign = timed("replies", saved[4])
+    try:
+        t0 = time.perf_counter()
+        for raw in items[1:]:
+            st, _, out = node.handle("POST", f"/{pid}~process@1.0/push", hdrs, raw)
+            check(
+                st == 200 and json.loads(out)["data"] == "1", f"in-process push: {st} {out[:300]!r}"
+            )
+        total = time.perf_counter() - t0
+    finally:
+        (
+            pipeline.request_to_singleton,
+            scheduler._Server.schedule,
+            process_compute._compute_slot,
+            pipeline.encode_response,
+            pipeline.Node._sign,
+        ) = saved
+        node.close()
+    rest = total - sum(spent.values())
+    parts = ", ".join(f"{k} {v / total:.0%}" for k, v in {**spent, "other": rest}.items())
+    print(f"in process: {n / total:.1f} pushes/s ({total / n * 1000:.1f} ms each): {parts}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=300, help="messages per format")
     ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--share-n", type=int, default=100)
     a = ap.parse_args()
     fx = _fixtures()
     print(f"# bench_clients on {machine()}")
@@ -227,6 +301,7 @@ def main() -> None:
         print(f"checked: {2 * a.n} results, counter 1..{2 * a.n}")
     finally:
         node.stop()
+    shares(w, wasm, a.share_n)
 
 
 if __name__ == "__main__":
