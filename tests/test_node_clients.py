@@ -113,3 +113,40 @@ def test_an_ans104_request_keeps_the_proof_of_what_was_signed():
     part = proven(msg)
     assert part is not None and "method" not in part and "path" not in part
     assert hb.verify(part) and hb.signers(part) == [w.address]
+
+
+def test_a_dry_run_leaves_no_trace(fxdir):
+    from hyperbeam_fast.devices.process import AOS_EXECUTION
+    from hyperbeam_fast.store import MemoryStore
+
+    w = hb.Wallet.from_file(str(fxdir / "key-1.json"))
+    store = MemoryStore()
+    node = Node({"store": store}, wallet=w)
+    hdrs = [(b"codec-device", b"ans104@1.0")]
+    wasm = (fxdir / "aos-2-pure-xs.wasm").read_bytes()
+    mod = hb.commit({"content-type": "application/wasm", "data": wasm}, w, "ans104@1.0")
+    assert node.handle("POST", "/content-type", hdrs, ans104.encode(mod))[0] == 200
+    proc = {"device": "process@1.0", "type": "Process", "scheduler": w.address}
+    proc.update({**AOS_EXECUTION, "image": hb.id(mod, "all"), "authority": w.address})
+    st, h, _ = node.handle("POST", "/push", hdrs, _item(w, proc))
+    pid = dict(h)[b"process"].decode()
+    aoc = {"type": "Message", "require-codec": "application/json", "target": hb.native_id(pid)}
+    st, _, out = node.handle(
+        "POST",
+        f"/{pid}~process@1.0/push",
+        hdrs,
+        _item(w, {**aoc, "action": "Eval", "data": "C = 41"}),
+    )
+    assert st == 200, out
+    before = repr(store)
+    dry = f"/{pid}~process@1.0/as=execution/compute&Action=Eval"
+    st, _, out = node.handle("POST", dry, hdrs, _item(w, {**aoc, "data": "C = C + 1; return C"}))
+    assert st == 200 and orjson.loads(out)["raw"]["Output"]["data"] == "42", out
+    assert repr(store) == before  # nothing written: no slot, no state, not the request
+    # the live state did not move: the same dry run answers the same
+    st, _, out = node.handle("POST", dry, hdrs, _item(w, {**aoc, "data": "C = C + 1; return C"}))
+    assert orjson.loads(out)["raw"]["Output"]["data"] == "42"
+    # a dry run by a key that is not the owner: AOS does not evaluate it
+    other = hb.Wallet.generate()
+    st, _, out = node.handle("POST", dry, hdrs, _item(other, {**aoc, "data": "return C"}))
+    assert st == 200 and orjson.loads(out)["raw"]["Output"].get("data") != "41"

@@ -394,7 +394,10 @@ class Node:
                 return e.status, list(TEXT_PLAIN), str(e).encode()
             if signed:
                 self.metrics.verifications.labels("valid").inc()
-                if self.node_msg.get("store_all_signed", True):
+                # a dry run (`.../as=execution/compute`) leaves no trace, its request included
+                if self.node_msg.get("store_all_signed", True) and (
+                    "/as=execution/" not in _text(singleton.get("path", ""))
+                ):
                     try:
                         cache.write(_signed_part(singleton), self.store)
                     except HyperbeamError:
