@@ -209,13 +209,13 @@ def test_push_delivers_outbox_to_target_process(aos_image, wallets):
     code = f'Send({{ Target = "{bid}", Action = "Ping", Data = "hello" }})'
     m = hb.commit({"target": aid, "action": "Eval", "data": code}, w)
     s, r = push.push(a, {"body": m}, opts)
-    assert s == "ok" and r["pushed"]["1"]["status"] == "ok", r
+    assert s == "ok" and r["1"]["status"] == "ok" and r["outbox"], r
     s, sch = ao.resolve(b, {"path": "schedule", "from": 0}, opts)
     body = sch["assignments"]["0"]["body"]
     assert _t(body["action"]) == "Ping" and _t(body["from-process"]) == aid
     # the same through process@1.0's `push` key (runtime §12.3), as `POST /<ProcID>/push` does
     m2 = hb.commit({"target": aid, "action": "Eval", "data": code.replace("hello", "again")}, w)
     s, r = ao.resolve(a, {"path": "push", "method": "POST", "body": m2}, opts)
-    assert s == "ok" and r["slot"] == 1 and r["pushed"]["1"]["slot"] == 1, r
+    assert s == "ok" and r["slot"] == 1 and r["1"]["slot"] == 1, r
     s, sch = ao.resolve(b, {"path": "schedule", "from": 0}, opts)
     assert _t(sch["assignments"]["1"]["body"]["data"]) == "again"

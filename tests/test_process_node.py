@@ -161,7 +161,7 @@ def test_aos_over_http_counter_restart_and_hashpath(aos_image, wallets, tmp_path
         # POST /<ProcID>/push: schedules the body, computes it, answers with its results
         m = hb.commit({"target": pid, "action": "Eval", "data": "return 3 * 3"}, w1)
         st, r = client.post(url, f"/{pid}/push", {"method": "POST", "body": m}, timeout=TIMEOUT)
-        assert st == "ok" and r["slot"] == nxt + 1 and _t(r["results"]["data"]) == "9", r
+        assert st == "ok" and r["slot"] == nxt + 1 and _t(r["data"]) == "9", r
     finally:
         assert node.stop() == 0
 

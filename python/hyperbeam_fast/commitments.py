@@ -226,6 +226,23 @@ def _vouched(msg: dict) -> list[str] | None:
     return None
 
 
+def proven(msg: Any) -> dict | None:
+    """The part of ``msg`` a :func:`vouch` proof covers (the keys verified with its
+    commitments, plus ``commitments``) when one holds for it, else None: what its signers
+    signed, without the keys added since (the node's ``path`` and HTTP method, a path's keys:
+    ``dev_scheduler``'s ``with_only_committed``, which an ans104@1.0 commitment cannot compute
+    once keys were added). The proof is not kept (it is private)."""
+    if not isinstance(msg, dict):
+        return None
+    priv = msg.get("priv")
+    proof = priv.get(_PROOF_KEY) if isinstance(priv, dict) else None
+    if type(proof) is not VerifiedSigners or not proof.holds_for(msg):
+        return None
+    out = {k: msg[k] for k in proof.content}
+    out["commitments"] = msg["commitments"]
+    return out
+
+
 def signer_of(msg: Any) -> dict[str, str]:
     """The verified signer of each commitment that names one (see :func:`signers`), by
     commitment ID. A message carrying a :class:`VerifiedSigners` proof was verified whole (every

@@ -70,6 +70,15 @@ class UnverifiedCommitment(CacheError):
     links its ID to that content (core §4)."""
 
 
+class InvalidModule(HyperbeamError, ValueError):
+    """A process's ``Module`` (genesis-wasm@1.0) that cannot run: not stored on the node (404),
+    not a WASM module (422), or not named at all (400); ``status`` is the HTTP status."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 __all__ = [
     "CacheError",
     "CodecError",
@@ -77,6 +86,7 @@ __all__ = [
     "DeviceNotFound",
     "HashPathError",
     "HyperbeamError",
+    "InvalidModule",
     "InvalidStorePath",
     "NoViableStore",
     "NotFound",

@@ -60,6 +60,22 @@ def select_commitments(msg: dict, comms: dict, committers: Any) -> list[str]:
 id = _native.id  # noqa: A001 - the protocol's name
 
 
+def human_id(v: Any) -> str:
+    """An ID in its 43-character text form (``hb_util:human_id``): 32 raw bytes (an ANS-104
+    ``target`` or anchor) are encoded, text (or its bytes) is returned as text; anything else
+    is a :class:`CodecError` (never decoded as if it were text)."""
+    if isinstance(v, (bytes, bytearray)):
+        if len(v) == 32:
+            return _native.human_id(bytes(v))
+        try:
+            return bytes(v).decode("ascii")
+        except UnicodeDecodeError:
+            raise CodecError(f"not an ID: {len(v)} bytes that are not text") from None
+    if isinstance(v, str):
+        return v
+    raise CodecError(f"not an ID: a {type(v).__name__}")
+
+
 def _id_general(msg: Any, committers: Any = "none") -> str:
     """:func:`id` for messages other than a ``dict`` without ``commitments``."""
     if type(msg) is dict and "commitments" not in msg:

@@ -175,6 +175,10 @@ def _inline(pairs: str, msg: dict, depth: int) -> dict:
     return msg
 
 
+#: A ``Part=Value`` segment: a plain key, ``=``, a value.
+_KEY_VALUE = re.compile(r"[A-Za-z0-9_.+-]+=")
+
+
 def _parse_part(part: str, depth: int) -> Any:
     """``parse_part`` (runtime §5.3)."""
     if is_path_id(part):
@@ -182,6 +186,14 @@ def _parse_part(part: str, depth: int) -> Any:
     if part[0] == "(" and part[-1] == ")" and len(part) >= 2:
         return Resolve(_from({"path": part[1:-1]}, depth + 1))
     sep, key, rest = _part(part, "&~+")
+    if sep != "~" and _KEY_VALUE.match(key):
+        # `Part=Value` is `{path: Part, Part: Value}` (the contract aoconnect 0.0.98 follows,
+        # newer than b2743e4a: `compute/results=5`, `as=execution`; docs/node.md)
+        name, _, value = key.partition("=")
+        msg = {"path": name}
+        k, v = _typed(name, _subpath(value, depth), depth)
+        msg[k] = v
+        return _inline(rest, msg, depth) if sep == "&" else msg
     if sep is None:
         return {"path": part}
     if sep == "+":
@@ -217,6 +229,9 @@ def _from(singleton: Any, depth: int) -> list:
     raw = singleton.get("path", "")
     raw = _text(raw) if raw is not None else ""
     sep, path, query = _part(raw, "?")
+    if sep is None and "%3f" in raw.lower():  # an encoded `?` is a `?` too (aoconnect 0.0.98)
+        at = raw.lower().index("%3f")
+        sep, path, query = "?", raw[:at], raw[at + 3 :]
     globals_ = {k: v for k, v in singleton.items() if k != "path"}
     if sep is not None:
         globals_.update(_inline(query, {}, depth))

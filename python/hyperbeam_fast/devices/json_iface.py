@@ -3,8 +3,9 @@
 Pass 1 (``prep_call``): the scheduled message (the assignment's ``body``) and the process become
 AOS's JSON (``handle(msg, env)``), written into guest memory through ``priv.<p>/instance``;
 ``function``/``parameters`` are set for ``wasm-64@1.0``. Pass 2 (``results``): the JSON at
-``results/<p>/output`` is decoded into ``results/{data, outbox, patches, spawns}``; outbox messages
-get lower-cased keys, their ``Tags`` merged in, and ``from-process``/``from-image``.
+``results/<p>/output`` is decoded into ``results/{data, outbox, patches, spawns}`` (and
+``results/json``, the JSON itself, as delegated-compute@1.0 leaves it); outbox messages get
+lower-cased keys, their ``Tags`` merged in, and ``from-process``/``from-image``.
 
 Deviation: a WASM trap (fuel, memory limit, ...) gives ``results = {status: error, body: "WASM
 execution error.", error: <reason>}`` with status ``ok`` so the process advances past the slot
@@ -17,6 +18,8 @@ from typing import Any
 
 import orjson
 
+from ..exceptions import CodecError
+from ..message import human_id
 from ..message import id as msg_id
 from ..wasm import WasmError
 from .wasm64 import context, deep_put, join, prefixes, walk
@@ -59,6 +62,14 @@ def _json_default(v: Any) -> Any:
     return str(v)
 
 
+def _id(v: Any) -> str:
+    """An ID value as text: raw 32 bytes (an ANS-104 ``target``) in their 43-character form."""
+    try:
+        return human_id(v)
+    except CodecError:
+        return _s(v) if isinstance(v, bytes) else str(v)
+
+
 def header_case(key: str) -> str:
     return "-".join(w[:1].upper() + w[1:] for w in key.split("-"))
 
@@ -66,7 +77,9 @@ def header_case(key: str) -> str:
 def _first_signer(msg: dict) -> tuple[str, str]:
     comms = msg.get("commitments")
     if not isinstance(comms, dict) or not comms:
-        return "", ""
+        from ..node.authority import owner_of
+
+        return owner_of(msg), ""  # a dry run's message: the signer the node verified
     from ..node.authority import speakers
 
     signers = speakers(msg)  # a node's signed reply or assignment owns nothing
@@ -94,7 +107,7 @@ def json_struct(msg: dict, extra: dict | None = None) -> dict:
         "Owner": owner,
         "From": _s(msg.get("from-process")) if msg.get("from-process") else owner,
         "Tags": tags,
-        "Target": _s(msg.get("target", "")),
+        "Target": _id(msg.get("target", "")),
         "Data": _s(msg.get("data", "")),
         "Signature": sig,
     }
@@ -237,6 +250,10 @@ class JsonIfaceDevice:
                 results["spawns"] = {str(i): _norm(s) for i, s in enumerate(spawns, 1)}
             if isinstance(output, dict) and "prompt" in output:
                 results["prompt"] = _s(output["prompt"])
+        if isinstance(resp, dict):
+            # the compute unit's JSON as delegated-compute@1.0 leaves it (results/json): what
+            # aoconnect reads (as the reply's `raw`, docs/node.md)
+            results["json"] = {"content-type": "application/json", "body": orjson.dumps(resp)}
         return "ok", deep_put(base, ["results"], results)
 
 

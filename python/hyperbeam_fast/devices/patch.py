@@ -30,7 +30,8 @@ def _first(base: dict, request: dict, names: tuple[str, str]) -> str:
     return "/"
 
 
-def _is_patch(v: Any) -> bool:
+def is_patch(v: Any) -> bool:
+    """Whether ``v`` is a patch message: ``method: PATCH`` or ``device: patch@1.0``."""
     if not isinstance(v, dict):
         return False
     method = _text(v.get("method"))
@@ -64,8 +65,8 @@ def _apply(mode: str, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
     if mode == "all":
         patches, rest = [dict(entries)], None
     else:
-        patches = [v for _, v in entries if _is_patch(v)]
-        rest = {k: v for k, v in entries if not _is_patch(v)}
+        patches = [v for _, v in entries if is_patch(v)]
+        rest = {k: v for k, v in entries if not is_patch(v)}
     target = base
     if not from_req and parts:
         target = ao.set(target, parts, "patch-error", plain)

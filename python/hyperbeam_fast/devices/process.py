@@ -119,7 +119,20 @@ class ProcessDevice:
     # ---- compute ----------------------------------------------------------------------------
 
     def compute(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+        if _text(base.get("as", "")) == "execution":  # as=execution/compute: a dry run
+            return _compute.dryrun(base, request, opts)
         return _compute.compute(base, request, opts)
+
+    def results(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+        return _compute.results_at(base, request, opts)
+
+    def as_(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+        """``as=execution``: the process seen as its execution (aoconnect's dry-run path, whose
+        ``compute`` runs a message without scheduling it; docs/node.md)."""
+        what = _text(request.get("as", ""))
+        if what != "execution":
+            return "error", {"status": 400, "body": f"as={what[:60]!r}: only `execution` is known"}
+        return "ok", {"device": NAME, "process": definition(base), "as": "execution"}
 
     def now(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
         return _compute.now(base, request, opts)
@@ -138,6 +151,8 @@ PROCESS_DEVICES = (
     "scheduler@1.0",
     "process@1.0",
     "push@1.0",
+    "genesis-wasm@1.0",
+    "delegated-compute@1.0",
 )
 
 
@@ -170,10 +185,10 @@ def aos_process(image: str, wallet: Any, authority: str | None = None, **extra: 
 
 
 def register_process_devices() -> None:
-    """Register wasm-64, wasi, json-iface, scheduler, process, push and lua@5.3a (imports
-    wasmtime and lupa)."""
-    from . import json_iface, lua, push, scheduler, wasi, wasm64
+    """Register wasm-64, wasi, json-iface, scheduler, process, push, genesis-wasm,
+    delegated-compute and lua@5.3a (imports wasmtime and lupa)."""
+    from . import delegated_compute, genesis_wasm, json_iface, lua, push, scheduler, wasi, wasm64
 
-    for mod in (wasm64, wasi, json_iface, scheduler, push, lua):
+    for mod in (wasm64, wasi, json_iface, scheduler, push, genesis_wasm, delegated_compute, lua):
         ao.register_device(mod.DEVICE.name, mod.DEVICE)
     ao.register_device(NAME, DEVICE)

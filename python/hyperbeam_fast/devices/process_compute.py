@@ -12,9 +12,11 @@ from collections import OrderedDict
 from typing import Any
 
 from .. import ao, cache
+from ..commitments import proven
 from ..exceptions import HyperbeamError, NotFound, StoreCorrupt
 from ..hashpath import hashpath as _hashpath
 from ..message import id as msg_id
+from ..node.authority import DRY_RUN_SIGNER, speakers
 from . import lua, wasm64
 from . import scheduler as _sched
 from .scheduler import store_of
@@ -161,8 +163,9 @@ def _init(d: dict, pid: str, opts: dict) -> tuple[str, Any]:
     state["process"] = d
     status, out = _run_as(state, {"path": "init"}, opts)
     if status != "ok":
+        code = out.get("status") if isinstance(out, dict) else None  # e.g. a bad Module: 4xx
         return "error", {
-            "status": 500,
+            "status": code if isinstance(code, int) and 400 <= code < 600 else 500,
             "body": "process init failed",
             "reason": out,
             "phase": "init",
@@ -404,12 +407,25 @@ def _failed_slot(state: dict, assignment: dict, why: str) -> dict:
     """The state after a failed slot: the state before it with an error result, shaped as the
     stack's own error results are (wasm-64's ``type``/``error``; json-iface adds ``status``,
     ``body`` and an empty ``outbox``)."""
+    dev = _failed_results_of(state)
+    if dev is not None:  # an execution device with its own error results (genesis-wasm@1.0)
+        return _advance({**state, "results": dev(state, why)}, assignment)
     results: dict = {"type": "error", "error": why}
     stack = definition(state).get("device-stack")
     names = stack.values() if isinstance(stack, dict) else stack if isinstance(stack, list) else []
     if any(_text(n).lower() == "json-iface@1.0" for n in names):
         results.update({"status": "error", "body": "WASM execution error.", "outbox": {}})
     return _advance({**state, "results": results}, assignment)
+
+
+def _failed_results_of(state: dict) -> Any:
+    """The execution device's ``failed_results(state, why)``, if it has one."""
+    try:
+        dev = ao.load_device(_text(_exec_device(definition(state))), {})
+    except ao.DeviceNotFound:
+        return None
+    f = getattr(dev, "failed_results", None)
+    return f if callable(f) else None
 
 
 def _advance(out: dict, assignment: dict) -> dict:
@@ -427,7 +443,9 @@ def _compute_slot(state: dict, assignment: dict, opts: dict) -> tuple[str, Any]:
     except HyperbeamError as e:
         return "error", {"status": 500, "body": f"execution failed: {e}"}
     if status != "ok" or not isinstance(out, dict):
-        return "error", {"status": 500, "body": "execution failed", "reason": out}
+        code = out.get("status") if isinstance(out, dict) else None  # e.g. a CU's 502
+        code = code if isinstance(code, int) and 400 <= code < 600 else 500
+        return "error", {"status": code, "body": "execution failed", "reason": out}
     prev = _text(state.get("state-hashpath") or msg_id(definition(state), "all"))
     return "ok", _advance({**out, "state-hashpath": prev}, assignment)
 
@@ -496,6 +514,90 @@ def now(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
     pid = process_id(base)
     cur = _sched.server(pid, opts).current
     return compute_to(base, cur, opts)
+
+
+def results_at(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    """``results``: the results of ``base`` (a state); with ``results=<slot>`` (aoconnect's
+    ``compute/results=N``, docs/node.md) those of that slot of ``base``'s process."""
+    n = request.get("results")
+    if n is None or n is True:
+        res = base.get("results")
+        return ("ok", res) if res is not None else ("error", {"status": 404, "body": "no results"})
+    try:
+        target = int(_text(n))
+    except ValueError:
+        return "error", {
+            "status": 400,
+            "body": f"results={_text(n)[:60]!r}: give a slot number (a message ID is not "
+            "looked up here)",
+        }
+    status, state = compute_to(base, target, opts)
+    if status != "ok":
+        return status, state
+    return "ok", state.get("results") or {}
+
+
+#: Keys of a dry-run request that are not part of the message it runs (the node's and the
+#: path's own keys).
+_DRYRUN_DROP = frozenset({"path", "method"})
+
+
+def dryrun(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    """Compute ``request`` (the message, signed or not: what it says of its signer holds only
+    where its signature does) against the latest state of ``base``'s process on a copy of
+    that state, without scheduling it; nothing is written (the schedule, the live state and the
+    cache are as before). ``/<ProcID>~process@1.0/as=execution/compute&...`` (aoconnect's
+    dryrun; docs/node.md)."""
+    d = definition(base)
+    pid = msg_id(d, "all")
+    k = _key(pid, opts)
+    cur = _sched.server(pid, opts).current
+    status, state = compute_to(base, cur, opts)
+    if status != "ok":
+        return status, state
+    with _lock(k):  # the live instance is read (its memory copied) while no slot runs on it
+        snap = _snapshot(state, opts)
+        public = public_state(state)
+    if not wasm64.GATE.enter(opts):
+        return "error", {"status": 503, "body": "busy: retry the dry run later"}
+    copy: Any = None
+    try:
+        st, copy = _run_as({**public, "snapshot": snap}, {"path": "normalize"}, opts)
+        if st != "ok" or not isinstance(copy, dict):
+            return "error", {
+                "status": 500,
+                "body": "dry run: cannot copy the state",
+                "reason": copy,
+            }
+        copy = {k2: v for k2, v in copy.items() if k2 != "snapshot"}
+        # From: the signer of the part of the request that verified at the node (the keys a
+        # path adds, e.g. `Action`, are unsigned: a dry run changes nothing)
+        signed = proven(request)
+        who = speakers(signed) if signed is not None else []
+        msg = {
+            k2: v
+            for k2, v in request.items()
+            if k2 not in _DRYRUN_DROP and k2 not in ("priv", "commitments")
+        }
+        if who:  # private: never from the wire, nor in an outbox message (json-iface)
+            msg["priv"] = {DRY_RUN_SIGNER: who[0]}
+        assignment = {
+            "path": "compute",
+            "process": pid,
+            "slot": int(state.get("at-slot", -1)) + 1,
+            "timestamp": int(time.time() * 1000),
+            "block-height": 0,
+            "body": msg,
+        }
+        with ao.step_budget():
+            st, out = _compute_slot(copy, assignment, opts)
+        if st != "ok" or not isinstance(out, dict):
+            return st, out
+        return "ok", out.get("results") or {}
+    finally:
+        if isinstance(copy, dict):
+            wasm64.release(copy)
+        wasm64.GATE.leave()
 
 
 def snapshot(base: dict, request: dict, opts: dict) -> tuple[str, Any]:

@@ -1,12 +1,19 @@
 """``push@1.0`` (HyperBEAM ``dev_push``, spec runtime §12.7, brief): deliver outbox messages.
 
-``push`` on a process: without ``slot``, schedule the request's ``body`` on the process first;
-then compute that slot and, for each ``results/outbox`` entry with a ``target``, read the target
-process from the cache store and push the message to it (recursively, ``result-depth`` levels,
-default 1). Entries without a target give ``{response: error, status: 422}``; an unreadable target
-``{status: 404, body: "Could not access target process!"}``. Pushed messages are scheduled as
-they are (``from-process`` set by json-iface), unsigned (``computed``: the scheduler takes them
-because they derive from a signed, scheduled message); signing is the scheduler's (assignments).
+``push`` on a process: without ``slot``, schedule the request's ``body`` on the process first,
+or, without a body, the signed request itself (its committed keys only: ``POST /push`` of a
+signed process definition spawns it, ``POST /<ProcID>~process@1.0/push`` of a signed message
+sends it, as aoconnect does); a process definition answers with its slot-0 assignment (its
+``process`` key names the new process). Then compute that slot and, for each
+``results/outbox`` entry with a ``target``, read the target process from the cache store
+and push the message to it (recursively, ``result-depth`` levels, default 1). Entries
+without a target give ``{response: error, status: 422}``; an unreadable target
+``{status: 404, body: "Could not access target process!"}``. Pushed messages are scheduled
+as they are (``from-process`` set by json-iface), unsigned (``computed``: the scheduler takes
+them because they derive from a signed, scheduled message); signing is the scheduler's.
+
+The reply, as ``dev_push:do_push``'s: the slot's results keys at the top level (with
+``result-depth`` 0: none), each outbox key's delivery, ``slot`` and ``process``.
 """
 
 from __future__ import annotations
@@ -38,7 +45,13 @@ def push(
     if slot is None:
         body = request.get("body") if isinstance(request.get("body"), dict) else None
         if body is None:
-            return "error", {"status": 400, "body": "push needs a `slot` or a `body`"}
+            if not request.get("commitments"):
+                return "error", {
+                    "status": 400,
+                    "body": "push needs a `slot`, a signed `body`, or to be a signed request "
+                    "itself (a message to the process, or a process definition)",
+                }
+            body = request  # the scheduler keeps only its committed keys
         req = {"method": "POST", "body": body}
         status, a = _process.schedule(base, req, opts, computed)
         if status != "ok":
@@ -82,12 +95,8 @@ def push(
             "slot": r2.get("slot") if isinstance(r2, dict) else None,
             "target": _text(tgt),
         }
-    return "ok", {
-        "slot": int(_text(slot)),
-        "process": _process.process_id(base),
-        "results": results,
-        "pushed": pushed,
-    }
+    shown = results if depth > 0 else {}
+    return "ok", {**shown, **pushed, "slot": int(_text(slot)), "process": _process.process_id(base)}
 
 
 class PushDevice:

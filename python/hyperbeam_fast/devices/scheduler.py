@@ -4,7 +4,8 @@ One scheduling server per (store, process): slots from 0, each assignment signed
 wallet (``opts["priv_wallet"]``) and linked into a hash chain, persisted in the cache store
 (``assignments/<ProcID>/<slot>`` links to the assignment message), so the schedule continues
 across a restart. Keys: ``schedule`` (``method: POST`` assigns, ``GET`` lists ``from``..``to``
-paged by 1000), ``slot``, ``status``, ``next`` (for process@1.0), ``checkpoint``.
+paged by 1000; ``accept=application/aos-2``: the legacy CU's JSON, :mod:`.scheduler_formats`),
+``slot``, ``status``, ``next`` (for process@1.0), ``checkpoint``.
 
 Hash chain: ``hash-chain(n) = b64url(sha256(raw(hash-chain(n-1)) ++ raw(ID(message))))`` with the
 raw 32-byte previous digest both while running and after a restart (HyperBEAM mixes the two
@@ -20,13 +21,17 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+import urllib.parse
 from typing import Any
 
-from .. import cache
-from ..exceptions import HyperbeamError, NotFound
+from .. import ao, cache
+from ..commitments import proven, with_only_committed
+from ..exceptions import CodecError, HyperbeamError, NotFound
+from ..message import human_id
 from ..message import id as msg_id
 from ..node.authority import speakers
 from ..store import MemoryStore, Store
+from . import scheduler_formats
 
 NAME = "scheduler@1.0"
 PAGE = 1000
@@ -68,7 +73,7 @@ def is_process(m: Any) -> bool:
 def find_target_id(msg1: dict, msg2: dict) -> str:
     """Runtime §11.2."""
     if msg2.get("target"):
-        return _text(msg2["target"])
+        return human_id(msg2["target"])
     if is_process(msg2):
         return msg_id(msg2, "all")
     if isinstance(msg1.get("process"), dict):
@@ -176,6 +181,21 @@ def forget_servers() -> None:
         _servers.clear()
 
 
+def _refused(definition: dict, opts: dict) -> dict | None:
+    """Why the process's execution device refuses ``definition`` (its ``check_definition``,
+    e.g. genesis-wasm@1.0: a ``Module`` that is not stored or not WASM), or None: checked before
+    slot 0, so nothing is stored or scheduled for a process that could never run."""
+    name = definition.get("execution-device")
+    if not name:
+        return None
+    try:
+        dev = ao.load_device(_text(name), opts)
+    except ao.DeviceNotFound:
+        return None
+    check = getattr(dev, "check_definition", None)
+    return check(definition, opts) if callable(check) else None
+
+
 def _int(v: Any, default: int) -> int:
     try:
         return int(_text(v)) if v is not None else default
@@ -203,13 +223,31 @@ class SchedulerDevice:
         knows (it has slots) or whose signed definition is given; a process definition is
         stored only when signed."""
         to_sched = request.get("body") if isinstance(request.get("body"), dict) else request
-        to_sched = {k: v for k, v in to_sched.items() if k != "method"}
-        if is_process(to_sched):
-            pid = msg_id(to_sched, "all")
-        elif to_sched.get("target"):
-            pid = _text(to_sched["target"])
+        checked = proven(to_sched)  # verified at the node's door (http.py), keys added since
+        if checked is not None:
+            to_sched = checked
+        elif to_sched.get("commitments"):
+            # only what was signed is scheduled: the keys the node added (`path`, the HTTP
+            # method, routing keys) are not part of it (dev_scheduler with_only_committed)
+            try:
+                to_sched = with_only_committed(to_sched)
+            except HyperbeamError as e:
+                return "error", {
+                    "status": 400,
+                    "body": "Message invalid: committed components cannot be validated.",
+                    "reason": str(e),
+                }
         else:
-            pid = find_target_id(base, request)
+            to_sched = {k: v for k, v in to_sched.items() if k != "method"}
+        try:
+            if is_process(to_sched):
+                pid = msg_id(to_sched, "all")
+            elif to_sched.get("target"):
+                pid = human_id(to_sched["target"])  # raw 32 bytes (ANS-104) or text
+            else:
+                pid = find_target_id(base, request)
+        except CodecError as e:
+            return "error", {"status": 400, "body": f"bad target: {e}"}
         signed = bool(speakers(to_sched))
         if not signed and (not computed or is_process(to_sched)):
             return "error", {
@@ -217,7 +255,7 @@ class SchedulerDevice:
                 "body": "Only signed messages are scheduled: sign the message (its "
                 "commitments) before posting it to the scheduler.",
             }
-        if opts.get("verify_assignments", True) and to_sched.get("commitments"):
+        if checked is None and opts.get("verify_assignments", True) and to_sched.get("commitments"):
             from ..commitments import verify
 
             try:
@@ -231,6 +269,9 @@ class SchedulerDevice:
                     "reason": "Given message does not correctly validate.",
                 }
         if is_process(to_sched):
+            refused = _refused(to_sched, opts)
+            if refused is not None:
+                return "error", refused
             cache.write(to_sched, store_of(opts))
         elif not _defines(base, pid) and not _has_slots(pid, opts):
             return "error", {
@@ -241,7 +282,10 @@ class SchedulerDevice:
         return "ok", server(pid, opts).schedule(to_sched, opts)
 
     def get_schedule(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
-        pid = find_target_id(base, request)
+        try:
+            pid = find_target_id(base, request)
+        except CodecError as e:
+            return "error", {"status": 400, "body": f"bad target: {e}"}
         s = server(pid, opts)
         frm = max(0, _int(request.get("from"), 0))
         to = _int(request.get("to"), s.current)
@@ -254,6 +298,9 @@ class SchedulerDevice:
             if a is None:
                 break
             out[str(slot)] = a
+        accept = urllib.parse.unquote(_text(request.get("accept", ""))).strip().lower()
+        if accept == scheduler_formats.AOS2:  # the legacy CU's format (dev_scheduler_formats)
+            return "ok", scheduler_formats.assignments_to_aos2(pid, list(out.values()), continues)
         return "ok", {
             "type": "schedule",
             "process": pid,

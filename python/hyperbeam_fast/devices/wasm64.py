@@ -286,6 +286,8 @@ def _image(base: dict, in_prefix: str, opts: dict) -> tuple[bytes, str]:
 
         msg = cache.read(img, store)
         body = msg.get("body") if isinstance(msg, dict) else msg
+        if isinstance(msg, dict) and not isinstance(body, (bytes, bytearray)):
+            body = msg.get("data")  # a module uploaded as an ANS-104 data item: its data
         if not isinstance(body, (bytes, bytearray)):
             raise WasmCompileError(f"image message {img} has no binary body")
         return bytes(body), img

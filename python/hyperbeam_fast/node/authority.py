@@ -76,6 +76,26 @@ def speakers(msg: Any) -> list[str]:
     return out
 
 
+#: The private key of a dry run's message naming its signer (process@1.0 ``dryrun``: the
+#: signer of the request, verified by the node; the keys a path added are unsigned).
+DRY_RUN_SIGNER = "dry-run-signer"
+
+
+def owner_of(msg: Any) -> str:
+    """The owner AOS sees for ``msg``: the first address it speaks for, else (an unsigned dry
+    run's message) the signer the node verified for it, in a private key (never from the wire,
+    nor in an outbox message); "" when none."""
+    who = speakers(msg)
+    if who:
+        return who[0]
+    if isinstance(msg, dict) and not msg.get("commitments"):
+        priv = msg.get("priv")
+        s = priv.get(DRY_RUN_SIGNER) if isinstance(priv, dict) else None
+        if isinstance(s, str):
+            return s
+    return ""
+
+
 def _signature_bytes(sig: Any) -> bytes:
     """The raw signature of a commitment's ``signature`` value: an httpsig ``label=:b64:``
     dictionary member (the label is not signed: relabelling must not make a new update) or
@@ -160,11 +180,13 @@ def refused(what: str, status: int = 403) -> tuple[str, dict]:
 __all__ = [
     "ANONYMOUS",
     "CALLER",
+    "DRY_RUN_SIGNER",
     "PRODUCT_KEYS",
     "Caller",
     "caller",
     "is_operator",
     "operator_of",
+    "owner_of",
     "refused",
     "signatures",
     "speakers",

@@ -64,6 +64,9 @@ STATUS_CODES = {
     "unavailable": 503,
 }
 
+#: The codec name of plain JSON replies (:func:`plain_json`).
+PLAIN_JSON = "application/json"
+
 #: Codecs a response can be encoded with, and their content types.
 RESPONSE_CODECS = {
     "httpsig@1.0": None,
@@ -71,6 +74,9 @@ RESPONSE_CODECS = {
     "json@1.0": b"application/json",
     "flat@1.0": b"application/flat",
     "structured@1.0": b"application/structured",
+    # plain JSON (``require-codec: application/json``, the contract aoconnect 0.0.98 follows):
+    # values as JSON types, keys as they are, the compute unit's JSON as ``raw``; docs/node.md
+    PLAIN_JSON: b"application/json",
 }
 
 
@@ -380,7 +386,11 @@ def request_to_singleton(
 
 
 def accept_to_codec(singleton: dict, default: str = "httpsig@1.0") -> str:
-    """The response codec (``accept-codec`` key, else ``accept``; runtime §7.3)."""
+    """The response codec (``require-codec: application/json``: plain JSON; else the
+    ``accept-codec`` key, else ``accept``; runtime §7.3)."""
+    rc = singleton.get("require-codec")
+    if rc and _text(rc).strip().lower() in (PLAIN_JSON, "json"):
+        return PLAIN_JSON
     ac = singleton.get("accept-codec")
     if ac:
         name = _text(ac).strip().lower()
@@ -520,6 +530,48 @@ def reply_codec(msg: Any, codec: str) -> str:
     return codec
 
 
+def _plain(v: Any, depth: int = 0) -> Any:
+    if depth > 64:
+        raise CodecError("a reply nested deeper than 64 levels")
+    if isinstance(v, dict):
+        return {
+            _text(k): _plain(x, depth + 1)
+            for k, x in v.items()
+            if not (isinstance(k, str) and k.startswith("priv"))
+        }
+    if isinstance(v, (list, tuple)):
+        return [_plain(x, depth + 1) for x in v]
+    if isinstance(v, (bytes, bytearray)):
+        try:
+            return bytes(v).decode("utf-8")
+        except UnicodeDecodeError:
+            return _native.b64url_encode(bytes(v))  # binary: base64url, as IDs are
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    return _text(v)
+
+
+def plain_json(msg: Any) -> bytes:
+    """A reply as plain JSON: values as JSON types (binaries as text, or base64url when not
+    UTF-8), keys as they are, and the compute unit's JSON (a ``json`` key holding
+    ``application/json``, as delegated-compute@1.0 and json-iface@1.0 leave it) parsed into a
+    top-level ``raw``: what aoconnect 0.0.98 reads."""
+    import orjson
+
+    out = _plain(msg)
+    if isinstance(out, dict) and "raw" not in out:
+        j = msg.get("json") if isinstance(msg, dict) else None
+        if isinstance(j, dict) and _text(j.get("content-type", "")).startswith(PLAIN_JSON):
+            try:
+                out["raw"] = orjson.loads(j.get("body") or b"null")
+            except orjson.JSONDecodeError:
+                pass
+    try:
+        return orjson.dumps(out, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError as e:  # e.g. an integer past 64 bits
+        raise CodecError(f"the reply cannot be JSON: {e}") from None
+
+
 def encode_response(
     msg: Any, codec: str = "httpsig@1.0", request_headers: dict[str, bytes] | None = None
 ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
@@ -541,6 +593,15 @@ def encode_response(
             raise CodecError("ans104@1.0 is not available on this node")
         body = mod.encode(_as_signed(msg))
         headers += [(b"codec-device", b"ans104@1.0"), (b"content-type", b"application/ans104")]
+    elif codec == PLAIN_JSON:
+        body = plain_json(msg)
+        headers.append((b"content-type", b"application/json"))
+        for k in ("process", "slot"):  # the keys clients read from headers, when they fit
+            v = msg.get(k)
+            if isinstance(v, (str, bytes, int)) and not isinstance(v, bool):
+                hv = v if isinstance(v, bytes) else str(v).encode()
+                if header_safe(hv, k.encode()):
+                    headers.append((k.encode(), hv))
     else:
         out = convert(msg, codec)
         if isinstance(out, dict):  # flat@1.0: its text form
@@ -635,11 +696,13 @@ def b64(v: bytes) -> str:
 
 
 __all__ = [
+    "PLAIN_JSON",
     "BadRequest",
     "accept_to_codec",
     "encode_response",
     "header_safe",
     "lift_to_body",
+    "plain_json",
     "request_to_singleton",
     "response_to_message",
     "status_code",

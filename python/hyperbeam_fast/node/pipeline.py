@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import _native, ao, cache
-from ..commitments import commit, signers
+from ..commitments import commit, proven, signers
 from ..exceptions import (
     DeviceNotFound,
     HyperbeamError,
@@ -61,6 +61,23 @@ _APPLIED = "node-updates"
 
 def _text(v: Any) -> str:
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+
+
+def _signed_part(singleton: dict) -> dict:
+    """What a signed request's signers signed, to be stored: an ANS-104 data item without the
+    method and path the node added (its commitment covers the item only); an httpsig request
+    as it is (its signature may cover ``path``)."""
+    comms = singleton.get("commitments")
+    if (
+        isinstance(comms, dict)
+        and comms
+        and all(
+            isinstance(c, dict) and _text(c.get("commitment-device", "")) == "ans104@1.0"
+            for c in comms.values()
+        )
+    ):
+        return proven(singleton) or singleton
+    return singleton
 
 
 def register_node_devices() -> None:
@@ -377,9 +394,12 @@ class Node:
                 return e.status, list(TEXT_PLAIN), str(e).encode()
             if signed:
                 self.metrics.verifications.labels("valid").inc()
-                if self.node_msg.get("store_all_signed", True):
+                # a dry run (`.../as=execution/compute`) leaves no trace, its request included
+                if self.node_msg.get("store_all_signed", True) and (
+                    "/as=execution/" not in _text(singleton.get("path", ""))
+                ):
                     try:
-                        cache.write(singleton, self.store)
+                        cache.write(_signed_part(singleton), self.store)
                     except HyperbeamError:
                         logs.log(logging.WARNING, "could not store a signed request")
             codec = accept_to_codec(
