@@ -200,6 +200,24 @@ def test_patch_outbox_goes_to_state(aos, wallets):
     assert pid
 
 
+def test_a_patch_cannot_rewrite_the_process(aos, wallets):
+    proc, opts, _ = aos
+    w, _ = wallets
+    pid = hb.id(proc, "all")
+    send(
+        proc,
+        opts,
+        w,
+        "Send({device = 'patch@1.0', process = 'x', ['at-slot'] = '9', priv = 'p',"
+        " vfs = 'v', wasm = 'w', results = 'r', cache = 'kept'})",
+    )
+    st, state = ao.resolve(proc, {"path": "compute", "slot": 1}, opts)
+    assert st == "ok" and state["cache"] == "kept"
+    assert hb.id(state["process"], "all") == pid and state["at-slot"] == 1
+    assert isinstance(state["wasm"], dict) and state.get("vfs") != "v"
+    assert send(proc, opts, w, "return 6 * 7")["data"] == "42"
+
+
 def test_bad_modules_are_refused_before_scheduling(wallets, aos_wasm):
     w, _ = wallets
     store = MemoryStore()
