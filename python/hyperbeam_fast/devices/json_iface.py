@@ -19,7 +19,6 @@ import orjson
 
 from ..message import id as msg_id
 from ..wasm import WasmError
-from .scheduler_formats import header_case
 from .wasm64 import context, deep_put, join, prefixes, walk
 
 NAME = "json-iface@1.0"
@@ -58,6 +57,10 @@ def _json_default(v: Any) -> Any:
     if isinstance(v, bytes):
         return v.decode("utf-8", "replace")
     return str(v)
+
+
+def header_case(key: str) -> str:
+    return "-".join(w[:1].upper() + w[1:] for w in key.split("-"))
 
 
 def _first_signer(msg: dict) -> tuple[str, str]:
