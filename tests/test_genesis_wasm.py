@@ -182,10 +182,13 @@ def test_outbox_and_from_process(aos, wallets):
     proc, opts, _ = aos
     w, _ = wallets
     pid = hb.id(proc, "all")
-    r = send(proc, opts, w, f"Send({{Target = '{pid}', Data = 'hi', Action = 'Ping'}})")
+    code = f"Send({{Target = '{pid}', Data = 'hi', Action = 'Ping', ['From-Process'] = 'X'}})"
+    r = send(proc, opts, w, code)
     (m,) = r["outbox"].values()
     assert m["target"] == pid and m["data"] == "hi" and m["action"] == "Ping"
-    assert m["from-process"] == pid
+    assert m["from-process"] == pid  # the node's, not the module's forged tag
+    tags = {t["name"]: t["value"] for t in orjson.loads(r["json"]["body"])["Messages"][0]["Tags"]}
+    assert tags.get("From-Process") == "X"  # (what the module wrote, kept in results/json)
 
 
 def test_patch_outbox_goes_to_state(aos, wallets):
