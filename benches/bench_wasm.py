@@ -61,13 +61,16 @@ def bench_fac(n: int = 20000) -> dict:
     }
 
 
-def bench_aos_bare(image: bytes, msg: bytes = MSG, env: bytes = ENV, n: int = 300) -> float:
-    """``handle(msg, env)`` in a loop on one instance: the WASM work alone."""
+def bench_aos_bare(
+    image: bytes, msg: bytes = MSG, env: bytes = ENV, n: int = 300, boot: bytes | None = None
+) -> float:
+    """``handle(msg, env)`` in a loop on one instance: the WASM work alone (``boot``: a first
+    message, e.g. the process message the legacy CU sends before any other)."""
     import orjson
     from hyperbeam_fast.wasm import Instance, load_module
 
     inst = Instance(load_module(image))
-    inst.call("handle", inst.write_string(msg), inst.write_string(env))
+    inst.call("handle", inst.write_string(boot or msg), inst.write_string(env))
     t = time.perf_counter()
     for _ in range(n):
         (p,) = inst.call("handle", inst.write_string(msg), inst.write_string(env))
@@ -77,15 +80,41 @@ def bench_aos_bare(image: bytes, msg: bytes = MSG, env: bytes = ENV, n: int = 30
     return dt
 
 
-def bench_aos_process(image: bytes, n: int = 300) -> tuple[float, float, bytes, bytes]:
+def _genesis_process(image: bytes, w, store) -> dict:
+    """A genesis-wasm@1.0 AOS process whose ``Module`` is a signed data item in ``store``."""
+    import hyperbeam_fast as hb
+    from hyperbeam_fast import _native, cache
+    from hyperbeam_fast.codecs import ans104
+
+    tags = [(b"Data-Protocol", b"ao"), (b"Type", b"Module")]
+    item = {"tags": tags, "data": image, "target": b"", "anchor": b""}
+    mod = ans104.decode(_native.ans104_serialize(_native.ans104_sign(item, w._key)))
+    cache.write(mod, store)
+    return hb.commit(
+        {
+            "device": "process@1.0",
+            "type": "Process",
+            "module": hb.id(mod, "all"),
+            "scheduler": w.address,
+            "authority": w.address,
+            "execution-device": "genesis-wasm@1.0",
+            "data": "1984",
+        },
+        w,
+    )
+
+
+def bench_aos_process(image: bytes, n: int = 300, genesis: bool = False) -> tuple:
     """Schedule ``n`` signed ``Eval`` messages, then one ``now``: every slot through
     process@1.0 (stack fast path, json-iface, WASM, state written to RocksDB, snapshots at the
-    default interval). Also returns the exact message/env JSON the process sent to ``handle``."""
+    default interval; ``genesis``: a genesis-wasm@1.0 process instead, the legacy CU's JSON).
+    Also returns the exact message/env JSON the process sent to ``handle`` (genesis: the
+    message is a pair, the last Eval's JSON and the process message's, which boots AOS)."""
     import tempfile
 
     import hyperbeam_fast as hb
     from hyperbeam_fast import ao, cache
-    from hyperbeam_fast.devices import json_iface
+    from hyperbeam_fast.devices import genesis_wasm, json_iface
     from hyperbeam_fast.devices import scheduler as sched
     from hyperbeam_fast.devices.process import aos_process, register_process_devices
     from hyperbeam_fast.store import RocksDBStore
@@ -96,8 +125,11 @@ def bench_aos_process(image: bytes, n: int = 300) -> tuple[float, float, bytes, 
     store = RocksDBStore(tmp)  # the node's default store
     try:
         opts = {"priv_store": store, "priv_wallet": w}
-        img = cache.write({"body": image}, store)
-        proc = aos_process(img, w)
+        if genesis:
+            proc = _genesis_process(image, w, store)
+            ao.resolve(proc, {"path": "schedule", "method": "POST", "body": proc}, opts)
+        else:
+            proc = aos_process(cache.write({"body": image}, store), w)
         pid = hb.id(proc, "all")
         m = hb.commit({"target": pid, "action": "Eval", "data": "return 1 + 1"}, w)
         ao.resolve(proc, {"path": "schedule", "method": "POST", "body": m}, opts)
@@ -109,12 +141,20 @@ def bench_aos_process(image: bytes, n: int = 300) -> tuple[float, float, bytes, 
         t = time.perf_counter()
         s, st = ao.resolve(proc, "now", opts)
         t_comp = (time.perf_counter() - t) / n
+        top = n + 1 if genesis else n  # (slot 0 is the process message itself there)
         check(
-            s == "ok" and st["at-slot"] == n and st["results"]["data"] in ("2", b"2"),
+            s == "ok" and st["at-slot"] == top and st["results"]["data"] in ("2", b"2"),
             "process AOS result",
         )
-        last = sched.server(pid, opts).read(n)
-        mj, ej = json_iface.message_json(proc, last), json_iface.env_json(proc)
+        last = sched.server(pid, opts).read(top)
+        if genesis:
+            mid = genesis_wasm.scheduler_formats.id_text(proc["module"])
+            mj = json.dumps(genesis_wasm.cu_message(last)).encode()
+            ej = genesis_wasm.env_json(proc, mid, cache.read(mid, store))
+            first = sched.server(pid, opts).read(0)
+            mj = (mj, json.dumps(genesis_wasm.cu_message(first)).encode())
+        else:
+            mj, ej = json_iface.message_json(proc, last), json_iface.env_json(proc)
     finally:
         store.close()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -185,8 +225,11 @@ def main() -> int:
         return 0
     cold = bench_cold_start(image)
     sched, comp, mj, ej = bench_aos_process(image)
+    _, gcomp, gmj, gej = bench_aos_process(image, genesis=True)
     bare_min = bench_aos_bare(image)
     bare = bench_aos_bare(image, mj, ej)
+    gbare = bench_aos_bare(image, gmj[0], gej, boot=gmj[1])
+    gmj = gmj[0]
     node_min, node = bench_node(), bench_node(msg=mj, env=ej)
     print(f"AOS cold start (cached module)   {cold * 1e3:8.2f} ms   (target < 50 ms)")
     print(
@@ -203,6 +246,11 @@ def main() -> int:
         f"  ({1 / comp:,.0f} msg/s; target >= 1000/s, <= 2x bare)"
     )
     print(f"  of which outside handle()      {(comp - bare) * 1e3:8.3f} ms/msg")
+    print(
+        f"AOS Eval genesis-wasm@1.0 compute {gcomp * 1e3:7.3f} ms/msg  = {gcomp / comp:.2f}x the"
+        f" stack@1.0 process above, {gcomp / gbare:.2f}x its bare loop on the CU's JSON"
+        f" ({len(gmj) + len(gej)} B, bare {gbare * 1e3:.3f} ms)"
+    )
     print(f"scheduling (RSA-signed assignment) {sched * 1e3:6.3f} ms/msg")
     print(f"AOS Eval end to end (sched+compute) {(sched + comp) * 1e3:6.3f} ms/msg")
     if node is not None and node_min is not None:

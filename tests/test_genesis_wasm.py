@@ -182,10 +182,13 @@ def test_outbox_and_from_process(aos, wallets):
     proc, opts, _ = aos
     w, _ = wallets
     pid = hb.id(proc, "all")
-    r = send(proc, opts, w, f"Send({{Target = '{pid}', Data = 'hi', Action = 'Ping'}})")
+    code = f"Send({{Target = '{pid}', Data = 'hi', Action = 'Ping', ['From-Process'] = 'X'}})"
+    r = send(proc, opts, w, code)
     (m,) = r["outbox"].values()
     assert m["target"] == pid and m["data"] == "hi" and m["action"] == "Ping"
-    assert m["from-process"] == pid
+    assert m["from-process"] == pid  # the node's, not the module's forged tag
+    tags = {t["name"]: t["value"] for t in orjson.loads(r["json"]["body"])["Messages"][0]["Tags"]}
+    assert tags.get("From-Process") == "X"  # (what the module wrote, kept in results/json)
 
 
 def test_patch_outbox_goes_to_state(aos, wallets):
@@ -198,6 +201,24 @@ def test_patch_outbox_goes_to_state(aos, wallets):
     assert state.get("greeting") == "hello", sorted(state)
     assert all(m.get("method") != "PATCH" for m in state["results"]["outbox"].values())
     assert pid
+
+
+def test_a_patch_cannot_rewrite_the_process(aos, wallets):
+    proc, opts, _ = aos
+    w, _ = wallets
+    pid = hb.id(proc, "all")
+    send(
+        proc,
+        opts,
+        w,
+        "Send({device = 'patch@1.0', process = 'x', ['at-slot'] = '9', priv = 'p',"
+        " vfs = 'v', wasm = 'w', results = 'r', cache = 'kept'})",
+    )
+    st, state = ao.resolve(proc, {"path": "compute", "slot": 1}, opts)
+    assert st == "ok" and state["cache"] == "kept"
+    assert hb.id(state["process"], "all") == pid and state["at-slot"] == 1
+    assert isinstance(state["wasm"], dict) and state.get("vfs") != "v"
+    assert send(proc, opts, w, "return 6 * 7")["data"] == "42"
 
 
 def test_bad_modules_are_refused_before_scheduling(wallets, aos_wasm):

@@ -21,7 +21,9 @@ results JSON, without a second server.
   ``GasUsed`` (the wasmtime fuel ``handle`` used) and ``Error`` when there is one (a reply with
   ``ok: false``, output that is not JSON, or a trap). It is turned into ``results`` exactly as
   delegated-compute@1.0 does (:func:`.delegated_compute.results`: ``data``, ``outbox``,
-  ``patches``, ``json``), then patch@1.0 moves the outbox's ``PATCH`` messages into the state.
+  ``patches``, ``json``), then patch@1.0 moves the outbox's ``PATCH`` messages into the state
+  (without the keys the process machinery owns, :data:`_RESERVED` and ``priv*``: HyperBEAM
+  applies them all).
 * As in the CU, a slot with an ``Error`` leaves the memory as it was before the slot: the slot
   is recorded as failed (process@1.0's rollback: the state before it plus this result).
 
@@ -53,6 +55,30 @@ PREFIX = "wasm"
 _IMAGE = "genesis-module"  # a transient input prefix holding the WASM bytes for wasm-64's init
 _PRIV_ENV = "genesis/env"
 _PRIV_MODULE = "genesis/module"
+#: State keys a module's PATCH may not set (their values are the node's: :func:`_safe`).
+_RESERVED = frozenset(
+    {
+        "process",
+        "device",
+        "results",
+        "at-slot",
+        "state-hashpath",
+        "initialized",
+        "snapshot",
+        "commitments",
+        "wasm",
+        "file-descriptors",
+        "vfs",
+        "input-prefix",
+        "output-prefix",
+        "device-key",
+        "function",
+        "parameters",
+        "from-process",
+        "from-image",
+        "target",
+    }
+)
 #: The assignment keys the CU reads (as its aos-2 tags ``Process``, ``Epoch``, ``Slot``, ...).
 _ASSIGNMENT_FIELDS = frozenset(
     {"process", "epoch", "slot", "nonce", "skip", "timestamp", "block-height", "hash-chain"}
@@ -169,6 +195,16 @@ def error_results(why: str, process: dict) -> dict:
     pid = msg_id(process, "all")
     res = delegated_compute.results(orjson.loads(raw), raw, pid, process.get("module"))
     return {**res, "error": why}
+
+
+def _safe(patch: dict) -> dict:
+    """A module's PATCH message without the keys of the process machinery (:data:`_RESERVED`,
+    ``priv*``): a module may add state, not rewrite its definition, instance or chain."""
+    return {
+        k: v
+        for k, v in patch.items()
+        if k == "device" or (k not in _RESERVED and not k.startswith("priv"))
+    }
 
 
 def _with_image(state: dict, wasm: bytes) -> dict:
@@ -310,6 +346,11 @@ class GenesisWasmDevice:
         state = {**out, "results": res}
         if not any(is_patch(m) for m in res["outbox"].values()):
             return "ok", state  # what patch@1.0 would give: nothing to move
+        res = {
+            **res,
+            "outbox": {k: _safe(m) if is_patch(m) else m for k, m in res["outbox"].items()},
+        }
+        state = {**out, "results": res}
         dev = state.get("device")
         status, patched = PATCH.patches(
             {**state, "device": "message@1.0"}, {"patch-from": "/results/outbox"}, opts
