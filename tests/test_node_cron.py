@@ -130,7 +130,7 @@ def test_refusals(tmp_path, wallets, counter):
     node = NodeProc(tmp_path / "n", key=keyfile)
     try:
         for bad, word in (
-            ("fortnight", b"time unit"),
+            ("1-fortnight", b"time unit"),
             ("10", b"N-unit"),
             ("0-seconds", b"more than 0"),
             ("-5-seconds", b"N-unit"),
