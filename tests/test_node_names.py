@@ -29,7 +29,9 @@ def wallets(tmp_path_factory):
 
 
 def _register(url, key, value, wallet):
-    return client.post(url, "/~local-name@1.0/register", {"key": key, "value": value}, wallet=wallet)
+    return client.post(
+        url, "/~local-name@1.0/register", {"key": key, "value": value}, wallet=wallet
+    )
 
 
 def test_names_operator_only_resolvers_and_restart(tmp_path, wallets):

@@ -41,6 +41,7 @@ def admissible(opts: dict) -> bool:
 
 class Faff:
     name = "faff@1.0"
+    p4_direct = True  # p4@1.0 calls the methods below directly
 
     def estimate(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
         return "ok", 0 if admissible(opts or {}) else INFINITY

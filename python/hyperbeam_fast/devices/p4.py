@@ -116,8 +116,18 @@ def _price(value: Any) -> int | str | None:
 
 
 def _call(dev_base: dict, device: Any, req: dict, opts: dict) -> tuple[str, Any]:
+    """``req`` on ``device`` (``opts`` carry :data:`LEDGER_CALL`). A device that declares
+    ``p4_direct`` (its pricing and ledger keys are plain methods: simple-pay@1.0, faff@1.0) is
+    called without the resolver; a key it lacks is an error, as through the resolver."""
+    base = {**dev_base, "device": device}
     try:
-        return ao.resolve({**dev_base, "device": device}, req, {**opts, LEDGER_CALL: True})
+        dev = ao.load_device(device, opts)
+        if getattr(dev, "p4_direct", False):
+            fn = getattr(dev, _text(req["path"]).replace("-", "_"), None)
+            if fn is None:
+                return "error", f"{_text(device)} has no key {_text(req['path'])!r}"
+            return ao.norm_result(fn(base, req, opts))
+        return ao.resolve(base, req, opts)
     except Exception as e:  # noqa: BLE001 - a device failure is reported, never raised
         return "error", f"{type(e).__name__}: {e}"
 
@@ -139,10 +149,11 @@ def _ask_price(base: dict, device: Any, key: str, request: Any, body: Any, opts:
 
 class P4:
     name = "p4@1.0"
+    hook_direct = True  # devices/hook.py calls request/response without the resolver
 
     def request(self, base: Any, hook: Any, opts: Any = None) -> tuple[str, Any]:
         """The ``request`` hook: estimate, then check the payer's balance."""
-        opts = opts or {}
+        opts = {**(opts or {}), LEDGER_CALL: True}
         hook = hook if isinstance(hook, dict) else {}
         msgs, request = hook.get("body"), hook.get("request")
         pricing, ledger = _devices(base)
@@ -176,7 +187,7 @@ class P4:
 
     def response(self, base: Any, hook: Any, opts: Any = None) -> tuple[str, Any]:
         """The ``response`` hook: price the reply (``price``, else ``estimate``) and debit it."""
-        opts = opts or {}
+        opts = {**(opts or {}), LEDGER_CALL: True}
         hook = hook if isinstance(hook, dict) else {}
         reply, request = hook.get("body"), hook.get("request")
         pricing, ledger = _devices(base)

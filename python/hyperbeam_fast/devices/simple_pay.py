@@ -30,6 +30,7 @@ from .p4 import LEDGER_CALL, UNKNOWN
 LEDGER = "simple-pay@1.0/ledger"
 TOPUPS = "simple-pay@1.0/topups"
 _ADDRESS = re.compile(r"[A-Za-z0-9_-]{43}")
+_STEPS: dict[Any, int] = {}
 #: Serialises read-modify-write of balances (one node per process).
 _LOCK = threading.Lock()
 
@@ -67,8 +68,24 @@ def _bad(text: str, status: int = 400) -> tuple[str, dict]:
     return "error", {"status": status, "body": f"simple-pay@1.0: {text}"}
 
 
+def steps(request: dict) -> int:
+    """How many messages the request's HyperPATH is (remembered per path: the request and
+    the response hook both ask)."""
+    path = request.get("path")
+    key = path if isinstance(path, (str, bytes)) else None
+    n = _STEPS.get(key) if key is not None else None
+    if n is None:
+        n = len(parse_path(request))
+        if key is not None:
+            if len(_STEPS) >= 4096:
+                _STEPS.clear()
+            _STEPS[key] = n
+    return n
+
+
 class SimplePay:
     name = "simple-pay@1.0"
+    p4_direct = True  # p4@1.0 calls the methods below directly
 
     def estimate(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
         opts = opts or {}
@@ -78,7 +95,7 @@ class SimplePay:
         if not isinstance(request, dict):
             return "error", "simple-pay@1.0 estimate needs the request"
         try:
-            n = len(parse_path(request))
+            n = steps(request)
         except PathError as e:
             return "error", f"unparsable path: {e}"
         price = ao.to_int(opts.get("simple_pay_price", 1), 1)
