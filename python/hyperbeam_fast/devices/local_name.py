@@ -100,7 +100,10 @@ class LocalName:
             }
         if "value" not in req:
             return "error", {"status": 400, "body": "local-name@1.0: register needs a value."}
-        direct_register(key, req["value"], opts)
+        try:
+            direct_register(key, req["value"], opts)
+        except HyperbeamError as e:  # e.g. a value whose commitments do not verify
+            return "error", {"status": 400, "body": f"local-name@1.0: cannot store the value: {e}"}
         return "ok", "Registered."
 
     def _default(self, key: Any, base: Any = None, req: Any = None, opts: Any = None) -> Any:
