@@ -20,7 +20,18 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _common import Result, WrongResult, machine, print_table  # noqa: E402
 
-BENCHES = ("hashpath", "ids", "sf", "threads", "commit", "resolve", "stack", "ans104", "store")
+BENCHES = (
+    "hashpath",
+    "ids",
+    "sf",
+    "threads",
+    "commit",
+    "resolve",
+    "stack",
+    "ans104",
+    "store",
+    "p4",
+)
 
 
 def main(argv: list[str]) -> int:

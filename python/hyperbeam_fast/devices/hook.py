@@ -21,6 +21,20 @@ def _handlers(opts: dict, name: str) -> list:
     return list(hs) if isinstance(hs, list) else [hs]
 
 
+def _direct(handler: dict, req: dict, opts: dict) -> tuple[str, Any] | None:
+    """A named device that declares ``hook_direct`` (p4@1.0) has its hook key called without
+    the resolver (the same function, no hashpath: hooks run with ``hashpath: ignore``)."""
+    dev, key = handler.get("device"), req.get("path")
+    if not isinstance(dev, str) or not isinstance(key, str) or key.startswith("_"):
+        return None
+    try:
+        obj = ao.load_device(dev, opts)
+    except ao.DeviceNotFound:
+        return None
+    fn = getattr(obj, key, None) if getattr(obj, "hook_direct", False) else None
+    return ao.norm_result(fn(handler, req, opts)) if callable(fn) else None
+
+
 def on(name: str, request: dict, opts: dict) -> tuple[str, Any]:
     """Run hook ``name`` (runtime §6): each handler gets the previous handler's result."""
     handlers = _handlers(opts, name)
@@ -38,7 +52,7 @@ def on(name: str, request: dict, opts: dict) -> tuple[str, Any]:
         if name == "step" and isinstance(handler.get("device"), dict):
             h = handler
         try:
-            status, res = ao.resolve(h, req, inner_opts)
+            status, res = _direct(h, req, inner_opts) or ao.resolve(h, req, inner_opts)
         except Exception as exc:  # noqa: BLE001 - reported as a failure status
             return "failure", (
                 f"Handler for hook `{name}` raised an exception: {type(exc).__name__}:{exc}"

@@ -193,6 +193,7 @@ class App:
         while True:
             msg = await receive()
             if msg["type"] == "lifespan.startup":
+                self.node.start()  # cron@1.0 tasks resume
                 logs.log(logging.INFO, "node started", address=self.node.address)
                 await send({"type": "lifespan.startup.complete"})
             elif msg["type"] == "lifespan.shutdown":

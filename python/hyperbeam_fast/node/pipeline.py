@@ -55,6 +55,8 @@ from .uvicorn_protocol import head_block
 
 #: The headers of a plain-text reply.
 TEXT_PLAIN = [(b"content-type", b"text/plain; charset=utf-8")]
+#: The status :meth:`Node._resolve` gives a request its ``request`` hook refused.
+REFUSED = "refused"
 #: Store group of the signatures of applied node-message updates (replay protection).
 _APPLIED = "node-updates"
 
@@ -82,9 +84,20 @@ def _signed_part(singleton: dict) -> dict:
 
 def register_node_devices() -> None:
     """Register meta@1.0, relay@1.0, router@1.0 and the process devices in the registry."""
-    from ..devices import meta, relay, router
+    from ..devices import (
+        cron,
+        faff,
+        local_name,
+        meta,
+        name,
+        node_process,
+        p4,
+        relay,
+        router,
+        simple_pay,
+    )
 
-    for mod in (meta, relay, router):
+    for mod in (meta, relay, router, p4, simple_pay, faff, cron, local_name, name, node_process):
         ao.register_device(mod.DEVICE.name, mod.DEVICE)
     from ..devices.process import register_process_devices
 
@@ -170,6 +183,12 @@ class Node:
         st, res = on("start", {"body": self.node_msg}, self._opts())
         if st == "ok" and isinstance(res, dict) and isinstance(res.get("body"), dict):
             self.node_msg = {**res["body"], "address": self.address}
+
+    def start(self) -> None:
+        """Start the node's background work once it serves: the cron@1.0 tasks in its store."""
+        from ..devices.cron import resume
+
+        resume(self)
 
     # --- node message ---------------------------------------------------------------------------
 
@@ -322,8 +341,11 @@ class Node:
         return 200, [(k.encode(), v) for k, v in enc.items()], body
 
     def close(self) -> None:
-        """Drain the resolver pool, then close the store."""
+        """Stop the cron@1.0 tasks, drain the resolver pool, then close the store."""
+        from ..devices.cron import halt
+
         self.closed = True
+        halt(self)
         self.pool.shutdown(wait=True)
         try:
             self.store.close()
@@ -422,9 +444,7 @@ class Node:
         self, singleton: dict, codec: str, msgs: Any, req_headers: dict
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         try:
-            status, result = self._resolve(singleton, msgs)
-            result = self._embed_status(status, result)
-            result = self._response_hook(singleton, result)
+            result = self.run(singleton, msgs)
             result = self._sign(result, codec)
             return encode_response(result, codec, req_headers)
         except Exception as e:  # noqa: BLE001 - a request never crashes the node
@@ -441,7 +461,23 @@ class Node:
         except Exception:  # noqa: BLE001
             return 500, list(TEXT_PLAIN), text.encode("utf-8", "replace")
 
-    def _resolve(self, singleton: dict, msgs: Any = None) -> tuple[str, Any]:
+    def run(self, singleton: dict, msgs: Any = None, caller: Any = None) -> Any:
+        """Resolve a request singleton (hooks included) to its unsigned reply, status embedded.
+        ``caller``: who sent it (:class:`~.authority.Caller`), else its own signers; cron@1.0
+        runs its tasks here as the operator who created them. A request the ``request`` hook
+        refused gets no ``response`` hook (``dev_meta:handle_resolve``)."""
+        opts = self._opts()
+        if caller is None:
+            signed = bool(singleton.get("commitments"))
+            caller = authority.Caller.of(singleton) if signed else authority.ANONYMOUS
+        opts[authority.CALLER] = caller
+        status, result = self._resolve(singleton, msgs, opts)
+        if status == REFUSED:
+            return self._embed_status(*result)
+        result = self._embed_status(status, result)
+        return self._response_hook(singleton, result, opts)
+
+    def _resolve(self, singleton: dict, msgs: Any, opts: dict) -> tuple[str, Any]:
         if msgs is None:
             try:
                 msgs = parse_path(singleton)
@@ -456,16 +492,12 @@ class Node:
             step = msgs[1] if len(msgs) > 1 else {}
             if not (is_meta and isinstance(step, dict) and _text(step.get("path")) == "info"):
                 return "error", "Node must be initialized before use."
-        opts = self._opts()
-        # who sent it, computed once for the devices (never taken from the node message)
-        signed = bool(singleton.get("commitments"))
-        opts[authority.CALLER] = authority.Caller.of(singleton) if signed else authority.ANONYMOUS
         if opts.get("on"):
             from ..devices.hook import on
 
             st, res = on("request", {"request": singleton, "body": msgs}, opts)
             if st != "ok":
-                return st, res
+                return REFUSED, (st, res)
             if isinstance(res, dict) and "body" in res:
                 msgs = res["body"]
         steps_before = 0
@@ -512,12 +544,12 @@ class Node:
             return {"status": 500, "body": "Unencodable result."}
         return {"ao-result": "body", "body": res, "status": status_code(st)}
 
-    def _response_hook(self, singleton: dict, result: Any) -> Any:
-        if not (self.node_msg.get("on") or {}).get("response"):
+    def _response_hook(self, singleton: dict, result: Any, opts: dict) -> Any:
+        if not (opts.get("on") or {}).get("response"):
             return result
         from ..devices.hook import on
 
-        st, res = on("response", {"request": singleton, "body": result}, self._opts())
+        st, res = on("response", {"request": singleton, "body": result}, opts)
         if st == "ok" and isinstance(res, dict) and "body" in res:
             return self._embed_status("ok", res["body"])
         return self._embed_status(st, res)

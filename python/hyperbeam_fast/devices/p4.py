@@ -1,0 +1,237 @@
+"""``p4@1.0`` (HyperBEAM ``dev_p4``): charging for requests through a pricing device and a
+ledger device, as the node's ``request`` and ``response`` hooks.
+
+Configured as HyperBEAM configures it: the same handler message under ``on/request`` and
+``on/response`` (``device: p4@1.0``, ``pricing-device``, ``ledger-device``). Before a request
+runs, the pricing device's ``estimate`` prices it (``0``: free; ``infinity``: refused, 403) and
+the ledger's ``balance`` for the payer must cover it (else 429 ``Insufficient funds`` with
+``price`` and ``balance``). After it ran, ``price`` (else ``estimate``) prices the reply and the
+ledger's ``debit`` charges it. Requests matching ``p4_non_chargable_routes`` are free.
+
+Differences from HyperBEAM, each closing a hole:
+
+* The payer is the signer whose verified signature covers the request's ``path``
+  (:func:`payer`; ``unknown`` when none): a signature over other keys only could be moved to a
+  request its signer never asked for.
+* Route templates are matched against the whole path without its query, and ``*`` stands for
+  one plain path segment (no ``/``, ``~``, ``&``, parentheses), a final ``/*`` any number of
+  them: with HyperBEAM's regular
+  expression search, ``/anything?x=/~meta@1.0/`` or ``/~meta@1.0/info/x~process@1.0/...`` would
+  run for free.
+* The ledger's ``debit`` is only callable from this hook (the private option
+  :data:`LEDGER_CALL`, which no request can set): HyperBEAM signs the debit with the node's
+  wallet instead, an RSA signature per request, while ``/~simple-pay@1.0/debit`` stays open to
+  the wire.
+* A price must be a non-negative integer or ``infinity``; anything else (an error, a missing
+  ``estimate``, a negative number) is an unpriced request: 402 naming the pricing device.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .. import ao
+from ..node import authority
+
+#: HyperBEAM's ``DEFAULT_NON_CHARGABLE_ROUTES``.
+DEFAULT_FREE_ROUTES = ({"template": "/~p4@1.0/balance"}, {"template": "/~meta@1.0/*"})
+#: The private option set on the ledger calls this hook makes (``debit`` needs it).
+LEDGER_CALL = "priv_p4_ledger_call"
+#: The payer of an unsigned request (HyperBEAM's ``<<"unknown">>``).
+UNKNOWN = "unknown"
+INFINITY = "infinity"
+
+#: One plain path segment: no device switch (``~``), no keys (``&``), no sub-path.
+_SEGMENT = "[^/~&()]*"
+_free_cache: dict[str, re.Pattern[str] | None] = {}
+
+
+def _text(v: Any) -> str:
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+
+
+def payer(opts: Any) -> str:
+    """Who pays for the request being resolved: the first signer whose signature covers its
+    ``path``, else :data:`UNKNOWN`."""
+    who = authority.caller(opts).signing_path()
+    return who[0] if who else UNKNOWN
+
+
+def _template(t: str) -> re.Pattern[str] | None:
+    """A route template (a regular expression; ``*`` after ``/`` is one plain segment, a final
+    ``/*`` any number of them)."""
+    if t not in _free_cache:
+        rx = re.sub(r"/\*$", "(?:/" + _SEGMENT + ")*", t)
+        rx = re.sub(r"(?<=/)\*", _SEGMENT, rx)
+        try:
+            _free_cache[t] = re.compile(rx)
+        except re.error:
+            _free_cache[t] = None
+        if len(_free_cache) > 1024:
+            _free_cache.clear()
+    return _free_cache.get(t)
+
+
+def _routes(opts: dict) -> list:
+    rs = opts.get("p4_non_chargable_routes")
+    if rs is None:
+        return list(DEFAULT_FREE_ROUTES)
+    if isinstance(rs, dict):
+        rs = [rs[k] for k in sorted(rs, key=lambda x: int(x) if str(x).isdigit() else 0)]
+    return list(rs) if isinstance(rs, list) else [rs]
+
+
+def is_chargeable(request: Any, opts: dict) -> bool:
+    """Whether the request singleton matches none of ``p4_non_chargable_routes``."""
+    path = _text(request.get("path", "")) if isinstance(request, dict) else ""
+    path = path.split("?", 1)[0]
+    for r in _routes(opts):
+        t = r.get("template") if isinstance(r, dict) else r
+        if isinstance(t, (str, bytes)):
+            rx = _template(_text(t))
+            if rx is not None and rx.fullmatch(path):
+                return False
+    return True
+
+
+def _devices(base: Any) -> tuple[Any, Any]:
+    base = base if isinstance(base, dict) else {}
+    return base.get("pricing-device"), base.get("ledger-device")
+
+
+def _price(value: Any) -> int | str | None:
+    """A pricing device's answer as a price: an integer >= 0, ``infinity``, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, (str, bytes)):
+        s = _text(value).strip()
+        if s == INFINITY:
+            return INFINITY
+        if s.isdigit():
+            return int(s)
+    return None
+
+
+def _call(dev_base: dict, device: Any, req: dict, opts: dict) -> tuple[str, Any]:
+    """``req`` on ``device`` (``opts`` carry :data:`LEDGER_CALL`). A device that declares
+    ``p4_direct`` (its pricing and ledger keys are plain methods: simple-pay@1.0, faff@1.0) is
+    called without the resolver; a key it lacks is an error, as through the resolver."""
+    base = {**dev_base, "device": device}
+    try:
+        dev = ao.load_device(device, opts)
+        if getattr(dev, "p4_direct", False):
+            fn = getattr(dev, _text(req["path"]).replace("-", "_"), None)
+            if fn is None:
+                return "error", f"{_text(device)} has no key {_text(req['path'])!r}"
+            return ao.norm_result(fn(base, req, opts))
+        return ao.resolve(base, req, opts)
+    except Exception as e:  # noqa: BLE001 - a device failure is reported, never raised
+        return "error", f"{type(e).__name__}: {e}"
+
+
+def _unpriced(device: Any, request: Any, why: Any) -> tuple[str, dict]:
+    path = _text(request.get("path", "")) if isinstance(request, dict) else ""
+    detail = _text(why.get("body", why)) if isinstance(why, dict) else _text(why)
+    return "error", {
+        "status": 402,
+        "body": f"p4@1.0: the pricing device {_text(device)} gives no price for "
+        f"{path.split('?', 1)[0]!r} ({detail[:200]}).",
+    }
+
+
+def _ask_price(base: dict, device: Any, key: str, request: Any, body: Any, opts: dict):
+    st, v = _call(base, device, {"path": key, "request": request, "body": body}, opts)
+    return st, (_price(v) if st == "ok" else v)
+
+
+class P4:
+    name = "p4@1.0"
+    hook_direct = True  # devices/hook.py calls request/response without the resolver
+
+    def request(self, base: Any, hook: Any, opts: Any = None) -> tuple[str, Any]:
+        """The ``request`` hook: estimate, then check the payer's balance."""
+        opts = {**(opts or {}), LEDGER_CALL: True}
+        hook = hook if isinstance(hook, dict) else {}
+        msgs, request = hook.get("body"), hook.get("request")
+        pricing, ledger = _devices(base)
+        if pricing is None or ledger is None or not is_chargeable(request, opts):
+            return "ok", {"body": msgs}
+        st, price = _ask_price(base, pricing, "estimate", request, msgs, opts)
+        if st != "ok" or price is None:
+            return _unpriced(pricing, request, price)
+        if price == INFINITY:
+            return "error", {
+                "status": 403,
+                "body": "Node will not service this request under any circumstances.",
+            }
+        if price == 0:
+            return "ok", {"body": msgs}
+        who = payer(opts)
+        st, bal = _call(base, ledger, {"path": "balance", "target": who, "request": request}, opts)
+        if st != "ok":
+            return "error", {"status": 500, "body": "Error checking ledger balance."}
+        if bal is True or _text(bal) == INFINITY:
+            return "ok", {"body": msgs}
+        balance = ao.to_int(bal, 0)
+        if balance >= price:
+            return "ok", {"body": msgs}
+        return "error", {
+            "status": 429,
+            "body": "Insufficient funds",
+            "price": price,
+            "balance": balance,
+        }
+
+    def response(self, base: Any, hook: Any, opts: Any = None) -> tuple[str, Any]:
+        """The ``response`` hook: price the reply (``price``, else ``estimate``) and debit it."""
+        opts = {**(opts or {}), LEDGER_CALL: True}
+        hook = hook if isinstance(hook, dict) else {}
+        reply, request = hook.get("body"), hook.get("request")
+        pricing, ledger = _devices(base)
+        if pricing is None or ledger is None or not is_chargeable(request, opts):
+            return "ok", {"body": reply}
+        st, price = _ask_price(base, pricing, "price", request, reply, opts)
+        if st != "ok" or price is None:
+            st, price = _ask_price(base, pricing, "estimate", request, reply, opts)
+        if st != "ok" or price is None:
+            return _unpriced(pricing, request, price)
+        if price == 0 or price == INFINITY:  # infinity was refused before it ran
+            return "ok", {"body": reply}
+        debit = {"path": "debit", "quantity": price, "account": payer(opts), "request": request}
+        st, res = _call(base, ledger, debit, opts)
+        if st != "ok":
+            return "error", res
+        return "ok", {"body": reply}
+
+    def balance(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``GET /~p4@1.0/balance``: the caller's balance in the request hook's ledger."""
+        opts = opts or {}
+        handlers = [h for h in _hook_handlers(opts) if _text(h.get("device")) == self.name]
+        if not handlers:
+            return "error", {"status": 404, "body": "No p4@1.0 request hook found."}
+        handler = handlers[0]
+        ledger = handler.get("ledger-device")
+        if ledger is None:
+            return "error", {"status": 404, "body": "The p4@1.0 hook names no ledger-device."}
+        return ao.resolve(
+            {**handler, "device": ledger},
+            {"path": "balance", "target": payer(opts)},
+            opts,
+        )
+
+
+def _hook_handlers(opts: dict) -> list[dict]:
+    on = opts.get("on")
+    hs = on.get("request") if isinstance(on, dict) else None
+    if isinstance(hs, dict) and any(str(k).isdigit() for k in hs):
+        hs = [hs[k] for k in sorted(hs, key=lambda x: int(x) if str(x).isdigit() else 0)]
+    hs = hs if isinstance(hs, list) else [hs]
+    return [h for h in hs if isinstance(h, dict)]
+
+
+DEVICE = P4()
+
+__all__ = ["DEFAULT_FREE_ROUTES", "DEVICE", "INFINITY", "LEDGER_CALL", "P4", "UNKNOWN", "payer"]

@@ -1,0 +1,165 @@
+"""``simple-pay@1.0`` (HyperBEAM ``dev_simple_pay``): p4@1.0's pricing and ledger device in one.
+
+* ``estimate``: the request's messages (its parsed HyperPATH) times ``simple_pay_price``
+  (default 1); the operator's requests are free.
+* ``balance``: the balance of ``target`` (p4@1.0's call), else of the request's first signer,
+  else of its ``target`` key.
+* ``debit``: subtracts ``quantity`` from ``account``; only p4@1.0's hook may call it (see
+  :data:`~.p4.LEDGER_CALL`). As in HyperBEAM the new balance is kept even when it is negative
+  (the work was done) and the reply is a 429.
+* ``topup``: operator-only (its signature over ``amount`` and ``recipient``), once per
+  signature (a replayed top-up is a 409): adds ``amount`` (an integer > 0) to ``recipient``.
+
+The ledger: the node message's ``simple_pay_ledger`` (address -> amount) gives the starting
+balances; every change is written to the node's store under ``simple-pay@1.0/ledger/<address>``
+and wins over it, so balances survive a restart.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+from .. import ao
+from ..exceptions import PathError
+from ..node import authority
+from ..path import parse_path
+from .p4 import LEDGER_CALL, UNKNOWN
+
+LEDGER = "simple-pay@1.0/ledger"
+TOPUPS = "simple-pay@1.0/topups"
+_ADDRESS = re.compile(r"[A-Za-z0-9_-]{43}")
+_STEPS: dict[Any, int] = {}
+#: Serialises read-modify-write of balances (one node per process).
+_LOCK = threading.Lock()
+
+
+def _text(v: Any) -> str:
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+
+
+def _store(opts: dict) -> Any:
+    s = opts.get("priv_store")
+    return getattr(s, "primary", s)
+
+
+def get_balance(account: str, opts: dict) -> int:
+    """``account``'s balance: the store's record, else ``simple_pay_ledger``, else 0."""
+    store = _store(opts)
+    if store is not None and (account == UNKNOWN or _ADDRESS.fullmatch(account)):
+        got = store.read(f"{LEDGER}/{account}")
+        if got is not None:
+            return ao.to_int(got, 0)
+    ledger = opts.get("simple_pay_ledger")
+    if isinstance(ledger, dict):
+        return ao.to_int(ledger.get(account), 0)
+    return 0
+
+
+def _set_balance(account: str, amount: int, opts: dict) -> None:
+    store = _store(opts)
+    if store is None:
+        raise ValueError("simple-pay@1.0 needs the node's store for its ledger")
+    store.write(f"{LEDGER}/{account}", str(amount).encode())
+
+
+def _bad(text: str, status: int = 400) -> tuple[str, dict]:
+    return "error", {"status": status, "body": f"simple-pay@1.0: {text}"}
+
+
+def steps(request: dict) -> int:
+    """How many messages the request's HyperPATH is (remembered per path: the request and
+    the response hook both ask)."""
+    path = request.get("path")
+    key = path if isinstance(path, (str, bytes)) else None
+    n = _STEPS.get(key) if key is not None else None
+    if n is None:
+        n = len(parse_path(request))
+        if key is not None:
+            if len(_STEPS) >= 4096:
+                _STEPS.clear()
+            _STEPS[key] = n
+    return n
+
+
+class SimplePay:
+    name = "simple-pay@1.0"
+    p4_direct = True  # p4@1.0 calls the methods below directly
+
+    def estimate(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        opts = opts or {}
+        if authority.is_operator(opts):
+            return "ok", 0
+        request = req.get("request") if isinstance(req, dict) else None
+        if not isinstance(request, dict):
+            return "error", "simple-pay@1.0 estimate needs the request"
+        try:
+            n = steps(request)
+        except PathError as e:
+            return "error", f"unparsable path: {e}"
+        price = ao.to_int(opts.get("simple_pay_price", 1), 1)
+        return "ok", n * max(price, 0)
+
+    def balance(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        opts = opts or {}
+        req = req if isinstance(req, dict) else {}
+        target = _text(req["target"]) if opts.get(LEDGER_CALL) and "target" in req else None
+        if target is None:
+            who = authority.caller(opts).signers
+            target = who[0] if who else _text(req.get("target", UNKNOWN))
+        if target != UNKNOWN and not _ADDRESS.fullmatch(target):
+            return _bad(f"target {target[:64]!r} is not an address")
+        return "ok", get_balance(target, opts)
+
+    def debit(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        opts = opts or {}
+        if not opts.get(LEDGER_CALL):
+            return _bad("debit is only made by the node's p4@1.0 hook", 403)
+        req = req if isinstance(req, dict) else {}
+        account = _text(req.get("account", UNKNOWN))
+        price = ao.to_int(req.get("quantity"), -1)
+        if price < 0:
+            return _bad("debit needs a quantity >= 0")
+        if account == UNKNOWN:
+            return "ok", False  # HyperBEAM: nobody to charge
+        with _LOCK:
+            before = get_balance(account, opts)
+            after = before - price
+            _set_balance(account, after, opts)
+        if after >= 0:
+            return "ok", True
+        return "error", {
+            "status": 429,
+            "body": f"Insufficient funds. User balance before debit: {before}. "
+            f"Price of request: {price}. New balance: {after}.",
+        }
+
+    def topup(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        opts = opts or {}
+        req = req if isinstance(req, dict) else {}
+        who = authority.operator_of(opts, path_signed=False)
+        c = authority.caller(opts)
+        if who is None or not {"amount", "recipient"} <= c.covers.get(who, frozenset()):
+            return authority.refused("Topping up a balance (amount and recipient signed)")
+        amount = req.get("amount")
+        amount = amount if isinstance(amount, int) else ao.to_int(amount, -1)
+        if isinstance(amount, bool) or amount <= 0:
+            return _bad("topup needs an integer amount > 0")
+        recipient = _text(req.get("recipient", ""))
+        if not _ADDRESS.fullmatch(recipient):
+            return _bad(f"topup recipient {recipient[:64]!r} is not an address")
+        tag = c.tags[who]
+        store = _store(opts)
+        with _LOCK:
+            if store.read(f"{TOPUPS}/{tag}") is not None:
+                return _bad("this signed top-up was already applied (sign a new one)", 409)
+            balance = get_balance(recipient, opts) + amount
+            _set_balance(recipient, balance, opts)
+            store.write(f"{TOPUPS}/{tag}", recipient.encode())
+        return "ok", balance
+
+
+DEVICE = SimplePay()
+
+__all__ = ["DEVICE", "LEDGER", "SimplePay", "get_balance"]
