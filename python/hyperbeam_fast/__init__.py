@@ -2,6 +2,9 @@
 
 The data layer of spec core.md: messages, TABM/structured@1.0, httpsig@1.0 encoding, flat@1.0,
 json@1.0, unsigned IDs and hashpaths. Hot paths run in the native module ``_native``.
+
+``__all__`` leaves out ``id`` and ``set`` so that ``from hyperbeam_fast import *`` does not shadow
+the builtins of those names; use them as ``hyperbeam_fast.id`` and ``hyperbeam_fast.set``.
 """
 
 from . import ao, cache, codecs, devices, node, store
@@ -89,7 +92,6 @@ __all__ = [
     "remove",
     "resolve",
     "resolve_many",
-    "set",
     "unregister_device",
     "Atom",
     "CodecError",
@@ -110,7 +112,6 @@ __all__ = [
     "convert",
     "hashpath",
     "human_id",
-    "id",
     "id_many",
     "match",
     "native_id",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import os
+import re
 import threading
 import urllib.parse
 from pathlib import Path
@@ -76,29 +77,66 @@ def register_node_devices() -> None:
 
 def load_wallet(path: str | os.PathLike[str], create: bool = True) -> Wallet:
     """The operator wallet at ``path``; a new one is generated and saved (mode 0600) if the
-    file does not exist and ``create`` is true."""
+    file does not exist and ``create`` is true (see :func:`wallet_at`)."""
+    return wallet_at(path, create)[0]
+
+
+def wallet_at(path: str | os.PathLike[str], create: bool) -> tuple[Wallet, bool]:
+    """``(wallet, generated)``: the wallet in the key file at ``path``, or (``create``) a new
+    one saved there (mode 0600). A missing file without ``create``, or a missing directory,
+    is a :class:`ConfigError` (nothing is created outside an existing directory)."""
     p = Path(path)
     if p.exists():
-        return Wallet.from_file(p)
+        return Wallet.from_file(p), False
     if not create:
-        raise ConfigError(f"key file {str(p)!r} does not exist")
+        raise ConfigError(
+            f"key file {str(p)!r} does not exist (use --generate-key to create a new wallet there)"
+        )
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise ConfigError(f"cannot create key file {str(p)!r}: {str(parent)!r} is not a directory")
     w = Wallet.generate()
-    if p.parent and not p.parent.exists():
-        p.parent.mkdir(parents=True, exist_ok=True)
-    w.save(p)
-    return w
+    try:
+        w.save(p)
+    except OSError as e:
+        raise ConfigError(f"cannot write key file {str(p)!r}: {e.strerror}") from None
+    return w, True
+
+
+#: Store spec prefixes (``PREFIX:...``) :func:`open_store` knows; any other ``x:`` is an error.
+STORE_SCHEMES = ("fs", "rocksdb", "http", "https")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9.-]*):")
+
+
+def store_parts(text: str) -> list[str]:
+    """The stores a spec names (split at ``+``); an unknown ``name:`` prefix or a prefix
+    without a directory is a :class:`ConfigError`."""
+    parts = [p for p in text.split("+") if p]
+    for part in parts:
+        m = _SCHEME.match(part)
+        if m and m.group(1).lower() not in STORE_SCHEMES:
+            raise ConfigError(
+                f"unknown store {part!r}: a store is memory, DIR, rocksdb:DIR, fs:DIR or "
+                "http(s)://peer (joined with +)"
+            )
+        if part in ("fs:", "rocksdb:"):
+            raise ConfigError(f"store {part!r} names no directory")
+    if not parts:
+        raise ConfigError(f"bad store spec {text!r}")
+    return parts
 
 
 def open_store(spec: Any, sync: bool = False) -> Any:
     """A store from a spec: a Store object; ``"memory"``; ``"fs:DIR"``; ``"rocksdb:DIR"`` or a
     bare directory (RocksDB, the default); ``+http://peer`` suffixes chain remote stores.
-    ``sync``: fsync every write of the local stores (``store_sync: always``)."""
+    ``sync``: fsync every write of the local stores (``store_sync: always``). Any other
+    ``name:`` prefix is a :class:`ConfigError` (not a directory of that name)."""
     from ..store import FSStore, MemoryStore, RemoteStore, RocksDBStore, Store, StoreChain
 
     if isinstance(spec, Store):
         return spec
     text = _text(spec)
-    parts = [p for p in text.split("+") if p]
+    parts = store_parts(text)
     stores = []
     for part in parts:
         if part == "memory":
@@ -110,8 +148,6 @@ def open_store(spec: Any, sync: bool = False) -> Any:
         else:
             path = part[8:] if part.startswith("rocksdb:") else part
             stores.append(RocksDBStore(path, sync=sync))
-    if not stores:
-        raise ConfigError(f"bad store spec {text!r}")
     return stores[0] if len(stores) == 1 else StoreChain(stores)
 
 
@@ -528,4 +564,13 @@ class Node:
         return _native.httpsig_reset_hmac(body)
 
 
-__all__ = ["TEXT_PLAIN", "Node", "load_wallet", "open_store", "register_node_devices"]
+__all__ = [
+    "STORE_SCHEMES",
+    "TEXT_PLAIN",
+    "Node",
+    "load_wallet",
+    "open_store",
+    "register_node_devices",
+    "store_parts",
+    "wallet_at",
+]
