@@ -38,9 +38,18 @@ TRANSPORT_REQUEST_HEADERS = frozenset(
     }
 )
 
-#: Response headers that belong to HTTP, not to the message.
+#: Response headers that belong to HTTP, not to the message (``x-request-id``: the node's log
+#: ID of the request, node/app.py).
 TRANSPORT_RESPONSE_HEADERS = frozenset(
-    {"date", "server", "content-length", "connection", "transfer-encoding", "keep-alive"}
+    {
+        "date",
+        "server",
+        "content-length",
+        "connection",
+        "transfer-encoding",
+        "keep-alive",
+        "x-request-id",
+    }
 )
 
 CORS = (

@@ -176,6 +176,14 @@ def log(level: int, msg: str, **fields: Any) -> None:
         LOGGER.log(level, msg, extra={"fields": fields})
 
 
+def banner(msg: str, **fields: Any) -> None:
+    """Log ``msg`` with ``fields`` as an ``info`` record whatever the level (the start-up
+    banner: the settings in force are always shown)."""
+    rec = LOGGER.makeRecord(LOGGER.name, logging.INFO, "", 0, msg, (), None)
+    rec.fields = fields
+    LOGGER.handle(rec)
+
+
 def now() -> float:
     """A monotonic clock for request durations (seconds)."""
     return time.perf_counter()

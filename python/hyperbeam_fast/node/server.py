@@ -175,7 +175,7 @@ def _banner_server(config: Any, banner: dict[str, Any]) -> Any:
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
             if self.started and not self.should_exit:
-                logs.log(logging.INFO, "listening", **banner)
+                logs.banner("listening", **banner)
 
     return Server(config)
 
