@@ -120,7 +120,12 @@ def test_unknown_store_specs_are_errors(tmp_path, spec, monkeypatch):
 
 
 def test_known_store_specs_still_open(tmp_path):
-    for spec in ("memory", f"fs:{tmp_path / 'fs'}", f"rocksdb:{tmp_path / 'r'}", str(tmp_path / "d")):
+    for spec in (
+        "memory",
+        f"fs:{tmp_path / 'fs'}",
+        f"rocksdb:{tmp_path / 'r'}",
+        str(tmp_path / "d"),
+    ):
         open_store(spec).close()
 
 

@@ -109,7 +109,10 @@ def test_port_zero_logs_the_real_port_and_text_format(tmp_path):
         assert not text.lstrip().startswith("{")
         assert "WARNING config problem=" in text and "none.flat:1: unknown option 'zzz'" in text
         banner = [ln for ln in text.splitlines() if " listening " in ln]
-        assert len(banner) == 1 and f"url=http://127.0.0.1:{banner[0].split('port=')[1].split()[0]}" in banner[0]
+        assert (
+            len(banner) == 1
+            and f"url=http://127.0.0.1:{banner[0].split('port=')[1].split()[0]}" in banner[0]
+        )
         assert "port=0" not in banner[0]
         # --log-level warning: the banner is always shown, other info lines are not
         assert [ln for ln in text.splitlines() if " INFO " in ln] == banner

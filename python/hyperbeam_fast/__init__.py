@@ -32,8 +32,10 @@ from .ao import (
     remove,
     resolve,
     resolve_many,
-    set,
     unregister_device,
+)
+from .ao import (
+    set as set,  # an attribute, not in __all__ (the builtin)
 )
 from .atom import Atom
 from .commitments import (
@@ -59,7 +61,8 @@ from .exceptions import (
 )
 from .hashpath import hashpath
 from .match import match
-from .message import CODECS, convert, id, id_many
+from .message import CODECS, convert, id_many
+from .message import id as id  # an attribute, not in __all__ (the builtin)
 from .path import parse_path, to_singleton
 from .version import __version__
 from .wallet import Wallet

@@ -27,8 +27,8 @@ import orjson
 from .exceptions import HyperbeamError
 from .hashpath import hashpath
 from .message import CODECS, convert
-from .node.config import LOG_FORMATS, LOG_LEVELS
 from .message import id as message_id
+from .node.config import LOG_FORMATS, LOG_LEVELS
 from .version import __version__
 
 
@@ -286,6 +286,7 @@ def _config_check(path: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``hyperbeam-fast`` command with ``argv`` (default: ``sys.argv``); its exit status."""
     args = _parser().parse_args(argv)
     try:
         if args.cmd == "serve":

@@ -93,7 +93,12 @@ class App:
                         "status": status,
                         "headers": [],
                         "hb.raw": (
-                            head + b"x-request-id: " + rid + b"\r\ncontent-length: " + clen[1] + b"\r\n",
+                            head
+                            + b"x-request-id: "
+                            + rid
+                            + b"\r\ncontent-length: "
+                            + clen[1]
+                            + b"\r\n",
                             body,
                         ),
                     }

@@ -101,6 +101,7 @@ class Caller:
 
     @classmethod
     def of(cls, request: dict) -> Caller:
+        """The caller of a request: the verified signers of its commitments, what each covers."""
         covers: dict[str, frozenset[str]] = {}
         tags: dict[str, str] = {}
         for c, who, keys in signatures(request):
@@ -112,6 +113,7 @@ class Caller:
 
     @property
     def signers(self) -> list[str]:
+        """The addresses whose signatures on the request verified."""
         return list(self.covers)
 
     def signing_path(self) -> list[str]:

@@ -126,10 +126,12 @@ def request(
 
 
 def get(url: str, path: str, **kw: Any) -> tuple[str, Any]:
+    """``GET path`` on the node at ``url`` (see :func:`request`): ``(status, message)``."""
     return request("GET", url, {"path": path}, **kw)
 
 
 def post(url: str, path: str, msg: dict | None = None, **kw: Any) -> tuple[str, Any]:
+    """``POST msg`` to ``path`` on the node at ``url`` (:func:`request`): (status, message)."""
     return request("POST", url, {**(msg or {}), "path": path}, **kw)
 
 

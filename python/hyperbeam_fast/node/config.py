@@ -145,7 +145,9 @@ def check_flat(data: bytes, name: str = "config.flat") -> tuple[list[str], list[
             continue
         key = norm_key(parts[0])
         if key in seen:
-            errors.append(f"{name}:{n}: duplicate key {parts[0].strip()!r} (first on line {seen[key]})")
+            errors.append(
+                f"{name}:{n}: duplicate key {parts[0].strip()!r} (first on line {seen[key]})"
+            )
             continue
         seen[key] = n
         if key in DEFAULTS and "/" not in key:

@@ -591,6 +591,7 @@ def response_to_message(
 
 
 def b64(v: bytes) -> str:
+    """``v`` in unpadded base64url."""
     return _native.b64url_encode(v)
 
 

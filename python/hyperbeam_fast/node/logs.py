@@ -64,6 +64,7 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: ts, level, msg, request_id and the record's ``fields``."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """The record as one JSON object (a traceback as ``error``)."""
         out: dict[str, Any] = {
             "ts": round(record.created, 3),
             "level": record.levelname.lower(),
@@ -91,6 +92,7 @@ class TextFormatter(logging.Formatter):
     """One human-readable line per record (:func:`text_line`), tracebacks below it."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """The record as one text line (a traceback on the lines below)."""
         line = text_line(record.created, record.levelname, record.getMessage(), _fields(record))
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)

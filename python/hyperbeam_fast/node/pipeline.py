@@ -242,6 +242,7 @@ class Node:
         return out
 
     def public_info(self) -> dict:
+        """The node message as ``~meta@1.0/info`` shows it (private keys left out)."""
         from ..devices.meta import public
 
         return {**public(self.node_msg), "address": self.address}
