@@ -42,7 +42,7 @@ class App:
         self.trim = _HeapTrim()
         self.log_requests = bool(nm.get("log_requests", True))
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             if scope["type"] == "lifespan":
                 await self._lifespan(receive, send)
@@ -74,7 +74,7 @@ class App:
         self,
         send: Any,
         status: int,
-        headers: list,
+        headers: list[tuple[bytes, bytes]],
         body: bytes,
         raw: bool = False,
         head: bytes | None = None,
@@ -119,7 +119,7 @@ class App:
         await send({"type": "http.response.body", "body": body})
         return status
 
-    async def _http(self, scope: dict, receive: Any, send: Any) -> int:
+    async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> int:
         method = scope["method"]
         path = scope.get("path", "/")
         qs = scope.get("query_string", b"")
@@ -252,7 +252,7 @@ class _HeapTrim:
         except (OSError, AttributeError):
             pass
 
-    def after(self, scope: dict) -> None:
+    def after(self, scope: dict[str, Any]) -> None:
         if self.fn is None or scope.get("hb.body_size", 0) < self.BIG or self.pending:
             return
         self.pending = True

@@ -119,7 +119,7 @@ def status_code(status: Any) -> int:
 # --- requests -------------------------------------------------------------------------------------
 
 
-def _decode_httpsig(fields: dict[str, bytes], body: bytes) -> dict:
+def _decode_httpsig(fields: dict[str, bytes], body: bytes) -> dict[str, Any]:
     enc = dict(fields)
     if body:
         enc["body"] = body
@@ -258,7 +258,7 @@ def verify_raw(fields: dict[str, bytes], method: str, raw_path: str, body: bytes
     return True
 
 
-def _check_signed(msg: dict, what: str) -> tuple[dict, list[str]]:
+def _check_signed(msg: dict[str, Any], what: str) -> tuple[dict[str, Any], list[str]]:
     """Verify every commitment of a request (each once) and keep only the committed keys when
     it has signers (runtime §7.2): ``(message, signers)``."""
     comms = msg.get("commitments")
@@ -279,7 +279,7 @@ def _check_signed(msg: dict, what: str) -> tuple[dict, list[str]]:
 
 def _signed_httpsig(
     fields: dict[str, bytes], body: bytes, method: str, raw_path: str
-) -> tuple[dict, list[str]]:
+) -> tuple[dict[str, Any], list[str]]:
     """A signed httpsig@1.0 request: the codec's verification (HyperBEAM's base), else a strict
     RFC 9421 one over the received fields (:func:`verify_raw`). A strict signature cannot be
     re-checked from the message, so it is checked here and the message is rebuilt from just
@@ -308,7 +308,7 @@ def request_to_singleton(
     raw_path: str,
     headers: list[tuple[bytes, bytes]],
     body: bytes,
-) -> tuple[dict, bool]:
+) -> tuple[dict[str, Any], bool]:
     """An HTTP request -> ``(singleton, signed)`` (``hb_http:req_to_tabm_singleton``).
 
     ``raw_path`` is the request target as received (path and ``?query``, still
@@ -367,9 +367,9 @@ def request_to_singleton(
             signed = bool(who)
         else:
             msg = decoded
-        for k in ("accept", "accept-codec", "codec-device"):
-            if k in fields and k not in msg:
-                msg[k] = fields[k]
+        for name in ("accept", "accept-codec", "codec-device"):
+            if name in fields and name not in msg:
+                msg[name] = fields[name]
     else:
         raise BadRequest(f"unsupported codec-device {codec!r}", 415)
     claimed = msg.get("method")
@@ -387,7 +387,7 @@ def request_to_singleton(
     return msg, signed
 
 
-def accept_to_codec(singleton: dict, default: str = "httpsig@1.0") -> str:
+def accept_to_codec(singleton: dict[str, Any], default: str = "httpsig@1.0") -> str:
     """The response codec (``accept-codec`` key, else ``accept``; runtime §7.3)."""
     ac = singleton.get("accept-codec")
     if ac:
@@ -481,7 +481,7 @@ def _part_name(part: bytes, inline_key: bytes) -> bytes | None:
     return inline_key if re.search(rb"content-disposition: *inline", head, re.I) else None
 
 
-def _without_private(msg: dict) -> dict:
+def _without_private(msg: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in msg.items() if not (isinstance(k, str) and k.startswith("priv"))}
 
 
@@ -509,7 +509,8 @@ def encode_response(
         if isinstance(out, dict):  # flat@1.0: its text form
             out = b"".join(k.encode() + b": " + v + b"\n" for k, v in sorted(out.items()))
         body = out if isinstance(out, bytes) else _text(out).encode()
-        headers += [(b"codec-device", codec.encode()), (b"content-type", RESPONSE_CODECS[codec])]
+        ctype = RESPONSE_CODECS[codec] or b"application/octet-stream"  # never None here
+        headers += [(b"codec-device", codec.encode()), (b"content-type", ctype)]
         for k, v in msg.items():
             if k in ("body", "commitments") or isinstance(v, (dict, list)):
                 continue

@@ -137,7 +137,7 @@ def open_store(spec: Any, sync: bool = False) -> Any:
         return spec
     text = _text(spec)
     parts = store_parts(text)
-    stores = []
+    stores: list[Store] = []
     for part in parts:
         if part == "memory":
             stores.append(MemoryStore())
@@ -154,7 +154,9 @@ def open_store(spec: Any, sync: bool = False) -> Any:
 class Node:
     """One node: its live node message, wallet, store, metrics and thread pool."""
 
-    def __init__(self, opts: dict | None = None, wallet: Wallet | None = None, store: Any = None):
+    def __init__(
+        self, opts: dict[str, Any] | None = None, wallet: Wallet | None = None, store: Any = None
+    ):
         register_node_devices()
         opts = dict(DEFAULTS if opts is None else opts)
         self.wallet = wallet if wallet is not None else Wallet.generate()
@@ -181,7 +183,7 @@ class Node:
         self.pool = concurrent.futures.ThreadPoolExecutor(
             self.workers, thread_name_prefix="hb-resolve"
         )
-        self.node_msg: dict = opts
+        self.node_msg: dict[str, Any] = opts
         self.closed = False  #: set by :meth:`close`
         # the start hook (runtime §6): its result body is the node message
         from ..devices.hook import on
@@ -193,13 +195,13 @@ class Node:
     # --- node message ---------------------------------------------------------------------------
 
     @property
-    def node_msg(self) -> dict:
+    def node_msg(self) -> dict[str, Any]:
         """The live node message. Assigning it (never mutate it in place) bumps its version,
         which recomputes the resolution options and drops the cached responses."""
         return self._node_msg
 
     @node_msg.setter
-    def node_msg(self, value: dict) -> None:
+    def node_msg(self, value: dict[str, Any]) -> None:
         self._node_msg = value
         base = self._build_opts(value)
         # answered on the event loop only with HMAC responses (RSA signing is parallel in the
@@ -210,15 +212,15 @@ class Node:
             and not base.get("preloaded_devices")
         )
         self._base_opts = base
-        self._response_cache: dict = {}
+        self._response_cache: dict[tuple[Any, ...], CachedResponse] = {}
         self._version += 1
 
-    def _opts(self) -> dict:
+    def _opts(self) -> dict[str, Any]:
         """The options a resolution runs with: the live node message + private handles (a copy
         of the ones built when the node message last changed)."""
         return dict(self._base_opts)
 
-    def _build_opts(self, nm: dict) -> dict:
+    def _build_opts(self, nm: dict[str, Any]) -> dict[str, Any]:
         extra = nm.get("http_extra_opts") or {}
         out = {
             **nm,
@@ -241,13 +243,13 @@ class Node:
         out.pop("cache_control", None)
         return out
 
-    def public_info(self) -> dict:
+    def public_info(self) -> dict[str, Any]:
         """The node message as ``~meta@1.0/info`` shows it (private keys left out)."""
         from ..devices.meta import public
 
         return {**public(self.node_msg), "address": self.address}
 
-    def update_info(self, req: dict, opts: dict) -> tuple[str, Any]:
+    def update_info(self, req: dict[str, Any], opts: dict[str, Any]) -> tuple[str, Any]:
         """``POST /~meta@1.0/info`` (runtime §7.5): only the operator's signature changes the
         node message (over the request's ``path`` too with ``operator_signs_path``), only with
         the keys it covers, and only once: each applied update's signature is remembered in
@@ -289,11 +291,11 @@ class Node:
     def _applied(self, tag: str) -> bool:
         return self._local.read(f"{_APPLIED}/{tag}") is not None  # a store error fails it
 
-    def add_route(self, route: dict) -> tuple[str, Any]:
+    def add_route(self, route: dict[str, Any]) -> tuple[str, Any]:
         """``POST /~router@1.0/routes``: insert a route, sorted by ``priority``."""
         from ..devices.router import routes as _routes
 
-        def prio(r: dict) -> int:
+        def prio(r: dict[str, Any]) -> int:
             try:
                 return int(_text(r.get("priority", 0)))
             except ValueError:
@@ -318,7 +320,7 @@ class Node:
         self.metrics.cache_hit.inc()
         return msg
 
-    def cache_read(self, query: str) -> tuple[int, list, bytes]:
+    def cache_read(self, query: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         """``GET /~cache@1.0/read?target=KEY``: the stored message or binary, unsigned and
         unchanged (what RemoteStore decodes)."""
         q = urllib.parse.parse_qs(query, keep_blank_values=True)
@@ -377,7 +379,7 @@ class Node:
         if raw_path in CACHEABLE_PATHS:
             version = self._version
             ckey = (version, raw_path, tuple(key))
-            hit = self._response_cache.get(ckey)
+            hit: CachedResponse | None = self._response_cache.get(ckey)
             if hit is not None:
                 return hit
             out = self._handle(method, raw_path, headers, b"", True)
@@ -436,7 +438,7 @@ class Node:
         return self._respond(singleton, codec, msgs, req_headers)
 
     def _respond(
-        self, singleton: dict, codec: str, msgs: Any, req_headers: dict
+        self, singleton: dict[str, Any], codec: str, msgs: Any, req_headers: dict[str, Any]
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         try:
             status, result = self._resolve(singleton, msgs)
@@ -448,7 +450,7 @@ class Node:
             return self._failed(e, _text(singleton.get("path", "")), codec, req_headers)
 
     def _failed(
-        self, e: Exception, raw_path: str, codec: str, req_headers: dict
+        self, e: Exception, raw_path: str, codec: str, req_headers: dict[str, Any]
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         logs.LOGGER.error("request failed", exc_info=e, extra={"fields": {"path": raw_path}})
         text = f"{type(e).__name__}: {e}"
@@ -458,7 +460,7 @@ class Node:
         except Exception:  # noqa: BLE001
             return 500, list(TEXT_PLAIN), text.encode("utf-8", "replace")
 
-    def _resolve(self, singleton: dict, msgs: Any = None) -> tuple[str, Any]:
+    def _resolve(self, singleton: dict[str, Any], msgs: Any = None) -> tuple[str, Any]:
         if msgs is None:
             try:
                 msgs = parse_path(singleton)
@@ -529,7 +531,7 @@ class Node:
             return {"status": 500, "body": "Unencodable result."}
         return {"ao-result": "body", "body": res, "status": status_code(st)}
 
-    def _response_hook(self, singleton: dict, result: Any) -> Any:
+    def _response_hook(self, singleton: dict[str, Any], result: Any) -> Any:
         if not (self.node_msg.get("on") or {}).get("response"):
             return result
         from ..devices.hook import on
@@ -539,7 +541,7 @@ class Node:
             return self._embed_status("ok", res["body"])
         return self._embed_status(st, res)
 
-    def _sign(self, result: dict, codec: str) -> dict:
+    def _sign(self, result: dict[str, Any], codec: str) -> dict[str, Any]:
         """``maybe_sign``: commit with the node wallet when ``force_signed`` and unsigned; else
         an HMAC commitment (the message's ID) is attached. What the node signs here always
         covers ``status``: a reply, never a request (see :mod:`.authority`)."""

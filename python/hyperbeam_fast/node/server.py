@@ -14,6 +14,7 @@ import logging
 import signal
 import socket
 import threading
+from pathlib import Path
 from typing import Any
 
 from ..version import __version__
@@ -95,7 +96,6 @@ def serve(
     Binds the port first (port 0: a free one), then logs the ``listening`` banner with the
     settings in force: the real port, store, operator address, wallet (loaded or generated),
     workers. ``warnings`` (e.g. from :func:`.config.load`) are logged first."""
-    import uvicorn
 
     logs.setup(_text(opts.get("log_level", "info")), fmt=_text(opts.get("log_format", "json")))
     for w in warnings or ():
@@ -105,17 +105,26 @@ def serve(
     if isinstance(spec, (str, bytes)):
         store_parts(_text(spec))  # a bad store fails before a wallet is made or a port bound
     sock = bind(host, int(opts["port"]))
-    source = "given by the caller"
+    node: Node | None = None
     try:
+        source = "given by the caller"
         if wallet is None:
             wallet, generated = wallet_at(key, key_may_be_generated(opts))
             source = ("generated at " if generated else "loaded from ") + key
             if generated:
                 logs.log(logging.WARNING, "generated a new operator wallet", key=key)
         node = build_node(opts, wallet)
-    except BaseException:
+        _run_to_exit(_server(node, opts, host, sock, source), sock)
+    finally:
         sock.close()
-        raise
+        if node is not None and not node.closed:  # lifespan did not run (startup failure)
+            node.close()
+
+
+def _server(node: Node, opts: dict[str, Any], host: str, sock: socket.socket, source: str) -> Any:
+    """The uvicorn server of ``node`` on the bound ``sock``, with its ``listening`` banner."""
+    import uvicorn
+
     app = App(node)
     max_conns = _raise_fd_limit(int(opts.get("max_connections", DEFAULTS["max_connections"])))
     guard = ConnectionGuard(
@@ -140,9 +149,11 @@ def serve(
         server_header=False,
         limit_concurrency=None,  # the ConnectionGuard decides (no lockout at a cap)
         timeout_keep_alive=max(1, int(opts.get("http_keepalive", 120000)) // 1000),
-        timeout_graceful_shutdown=float(opts.get("graceful_timeout", 10.0)),
+        # uvicorn waits this long (its annotation says int; a float works)
+        timeout_graceful_shutdown=float(opts.get("graceful_timeout", 10.0)),  # type: ignore[arg-type]
         backlog=2048,
     )
+    cfg = _text(opts.get("hb_config_location", ""))
     url_host = f"[{bound_host}]" if ":" in bound_host else bound_host
     banner = {
         "url": f"http://{url_host}:{port}",
@@ -154,17 +165,11 @@ def serve(
         "store": repr(node.store),
         "store_sync": _text(opts.get("store_sync", "none")),
         "workers": node.workers,
-        "config": _text(opts.get("hb_config_location", "")),
+        "config": cfg if cfg and Path(cfg).is_file() else None,
         "log_level": _text(opts.get("log_level", "info")),
         "version": __version__,
     }
-    server = _banner_server(config, banner)
-    try:
-        _run_to_exit(server, sock)
-    finally:
-        sock.close()
-        if not node.closed:  # lifespan did not run (startup failure)
-            node.close()
+    return _banner_server(config, banner)
 
 
 def _banner_server(config: Any, banner: dict[str, Any]) -> Any:
