@@ -96,6 +96,7 @@ class Wallet:
 
     @property
     def native_address(self) -> bytes:
+        """The wallet's address as 32 raw bytes (SHA-256 of the modulus)."""
         return self._key.address
 
     def sign(self, data: bytes, digest: str = "sha512") -> bytes:
