@@ -203,6 +203,10 @@ def test_error_lines_even_without_log_requests():
 def test_text_lines():
     line = logs.text_line(0.5, "warning", "request", {"status": 404, "reason": 'a "b" c'})
     assert line == '1970-01-01T00:00:00.500Z WARNING request status=404 reason="a \\"b\\" c"'
+    # a client's bytes cannot forge a line or send terminal escapes
+    forged = logs.text_line(0.0, "info", "request", {"path": "/x\n2026 ERROR fake\x1b[31m"})
+    assert "\n" not in forged and "\x1b" not in forged
+    assert forged.endswith('path="/x\\n2026 ERROR fake\\u001b[31m"')
     with pytest.raises(ValueError):
         logs.setup("loud")
     with pytest.raises(ValueError):

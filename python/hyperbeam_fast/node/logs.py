@@ -82,8 +82,8 @@ def text_line(ts: float, level: str, msg: str, fields: dict[str, Any]) -> str:
     parts = [stamp, level.upper(), msg]
     for k, v in fields.items():
         s = v if isinstance(v, str) else orjson.dumps(v, default=str).decode()
-        if not s or any(c in s for c in ' "=\n\t'):
-            s = orjson.dumps(s).decode()
+        if not s or any(c in ' "=' or c < " " or c == "\x7f" for c in s):
+            s = orjson.dumps(s).decode()  # quoted, control characters escaped (no injection)
         parts.append(f"{k}={s}")
     return " ".join(parts)
 
