@@ -105,7 +105,8 @@ def test_public_functions_have_docstrings():
 def test_stubtest_on_the_native_module():
     if importlib.util.find_spec("mypy") is None:
         missing("mypy (its stubtest) is not installed")
-    env = {**os.environ, "PYTHONPATH": str(PKG.parent)}
+    # the package the tests import (installed, or the source tree on PYTHONPATH), stub included
+    env = {**os.environ, "PYTHONPATH": str(Path(hb.__file__).resolve().parents[1])}
     stubtest = shutil.which("stubtest") or ""
     cmd = [stubtest] if stubtest else [sys.executable, "-m", "mypy.stubtest"]
     r = subprocess.run(
