@@ -41,6 +41,12 @@ def test_check_flat_reports_each_problem_with_its_line():
     assert warnings == ["c.flat:5: unknown option 'prot' (passed through)"]
 
 
+def test_check_flat_checks_word_options():
+    errors, _ = config.check_flat(b"store-sync: sometimes\nlog_level: INFO\nlog-format: xml\n")
+    assert [config.line_of(e) for e in errors] == [1, 3]
+    assert "store-sync must be one of none, always, got 'sometimes'" in errors[0]
+
+
 def test_check_flat_accepts_hyperbeams_fixture(fxdir):
     data = (fxdir / "config.flat").read_bytes()
     assert config.check_flat(data) == ([], [])

@@ -155,6 +155,12 @@ def check_flat(data: bytes, name: str = "config.flat") -> tuple[list[str], list[
                 mimic(parts[1], DEFAULTS[key])
             except ConfigError as e:
                 errors.append(f"{name}:{n}: {parts[0].strip()}: {e}")
+        allowed = CHOICES.get(key)
+        if allowed is not None and parts[1].strip().lower() not in allowed:
+            errors.append(
+                f"{name}:{n}: {parts[0].strip()} must be one of {', '.join(allowed)}, "
+                f"got {parts[1].strip()!r}"
+            )
         if not known_option(key):
             warnings.append(f"{name}:{n}: unknown option {parts[0].strip()!r} (passed through)")
     return errors, warnings
@@ -167,6 +173,8 @@ def check_flat(data: bytes, name: str = "config.flat") -> tuple[list[str], list[
 #: ``always``: after an fsync (the RocksDB WAL for every write batch; fs files, symlinks and
 #: the directories they are in): survives power loss too, at the cost of one sync per write.
 STORE_SYNC = ("none", "always")
+#: Options whose value is one of a few words (checked with their line in :func:`check_flat`).
+CHOICES = {"store_sync": STORE_SYNC, "log_level": LOG_LEVELS, "log_format": LOG_FORMATS}
 
 
 def store_sync(opts: dict[str, Any]) -> bool:
@@ -311,6 +319,7 @@ __all__ = [
     "LOG_FORMATS",
     "LOG_LEVELS",
     "NODE_OPTIONS",
+    "CHOICES",
     "ConfigError",
     "check_flat",
     "known_option",
