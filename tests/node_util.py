@@ -46,6 +46,7 @@ class NodeProc:
             store,
             "--config",
             str(cfg),
+            "--generate-key",  # a missing --key file is an error without it
             *(extra or []),
         ]
         e = {k: v for k, v in os.environ.items() if not k.startswith("HB_")}

@@ -263,8 +263,10 @@ def test_fast_path_wire_format_and_request_logs(tmp_path):
             b"HTTP/1.1 200 OK"
         ]
         assert got[1][2] == got[4][2] == b"value"
-        no_date = [[h for h in g[1] if h[0] != b"date"] for g in (got[0], got[2])]
+        per_reply = (b"date", b"x-request-id")
+        no_date = [[h for h in g[1] if h[0] not in per_reply] for g in (got[0], got[2])]
         assert no_date[0] == no_date[1] and got[0][2] == got[2][2]  # the cached info response
+        ids = [dict(g[1])[b"x-request-id"].decode() for g in got]  # each reply its own ID
         for status, hdrs, body in got[:3]:
             st, msg = response_to_message(
                 int(status.split()[1]), [(k.decode(), v.decode()) for k, v in hdrs], body
@@ -282,6 +284,9 @@ def test_fast_path_wire_format_and_request_logs(tmp_path):
     assert len({x["request_id"] for x in reqs}) == len(reqs)
     assert {"ts", "level", "method", "path", "status", "ms"} <= set(reqs[-1])
     assert [x["status"] for x in reqs if x["path"] == "/nope/k~"] == [400]
+    assert [x["request_id"] for x in reqs if x["path"] in paths][: len(paths)] == ids
+    bad = [x for x in reqs if x["path"] == "/nope/k~"][0]
+    assert bad["level"] == "warning" and bad["reason"]
 
 
 def test_ans104_request_and_response(node, wallets):

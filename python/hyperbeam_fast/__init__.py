@@ -2,6 +2,9 @@
 
 The data layer of spec core.md: messages, TABM/structured@1.0, httpsig@1.0 encoding, flat@1.0,
 json@1.0, unsigned IDs and hashpaths. Hot paths run in the native module ``_native``.
+
+``__all__`` leaves out ``id`` and ``set`` so that ``from hyperbeam_fast import *`` does not shadow
+the builtins of those names; use them as ``hyperbeam_fast.id`` and ``hyperbeam_fast.set``.
 """
 
 from . import ao, cache, codecs, devices, node, store
@@ -29,8 +32,10 @@ from .ao import (
     remove,
     resolve,
     resolve_many,
-    set,
     unregister_device,
+)
+from .ao import (
+    set as set,  # an attribute, not in __all__ (the builtin)
 )
 from .atom import Atom
 from .commitments import (
@@ -56,7 +61,8 @@ from .exceptions import (
 )
 from .hashpath import hashpath
 from .match import match
-from .message import CODECS, convert, id, id_many
+from .message import CODECS, convert, id_many
+from .message import id as id  # an attribute, not in __all__ (the builtin)
 from .path import parse_path, to_singleton
 from .version import __version__
 from .wallet import Wallet
@@ -89,7 +95,6 @@ __all__ = [
     "remove",
     "resolve",
     "resolve_many",
-    "set",
     "unregister_device",
     "Atom",
     "CodecError",
@@ -110,7 +115,6 @@ __all__ = [
     "convert",
     "hashpath",
     "human_id",
-    "id",
     "id_many",
     "match",
     "native_id",

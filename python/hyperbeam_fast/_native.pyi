@@ -1,7 +1,75 @@
 """Type stubs for the native module (rust/hyperbeam-py)."""
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, final
+
+__all__ = [
+    "MAX_DEPTH",
+    "RawWriter",
+    "RsaPrivateKey",
+    "__version__",
+    "accumulate",
+    "ans104_bundle",
+    "ans104_bundle_layout",
+    "ans104_decode_tags",
+    "ans104_encode_tags",
+    "ans104_ids",
+    "ans104_normalize",
+    "ans104_parse",
+    "ans104_serialize",
+    "ans104_sign",
+    "ans104_signature_data",
+    "ans104_unbundle",
+    "ans104_verify",
+    "ans104_verify_many",
+    "b64url_decode",
+    "b64url_encode",
+    "cache_group_entries",
+    "cache_group_fill",
+    "cache_group_id",
+    "cache_packed_child",
+    "cache_packed_entries",
+    "cache_packed_read",
+    "cache_packed_set",
+    "cache_write_set",
+    "chain_many",
+    "convert",
+    "deep_hash",
+    "flat_parse",
+    "flat_serialize",
+    "format_float",
+    "hashpath_combine",
+    "hashpath_combine_many",
+    "hashpath_fold",
+    "hmac_sha256",
+    "httpsig_commit",
+    "httpsig_reset_hmac",
+    "httpsig_signing_base",
+    "httpsig_verify",
+    "httpsig_verify_many",
+    "human_id",
+    "id",
+    "native_id",
+    "release_memory",
+    "rsa_verify",
+    "sf",
+    "sf_parse",
+    "sf_serialize",
+    "sha256_chain",
+    "unsigned_id",
+    "unsigned_id_general",
+    "unsigned_id_many",
+    "wasm_mem_cstr",
+    "wasm_mem_gather",
+    "wasm_mem_read",
+    "wasm_mem_read_uint",
+    "wasm_mem_scatter",
+    "wasm_mem_write",
+    "wasm_mem_write_cstr",
+    "wasm_mem_write_uint",
+]
+#: The package version: the workspace version of Cargo.toml (python/hyperbeam_fast/version.py).
+__version__: str
 
 #: The deepest nesting of maps a message may have (codecs, cache layout, cache reads).
 MAX_DEPTH: int
@@ -51,9 +119,10 @@ def hashpath_combine_many(
 def chain_many(a: bytes, b: bytes, alg_name: str = "sha-256-chain") -> bytes: ...
 
 # keys, signatures and commitments (spec core §7, §11)
+@final
 class RsaPrivateKey:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         n: bytes,
         e: bytes,
         d: bytes,
@@ -62,7 +131,7 @@ class RsaPrivateKey:
         dp: bytes | None = None,
         dq: bytes | None = None,
         qi: bytes | None = None,
-    ) -> None: ...
+    ) -> RsaPrivateKey: ...
     @staticmethod
     def generate(bits: int = 4096) -> RsaPrivateKey: ...
     @property
@@ -123,6 +192,19 @@ def cache_packed_child(value: bytes, name: str) -> tuple[int, Any] | None: ...
 def cache_packed_read(get: Any, key: str, structured: bool = False) -> dict[str, Any] | None: ...
 def release_memory() -> None: ...
 
+@final
 class RawWriter:
-    def __init__(self, put: Any, known: set[str], slow: Any) -> None: ...
+    def __new__(cls, put: Any, known: set[str], slow: Any) -> RawWriter: ...
     def write(self, key: Any, value: Any) -> None: ...
+
+# wasm-64@1.0 guest memory at (ptr, len): a wasmtime linear memory (spec runtime §14)
+def wasm_mem_read(ptr: int, len: int, offset: int, n: int) -> bytes: ...
+def wasm_mem_write(ptr: int, len: int, offset: int, data: bytes) -> None: ...
+def wasm_mem_write_cstr(ptr: int, len: int, offset: int, data: bytes) -> None: ...
+def wasm_mem_cstr(ptr: int, len: int, offset: int, max: int | None = None) -> bytes: ...
+def wasm_mem_read_uint(ptr: int, len: int, offset: int, width: int = 8) -> int: ...
+def wasm_mem_write_uint(ptr: int, len: int, offset: int, value: int, width: int = 8) -> None: ...
+def wasm_mem_gather(ptr: int, len: int, iovs: int, count: int, wide: bool = True) -> bytes: ...
+def wasm_mem_scatter(
+    ptr: int, len: int, iovs: int, count: int, data: bytes, wide: bool = True
+) -> int: ...

@@ -3,8 +3,11 @@
     hyperbeam-fast id [FILE] [--committers MODE]
     hyperbeam-fast convert --to CODEC [--from CODEC] [FILE]
     hyperbeam-fast hashpath [FILE] [--apply FILE_OR_KEY]
-    hyperbeam-fast serve [--port N] [--key FILE] [--store DIR] [--store-sync {none,always}]
-                         [--config FILE] [--host ADDR]
+    hyperbeam-fast serve [--port N] [--key FILE] [--generate-key] [--store DIR]
+                         [--store-sync {none,always}] [--config FILE] [--host ADDR]
+                         [--log-level LEVEL] [--log-format {json,text}]
+    hyperbeam-fast config check FILE
+    hyperbeam-fast --version
     hyperbeam-fast compute PROCESS_ID [--slot N] [--store DIR] [--key FILE] [--no-progress]
 
 FILE is a JSON object (default: stdin). JSON strings are binaries, numbers are integers or
@@ -25,6 +28,8 @@ from .exceptions import HyperbeamError
 from .hashpath import hashpath
 from .message import CODECS, convert
 from .message import id as message_id
+from .node.config import LOG_FORMATS, LOG_LEVELS
+from .version import __version__
 
 
 class CliError(Exception):
@@ -70,7 +75,8 @@ def _out(v: Any) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="hyperbeam-fast", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="hyperbeam-fast", description=(__doc__ or "").split("\n")[0])
+    p.add_argument("--version", action="version", version=f"hyperbeam-fast {__version__}")
     sub = p.add_subparsers(dest="cmd", required=True)
     i = sub.add_parser("id", help="print the message ID")
     i.add_argument("file", nargs="?")
@@ -84,7 +90,17 @@ def _parser() -> argparse.ArgumentParser:
     h.add_argument("--apply", help="a JSON file holding the applied message, or a key name")
     s = sub.add_parser("serve", help="run a HyperBEAM-compatible node (default port 8734)")
     s.add_argument("--port", type=int, help="TCP port (else config.flat, $HB_PORT, 8734)")
-    s.add_argument("--key", help="operator wallet JWK (else config, $HB_KEY, hyperbeam-key.json)")
+    s.add_argument(
+        "--key",
+        help="operator wallet JWK (else config, $HB_KEY, hyperbeam-key.json); a missing file is "
+        "an error, except the default hyperbeam-key.json, which is generated",
+    )
+    s.add_argument(
+        "--generate-key",
+        action="store_true",
+        default=None,
+        help="generate a new wallet at --key if that file does not exist",
+    )
     s.add_argument("--store", help="store: DIR (RocksDB, default cache-mainnet), fs:DIR, memory")
     s.add_argument(
         "--store-sync",
@@ -94,6 +110,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--config", help="config.flat file (else $HB_CONFIG, ./config.flat)")
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
+    s.add_argument(
+        "--log-level", choices=LOG_LEVELS, help="least severe level logged (else config, info)"
+    )
+    s.add_argument(
+        "--log-format", choices=LOG_FORMATS, help="json lines or text lines (else config, json)"
+    )
+    g = sub.add_parser("config", help="check a config.flat file")
+    gsub = g.add_subparsers(dest="config_cmd", required=True)
+    gc = gsub.add_parser(
+        "check", help="report bad lines, duplicate and unknown keys with their line numbers"
+    )
+    gc.add_argument("file")
     t = sub.add_parser(
         "install-translator",
         help="install npm binaryen@132 (the exnref translator AOS images need) into the user cache",
@@ -231,21 +259,42 @@ def _serve(args: argparse.Namespace) -> int:
     overrides = {
         "port": args.port,
         "priv_key_location": args.key,
+        "generate_key": args.generate_key,
         "store": args.store,
         "store_sync": args.store_sync,
+        "log_level": args.log_level,
+        "log_format": args.log_format,
     }
-    opts = config.load(overrides, args.config)
-    server.serve(opts, host=args.host)
+    warnings: list[str] = []
+    opts = config.load(overrides, args.config, warnings=warnings)
+    server.serve(opts, host=args.host, warnings=warnings)
     return 0
 
 
+def _config_check(path: str) -> int:
+    """``config check FILE``: each problem on a line; status 1 when there are errors."""
+    from .node import config
+
+    errors, warnings = config.check_flat(_read(path), path)
+    for _, text in sorted(
+        [(config.line_of(e), f"{e} [error]") for e in errors]
+        + [(config.line_of(w), f"{w} [warning]") for w in warnings]
+    ):
+        print(text)
+    print(f"{path}: {len(errors)} error(s), {len(warnings)} warning(s)")
+    return 1 if errors else 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``hyperbeam-fast`` command with ``argv`` (default: ``sys.argv``); its exit status."""
     args = _parser().parse_args(argv)
     try:
         if args.cmd == "serve":
             return _serve(args)
         if args.cmd == "compute":
             return _compute(args)
+        if args.cmd == "config":
+            return _config_check(args.file)
         if args.cmd == "install-translator":
             from .wasm import translate
 

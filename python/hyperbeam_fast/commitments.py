@@ -189,6 +189,8 @@ class VerifiedSigners:
         self.signers = tuple(signers)
 
     def holds_for(self, msg: dict) -> bool:
+        """Whether these verified signers still hold for ``msg`` (same commitments, same covered
+        content)."""
         comms = msg.get("commitments")
         if comms is not self.commitments and comms != self.commitments:
             return False

@@ -14,7 +14,7 @@ from .exceptions import SignatureError
 _PRIVATE_FIELDS = ("d", "p", "q", "dp", "dq", "qi")
 
 
-def _num(jwk: dict, name: str, required: bool = True) -> bytes | None:
+def _num(jwk: dict[str, Any], name: str, required: bool = True) -> bytes | None:
     v = jwk.get(name)
     if v is None:
         if required:
@@ -26,6 +26,13 @@ def _num(jwk: dict, name: str, required: bool = True) -> bytes | None:
         return _native.b64url_decode(v)
     except Exception:
         raise SignatureError(f"key field {name!r} is not valid base64url") from None
+
+
+def _need(jwk: dict[str, Any], name: str) -> bytes:
+    v = _num(jwk, name)
+    if v is None:  # _num raises for a missing required field; this is for the type checker
+        raise SignatureError(f"key file is missing the field {name!r}")
+    return v
 
 
 class Wallet:
@@ -48,7 +55,7 @@ class Wallet:
             raise SignatureError("a JWK must be a JSON object")
         if jwk.get("kty") != "RSA":
             raise SignatureError(f"only RSA keys can sign (kty={jwk.get('kty')!r})")
-        n, e, d = _num(jwk, "n"), _num(jwk, "e"), _num(jwk, "d")
+        n, e, d = _need(jwk, "n"), _need(jwk, "e"), _need(jwk, "d")
         crt = [_num(jwk, f, required=False) for f in ("p", "q", "dp", "dq", "qi")]
         return cls(_native.RsaPrivateKey(n, e, d, *crt))
 
@@ -96,6 +103,7 @@ class Wallet:
 
     @property
     def native_address(self) -> bytes:
+        """The wallet's address as 32 raw bytes (SHA-256 of the modulus)."""
         return self._key.address
 
     def sign(self, data: bytes, digest: str = "sha512") -> bytes:

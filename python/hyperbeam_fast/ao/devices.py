@@ -149,6 +149,7 @@ def _arity(fn: Callable) -> int:
 
 
 def call(fn: Callable, args: tuple) -> Any:
+    """``fn(*args)`` with only as many ``args`` as ``fn`` takes (devices may omit request/opts)."""
     n = _arity(fn)
     return fn(*args[:n]) if n < len(args) else fn(*args)
 
@@ -213,6 +214,7 @@ def load_device(value: Any, opts: dict | None = None) -> Any:
 
 
 def message_to_device(msg: dict, opts: dict) -> Any:
+    """The device of ``msg``: its ``device`` key loaded (case-insensitive), else message@1.0."""
     dev = msg.get("device")
     if dev is None:
         dev = ci_get(msg, "device") if "device" not in msg else None
@@ -240,6 +242,8 @@ def _norm_list(v: Any) -> list[str]:
 
 
 def is_exported(info: dict, key: str) -> bool:
+    """Whether ``key`` is callable on a device with this ``info`` (``exports``/``excludes``;
+    ``info`` always)."""
     if key == "info":
         return True
     if "excludes" in info and key in _norm_list(info["excludes"]):

@@ -119,6 +119,7 @@ def ci_get(msg: Mapping, key: str, default: Any = None) -> Any:
 
 
 def is_id(x: Any) -> bool:
+    """Whether ``x`` looks like a human-readable ID: 43 characters of base64url."""
     if isinstance(x, str) and not isinstance(x, Atom):
         return len(x) == 43 and _B64URL.issuperset(x)
     if isinstance(x, bytes):
@@ -137,6 +138,7 @@ _B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 
 
 def is_private(key: str) -> bool:
+    """Whether ``key`` is private (``priv...``): never encoded, exported or hashed."""
     return key.startswith("priv")
 
 

@@ -108,6 +108,7 @@ class MessageDevice:
 
     @staticmethod
     def keys(base: dict) -> tuple[str, list]:
+        """The message's public keys, sorted."""
         return "ok", sorted(k for k in base if isinstance(k, str) and not k.startswith("priv"))
 
     @staticmethod
@@ -143,6 +144,7 @@ class MessageDevice:
 
     @staticmethod
     def set_path(base: dict, request: dict) -> tuple[str, dict]:
+        """``set_path``: the message with ``path`` set to the request's ``value`` (or removed)."""
         value = request.get("value")
         out = dict(base)
         if value is None or _is_atom(value, "unset"):
@@ -153,6 +155,7 @@ class MessageDevice:
 
     @staticmethod
     def remove(base: dict, request: dict) -> tuple[str, Any]:
+        """``remove``: the message without the request's ``item`` or ``items``."""
         # dev_message:remove: `item` wins over `items`; `maps:without` matches keys exactly
         # (case-sensitive: `item: Key` keeps `key`)
         if "item" in request:
@@ -171,6 +174,7 @@ class MessageDevice:
 
     @staticmethod
     def id(base: dict, request: Any = None) -> tuple[str, Any]:
+        """``id``: the message's ID for the request's ``committers`` (default ``all``)."""
         from ..message import id as message_id
 
         committers: Any = "all"
@@ -182,6 +186,7 @@ class MessageDevice:
 
     @staticmethod
     def committers(base: dict) -> tuple[str, Any]:
+        """``committers``: the addresses whose commitments on the message verify."""
         if not base.get("commitments"):
             return "ok", []
         fn = _commitments_api("signers") or _commitments_api("committers")
@@ -191,6 +196,7 @@ class MessageDevice:
 
     @staticmethod
     def committed(base: dict) -> tuple[str, Any]:
+        """``committed``: the keys the message's commitments cover."""
         fn = _commitments_api("committed")
         if fn is None:
             return _unavailable("committed")
@@ -198,6 +204,8 @@ class MessageDevice:
 
     @staticmethod
     def verify(base: dict, request: Any = None) -> tuple[str, Any]:
+        """``verify``: whether every commitment on the message (or the request's
+        ``body``/``target``) verifies."""
         target = base
         if isinstance(request, dict):
             for k in ("body", "target"):
@@ -211,6 +219,8 @@ class MessageDevice:
 
     @staticmethod
     def commit(base: dict, request: Any = None, opts: Any = None) -> tuple[str, Any]:
+        """``commit``: the message committed with the caller's wallet (the node's only for its
+        operator)."""
         fn = _commitments_api("commit")
         if fn is None:
             return _unavailable("commit")

@@ -138,6 +138,7 @@ def _only_committed(body: dict, keys: list[str]) -> dict:
 
 
 def has_priv(msg: dict) -> bool:
+    """Whether ``msg`` has a private (``priv...``) key at its top level."""
     for k in msg:
         if k[:4] == "priv":
             return True

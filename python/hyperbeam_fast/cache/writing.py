@@ -36,6 +36,7 @@ _packed_set = _native.cache_packed_set
 
 
 def data_path(b: bytes) -> str:
+    """The store path of a binary: ``data/<base64url of its SHA-256>``."""
     return "data/" + _human_id(_sha256(b).digest())
 
 
@@ -75,6 +76,7 @@ def ops_for(value: Any, ops: list, known_id: str | None = None) -> str:
 
 
 def writable(store: Store) -> Store:
+    """The store writes go to: a chain's primary store, else ``store`` itself."""
     return store.primary if isinstance(store, StoreChain) else store
 
 

@@ -5,11 +5,15 @@ deadline, field and part count), the routes answered without a resolution (OPTIO
 Every request: OPTIONS -> 204 with CORS; ``/`` -> 302 to ``default_req``; ``/metrics`` ->
 Prometheus; ``/~cache@1.0/read?target=ID`` -> the stored message (what
 :class:`~hyperbeam_fast.store.RemoteStore` reads); anything else -> :class:`~.pipeline.Node`.
+
+Every reply carries the request's ID (``x-request-id``, the ``request_id`` of its log line);
+every error reply (4xx, 5xx) is logged at warning/error with its reason (:mod:`.logs`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from typing import Any
 
@@ -38,7 +42,7 @@ class App:
         self.trim = _HeapTrim()
         self.log_requests = bool(nm.get("log_requests", True))
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             if scope["type"] == "lifespan":
                 await self._lifespan(receive, send)
@@ -52,24 +56,33 @@ class App:
         status = 500
         try:
             status = await self._http(scope, receive, send)
+        except Exception as e:
+            logs.reason.set(f"{type(e).__name__}: {e}"[: logs.REASON_MAX])
+            raise
         finally:
             self.trim.after(scope)
             dt = logs.now() - t0
             m.in_flight.dec()
             m.request_done(method, status, dt)
-            if self.log_requests:
-                logs.request_line(rid, method, scope.get("path", ""), status, dt)
+            if self.log_requests or status >= 400:
+                why = logs.reason.get() if status >= 400 else ""
+                if status == 499:
+                    why = "client disconnected before sending its whole body"
+                logs.request_line(rid, method, scope.get("path", ""), status, dt, why)
 
     async def _reply(
         self,
         send: Any,
         status: int,
-        headers: list,
+        headers: list[tuple[bytes, bytes]],
         body: bytes,
         raw: bool = False,
         head: bytes | None = None,
     ) -> int:
         clen = (b"content-length", b"%d" % len(body))
+        rid = logs.request_id.get().encode()
+        if status >= 400:
+            logs.reason.set(body[: logs.REASON_MAX].decode("utf-8", "replace"))
         if raw:  # our protocol: head + body in one write (one syscall), see uvicorn_protocol
             if head is None:
                 head = head_block(headers)
@@ -79,7 +92,15 @@ class App:
                         "type": "http.response.start",
                         "status": status,
                         "headers": [],
-                        "hb.raw": (head + b"content-length: " + clen[1] + b"\r\n", body),
+                        "hb.raw": (
+                            head
+                            + b"x-request-id: "
+                            + rid
+                            + b"\r\ncontent-length: "
+                            + clen[1]
+                            + b"\r\n",
+                            body,
+                        ),
                     }
                 )
                 return status
@@ -87,11 +108,18 @@ class App:
             status, headers = 500, TEXT_PLAIN
             body = b"the reply has a header field that HTTP/1.1 cannot carry"
             clen = (b"content-length", b"%d" % len(body))
-        await send({"type": "http.response.start", "status": status, "headers": [*headers, clen]})
+            logs.reason.set(body.decode())
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [*headers, (b"x-request-id", rid), clen],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
         return status
 
-    async def _http(self, scope: dict, receive: Any, send: Any) -> int:
+    async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> int:
         method = scope["method"]
         path = scope.get("path", "/")
         qs = scope.get("query_string", b"")
@@ -153,21 +181,24 @@ class App:
         raw = "hb.raw" in scope
         node = self.node
         loop = asyncio.get_running_loop()
+        ctx = contextvars.copy_context().run  # the request ID in the pool's log lines too
         if path == "/~cache@1.0/read" and method == "GET":
-            fut = loop.run_in_executor(node.pool, node.cache_read, query)
+            fut = loop.run_in_executor(node.pool, ctx, node.cache_read, query)
         else:
             out = node.handle_inline(method, raw_path, headers) if not body else None
             if isinstance(out, tuple):  # answered on the event loop: no thread hop
                 st, hdrs, res = out
                 return await self._reply(send, st, hdrs, res, raw, getattr(out, "head", None))
             if out is not None:
-                fut = loop.run_in_executor(node.pool, node.finish, out)
+                fut = loop.run_in_executor(node.pool, ctx, node.finish, out)
             elif len(body) >= _HeapTrim.BIG:  # the pool thread's allocator heap, see _HeapTrim
                 fut = loop.run_in_executor(
-                    node.pool, _then_release, node.handle, method, raw_path, headers, body
+                    node.pool, ctx, _then_release, node.handle, method, raw_path, headers, body
                 )
             else:
-                fut = loop.run_in_executor(node.pool, node.handle, method, raw_path, headers, body)
+                fut = loop.run_in_executor(
+                    node.pool, ctx, node.handle, method, raw_path, headers, body
+                )
         try:
             st, hdrs, res = await asyncio.wait_for(fut, self.resolve_timeout)
         except TimeoutError:
@@ -222,7 +253,7 @@ class _HeapTrim:
         except (OSError, AttributeError):
             pass
 
-    def after(self, scope: dict) -> None:
+    def after(self, scope: dict[str, Any]) -> None:
         if self.fn is None or scope.get("hb.body_size", 0) < self.BIG or self.pending:
             return
         self.pending = True

@@ -44,7 +44,7 @@ def _text(v: Any) -> str:
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
-def signatures(msg: Any) -> list[tuple[dict, str, frozenset[str]]]:
+def signatures(msg: Any) -> list[tuple[dict[str, Any], str, frozenset[str]]]:
     """``(commitment, signer, covered keys)`` for each commitment that names a signer and
     does not cover a :data:`PRODUCT_KEYS` marker. Unreadable commitments are skipped."""
     comms = msg.get("commitments") if isinstance(msg, dict) else None
@@ -120,7 +120,8 @@ class Caller:
         self.tags = dict(tags)
 
     @classmethod
-    def of(cls, request: dict) -> Caller:
+    def of(cls, request: dict[str, Any]) -> Caller:
+        """The caller of a request: the verified signers of its commitments, what each covers."""
         covers: dict[str, frozenset[str]] = {}
         tags: dict[str, str] = {}
         for c, who, keys in signatures(request):
@@ -132,6 +133,7 @@ class Caller:
 
     @property
     def signers(self) -> list[str]:
+        """The addresses whose signatures on the request verified."""
         return list(self.covers)
 
     def signing_path(self) -> list[str]:
@@ -167,7 +169,7 @@ def is_operator(opts: Any, path_signed: bool = True) -> bool:
     return operator_of(opts, path_signed) is not None
 
 
-def refused(what: str, status: int = 403) -> tuple[str, dict]:
+def refused(what: str, status: int = 403) -> tuple[str, dict[str, Any]]:
     """What a device answers for an operator-only action by anyone else (``403``; meta@1.0
     and router@1.0 keep HyperBEAM's ``400``)."""
     return "error", {

@@ -44,7 +44,7 @@ def _conn(scheme: str, netloc: str, timeout: float) -> http.client.HTTPConnectio
 
 
 def encode_request(
-    msg: dict, wallet: Wallet | None = None, codec: str = "httpsig@1.0"
+    msg: dict[str, Any], wallet: Wallet | None = None, codec: str = "httpsig@1.0"
 ) -> tuple[str, str, dict[str, bytes], bytes]:
     """A request message -> ``(method, path, headers, body)``."""
     msg = dict(msg)
@@ -108,7 +108,7 @@ def raw(
 def request(
     method: str,
     url: str,
-    msg: dict | None = None,
+    msg: dict[str, Any] | None = None,
     *,
     wallet: Wallet | None = None,
     codec: str = "httpsig@1.0",
@@ -126,10 +126,12 @@ def request(
 
 
 def get(url: str, path: str, **kw: Any) -> tuple[str, Any]:
+    """``GET path`` on the node at ``url`` (see :func:`request`): ``(status, message)``."""
     return request("GET", url, {"path": path}, **kw)
 
 
-def post(url: str, path: str, msg: dict | None = None, **kw: Any) -> tuple[str, Any]:
+def post(url: str, path: str, msg: dict[str, Any] | None = None, **kw: Any) -> tuple[str, Any]:
+    """``POST msg`` to ``path`` on the node at ``url`` (:func:`request`): (status, message)."""
     return request("POST", url, {**(msg or {}), "path": path}, **kw)
 
 

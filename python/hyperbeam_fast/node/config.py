@@ -10,18 +10,28 @@ Precedence (runtime §8.1, §7.1), highest first:
 
 Keys are HyperBEAM's option names with ``_`` (``config.flat`` may spell them with ``-``); values
 read from ``config.flat`` take the type of the default they replace (``mimic_default_types``).
+
+``config.flat`` is read as HyperBEAM's ``dev_codec_flat:deserialize`` reads it (one ``key: value``
+per line), but what HyperBEAM drops without a word is reported here with its line number
+(:func:`check_flat`): a line that is not ``key: value`` and a key given twice are errors; a key
+that neither HyperBEAM nor this node knows is a warning (HyperBEAM passes it through, and so do
+we). ``hyperbeam-fast config check FILE`` prints the same report.
 """
 
 from __future__ import annotations
 
 import copy
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from ..exceptions import HyperbeamError
 
 DEFAULT_PORT = 8734
+#: ``log_level`` and ``log_format`` values (node/logs.py).
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("json", "text")
 
 #: HyperBEAM's ``default_message()`` (runtime §8.2), the subset this node uses, plus our limits.
 DEFAULTS: dict[str, Any] = {
@@ -65,7 +75,9 @@ DEFAULTS: dict[str, Any] = {
     "resolve_timeout": 60.0,  # seconds for one resolution before 504
     "workers": 0,  # resolver threads (0 = CPU count)
     "log_requests": True,
-    "log_level": "info",
+    "log_level": "info",  # debug | info | warning | error (--log-level)
+    "log_format": "json",  # json | text (--log-format)
+    "generate_key": False,  # create a missing priv_key_location (--generate-key)
     "graceful_timeout": 10.0,  # seconds in-flight requests get at shutdown
 }
 
@@ -79,8 +91,79 @@ ENV_VARS = {
 }
 
 
+#: HyperBEAM's option names (``hb_opts:default_message/0``) this node does not default itself.
+HYPERBEAM_OPTIONS = frozenset(
+    """access_remote_cache_for_client ans104_trust_gql bundler_ans104 cache_lookup_hueristics
+    compute_mode debug_committers debug_ids debug_metadata debug_print_binary_max
+    debug_print_indent debug_print_map_line_threshold debug_print_trace debug_show_priv
+    debug_stack_depth http_client load_remote_devices lua_scripts lua_tests preloaded_devices
+    process_now_from_cache process_workers relay_http_client scheduler_location_ttl
+    scheduling_mode snp_trusted stack_print_prefixes store trusted_device_signers
+    wasm_allow_aot""".split()
+)
+#: Options this node's devices read that have no default in :data:`DEFAULTS`.
+NODE_OPTIONS = frozenset(
+    """operator operator_signs_path cache_writers cache_lookup_heuristics max_depth max_steps
+    process_cache_frequency process_compute_timeout process_compute_wait
+    process_compute_workers process_live_max process_live_memory process_snapshot_interval
+    route_owners verify_assignments""".split()
+)
+
+
 class ConfigError(HyperbeamError):
     """A configuration file or value that cannot be used."""
+
+
+def known_option(key: str) -> bool:
+    """Whether ``key`` (``_`` spelling; ``a/b`` by its first part) is an option HyperBEAM or
+    this node reads."""
+    top = key.split("/", 1)[0]
+    return top in DEFAULTS or top in HYPERBEAM_OPTIONS or top in NODE_OPTIONS
+
+
+def check_flat(data: bytes, name: str = "config.flat") -> tuple[list[str], list[str]]:
+    """``(errors, warnings)`` of a ``config.flat`` text, each ``NAME:LINE: what``.
+
+    HyperBEAM splits the text at ``\n`` and each line at ``": "``; a line that does not split
+    into exactly a key and a value is dropped there: here it is an error, as is a key given
+    twice (HyperBEAM keeps the last). Blank lines are allowed. An unknown key is a warning."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    seen: dict[str, int] = {}
+    for n, raw in enumerate(data.split(b"\n"), 1):
+        line = raw.decode("utf-8", "replace")
+        if not line.strip():
+            continue
+        parts = line.split(": ")
+        if len(parts) != 2 or not parts[0].strip():
+            why = (
+                "more than one ': ' (HyperBEAM drops such a line)"
+                if len(parts) > 2
+                else "not a 'key: value' line"
+            )
+            errors.append(f"{name}:{n}: {why}: {line.strip()[:80]!r}")
+            continue
+        key = norm_key(parts[0])
+        if key in seen:
+            errors.append(
+                f"{name}:{n}: duplicate key {parts[0].strip()!r} (first on line {seen[key]})"
+            )
+            continue
+        seen[key] = n
+        if key in DEFAULTS and "/" not in key:
+            try:
+                mimic(parts[1], DEFAULTS[key])
+            except ConfigError as e:
+                errors.append(f"{name}:{n}: {parts[0].strip()}: {e}")
+        allowed = CHOICES.get(key)
+        if allowed is not None and parts[1].strip().lower() not in allowed:
+            errors.append(
+                f"{name}:{n}: {parts[0].strip()} must be one of {', '.join(allowed)}, "
+                f"got {parts[1].strip()!r}"
+            )
+        if not known_option(key):
+            warnings.append(f"{name}:{n}: unknown option {parts[0].strip()!r} (passed through)")
+    return errors, warnings
 
 
 #: ``store_sync`` values: when a store write is acknowledged.
@@ -90,6 +173,8 @@ class ConfigError(HyperbeamError):
 #: ``always``: after an fsync (the RocksDB WAL for every write batch; fs files, symlinks and
 #: the directories they are in): survives power loss too, at the cost of one sync per write.
 STORE_SYNC = ("none", "always")
+#: Options whose value is one of a few words (checked with their line in :func:`check_flat`).
+CHOICES = {"store_sync": STORE_SYNC, "log_level": LOG_LEVELS, "log_format": LOG_FORMATS}
 
 
 def store_sync(opts: dict[str, Any]) -> bool:
@@ -144,10 +229,26 @@ def mimic(value: Any, default: Any) -> Any:
     return s
 
 
-def parse_flat(data: bytes) -> dict[str, Any]:
-    """Parse ``config.flat`` (``key: value`` lines, ``a/b: v`` for nested keys; runtime §7.1)."""
+def line_of(problem: str) -> int:
+    """The line number of a :func:`check_flat` problem (``NAME:LINE: what``)."""
+    m = re.search(r":(\d+): ", problem)
+    return int(m.group(1)) if m else 0
+
+
+def parse_flat(
+    data: bytes, name: str = "config.flat", warnings: list[str] | None = None
+) -> dict[str, Any]:
+    """Parse ``config.flat`` (``key: value`` lines, ``a/b: v`` for nested keys; runtime §7.1).
+
+    The errors of :func:`check_flat` raise one :class:`ConfigError` listing them all; its
+    warnings are appended to ``warnings``."""
     from ..message import convert
 
+    errors, warned = check_flat(data, name)
+    if errors:
+        raise ConfigError("; ".join(errors))
+    if warnings is not None:
+        warnings.extend(warned)
     try:
         msg = convert(data, "structured@1.0", "flat@1.0")
     except HyperbeamError as e:
@@ -173,11 +274,13 @@ def load(
     overrides: dict[str, Any] | None = None,
     config_path: str | os.PathLike[str] | None = None,
     environ: dict[str, str] | None = None,
+    warnings: list[str] | None = None,
 ) -> dict[str, Any]:
     """The node message: defaults < environment < ``config.flat`` < ``overrides``.
 
     ``config_path`` (or ``$HB_CONFIG``) names the config file; an explicitly named file that is
-    missing is an error, the implicit ``./config.flat`` is optional.
+    missing is an error, the implicit ``./config.flat`` is optional. The file's warnings
+    (:func:`check_flat`) are appended to ``warnings``.
     """
     environ = dict(os.environ if environ is None else environ)
     overrides = {norm_key(k): v for k, v in (overrides or {}).items() if v is not None}
@@ -190,7 +293,7 @@ def load(
             data = path.read_bytes()
         except OSError as e:
             raise ConfigError(f"cannot read config file {str(path)!r}: {e.strerror}") from None
-        opts.update(parse_flat(data))
+        opts.update(parse_flat(data, str(path), warnings))
         opts["hb_config_location"] = str(path)
     elif explicit:
         raise ConfigError(f"config file {str(path)!r} does not exist")
@@ -199,6 +302,11 @@ def load(
     if not isinstance(port, int) or not 0 <= port <= 65535:
         raise ConfigError(f"port must be an integer in 0..65535, got {port!r}")
     store_sync(opts)  # a bad value fails at load, not at the first write
+    for key, allowed in (("log_level", LOG_LEVELS), ("log_format", LOG_FORMATS)):
+        v = _text(opts.get(key)).strip().lower()
+        if v not in allowed:
+            raise ConfigError(f"{key} must be one of {', '.join(allowed)}, got {opts.get(key)!r}")
+        opts[key] = v
     return opts
 
 
@@ -207,7 +315,15 @@ __all__ = [
     "DEFAULT_PORT",
     "ENV_VARS",
     "STORE_SYNC",
+    "HYPERBEAM_OPTIONS",
+    "LOG_FORMATS",
+    "LOG_LEVELS",
+    "NODE_OPTIONS",
+    "CHOICES",
     "ConfigError",
+    "check_flat",
+    "known_option",
+    "line_of",
     "load",
     "mimic",
     "parse_flat",

@@ -54,6 +54,7 @@ class ConnectionGuard:
             self.idle[conn] = None
 
     def lost(self, conn: Any) -> None:
+        """Forget a closed connection (its slot and its address's count)."""
         ip = self.ip.pop(conn, None)
         if ip is None:
             return

@@ -39,9 +39,18 @@ TRANSPORT_REQUEST_HEADERS = frozenset(
     }
 )
 
-#: Response headers that belong to HTTP, not to the message.
+#: Response headers that belong to HTTP, not to the message (``x-request-id``: the node's log
+#: ID of the request, node/app.py).
 TRANSPORT_RESPONSE_HEADERS = frozenset(
-    {"date", "server", "content-length", "connection", "transfer-encoding", "keep-alive"}
+    {
+        "date",
+        "server",
+        "content-length",
+        "connection",
+        "transfer-encoding",
+        "keep-alive",
+        "x-request-id",
+    }
 )
 
 CORS = (
@@ -117,7 +126,7 @@ def status_code(status: Any) -> int:
 # --- requests -------------------------------------------------------------------------------------
 
 
-def _decode_httpsig(fields: dict[str, bytes], body: bytes) -> dict:
+def _decode_httpsig(fields: dict[str, bytes], body: bytes) -> dict[str, Any]:
     enc = dict(fields)
     if body:
         enc["body"] = body
@@ -256,7 +265,7 @@ def verify_raw(fields: dict[str, bytes], method: str, raw_path: str, body: bytes
     return True
 
 
-def _check_signed(msg: dict, what: str) -> tuple[dict, list[str]]:
+def _check_signed(msg: dict[str, Any], what: str) -> tuple[dict[str, Any], list[str]]:
     """Verify every commitment of a request (each once) and keep only the committed keys when
     it has signers (runtime §7.2): ``(message, signers)``."""
     comms = msg.get("commitments")
@@ -277,7 +286,7 @@ def _check_signed(msg: dict, what: str) -> tuple[dict, list[str]]:
 
 def _signed_httpsig(
     fields: dict[str, bytes], body: bytes, method: str, raw_path: str
-) -> tuple[dict, list[str]]:
+) -> tuple[dict[str, Any], list[str]]:
     """A signed httpsig@1.0 request: the codec's verification (HyperBEAM's base), else a strict
     RFC 9421 one over the received fields (:func:`verify_raw`). A strict signature cannot be
     re-checked from the message, so it is checked here and the message is rebuilt from just
@@ -306,7 +315,7 @@ def request_to_singleton(
     raw_path: str,
     headers: list[tuple[bytes, bytes]],
     body: bytes,
-) -> tuple[dict, bool]:
+) -> tuple[dict[str, Any], bool]:
     """An HTTP request -> ``(singleton, signed)`` (``hb_http:req_to_tabm_singleton``).
 
     ``raw_path`` is the request target as received (path and ``?query``, still
@@ -365,9 +374,9 @@ def request_to_singleton(
             signed = bool(who)
         else:
             msg = decoded
-        for k in ("accept", "accept-codec", "codec-device"):
-            if k in fields and k not in msg:
-                msg[k] = fields[k]
+        for name in ("accept", "accept-codec", "codec-device"):
+            if name in fields and name not in msg:
+                msg[name] = fields[name]
     else:
         raise BadRequest(f"unsupported codec-device {codec!r}", 415)
     claimed = msg.get("method")
@@ -385,7 +394,7 @@ def request_to_singleton(
     return msg, signed
 
 
-def accept_to_codec(singleton: dict, default: str = "httpsig@1.0") -> str:
+def accept_to_codec(singleton: dict[str, Any], default: str = "httpsig@1.0") -> str:
     """The response codec (``require-codec: application/json``: plain JSON; else the
     ``accept-codec`` key, else ``accept``; runtime §7.3)."""
     rc = singleton.get("require-codec")
@@ -483,7 +492,7 @@ def _part_name(part: bytes, inline_key: bytes) -> bytes | None:
     return inline_key if re.search(rb"content-disposition: *inline", head, re.I) else None
 
 
-def _without_private(msg: dict) -> dict:
+def _without_private(msg: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in msg.items() if not (isinstance(k, str) and k.startswith("priv"))}
 
 
@@ -607,7 +616,8 @@ def encode_response(
         if isinstance(out, dict):  # flat@1.0: its text form
             out = b"".join(k.encode() + b": " + v + b"\n" for k, v in sorted(out.items()))
         body = out if isinstance(out, bytes) else _text(out).encode()
-        headers += [(b"codec-device", codec.encode()), (b"content-type", RESPONSE_CODECS[codec])]
+        ctype = RESPONSE_CODECS[codec] or b"application/octet-stream"  # never None here
+        headers += [(b"codec-device", codec.encode()), (b"content-type", ctype)]
         for k, v in msg.items():
             if k in ("body", "commitments") or isinstance(v, (dict, list)):
                 continue
@@ -692,6 +702,7 @@ def response_to_message(
 
 
 def b64(v: bytes) -> str:
+    """``v`` in unpadded base64url."""
     return _native.b64url_encode(v)
 
 

@@ -79,7 +79,7 @@ def is_local(store: Any) -> bool:
     return getattr(store, "scope", "remote") == "local"
 
 
-def cheap_steps(msgs: list, store: Any, metrics: Any) -> list | None:
+def cheap_steps(msgs: list[Any], store: Any, metrics: Any) -> list[Any] | None:
     """``msgs`` (with a leading ID loaded from the local ``store``) when resolving them is
     cheap enough for the event loop: only message@1.0/meta@1.0, no sub-resolutions, no
     RSA keys, small loaded messages. None otherwise."""
@@ -111,7 +111,7 @@ def cheap_steps(msgs: list, store: Any, metrics: Any) -> list | None:
     return msgs
 
 
-class CachedResponse(tuple):
+class CachedResponse(tuple[int, list[tuple[bytes, bytes]], bytes]):
     """A cached ``(status, headers, body)``; ``head`` keeps its serialised header block."""
 
     head: bytes | None = None
@@ -123,7 +123,9 @@ class Deferred:
 
     __slots__ = ("codec", "msgs", "req_headers", "singleton")
 
-    def __init__(self, singleton: dict, codec: str, msgs: list, req_headers: dict) -> None:
+    def __init__(
+        self, singleton: dict[str, Any], codec: str, msgs: list[Any], req_headers: dict[str, Any]
+    ) -> None:
         self.singleton = singleton
         self.codec = codec
         self.msgs = msgs

@@ -12,6 +12,8 @@ _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 
 
 
 class Metrics:
+    """The node's Prometheus metrics (requests, latency, signatures, cache, resolution steps)."""
+
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry()
         self.requests = Counter(
@@ -52,4 +54,5 @@ class Metrics:
         self.latency.observe(seconds)
 
     def render(self) -> tuple[bytes, str]:
+        """``(body, content type)`` of the ``/metrics`` reply."""
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -12,6 +12,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import os
+import re
 import threading
 import urllib.parse
 from pathlib import Path
@@ -106,30 +107,67 @@ def register_node_devices() -> None:
 
 def load_wallet(path: str | os.PathLike[str], create: bool = True) -> Wallet:
     """The operator wallet at ``path``; a new one is generated and saved (mode 0600) if the
-    file does not exist and ``create`` is true."""
+    file does not exist and ``create`` is true (see :func:`wallet_at`)."""
+    return wallet_at(path, create)[0]
+
+
+def wallet_at(path: str | os.PathLike[str], create: bool) -> tuple[Wallet, bool]:
+    """``(wallet, generated)``: the wallet in the key file at ``path``, or (``create``) a new
+    one saved there (mode 0600). A missing file without ``create``, or a missing directory,
+    is a :class:`ConfigError` (nothing is created outside an existing directory)."""
     p = Path(path)
     if p.exists():
-        return Wallet.from_file(p)
+        return Wallet.from_file(p), False
     if not create:
-        raise ConfigError(f"key file {str(p)!r} does not exist")
+        raise ConfigError(
+            f"key file {str(p)!r} does not exist (use --generate-key to create a new wallet there)"
+        )
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise ConfigError(f"cannot create key file {str(p)!r}: {str(parent)!r} is not a directory")
     w = Wallet.generate()
-    if p.parent and not p.parent.exists():
-        p.parent.mkdir(parents=True, exist_ok=True)
-    w.save(p)
-    return w
+    try:
+        w.save(p)
+    except OSError as e:
+        raise ConfigError(f"cannot write key file {str(p)!r}: {e.strerror}") from None
+    return w, True
+
+
+#: Store spec prefixes (``PREFIX:...``) :func:`open_store` knows; any other ``x:`` is an error.
+STORE_SCHEMES = ("fs", "rocksdb", "http", "https")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9.-]*):")
+
+
+def store_parts(text: str) -> list[str]:
+    """The stores a spec names (split at ``+``); an unknown ``name:`` prefix or a prefix
+    without a directory is a :class:`ConfigError`."""
+    parts = [p for p in text.split("+") if p]
+    for part in parts:
+        m = _SCHEME.match(part)
+        if m and m.group(1).lower() not in STORE_SCHEMES:
+            raise ConfigError(
+                f"unknown store {part!r}: a store is memory, DIR, rocksdb:DIR, fs:DIR or "
+                "http(s)://peer (joined with +)"
+            )
+        if part in ("fs:", "rocksdb:"):
+            raise ConfigError(f"store {part!r} names no directory")
+    if not parts:
+        raise ConfigError(f"bad store spec {text!r}")
+    return parts
 
 
 def open_store(spec: Any, sync: bool = False) -> Any:
     """A store from a spec: a Store object; ``"memory"``; ``"fs:DIR"``; ``"rocksdb:DIR"`` or a
     bare directory (RocksDB, the default); ``+http://peer`` suffixes chain remote stores.
-    ``sync``: fsync every write of the local stores (``store_sync: always``)."""
+    ``sync``: fsync every write of the local stores (``store_sync: always``). Any other
+    ``name:`` prefix is a :class:`ConfigError` (not a directory of that name)."""
     from ..store import FSStore, MemoryStore, RemoteStore, RocksDBStore, Store, StoreChain
 
     if isinstance(spec, Store):
         return spec
     text = _text(spec)
-    parts = [p for p in text.split("+") if p]
-    stores = []
+    parts = store_parts(text)
+    stores: list[Store] = []
     for part in parts:
         if part == "memory":
             stores.append(MemoryStore())
@@ -140,15 +178,15 @@ def open_store(spec: Any, sync: bool = False) -> Any:
         else:
             path = part[8:] if part.startswith("rocksdb:") else part
             stores.append(RocksDBStore(path, sync=sync))
-    if not stores:
-        raise ConfigError(f"bad store spec {text!r}")
     return stores[0] if len(stores) == 1 else StoreChain(stores)
 
 
 class Node:
     """One node: its live node message, wallet, store, metrics and thread pool."""
 
-    def __init__(self, opts: dict | None = None, wallet: Wallet | None = None, store: Any = None):
+    def __init__(
+        self, opts: dict[str, Any] | None = None, wallet: Wallet | None = None, store: Any = None
+    ):
         register_node_devices()
         opts = dict(DEFAULTS if opts is None else opts)
         self.wallet = wallet if wallet is not None else Wallet.generate()
@@ -175,7 +213,7 @@ class Node:
         self.pool = concurrent.futures.ThreadPoolExecutor(
             self.workers, thread_name_prefix="hb-resolve"
         )
-        self.node_msg: dict = opts
+        self.node_msg: dict[str, Any] = opts
         self.closed = False  #: set by :meth:`close`
         # the start hook (runtime §6): its result body is the node message
         from ..devices.hook import on
@@ -193,13 +231,13 @@ class Node:
     # --- node message ---------------------------------------------------------------------------
 
     @property
-    def node_msg(self) -> dict:
+    def node_msg(self) -> dict[str, Any]:
         """The live node message. Assigning it (never mutate it in place) bumps its version,
         which recomputes the resolution options and drops the cached responses."""
         return self._node_msg
 
     @node_msg.setter
-    def node_msg(self, value: dict) -> None:
+    def node_msg(self, value: dict[str, Any]) -> None:
         self._node_msg = value
         base = self._build_opts(value)
         # answered on the event loop only with HMAC responses (RSA signing is parallel in the
@@ -210,15 +248,15 @@ class Node:
             and not base.get("preloaded_devices")
         )
         self._base_opts = base
-        self._response_cache: dict = {}
+        self._response_cache: dict[tuple[Any, ...], CachedResponse] = {}
         self._version += 1
 
-    def _opts(self) -> dict:
+    def _opts(self) -> dict[str, Any]:
         """The options a resolution runs with: the live node message + private handles (a copy
         of the ones built when the node message last changed)."""
         return dict(self._base_opts)
 
-    def _build_opts(self, nm: dict) -> dict:
+    def _build_opts(self, nm: dict[str, Any]) -> dict[str, Any]:
         extra = nm.get("http_extra_opts") or {}
         out = {
             **nm,
@@ -241,12 +279,13 @@ class Node:
         out.pop("cache_control", None)
         return out
 
-    def public_info(self) -> dict:
+    def public_info(self) -> dict[str, Any]:
+        """The node message as ``~meta@1.0/info`` shows it (private keys left out)."""
         from ..devices.meta import public
 
         return {**public(self.node_msg), "address": self.address}
 
-    def update_info(self, req: dict, opts: dict) -> tuple[str, Any]:
+    def update_info(self, req: dict[str, Any], opts: dict[str, Any]) -> tuple[str, Any]:
         """``POST /~meta@1.0/info`` (runtime §7.5): only the operator's signature changes the
         node message (over the request's ``path`` too with ``operator_signs_path``), only with
         the keys it covers, and only once: each applied update's signature is remembered in
@@ -288,11 +327,11 @@ class Node:
     def _applied(self, tag: str) -> bool:
         return self._local.read(f"{_APPLIED}/{tag}") is not None  # a store error fails it
 
-    def add_route(self, route: dict) -> tuple[str, Any]:
+    def add_route(self, route: dict[str, Any]) -> tuple[str, Any]:
         """``POST /~router@1.0/routes``: insert a route, sorted by ``priority``."""
         from ..devices.router import routes as _routes
 
-        def prio(r: dict) -> int:
+        def prio(r: dict[str, Any]) -> int:
             try:
                 return int(_text(r.get("priority", 0)))
             except ValueError:
@@ -317,7 +356,7 @@ class Node:
         self.metrics.cache_hit.inc()
         return msg
 
-    def cache_read(self, query: str) -> tuple[int, list, bytes]:
+    def cache_read(self, query: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         """``GET /~cache@1.0/read?target=KEY``: the stored message or binary, unsigned and
         unchanged (what RemoteStore decodes)."""
         q = urllib.parse.parse_qs(query, keep_blank_values=True)
@@ -379,7 +418,7 @@ class Node:
         if raw_path in CACHEABLE_PATHS:
             version = self._version
             ckey = (version, raw_path, tuple(key))
-            hit = self._response_cache.get(ckey)
+            hit: CachedResponse | None = self._response_cache.get(ckey)
             if hit is not None:
                 return hit
             out = self._handle(method, raw_path, headers, b"", True)
@@ -441,7 +480,7 @@ class Node:
         return self._respond(singleton, codec, msgs, req_headers)
 
     def _respond(
-        self, singleton: dict, codec: str, msgs: Any, req_headers: dict
+        self, singleton: dict[str, Any], codec: str, msgs: Any, req_headers: dict[str, Any]
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         try:
             result = self.run(singleton, msgs)
@@ -451,7 +490,7 @@ class Node:
             return self._failed(e, _text(singleton.get("path", "")), codec, req_headers)
 
     def _failed(
-        self, e: Exception, raw_path: str, codec: str, req_headers: dict
+        self, e: Exception, raw_path: str, codec: str, req_headers: dict[str, Any]
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         logs.LOGGER.error("request failed", exc_info=e, extra={"fields": {"path": raw_path}})
         text = f"{type(e).__name__}: {e}"
@@ -461,7 +500,7 @@ class Node:
         except Exception:  # noqa: BLE001
             return 500, list(TEXT_PLAIN), text.encode("utf-8", "replace")
 
-    def run(self, singleton: dict, msgs: Any = None, caller: Any = None) -> Any:
+    def run(self, singleton: dict[str, Any], msgs: Any = None, caller: Any = None) -> Any:
         """Resolve a request singleton (hooks included) to its unsigned reply, status embedded.
         ``caller``: who sent it (:class:`~.authority.Caller`), else its own signers; cron@1.0
         runs its tasks here as the operator who created them. A request the ``request`` hook
@@ -477,7 +516,9 @@ class Node:
         result = self._embed_status(status, result)
         return self._response_hook(singleton, result, opts)
 
-    def _resolve(self, singleton: dict, msgs: Any, opts: dict) -> tuple[str, Any]:
+    def _resolve(
+        self, singleton: dict[str, Any], msgs: Any, opts: dict[str, Any]
+    ) -> tuple[str, Any]:
         if msgs is None:
             try:
                 msgs = parse_path(singleton)
@@ -544,7 +585,7 @@ class Node:
             return {"status": 500, "body": "Unencodable result."}
         return {"ao-result": "body", "body": res, "status": status_code(st)}
 
-    def _response_hook(self, singleton: dict, result: Any, opts: dict) -> Any:
+    def _response_hook(self, singleton: dict[str, Any], result: Any, opts: dict[str, Any]) -> Any:
         if not (opts.get("on") or {}).get("response"):
             return result
         from ..devices.hook import on
@@ -554,7 +595,7 @@ class Node:
             return self._embed_status("ok", res["body"])
         return self._embed_status(st, res)
 
-    def _sign(self, result: dict, codec: str) -> dict:
+    def _sign(self, result: dict[str, Any], codec: str) -> dict[str, Any]:
         """``maybe_sign``: commit with the node wallet when ``force_signed`` and unsigned; else
         an HMAC commitment (the message's ID) is attached. What the node signs here always
         covers ``status``: a reply, never a request (see :mod:`.authority`)."""
@@ -580,4 +621,13 @@ class Node:
         return _native.httpsig_reset_hmac(body)
 
 
-__all__ = ["TEXT_PLAIN", "Node", "load_wallet", "open_store", "register_node_devices"]
+__all__ = [
+    "STORE_SCHEMES",
+    "TEXT_PLAIN",
+    "Node",
+    "load_wallet",
+    "open_store",
+    "register_node_devices",
+    "store_parts",
+    "wallet_at",
+]

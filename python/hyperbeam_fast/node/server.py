@@ -12,15 +12,25 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import threading
+from pathlib import Path
 from typing import Any
 
+from ..version import __version__
 from ..wallet import Wallet
 from . import logs
 from .app import App
-from .config import DEFAULTS
+from .config import DEFAULTS, ConfigError
 from .guard import ConnectionGuard
-from .pipeline import Node, load_wallet, open_store, register_node_devices
+from .pipeline import (
+    Node,
+    load_wallet,
+    open_store,
+    register_node_devices,
+    store_parts,
+    wallet_at,
+)
 from .uvicorn_protocol import protocol_class
 
 
@@ -44,20 +54,77 @@ def _raise_fd_limit(want: int) -> int:
     return want if soft == resource.RLIM_INFINITY else max(64, min(want, soft - 256))
 
 
-def build_node(opts: dict, wallet: Wallet | None = None) -> Node:
-    """A Node from a loaded node message (wallet from ``priv_key_location`` when not given)."""
+def key_may_be_generated(opts: dict[str, Any]) -> bool:
+    """Whether a missing key file is created: with ``generate_key`` (``--generate-key``) or
+    when the key is the documented default ``hyperbeam-key.json`` (as HyperBEAM does)."""
+    loc = _text(opts.get("priv_key_location", DEFAULTS["priv_key_location"]))
+    return bool(opts.get("generate_key")) or loc == DEFAULTS["priv_key_location"]
+
+
+def build_node(opts: dict[str, Any], wallet: Wallet | None = None) -> Node:
+    """A Node from a loaded node message (wallet from ``priv_key_location`` when not given;
+    a missing key file is an error unless :func:`key_may_be_generated`)."""
     if wallet is None:
-        wallet = load_wallet(opts["priv_key_location"])
+        wallet, _ = wallet_at(_text(opts["priv_key_location"]), key_may_be_generated(opts))
     store = opts.get("store") or "cache-mainnet"
     return Node(opts, wallet, store)
 
 
-def serve(opts: dict, host: str = "127.0.0.1", wallet: Wallet | None = None) -> None:
-    """Run a node until SIGINT/SIGTERM (in-flight requests finish, then the store closes)."""
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket (bound here, before anything says "listening"): a port in use or
+    an address that is not ours is a :class:`ConfigError` naming them."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(
+    opts: dict[str, Any],
+    host: str = "127.0.0.1",
+    wallet: Wallet | None = None,
+    warnings: list[str] | None = None,
+) -> None:
+    """Run a node until SIGINT/SIGTERM (in-flight requests finish, then the store closes).
+
+    Binds the port first (port 0: a free one), then logs the ``listening`` banner with the
+    settings in force: the real port, store, operator address, wallet (loaded or generated),
+    workers. ``warnings`` (e.g. from :func:`.config.load`) are logged first."""
+
+    logs.setup(_text(opts.get("log_level", "info")), fmt=_text(opts.get("log_format", "json")))
+    for w in warnings or ():
+        logs.log(logging.WARNING, "config", problem=w)
+    key = _text(opts.get("priv_key_location", DEFAULTS["priv_key_location"]))
+    spec = opts.get("store") or "cache-mainnet"
+    if isinstance(spec, (str, bytes)):
+        store_parts(_text(spec))  # a bad store fails before a wallet is made or a port bound
+    sock = bind(host, int(opts["port"]))
+    node: Node | None = None
+    try:
+        source = "given by the caller"
+        if wallet is None:
+            wallet, generated = wallet_at(key, key_may_be_generated(opts))
+            source = ("generated at " if generated else "loaded from ") + key
+            if generated:
+                logs.log(logging.WARNING, "generated a new operator wallet", key=key)
+        node = build_node(opts, wallet)
+        _run_to_exit(_server(node, opts, host, sock, source), sock)
+    finally:
+        sock.close()
+        if node is not None and not node.closed:  # lifespan did not run (startup failure)
+            node.close()
+
+
+def _server(node: Node, opts: dict[str, Any], host: str, sock: socket.socket, source: str) -> Any:
+    """The uvicorn server of ``node`` on the bound ``sock``, with its ``listening`` banner."""
     import uvicorn
 
-    logs.setup(_text(opts.get("log_level", "info")))
-    node = build_node(opts, wallet)
     app = App(node)
     max_conns = _raise_fd_limit(int(opts.get("max_connections", DEFAULTS["max_connections"])))
     guard = ConnectionGuard(
@@ -69,10 +136,11 @@ def serve(opts: dict, host: str = "127.0.0.1", wallet: Wallet | None = None) -> 
         float(opts.get("header_timeout", DEFAULTS["header_timeout"])),
         guard,
     )
+    bound_host, port = sock.getsockname()[:2]
     config = uvicorn.Config(
         app,
         host=host,
-        port=int(opts["port"]),
+        port=port,
         http=protocol,
         loop="uvloop" if _has("uvloop") else "asyncio",
         lifespan="on",
@@ -81,25 +149,43 @@ def serve(opts: dict, host: str = "127.0.0.1", wallet: Wallet | None = None) -> 
         server_header=False,
         limit_concurrency=None,  # the ConnectionGuard decides (no lockout at a cap)
         timeout_keep_alive=max(1, int(opts.get("http_keepalive", 120000)) // 1000),
-        timeout_graceful_shutdown=float(opts.get("graceful_timeout", 10.0)),
+        # uvicorn waits this long (its annotation says int; a float works)
+        timeout_graceful_shutdown=float(opts.get("graceful_timeout", 10.0)),  # type: ignore[arg-type]
         backlog=2048,
     )
-    server = uvicorn.Server(config)
-    logs.log(
-        logging.INFO,
-        "listening",
-        url=f"http://{host}:{int(opts['port'])}",
-        address=node.address,
-        store=repr(node.store),
-    )
-    try:
-        _run_to_exit(server)
-    finally:
-        if not node.closed:  # lifespan did not run (startup failure)
-            node.close()
+    cfg = _text(opts.get("hb_config_location", ""))
+    url_host = f"[{bound_host}]" if ":" in bound_host else bound_host
+    banner = {
+        "url": f"http://{url_host}:{port}",
+        "host": bound_host,
+        "port": port,
+        "address": node.address,
+        "operator": _text(node.node_msg.get("operator", node.address)),
+        "wallet": source,
+        "store": repr(node.store),
+        "store_sync": _text(opts.get("store_sync", "none")),
+        "workers": node.workers,
+        "config": cfg if cfg and Path(cfg).is_file() else None,
+        "log_level": _text(opts.get("log_level", "info")),
+        "version": __version__,
+    }
+    return _banner_server(config, banner)
 
 
-def _run_to_exit(server: Any) -> None:
+def _banner_server(config: Any, banner: dict[str, Any]) -> Any:
+    """A ``uvicorn.Server`` that logs ``listening`` with ``banner`` once its sockets serve."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started and not self.should_exit:
+                logs.banner("listening", **banner)
+
+    return Server(config)
+
+
+def _run_to_exit(server: Any, sock: socket.socket) -> None:
     """``server.run()`` with SIGINT/SIGTERM as a graceful stop and a normal exit (status 0).
 
     While it runs, uvicorn's own handlers stop it (a second SIGINT forces the exit); once
@@ -108,7 +194,7 @@ def _run_to_exit(server: Any) -> None:
     stop (also covering a signal during start-up), so the re-raised signal ends nothing; the
     caller's handlers come back afterwards."""
     if threading.current_thread() is not threading.main_thread():
-        server.run()  # uvicorn captures no signals off the main thread
+        server.run(sockets=[sock])  # uvicorn captures no signals off the main thread
         return
 
     def stop(sig: int, frame: Any) -> None:
@@ -116,7 +202,7 @@ def _run_to_exit(server: Any) -> None:
 
     found = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        server.run()
+        server.run(sockets=[sock])
     finally:
         for sig, handler in found.items():
             signal.signal(sig, handler)
@@ -132,7 +218,9 @@ __all__ = [
     "App",
     "ConnectionGuard",
     "Node",
+    "bind",
     "build_node",
+    "key_may_be_generated",
     "load_wallet",
     "open_store",
     "register_node_devices",

@@ -139,7 +139,7 @@ def cycle_class() -> type:
                 if raw is not None:  # the general path: headers + a body message
                     head, body = raw
                     hdrs = [tuple(h.split(b": ", 1)) for h in head.split(b"\r\n") if h]
-                    await super().send({**message, "headers": hdrs})
+                    await super().send({**message, "headers": hdrs})  # type: ignore[arg-type]
                     if not self.disconnected:
                         await super().send({"type": "http.response.body", "body": body})
                     return
@@ -195,7 +195,7 @@ def protocol_class(max_header: int, header_timeout: float, guard: Any) -> type:
         hb_head_done = True
         hb_head_timer: Any = None
 
-        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+        def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
             self.hb_transport = transport
             peer = transport.get_extra_info("peername")  # what uvicorn's scope "client" holds
@@ -255,7 +255,7 @@ def protocol_class(max_header: int, header_timeout: float, guard: Any) -> type:
             cycle = self.cycle
             if type(cycle) is RequestResponseCycle:
                 cycle.__class__ = cycle_cls
-                cycle.scope["hb.raw"] = True
+                cycle.scope["hb.raw"] = True  # type: ignore[typeddict-unknown-key]
 
         def on_message_complete(self) -> None:
             super().on_message_complete()

@@ -254,12 +254,15 @@ class Batch:
         self._done = False
 
     def write(self, key: str, value: bytes) -> None:
+        """Queue writing ``value`` at ``key``."""
         self.ops.append(("write", join(key), bytes(value)))
 
     def make_group(self, key: str) -> None:
+        """Queue creating the group ``key``."""
         self.ops.append(("group", join(key)))
 
     def make_link(self, existing: str, new: str) -> None:
+        """Queue a link ``new`` -> ``existing`` (none when they are the same path)."""
         e, n = join(existing), join(new)
         if e != n:
             self.ops.append(("link", e, n))
@@ -269,6 +272,7 @@ class Batch:
         self.ops.extend(ops)
 
     def commit(self) -> None:
+        """Apply the queued operations to the store at once (once; later calls do nothing)."""
         if not self._done:
             self._done = True
             if self.ops:

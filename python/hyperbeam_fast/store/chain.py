@@ -40,6 +40,7 @@ class StoreChain(Store):
         raise NoViableStore("no writable store in the chain")
 
     def local_writable(self) -> Store | None:
+        """The first writable local store of the chain, if any."""
         for s in self.stores:
             if s.writable and s.scope == "local":
                 return s
@@ -65,6 +66,8 @@ class StoreChain(Store):
         return None
 
     def read(self, key: str | Sequence[str]) -> bytes | None:
+        """The value at ``key`` from the first store that has it (a remote hit is copied into the
+        first writable local store when ``write_through``)."""
         k = join(key)
         hit = self._first("read", k)
         if hit is None:
@@ -77,21 +80,26 @@ class StoreChain(Store):
         return value
 
     def type(self, key: str | Sequence[str]) -> Kind | None:
+        """The kind of ``key`` in the first store that has it."""
         hit = self._first("type", join(key))
         return None if hit is None else hit[1]  # type: ignore[index,return-value]
 
     def list(self, key: str | Sequence[str]) -> list[str] | None:
+        """The children of group ``key`` in the first store that has it."""
         hit = self._first("list", join(key))
         return None if hit is None else hit[1]  # type: ignore[index,return-value]
 
     def read_link(self, key: str | Sequence[str]) -> str | None:
+        """The target of link ``key`` in the first store that has it."""
         hit = self._first("read_link", join(key))
         return None if hit is None else hit[1]  # type: ignore[index,return-value]
 
     def exists(self, key: str | Sequence[str]) -> bool:
+        """Whether any store of the chain has ``key``."""
         return any(_safe_exists(s, key) for s in self.stores)
 
     def resolve(self, key: str | Sequence[str]) -> str:
+        """``key`` with its links followed, in the first store where it resolves."""
         k = join(key)
         first = None
         err: BaseException | None = None
@@ -125,14 +133,17 @@ class StoreChain(Store):
         self.primary._apply(ops)
 
     def batch(self) -> Batch:
+        """A batch of writes to the primary store."""
         return self.primary.batch()
 
     def reset(self) -> None:
+        """Empty every writable store of the chain."""
         for s in self.stores:
             if s.writable:
                 s.reset()
 
     def close(self) -> None:
+        """Close every store of the chain."""
         for s in self.stores:
             s.close()
 

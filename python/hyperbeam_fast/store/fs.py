@@ -325,6 +325,7 @@ class FSStore(Store):
                 shutil.rmtree(stage, ignore_errors=True)
 
     def reset(self) -> None:
+        """Delete everything under the store's root (the root stays)."""
         for name in os.listdir(self.root):
             p = os.path.join(self.root, name)
             if os.path.isdir(p) and not os.path.islink(p):

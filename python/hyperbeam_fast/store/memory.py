@@ -103,9 +103,11 @@ class MemoryStore(Store):
             d.update(staged)
 
     def reset(self) -> None:
+        """Delete every entry."""
         with self._lock:
             self._d.clear()
             self._kids.clear()
 
     def close(self) -> None:
+        """Close the store (later operations fail)."""
         self._closed = True

@@ -105,6 +105,7 @@ class RemoteStore(Store):
         return (RAW, r) if isinstance(r, bytes) else (GROUP, None)
 
     def resolve(self, key: str | list[str]) -> str:
+        """``key`` as a path: the remote node follows links itself."""
         return join(key)  # links are resolved by the remote node
 
     def _children(self, path: str) -> list[str]:
@@ -115,6 +116,7 @@ class RemoteStore(Store):
         raise StoreError("RemoteStore is read-only")
 
     def reset(self) -> None:
+        """Refused: a remote store is read-only (:class:`StoreError`)."""
         raise StoreError("RemoteStore is read-only")
 
 

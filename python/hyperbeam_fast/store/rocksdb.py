@@ -434,11 +434,13 @@ class RocksDBStore(Store):
             )
 
     def reset(self) -> None:
+        """Destroy the database and open an empty one in its place."""
         self.close()
         Rdict.destroy(self.root)
         self._open()
 
     def close(self) -> None:
+        """Close the database (later operations fail; closing twice is harmless)."""
         if self._db is not None:
             self._db.close()
             self._db = None

@@ -295,6 +295,7 @@ class Instance:
             store.close()
 
     def func(self, name: str) -> tuple[wasmtime.Func, list, int]:
+        """The exported function ``name``, its parameter converters and result count (cached)."""
         f = self._funcs.get(name)
         if f is None:
             ext = self.exports.get(name)
@@ -477,40 +478,50 @@ class Instance:
         return 0 if self.memory is None else self.memory.data_len(self.store)
 
     def read(self, offset: int, n: int) -> bytes:
+        """``n`` bytes of guest memory at ``offset``."""
         p, ln = self._mem()
         return _mem_read(p, ln, offset, n)
 
     def write(self, offset: int, data: bytes) -> None:
+        """Write ``data`` into guest memory at ``offset``."""
         p, ln = self._mem()
         _mem_write(p, ln, offset, data)
 
     def read_cstr(self, offset: int, max_len: int | None = None) -> bytes:
+        """The NUL-terminated string at ``offset`` (without the NUL), at most ``max_len`` bytes."""
         p, ln = self._mem()
         return _mem_cstr(p, ln, offset, max_len)
 
     def gather(self, iovs: int, count: int, wide: bool = True) -> bytes:
+        """The bytes of ``count`` iovecs at ``iovs`` (16-byte entries when ``wide``, else 8)."""
         p, ln = self._mem()
         return _native.wasm_mem_gather(p, ln, iovs, count, wide)
 
     def scatter(self, iovs: int, count: int, data: bytes, wide: bool = True) -> int:
+        """Fill ``count`` iovec buffers at ``iovs`` from ``data``; the bytes written."""
         p, ln = self._mem()
         return _native.wasm_mem_scatter(p, ln, iovs, count, data, wide)
 
     def read_uint(self, offset: int, width: int = 8) -> int:
+        """The little-endian unsigned integer of ``width`` bytes at ``offset``."""
         p, ln = self._mem()
         return _native.wasm_mem_read_uint(p, ln, offset, width)
 
     def write_uint(self, offset: int, value: int, width: int = 8) -> None:
+        """Write ``value`` as a little-endian unsigned integer of ``width`` bytes at ``offset``."""
         p, ln = self._mem()
         _native.wasm_mem_write_uint(p, ln, offset, value, width)
 
     def malloc(self, n: int) -> int:
+        """``n`` bytes allocated by the guest's ``malloc`` (:class:`WasmMemoryError` when it returns
+        0)."""
         (ptr,) = self.call("malloc", n)
         if not ptr:
             raise WasmMemoryError(f"malloc_failed: malloc({n}) returned 0")
         return ptr
 
     def free(self, ptr: int) -> None:
+        """Free guest memory at ``ptr`` with the guest's ``free``."""
         self.call("free", ptr)
 
     def write_string(self, data: bytes | str) -> int:

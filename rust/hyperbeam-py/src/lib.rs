@@ -36,6 +36,8 @@ fn release_memory(py: Python<'_>) {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The deepest nesting of maps a message may have (codecs, cache layout, cache reads).
     m.add("MAX_DEPTH", hb_core::value::MAX_DEPTH)?;
+    // the package version: Cargo.toml's workspace version, the one maturin puts on the wheel
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     sf::register(m)?;
     codec::register(m)?;
     hashpath::register(m)?;
