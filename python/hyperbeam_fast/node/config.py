@@ -19,7 +19,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import HyperbeamError
+from ..exceptions import ConfigError
+from ..map_order import MODES as MAP_ORDERS
 
 DEFAULT_PORT = 8734
 
@@ -40,6 +41,9 @@ DEFAULTS: dict[str, Any] = {
     "store_all_signed": True,
     # Durability of store writes (STORE_SYNC); "none" is what hb_store_fs/rocksdb do.
     "store_sync": "none",
+    # Whose Erlang map order serialisation follows above 32 keys (docs/map-order.md): otp27
+    # (production HyperBEAM) or otp25 (the golden vectors). Process-wide, set at start-up.
+    "map_order": "otp27",
     "force_signed": True,
     "force_signed_requests": False,
     "node_history": [],
@@ -76,11 +80,8 @@ ENV_VARS = {
     "hb_config_location": "HB_CONFIG",
     "mode": "HB_MODE",
     "debug_print": "HB_PRINT",
+    "map_order": "HB_MAP_ORDER",
 }
-
-
-class ConfigError(HyperbeamError):
-    """A configuration file or value that cannot be used."""
 
 
 #: ``store_sync`` values: when a store write is acknowledged.
@@ -199,7 +200,18 @@ def load(
     if not isinstance(port, int) or not 0 <= port <= 65535:
         raise ConfigError(f"port must be an integer in 0..65535, got {port!r}")
     store_sync(opts)  # a bad value fails at load, not at the first write
+    map_order(opts)
     return opts
+
+
+def map_order(opts: dict[str, Any]) -> str:
+    """The ``map_order`` option (``otp27`` | ``otp25``), checked."""
+    v = opts.get("map_order", "otp27")
+    s = v.decode() if isinstance(v, bytes) else str(v)
+    s = s.strip().lower()
+    if s not in MAP_ORDERS:
+        raise ConfigError(f"map_order must be one of {', '.join(MAP_ORDERS)}, got {v!r}")
+    return s
 
 
 __all__ = [
@@ -209,6 +221,7 @@ __all__ = [
     "STORE_SYNC",
     "ConfigError",
     "load",
+    "map_order",
     "mimic",
     "parse_flat",
     "store_sync",

@@ -15,10 +15,11 @@ import signal
 import threading
 from typing import Any
 
+from ..map_order import set_map_order
 from ..wallet import Wallet
 from . import logs
 from .app import App
-from .config import DEFAULTS
+from .config import DEFAULTS, map_order
 from .guard import ConnectionGuard
 from .pipeline import Node, load_wallet, open_store, register_node_devices
 from .uvicorn_protocol import protocol_class
@@ -57,6 +58,8 @@ def serve(opts: dict, host: str = "127.0.0.1", wallet: Wallet | None = None) -> 
     import uvicorn
 
     logs.setup(_text(opts.get("log_level", "info")))
+    # process-wide, like the VM the node stands for (docs/map-order.md)
+    set_map_order(map_order(opts))
     node = build_node(opts, wallet)
     app = App(node)
     max_conns = _raise_fd_limit(int(opts.get("max_connections", DEFAULTS["max_connections"])))

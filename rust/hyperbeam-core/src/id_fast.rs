@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::error::Result;
 use crate::httpsig_encode::{digest_field, group_maps, Body, Node, Parts, MAX_HEADER_LENGTH};
 use crate::keys::{escape_into, is_id_size, is_normalized, is_private, list_to_numbered};
+use crate::map_order::is_hashed;
 use crate::sf;
 use crate::sig_base::{hmac_ao, is_derived, write_component_line};
 use crate::structured::{encode_value_ref, from_msg, is_empty_message, is_regen_key};
@@ -186,7 +187,9 @@ pub fn try_unsigned_id_entries(entries: &[Entry<'_>]) -> Result<Option<[u8; 32]>
     // One pass over each key's bytes: is it normalised, and does it hold a quote or backslash
     // (which its name in the signature parameters must escape)?
     let mut any_quote = false;
+    let mut id_keys = 0usize;
     for (k, _) in entries {
+        id_keys += usize::from(is_id_size(k.len()));
         let (special, quote) = k.iter().fold((false, false), |(s, q), &c| {
             (
                 s | c.is_ascii_uppercase() | (c >= 0x80),
@@ -197,6 +200,10 @@ pub fn try_unsigned_id_entries(entries: &[Entry<'_>]) -> Result<Option<[u8; 32]>
         if (special && !is_normalized(k)) || is_general_key(k) {
             return Ok(None);
         }
+    }
+    // Above 32 IDs, `ao-ids` follows the map order: the general path writes it.
+    if is_hashed(id_keys) {
+        return Ok(None);
     }
     let present = |k: &[u8]| match entries.binary_search_by(|(e, _)| key_cmp(e, k)) {
         Err(_) => false,
@@ -304,6 +311,10 @@ pub fn try_unsigned_id_entries(entries: &[Entry<'_>]) -> Result<Option<[u8; 32]>
         } else {
             headers.push((k, src));
         }
+    }
+    // A long `ao-ids` is a body part: the general path encodes it.
+    if ao_ids.len() > MAX_HEADER_LENGTH {
+        return Ok(None);
     }
     if ao_types.len() > MAX_HEADER_LENGTH {
         let start = scratch.len();
