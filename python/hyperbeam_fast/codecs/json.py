@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 
 from ..exceptions import CodecError
+from ..map_order import FOLD, SMALL_MAP_LIMIT, ordered
 
 
 def _text(v: bytes, where: str) -> str:
@@ -27,11 +28,15 @@ def _key(k: Any, where: str) -> str:
 
 def _tabm_to_json(t: Any, where: str = "message") -> Any:
     if isinstance(t, dict):
-        return {
+        out = {
             _key(k, where): _tabm_to_json(v, f"{where}/{k}")
             for k, v in t.items()
             if not (isinstance(k, str) and k.lower().startswith("priv"))
         }
+        # OTP 27's `json:encode` iterates the map: key order up to 32 keys, the map's fold
+        # order above (docs/map-order.md). Code point order is UTF-8 byte order.
+        keys = sorted(out) if len(out) <= SMALL_MAP_LIMIT else ordered(out, str.encode, FOLD)
+        return {k: out[k] for k in keys}
     if isinstance(t, list):
         return [_tabm_to_json(v, f"{where}/{i + 1}") for i, v in enumerate(t)]
     if isinstance(t, bytes):
@@ -40,8 +45,8 @@ def _tabm_to_json(t: Any, where: str = "message") -> Any:
 
 
 def encode(tabm: dict) -> bytes:
-    """TABM -> compact JSON with sorted keys."""
-    return orjson.dumps(_tabm_to_json(tabm), option=orjson.OPT_SORT_KEYS)
+    """TABM -> compact JSON, keys in `json:encode`'s order."""
+    return orjson.dumps(_tabm_to_json(tabm))
 
 
 def encode_bare(raw: bytes) -> bytes:
