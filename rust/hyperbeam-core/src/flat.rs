@@ -97,7 +97,11 @@ fn collision<T>(k: &[u8]) -> Result<T> {
 /// up to 32 keys, the map order above: docs/map-order.md).
 pub fn serialize(flat: &Msg) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    let entries = in_walk_order(flat.iter().collect(), |e: &(&Vec<u8>, &Value)| e.0, Walk::ToList);
+    let entries = in_walk_order(
+        flat.iter().collect(),
+        |e: &(&Vec<u8>, &Value)| e.0,
+        Walk::ToList,
+    );
     for (k, v) in entries {
         let Value::Bin(b) = v else {
             return codec(format!("flat key {:?} is not a binary", lossy(k)));

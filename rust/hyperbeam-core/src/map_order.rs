@@ -71,7 +71,9 @@ fn mix(mut a: u32, mut b: u32, mut c: u32) -> (u32, u32, u32) {
 /// Little-endian integer of up to 8 bytes.
 #[inline]
 fn le(b: &[u8]) -> u64 {
-    b.iter().rev().fold(0u64, |acc, &x| (acc << 8) | u64::from(x))
+    b.iter()
+        .rev()
+        .fold(0u64, |acc, &x| (acc << 8) | u64::from(x))
 }
 
 /// `block_hash` (lookup2) of `k` from `initval`.
@@ -100,12 +102,7 @@ fn block_hash(k: &[u8], initval: u32) -> u32 {
 /// `make_map_hash(Key, Depth)` of a binary on OTP <= 26 (32 bits).
 pub fn otp25_hash(key: &[u8], depth: u32) -> u32 {
     let salt = if depth > 0 {
-        mix(
-            HCONST_22.wrapping_add(depth),
-            HCONST_22.wrapping_add(1),
-            0,
-        )
-        .2
+        mix(HCONST_22.wrapping_add(depth), HCONST_22.wrapping_add(1), 0).2
     } else {
         0
     };
@@ -177,7 +174,10 @@ pub fn otp27_hash(key: &[u8]) -> u64 {
     let t = blocks.remainder();
     let (mut alpha, mut beta) = (h.alpha, h.beta);
     if t.len() > 8 {
-        beta ^= le(&t[8..]).wrapping_mul(C2).rotate_left(33).wrapping_mul(C1);
+        beta ^= le(&t[8..])
+            .wrapping_mul(C2)
+            .rotate_left(33)
+            .wrapping_mul(C1);
     }
     if !t.is_empty() {
         alpha ^= le(&t[..t.len().min(8)])
@@ -299,6 +299,9 @@ mod tests {
             sorted.sort_by(|&a, &b| refs[a].cmp(refs[b]));
             assert_eq!(small, sorted);
         }
-        assert_eq!(otp25_hash(b"", 0), HCONST_13.wrapping_add(INTERNAL_HASH_SALT));
+        assert_eq!(
+            otp25_hash(b"", 0),
+            HCONST_13.wrapping_add(INTERNAL_HASH_SALT)
+        );
     }
 }
