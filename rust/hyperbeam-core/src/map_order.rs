@@ -304,4 +304,31 @@ mod tests {
             HCONST_13.wrapping_add(INTERNAL_HASH_SALT)
         );
     }
+
+    /// Values of the pure-Python reference (itself checked against the VMs' orders of 300
+    /// maps, tests/test_map_order.py): every tail length class of both hashes.
+    #[test]
+    fn hashes_match_the_reference() {
+        let cases: [(&[u8], u32, u32, u64); 4] = [
+            (b"", 0xd56f5bb6, 0x5461f230, 0xb7bab74dc2414312),
+            (b"hello", 0x4a129aa5, 0x0280932f, 0xf005ef7d34b3d63d),
+            (
+                b"aaaaaaaaaaaaaaaaaaaa",
+                0x8b719c8b,
+                0x44e93a28,
+                0xc54f8f523a9937de,
+            ),
+            (
+                b"0123456789abcdefXYZ",
+                0x3d7cb9d3,
+                0x6aaa9a27,
+                0xd9ea4a4725a1cbfa,
+            ),
+        ];
+        for (k, h25, h25d1, h27) in cases {
+            assert_eq!(otp25_hash(k, 0), h25);
+            assert_eq!(otp25_hash(k, 1), h25d1);
+            assert_eq!(otp27_hash(k), h27);
+        }
+    }
 }
