@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::error::Result;
 use crate::httpsig_encode::{digest_field, group_maps, Body, Node, Parts, MAX_HEADER_LENGTH};
 use crate::keys::{escape_into, is_id_size, is_normalized, is_private, list_to_numbered};
-use crate::map_order::is_hashed;
+use crate::map_order::{is_hashed, mode, walk_order, Walk};
 use crate::sf;
 use crate::sig_base::{hmac_ao, is_derived, write_component_line};
 use crate::structured::{encode_value_ref, from_msg, is_empty_message, is_regen_key};
@@ -187,9 +187,7 @@ pub fn try_unsigned_id_entries(entries: &[Entry<'_>]) -> Result<Option<[u8; 32]>
     // One pass over each key's bytes: is it normalised, and does it hold a quote or backslash
     // (which its name in the signature parameters must escape)?
     let mut any_quote = false;
-    let mut id_keys = 0usize;
     for (k, _) in entries {
-        id_keys += usize::from(is_id_size(k.len()));
         let (special, quote) = k.iter().fold((false, false), |(s, q), &c| {
             (
                 s | c.is_ascii_uppercase() | (c >= 0x80),
@@ -200,10 +198,6 @@ pub fn try_unsigned_id_entries(entries: &[Entry<'_>]) -> Result<Option<[u8; 32]>
         if (special && !is_normalized(k)) || is_general_key(k) {
             return Ok(None);
         }
-    }
-    // Above 32 IDs, `ao-ids` follows the map order: the general path writes it.
-    if is_hashed(id_keys) {
-        return Ok(None);
     }
     let present = |k: &[u8]| match entries.binary_search_by(|(e, _)| key_cmp(e, k)) {
         Err(_) => false,
@@ -228,7 +222,8 @@ pub fn try_unsigned_id_entries(entries: &[Entry<'_>]) -> Result<Option<[u8; 32]>
     let mut tabms: Vec<Msg> = Vec::new();
     let mut flat: Vec<(&[u8], Src<'_>)> = Vec::new();
     let mut ao_types = Vec::new();
-    let mut ao_ids = Vec::new();
+    // `group_ids`: the ID keys' binaries, listed in `ao-ids` after the loop
+    let mut ids: Vec<(&[u8], Src<'_>)> = Vec::new();
     for &(k, v) in entries {
         if is_regen_key(k) || is_private(k) || k == b"signature" || k == b"body-keys" {
             continue;
@@ -300,17 +295,29 @@ pub fn try_unsigned_id_entries(entries: &[Entry<'_>]) -> Result<Option<[u8; 32]>
         };
         let bin = resolve(src, &scratch);
         if is_id_size(k.len()) {
-            if !ao_ids.is_empty() {
-                ao_ids.extend_from_slice(b", ");
-            }
-            ao_ids.extend_from_slice(k);
-            ao_ids.push(b'=');
-            sf::ser_string(&mut ao_ids, bin);
+            ids.push((k, src));
         } else if k == b"body" || k == ik || bin.len() > MAX_HEADER_LENGTH {
             body.push((k, BodySrc::Bin(src)));
         } else {
             headers.push((k, src));
         }
+    }
+    // `maps:to_list` of the IDs: key order up to 32, the map order above (docs/map-order.md)
+    let mut ao_ids = Vec::new();
+    let order: Vec<usize> = if is_hashed(ids.len()) {
+        let keys: Vec<&[u8]> = ids.iter().map(|(k, _)| *k).collect();
+        walk_order(&keys, Walk::ToList, mode())
+    } else {
+        (0..ids.len()).collect()
+    };
+    for (n, i) in order.into_iter().enumerate() {
+        let (k, src) = ids[i];
+        if n > 0 {
+            ao_ids.extend_from_slice(b", ");
+        }
+        ao_ids.extend_from_slice(k);
+        ao_ids.push(b'=');
+        sf::ser_string(&mut ao_ids, resolve(src, &scratch));
     }
     // A long `ao-ids` is a body part: the general path encodes it.
     if ao_ids.len() > MAX_HEADER_LENGTH {
