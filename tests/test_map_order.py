@@ -55,7 +55,7 @@ def mode():
     set_map_order(before)
 
 
-# --- the 300 VM-ordered maps -----------------------------------------------------------------------
+# --- the 300 VM-ordered maps ---------------------------------------------------------------------
 
 FIELDS = (
     ("order_b64", TO_LIST, "otp25"),
@@ -124,7 +124,7 @@ def test_walk_order_rejects_bad_input():
         set_map_order("otp99")
 
 
-# --- HyperBEAM's encoders on OTP 27 and OTP 25 ----------------------------------------------------
+# --- HyperBEAM's encoders on OTP 27 and OTP 25 ---------------------------------------------------
 
 
 def _id_vectors():
@@ -173,13 +173,15 @@ def test_the_orders_differ_between_otp_releases(mode):
     assert all(a != b for a, b in zip(ids["otp25"], ids["otp27"], strict=True))
 
 
-# --- the golden vectors (made on OTP 25) ----------------------------------------------------------
+# --- the golden vectors (made on OTP 25) ---------------------------------------------------------
 
 
 def _has_big_map(t) -> bool:
     kind = t.get("type") if isinstance(t, dict) else None
     if kind == "map":
-        return len(t["value"]) > 32 or any(_has_big_map(a) or _has_big_map(b) for a, b in t["value"])
+        return len(t["value"]) > 32 or any(
+            _has_big_map(a) or _has_big_map(b) for a, b in t["value"]
+        )
     if kind in ("list", "tuple"):
         return len(t["value"]) > 32 or any(_has_big_map(x) for x in t["value"])
     return False
@@ -206,7 +208,7 @@ def test_golden_ids_are_the_same_in_both_modes(mode):
     assert checked > 10
 
 
-# --- native id == reference id, both modes ---------------------------------------------------------
+# --- native id == reference id, both modes -------------------------------------------------------
 
 _ALPHA = "abcdefghijklmnopqrstuvwxyz0123456789-"
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -280,7 +282,7 @@ def test_large_id_keyed_maps_in_both_modes(mode):
     assert got["otp25"] == got["otp27"] == ref.unsigned_id(small)
 
 
-# --- ANS-104: more than 32 tags -------------------------------------------------------------------
+# --- ANS-104: more than 32 tags ------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -390,5 +392,7 @@ def test_json_objects_follow_json_encode_order(mode):
         text = json_codec.encode({"big": big, "small": small})
         parsed = json.loads(text)
         assert list(parsed) == ["big", "small"]
-        assert [k.encode() for k in parsed["big"]] == ordered([k.encode() for k in big], bytes, FOLD)
+        assert [k.encode() for k in parsed["big"]] == ordered(
+            [k.encode() for k in big], bytes, FOLD
+        )
         assert list(parsed["small"]) == sorted(small)

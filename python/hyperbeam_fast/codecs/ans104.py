@@ -336,17 +336,16 @@ def _has_bundle_tags(tags: list[tuple[bytes, bytes]]) -> bool:
     return first.get(b"bundle-format") == b"binary" and first.get(b"bundle-version") == b"2.0.0"
 
 
-def _reproducible(
-    tags: list[tuple[bytes, bytes]], bundled: bool = False, others: Any = ()
-) -> bool:
+def _reproducible(tags: list[tuple[bytes, bytes]], bundled: bool = False, others: Any = ()) -> bool:
     """Whether ``to_tx`` rebuilds exactly these tags from the message alone: normalised,
-    distinct names in HyperBEAM's order (``maps:to_list`` of the tags and the message's ``others``
-    keys that are not tags: sorted up to 32, the map order above), names that are not record fields, and values that stay tags (UTF-8, <= 128 bytes,
-    not empty: structured@1.0 moves ``""`` into ``ao-types``). HyperBEAM records original-tags
-    only for names that are not normalised, so client items with unsorted, repeated or empty
-    tags lose their signature there; recording them whenever needed keeps every item
-    re-encodable byte for byte (issue 13 item 5). The tags of an un-bundled item are checked
-    without those that bundling writes itself (``normalize`` re-adds them in its order)."""
+    distinct names in HyperBEAM's order (``maps:to_list`` of the tags and of the message's
+    ``others`` keys that are not tags: sorted up to 32 keys, the map order above), names that
+    are not record fields, and values that stay tags (UTF-8, <= 128 bytes, not empty:
+    structured@1.0 moves ``""`` into ``ao-types``). HyperBEAM records original-tags only for
+    names that are not normalised, so client items with unsorted, repeated or empty tags lose
+    their signature there; recording them whenever needed keeps every item re-encodable byte for
+    byte (issue 13 item 5). The tags of an un-bundled item are checked without those that
+    bundling writes itself (``normalize`` re-adds them in its order)."""
     if bundled:
         tags = [(n, v) for n, v in tags if n.decode("utf-8", "replace") not in _NORMALIZE_TAGS]
     names = set()

@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import ConfigError
+from ..exceptions import ConfigError, HyperbeamError
 from ..map_order import MODES as MAP_ORDERS
 
 DEFAULT_PORT = 8734
