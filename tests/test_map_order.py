@@ -396,3 +396,27 @@ def test_json_objects_follow_json_encode_order(mode):
             [k.encode() for k in big], bytes, FOLD
         )
         assert list(parsed["small"]) == sorted(small)
+
+
+def test_node_applies_its_map_order_option(tmp_path):
+    """`serve` sets the process-wide order from `map_order` at start-up: a 40-key message
+    serialised by json@1.0 (a fold) comes back in that release's order."""
+    import urllib.request
+
+    from node_util import NodeProc
+
+    keys = [f"key-{i:02d}" for i in range(40)]
+    path = "/~message@1.0&" + "&".join(f"{k}=v" for k in keys) + "/~json@1.0/serialize"
+    got = {}
+    for otp in ("otp25", "otp27"):
+        node = NodeProc(tmp_path / otp, config=f"map_order: {otp}\n")
+        try:
+            with urllib.request.urlopen(node.url + path, timeout=30) as r:
+                body = json.loads(r.read())
+        finally:
+            node.stop()
+        got[otp] = [k for k in body if k in keys]
+        assert [k.encode() for k in got[otp]] == ref.key_order(
+            [k.encode() for k in keys], FOLD, otp
+        )
+    assert got["otp25"] != got["otp27"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from . import _native
 from .exceptions import ConfigError
@@ -46,6 +46,17 @@ def ordered(items: Iterable[T], key: Callable[[T], bytes], walk: str) -> list[T]
     if len(items) <= SMALL_MAP_LIMIT:
         return sorted(items, key=key)
     return [items[i] for i in _native.map_walk_order([key(it) for it in items], walk)]
+
+
+def json_object(obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` (text keys) with its keys in the order OTP 27's ``json:encode`` writes a map
+    (it iterates it: sorted up to 32 keys, the fold order above). Code point order is UTF-8
+    byte order, so small objects need no encoding."""
+    if len(obj) <= SMALL_MAP_LIMIT:
+        keys = sorted(obj)
+    else:
+        keys = ordered(obj, str.encode, FOLD)
+    return {k: obj[k] for k in keys}
 
 
 def _from_env() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 
 from ..exceptions import CodecError
-from ..map_order import FOLD, SMALL_MAP_LIMIT, ordered
+from ..map_order import json_object
 
 
 def _text(v: bytes, where: str) -> str:
@@ -33,10 +33,7 @@ def _tabm_to_json(t: Any, where: str = "message") -> Any:
             for k, v in t.items()
             if not (isinstance(k, str) and k.lower().startswith("priv"))
         }
-        # OTP 27's `json:encode` iterates the map: key order up to 32 keys, the map's fold
-        # order above (docs/map-order.md). Code point order is UTF-8 byte order.
-        keys = sorted(out) if len(out) <= SMALL_MAP_LIMIT else ordered(out, str.encode, FOLD)
-        return {k: out[k] for k in keys}
+        return json_object(out)  # `json:encode`'s key order (docs/map-order.md)
     if isinstance(t, list):
         return [_tabm_to_json(v, f"{where}/{i + 1}") for i, v in enumerate(t)]
     if isinstance(t, bytes):
