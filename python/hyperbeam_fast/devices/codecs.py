@@ -23,8 +23,8 @@ from .. import ao
 from ..atom import Atom
 from ..codecs import ans104, flat
 from ..codecs import json as json_codec
-from ..map_order import json_object
 from ..exceptions import CodecError
+from ..map_order import json_object
 
 _JSON_NOT_FOUND = "JSON payload not found in the base message.Searched for: "
 
