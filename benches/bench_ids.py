@@ -103,12 +103,14 @@ def _baseline_native():
     return mod
 
 
-def _paired_rates(fa, fb, ops: int, rounds: int = 21) -> tuple[float, float]:
-    """Median rates of ``fa`` and ``fb``, timed in alternating rounds (same load for both)."""
+def _paired_rates(fa, fb, ops: int, rounds: int = 41) -> tuple[float, float]:
+    """Median rates of ``fa`` and ``fb``, timed in alternating rounds (same load for both;
+    which one goes first alternates too)."""
     ta, tb = [], []
     fa(), fb()
-    for _ in range(rounds):
-        for f, ts in ((fa, ta), (fb, tb)):
+    for r in range(rounds):
+        pair = ((fa, ta), (fb, tb)) if r % 2 == 0 else ((fb, tb), (fa, ta))
+        for f, ts in pair:
             t0 = time.perf_counter()
             f()
             ts.append(time.perf_counter() - t0)

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use crate::error::{codec, lossy, Result};
 use crate::ids::sha256;
 use crate::keys::{is_id_size, is_normalized, normalize_key};
-use crate::map_order::{in_walk_order, is_hashed, Walk};
+use crate::map_order::{in_walk_order, is_hashed, Walk, SMALL_MAP_LIMIT};
 use crate::sf;
 use crate::value::{Msg, Value};
 
@@ -305,7 +305,8 @@ fn encode_part(name: &[u8], v: &Part<'_>, ik: &[u8], out: &mut Vec<u8>) {
                 out.extend_from_slice(b);
             }
         }
-        Part::Map(m) if is_hashed(part_lines(m)) => {
+        // (a map of under 32 keys makes at most 32 lines: no lookups on the common path)
+        Part::Map(m) if m.len() >= SMALL_MAP_LIMIT && is_hashed(part_lines(m)) => {
             // `encode_http_msg`: the lines in `maps:to_list` order of the part's map
             let mut lines: Vec<(&[u8], Option<&[u8]>)> = m
                 .iter()

@@ -304,20 +304,23 @@ pub fn try_unsigned_id_entries(entries: &[Entry<'_>]) -> Result<Option<[u8; 32]>
     }
     // `maps:to_list` of the IDs: key order up to 32, the map order above (docs/map-order.md)
     let mut ao_ids = Vec::new();
-    let order: Vec<usize> = if is_hashed(ids.len()) {
-        let keys: Vec<&[u8]> = ids.iter().map(|(k, _)| *k).collect();
-        walk_order(&keys, Walk::ToList, mode())
-    } else {
-        (0..ids.len()).collect()
-    };
-    for (n, i) in order.into_iter().enumerate() {
-        let (k, src) = ids[i];
-        if n > 0 {
-            ao_ids.extend_from_slice(b", ");
+    if !ids.is_empty() {
+        let mut put = |(k, src): (&[u8], Src<'_>)| {
+            if !ao_ids.is_empty() {
+                ao_ids.extend_from_slice(b", ");
+            }
+            ao_ids.extend_from_slice(k);
+            ao_ids.push(b'=');
+            sf::ser_string(&mut ao_ids, resolve(src, &scratch));
+        };
+        if is_hashed(ids.len()) {
+            let keys: Vec<&[u8]> = ids.iter().map(|(k, _)| *k).collect();
+            walk_order(&keys, Walk::ToList, mode())
+                .into_iter()
+                .for_each(|i| put(ids[i]));
+        } else {
+            ids.iter().for_each(|&e| put(e));
         }
-        ao_ids.extend_from_slice(k);
-        ao_ids.push(b'=');
-        sf::ser_string(&mut ao_ids, resolve(src, &scratch));
     }
     // A long `ao-ids` is a body part: the general path encodes it.
     if ao_ids.len() > MAX_HEADER_LENGTH {
