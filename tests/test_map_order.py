@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import pickle
 import random
 import subprocess
 import sys
@@ -37,7 +38,6 @@ from vectors import decode, find_shared_dir, typed_equal
 SHARED = find_shared_dir()
 ORDER_FILE = Path("vectors") / "erlang-map-order" / "erlang-map-order.json"
 IDS_FILE = Path("vectors") / "hyperbeam-otp27" / "map-order-ids.json"
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _load(rel: Path):
@@ -363,22 +363,17 @@ def test_hb_map_order_is_read_at_start_up():
     }
     assert want["25"] != want["27"]
     code = (
-        "import json, sys; sys.path.insert(0, 'tests'); from vectors import decode; "
-        "import hyperbeam_fast as hb; "
-        "print(hb.id(decode(json.loads(sys.stdin.read())), 'none'))"
+        "import pickle, sys; import hyperbeam_fast as hb; "
+        "print(hb.id(pickle.loads(sys.stdin.buffer.read()), 'none'))"
     )
+    msg = pickle.dumps(decode(term))
     for env_mode, otp in (("otp25", "25"), ("otp27", "27"), ("", "27")):
-        env = {**os.environ, "HB_MAP_ORDER": env_mode, "PYTHONPATH": str(ROOT / "python")}
+        # the package this process runs (PYTHONPATH, cwd and all), only HB_MAP_ORDER set
+        env = {**os.environ, "HB_MAP_ORDER": env_mode}
         out = subprocess.run(
-            [sys.executable, "-c", code],
-            input=json.dumps(term),
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            env=env,
-            check=True,
+            [sys.executable, "-c", code], input=msg, capture_output=True, env=env, check=True
         )
-        assert out.stdout.strip() == want[otp], (env_mode, out.stderr[-500:])
+        assert out.stdout.decode().strip() == want[otp], (env_mode, out.stderr[-500:])
 
 
 def test_json_objects_follow_json_encode_order(mode):
