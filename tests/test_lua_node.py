@@ -120,7 +120,9 @@ def test_hyper_aos_over_http_push_and_restart(fxdir, wallets, tmp_path):
             w,
         )
         st, r = client.post(url, f"/{pid}/push", {"method": "POST", "body": m}, timeout=TIMEOUT)
-        assert st == "ok" and _t(r["1"]["status"]) == "ok", r  # push@1.0: deliveries at the top level
+        assert st == "ok" and _t(r["1"]["status"]) == "ok", (
+            r
+        )  # push@1.0: deliveries at the top level
         # the pushed message is slot 1 of B, from A (B's hyper-aos computes it as an unsigned
         # message: push@1.0 here schedules outbox messages without signing them)
         st, a1 = client.get(url, f"/{bid}/schedule?from=1", timeout=TIMEOUT)

@@ -61,6 +61,10 @@ class NoViableStore(StoreError):
     """No store of a chain could answer (runtime §10.3 ``no_viable_store``)."""
 
 
+class ConfigError(HyperbeamError):
+    """A configuration file or value that cannot be used."""
+
+
 class CacheError(HyperbeamError, ValueError):
     """A message the cache cannot write (e.g. a ``device`` key holding a map, runtime §10.2)."""
 
@@ -82,6 +86,7 @@ class InvalidModule(HyperbeamError, ValueError):
 __all__ = [
     "CacheError",
     "CodecError",
+    "ConfigError",
     "DeviceError",
     "DeviceNotFound",
     "HashPathError",

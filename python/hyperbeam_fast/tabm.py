@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _native
+from . import map_order as _map_order  # noqa: F401  (reads HB_MAP_ORDER at import)
 
 #: the forms :func:`convert` handles
 NATIVE_FORMS = ("structured@1.0", "httpsig@1.0", "flat@1.0", "tabm")

@@ -26,6 +26,7 @@ from typing import Any
 
 from .. import _native
 from ..exceptions import CodecError, HyperbeamError, SignatureError
+from ..map_order import TO_LIST, ordered
 from ..tabm import convert
 
 __all__ = [
@@ -241,8 +242,9 @@ def _tags_map(tags: list[tuple[bytes, bytes]]) -> dict[str, dict[str, bytes]]:
 
 
 def _erl_values(items: list[Any]) -> list[Any]:
-    """``maps:values`` of the numbered map of a list: keys "1", "10", "2", ... in byte order."""
-    keys = sorted((str(i) for i in range(1, len(items) + 1)), key=str.encode)
+    """``maps:values`` of the numbered map of a list: keys "1", "10", "2", ... in byte order
+    (in the map order above 32 items)."""
+    keys = ordered((str(i) for i in range(1, len(items) + 1)), str.encode, TO_LIST)
     return [items[int(k) - 1] for k in keys]
 
 
@@ -303,7 +305,8 @@ def _to_tx(m: Any, depth: int) -> Any:
     orig_names = {_key(n) for n, _ in orig}
     tag_cands: list[tuple[bytes, bytes]] = []
     items: dict[str, Any] = {}
-    for k in sorted(remaining, key=_b):
+    # the tags in `maps:to_list(RemainingMap)` order (docs/map-order.md)
+    for k in ordered(remaining, _b, TO_LIST):
         v = remaining[k]
         if isinstance(v, str):
             v = _b(v)
@@ -354,30 +357,31 @@ def _has_bundle_tags(tags: list[tuple[bytes, bytes]]) -> bool:
 
 
 def _reproducible(
-    tags: list[tuple[bytes, bytes]], bundled: bool = False, signed: bool = False
+    tags: list[tuple[bytes, bytes]], bundled: bool = False, signed: bool = False, others: Any = ()
 ) -> bool:
-    """Whether ``to_tx`` rebuilds exactly these tags from the message alone: normalised, sorted,
-    distinct names that are not record fields, and values that stay tags (UTF-8, <= 128 bytes,
-    not empty: structured@1.0 moves ``""`` into ``ao-types``). HyperBEAM records original-tags
-    only for names that are not normalised, so client items with unsorted, repeated or empty
-    tags lose their signature there; recording them whenever needed keeps every item
-    re-encodable byte for byte (issue 13 item 5). The tags of an un-bundled item are checked
-    without those that bundling writes itself (``normalize`` re-adds them in its order)."""
+    """Whether ``to_tx`` rebuilds exactly these tags from the message alone: normalised,
+    distinct names in HyperBEAM's order (``maps:to_list`` of the tags and of the message's
+    ``others`` keys that are not tags: sorted up to 32 keys, the map order above), names that
+    are not record fields, and values that stay tags (UTF-8, <= 128 bytes, not empty:
+    structured@1.0 moves ``""`` into ``ao-types``). HyperBEAM records original-tags only for
+    names that are not normalised, so client items with unsorted, repeated or empty tags lose
+    their signature there; recording them whenever needed keeps every item re-encodable byte for
+    byte (issue 13 item 5). The tags of an un-bundled item are checked without those that
+    bundling writes itself (``normalize`` re-adds them in its order)."""
     if bundled:
         tags = [(n, v) for n, v in tags if n.decode("utf-8", "replace") not in _NORMALIZE_TAGS]
-    prev = None
+    names = set()
     for n, v in tags:
         name = n.decode("utf-8", errors="surrogateescape")
-        if _key(name).encode("utf-8", errors="surrogateescape") != n:
-            return False
-        if prev is not None and n <= prev:
+        if _key(name).encode("utf-8", errors="surrogateescape") != n or n in names:
             return False
         if not v or len(v) > MAX_TAG_VALUE or not _is_utf8(v):
             return False
         if _shadowed(name, signed):
             return False
-        prev = n
-    return True
+        names.add(n)
+    keys = names | {_b(k) for k in others}
+    return [k for k in ordered(keys, bytes, TO_LIST) if k in names] == [n for n, _ in tags]
 
 
 def from_tx(tx: Any) -> Any:
@@ -434,7 +438,8 @@ def _from_tx(tx: Any, depth: int) -> Any:
     for f in _BASE_FIELDS:
         if msg.get(f) == defaults[f]:
             del msg[f]
-    normal = _reproducible(tags, isinstance(data, (dict, list)), signed)
+    others = [k for k in msg if k not in tag_map and k not in _TX_FIELDS]
+    normal = _reproducible(tags, isinstance(data, (dict, list)), signed, others)
     if not signed:
         if not normal:
             msg["commitments"] = {
@@ -591,7 +596,7 @@ def committed_keys(msg: dict, commitment: dict) -> list[str]:
     tabm = _tabm(_merged(msg, commitment))
     comms = tabm.get("commitments") or {}
     first = next(iter(comms.values()), {}) if isinstance(comms, dict) else {}
-    nested = sorted((k for k, v in tabm.items() if isinstance(v, dict)), key=str.encode)
+    nested = ordered((k for k, v in tabm.items() if isinstance(v, dict)), str.encode, TO_LIST)
     if "trusted-keys" in tabm:
         if not isinstance(first, dict) or first.get("trusted-keys") != tabm["trusted-keys"]:
             raise SignatureError("ans104: trusted_keys_not_found_in_commitment")

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 
 from ..exceptions import CodecError
+from ..map_order import json_object
 
 
 def _text(v: bytes, where: str) -> str:
@@ -27,11 +28,12 @@ def _key(k: Any, where: str) -> str:
 
 def _tabm_to_json(t: Any, where: str = "message") -> Any:
     if isinstance(t, dict):
-        return {
+        out = {
             _key(k, where): _tabm_to_json(v, f"{where}/{k}")
             for k, v in t.items()
             if not (isinstance(k, str) and k.lower().startswith("priv"))
         }
+        return json_object(out)  # `json:encode`'s key order (docs/map-order.md)
     if isinstance(t, list):
         return [_tabm_to_json(v, f"{where}/{i + 1}") for i, v in enumerate(t)]
     if isinstance(t, bytes):
@@ -40,8 +42,8 @@ def _tabm_to_json(t: Any, where: str = "message") -> Any:
 
 
 def encode(tabm: dict) -> bytes:
-    """TABM -> compact JSON with sorted keys."""
-    return orjson.dumps(_tabm_to_json(tabm), option=orjson.OPT_SORT_KEYS)
+    """TABM -> compact JSON, keys in `json:encode`'s order."""
+    return orjson.dumps(_tabm_to_json(tabm))
 
 
 def encode_bare(raw: bytes) -> bytes:

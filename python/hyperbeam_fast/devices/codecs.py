@@ -24,6 +24,7 @@ from ..atom import Atom
 from ..codecs import ans104, flat
 from ..codecs import json as json_codec
 from ..exceptions import CodecError
+from ..map_order import json_object
 
 _JSON_NOT_FOUND = "JSON payload not found in the base message.Searched for: "
 
@@ -54,7 +55,8 @@ def _committed(base: dict) -> tuple[str, Any]:
 def _json_value(v: Any, where: str) -> Any:
     """A rich value as OTP's ``json:encode`` writes it (``dev_codec_json:to/1``)."""
     if isinstance(v, dict):
-        return {_json_key(k, where): _json_value(x, f"{where}/{k}") for k, x in v.items()}
+        obj = {_json_key(k, where): _json_value(x, f"{where}/{k}") for k, x in v.items()}
+        return json_object(obj)  # `json:encode`'s key order (docs/map-order.md)
     if isinstance(v, (list, tuple)):
         return [_json_value(x, f"{where}/{i + 1}") for i, x in enumerate(v)]
     if isinstance(v, (bytes, bytearray, memoryview)):
@@ -88,7 +90,7 @@ def json_serialize(base: Any) -> bytes:
     if isinstance(base, (bytes, str)):
         return orjson.dumps(_json_value(base, "the message"))
     body = {k: v for k, v in base.items() if not ao.is_private(k)}
-    return orjson.dumps(_json_value(body, "message"), option=orjson.OPT_SORT_KEYS)
+    return orjson.dumps(_json_value(body, "message"))
 
 
 class CodecDevice:

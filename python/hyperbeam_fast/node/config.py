@@ -26,7 +26,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import HyperbeamError
+from ..exceptions import ConfigError, HyperbeamError
+from ..map_order import MODES as MAP_ORDERS
 
 DEFAULT_PORT = 8734
 #: ``log_level`` and ``log_format`` values (node/logs.py).
@@ -50,6 +51,9 @@ DEFAULTS: dict[str, Any] = {
     "store_all_signed": True,
     # Durability of store writes (STORE_SYNC); "none" is what hb_store_fs/rocksdb do.
     "store_sync": "none",
+    # Whose Erlang map order serialisation follows above 32 keys (docs/map-order.md): otp27
+    # (production HyperBEAM) or otp25 (the golden vectors). Process-wide, set at start-up.
+    "map_order": "otp27",
     "force_signed": True,
     "force_signed_requests": False,
     "node_history": [],
@@ -88,6 +92,7 @@ ENV_VARS = {
     "hb_config_location": "HB_CONFIG",
     "mode": "HB_MODE",
     "debug_print": "HB_PRINT",
+    "map_order": "HB_MAP_ORDER",
 }
 
 
@@ -108,10 +113,6 @@ NODE_OPTIONS = frozenset(
     process_compute_workers process_live_max process_live_memory process_snapshot_interval
     route_owners verify_assignments""".split()
 )
-
-
-class ConfigError(HyperbeamError):
-    """A configuration file or value that cannot be used."""
 
 
 def known_option(key: str) -> bool:
@@ -307,7 +308,18 @@ def load(
         if v not in allowed:
             raise ConfigError(f"{key} must be one of {', '.join(allowed)}, got {opts.get(key)!r}")
         opts[key] = v
+    map_order(opts)
     return opts
+
+
+def map_order(opts: dict[str, Any]) -> str:
+    """The ``map_order`` option (``otp27`` | ``otp25``), checked."""
+    v = opts.get("map_order", "otp27")
+    s = v.decode() if isinstance(v, bytes) else str(v)
+    s = s.strip().lower()
+    if s not in MAP_ORDERS:
+        raise ConfigError(f"map_order must be one of {', '.join(MAP_ORDERS)}, got {v!r}")
+    return s
 
 
 __all__ = [
@@ -325,6 +337,7 @@ __all__ = [
     "known_option",
     "line_of",
     "load",
+    "map_order",
     "mimic",
     "parse_flat",
     "store_sync",

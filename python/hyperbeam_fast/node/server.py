@@ -17,11 +17,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from ..map_order import set_map_order
 from ..version import __version__
 from ..wallet import Wallet
 from . import logs
 from .app import App
-from .config import DEFAULTS, ConfigError
+from .config import DEFAULTS, ConfigError, map_order
 from .guard import ConnectionGuard
 from .pipeline import (
     Node,
@@ -113,6 +114,8 @@ def serve(
             source = ("generated at " if generated else "loaded from ") + key
             if generated:
                 logs.log(logging.WARNING, "generated a new operator wallet", key=key)
+        # process-wide, like the VM the node stands for (docs/map-order.md)
+        set_map_order(map_order(opts))
         node = build_node(opts, wallet)
         _run_to_exit(_server(node, opts, host, sock, source), sock)
     finally:

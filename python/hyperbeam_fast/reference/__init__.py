@@ -20,7 +20,8 @@ Python message model: a message is a ``dict`` with ``str`` (or ``bytes``) keys. 
 
 The package's modules, by what they implement: :mod:`.primitives` (§1.1-§1.3), :mod:`.keys`
 (§2.2, §2.3), :mod:`.sf` (§1.5, §1.6), :mod:`.structured` (§3), :mod:`.httpsig` (§6),
-:mod:`.message_ids` (§4.3, §4.4, §7.2) and :mod:`.hashpaths` (§5.1).
+:mod:`.message_ids` (§4.3, §4.4, §7.2), :mod:`.hashpaths` (§5.1) and :mod:`.map_order` (the
+Erlang map order of maps above 32 keys, OTP 25 and OTP 27; docs/map-order.md).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from .httpsig import CRLF as CRLF
 from .httpsig import MAX_HEADER_LENGTH as MAX_HEADER_LENGTH
 from .httpsig import httpsig_to
 from .keys import is_atom, is_private, normalize_key
+from .map_order import FOLD, OTP25, OTP27, TO_LIST, fold_order, key_order, otp25_hash, otp27_hash
 from .message_ids import DERIVED_COMPONENTS as DERIVED_COMPONENTS
 from .message_ids import HMAC_KEY as HMAC_KEY
 from .message_ids import (
@@ -55,20 +57,28 @@ from .structured import REGEN_KEYS as REGEN_KEYS
 from .structured import encode_value, structured_from
 
 __all__ = [
+    "FOLD",
     "ID_SIZES",
+    "OTP25",
+    "OTP27",
+    "TO_LIST",
     "accumulate",
     "b64url_decode",
     "b64url_encode",
     "combine_hashpath",
     "encode_value",
+    "fold_order",
     "hashpath",
     "hb_escape",
     "httpsig_to",
     "human_id",
     "is_atom",
     "is_private",
+    "key_order",
     "message_id",
     "native_id",
+    "otp25_hash",
+    "otp27_hash",
     "normalize_key",
     "sf_dictionary",
     "sf_inner_list",

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from .keys import normalize_key
+from .map_order import OTP27, TO_LIST, key_order
 from .primitives import ID_SIZES, as_bytes, b64std, b64url_encode, sha256
 from .sf import sf_dictionary, sf_list, sf_string
 
@@ -69,11 +70,12 @@ def _group_maps(
     return top
 
 
-def _encode_part(name: bytes, value: object, inline_key: bytes) -> bytes:
-    """§6.3: the bytes of one multipart part (without the boundary line)."""
+def _encode_part(name: bytes, value: object, inline_key: bytes, map_order: str = OTP27) -> bytes:
+    """§6.3: the bytes of one multipart part (without the boundary line). The header lines
+    come in ``maps:to_list`` order of the part's map (``encode_http_msg``; :mod:`.map_order`)."""
     if isinstance(value, dict) and list(value) == [b"body"]:
         # A map holding only `body` is sent as the raw body of part "<name>/body".
-        return _encode_part(name + b"/body", value[b"body"], inline_key)
+        return _encode_part(name + b"/body", value[b"body"], inline_key, map_order)
     if name == inline_key:
         disposition = b"inline"
     else:
@@ -81,7 +83,8 @@ def _encode_part(name: bytes, value: object, inline_key: bytes) -> bytes:
     if isinstance(value, dict):
         headers = dict(value)
         headers[b"content-disposition"] = disposition
-        lines = [k + b": " + headers[k] for k in sorted(headers) if k != b"body"]
+        names = key_order([k for k in headers if k != b"body"], TO_LIST, map_order)
+        lines = [k + b": " + headers[k] for k in names]
         part = CRLF.join(lines)
         body = headers.get(b"body", b"")
         if body:
@@ -90,17 +93,20 @@ def _encode_part(name: bytes, value: object, inline_key: bytes) -> bytes:
     return b"content-disposition: " + disposition + CRLF + CRLF + value
 
 
-def httpsig_to(tabm: dict) -> dict[bytes, bytes]:
+def httpsig_to(tabm: dict, map_order: str = OTP27) -> dict[bytes, bytes]:
     """§6.1 ``dev_codec_httpsig_conv:to/1`` (encoding only; signed messages not handled).
 
     Returns a dict of lowercase header names to values; the key ``body`` holds the HTTP body.
+    ``map_order`` (``otp27`` | ``otp25``) is the Erlang map order of maps above 32 keys.
     """
     t = _tabm_keys_to_bytes(tabm)
     # Step 1 (§6.2): binary values under ID-sized keys go into one `ao-ids` SF dictionary.
     ids = {k: v for k, v in t.items() if len(k) in ID_SIZES and isinstance(v, bytes)}
     if ids:
         t = {k: v for k, v in t.items() if k not in ids}
-        t[b"ao-ids"] = sf_dictionary([(k, sf_string(ids[k])) for k in sorted(ids)])
+        # `group_ids` lists them with `maps:to_list`
+        order = key_order(ids, TO_LIST, map_order)
+        t[b"ao-ids"] = sf_dictionary([(k, sf_string(ids[k])) for k in order])
     # Step 2.
     s = {
         k: v
@@ -126,7 +132,7 @@ def httpsig_to(tabm: dict) -> dict[bytes, bytes]:
         enc[b"body"] = grouped[ik]  # a raw body, no multipart
     else:
         names = sorted(grouped)
-        parts = [_encode_part(n, grouped[n], ik) for n in names]
+        parts = [_encode_part(n, grouped[n], ik, map_order) for n in names]
         boundary = b64url_encode(sha256(CRLF.join(parts))).encode("ascii")
         enc[b"body"] = (
             CRLF.join(b"--" + boundary + CRLF + p for p in parts) + CRLF + b"--" + boundary + b"--"

@@ -10,6 +10,7 @@ from hyperbeam_fast.exceptions import CodecError
 
 from .httpsig import content_digest, httpsig_to
 from .keys import lowercase, normalize_key
+from .map_order import OTP27
 from .primitives import b64url_encode, human_id, sha256
 from .sf import sf_inner_list, sf_string
 from .structured import structured_from
@@ -71,7 +72,7 @@ def _hmac_components(keys: list[bytes]) -> list[bytes]:
     return sorted(out)
 
 
-def unsigned_signature_base(msg: dict) -> bytes:
+def unsigned_signature_base(msg: dict, map_order: str = OTP27) -> bytes:
     """§4.3 steps 1-7: the RFC 9421 signature base that the unsigned ID is the HMAC of.
 
     Per §4.4 ``id(Msg, none)`` selects no commitment, so the ID is that of the message
@@ -89,7 +90,7 @@ def unsigned_signature_base(msg: dict) -> bytes:
     # Step 2.
     tabm = structured_from(m)
     # Steps 3-4: (no commitments remain), encode, drop body-keys, body → content-digest.
-    enc = httpsig_to(tabm)
+    enc = httpsig_to(tabm, map_order)
     enc.pop(b"body-keys", None)
     if b"body" in enc:
         enc[b"content-digest"] = content_digest(enc.pop(b"body"))
@@ -99,14 +100,15 @@ def unsigned_signature_base(msg: dict) -> bytes:
     return signature_base(components, enc, b';alg="hmac-sha256";keyid="ao"')
 
 
-def unsigned_id(msg: dict) -> str:
+def unsigned_id(msg: dict, map_order: str = OTP27) -> str:
     """§4.3: the unsigned ID, ``hb_message:id(Msg, none)``: HMAC-SHA256 (key "ao") over the
-    signature base of the message's httpsig@1.0 encoding. Returns the 43-char human form."""
-    base = unsigned_signature_base(msg)
+    signature base of the message's httpsig@1.0 encoding. Returns the 43-char human form.
+    ``map_order``: whose Erlang map order (``otp27`` | ``otp25``) maps above 32 keys follow."""
+    base = unsigned_signature_base(msg, map_order)
     return b64url_encode(hmac.new(HMAC_KEY, base, hashlib.sha256).digest())
 
 
-def message_id(msg: dict) -> str:
+def message_id(msg: dict, map_order: str = OTP27) -> str:
     """§4.4 ``dev_message:id(Msg, #{commitments => "all"})``, as used by hashpaths (§5.1):
     no commitments → the unsigned ID; one → its key; several → sha256 of the sorted keys
     joined with ", "."""
@@ -115,7 +117,7 @@ def message_id(msg: dict) -> str:
         if normalize_key(k) == b"commitments" and isinstance(v, dict):
             commitments = v
     if not commitments:
-        return unsigned_id(msg)
+        return unsigned_id(msg, map_order)
     keys = sorted(normalize_key(k) for k in commitments)
     if len(keys) == 1:
         return human_id(keys[0])

@@ -1,6 +1,7 @@
 //! `flat@1.0`: nested keys joined with `/`, and its `key: value` text form (spec core §9).
 
 use crate::error::{codec, lossy, Result};
+use crate::map_order::{in_walk_order, Walk};
 use crate::value::{Msg, Value, MAX_DEPTH};
 
 /// TABM -> flat map (`dev_codec_flat:to`).
@@ -92,10 +93,16 @@ fn collision<T>(k: &[u8]) -> Result<T> {
     codec(format!("flat@1.0 path collision at key {:?}", lossy(k)))
 }
 
-/// `dev_codec_flat:serialize` of a flat map: `key: value\n` in key order.
+/// `dev_codec_flat:serialize` of a flat map: `key: value\n` in `maps:keys` order (key order
+/// up to 32 keys, the map order above: docs/map-order.md).
 pub fn serialize(flat: &Msg) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    for (k, v) in flat {
+    let entries = in_walk_order(
+        flat.iter().collect(),
+        |e: &(&Vec<u8>, &Value)| e.0,
+        Walk::ToList,
+    );
+    for (k, v) in entries {
         let Value::Bin(b) = v else {
             return codec(format!("flat key {:?} is not a binary", lossy(k)));
         };

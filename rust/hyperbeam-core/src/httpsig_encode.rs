@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use crate::error::{codec, lossy, Result};
 use crate::ids::sha256;
 use crate::keys::{is_id_size, is_normalized, normalize_key};
+use crate::map_order::{in_walk_order, is_hashed, Walk, SMALL_MAP_LIMIT};
 use crate::sf;
 use crate::value::{Msg, Value};
 
@@ -63,30 +64,37 @@ pub fn to_http(tabm: &Msg) -> Result<HttpMsg> {
     if add_ikey {
         enc.insert(b"inline-body-key".to_vec(), ik.clone());
     }
-    let mut ao_ids: Vec<u8> = Vec::new();
+    // `group_ids`: the ID-sized keys with binary values become one `ao-ids` field, which is
+    // then encoded like any other (a body part when longer than a header may be).
+    let is_grouped = |k: &[u8], v: &Value| is_id_size(k.len()) && matches!(v, Value::Bin(_));
+    let ids: Vec<(&[u8], &[u8])> = tabm
+        .iter()
+        .filter(|(k, v)| is_grouped(k, v))
+        .filter_map(|(k, v)| Some((k.as_slice(), v.as_bin()?)))
+        .collect();
+    let ao_ids = if ids.is_empty() {
+        None
+    } else {
+        Some(Value::Bin(ao_ids_field(ids)))
+    };
     // Body entries in key order, borrowed from the TABM.
     let mut body_entries: Vec<(&[u8], Node<'_>)> = Vec::new();
-    for (k, v) in tabm {
-        match k.as_slice() {
+    let grouped = ao_ids.as_ref().map(|v| (&b"ao-ids"[..], v));
+    let fields = tabm
+        .iter()
+        .map(|(k, v)| (k.as_slice(), v))
+        .filter(|(k, v)| !is_grouped(k, v))
+        .chain(grouped);
+    for (k, v) in fields {
+        match k {
             b"commitments" | b"signature" | b"signature-input" | b"priv" => continue,
             _ => {}
         }
-        if is_id_size(k.len()) {
-            if let Value::Bin(b) = v {
-                if !ao_ids.is_empty() {
-                    ao_ids.extend_from_slice(b", ");
-                }
-                ao_ids.extend_from_slice(k);
-                ao_ids.push(b'=');
-                sf::ser_string(&mut ao_ids, b);
-                continue;
-            }
-        }
         match v {
-            _ if k == b"body" || *k == ik => body_entries.push((k, Node::from(v))),
+            _ if k == b"body" || k == ik.as_slice() => body_entries.push((k, Node::from(v))),
             Value::Map(_) => body_entries.push((k, Node::from(v))),
             Value::Bin(b) if b.len() <= MAX_HEADER_LENGTH => {
-                enc.insert(k.clone(), b.clone());
+                enc.insert(k.to_vec(), b.clone());
             }
             Value::Bin(_) => body_entries.push((k, Node::from(v))),
             other => {
@@ -97,9 +105,6 @@ pub fn to_http(tabm: &Msg) -> Result<HttpMsg> {
                 ))
             }
         }
-    }
-    if !ao_ids.is_empty() {
-        enc.insert(b"ao-ids".to_vec(), ao_ids);
     }
     let mut parts = Parts::new();
     group_maps(body_entries.into_iter(), &[], &mut parts)?;
@@ -131,6 +136,22 @@ pub fn to_http(tabm: &Msg) -> Result<HttpMsg> {
     }
     add_signature_headers(tabm, &mut enc);
     Ok(enc)
+}
+
+/// The `ao-ids` dictionary of `ids` (sorted by key): `maps:to_list` of the ID map
+/// (`dev_codec_httpsig_conv:group_ids`), so above 32 IDs in the map order (docs/map-order.md).
+pub(crate) fn ao_ids_field(ids: Vec<(&[u8], &[u8])>) -> Vec<u8> {
+    let ids = in_walk_order(ids, |e| e.0, Walk::ToList);
+    let mut out = Vec::with_capacity(ids.len() * 64);
+    for (i, (k, b)) in ids.into_iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b", ");
+        }
+        out.extend_from_slice(k);
+        out.push(b'=');
+        sf::ser_string(&mut out, b);
+    }
+    out
 }
 
 /// Step 7 of spec core §6.1: a signed message carries its combined signature dictionaries
@@ -261,6 +282,12 @@ pub(crate) fn group_maps<'a>(
     Ok(())
 }
 
+/// How many header lines a part map makes: its keys but `body`, plus `content-disposition`.
+fn part_lines(m: &BTreeMap<Cow<'_, [u8]>, &[u8]>) -> usize {
+    let has = |k: &[u8]| usize::from(m.contains_key(k));
+    m.len() - has(b"body") + 1 - has(b"content-disposition")
+}
+
 /// Encode one part (spec core §6.3).
 fn encode_part(name: &[u8], v: &Part<'_>, ik: &[u8], out: &mut Vec<u8>) {
     let disp = |out: &mut Vec<u8>, n: &[u8], suffix: &[u8]| {
@@ -276,6 +303,38 @@ fn encode_part(name: &[u8], v: &Part<'_>, ik: &[u8], out: &mut Vec<u8>) {
             out.extend_from_slice(b"\r\n\r\n");
             if let Some(b) = m.get(b"body".as_slice()) {
                 out.extend_from_slice(b);
+            }
+        }
+        // (a map of under 32 keys makes at most 32 lines: no lookups on the common path)
+        Part::Map(m) if m.len() >= SMALL_MAP_LIMIT && is_hashed(part_lines(m)) => {
+            // `encode_http_msg`: the lines in `maps:to_list` order of the part's map
+            let mut lines: Vec<(&[u8], Option<&[u8]>)> = m
+                .iter()
+                .filter(|(k, _)| {
+                    let k: &[u8] = k;
+                    k != b"body" && k != b"content-disposition"
+                })
+                .map(|(k, v)| (&**k, Some(*v)))
+                .collect();
+            lines.push((b"content-disposition", None));
+            let lines = in_walk_order(lines, |l| l.0, Walk::ToList);
+            for (i, (k, v)) in lines.into_iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(CRLF);
+                }
+                out.extend_from_slice(k);
+                out.extend_from_slice(b": ");
+                match v {
+                    Some(v) => out.extend_from_slice(v),
+                    None if name == ik => out.extend_from_slice(b"inline"),
+                    None => disp(out, name, b""),
+                }
+            }
+            if let Some(b) = m.get(b"body".as_slice()) {
+                if !b.is_empty() {
+                    out.extend_from_slice(b"\r\n\r\n");
+                    out.extend_from_slice(b);
+                }
             }
         }
         Part::Map(m) => {

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::error::Result;
 use crate::httpsig_encode::{digest_field, group_maps, Body, Node, Parts, MAX_HEADER_LENGTH};
 use crate::keys::{escape_into, is_id_size, is_normalized, is_private, list_to_numbered};
+use crate::map_order::{is_hashed, mode, walk_order, Walk};
 use crate::sf;
 use crate::sig_base::{hmac_ao, is_derived, write_component_line};
 use crate::structured::{encode_value_ref, from_msg, is_empty_message, is_regen_key};
@@ -221,7 +222,8 @@ pub fn try_unsigned_id_entries(entries: &[Entry<'_>]) -> Result<Option<[u8; 32]>
     let mut tabms: Vec<Msg> = Vec::new();
     let mut flat: Vec<(&[u8], Src<'_>)> = Vec::new();
     let mut ao_types = Vec::new();
-    let mut ao_ids = Vec::new();
+    // `group_ids`: the ID keys' binaries, listed in `ao-ids` after the loop
+    let mut ids: Vec<(&[u8], Src<'_>)> = Vec::new();
     for &(k, v) in entries {
         if is_regen_key(k) || is_private(k) || k == b"signature" || k == b"body-keys" {
             continue;
@@ -293,17 +295,36 @@ pub fn try_unsigned_id_entries(entries: &[Entry<'_>]) -> Result<Option<[u8; 32]>
         };
         let bin = resolve(src, &scratch);
         if is_id_size(k.len()) {
-            if !ao_ids.is_empty() {
-                ao_ids.extend_from_slice(b", ");
-            }
-            ao_ids.extend_from_slice(k);
-            ao_ids.push(b'=');
-            sf::ser_string(&mut ao_ids, bin);
+            ids.push((k, src));
         } else if k == b"body" || k == ik || bin.len() > MAX_HEADER_LENGTH {
             body.push((k, BodySrc::Bin(src)));
         } else {
             headers.push((k, src));
         }
+    }
+    // `maps:to_list` of the IDs: key order up to 32, the map order above (docs/map-order.md)
+    let mut ao_ids = Vec::new();
+    if !ids.is_empty() {
+        let mut put = |(k, src): (&[u8], Src<'_>)| {
+            if !ao_ids.is_empty() {
+                ao_ids.extend_from_slice(b", ");
+            }
+            ao_ids.extend_from_slice(k);
+            ao_ids.push(b'=');
+            sf::ser_string(&mut ao_ids, resolve(src, &scratch));
+        };
+        if is_hashed(ids.len()) {
+            let keys: Vec<&[u8]> = ids.iter().map(|(k, _)| *k).collect();
+            walk_order(&keys, Walk::ToList, mode())
+                .into_iter()
+                .for_each(|i| put(ids[i]));
+        } else {
+            ids.iter().for_each(|&e| put(e));
+        }
+    }
+    // A long `ao-ids` is a body part: the general path encodes it.
+    if ao_ids.len() > MAX_HEADER_LENGTH {
+        return Ok(None);
     }
     if ao_types.len() > MAX_HEADER_LENGTH {
         let start = scratch.len();

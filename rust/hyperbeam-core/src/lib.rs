@@ -17,6 +17,7 @@ pub mod httpsig_encode;
 pub mod id_fast;
 pub mod ids;
 pub mod keys;
+pub mod map_order;
 pub mod message_id;
 pub mod sf;
 pub mod sig_base;

@@ -1,6 +1,7 @@
 //! The AO-Core message model (spec core §2.1): a message is a map from binary keys to values.
 //! Maps are `BTreeMap`s, so iteration is ascending byte order, which is Erlang's order for
-//! maps of up to 32 keys (spec core §1.4). `ValueRef`/`Entry` are the borrowed view that the
+//! maps of up to 32 keys (spec core §1.4); the codecs that write larger maps reorder them with
+//! `map_order`. `ValueRef`/`Entry` are the borrowed view that the
 //! fast ID path (`id_fast`) and `structured` encode without building owned maps.
 
 use std::collections::BTreeMap;

@@ -14,6 +14,7 @@ mod convert;
 mod crypto;
 mod error;
 mod hashpath;
+mod map_order;
 mod sf;
 mod wasm_mem;
 
@@ -45,6 +46,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     commit::register(m)?;
     ans104::register(m)?;
     cache_layout::register(m)?;
+    map_order::register(m)?;
     wasm_mem::register(m)?;
     m.add_function(wrap_pyfunction!(release_memory, m)?)?;
     Ok(())

@@ -5,6 +5,7 @@ use super::manifest::{manifest_json, parse_manifest_json};
 use super::tags::take;
 use super::*;
 use crate::ids::{b64url, b64url_decode};
+use crate::map_order::{mode, walk_order, Walk};
 
 impl DataItem {
     /// `normalize`: map and list data become bundle bytes and bundle tags (spec core §8.6),
@@ -39,14 +40,23 @@ impl DataItem {
             }
         };
         // Each item: normalise, serialise, unsigned ID; the manifest maps key -> unsigned ID.
-        let mut pairs: Vec<([u8; 32], Vec<u8>)> = Vec::with_capacity(entries.len() + 1);
-        let mut index: Vec<(&[u8], String)> = Vec::with_capacity(entries.len());
-        for (key, item) in &entries {
+        // `serialize_bundle_data` writes the items in `maps:values` order and the manifest
+        // with `json:encode`, which folds: above 32 keys, opposite map orders (docs/map-order.md).
+        let mut done: Vec<Option<([u8; 32], Vec<u8>)>> = Vec::with_capacity(entries.len());
+        for (_, item) in &entries {
             let norm = item.normalize_depth(depth + 1)?;
             let bytes = norm.serialize_normalized()?;
             let uid = norm.unsigned_id_normalized()?;
-            index.push((key.as_slice(), b64url(&uid)));
-            pairs.push((uid, bytes));
+            done.push(Some((uid, bytes)));
+        }
+        let keys: Vec<&[u8]> = entries.iter().map(|(k, _)| k.as_slice()).collect();
+        let index: Vec<(&[u8], String)> = walk_order(&keys, Walk::Fold, mode())
+            .into_iter()
+            .filter_map(|i| done[i].as_ref().map(|(uid, _)| (keys[i], b64url(uid))))
+            .collect();
+        let mut pairs: Vec<([u8; 32], Vec<u8>)> = Vec::with_capacity(entries.len() + 1);
+        for i in walk_order(&keys, Walk::ToList, mode()) {
+            pairs.extend(done[i].take());
         }
         let manifest = DataItem {
             tags: vec![

@@ -25,7 +25,7 @@ fn json_string(out: &mut Vec<u8>, s: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Compact JSON `{"key":"id",...}` in the given (sorted) order, as OTP's `json:encode`.
+/// Compact JSON `{"key":"id",...}` in the given order (`json:encode` folds the map).
 pub(super) fn manifest_json(index: &[(&[u8], String)]) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(index.len() * 56 + 2);
     out.push(b'{');
