@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import ao
 from ..wasm.errors import WasmTrap
 from .wasm64 import deep_put, walk
 
@@ -123,7 +124,12 @@ class WasiDevice:
     info = None  # set below
 
 
-def _stub(key: str, base: dict) -> tuple[str, Any]:
+def _stub(key: str, base: dict, request: Any = None) -> tuple[str, Any]:
+    """An unimplemented WASI import answers 0. Only import calls (wasm-64@1.0's, which carry
+    ``func-sig``): any other key (``normalize``, ``snapshot`` through a stack) is not found, so
+    the stack passes over this device as HyperBEAM's ``dev_wasi`` (no default handler) does."""
+    if not isinstance(request, dict) or "func-sig" not in request:
+        return "error", ao.NOT_FOUND
     return "ok", {"state": base.get("state"), "results": [0]}
 
 
