@@ -85,7 +85,13 @@ def run_size(n: int, rss_at: tuple[int, ...] = ()) -> dict:
     answer_s = time.perf_counter() - t
     check(s == "ok" and last == n and _text(st["results"]["data"]) == str(n), "after restart")
     store.close()
-    return {"n": n, "replayed": len(computed), "answer_s": answer_s, "compute_s": compute_s, "rss": rss}
+    return {
+        "n": n,
+        "replayed": len(computed),
+        "answer_s": answer_s,
+        "compute_s": compute_s,
+        "rss": rss,
+    }
 
 
 def main(argv: list[str]) -> None:

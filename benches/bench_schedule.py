@@ -41,6 +41,7 @@ def main() -> None:
     from hyperbeam_fast.store import RocksDBStore
 
     register_process_devices()
+    post = {"path": "schedule", "method": "POST"}
     w = hb.Wallet.from_file(str(KEY))
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
     rates: dict[tuple[str, int], list[float]] = {}
@@ -54,7 +55,6 @@ def main() -> None:
                     w,
                 )
                 pid = hb.id(proc, "all")
-                post = {"path": "schedule", "method": "POST"}
                 check(ao.resolve(proc, {**post, "body": proc}, opts)[0] == "ok", "process")
                 msgs = [hb.commit({"target": pid, "i": i}, w) for i in range(PER_ROUND)]
                 big = threading.Lock()
@@ -69,8 +69,7 @@ def main() -> None:
                         check(s == "ok", "scheduled")
 
                 ts = [
-                    threading.Thread(target=send, args=(msgs[k::threads],))
-                    for k in range(threads)
+                    threading.Thread(target=send, args=(msgs[k::threads],)) for k in range(threads)
                 ]
                 t0 = time.perf_counter()
                 for t in ts:
@@ -88,7 +87,10 @@ def main() -> None:
                     chain = hashlib.sha256(chain + _d(hb.id(asg[str(n)]["body"], "all"))).digest()
                     check(_d(asg[str(n)]["hash-chain"]) == chain, f"chain at {n}")
                 store.close()
-                key = ("lock held while signing (before)" if serial else "sign outside the lock", threads)
+                key = (
+                    "lock held while signing (before)" if serial else "sign outside the lock",
+                    threads,
+                )
                 rates.setdefault(key, []).append(PER_ROUND / dt)
     med = {k: sorted(v)[1] for k, v in rates.items()}
     for (label, threads), r in sorted(med.items()):
