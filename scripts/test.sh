@@ -4,10 +4,11 @@
 # $HYPERBEAM_SHARED); tests that need them skip with a reason where they are absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The openssl crate links the system OpenSSL (docs/crypto.md).
-if [ ! -e /usr/include/openssl/ssl.h ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  apt-get update -qq && apt-get install -y -qq libssl-dev pkg-config >/dev/null
-fi
+# OpenSSL is built from source into the extension (the openssl crate's `vendored` feature,
+# docs/crypto.md): it needs a C compiler, make and perl, not libssl-dev.
+for tool in cc make perl; do
+  command -v "$tool" >/dev/null || { echo "scripts/test.sh: $tool is needed to build OpenSSL" >&2; exit 1; }
+done
 VENV=${VENV:-.venv}
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip

@@ -6,6 +6,7 @@ keys' implementations. Below both process.py and push.py (push@1.0 schedules and
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -37,6 +38,7 @@ _locks: dict[tuple[int, str], threading.RLock] = {}
 _locks_guard = threading.Lock()
 _computing: dict[tuple[int, str], int] = {}  # processes inside compute_to: never evicted
 _failed: dict[tuple[int, str], dict[int, str]] = {}
+_log = logging.getLogger("hyperbeam_fast.process")
 
 
 def _text(v: Any) -> str:
@@ -236,6 +238,8 @@ def _from_snapshot(pid: str, target: int, opts: dict) -> dict | None:
         if status == "ok" and isinstance(out, dict):
             out = {k: v for k, v in out.items() if k != "snapshot"}
             return out
+        # not silent: a failed restore means a replay from an older snapshot or slot 0
+        _log.warning("process %s: snapshot %d did not restore: %.200r", pid, n, out)
     return None
 
 

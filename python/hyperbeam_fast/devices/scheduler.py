@@ -35,6 +35,8 @@ from . import scheduler_formats
 
 NAME = "scheduler@1.0"
 PAGE = 1000
+#: Written assignments kept in memory per process (the newest; older ones are read back).
+RECENT = 1024
 _default_store = MemoryStore()
 _servers: dict[tuple[int, str], _Server] = {}
 _servers_lock = threading.Lock()
@@ -83,24 +85,55 @@ def find_target_id(msg1: dict, msg2: dict) -> str:
     return msg_id(msg2, "all")
 
 
+class _Reservation:
+    """A reserved slot: its hash chain is fixed; it is dropped when an earlier slot fails."""
+
+    __slots__ = ("chain_before", "dropped")
+
+    def __init__(self, chain_before: bytes) -> None:
+        self.chain_before = chain_before
+        self.dropped = False
+
+
+class SlotDropped(HyperbeamError):
+    """A reserved slot could not be written (or an earlier one could not): nothing was
+    assigned to it, the message may be scheduled again."""
+
+
 class _Server:
-    """One writer per process: a lock, the current slot and the hash chain."""
+    """One writer per process: the reserved and written slots and the hash chain.
+
+    Issue 15 item 1: the lock is held to reserve a slot and extend the hash chain (which
+    depends on the message's ID only), and again to write the assignment; the RSA signature of
+    the assignment, most of the work, runs outside it, so messages to one process are signed in
+    parallel (the signature releases the GIL). Assignments are written in slot order, each
+    once every earlier one is written, and an assignment is visible (``read``, ``current``)
+    only once written, so the store always holds slots ``0..current`` without a gap. When
+    signing or writing slot ``n`` fails, ``n`` and every slot reserved after it (whose chains
+    include ``n``'s message) are dropped and handed out again: a crash or an error leaves a
+    slot written or reusable, never two messages on one slot."""
 
     def __init__(self, store: Store, pid: str) -> None:
         self.store = store
         self.pid = pid
         self.lock = threading.Lock()
+        self.written = threading.Condition(self.lock)
         self.recent: dict[int, dict] = {}
         slots = cache.list_numbered(f"assignments/{pid}", store)
-        self.current = slots[-1] if slots else -1
-        self.chain = b""
+        self.current = slots[-1] if slots else -1  # the last written slot
+        self.chain = b""  # the chain of the last written slot
         if self.current >= 0:
             a = self.read(self.current)
             hc = a.get("hash-chain") if isinstance(a, dict) else None
             if hc:
                 self.chain = _b64d(_text(hc))
+        self.reserved = self.current  # the last reserved slot
+        self.tip = self.chain  # the chain of the last reserved slot
+        self.pending: dict[int, _Reservation] = {}
 
     def read(self, slot: int) -> dict | None:
+        if slot > self.current:
+            return None  # reserved, not written yet: not visible
         a = self.recent.get(slot)
         if a is not None:
             return a
@@ -110,12 +143,27 @@ class _Server:
             return None
         return r if isinstance(r, dict) else None
 
+    def _drop_from(self, slot: int) -> None:
+        """Under the lock: drop the reservations of ``slot`` and after; hand them out again."""
+        first = self.pending.get(slot)
+        if first is None or first.dropped:
+            return
+        for n in [n for n in self.pending if n >= slot]:
+            self.pending.pop(n).dropped = True
+        self.reserved = slot - 1
+        self.tip = first.chain_before
+        self.written.notify_all()
+
     def schedule(self, msg: dict, opts: dict) -> dict:
         wallet = opts.get("priv_wallet")
+        mid = msg_id(msg, "all")
         with self.lock:
-            mid = msg_id(msg, "all")
-            chain = hashlib.sha256(self.chain + _b64d(mid)).digest()
-            slot = self.current + 1
+            slot = self.reserved + 1
+            res = _Reservation(self.tip)
+            chain = hashlib.sha256(self.tip + _b64d(mid)).digest()
+            self.reserved, self.tip = slot, chain
+            self.pending[slot] = res
+        try:
             path = msg.get("path")
             assignment = {
                 "path": _text(path) if path else "compute",
@@ -135,15 +183,33 @@ class _Server:
                 from ..commitments import commit
 
                 assignment = commit(assignment, wallet)
-            uid = cache.write(assignment, self.store)
-            cache.link(uid, f"assignments/{self.pid}/{slot}", self.store)
-            self.current = slot
-            self.chain = chain
+        except BaseException:
+            with self.lock:
+                self._drop_from(slot)
+            raise
+        with self.lock:
+            while self.current < slot - 1 and not res.dropped:
+                self.written.wait()
+            if res.dropped:
+                raise SlotDropped(f"slot {slot} was dropped: an earlier slot failed; retry")
+            try:
+                self.write(slot, assignment)
+            except BaseException:
+                self._drop_from(slot)
+                raise
+            del self.pending[slot]
+            self.current, self.chain = slot, chain
             self.recent[slot] = assignment
-            if len(self.recent) > 4096:
-                for k in sorted(self.recent)[:2048]:
+            if len(self.recent) > RECENT:
+                for k in sorted(self.recent)[: RECENT // 2]:
                     self.recent.pop(k, None)
-            return assignment
+            self.written.notify_all()
+        return assignment
+
+    def write(self, slot: int, assignment: dict) -> None:
+        """Store ``assignment`` and link it as ``slot`` (the link makes it the slot's)."""
+        uid = cache.write(assignment, self.store)
+        cache.link(uid, f"assignments/{self.pid}/{slot}", self.store)
 
 
 def _defines(base: Any, pid: str) -> bool:
@@ -279,7 +345,10 @@ class SchedulerDevice:
                 "body": f"Process {pid} is not known to this scheduler: schedule its signed "
                 "definition (type: Process) first, or send it as the base message.",
             }
-        return "ok", server(pid, opts).schedule(to_sched, opts)
+        try:
+            return "ok", server(pid, opts).schedule(to_sched, opts)
+        except HyperbeamError as e:  # nothing was assigned: the client may send it again
+            return "error", {"status": 503, "body": f"not scheduled: {e}; retry"}
 
     def get_schedule(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
         try:

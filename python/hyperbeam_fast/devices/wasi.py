@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import ao
 from ..wasm.errors import WasmTrap
 from .wasm64 import deep_put, walk
 
@@ -116,11 +117,6 @@ class WasiDevice:
             inst.write_uint(a[1], 0, 8 if _wide(request, 1) else 4)
         return "ok", {"state": base.get("state"), "results": [0]}
 
-    def normalize(self, base: dict) -> tuple[str, Any]:
-        """Restoring a snapshot leaves the WASI state as it is (the ``_stub`` default would
-        replace the whole state in a stack's fold)."""
-        return "ok", base
-
     def proc_exit(self, request: dict) -> tuple[str, Any]:
         code = (_args(request) or [0])[0]
         raise WasmTrap(f"proc_exit({code})")
@@ -128,7 +124,12 @@ class WasiDevice:
     info = None  # set below
 
 
-def _stub(key: str, base: dict) -> tuple[str, Any]:
+def _stub(key: str, base: dict, request: Any = None) -> tuple[str, Any]:
+    """An unimplemented WASI import answers 0. Only import calls (wasm-64@1.0's, which carry
+    ``func-sig``): any other key (``normalize``, ``snapshot`` through a stack) is not found, so
+    the stack passes over this device as HyperBEAM's ``dev_wasi`` (no default handler) does."""
+    if not isinstance(request, dict) or "func-sig" not in request:
+        return "error", ao.NOT_FOUND
     return "ok", {"state": base.get("state"), "results": [0]}
 
 

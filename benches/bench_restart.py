@@ -1,0 +1,116 @@
+"""Restart benchmark (issue 15 item 3): an AOS process with 1,000 and 10,000 computed slots is
+restarted (live states and scheduling servers dropped, the RocksDB store closed and reopened);
+then one more message is scheduled and computed. Reported per size: the slots computed after
+the restart (replayed from the newest snapshot; 10,000 meant a replay from slot 0), the seconds
+to that answer, and, as the anchor from the same run, the seconds the first compute of all the
+slots took (what a replay from slot 0 costs). Also the process's RSS after 1,000 and after
+10,000 computed slots (target: within 1.3x).
+
+Run: ``python benches/bench_restart.py [sizes...]`` (needs ../shared fixtures and the exnref
+translator, tools/binaryen). Every answer is checked (the Lua counter equals the slot count).
+Assignments are not signed here (no node wallet): the bench measures compute and restore, not
+scheduling (bench_node.py measures that).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import check  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("HYPERBEAM_SHARED", ROOT.parent / "shared"))
+FX = SHARED / "fixtures" / "hyperbeam"
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def _text(v):
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def run_size(n: int, rss_at: tuple[int, ...] = ()) -> dict:
+    import hyperbeam_fast as hb
+    from hyperbeam_fast import ao, cache
+    from hyperbeam_fast.devices.process import aos_process, forget_live, register_process_devices
+    from hyperbeam_fast.store import RocksDBStore
+
+    register_process_devices()
+    w = hb.Wallet.from_file(str(FX / "key-1.json"))
+    tmp = tempfile.mkdtemp(prefix="hb-restart-")
+    store = RocksDBStore(os.path.join(tmp, "db"))
+    opts = {"priv_store": store}
+    img = cache.write({"body": (FX / "aos-2-pure-xs.wasm").read_bytes()}, store)
+    proc = aos_process(img, w, authority=w.address)
+    pid = hb.id(proc, "all")
+    inc = hb.commit({"target": pid, "action": "Eval", "data": "C = (C or 0) + 1; return C"}, w)
+
+    def schedule(m, o):
+        s, a = ao.resolve(proc, {"path": "schedule", "method": "POST", "body": m}, o)
+        check(s == "ok", f"schedule: {a!r:.200}")
+        return int(_text(a["slot"]))
+
+    rss: dict[int, float] = {}
+    compute_s = 0.0
+    done = 0
+    for mark in sorted({*rss_at, n}):
+        for _ in range(mark - done):
+            schedule(inc, opts)
+        t = time.perf_counter()
+        s, st = ao.resolve(proc, "now", opts)
+        compute_s += time.perf_counter() - t
+        check(s == "ok" and _text(st["results"]["data"]) == str(mark), f"count at {mark}")
+        done = mark
+        gc.collect()
+        rss[mark] = rss_mb()
+    # restart
+    forget_live()
+    store.close()
+    store = RocksDBStore(os.path.join(tmp, "db"))
+    computed: list[int] = []
+    opts2 = {"priv_store": store, "process_progress": lambda d, _t: computed.append(d)}
+    t = time.perf_counter()
+    last = schedule(hb.commit({"target": pid, "action": "Eval", "data": "return C"}, w), opts2)
+    s, st = ao.resolve(proc, "now", opts2)
+    answer_s = time.perf_counter() - t
+    check(s == "ok" and last == n and _text(st["results"]["data"]) == str(n), "after restart")
+    store.close()
+    return {
+        "n": n,
+        "replayed": len(computed),
+        "answer_s": answer_s,
+        "compute_s": compute_s,
+        "rss": rss,
+    }
+
+
+def main(argv: list[str]) -> None:
+    sizes = [int(a) for a in argv] or [1000, 10000]
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+    for n in sizes:
+        r = run_size(n, rss_at=(1000,) if n > 1000 else ())
+        print(
+            f"{n:>6} slots: replayed after restart {r['replayed']:>5} slots, next answer in "
+            f"{r['answer_s']:.3f} s (target < 1 s) | anchor: computing all {n} slots took "
+            f"{r['compute_s']:.2f} s ({r['compute_s'] / r['answer_s']:.0f}x the restart)"
+        )
+        if len(r["rss"]) > 1:
+            a, b = r["rss"][1000], r["rss"][n]
+            print(
+                f"        RSS after 1000 slots {a:.0f} MB, after {n} slots {b:.0f} MB: "
+                f"{b / a:.2f}x (target <= 1.3x)"
+            )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
