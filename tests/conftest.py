@@ -29,3 +29,31 @@ def fxdir(shared_dir: Path) -> Path:
     if not (d / "aos-2-pure-xs.wasm").exists():
         pytest.skip("fixtures missing from ../shared/fixtures/hyperbeam")
     return d
+
+
+@pytest.fixture(scope="module")
+def wallets(fxdir: Path):
+    """HyperBEAM's two test wallets: (key-1.json's path, key-1, key-2). A test module that needs
+    other keys defines its own ``wallets``."""
+    import hyperbeam_fast as hb
+
+    return (
+        fxdir / "key-1.json",
+        hb.Wallet.from_file(str(fxdir / "key-1.json")),
+        hb.Wallet.from_file(str(fxdir / "key-2.json")),
+    )
+
+
+@pytest.fixture(scope="module")
+def aos_wasm(fxdir: Path) -> bytes:
+    """The AOS image, translated and compiled once (this also fills the disk cache a node
+    subprocess reads); a missing translator is an installed capability missing."""
+    import installed
+    from hyperbeam_fast.wasm import WasmTranslatorMissing, load_module
+
+    data = (fxdir / "aos-2-pure-xs.wasm").read_bytes()
+    try:
+        load_module(data)
+    except WasmTranslatorMissing as e:
+        installed.missing(f"AOS needs the exnref translator: {e}")
+    return data

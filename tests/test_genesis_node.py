@@ -29,7 +29,6 @@ import pytest
 from hyperbeam_fast import _native
 from hyperbeam_fast.codecs import ans104
 from hyperbeam_fast.node import client
-from hyperbeam_fast.wasm import WasmTranslatorMissing, load_module
 from node_util import NodeProc, free_port
 
 pytest.importorskip("wasmtime")
@@ -44,25 +43,6 @@ MODULE_TAGS = [
     (b"Input-Encoding", b"JSON-1"),
     (b"Output-Encoding", b"JSON-1"),
 ]
-
-
-@pytest.fixture(scope="module")
-def wallets(fxdir):
-    return (
-        fxdir / "key-1.json",
-        hb.Wallet.from_file(str(fxdir / "key-1.json")),
-        hb.Wallet.from_file(str(fxdir / "key-2.json")),
-    )
-
-
-@pytest.fixture(scope="module")
-def aos_wasm(fxdir):
-    data = (fxdir / "aos-2-pure-xs.wasm").read_bytes()
-    try:
-        load_module(data)  # also fills the disk cache the node subprocess reads
-    except WasmTranslatorMissing as e:
-        installed.missing(f"AOS needs the exnref translator: {e}")
-    return data
 
 
 def raw(url: str, method: str, path: str, headers=None, body=b""):

@@ -7,7 +7,6 @@ AOS needs Binaryen's translate-to-exnref (tools/binaryen) or an already cached t
 from __future__ import annotations
 
 import hyperbeam_fast as hb
-import installed
 import orjson
 import pytest
 from hyperbeam_fast import _native, ao, cache
@@ -16,7 +15,6 @@ from hyperbeam_fast.devices import genesis_wasm
 from hyperbeam_fast.devices.process import forget_live, register_process_devices
 from hyperbeam_fast.exceptions import InvalidModule
 from hyperbeam_fast.store import MemoryStore
-from hyperbeam_fast.wasm import WasmTranslatorMissing, load_module
 
 pytest.importorskip("wasmtime")
 register_process_devices()
@@ -39,16 +37,6 @@ def wallets(fxdir):
         hb.Wallet.from_file(str(fxdir / "key-1.json")),
         hb.Wallet.from_file(str(fxdir / "key-2.json")),
     )
-
-
-@pytest.fixture(scope="module")
-def aos_wasm(fxdir):
-    data = (fxdir / "aos-2-pure-xs.wasm").read_bytes()
-    try:
-        load_module(data)
-    except WasmTranslatorMissing as e:
-        installed.missing(f"AOS needs the exnref translator: {e}")
-    return data
 
 
 def data_item(w: hb.Wallet, tags: list, data: bytes) -> dict:

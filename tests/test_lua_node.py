@@ -8,7 +8,6 @@ store the process answers from its Lua checkpoint."""
 from __future__ import annotations
 
 import hyperbeam_fast as hb
-import pytest
 from hyperbeam_fast.node import client
 from node_util import NodeProc
 
@@ -21,15 +20,6 @@ PING = (
 
 def _t(v):
     return v.decode() if isinstance(v, bytes) else v
-
-
-@pytest.fixture(scope="module")
-def wallets(fxdir):
-    return (
-        fxdir / "key-1.json",
-        hb.Wallet.from_file(str(fxdir / "key-1.json")),
-        hb.Wallet.from_file(str(fxdir / "key-2.json")),
-    )
 
 
 def _upload(url, code, w):

@@ -21,35 +21,14 @@ import threading
 import time
 
 import hyperbeam_fast as hb
-import installed
 import pytest
 from hyperbeam_fast.devices.process import AOS_EXECUTION
 from hyperbeam_fast.node import client
-from hyperbeam_fast.wasm import WasmTranslatorMissing, load_module
 from node_util import NodeProc
 
 wasmtime = pytest.importorskip("wasmtime")
 
 TIMEOUT = 120.0
-
-
-@pytest.fixture(scope="module")
-def wallets(fxdir):
-    return (
-        fxdir / "key-1.json",
-        hb.Wallet.from_file(str(fxdir / "key-1.json")),
-        hb.Wallet.from_file(str(fxdir / "key-2.json")),
-    )
-
-
-@pytest.fixture(scope="module")
-def aos_image(fxdir):
-    data = (fxdir / "aos-2-pure-xs.wasm").read_bytes()
-    try:
-        load_module(data)  # also fills the disk cache the node subprocess reads
-    except WasmTranslatorMissing as e:
-        installed.missing(f"AOS needs the exnref translator: {e}")
-    return data
 
 
 def _t(v):
@@ -85,14 +64,14 @@ def get(url: str, path: str):
     return client.get(url, path, timeout=TIMEOUT)
 
 
-def test_aos_over_http_counter_restart_and_hashpath(aos_image, wallets, tmp_path):
+def test_aos_over_http_counter_restart_and_hashpath(aos_wasm, wallets, tmp_path):
     keyfile, w1, w2 = wallets
     store = str(tmp_path / "db")
     cfg = "process_snapshot_interval: 40\n"
     node = NodeProc(tmp_path / "node", config=cfg, key=keyfile, store=store)
     try:
         url = node.url
-        img = upload(url, aos_image, w1)
+        img = upload(url, aos_wasm, w1)
         pid = spawn(
             url,
             w1,
