@@ -39,6 +39,7 @@ def node():
                 self.send_error(404)
                 return
             self.send_response(200)
+            self.send_header("x-request-id", "7")  # as our node sends on every reply
             if isinstance(got, bytes):
                 body = got
                 self.send_header("content-type", "application/octet-stream")

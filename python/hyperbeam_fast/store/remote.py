@@ -17,22 +17,8 @@ import urllib.request
 from typing import Any
 
 from ..exceptions import HyperbeamError, StoreError
+from ..node.http import TRANSPORT_RESPONSE_HEADERS
 from .base import Entry, Store, join
-
-#: Response headers that belong to HTTP itself, not to the message.
-TRANSPORT_HEADERS = frozenset(
-    {
-        "date",
-        "server",
-        "content-length",
-        "connection",
-        "transfer-encoding",
-        "keep-alive",
-        "access-control-allow-origin",
-        "access-control-allow-methods",
-        "access-control-allow-headers",
-    }
-)
 
 
 class RemoteStore(Store):
@@ -67,7 +53,9 @@ class RemoteStore(Store):
                 headers = {
                     k.lower(): v.encode("latin-1")
                     for k, v in resp.headers.items()
-                    if k.lower() not in TRANSPORT_HEADERS
+                    # the node's own transport headers (x-request-id too), as its client drops them
+                    if k.lower() not in TRANSPORT_RESPONSE_HEADERS
+                    and not k.lower().startswith("access-control-")
                 }
         except urllib.error.HTTPError as e:
             if e.code == 404:
