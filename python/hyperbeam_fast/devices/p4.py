@@ -147,17 +147,26 @@ def _ask_price(base: dict, device: Any, key: str, request: Any, body: Any, opts:
     return st, (_price(v) if st == "ok" else v)
 
 
+def _hook_call(base: Any, hook: Any, opts: Any) -> tuple[Any, Any, Any, Any, dict]:
+    """A hook call's ``(body, request, pricing, ledger, opts)``; pricing and ledger are ``None``
+    when the hook has none or the request is not chargeable (it passes unpriced)."""
+    opts = {**(opts or {}), LEDGER_CALL: True}
+    hook = hook if isinstance(hook, dict) else {}
+    body, request = hook.get("body"), hook.get("request")
+    pricing, ledger = _devices(base)
+    if not is_chargeable(request, opts):
+        pricing = ledger = None
+    return body, request, pricing, ledger, opts
+
+
 class P4:
     name = "p4@1.0"
     hook_direct = True  # devices/hook.py calls request/response without the resolver
 
     def request(self, base: Any, hook: Any, opts: Any = None) -> tuple[str, Any]:
         """The ``request`` hook: estimate, then check the payer's balance."""
-        opts = {**(opts or {}), LEDGER_CALL: True}
-        hook = hook if isinstance(hook, dict) else {}
-        msgs, request = hook.get("body"), hook.get("request")
-        pricing, ledger = _devices(base)
-        if pricing is None or ledger is None or not is_chargeable(request, opts):
+        msgs, request, pricing, ledger, opts = _hook_call(base, hook, opts)
+        if pricing is None or ledger is None:
             return "ok", {"body": msgs}
         st, price = _ask_price(base, pricing, "estimate", request, msgs, opts)
         if st != "ok" or price is None:
@@ -187,11 +196,8 @@ class P4:
 
     def response(self, base: Any, hook: Any, opts: Any = None) -> tuple[str, Any]:
         """The ``response`` hook: price the reply (``price``, else ``estimate``) and debit it."""
-        opts = {**(opts or {}), LEDGER_CALL: True}
-        hook = hook if isinstance(hook, dict) else {}
-        reply, request = hook.get("body"), hook.get("request")
-        pricing, ledger = _devices(base)
-        if pricing is None or ledger is None or not is_chargeable(request, opts):
+        reply, request, pricing, ledger, opts = _hook_call(base, hook, opts)
+        if pricing is None or ledger is None:
             return "ok", {"body": reply}
         st, price = _ask_price(base, pricing, "price", request, reply, opts)
         if st != "ok" or price is None:
