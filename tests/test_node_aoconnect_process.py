@@ -23,7 +23,6 @@ from hyperbeam_fast.codecs import ans104
 from hyperbeam_fast.devices.process import AOS_EXECUTION
 from node_util import NodeProc
 from test_node_aoconnect import HERE, _ensure_npm
-from test_process_node import aos_image, wallets  # noqa: F401 - fixtures
 
 STACK_TAGS = [
     {"name": "execution-device", "value": "stack@1.0"},
@@ -53,7 +52,7 @@ def _step(tmp: Path, step: str, url: str, args: dict) -> dict:
 @pytest.mark.parametrize("execution", ["genesis-wasm", "stack"])
 def test_aoconnect_spawn_message_result_dryrun_restart(
     execution,
-    aos_image,  # noqa: F811
+    aos_wasm,  # noqa: F811
     wallets,  # noqa: F811
     tmp_path,
 ):
@@ -66,7 +65,7 @@ def test_aoconnect_spawn_message_result_dryrun_restart(
     w2.save(k2)
     store = str(tmp_path / "db")
     wasm = tmp_path / "aos.wasm"
-    wasm.write_bytes(aos_image)
+    wasm.write_bytes(aos_wasm)
     node = NodeProc(tmp_path / "node", key=opkey, store=store)
     try:
         up = _step(tmp_path, "upload", node.url, {"key": str(k1), "wasm": str(wasm)})
@@ -136,7 +135,7 @@ def _slot(url: str, pid: str) -> bytes:
         return str(e.code).encode()
 
 
-def test_bad_client_input_is_a_4xx_and_schedules_nothing(bad_node, wallets, aos_image):  # noqa: F811
+def test_bad_client_input_is_a_4xx_and_schedules_nothing(bad_node, wallets, aos_wasm):  # noqa: F811
     _, w1, _ = wallets
     url = bad_node.url
     msg = {"data-protocol": "ao", "type": "Message", "action": "Eval", "data": "return 1"}
