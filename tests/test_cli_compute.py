@@ -126,3 +126,14 @@ def test_compute_errors(tmp_path):
     assert r.returncode == 2 and b"not found" in r.stderr
     r = run("compute")
     assert r.returncode == 2 and b"usage" in r.stderr.lower()
+
+
+def test_compute_takes_an_id_that_starts_with_a_dash(tmp_path):
+    """One ID in 64 starts with "-": it is the process, not an unknown option."""
+    d = tmp_path / "store"
+    FSStore(d)
+    for argv in (["-" + "P" * 42, "--store", f"fs:{d}"], ["--store", f"fs:{d}", "--", "-" * 43]):
+        r = run("compute", *argv)
+        assert r.returncode == 2 and b"not found" in r.stderr, r.stderr.decode()
+    r = run("compute", "-P", "--store", f"fs:{d}")  # not ID-shaped: still a usage error
+    assert r.returncode == 2 and b"usage" in r.stderr.lower()

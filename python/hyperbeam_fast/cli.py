@@ -17,6 +17,7 @@ floats, true/false/null are atoms, arrays are lists, objects are nested messages
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
@@ -285,9 +286,27 @@ def _config_check(path: str) -> int:
     return 1 if errors else 0
 
 
+_ID_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+def _ids_as_positionals(argv: list[str]) -> list[str]:
+    """One message ID in 64 starts with ``-`` (base64url); argparse would read it as an option.
+
+    After ``compute``, a 43-character base64url token that is not one of its options is moved
+    behind ``--`` so that it is the PROCESS argument (the user may also write ``-- ID``).
+    """
+    if not argv or argv[0] != "compute" or "--" in argv:
+        return argv
+    ids = [a for a in argv[1:] if a.startswith("-") and _ID_SHAPE.fullmatch(a)]
+    if not ids:
+        return argv
+    rest = [a for a in argv if a not in ids]
+    return [*rest, "--", *ids]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``hyperbeam-fast`` command with ``argv`` (default: ``sys.argv``); its exit status."""
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(_ids_as_positionals(list(sys.argv[1:] if argv is None else argv)))
     try:
         if args.cmd == "serve":
             return _serve(args)
