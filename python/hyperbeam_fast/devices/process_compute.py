@@ -38,6 +38,7 @@ _locks: dict[tuple[int, str], threading.RLock] = {}
 _locks_guard = threading.Lock()
 _computing: dict[tuple[int, str], int] = {}  # processes inside compute_to: never evicted
 _failed: dict[tuple[int, str], dict[int, str]] = {}
+_slots_done: dict[int, int] = {}  # id(store) -> slots computed in this process (the metric)
 _log = logging.getLogger("hyperbeam_fast.process")
 
 
@@ -64,6 +65,18 @@ def _lock(k: tuple[int, str]) -> threading.RLock:
         if lk is None:
             lk = _locks[k] = threading.RLock()
         return lk
+
+
+def live_processes(store: Any) -> int:
+    """How many processes over ``store`` have a live state in memory (``hb_processes_live``)."""
+    sid = id(store)
+    with _live_guard:
+        return sum(1 for k in _live if k[0] == sid)
+
+
+def slots_computed(store: Any) -> int:
+    """Slots computed over ``store`` since start-up (``hb_process_slots_computed``)."""
+    return _slots_done.get(id(store), 0)
 
 
 def forget_live() -> None:
@@ -344,6 +357,8 @@ def _compute_locked(
                     }
             state = nxt
             at = int(state["at-slot"])
+            with _live_guard:  # several processes over one store compute at once
+                _slots_done[k[0]] = _slots_done.get(k[0], 0) + 1
             # The snapshot is taken now (the memory moves on); the writes are batched. A
             # slot that just failed gets one too: the next rollback replays from there.
             snap = (

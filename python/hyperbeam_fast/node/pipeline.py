@@ -195,6 +195,13 @@ class Node:
             store if store is not None else opts.get("store", "memory"), store_sync(opts)
         )
         self.metrics = Metrics()
+        from ..devices import process_compute
+
+        self.metrics.watch(
+            lambda: process_compute.live_processes(self.store),
+            lambda: process_compute.slots_computed(self.store),
+            self.store.size,
+        )
         self._lock = threading.Lock()
         self._version = 0
         self._local_store = is_local(self.store)

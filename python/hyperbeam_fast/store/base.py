@@ -26,6 +26,7 @@ the link-following algorithm live here, shared by every backend.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
@@ -86,6 +87,28 @@ def join(path: str | bytes | Sequence[str | bytes]) -> str:
     return s
 
 
+def disk_usage(root: str) -> int:
+    """Bytes of the regular files under ``root`` (links not followed; what vanishes meanwhile
+    is skipped): the size of an on-disk store."""
+    total = 0
+    stack = [root]
+    while stack:
+        try:
+            it = os.scandir(stack.pop())
+        except OSError:
+            continue
+        with it:
+            for e in it:
+                try:
+                    if e.is_dir(follow_symlinks=False):
+                        stack.append(e.path)
+                    elif e.is_file(follow_symlinks=False):
+                        total += e.stat(follow_symlinks=False).st_size
+                except OSError:
+                    continue
+    return total
+
+
 class Store:
     """Base class of every store. Usable as a context manager (``close`` on exit)."""
 
@@ -125,6 +148,11 @@ class Store:
 
     def close(self) -> None:
         """Release the store's resources. Idempotent."""
+
+    def size(self) -> int | None:
+        """Bytes the store holds (an estimate where the backend keeps one), or ``None`` when
+        it cannot tell (a remote store); the node's ``hb_store_bytes`` metric."""
+        return None
 
     # ---- public interface -----------------------------------------------------------------
 

@@ -28,6 +28,11 @@ class StoreChain(Store):
         self.writable = any(s.writable for s in self.stores)
         self.scope = "local" if any(s.scope == "local" for s in self.stores) else "remote"
 
+    def size(self) -> int | None:
+        """The sum over the stores that report a size (None if none does)."""
+        sizes = [n for n in (s.size() for s in self.stores) if n is not None]
+        return sum(sizes) if sizes else None
+
     def __repr__(self) -> str:
         return f"StoreChain({self.stores!r})"
 

@@ -27,7 +27,7 @@ import tempfile
 from collections.abc import Sequence
 
 from ..exceptions import InvalidStorePath, StoreCorrupt, StoreError
-from .base import GROUP, LINK, RAW, Entry, Store, join
+from .base import GROUP, LINK, RAW, Entry, Store, disk_usage, join
 
 TMP_DIR = ".hbfast-tmp"
 _GROUP_ENTRY: Entry = (GROUP, None)
@@ -54,6 +54,10 @@ class FSStore(Store):
 
     def __repr__(self) -> str:
         return f"FSStore({self.prefix!r})"
+
+    def size(self) -> int:
+        """Bytes of the files under the store's directory."""
+        return disk_usage(self.root)
 
     # ---- helpers ----------------------------------------------------------------------------
 

@@ -30,6 +30,10 @@ class MemoryStore(Store):
     def _entry(self, path: str) -> Entry | None:
         return self._d.get(path)
 
+    def size(self) -> int:
+        """Bytes of the values and link targets held (paths not counted)."""
+        return sum(len(v) for _, v in list(self._d.values()) if v is not None)
+
     def _entries(self, paths: Sequence[str]) -> list[Entry | None]:
         g = self._d.get
         return [g(p) for p in paths]

@@ -38,7 +38,7 @@ from collections.abc import Callable, Sequence
 
 from .. import _native
 from ..exceptions import StoreCorrupt, StoreError
-from .base import GROUP, LINK, RAW, Entry, Store
+from .base import GROUP, LINK, RAW, Entry, Store, disk_usage
 
 try:  # pragma: no cover - exercised when rocksdict is installed (a dependency)
     from rocksdict import (
@@ -110,6 +110,10 @@ class RocksDBStore(Store):
 
     def __repr__(self) -> str:
         return f"RocksDBStore({self.root!r})"
+
+    def size(self) -> int:
+        """Bytes of the database directory (SST files, WAL, manifest)."""
+        return disk_usage(self.root)
 
     def _open(self) -> None:
         opts = Options(raw_mode=True)
