@@ -67,8 +67,8 @@ class Metrics:
         store_bytes: Callable[[], int | None],
     ) -> None:
         """The node's state, read when ``/metrics`` is scraped: live processes, slots computed
-        since start-up and the store's size (read at most every :data:`STORE_SIZE_EVERY` s:
-        measuring an on-disk store walks its directory)."""
+        since start-up and the store's size (measuring an on-disk store walks its directory: see
+        :data:`STORE_SIZE_SHARE`)."""
         self.state.processes, self.state.slots, self.state.store_bytes = (
             processes,
             slots,
@@ -80,8 +80,9 @@ class Metrics:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 
-#: Seconds between two measurements of the store's size (``hb_store_bytes``).
-STORE_SIZE_EVERY = 5.0
+#: Measuring the store's size (``hb_store_bytes``) takes at most this share of the time: after a
+#: walk of ``t`` seconds the next one waits ``t / STORE_SIZE_SHARE`` (at least 0.5 s).
+STORE_SIZE_SHARE = 0.05
 
 
 class _StateCollector:
@@ -92,21 +93,22 @@ class _StateCollector:
         self.processes: Callable[[], int] | None = None
         self.slots: Callable[[], int] | None = None
         self.store_bytes: Callable[[], int | None] | None = None
-        self._size: tuple[float, int | None] = (-STORE_SIZE_EVERY, None)
+        self._size: tuple[float, int | None] = (float("-inf"), None)  # (next walk, bytes)
         self._lock = threading.Lock()
 
     def _store_size(self) -> int | None:
         if self.store_bytes is None:
             return None
         with self._lock:  # one walk at a time; scrapes in between get the last value
-            at, size = self._size
+            due, size = self._size
             now = time.monotonic()
-            if now - at >= STORE_SIZE_EVERY:
+            if now >= due:
                 try:
                     size = self.store_bytes()
                 except Exception:  # noqa: BLE001 - a closed or failing store: no value
                     size = None
-                self._size = (now, size)
+                took = time.monotonic() - now
+                self._size = (now + max(0.5, took / STORE_SIZE_SHARE), size)
             return size
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:

@@ -84,10 +84,11 @@ def _signed_part(singleton: dict) -> dict:
 
 
 def register_node_devices() -> None:
-    """Register meta@1.0, relay@1.0, router@1.0 and the process devices in the registry."""
+    """Register meta@1.0, relay@1.0, router@1.0, hyperbuddy@1.0 and the process devices in the registry."""
     from ..devices import (
         cron,
         faff,
+        hyperbuddy,
         local_name,
         meta,
         name,
@@ -98,7 +99,19 @@ def register_node_devices() -> None:
         simple_pay,
     )
 
-    for mod in (meta, relay, router, p4, simple_pay, faff, cron, local_name, name, node_process):
+    for mod in (
+        meta,
+        relay,
+        router,
+        p4,
+        simple_pay,
+        faff,
+        cron,
+        local_name,
+        name,
+        node_process,
+        hyperbuddy,
+    ):
         ao.register_device(mod.DEVICE.name, mod.DEVICE)
     from ..devices.process import register_process_devices
 
