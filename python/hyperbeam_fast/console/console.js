@@ -64,11 +64,46 @@ async function getJSON(path) {
   return { status: r.status, body };
 }
 
-// The fields a reply's message carries, without the transport's.
-function strip(msg) {
+// A structured-field list as json@1.0 writes a "list" value: `"a", "b"` or `1, 2`.
+function sfList(text) {
+  const out = [];
+  for (const m of String(text).matchAll(/"((?:[^"\\]|\\.)*)"|([^,\s]+)/g)) {
+    if (m[1] !== undefined) out.push(m[1].replace(/\\(.)/g, "$1"));
+    else out.push(/^-?\d+(\.\d+)?$/.test(m[2]) ? Number(m[2]) : m[2]);
+  }
+  return out;
+}
+
+// A message as json@1.0 sends it, with the types its `ao-types` field names applied (core §6:
+// integers, floats, atoms, lists, empty values) and `ao-types` itself left out.
+function typed(msg) {
+  if (Array.isArray(msg)) return msg.map(typed);
   if (!msg || typeof msg !== "object") return msg;
+  const types = {};
+  if (typeof msg["ao-types"] === "string") {
+    for (const m of msg["ao-types"].matchAll(/([^\s=,]+)="([^"]*)"/g)) types[m[1]] = m[2];
+  }
   const out = {};
-  for (const [k, v] of Object.entries(msg)) if (k !== "ao-types") out[k] = v;
+  for (const [k, v] of Object.entries(msg)) {
+    if (k === "ao-types") continue;
+    const t = types[k.toLowerCase()];
+    if ((t === "integer" || t === "float") && typeof v === "string" && !isNaN(Number(v))) {
+      out[k] = Number(v);
+    } else if (t === "atom" && typeof v === "string") {
+      const a = v.replace(/^"(.*)"$/, "$1");
+      out[k] = a === "true" ? true : a === "false" ? false : a === "null" ? null : a;
+    } else if (t === "list" && typeof v === "string") {
+      out[k] = sfList(v);
+    } else {
+      out[k] = typed(v);
+    }
+  }
+  for (const [k, t] of Object.entries(types)) {
+    if (k in out) continue;
+    if (t === "empty-binary") out[k] = "";
+    else if (t === "empty-list") out[k] = [];
+    else if (t === "empty-message") out[k] = {};
+  }
   return out;
 }
 
@@ -110,8 +145,9 @@ views.node = {
       $("node-build").textContent =
         (b.implementation || "?") + " " + (b["hyperbeam-fast-version"] || "") +
         " (HyperBEAM " + (b.source || "?") + ")";
-      $("node-initialized").textContent = nm.initialized !== undefined ? nm.initialized : "?";
-      const shown = strip(nm);
+      const init = typed(nm).initialized;
+      $("node-initialized").textContent = init !== undefined ? String(init) : "?";
+      const shown = typed(nm);
       delete shown.commitments;
       renderTree("node-info", shown);
     } catch (e) {
@@ -374,22 +410,22 @@ async function loadProcess(ev) {
   try {
     const slot = await getJSON("/" + pid + "/slot");
     if (slot.status !== 200) throw new Error("slot: " + slot.status + " " + JSON.stringify(slot.body));
-    const cur = typeof slot.body === "object" ? slot.body.current : slot.body;
+    const cur = typeof slot.body === "object" ? typed(slot.body).current : slot.body;
     $("proc-slot").textContent = String(cur);
     const now = await getJSON("/" + pid + "/now");
     if (now.status !== 200) throw new Error("now: " + now.status + " " + JSON.stringify(now.body));
     const state = now.body && typeof now.body === "object" ? now.body : {};
-    $("proc-at-slot").textContent = String(state["at-slot"]);
-    const results = strip(state.results || {});
+    $("proc-at-slot").textContent = String(typed(state)["at-slot"]);
+    const results = typed(state.results || {});
     const outbox = results.outbox || {};
     delete results.outbox;
     renderTree("proc-results", results);
     const box = $("proc-outbox");
     box.replaceChildren();
-    const items = Object.entries(outbox).filter(([k]) => k !== "ao-types");
+    const items = Object.entries(outbox);
     if (!items.length) box.append(el("p", "muted", "empty"));
     for (const [k, m] of items) {
-      const item = el("div", "outbox-item");
+      const item = el("div", "outbox-item tree");
       item.append(tree(m, k));
       box.append(item);
     }
@@ -415,7 +451,7 @@ async function loadMessage(ev) {
   try {
     const r = await getJSON("/" + id);
     if (r.status !== 200) throw new Error(r.status + " " + JSON.stringify(r.body));
-    renderTree("msg-view", typeof r.body === "object" ? strip(r.body) : r.body);
+    renderTree("msg-view", typed(r.body));
   } catch (e) {
     showError("msg-error", String(e));
   }

@@ -300,6 +300,8 @@ def _signed_httpsig(
             raise
     covered = _covered(fields) or set()
     kept = {k: v for k, v in fields.items() if k in covered}
+    if "@path" in covered:  # what verify_raw checked: the request target's path, not a field
+        kept["path"] = raw_path.split("?", 1)[0].encode("latin-1", "replace")
     msg = _decode_httpsig(kept, body if "content-digest" in covered else b"")
     comms = msg.get("commitments")
     who = [
