@@ -256,7 +256,8 @@ def test_root_is_the_console_for_browsers_and_a_redirect_for_clients(tmp_path):
 
         opener = urllib.request.build_opener(NoRedirect)
         for accept in ("*/*", "application/json", None):
-            req = urllib.request.Request(node.url + "/", headers={"accept": accept} if accept else {})
+            hdrs = {"accept": accept} if accept else {}
+            req = urllib.request.Request(node.url + "/", headers=hdrs)
             with pytest.raises(urllib.error.HTTPError) as e:
                 opener.open(req, timeout=TIMEOUT)
             assert e.value.code == 302 and e.value.headers["location"] == "/~meta@1.0/info"
@@ -303,3 +304,20 @@ def test_strict_rfc9421_signature_over_path_is_applied():
         assert st == 400 and _t(n.node_msg["console_note"]) == "again", body
     finally:
         n.close()
+
+
+def test_console_files_ship_in_the_wheel():
+    """The installed distribution's RECORD lists every console file (maturin packs the whole
+    ``python/hyperbeam_fast`` folder). Run on the installed package (CI: ``pip install .``);
+    with the source tree on PYTHONPATH there is no wheel to look into."""
+    import importlib.metadata
+
+    dist = importlib.metadata.distribution("hyperbeam_fast")
+    installed_root = Path(str(dist.locate_file("hyperbeam_fast"))).resolve()
+    if Path(hb.__file__).resolve().parent != installed_root:
+        if installed.in_ci():
+            pytest.fail("CI must test the installed wheel, not a source tree on PYTHONPATH")
+        pytest.skip("the package is imported from a source tree (PYTHONPATH), not a wheel")
+    recorded = {str(f) for f in dist.files or ()}
+    for name in sorted(set(hyperbuddy.ROUTES.values())):
+        assert f"hyperbeam_fast/console/{name}" in recorded, name

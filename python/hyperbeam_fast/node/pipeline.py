@@ -84,7 +84,8 @@ def _signed_part(singleton: dict) -> dict:
 
 
 def register_node_devices() -> None:
-    """Register meta@1.0, relay@1.0, router@1.0, hyperbuddy@1.0 and the process devices in the registry."""
+    """Register meta@1.0, relay@1.0, router@1.0, hyperbuddy@1.0 (the web console) and the
+    process devices in the registry."""
     from ..devices import (
         cron,
         faff,
