@@ -181,6 +181,9 @@ def test_console_in_chromium(tmp_path):
     assert out["signed_post"]["status"] == "200", out["signed_post"]
     assert "Node message updated" in out["signed_post"]["body"]
     assert _t(after["console_note"]) == "signed-in-the-browser", sorted(after)
+    sb = out["signed_body"]
+    assert (sb["status"], sb["body"]) == ("200", "a body signed in the browser"), sb
+    assert "cannot send the field host" in out["forbidden_field"]
     # process view: current slot, computed slot, latest results and the outbox
     p = out["process"]
     assert p["error"] is None, p
@@ -321,3 +324,37 @@ def test_console_files_ship_in_the_wheel():
     recorded = {str(f) for f in dist.files or ()}
     for name in sorted(set(hyperbuddy.ROUTES.values())):
         assert f"hyperbeam_fast/console/{name}" in recorded, name
+
+
+def test_store_sizes_and_state_metrics(tmp_path):
+    """``Store.size`` on each backend, and ``/metrics`` reporting it with the process gauges."""
+    from hyperbeam_fast.store import FSStore, MemoryStore, RemoteStore, RocksDBStore, StoreChain
+
+    mem, fs, rocks = MemoryStore(), FSStore(tmp_path / "fs"), RocksDBStore(tmp_path / "rocks")
+    try:
+        assert mem.size() == 0
+        before = fs.size()
+        payload = {"k": "v" * 5000}
+        for s in (mem, fs, rocks):
+            hb.cache.write(payload, s)
+        assert mem.size() >= 5000 and fs.size() >= before + 5000
+        tree = (tmp_path / "fs").rglob("*")  # links (ID -> message) are not counted twice
+        files = sum(p.stat().st_size for p in tree if p.is_file() and not p.is_symlink())
+        assert fs.size() == files
+        rocks.close()  # flushed: its files hold the write
+        assert RocksDBStore(tmp_path / "rocks").size() >= 5000
+        remote = RemoteStore("http://127.0.0.1:9")
+        assert remote.size() is None
+        assert StoreChain([mem, remote]).size() == mem.size()
+        assert StoreChain([remote]).size() is None
+    finally:
+        for s in (mem, fs, rocks):
+            s.close()
+    n = Node(store=MemoryStore())
+    try:
+        hb.cache.write(payload, n.store)
+        text = n.metrics.render()[0].decode()
+        assert f"hb_store_bytes {float(n.store.size())}" in text
+        assert "hb_processes_live 0.0" in text and "hb_process_slots_computed_total 0.0" in text
+    finally:
+        n.close()

@@ -323,6 +323,14 @@ async function sign(fields, path, body) {
 // ---- request console -------------------------------------------------------------------------
 
 const METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"];
+// Fields a page cannot set (the Fetch standard's forbidden request headers): fetch would drop
+// them silently, and a signature over them would then fail.
+const FORBIDDEN = new Set([
+  "accept-charset", "accept-encoding", "access-control-request-headers",
+  "access-control-request-method", "connection", "content-length", "cookie", "cookie2", "date",
+  "dnt", "expect", "host", "keep-alive", "origin", "referer", "set-cookie", "te", "trailer",
+  "transfer-encoding", "upgrade", "via",
+]);
 
 function parseLine(line) {
   const parts = line.trim().split(/\s+/);
@@ -346,6 +354,9 @@ function parseFields(text) {
     if (i <= 0) throw new Error("a field line needs 'name: value': " + line);
     const name = line.slice(0, i).trim().toLowerCase();
     if (!/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(name)) throw new Error("bad field name: " + name);
+    if (FORBIDDEN.has(name) || name.startsWith("proxy-") || name.startsWith("sec-")) {
+      throw new Error("a browser cannot send the field " + name);
+    }
     fields[name] = line.slice(i + 1).trim();
   }
   return fields;
@@ -358,6 +369,9 @@ async function sendRequest(ev) {
     const { method, path } = parseLine($("req-line").value);
     const fields = parseFields($("req-headers").value);
     const body = $("req-body").value;
+    if (body.length && (method === "GET" || method === "HEAD")) {
+      throw new Error("a " + method + " request has no body: use POST");
+    }
     const url = new URL(path, location.origin);
     if (url.origin !== location.origin) throw new Error("the path must be on this node");
     if ($("req-sign").checked) {
@@ -366,7 +380,7 @@ async function sendRequest(ev) {
     }
     const t0 = performance.now();
     const init = { method, headers: fields };
-    if (body.length && method !== "GET" && method !== "HEAD") init.body = body;
+    if (body.length) init.body = body;
     const r = await fetch(url.pathname + url.search, init);
     const text = await r.text();
     const dt = performance.now() - t0;

@@ -56,7 +56,7 @@ def serve(key: str, base: Any = None, req: Any = None, opts: Any = None) -> tupl
     return "ok", {"body": file_bytes(name), "content-type": CONTENT_TYPES[suffix]}
 
 
-class _Named(dict):
+class _Named(dict[str, Any]):
     name = "hyperbuddy@1.0"
 
 

@@ -90,6 +90,24 @@ try {
   }).catch(() => {});
   out.signed_post = { status: await text("#resp-status"), body: await text("#resp-body") };
   await shot("request-signed.png");
+  // a signed body (content-digest computed in the page): the node verifies, then answers it
+  await page.fill("#req-line", "POST /body");
+  await page.fill("#req-headers", "note: with-a-body");
+  await page.fill("#req-body", "a body signed in the browser");
+  await page.click("#req-send");
+  await page.waitForFunction(() => document.getElementById("resp-body").textContent.includes("browser") ||
+    document.getElementById("resp-status").textContent !== "200", null, { timeout: 10000 }).catch(() => {});
+  out.signed_body = {
+    status: await text("#resp-status"),
+    body: await text("#resp-body"),
+    headers: await text("#resp-headers"),
+  };
+  // a field the browser cannot send is refused in the page
+  await page.fill("#req-line", "GET /~meta@1.0/info");
+  await page.fill("#req-headers", "host: elsewhere");
+  await page.fill("#req-body", "");
+  await page.click("#req-send");
+  out.forbidden_field = await text("#req-error");
 
   // Process view
   await page.click("#tabs button[data-view=process]");
