@@ -14,6 +14,10 @@ try {
     if (m.type() === "error") out.console_errors.push(m.text());
   });
   page.on("pageerror", (e) => out.page_errors.push(String(e)));
+  out.failed = [];
+  page.on("response", (r) => {
+    if (r.status() >= 400) out.failed.push(r.request().method() + " " + new URL(r.url()).pathname + " " + r.status());
+  });
   page.on("dialog", (d) => {
     out.dialog = d.message(); // an alert() would be an XSS
     d.dismiss();
