@@ -15,13 +15,13 @@ CODECS = ("structured@1.0", "httpsig@1.0", "flat@1.0", "json@1.0", "ans104@1.0",
 _HMAC = (b"httpsig@1.0", b"hmac-sha256")
 
 
-def commitments_of(msg: dict) -> dict:
+def commitments_of(msg: dict[str, Any]) -> dict[str, Any]:
     """The message's ``commitments`` map (empty when it has none)."""
     comms = msg.get("commitments")
     return comms if isinstance(comms, dict) else {}
 
 
-def select_commitments(msg: dict, comms: dict, committers: Any) -> list[str]:
+def select_commitments(msg: dict[str, Any], comms: dict[str, Any], committers: Any) -> list[str]:
     """`dev_message:commitment_ids_from_request` (spec core §4.2) for our modes."""
     if committers == "uncommitted":
         return list(comms)
@@ -99,7 +99,7 @@ def _id_general(msg: Any, committers: Any = "none") -> str:
     return _native.human_id(hashlib.sha256(joined).digest())
 
 
-def id_many(msgs: Sequence[dict]) -> list[str]:
+def id_many(msgs: Sequence[dict[str, Any]]) -> list[str]:
     """Unsigned IDs of many uncommitted messages in one native call, without the GIL."""
     return _native.unsigned_id_many(msgs)
 

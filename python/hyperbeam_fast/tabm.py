@@ -33,7 +33,7 @@ def split_priv(msg: Any) -> tuple[Any, Any]:
     return msg, None
 
 
-def deep_merge(a: dict, b: dict) -> dict:
+def deep_merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     """``b`` merged into ``a``, nested maps merged key by key."""
     out = dict(a)
     for k, v in b.items():

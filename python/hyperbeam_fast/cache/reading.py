@@ -36,7 +36,7 @@ def _too_deep(path: str) -> StoreCorrupt:
     return StoreCorrupt(f"{path!r}: the message nests deeper than {MAX_READ_DEPTH} levels")
 
 
-def _read_group(s: Store, path: str, stack: set[str]) -> dict:
+def _read_group(s: Store, path: str, stack: set[str]) -> dict[str, Any]:
     if path in stack:
         raise StoreLinkLoop(f"circular link: {path!r} contains itself")
     if len(stack) >= MAX_READ_DEPTH:
@@ -75,7 +75,9 @@ def _checked_data(path: str, b: bytes) -> bytes:
     return b
 
 
-def _put_linked(s: Store, out: dict, path: str, name: str, tgt: str, e: Any, stack: set) -> None:
+def _put_linked(
+    s: Store, out: dict[str, Any], path: str, name: str, tgt: str, e: Any, stack: set[Any]
+) -> None:
     """Set ``out[name]`` from the child link ``path/name -> tgt`` whose target entry is ``e``."""
     if e is None or e[0] == LINK:
         tgt = s.resolve(tgt)
@@ -90,13 +92,13 @@ def _put_linked(s: Store, out: dict, path: str, name: str, tgt: str, e: Any, sta
         raise StoreCorrupt(f"unresolvable link at {path}/{name}")
 
 
-def _read_group_scan(s: Any, path: str, stack: set[str]) -> dict | None:
+def _read_group_scan(s: Any, path: str, stack: set[str]) -> dict[str, Any] | None:
     """A group read with one prefix scan per (sub-)group and one multi-get for every value of
     the tree (RocksDB), decoded natively; ``None`` when ``path`` is not a plain group of raw
     values and links (the general path then reads it, or finds it absent)."""
-    outs: _list = []
-    names: _list = []
-    tgts: _list = []
+    outs: _list[Any] = []
+    names: _list[Any] = []
+    tgts: _list[Any] = []
     out = _scan_tree(s, path, stack, outs, names, tgts)
     if out is not None and tgts:
         pending = _group_fill(outs, names, tgts, s._get(tgts))
@@ -111,7 +113,9 @@ def _read_group_scan(s: Any, path: str, stack: set[str]) -> dict | None:
     return out
 
 
-def _scan_tree(s: Any, path: str, stack: set[str], outs: _list, names: _list, tgts: _list) -> Any:
+def _scan_tree(
+    s: Any, path: str, stack: set[str], outs: _list[Any], names: _list[Any], tgts: _list[Any]
+) -> Any:
     """Scan the group ``path`` and, first, its sub-messages; queue the values to fetch."""
     if len(stack) >= MAX_READ_DEPTH:
         raise _too_deep(path)
@@ -133,7 +137,7 @@ def _scan_tree(s: Any, path: str, stack: set[str], outs: _list, names: _list, tg
     return out
 
 
-def _read_local(s: Store, path: str, packed: bool = True) -> dict | bytes:
+def _read_local(s: Store, path: str, packed: bool = True) -> dict[str, Any] | bytes:
     if packed and "/" not in path and hasattr(s, "_packed_read"):
         # A message in packed groups (RocksDB), through any one-segment links to it.
         r = s._packed_read(path, False)
@@ -155,7 +159,7 @@ def _read_local(s: Store, path: str, packed: bool = True) -> dict | bytes:
     raise StoreCorrupt(f"unresolved link at {path!r}")
 
 
-def _check_named(path: str, r: dict | bytes) -> None:
+def _check_named(path: str, r: dict[str, Any] | bytes) -> None:
     """A peer's answer for the ID or ``data/<h>`` path ``path`` must be what that names: a
     message with ``path`` among its (verified) IDs, or bytes that hash to it; StoreCorrupt
     otherwise (other paths, e.g. hashpaths, name nothing that can be checked)."""
@@ -170,12 +174,12 @@ def _check_named(path: str, r: dict | bytes) -> None:
             raise StoreCorrupt(f"a peer sent a message for {path!r} that has another ID")
 
 
-def read_tabm(target: str | Sequence[str], store: Store) -> dict | bytes:
+def read_tabm(target: str | Sequence[str], store: Store) -> dict[str, Any] | bytes:
     """Like :func:`read` but returns the stored TABM (no ``structured@1.0`` decoding)."""
     return _read(target, store, tabm=True)
 
 
-def read(target: str | Sequence[str], store: Store) -> dict | bytes:
+def read(target: str | Sequence[str], store: Store) -> dict[str, Any] | bytes:
     """Read a message by unsigned ID, any commitment ID, hashpath or path (``[ID, key, ...]``).
 
     Returns the message (structured) or, for a simple entry, its bytes. Raises
@@ -185,7 +189,7 @@ def read(target: str | Sequence[str], store: Store) -> dict | bytes:
     return _read(target, store, tabm=False)
 
 
-def _read(target: str | Sequence[str], store: Store, tabm: bool) -> dict | bytes:
+def _read(target: str | Sequence[str], store: Store, tabm: bool) -> dict[str, Any] | bytes:
     path = join(target)
     stores = _stores(store)
     err: BaseException | None = None

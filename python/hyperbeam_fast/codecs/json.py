@@ -41,7 +41,7 @@ def _tabm_to_json(t: Any, where: str = "message") -> Any:
     return t
 
 
-def encode(tabm: dict) -> bytes:
+def encode(tabm: dict[str, Any]) -> bytes:
     """TABM -> compact JSON, keys in `json:encode`'s order."""
     return orjson.dumps(_tabm_to_json(tabm))
 

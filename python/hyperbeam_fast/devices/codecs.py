@@ -29,14 +29,14 @@ from ..map_order import json_object
 _JSON_NOT_FOUND = "JSON payload not found in the base message.Searched for: "
 
 
-def _bad(device: str, what: str) -> tuple[str, dict]:
+def _bad(device: str, what: str) -> tuple[str, dict[str, Any]]:
     return "error", {"status": 400, "body": f"{device}: {what}"}
 
 
 def _commit_with(codec: str) -> Any:
     """``commit`` of a codec: message@1.0's (the operator rule included) with ``codec``."""
 
-    def commit(base: dict, request: Any = None, opts: Any = None) -> tuple[str, Any]:
+    def commit(base: dict[str, Any], request: Any = None, opts: Any = None) -> tuple[str, Any]:
         req = dict(request) if isinstance(request, dict) else {}
         req["commitment-device"] = codec
         return ao.MESSAGE_DEVICE.commit(base, req, opts)
@@ -44,11 +44,11 @@ def _commit_with(codec: str) -> Any:
     return commit
 
 
-def _verify(base: dict, request: Any = None) -> tuple[str, Any]:
+def _verify(base: dict[str, Any], request: Any = None) -> tuple[str, Any]:
     return ao.MESSAGE_DEVICE.verify(base, request)
 
 
-def _committed(base: dict) -> tuple[str, Any]:
+def _committed(base: dict[str, Any]) -> tuple[str, Any]:
     return ao.MESSAGE_DEVICE.committed(base)
 
 

@@ -85,11 +85,11 @@ def parse_interval(value: Any) -> int:
 class _Task:
     __slots__ = ("creator", "failures", "id", "interval", "kind", "path", "request")
 
-    def __init__(self, rec: dict) -> None:
+    def __init__(self, rec: dict[str, Any]) -> None:
         self.id: str = rec["id"]
         self.kind: str = rec["kind"]
         self.path: str = rec["path"]
-        self.request: dict = dict(rec.get("request") or {})
+        self.request: dict[str, Any] = dict(rec.get("request") or {})
         self.interval: int = int(rec.get("interval") or 0)
         self.creator: str = rec["creator"]
         self.failures = 0
@@ -268,7 +268,7 @@ def halt(node: Any) -> None:
         s.halt()
 
 
-def _bad(text: str, status: int = 400) -> tuple[str, dict]:
+def _bad(text: str, status: int = 400) -> tuple[str, dict[str, Any]]:
     return "error", {"status": status, "body": f"cron@1.0: {text}"}
 
 
@@ -298,7 +298,7 @@ class Cron:
             "body": {"message": "Task stopped successfully", "task_id": _text(tid)},
         }
 
-    def _create(self, kind: str, req: Any, opts: dict) -> tuple[str, Any]:
+    def _create(self, kind: str, req: Any, opts: dict[str, Any]) -> tuple[str, Any]:
         req = req if isinstance(req, dict) else {}
         who = authority.operator_of(opts)
         if who is None:

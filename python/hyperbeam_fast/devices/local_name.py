@@ -37,11 +37,11 @@ def valid_name(key: Any) -> str | None:
     return k if _NAME.fullmatch(k) and k not in (".", "..") else None
 
 
-def _store(opts: dict) -> Any:
+def _store(opts: dict[str, Any]) -> Any:
     return opts.get("priv_store")
 
 
-def direct_register(key: str, value: Any, opts: dict) -> None:
+def direct_register(key: str, value: Any, opts: dict[str, Any]) -> None:
     """Write ``value`` to the cache and link ``local-name@1.0/<key>`` to it."""
     store = _store(opts)
     if store is None:
@@ -50,7 +50,7 @@ def direct_register(key: str, value: Any, opts: dict) -> None:
     cache.link(target, f"{GROUP}/{key}", store)
 
 
-def find(key: str, opts: dict) -> Any:
+def find(key: str, opts: dict[str, Any]) -> Any:
     """The value registered as ``key`` (the store, then ``local_names``), or None."""
     store = _store(opts)
     if store is not None:
@@ -64,7 +64,7 @@ def find(key: str, opts: dict) -> Any:
     return None
 
 
-def _not_found(key: str) -> tuple[str, dict]:
+def _not_found(key: str) -> tuple[str, dict[str, Any]]:
     return "error", {"status": 404, "body": f"local-name@1.0: no name {key!r} is registered."}
 
 

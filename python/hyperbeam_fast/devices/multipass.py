@@ -12,7 +12,7 @@ class MultipassDevice:
     info = {"excludes": ["keys", "set"]}
 
     @staticmethod
-    def _handle(key: str, base: dict) -> tuple[str, Any]:
+    def _handle(key: str, base: dict[str, Any]) -> tuple[str, Any]:
         passes = _int(base.get("passes"), 1)
         current = _int(base.get("pass"), 1)
         return ("pass" if current < passes else "ok"), base

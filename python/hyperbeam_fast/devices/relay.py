@@ -47,7 +47,7 @@ def _first(pairs: list[tuple[Any, str]]) -> str | None:
     return None
 
 
-def _target(base: dict, req: dict) -> dict:
+def _target(base: dict[str, Any], req: dict[str, Any]) -> dict[str, Any]:
     t = _text(req.get("target"))
     if t:
         msg = req.get(t)
@@ -61,7 +61,7 @@ def _truthy(v: Any) -> bool:
     return v is True or _text(v) in ("true", "1")
 
 
-def _plan(base: Any, req: Any, opts: dict) -> tuple[str, Any]:
+def _plan(base: Any, req: Any, opts: dict[str, Any]) -> tuple[str, Any]:
     """``("ok", (method, peer, message, wallet))`` for the request to send, or the refusal.
 
     Relay rules (issue 11): anyone may relay to the peers of the operator's ``routes``; a
@@ -103,7 +103,7 @@ def _plan(base: Any, req: Any, opts: dict) -> tuple[str, Any]:
     return "ok", (method.upper(), peer, target, opts.get("priv_wallet") if sign else None)
 
 
-def _send(plan: tuple, opts: dict) -> tuple[str, Any]:
+def _send(plan: tuple[Any, ...], opts: dict[str, Any]) -> tuple[str, Any]:
     from ..node import client
 
     method, peer, target, wallet = plan

@@ -29,7 +29,7 @@ def _text(v: Any) -> str | None:
     return v if isinstance(v, str) else None
 
 
-def routes(opts: dict) -> list[dict]:
+def routes(opts: dict[str, Any]) -> list[dict[str, Any]]:
     """The node's configured routes (``opts["routes"]``, a list or a numbered map), in order."""
     rs = opts.get("routes") or []
     if isinstance(rs, dict):
@@ -37,7 +37,7 @@ def routes(opts: dict) -> list[dict]:
     return [r for r in rs if isinstance(r, dict)]
 
 
-def _matches(template: Any, msg: dict) -> bool:
+def _matches(template: Any, msg: dict[str, Any]) -> bool:
     if isinstance(template, dict):
         return all(_text(msg.get(k)) == _text(v) for k, v in template.items())
     t = _text(template)
@@ -50,7 +50,7 @@ def _matches(template: Any, msg: dict) -> bool:
         return False
 
 
-def find(msg: dict, opts: dict) -> dict | None:
+def find(msg: dict[str, Any], opts: dict[str, Any]) -> dict[str, Any] | None:
     path = _text(msg.get("path")) or ""
     if path.startswith(("http://", "https://")):
         return {"node": path}
@@ -78,7 +78,7 @@ def _apply_node(node: Any, path: str) -> str | None:
     return prefix.rstrip("/") + p if prefix else None
 
 
-def _choose(route: dict, msg: dict) -> list[Any]:
+def _choose(route: dict[str, Any], msg: dict[str, Any]) -> list[Any]:
     nodes = route.get("nodes")
     if isinstance(nodes, dict):
         nodes = [nodes[k] for k in sorted(nodes, key=lambda x: int(x) if str(x).isdigit() else 0)]
@@ -106,7 +106,7 @@ def _choose(route: dict, msg: dict) -> list[Any]:
     return nodes[:n]
 
 
-def route_uri(msg: dict, opts: dict) -> tuple[str, Any]:
+def route_uri(msg: dict[str, Any], opts: dict[str, Any]) -> tuple[str, Any]:
     """The URI a request goes to (first chosen node), or ``("error", "no_matches")``."""
     r = find(msg, opts)
     if r is None:

@@ -39,12 +39,12 @@ def _text(v: Any) -> str:
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
-def _store(opts: dict) -> Any:
+def _store(opts: dict[str, Any]) -> Any:
     s = opts.get("priv_store")
     return getattr(s, "primary", s)
 
 
-def get_balance(account: str, opts: dict) -> int:
+def get_balance(account: str, opts: dict[str, Any]) -> int:
     """``account``'s balance: the store's record, else ``simple_pay_ledger``, else 0."""
     store = _store(opts)
     if store is not None and (account == UNKNOWN or _ADDRESS.fullmatch(account)):
@@ -57,18 +57,18 @@ def get_balance(account: str, opts: dict) -> int:
     return 0
 
 
-def _set_balance(account: str, amount: int, opts: dict) -> None:
+def _set_balance(account: str, amount: int, opts: dict[str, Any]) -> None:
     store = _store(opts)
     if store is None:
         raise ValueError("simple-pay@1.0 needs the node's store for its ledger")
     store.write(f"{LEDGER}/{account}", str(amount).encode())
 
 
-def _bad(text: str, status: int = 400) -> tuple[str, dict]:
+def _bad(text: str, status: int = 400) -> tuple[str, dict[str, Any]]:
     return "error", {"status": status, "body": f"simple-pay@1.0: {text}"}
 
 
-def steps(request: dict) -> int:
+def steps(request: dict[str, Any]) -> int:
     """How many messages the request's HyperPATH is (remembered per path: the request and
     the response hook both ask)."""
     path = request.get("path")

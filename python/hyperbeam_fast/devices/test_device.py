@@ -12,15 +12,15 @@ class TestDevice:
     name = "test-device@1.0"
 
     @staticmethod
-    def test_func(base: dict) -> tuple[str, Any]:
+    def test_func(base: dict[str, Any]) -> tuple[str, Any]:
         return "ok", "GOOD_FUNCTION"
 
     @staticmethod
-    def init(base: dict) -> tuple[str, Any]:
+    def init(base: dict[str, Any]) -> tuple[str, Any]:
         return "ok", {**base, "already-seen": []}
 
     @staticmethod
-    def compute(base: dict, request: dict) -> tuple[str, Any]:
+    def compute(base: dict[str, Any], request: dict[str, Any]) -> tuple[str, Any]:
         slot = request.get("slot")
         seen = base.get("already-seen") or []
         if isinstance(seen, dict):
@@ -33,7 +33,7 @@ class TestDevice:
         }
 
     @staticmethod
-    def restore(base: dict) -> tuple[str, Any]:
+    def restore(base: dict[str, Any]) -> tuple[str, Any]:
         if "already-seen" not in base:
             return "error", "No viable state to restore."
         priv = dict(base.get("priv") or {})
@@ -41,7 +41,7 @@ class TestDevice:
         return "ok", {**base, "priv": priv}
 
     @staticmethod
-    def mul(base: dict, request: dict) -> tuple[str, Any]:
+    def mul(base: dict[str, Any], request: dict[str, Any]) -> tuple[str, Any]:
         args = request.get("args")
         if isinstance(args, dict):
             args = list(args.values())
@@ -51,11 +51,11 @@ class TestDevice:
         return "ok", {"state": base.get("state"), "results": [a * b]}
 
     @staticmethod
-    def snapshot(base: dict) -> tuple[str, Any]:
+    def snapshot(base: dict[str, Any]) -> tuple[str, Any]:
         return "ok", {}
 
     @staticmethod
-    def delay(base: dict, request: dict) -> tuple[str, Any]:
+    def delay(base: dict[str, Any], request: dict[str, Any]) -> tuple[str, Any]:
         ms = min(_int(request.get("duration", base.get("duration")), 750), 10_000)
         time.sleep(ms / 1000)
         if "return" in base:

@@ -59,14 +59,14 @@ class ComputeGate:
         self._mine = threading.local()
 
     @staticmethod
-    def limit(opts: dict) -> int:
+    def limit(opts: dict[str, Any]) -> int:
         n = opts.get("process_compute_workers")
         if n is not None:
             return max(1, int(n))
         threads = int(opts.get("priv_resolver_threads") or 0) or 2 * (os.cpu_count() or 2)
         return max(1, threads // 4)
 
-    def enter(self, opts: dict) -> bool:
+    def enter(self, opts: dict[str, Any]) -> bool:
         depth = getattr(self._mine, "depth", 0)
         if depth == 0:
             limit = self.limit(opts)
@@ -103,7 +103,7 @@ def _text(v: Any, default: str = "") -> str:
     return v if isinstance(v, str) else default
 
 
-def prefixes(base: dict) -> tuple[str, str]:
+def prefixes(base: dict[str, Any]) -> tuple[str, str]:
     """``(input-prefix, output-prefix)`` as plain keys (runtime §9)."""
     return _text(base.get("input-prefix")), _text(base.get("output-prefix"))
 
@@ -131,7 +131,7 @@ def walk(msg: Any, path: list[str]) -> Any:
     return msg
 
 
-def deep_put(msg: dict, path: list[str], value: Any) -> dict:
+def deep_put(msg: dict[str, Any], path: list[str], value: Any) -> dict[str, Any]:
     """A copy of ``msg`` with ``value`` at ``path`` (maps merged level by level)."""
     if not path:
         return value
@@ -150,10 +150,10 @@ class WasmContext:
 
     __slots__ = ("instance", "prefix", "state", "opts", "image", "broken")
 
-    def __init__(self, prefix: str, opts: dict, image: str) -> None:
+    def __init__(self, prefix: str, opts: dict[str, Any], image: str) -> None:
         self.prefix = prefix
         self.opts = opts
-        self.state: dict = {}
+        self.state: dict[str, Any] = {}
         self.image = image
         self.instance: Instance | None = None
         #: Why the last call did not finish (a trap or a limit), else None: the guest's memory
@@ -175,7 +175,9 @@ class WasmContext:
             ptr = ptr[0]
         return self.instance.read_string(int(ptr))
 
-    def handle_import(self, inst: Instance, module: str, func: str, args: list, sig: str) -> list:
+    def handle_import(
+        self, inst: Instance, module: str, func: str, args: list[Any], sig: str
+    ) -> list[Any]:
         state = self.state
         lib_path = join(self.prefix, "stdlib", module)
         lib = walk(state, lib_path)
@@ -215,7 +217,7 @@ def _is_not_found(status: str, res: Any) -> bool:
     return isinstance(res, dict) and res.get("status") in (404, "404")
 
 
-def context(base: dict, prefix: str | None = None) -> WasmContext | None:
+def context(base: dict[str, Any], prefix: str | None = None) -> WasmContext | None:
     """The live :class:`WasmContext` of ``base`` (``prefix`` defaults to its output-prefix)."""
     if prefix is None:
         prefix = prefixes(base)[1]
@@ -255,7 +257,7 @@ def memory_in_use(state: Any) -> int:
     return sum(c.instance.memory_size() for c in _contexts(state) if c.instance is not None)
 
 
-def _with_priv(base: dict, key: str, value: Any) -> dict:
+def _with_priv(base: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
     priv = base.get("priv")
     priv = dict(priv) if isinstance(priv, dict) else {}
     if value is None:
@@ -267,7 +269,7 @@ def _with_priv(base: dict, key: str, value: Any) -> dict:
     return out
 
 
-def _image(base: dict, in_prefix: str, opts: dict) -> tuple[bytes, str]:
+def _image(base: dict[str, Any], in_prefix: str, opts: dict[str, Any]) -> tuple[bytes, str]:
     img = walk(base, join(in_prefix, "image"))
     if img is None:
         body = base.get("body")
@@ -298,7 +300,7 @@ def _image(base: dict, in_prefix: str, opts: dict) -> tuple[bytes, str]:
     return bytes(img), ""
 
 
-def _load(base: dict, in_prefix: str, opts: dict) -> tuple[Any, str]:
+def _load(base: dict[str, Any], in_prefix: str, opts: dict[str, Any]) -> tuple[Any, str]:
     img = walk(base, join(in_prefix, "image"))
     if isinstance(img, bytes) and len(img) == 43:
         img = img.decode("ascii", "replace")
@@ -313,7 +315,7 @@ def _load(base: dict, in_prefix: str, opts: dict) -> tuple[Any, str]:
     return mod, ident
 
 
-def _new_context(base: dict, opts: dict) -> WasmContext:
+def _new_context(base: dict[str, Any], opts: dict[str, Any]) -> WasmContext:
     in_p, out_p = prefixes(base)
     mod, ident = _load(base, in_p, opts)
     ctx = WasmContext(out_p, opts, ident)
@@ -327,7 +329,7 @@ def _new_context(base: dict, opts: dict) -> WasmContext:
     return ctx
 
 
-def _limit(opts: dict, key: str, default: Any, kind: type) -> Any:
+def _limit(opts: dict[str, Any], key: str, default: Any, kind: type) -> Any:
     """A limit option: a number (or its text), ``None``/``none`` for no limit."""
     v = opts.get(key, default)
     if isinstance(v, bytes):
@@ -340,7 +342,7 @@ def _limit(opts: dict, key: str, default: Any, kind: type) -> Any:
         raise WasmError(f"option {key} must be a number or none, not {v!r:.40}") from None
 
 
-def _numbers(params: Any) -> list | None:
+def _numbers(params: Any) -> list[Any] | None:
     if params is None:
         return []
     if isinstance(params, dict):
@@ -358,14 +360,18 @@ def _numbers(params: Any) -> list | None:
 class Wasm64Device:
     name = NAME
 
-    def init(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def init(
+        self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
         try:
             ctx = _new_context(base, opts)
         except WasmError as e:
             return "error", {"status": 500, "body": f"wasm_init_error: {e}"}
         return "ok", _with_priv(base, _priv_key(ctx.prefix), ctx)
 
-    def normalize(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def normalize(
+        self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
         p = prefixes(base)[1]
         live = context(base, p)
         if live is not None and live.instance is not None:  # (None: closed, see release)
@@ -392,7 +398,9 @@ class Wasm64Device:
         out = {k: v for k, v in out.items() if k != "snapshot"}
         return "ok", out
 
-    def compute(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def compute(
+        self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
         status, base = self.normalize(base, request, opts)
         if status != "ok":
             return status, base
@@ -443,22 +451,22 @@ class Wasm64Device:
             res["error"] = err
         return "ok", deep_put(after, res_path, res)
 
-    def snapshot(self, base: dict) -> tuple[str, Any]:
+    def snapshot(self, base: dict[str, Any]) -> tuple[str, Any]:
         ctx = context(base)
         if ctx is None or ctx.instance is None:
             return "error", {"status": 500, "body": "no_wasm_instance"}
         return "ok", {"body": ctx.instance.snapshot()}
 
-    def terminate(self, base: dict) -> tuple[str, Any]:
+    def terminate(self, base: dict[str, Any]) -> tuple[str, Any]:
         return "ok", _with_priv(base, _priv_key(prefixes(base)[1]), None)
 
-    def instance(self, base: dict) -> tuple[str, Any]:
+    def instance(self, base: dict[str, Any]) -> tuple[str, Any]:
         ctx = context(base)
         if ctx is None:
             return "error", {"status": 404, "body": "no_wasm_instance"}
         return "ok", ctx.instance
 
-    def import_(self, base: dict, request: dict) -> tuple[str, Any]:
+    def import_(self, base: dict[str, Any], request: dict[str, Any]) -> tuple[str, Any]:
         ctx = context(base)
         if ctx is None or ctx.instance is None:
             return "error", {"status": 404, "body": "no_wasm_instance"}

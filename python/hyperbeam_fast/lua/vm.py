@@ -62,7 +62,7 @@ class LuaVM:
 
     # ---- running code ----------------------------------------------------------------------
 
-    def _run(self, fn: Any, *args: Any) -> tuple:
+    def _run(self, fn: Any, *args: Any) -> tuple[Any, ...]:
         self._begin(self.instructions)
         try:
             out = fn(*args)
@@ -92,13 +92,13 @@ class LuaVM:
             raise LuaError(f"Lua module {name or ''} does not load: {_text(err)}".strip())
         self._run(fn)
 
-    def call(self, name: bytes, *args: Any) -> tuple:
+    def call(self, name: bytes, *args: Any) -> tuple[Any, ...]:
         fn = self.globals[name]
         if fn is None:
             raise LuaError(f"attempt to call a nil value (global '{_text(name)}')")
         return self._run(fn, *args)
 
-    def invoke(self, name: bytes, args: list) -> tuple[bool, Any]:
+    def invoke(self, name: bytes, args: list[Any]) -> tuple[bool, Any]:
         """Call global ``name`` with message values ``args``: ``(True, [results])``, or
         ``(False, error value)`` for a Lua error (the state has moved on: see :attr:`broken`)."""
         out = self._run(self._invoke, name, pack(args))
@@ -124,7 +124,7 @@ class LuaVM:
 
         return self.ctl[b"host"](call)
 
-    def run(self, fn: Any, *args: Any) -> tuple:
+    def run(self, fn: Any, *args: Any) -> tuple[Any, ...]:
         return self._run(fn, *args)
 
     def memory_used(self) -> int:

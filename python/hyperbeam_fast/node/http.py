@@ -496,7 +496,7 @@ def _without_private(msg: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in msg.items() if not (isinstance(k, str) and k.startswith("priv"))}
 
 
-def _signed_by(msg: dict, device: bytes) -> bool:
+def _signed_by(msg: dict[str, Any], device: bytes) -> bool:
     """Whether ``msg`` carries an asymmetric commitment of ``device``."""
     comms = msg.get("commitments")
     if not isinstance(comms, dict):
@@ -507,7 +507,7 @@ def _signed_by(msg: dict, device: bytes) -> bool:
     )
 
 
-def _as_signed(msg: dict) -> dict:
+def _as_signed(msg: dict[str, Any]) -> dict[str, Any]:
     """An ANS-104-signed ``msg`` without the ``status`` the node added to it after signing: an
     item's signature covers every key, so the added key would void it (the status line carries
     it). Anything else as it is."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hyperbeam_fast.exceptions import CodecError, HashPathError
 
 from .keys import is_atom, normalize_keys
@@ -33,7 +35,7 @@ def _alg_function(alg: object):
     return _ALGS[name]
 
 
-def _get(msg: dict, key: bytes) -> object:
+def _get(msg: dict[str, Any], key: bytes) -> object:
     """Case-insensitive get of a top-level key (via normalisation)."""
     found = None
     for k, v in normalize_keys(msg).items():

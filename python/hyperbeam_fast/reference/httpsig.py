@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .keys import normalize_key
 from .map_order import OTP27, TO_LIST, key_order
 from .primitives import ID_SIZES, as_bytes, b64std, b64url_encode, sha256
@@ -17,7 +19,7 @@ MAX_HEADER_LENGTH = 4096
 CRLF = b"\r\n"
 
 
-def _tabm_keys_to_bytes(tabm: dict) -> dict[bytes, object]:
+def _tabm_keys_to_bytes(tabm: dict[str, Any]) -> dict[bytes, object]:
     """Keys normalised (§2.2) at every level, ``str`` leaves as bytes.
 
     Normalising matters for atom keys: structured@1.0 keeps ``'Key-Two'`` (an atom) as is, but
@@ -93,7 +95,7 @@ def _encode_part(name: bytes, value: object, inline_key: bytes, map_order: str =
     return b"content-disposition: " + disposition + CRLF + CRLF + value
 
 
-def httpsig_to(tabm: dict, map_order: str = OTP27) -> dict[bytes, bytes]:
+def httpsig_to(tabm: dict[str, Any], map_order: str = OTP27) -> dict[bytes, bytes]:
     """§6.1 ``dev_codec_httpsig_conv:to/1`` (encoding only; signed messages not handled).
 
     Returns a dict of lowercase header names to values; the key ``body`` holds the HTTP body.

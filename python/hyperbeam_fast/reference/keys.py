@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hyperbeam_fast.exceptions import CodecError
 
 from .primitives import ID_SIZES, as_bytes
@@ -52,7 +54,7 @@ def is_private(k: object) -> bool:
     return normalize_key(k).startswith(b"priv")
 
 
-def normalize_keys(msg: dict) -> dict[bytes, object]:
+def normalize_keys(msg: dict[str, Any]) -> dict[bytes, object]:
     """§2.2 ``normalize_keys``: top-level only. On a collision the key that comes last in
     (byte) order wins, like the fold over a small Erlang map."""
     out: dict[bytes, object] = {}
@@ -61,6 +63,6 @@ def normalize_keys(msg: dict) -> dict[bytes, object]:
     return out
 
 
-def list_to_numbered(items: list) -> dict[bytes, object]:
+def list_to_numbered(items: list[Any]) -> dict[bytes, object]:
     """§2.2: ``normalize_keys(List)`` gives a map with keys "1".."N"."""
     return {str(i).encode("ascii"): v for i, v in enumerate(items, start=1)}

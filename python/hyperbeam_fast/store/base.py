@@ -114,7 +114,7 @@ class Store:
         ents = self._entries([f"{path}/{n}" for n in names])
         return [(n, e) for n, e in zip(names, ents, strict=True) if e is not None]
 
-    def _apply(self, ops: list[tuple]) -> None:  # backend
+    def _apply(self, ops: list[tuple[Any, ...]]) -> None:  # backend
         """Apply ``("write", path, bytes)``, ``("group", path)``, ``("link", existing, new)``
         operations atomically, in order."""
         raise NotImplementedError
@@ -250,7 +250,7 @@ class Batch:
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self.ops: list[tuple] = []
+        self.ops: list[tuple[Any, ...]] = []
         self._done = False
 
     def write(self, key: str, value: bytes) -> None:
@@ -267,7 +267,7 @@ class Batch:
         if e != n:
             self.ops.append(("link", e, n))
 
-    def extend_unchecked(self, ops: Iterable[tuple]) -> None:
+    def extend_unchecked(self, ops: Iterable[tuple[Any, ...]]) -> None:
         """Add operations whose paths the caller already validated (the cache's hot path)."""
         self.ops.extend(ops)
 

@@ -9,6 +9,7 @@ store's local ``store`` option).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from ..exceptions import HyperbeamError, NoViableStore
 from .base import Batch, Kind, Store, join
@@ -129,7 +130,7 @@ class StoreChain(Store):
     def _children(self, path: str) -> list[str]:
         return self.list(path) or []
 
-    def _apply(self, ops: list[tuple]) -> None:
+    def _apply(self, ops: list[tuple[Any, ...]]) -> None:
         self.primary._apply(ops)
 
     def batch(self) -> Batch:

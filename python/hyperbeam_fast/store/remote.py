@@ -65,7 +65,7 @@ class RemoteStore(Store):
             raise StoreError(f"remote store {self.url} unreachable: {e}") from e
         return headers, body
 
-    def read_message(self, key: str | list[str]) -> dict | bytes | None:
+    def read_message(self, key: str | list[str]) -> dict[str, Any] | bytes | None:
         """The message (or binary) the remote node has at ``key``; ``None`` for a miss."""
         got = self._fetch(join(key))
         if got is None:
@@ -100,7 +100,7 @@ class RemoteStore(Store):
         r = self.read_message(path)
         return list(r) if isinstance(r, dict) else []
 
-    def _apply(self, ops: list[tuple]) -> None:
+    def _apply(self, ops: list[tuple[Any, ...]]) -> None:
         raise StoreError("RemoteStore is read-only")
 
     def reset(self) -> None:

@@ -35,6 +35,7 @@ import os
 import threading
 import weakref
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from .. import _native
 from ..exceptions import StoreCorrupt, StoreError
@@ -195,17 +196,17 @@ class RocksDBStore(Store):
             for p, v in zip(paths, vals, strict=True)
         ]
 
-    def _packed_read(self, path: str, structured: bool) -> dict | None:
+    def _packed_read(self, path: str, structured: bool) -> dict[str, Any] | None:
         """The message at the one-segment ``path`` if it is a packed group (following
         one-segment links to it), as TABM or structured; ``None`` for anything else."""
         return _packed_read(self._get, path, structured)
 
-    def _scan(self, path: str, with_values: bool) -> list:
+    def _scan(self, path: str, with_values: bool) -> list[Any]:
         pre = path.encode() + b"/"
         n = len(pre)
         it = self._db.iter()
         it.seek(pre)
-        out: list = []
+        out: list[Any] = []
         while it.valid():
             k = it.key()
             if not k.startswith(pre):
@@ -243,11 +244,11 @@ class RocksDBStore(Store):
             return _packed_entries(v)
         return self._scan(path, True)
 
-    def _apply(self, ops: list[tuple]) -> None:
+    def _apply(self, ops: list[tuple[Any, ...]]) -> None:
         with self._lock:
             self._apply_locked(ops)
 
-    def _apply_locked(self, ops: list[tuple]) -> None:
+    def _apply_locked(self, ops: list[tuple[Any, ...]]) -> None:
         if self._db is None:
             raise StoreError("the store is closed")
         wb = WriteBatch(raw_mode=True)
