@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from . import _native
 from .exceptions import CodecError, HyperbeamError, SignatureError
@@ -49,7 +49,7 @@ def commit(msg: dict[str, Any], wallet: Wallet, codec: str = "httpsig@1.0") -> d
             out["priv"] = priv
         return out
     if codec == "ans104@1.0":
-        return _ans104().commit(msg, wallet)
+        return cast("dict[str, Any]", _ans104().commit(msg, wallet))
     raise CodecError(f"codec {codec!r} cannot commit (httpsig@1.0 or ans104@1.0)")
 
 

@@ -18,7 +18,7 @@ a token) drops its key, and an empty key is a key. Where HyperBEAM crashes, a
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote
 
 from .ao.keys import is_id_length
@@ -288,7 +288,7 @@ def _structured(msg: dict[str, Any]) -> dict[str, Any]:
     from .message import convert
 
     try:
-        return convert(out, "structured@1.0", "tabm")
+        return cast("dict[str, Any]", convert(out, "structured@1.0", "tabm"))
     except HyperbeamError as exc:
         raise PathError(f"bad ao-types in a request: {exc}") from exc
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from ..exceptions import DeviceNotFound, ResolveError
 from . import message as _message
@@ -60,7 +60,7 @@ class _DevSpec:
         self.is_message = dev is MESSAGE_DEVICE
         info = _map_find(dev, "info") if self.is_map else getattr(dev, "info", None)
         if info is None or isinstance(info, Mapping):
-            self.static_info = dict(info) if info is not None else {}
+            self.static_info: dict[str, Any] | None = dict(info) if info is not None else {}
             self.info_fn = None
         elif callable(info):
             self.static_info = None
@@ -70,7 +70,7 @@ class _DevSpec:
 
     def info(self, msg: Any, opts: dict[str, Any]) -> dict[str, Any]:
         if self.info_fn is None:
-            return self.static_info  # type: ignore[return-value]
+            return cast("dict[str, Any]", self.static_info)
         out = call(self.info_fn, (msg, opts))
         if isinstance(out, tuple) and len(out) == 2 and out[0] == OK:
             out = out[1]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..atom import Atom
-from .keys import normalize_key, text
+from .keys import normalize_key, text, text_of
 from .values import NOT_FOUND
 
 _RESERVED = frozenset(
@@ -239,7 +239,7 @@ class MessageDevice:
             return "error", {"status": 400, "body": "commit needs opts['priv_wallet']."}
         codec = "httpsig@1.0"
         if isinstance(request, dict) and text(request.get("commitment-device")):
-            codec = text(request["commitment-device"])
+            codec = text_of(request["commitment-device"])
         return "ok", fn(base, wallet, codec)
 
 

@@ -39,7 +39,7 @@ and 10) is :mod:`hyperbeam_fast.cache`, used when ``opts["store"]`` is set.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from ..exceptions import DeviceError, DeviceNotFound, HyperbeamError, ResolveError
 from .devices import MESSAGE_DEVICE_KEYS, call, message_to_fun, norm_result, user_opts
@@ -441,14 +441,14 @@ def set(
             msg = _deep_set(msg, parts, values[k], opts)
         if batch:
             msg = _device_set(msg, "/", batch, opts, explicit=False)
-        return msg
+        return cast("dict[str, Any]", msg)
     if not args:
         raise ResolveError("set(base, key, value): a value is needed")
     value = args[0]
     if len(args) > 1:
         opts = args[1]
     opts = internal(opts or EMPTY)
-    parts = path_parts(key_or_values)
+    parts = path_parts(key_or_values) or []
     return _deep_set(normalize_keys(base), parts if parts is not None else [], value, opts)
 
 

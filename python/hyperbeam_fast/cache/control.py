@@ -17,7 +17,7 @@ def _directives(value: Any) -> list[str]:
         value = [value]
     elif isinstance(value, dict):  # a numbered map (a list after normalisation)
         value = [value[k] for k in sorted(value, key=lambda k: (len(str(k)), str(k)))]
-    out = []
+    out: list[Any] = []
     for v in value:
         if isinstance(v, bytes):
             v = v.decode("utf-8", "replace")

@@ -6,7 +6,7 @@ it was asked for, sub-messages followed to :data:`MAX_READ_DEPTH`; group listing
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from .. import _native
 from ..exceptions import HyperbeamError, NotFound, StoreCorrupt, StoreLinkLoop
@@ -44,7 +44,7 @@ def _read_group(s: Store, path: str, stack: set[str]) -> dict[str, Any]:
     if "/" not in path and hasattr(s, "_packed_read"):
         r = s._packed_read(path, False)
         if r is not None:
-            return r
+            return cast("dict[str, Any]", r)
     if hasattr(s, "_group_items"):
         r = _read_group_scan(s, path, stack)
         if r is not None:
@@ -62,8 +62,8 @@ def _read_group(s: Store, path: str, stack: set[str]) -> dict[str, Any]:
             out[name] = _read_group(s, f"{path}/{name}", stack)
     if links:
         ents = s._entries([tgt for _, tgt in links])
-        for (name, tgt), e in zip(links, ents, strict=True):
-            _put_linked(s, out, path, name, tgt, e, stack)
+        for (name, tgt), ent in zip(links, ents, strict=True):
+            _put_linked(s, out, path, name, tgt, ent, stack)
     stack.discard(path)
     return out
 
@@ -110,7 +110,7 @@ def _read_group_scan(s: Any, path: str, stack: set[str]) -> dict[str, Any] | Non
                 else:
                     _put_linked(s, o, path, name, tgt, s._entry(tgt), stack)
             stack.discard(path)
-    return out
+    return cast("dict[str, Any] | None", out)
 
 
 def _scan_tree(
@@ -142,7 +142,7 @@ def _read_local(s: Store, path: str, packed: bool = True) -> dict[str, Any] | by
         # A message in packed groups (RocksDB), through any one-segment links to it.
         r = s._packed_read(path, False)
         if r is not None:
-            return r
+            return cast("dict[str, Any] | bytes", r)
     if "/" not in path and hasattr(s, "_group_items"):
         # A one-segment path is either the group itself (read in one scan) or, e.g. for a
         # signed ID, a link: the general path below resolves it.
@@ -207,13 +207,13 @@ def _read(target: str | Sequence[str], store: Store, tabm: bool) -> dict[str, An
                 if tabm and isinstance(r, dict):
                     from ..message import convert
 
-                    return convert(r, "tabm")
-                return r
+                    return cast("dict[str, Any] | bytes", convert(r, "tabm"))
+                return cast("dict[str, Any] | bytes", r)
             if not tabm and "/" not in path and hasattr(s, "_packed_read"):
                 # Packed groups decoded and converted to structured@1.0 in one native call.
                 r = s._packed_read(path, True)
                 if r is not None:
-                    return r
+                    return cast("dict[str, Any] | bytes", r)
                 r = _read_local(s, path, False)  # not packed: no second try
             else:
                 r = _read_local(s, path)
@@ -227,10 +227,10 @@ def _read(target: str | Sequence[str], store: Store, tabm: bool) -> dict[str, An
         if tabm or not isinstance(r, dict):
             return r
         if "priv" not in r:
-            return _native_convert(r, "tabm", "structured@1.0")
+            return cast("dict[str, Any] | bytes", _native_convert(r, "tabm", "structured@1.0"))
         from ..message import convert
 
-        return convert(r, "structured@1.0", "tabm")
+        return cast("dict[str, Any] | bytes", convert(r, "structured@1.0", "tabm"))
     if err is not None:
         raise NotFound(f"{path} (last store error: {err})") from err
     raise NotFound(path)

@@ -97,10 +97,12 @@ def write(msg: dict[str, Any] | bytes | str, store: Store) -> str:
     verify raises :class:`UnverifiedCommitment` and nothing is written. Atomic per message.
     """
     target = writable(store)
+    uid: str
+    ids: list[str] | tuple[()]
     if isinstance(msg, (bytes, str)):
-        b = msg.encode() if isinstance(msg, str) else msg
-        p = data_path(b)
-        target.write(p, b)
+        raw = msg.encode() if isinstance(msg, str) else msg
+        p = data_path(raw)
+        target.write(p, raw)
         return p
     if not isinstance(msg, dict):
         raise CacheError(f"cannot write a {type(msg).__name__} to the cache")
@@ -134,7 +136,7 @@ def write(msg: dict[str, Any] | bytes | str, store: Store) -> str:
             ops: list[Any] = []
             ops_for(tabm, ops, name)
             ws = (name, ops)
-            encoded = packed = None
+            encoded, packed = False, None
     links = [a for a in ids if a != name and _free(target, a)]
     if ws is None:
         if links:

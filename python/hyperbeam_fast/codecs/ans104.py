@@ -22,7 +22,7 @@ Public functions:
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, cast
 
 from .. import _native
 from ..exceptions import CodecError, HyperbeamError, SignatureError
@@ -130,7 +130,7 @@ def _key(k: Any) -> str:
         k = k.decode("utf-8", errors="surrogateescape")
     elif not isinstance(k, str):
         k = str(k)
-    return k if len(_b(k)) in (32, 42, 43) else k.lower()
+    return cast("str", k if len(_b(k)) in (32, 42, 43) else k.lower())
 
 
 def _is_private(k: Any) -> bool:
@@ -249,11 +249,11 @@ def _erl_values(items: list[Any]) -> list[Any]:
 
 
 def _tabm(msg: dict[str, Any]) -> dict[str, Any]:
-    return convert(_without_private(msg), "tabm")
+    return cast("dict[str, Any]", convert(_without_private(msg), "tabm"))
 
 
 def _rich(tabm: dict[str, Any]) -> dict[str, Any]:
-    return convert(tabm, "structured@1.0", "tabm")
+    return cast("dict[str, Any]", convert(tabm, "structured@1.0", "tabm"))
 
 
 # --- message (TABM) -> tx -------------------------------------------------------------------------
@@ -595,7 +595,7 @@ def committed_keys(msg: dict[str, Any], commitment: dict[str, Any]) -> list[str]
     message-level ``committed`` reverses it)."""
     tabm = _tabm(_merged(msg, commitment))
     comms = tabm.get("commitments") or {}
-    first = next(iter(comms.values()), {}) if isinstance(comms, dict) else {}
+    first: dict[str, Any] = next(iter(comms.values()), {}) if isinstance(comms, dict) else {}
     nested = ordered((k for k, v in tabm.items() if isinstance(v, dict)), str.encode, TO_LIST)
     if "trusted-keys" in tabm:
         if not isinstance(first, dict) or first.get("trusted-keys") != tabm["trusted-keys"]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from ..message import convert
 
@@ -12,9 +12,9 @@ MAX_HEADER_LENGTH = 4096
 
 def to(msg: dict[str, Any]) -> dict[str, Any]:
     """Rich message -> dict of lower-case field names to bytes, body under ``"body"``."""
-    return convert(msg, "httpsig@1.0")
+    return cast("dict[str, Any]", convert(msg, "httpsig@1.0"))
 
 
 def from_(http: dict[str, Any]) -> dict[str, Any]:
     """HTTP fields (+ ``body``) -> rich message."""
-    return convert(http, "structured@1.0", "httpsig@1.0")
+    return cast("dict[str, Any]", convert(http, "structured@1.0", "httpsig@1.0"))

@@ -15,7 +15,7 @@ answers a 400 naming the problem.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -77,11 +77,11 @@ def _json_value(v: Any, where: str) -> Any:
 
 def _json_key(k: Any, where: str) -> str:
     if isinstance(k, bytes):
-        return _json_value(k, f"a key in {where}")
+        return cast("str", _json_value(k, f"a key in {where}"))
     if isinstance(k, (int, Atom)) and not isinstance(k, bool):
         return str(k)
     if isinstance(k, str):
-        return _json_value(k, f"a key in {where}")
+        return cast("str", _json_value(k, f"a key in {where}"))
     raise CodecError(f"json@1.0: a {type(k).__name__} key in {where} is not a JSON key")
 
 

@@ -27,7 +27,7 @@ import re
 import threading
 import time
 import weakref
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -132,7 +132,7 @@ class _Scheduler:
 
     def known(self, task_id: str) -> bytes | None:
         """The stored record of ``task_id`` (``ENDED`` once it has ended), or None."""
-        return self.store.read(f"{GROUP}/{task_id}")
+        return cast("bytes | None", self.store.read(f"{GROUP}/{task_id}"))
 
     def stop(self, task_id: str) -> bool:
         with self.cond:

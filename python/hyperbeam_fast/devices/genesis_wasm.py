@@ -105,7 +105,7 @@ def module_of(process: dict[str, Any], opts: dict[str, Any]) -> tuple[str, dict[
         msg = None
     if msg is None:
         raise InvalidModule(f"Module {mid} is not stored on this node: upload it first", 404)
-    data = msg
+    data: Any = msg
     if isinstance(msg, dict):
         data = msg.get("data")
         if data is None:
@@ -312,7 +312,7 @@ class GenesisWasmDevice:
             ctx = wasm64.context(st, PREFIX)
         assert ctx is not None and ctx.instance is not None
         d = _definition(st)
-        priv = st.get("priv") if isinstance(st.get("priv"), dict) else {}
+        priv = st["priv"] if isinstance(st.get("priv"), dict) else {}
         cached = priv.get(_PRIV_ENV)
         if cached is not None and cached[0] is d:
             ej = cached[1]
@@ -343,7 +343,7 @@ class GenesisWasmDevice:
         if not isinstance(doc, dict) or doc.get("ok") is not True:
             resp = {"Error": doc.get("response") if isinstance(doc, dict) else doc}
         else:
-            resp = doc.get("response") if isinstance(doc.get("response"), dict) else {}
+            resp = doc["response"] if isinstance(doc.get("response"), dict) else {}
         cu = cu_result(resp, ctx.instance.fuel_consumed())
         if "Error" in cu:  # the CU keeps the memory from before an erroring message
             ctx.broken = scheduler_formats.text(cu["Error"]) or "Error"

@@ -148,7 +148,7 @@ def _norm(v: Any) -> Any:
 def message_json(process: dict[str, Any], assignment: dict[str, Any]) -> bytes:
     """The first ``handle`` argument for an assignment (runtime §14.7 prep_call): the scheduled
     message (``assignment.body``) as AOS JSON plus ``Module`` and ``Block-Height``."""
-    message = assignment.get("body") if isinstance(assignment.get("body"), dict) else assignment
+    message = assignment["body"] if isinstance(assignment.get("body"), dict) else assignment
     extra = {
         "Module": _s(process.get("image", "")),
         "Block-Height": _s(assignment.get("block-height", 0)),
@@ -178,9 +178,9 @@ class JsonIfaceDevice:
         return "ok", base
 
     def _prep_call(self, base: dict[str, Any], request: dict[str, Any]) -> tuple[str, Any]:
-        process = base.get("process") if isinstance(base.get("process"), dict) else {}
+        process = base["process"] if isinstance(base.get("process"), dict) else {}
         mj = message_json(process, request)
-        priv = base.get("priv") if isinstance(base.get("priv"), dict) else {}
+        priv = base["priv"] if isinstance(base.get("priv"), dict) else {}
         cached = priv.get("json-iface/env")
         if cached is not None and cached[0] is process:
             ej = cached[1]
@@ -220,7 +220,7 @@ class JsonIfaceDevice:
             res.update({"outbox": {}, "body": "JSON error parsing result output."})
             return "error", {**base, "results": res}
         resp = doc.get("response", doc) if isinstance(doc, dict) else {}
-        process = base.get("process") if isinstance(base.get("process"), dict) else {}
+        process = base["process"] if isinstance(base.get("process"), dict) else {}
         proc_id = msg_id(process, "all") if process else ""
         image = process.get("image")
         results = dict(base.get("results") or {})

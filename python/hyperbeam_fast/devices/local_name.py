@@ -70,7 +70,7 @@ def _not_found(key: str) -> tuple[str, dict[str, Any]]:
 
 class LocalName:
     name = "local-name@1.0"
-    info = {"excludes": ["keys", "set", "direct_register", "find"]}
+    info: dict[str, Any] = {"excludes": ["keys", "set", "direct_register", "find"]}
 
     def __init__(self) -> None:
         self.info = {**self.info, "default": self._default}

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from typing import Any
+from typing import Any, cast
 
 from .. import ao, cache
 from ..exceptions import HyperbeamError, NotFound
@@ -83,7 +83,7 @@ def _text(v: Any) -> str:
     return str(v)
 
 
-def _err(status: int, body: str, **extra: Any) -> tuple[str, dict[str, Any]]:
+def _err(status: int, body: Any, **extra: Any) -> tuple[str, dict[str, Any]]:
     return "error", {"status": status, "body": body, **extra}
 
 
@@ -197,7 +197,7 @@ def _limits(opts: dict[str, Any]) -> tuple[int, int]:
 def new_vm(opts: dict[str, Any]) -> LuaVM:
     mem, ins = _limits(opts)
     vm = LuaVM(memory=mem, instructions=ins)
-    vm.helpers = vm.rt.execute(_HELPERS)  # type: ignore[attr-defined]
+    vm.helpers = vm.rt.execute(_HELPERS)
     return vm
 
 
@@ -280,7 +280,7 @@ def _install_library(vm: LuaVM, base: dict[str, Any], opts: dict[str, Any]) -> N
         if len(a) == 1 and isinstance(a[0], dict):
             msgs = parse_path(a[0], eopts)
         elif len(a) == 2 and isinstance(a[1], str):
-            msgs = [a[0], *ao.path_parts(a[1])]
+            msgs = [a[0], *cast(list[Any], ao.path_parts(a[1]))]
         elif len(a) == 1 and isinstance(a[0], list):
             msgs = a[0]
         else:
@@ -434,7 +434,7 @@ class LuaDevice:
             vm.broken = "lua@5.3a: function returned no status"
             return _err(500, f"Lua function {_text(fn)} returned {len(out)} values, not 1 or 2")
         if isinstance(res, dict):
-            priv = base.get("priv") if isinstance(base.get("priv"), dict) else {}
+            priv = base["priv"] if isinstance(base.get("priv"), dict) else {}
             return st, {**res, "priv": {**priv, "state": vm}}
         vm.broken = "lua@5.3a: state not returned"  # Luerl drops the call's state: so do we
         return st, res

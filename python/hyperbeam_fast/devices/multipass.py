@@ -9,7 +9,7 @@ from ..ao import to_int as _int
 
 class MultipassDevice:
     name = "multipass@1.0"
-    info = {"excludes": ["keys", "set"]}
+    info: dict[str, Any] = {"excludes": ["keys", "set"]}
 
     @staticmethod
     def _handle(key: str, base: dict[str, Any]) -> tuple[str, Any]:

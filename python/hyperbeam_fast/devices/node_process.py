@@ -35,7 +35,7 @@ def _registered(name: str, opts: dict[str, Any]) -> Any:
     got = find(name, opts)
     if isinstance(got, (str, bytes)):
         try:
-            return cache.read(_text(got), opts.get("priv_store"))
+            return cache.read(_text(got), opts.get("priv_store"))  # type: ignore[arg-type]
         except (NotFound, InvalidStorePath):
             return None
     return None

@@ -146,7 +146,7 @@ def _unpriced(device: Any, request: Any, why: Any) -> tuple[str, dict[str, Any]]
 
 def _ask_price(
     base: dict[str, Any], device: Any, key: str, request: Any, body: Any, opts: dict[str, Any]
-):
+) -> tuple[str, Any]:
     st, v = _call(base, device, {"path": key, "request": request, "body": body}, opts)
     return st, (_price(v) if st == "ok" else v)
 

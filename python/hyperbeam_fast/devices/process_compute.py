@@ -134,7 +134,7 @@ def _exec_device(d: dict[str, Any]) -> Any:
 def _run_as(
     state: dict[str, Any], req: dict[str, Any] | str, opts: dict[str, Any]
 ) -> tuple[str, Any]:
-    d = state.get("process") if isinstance(state.get("process"), dict) else state
+    d = state["process"] if isinstance(state.get("process"), dict) else state
     st = {**state, "device": _exec_device(d)}
     if "input-prefix" not in st:
         st["input-prefix"] = "process"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from typing import Any
+from typing import Any, cast
 
 _ROUTE_REQUEST_KEYS = frozenset(
     {"path", "method", "commitments", "ao-types", "body-keys", "content-type", "content-digest"}
@@ -149,7 +149,7 @@ class Router:
         }
         if node is None:
             return "error", "No node to update."
-        return node.add_route(route)
+        return cast("tuple[str, Any]", node.add_route(route))
 
     def route(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
         req = req if isinstance(req, dict) else {}

@@ -296,7 +296,7 @@ class SchedulerDevice:
         message push@1.0 derived from a scheduled one), only in a process this scheduler
         knows (it has slots) or whose signed definition is given; a process definition is
         stored only when signed."""
-        to_sched = request.get("body") if isinstance(request.get("body"), dict) else request
+        to_sched = request["body"] if isinstance(request.get("body"), dict) else request
         checked = proven(to_sched)  # verified at the node's door (http.py), keys added since
         if checked is not None:
             to_sched = checked

@@ -130,7 +130,7 @@ def assignment_to_aos2(assignment: dict[str, Any]) -> dict[str, Any]:
     body = assignment.get("body")
     message = json_struct(body) if isinstance(body, dict) else None
     bare = {k: v for k, v in assignment.items() if k != "body"}
-    node = {"message": message, "assignment": json_struct(bare)}
+    node: dict[str, Any] = {"message": message, "assignment": json_struct(bare)}
     # the assignment is the node's statement: its owner is its signer (a speakers() check
     # would refuse it, since its signature covers hash-chain)
     from ..commitments import signers

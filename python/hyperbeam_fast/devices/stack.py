@@ -21,7 +21,7 @@ previous device, and it stays in every stack result (and so in their IDs).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from .. import ao
 from ..ao import text as _text
@@ -171,7 +171,7 @@ def resolve_fold(
         status, res = ao.resolve(msg3, request, opts)
         outcome = _step_outcome(status, res, msg3, n, opts)
         if outcome[0] == "return":
-            return outcome[1]
+            return cast("tuple[str, Any]", outcome[1])
         _, msg, n = outcome
         if n is None:
             break
@@ -269,13 +269,13 @@ def fast_fold(
         except HyperbeamError:
             raise
         except RecursionError:
-            return ao.limit_error("recursion")
+            return cast("tuple[str, Any] | None", ao.limit_error("recursion"))
         except Exception as exc:  # noqa: BLE001 - typed like the generic dispatcher does
             raise DeviceError(f"device call for key 'compute' failed: {exc!r}") from exc
         status, res = ao.norm_result(res)
         outcome = _step_outcome(status, res, msg3, n, opts)
         if outcome[0] == "return":
-            return outcome[1]
+            return cast("tuple[str, Any] | None", outcome[1])
         _, msg, n = outcome
         if n is None:
             break

@@ -121,7 +121,7 @@ class WasiDevice:
         code = (_args(request) or [0])[0]
         raise WasmTrap(f"proc_exit({code})")
 
-    info = None  # set below
+    info: dict[str, Any] | None = None  # set below
 
 
 def _stub(key: str, base: dict[str, Any], request: Any = None) -> tuple[str, Any]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any
+from typing import Any, cast
 
 from .. import ao
 from ..wasm import (
@@ -134,7 +134,7 @@ def walk(msg: Any, path: list[str]) -> Any:
 def deep_put(msg: dict[str, Any], path: list[str], value: Any) -> dict[str, Any]:
     """A copy of ``msg`` with ``value`` at ``path`` (maps merged level by level)."""
     if not path:
-        return value
+        return cast("dict[str, Any]", value)
     out = dict(msg)
     sub = out.get(path[0])
     out[path[0]] = deep_put(sub if isinstance(sub, dict) else {}, path[1:], value)
@@ -407,7 +407,7 @@ class Wasm64Device:
         pass_ = base.get("pass", 1)
         if pass_ not in (1, "1", None):
             return "ok", base
-        body = request.get("body") if isinstance(request.get("body"), dict) else {}
+        body = request["body"] if isinstance(request.get("body"), dict) else {}
         fn = body.get("function") or request.get("function") or base.get("function")
         if fn is None:
             return "ok", base

@@ -41,6 +41,9 @@ class LuaVM:
     Luerl states are values, so HyperBEAM keeps the state from before a failed call; a C Lua
     state has moved on, so its owner rebuilds it (process@1.0 rolls the slot back)."""
 
+    #: The Lua helper functions devices/lua.py loads into the state (``install_helpers``).
+    helpers: Any
+
     def __init__(self, memory: int = DEFAULT_MEMORY, instructions: int = DEFAULT_INSTRUCTIONS):
         self.rt = _lupa.LuaRuntime(
             encoding=None,

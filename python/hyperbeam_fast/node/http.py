@@ -622,7 +622,7 @@ def encode_response(
             if k in ("body", "commitments") or isinstance(v, (dict, list)):
                 continue
             hv = (
-                v
+                v  # type: ignore[assignment]
                 if isinstance(v, bytes)
                 else str(v).lower().encode()
                 if isinstance(v, bool)
@@ -635,9 +635,9 @@ def encode_response(
             if header_safe(hv, k.encode()):  # a copy for convenience: the body has them all
                 headers.append((k.encode(), hv))
     names = {k for k, _ in headers}
-    for k, v in CORS:
-        if k not in names:
-            headers.append((k, v))
+    for ck, cv in CORS:
+        if ck not in names:
+            headers.append((ck, cv))
     if request_headers and b"access-control-allow-headers" not in names:
         req = request_headers.get("access-control-request-headers")
         if req:

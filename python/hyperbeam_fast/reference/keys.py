@@ -54,7 +54,7 @@ def is_private(k: object) -> bool:
     return normalize_key(k).startswith(b"priv")
 
 
-def normalize_keys(msg: dict[str, Any]) -> dict[bytes, object]:
+def normalize_keys(msg: dict[Any, Any]) -> dict[bytes, object]:
     """§2.2 ``normalize_keys``: top-level only. On a collision the key that comes last in
     (byte) order wins, like the fold over a small Erlang map."""
     out: dict[bytes, object] = {}

@@ -57,7 +57,7 @@ def b64std(b: bytes) -> str:
     return base64.b64encode(b).decode("ascii")
 
 
-def as_bytes(x: str | bytes) -> bytes:
+def as_bytes(x: str | bytes | bytearray) -> bytes:
     return x.encode("utf-8") if isinstance(x, str) else bytes(x)
 
 

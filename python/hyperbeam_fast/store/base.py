@@ -27,7 +27,7 @@ the link-following algorithm live here, shared by every backend.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from ..exceptions import InvalidStorePath, StoreCorrupt, StoreError, StoreLinkLoop
 
@@ -58,7 +58,7 @@ def _check_parts(parts: list[str], raw: Any) -> None:
             raise InvalidStorePath(f"invalid store path {raw!r} (segment {seg!r})")
 
 
-def join(path: str | bytes | Sequence[str | bytes]) -> str:
+def join(path: str | bytes | Sequence[str | bytes | Sequence[str]]) -> str:
     """Normalise a path (a ``/``-joined string, bytes, or a list of segments) to a string.
 
     A list may hold sub-paths (``["a/b", "c"]`` is ``a/b/c``). Raises
@@ -213,7 +213,7 @@ class Store:
         _, e = self._resolved_entry(key)
         if e is None or e[0] != RAW:
             return None
-        return e[1]
+        return cast("bytes | None", e[1])
 
     def type(self, key: str | Sequence[str]) -> Kind | None:
         """``"simple"`` (bytes), ``"composite"`` (a group) or ``None`` (absent)."""

@@ -35,7 +35,7 @@ import os
 import threading
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from .. import _native
 from ..exceptions import StoreCorrupt, StoreError
@@ -106,7 +106,7 @@ class RocksDBStore(Store):
         # Writers that read before they write (group checks, unpacking) run one at a time:
         # resolver threads share a store. Readers need no lock (a WriteBatch is atomic).
         self._lock = threading.Lock()
-        self._db = None
+        self._db: Any = None  # the open Rdict
         self._open()
 
     def __repr__(self) -> str:
@@ -137,7 +137,7 @@ class RocksDBStore(Store):
         # a subclass overrides ``write``).
         # With ``sync`` every write goes through a synced WriteBatch (``_commit``) instead.
         if type(self).write is RocksDBStore.write and not self.sync:
-            self.write = _RawWriter(self._put, self._known_groups, _checked_write(self)).write
+            self.write = _RawWriter(self._put, self._known_groups, _checked_write(self)).write  # type: ignore[method-assign]
 
     def write(self, key: str | Sequence[str], value: bytes) -> None:
         """Store ``value`` at ``key`` (parents become groups).
@@ -165,7 +165,7 @@ class RocksDBStore(Store):
         ):
             v = self._get(key.encode())
             if v is not None and v[:1] == b"\x02":
-                return v[1:]
+                return cast("bytes | None", v[1:])
         return super().read(key)
 
     def _entry(self, path: str) -> Entry | None:
@@ -425,13 +425,13 @@ class RocksDBStore(Store):
                     raise StoreError(f"{g!r} exists and is not a group")
             found = {n: v for (n, _), v in zip(check, vals[len(new) :], strict=True)}
         plain: list[str] = []
-        for name, g, v in named:
+        for name, gkey, v in named:
             old = found.get(name)
             if name in known or old == _MARKER:  # a plain group: its children as keys
                 self._put_children(put, name, v)
                 plain.append(name)
             elif old is None or old[:1] == b"\x04":
-                put(g, v)
+                put(gkey, v)
             else:
                 _decode(name, old)  # StoreCorrupt if corrupt
                 raise StoreError(f"{name!r} exists and is not a group")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import wasmtime
 
@@ -220,7 +220,9 @@ class Instance:
                 )
             sig = signature(ty)
             self.imports.append((imp.module, imp.name or "", sig))
-            linker.define_func(imp.module, imp.name, ty, self._host(imp.module, imp.name, ty, sig))
+            linker.define_func(
+                imp.module, imp.name or "", ty, self._host(imp.module, imp.name or "", ty, sig)
+            )
         self._start_call()
         try:
             self.instance = linker.instantiate(self.store, module)
@@ -248,7 +250,9 @@ class Instance:
             self.call("__wasm_call_ctors")
 
     @classmethod
-    def from_image(cls, data: bytes, import_handler: ImportHandler | None = None, **kw: Any):
+    def from_image(
+        cls, data: bytes, import_handler: ImportHandler | None = None, **kw: Any
+    ) -> Instance:
         """Load (compile or take from cache) and instantiate an image."""
         return cls(load_module(data), import_handler, **kw)
 
@@ -338,7 +342,7 @@ class Instance:
             self._start_call()
         self._depth += 1
         try:
-            r = fn(args) if type(fn) is _RawFunc else fn(self.store, *args)
+            r = fn(args) if type(fn) is _RawFunc else fn(self.store, *args)  # type: ignore[arg-type]
         except wasmtime.Trap as e:
             raise self._trap_error(e) from e
         except wasmtime.WasmtimeError as e:
@@ -377,7 +381,7 @@ class Instance:
                 return shape(self._invoke(index, args))
 
             return invoke
-        special = (
+        special: Any = (
             {
                 "_emscripten_memcpy_js": self._memcpy,
                 "emscripten_memcpy_big": self._memcpy,
@@ -429,7 +433,7 @@ class Instance:
         for n in ("stackSave", "emscripten_stack_get_current"):
             f = self.exports.get(n)
             if isinstance(f, wasmtime.Func):
-                return f(self.store)
+                return cast("int | None", f(self.store))
         return None
 
     def _stack_restore(self, sp: int) -> None:
@@ -518,7 +522,7 @@ class Instance:
         (ptr,) = self.call("malloc", n)
         if not ptr:
             raise WasmMemoryError(f"malloc_failed: malloc({n}) returned 0")
-        return ptr
+        return cast("int", ptr)
 
     def free(self, ptr: int) -> None:
         """Free guest memory at ``ptr`` with the guest's ``free``."""
@@ -548,7 +552,7 @@ class Instance:
         """Values of the exported mutable globals (restored by :meth:`restore` when given)."""
         out = {}
         for name, ext in self.exports.items():
-            if isinstance(ext, wasmtime.Global) and ext.type(self.store).mutability == "var":
+            if isinstance(ext, wasmtime.Global) and ext.type(self.store).mutable:
                 out[name] = ext.value(self.store)
         return out
 
