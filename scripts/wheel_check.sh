@@ -66,7 +66,8 @@ if banner is None:
     sys.exit("no 'listening' line:\n" + open(sys.argv[1]).read())
 with urllib.request.urlopen(f"http://127.0.0.1:{banner['port']}/~meta@1.0/info", timeout=30) as r:
     body = r.read().decode()
-    assert r.status == 200 and banner["address"] in body, (r.status, body[:500])
+    text = body + "".join(f"{k}: {v}\n" for k, v in r.headers.items())
+    assert r.status == 200 and banner["address"] in text, (r.status, text[:1000])
 print("wheel quickstart: served", banner["url"], "as", banner["address"])
 PY
 kill -TERM "$SERVER"
