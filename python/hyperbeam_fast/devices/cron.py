@@ -273,17 +273,22 @@ def _bad(text: str, status: int = 400) -> tuple[str, dict[str, Any]]:
 
 
 class Cron:
+    """``cron@1.0``: run a path once, or every interval, in the background of the node."""
+
     name = "cron@1.0"
 
     info = {"exports": ["once", "every", "stop"]}
 
     def once(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``once``: run the request's ``cron-path`` once, now, in the background (operator)."""
         return self._create("once", req, opts or {})
 
     def every(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``every``: run ``cron-path`` at each ``interval`` until stopped (operator only)."""
         return self._create("every", req, opts or {})
 
     def stop(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``stop``: end the task ``task`` (operator only; 404 for an unknown task)."""
         opts = opts or {}
         if not authority.is_operator(opts):
             return authority.refused("Stopping a cron@1.0 task")

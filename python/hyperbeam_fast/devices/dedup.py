@@ -24,6 +24,8 @@ def _handle(key: str, base: dict[str, Any], request: Any) -> tuple[str, Any]:
 
 
 class DedupDevice:
+    """``dedup@1.0``: a stack member that skips a request it has already seen."""
+
     name = "dedup@1.0"
     info = {"handler": _handle, "excludes": ["keys", "set"]}
 

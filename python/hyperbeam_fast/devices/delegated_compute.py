@@ -122,9 +122,12 @@ def _definition(base: dict[str, Any]) -> dict[str, Any]:
 
 
 class DelegatedComputeDevice:
+    """``delegated-compute@1.0``: a process's execution computed by a legacy ao compute unit."""
+
     name = NAME
 
     def init(self, base: dict[str, Any]) -> tuple[str, Any]:
+        """``init`` (also ``normalize``, ``snapshot``): the state as it is."""
         return "ok", base
 
     normalize = init
@@ -133,6 +136,7 @@ class DelegatedComputeDevice:
     def compute(
         self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
     ) -> tuple[str, Any]:
+        """``compute``: the results of the slot in ``request``, from the remote compute unit."""
         d = _definition(base)
         pid = msg_id(d, "all") if d is not base or d.get("type") else ""
         if not pid:

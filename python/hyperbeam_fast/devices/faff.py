@@ -40,13 +40,18 @@ def admissible(opts: dict[str, Any]) -> bool:
 
 
 class Faff:
+    """``faff@1.0``: a p4@1.0 pricing and ledger device that admits only its allow-list, for
+    free."""
+
     name = "faff@1.0"
     p4_direct = True  # p4@1.0 calls the methods below directly
 
     def estimate(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``estimate``: 0 for an admissible caller, else infinity (refused)."""
         return "ok", 0 if admissible(opts or {}) else INFINITY
 
     def debit(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``debit``: nothing to charge (every admitted price is 0)."""
         return "ok", True
 
     def balance(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:

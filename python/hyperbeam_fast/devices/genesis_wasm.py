@@ -229,6 +229,8 @@ def _priv(state: dict[str, Any], **items: Any) -> dict[str, Any]:
 
 
 class GenesisWasmDevice:
+    """``genesis-wasm@1.0``: a legacy AO process's execution run in this node's wasm-64@1.0."""
+
     name = NAME
     info = {"excludes": ["set", "keys"]}
 
@@ -249,6 +251,7 @@ class GenesisWasmDevice:
     def init(
         self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
     ) -> tuple[str, Any]:
+        """``init``: instantiate the process's module."""
         return self._instantiate(base, None, opts)
 
     def _instantiate(
@@ -281,6 +284,7 @@ class GenesisWasmDevice:
     def normalize(
         self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
     ) -> tuple[str, Any]:
+        """``normalize``: a live instance, restored from ``snapshot`` when there is none."""
         ctx = wasm64.context(base, PREFIX)
         if ctx is not None and ctx.instance is not None:
             return "ok", base
@@ -295,6 +299,7 @@ class GenesisWasmDevice:
     def snapshot(
         self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
     ) -> tuple[str, Any]:
+        """``snapshot``: the instance's memory, to restore from later."""
         ctx = wasm64.context(base, PREFIX)
         if ctx is None or ctx.instance is None:
             return "error", {"status": 500, "body": "genesis-wasm@1.0: no live instance"}
@@ -303,6 +308,7 @@ class GenesisWasmDevice:
     def compute(
         self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
     ) -> tuple[str, Any]:
+        """``compute``: run the slot's message through the module's ``handle``."""
         st = {k: v for k, v in base.items() if k != "results"}
         ctx = wasm64.context(st, PREFIX)
         if ctx is None or ctx.instance is None:

@@ -71,6 +71,7 @@ def _id(v: Any) -> str:
 
 
 def header_case(key: str) -> str:
+    """``key`` as an AOS tag name: each ``-``-separated word capitalised (``Block-Height``)."""
     return "-".join(w[:1].upper() + w[1:] for w in key.split("-"))
 
 
@@ -162,14 +163,19 @@ def env_json(process: dict[str, Any]) -> bytes:
 
 
 class JsonIfaceDevice:
+    """``json-iface@1.0``: AOS's JSON interface between a process's messages and its WASM
+    ``handle``."""
+
     name = NAME
 
     def init(self, base: dict[str, Any]) -> tuple[str, Any]:
+        """``init``: the state with ``function: handle``."""
         return "ok", {**base, "function": "handle"}
 
     def compute(
         self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
     ) -> tuple[str, Any]:
+        """``compute``: pass 1 prepares the call's JSON arguments, pass 2 reads its results."""
         p = base.get("pass", 1)
         if p in (1, "1", None):
             return self._prep_call(base, request)

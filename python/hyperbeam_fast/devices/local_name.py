@@ -69,6 +69,8 @@ def _not_found(key: str) -> tuple[str, dict[str, Any]]:
 
 
 class LocalName:
+    """``local-name@1.0``: names the node operator registers, looked up by anyone."""
+
     name = "local-name@1.0"
     info: dict[str, Any] = {"excludes": ["keys", "set", "direct_register", "find"]}
 
@@ -76,6 +78,7 @@ class LocalName:
         self.info = {**self.info, "default": self._default}
 
     def lookup(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``lookup``: the value registered under the request's ``key`` (404 if none)."""
         opts = opts or {}
         raw = req.get("key") if isinstance(req, dict) else None
         key = valid_name(raw)
@@ -85,6 +88,7 @@ class LocalName:
         return ("ok", got) if got is not None else _not_found(key)
 
     def register(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``register``: bind ``key`` to ``value`` (signed by the operator)."""
         opts = opts or {}
         req = req if isinstance(req, dict) else {}
         who = authority.operator_of(opts, path_signed=False)

@@ -88,6 +88,7 @@ def _err(status: int, body: Any, **extra: Any) -> tuple[str, dict[str, Any]]:
 
 
 def state_of(base: Any) -> LuaVM | None:
+    """The live Lua state in ``base``'s private keys, if any."""
     priv = base.get("priv") if isinstance(base, dict) else None
     st = priv.get("state") if isinstance(priv, dict) else None
     return st if isinstance(st, LuaVM) else None
@@ -195,6 +196,7 @@ def _limits(opts: dict[str, Any]) -> tuple[int, int]:
 
 
 def new_vm(opts: dict[str, Any]) -> LuaVM:
+    """A fresh Lua state with the memory and instruction limits of ``opts``, its helpers loaded."""
     mem, ins = _limits(opts)
     vm = LuaVM(memory=mem, instructions=ins)
     vm.helpers = vm.rt.execute(_HELPERS)
@@ -239,6 +241,7 @@ def initialize(base: dict[str, Any], opts: dict[str, Any]) -> tuple[str, Any]:
 
 
 def ensure_initialized(base: dict[str, Any], opts: dict[str, Any]) -> tuple[str, Any]:
+    """``base`` with a working Lua state: kept when live, else (re)initialised."""
     vm = state_of(base)
     if vm is not None and vm.broken is None:
         return "ok", base
@@ -349,20 +352,25 @@ def _params(p: Any) -> list[Any]:
 
 
 class LuaDevice:
+    """``lua@5.3a``: processes and functions written in Lua (docs/lua.md)."""
+
     name = NAME
 
     def info(self, msg: Any = None) -> dict[str, Any]:
+        """Every key but the device's own calls the Lua function of that name."""
         keys = list(msg.keys()) if isinstance(msg, dict) else []
         return {"default": self.call, "excludes": _EXCLUDES + keys}
 
     def init(
         self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
     ) -> tuple[str, Any]:
+        """``init``: load the message's Lua modules into a new state."""
         return ensure_initialized(base, opts)
 
     def normalize(
         self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
     ) -> tuple[str, Any]:
+        """``normalize``: a live state, restored from this node's sealed ``snapshot`` if needed."""
         vm = state_of(base)
         if vm is not None and vm.broken is None:
             return "ok", base
@@ -386,6 +394,7 @@ class LuaDevice:
     def snapshot(
         self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
     ) -> tuple[str, Any]:
+        """``snapshot``: the state as a checkpoint, sealed by this node."""
         vm = state_of(base)
         if vm is None or vm.broken is not None:
             return _err(500, "Cannot snapshot Lua state: state not initialized.")
@@ -397,6 +406,7 @@ class LuaDevice:
     def functions(
         self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
     ) -> tuple[str, Any]:
+        """``functions``: the names of the state's global functions."""
         vm = state_of(base)
         if vm is None:
             return "error", "not_found"
@@ -406,6 +416,8 @@ class LuaDevice:
     def call(
         self, key: str, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
     ) -> tuple[str, Any]:
+        """Call the Lua function ``function`` (default: ``key``) with the message, the request
+        and the options."""
         status, base = ensure_initialized(base, opts)
         if status != "ok":
             return status, base

@@ -60,6 +60,8 @@ def _text(v: Any) -> str:
 
 
 class Meta:
+    """``meta@1.0``: the node's configuration message and its update."""
+
     name = "meta@1.0"
 
     def info(self, base: Any = None, req: Any = None, opts: Any = None) -> Any:
@@ -77,6 +79,8 @@ class Meta:
         return node.update_info(req if isinstance(req, dict) else {}, opts)
 
     def build(self) -> dict[str, Any]:
+        """The node message (``info``'s body): node, version, operator address and public
+        settings."""
         from ..version import __version__
 
         return {

@@ -8,6 +8,8 @@ from ..ao import to_int as _int
 
 
 class MultipassDevice:
+    """``multipass@1.0``: ``pass`` until ``pass >= passes`` (a stack member)."""
+
     name = "multipass@1.0"
     info: dict[str, Any] = {"excludes": ["keys", "set"]}
 

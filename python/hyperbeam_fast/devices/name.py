@@ -19,6 +19,7 @@ def _text(v: Any) -> str:
 
 
 def resolvers(opts: dict[str, Any]) -> list[dict[str, Any]]:
+    """The name resolvers of ``opts['name_resolvers']`` (a list or a numbered map), in order."""
     rs = opts.get("name_resolvers") or []
     if isinstance(rs, dict):
         rs = [rs[k] for k in sorted(rs, key=lambda x: int(x) if str(x).isdigit() else 0)]

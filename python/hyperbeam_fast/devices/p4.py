@@ -164,6 +164,9 @@ def _hook_call(base: Any, hook: Any, opts: Any) -> tuple[Any, Any, Any, Any, dic
 
 
 class P4:
+    """``p4@1.0``: charge requests through a pricing and a ledger device (request/response
+    hooks)."""
+
     name = "p4@1.0"
     hook_direct = True  # devices/hook.py calls request/response without the resolver
 

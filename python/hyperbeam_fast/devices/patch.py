@@ -81,22 +81,27 @@ def _apply(
 
 
 class PatchDevice:
+    """``patch@1.0``: move the patches a process emitted into its state."""
+
     name = "patch@1.0"
 
     @staticmethod
     def all(base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]) -> tuple[str, Any]:
+        """``all``: apply every patch found in the base's ``patch-from`` key."""
         return _apply("all", base, request, opts)
 
     @staticmethod
     def patches(
         base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
     ) -> tuple[str, Any]:
+        """``patches``: apply the messages marked ``method: PATCH``."""
         return _apply("patches", base, request, opts)
 
     compute = patches
 
     @staticmethod
     def init(base: dict[str, Any]) -> tuple[str, Any]:
+        """``init`` (also ``normalize``, ``snapshot``): the state as it is."""
         return "ok", base
 
     normalize = init

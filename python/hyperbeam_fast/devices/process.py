@@ -93,6 +93,8 @@ def _text(v: Any) -> str:
 
 
 class ProcessDevice:
+    """``process@1.0``: a process: its scheduler, its execution stack and its computed states."""
+
     name = NAME
     info = {"excludes": ["init", "set", "keys"]}
 
@@ -112,6 +114,7 @@ class ProcessDevice:
     def slot(
         self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
     ) -> tuple[str, Any]:
+        """``slot``: the process's current slot, from its scheduler."""
         return _compute.slot(base, request, opts)
 
     def push(
@@ -129,6 +132,7 @@ class ProcessDevice:
     def compute(
         self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
     ) -> tuple[str, Any]:
+        """``compute``: the state after the requested slot (``as=execution``: a dry run)."""
         if _text(base.get("as", "")) == "execution":  # as=execution/compute: a dry run
             return _compute.dryrun(base, request, opts)
         return _compute.compute(base, request, opts)
@@ -136,6 +140,7 @@ class ProcessDevice:
     def results(
         self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
     ) -> tuple[str, Any]:
+        """``results``: the results of the state, or of the slot ``results=N``."""
         return _compute.results_at(base, request, opts)
 
     def as_(
@@ -151,11 +156,13 @@ class ProcessDevice:
     def now(
         self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
     ) -> tuple[str, Any]:
+        """``now``: the state after the latest assigned slot."""
         return _compute.now(base, request, opts)
 
     def snapshot(
         self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
     ) -> tuple[str, Any]:
+        """``snapshot``: a snapshot of the process's live execution state."""
         return _compute.snapshot(base, request, opts)
 
 

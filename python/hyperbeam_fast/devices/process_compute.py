@@ -46,11 +46,13 @@ def _text(v: Any) -> str:
 
 
 def definition(base: dict[str, Any]) -> dict[str, Any]:
+    """The process definition of ``base``: its ``process`` key, or ``base`` itself."""
     p = base.get("process")
     return p if isinstance(p, dict) else base
 
 
 def process_id(base: dict[str, Any]) -> str:
+    """The process ID: the ID of the definition, commitments included."""
     return msg_id(definition(base), "all")
 
 

@@ -104,11 +104,14 @@ def push(
 
 
 class PushDevice:
+    """``push@1.0``: schedule a message and push the messages its results send, recursively."""
+
     name = NAME
 
     def push(
         self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
     ) -> tuple[str, Any]:
+        """``push``: schedule ``request.body`` and push its outbox (see :func:`push`)."""
         return push(base, request, opts)
 
 

@@ -115,14 +115,18 @@ def _send(plan: tuple[Any, ...], opts: dict[str, Any]) -> tuple[str, Any]:
 
 
 class Relay:
+    """``relay@1.0``: send a request on to another node."""
+
     name = "relay@1.0"
 
     def call(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``call``: send the request to its peer and return the reply."""
         opts = opts or {}
         st, plan = _plan(base, req, opts)
         return _send(plan, opts) if st == "ok" else (st, plan)
 
     def cast(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``cast``: send the request to its peer without waiting for the reply."""
         opts = opts or {}
         st, plan = _plan(base, req, opts)
         if st != "ok":

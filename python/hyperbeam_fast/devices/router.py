@@ -51,6 +51,7 @@ def _matches(template: Any, msg: dict[str, Any]) -> bool:
 
 
 def find(msg: dict[str, Any], opts: dict[str, Any]) -> dict[str, Any] | None:
+    """The first route of ``opts`` whose template matches ``msg``'s path (or the URL itself)."""
     path = _text(msg.get("path")) or ""
     if path.startswith(("http://", "https://")):
         return {"node": path}
@@ -124,9 +125,12 @@ def route_uri(msg: dict[str, Any], opts: dict[str, Any]) -> tuple[str, Any]:
 
 
 class Router:
+    """``router@1.0``: the node's routes to other nodes."""
+
     name = "router@1.0"
 
     def routes(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``routes``: GET lists them; POST (signed by a route owner) adds one."""
         opts = opts or {}
         req = req if isinstance(req, dict) else {}
         method = (_text(req.get("method")) or "GET").upper()
@@ -152,11 +156,13 @@ class Router:
         return cast("tuple[str, Any]", node.add_route(route))
 
     def route(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``route``: the URI the request's ``route-path`` (or ``path``) is sent to."""
         req = req if isinstance(req, dict) else {}
         msg = {**req, "path": _text(req.get("route-path")) or _text(req.get("path")) or ""}
         return route_uri(msg, opts or {})
 
     def match(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``match``: the route that matches the request's path (``no_matches`` if none)."""
         req = req if isinstance(req, dict) else {}
         msg = {**req, "path": _text(req.get("route-path")) or _text(req.get("path")) or ""}
         r = find(msg, opts or {})

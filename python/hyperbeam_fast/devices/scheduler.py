@@ -43,6 +43,7 @@ _servers_lock = threading.Lock()
 
 
 def store_of(opts: dict[str, Any] | None) -> Store:
+    """The store the scheduler writes to: ``opts``' ``priv_store`` or ``store``."""
     opts = opts or {}
     for k in ("priv_store", "store"):
         s = opts.get(k)
@@ -229,6 +230,7 @@ def _has_slots(pid: str, opts: dict[str, Any]) -> bool:
 
 
 def server(pid: str, opts: dict[str, Any]) -> _Server:
+    """The scheduler of process ``pid`` on the store of ``opts`` (one per store and process)."""
     store = store_of(opts)
     key = (id(store), pid)
     s = _servers.get(key)
@@ -270,6 +272,8 @@ def _int(v: Any, default: int) -> int:
 
 
 class SchedulerDevice:
+    """``scheduler@1.0``: assign slots to a process's messages and serve its schedule."""
+
     name = NAME
     info = {"excludes": ["set", "keys"]}
 
@@ -280,6 +284,7 @@ class SchedulerDevice:
         opts: dict[str, Any],
         computed: bool = False,
     ) -> tuple[str, Any]:
+        """``schedule``: POST assigns the next slot to the body; GET returns the schedule."""
         method = _text(request.get("method", "GET")).upper()
         if method == "POST":
             return self.post_schedule(base, request, opts, computed)
@@ -361,6 +366,7 @@ class SchedulerDevice:
     def get_schedule(
         self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
     ) -> tuple[str, Any]:
+        """The assignments of a process from ``from`` to ``to``, in the requested format."""
         try:
             pid = find_target_id(base, request)
         except CodecError as e:
@@ -393,6 +399,7 @@ class SchedulerDevice:
     def slot(
         self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
     ) -> tuple[str, Any]:
+        """``slot``: the process's current slot, timestamp and hash-chain."""
         pid = find_target_id(base, request)
         s = server(pid, opts)
         w = opts.get("priv_wallet")
@@ -409,6 +416,7 @@ class SchedulerDevice:
     def status(
         self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
     ) -> tuple[str, Any]:
+        """``status``: the scheduler's address and the processes it serves."""
         w = opts.get("priv_wallet")
         store = store_of(opts)
         procs = [pid for (sid, pid) in list(_servers) if sid == id(store)]
@@ -421,6 +429,7 @@ class SchedulerDevice:
     def next(
         self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
     ) -> tuple[str, Any]:
+        """``next``: the assignment after ``at-slot`` (503 until it exists)."""
         at = _int(base.get("at-slot"), -1)
         pid = find_target_id(base, request)
         a = server(pid, opts).read(at + 1)
@@ -429,9 +438,11 @@ class SchedulerDevice:
         return "ok", {"body": a, "state": base}
 
     def checkpoint(self, base: dict[str, Any]) -> tuple[str, Any]:
+        """``checkpoint``: the state as it is."""
         return "ok", base
 
     def init(self, base: dict[str, Any]) -> tuple[str, Any]:
+        """``init``: the state as it is."""
         return "ok", base
 
 

@@ -62,6 +62,7 @@ def id_text(v: Any) -> str:
 
 
 def header_case(key: str) -> str:
+    """``key`` as an AOS tag name: each ``-``-separated word capitalised (``Block-Height``)."""
     return "-".join(w[:1].upper() + w[1:] for w in key.split("-"))
 
 

@@ -84,10 +84,14 @@ def steps(request: dict[str, Any]) -> int:
 
 
 class SimplePay:
+    """``simple-pay@1.0``: a p4@1.0 pricing and ledger device with per-request prices and
+    balances."""
+
     name = "simple-pay@1.0"
     p4_direct = True  # p4@1.0 calls the methods below directly
 
     def estimate(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``estimate``: the price of the request (0 for the operator)."""
         opts = opts or {}
         if authority.is_operator(opts):
             return "ok", 0
@@ -102,6 +106,7 @@ class SimplePay:
         return "ok", n * max(price, 0)
 
     def balance(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``balance``: the balance of the caller (or, from the ledger hook, of ``target``)."""
         opts = opts or {}
         req = req if isinstance(req, dict) else {}
         target = _text(req["target"]) if opts.get(LEDGER_CALL) and "target" in req else None
@@ -113,6 +118,7 @@ class SimplePay:
         return "ok", get_balance(target, opts)
 
     def debit(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``debit``: take the price from the payer's balance (only from the p4@1.0 hook)."""
         opts = opts or {}
         if not opts.get(LEDGER_CALL):
             return _bad("debit is only made by the node's p4@1.0 hook", 403)
@@ -136,6 +142,7 @@ class SimplePay:
         }
 
     def topup(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``topup``: add ``amount`` to ``recipient``'s balance (signed by the operator)."""
         opts = opts or {}
         req = req if isinstance(req, dict) else {}
         who = authority.operator_of(opts, path_signed=False)

@@ -43,6 +43,7 @@ class StackDevice:
     name = "stack@1.0"
 
     def info(self, msg: Any = None) -> dict[str, Any]:
+        """Every key goes to :meth:`router`; ``stack-keys`` (if set) are the exports."""
         out: dict[str, Any] = {"handler": self.router, "excludes": ["set", "keys"]}
         if isinstance(msg, dict) and msg.get("stack-keys") is not None:
             out["exports"] = msg["stack-keys"]
@@ -51,6 +52,7 @@ class StackDevice:
     def router(
         self, key: str, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
     ) -> tuple[str, Any]:
+        """Run ``key`` through the stack: fold (each member on the result of the last) or map."""
         if key == "keys":
             return ao.MESSAGE_DEVICE.keys(base)
         if key == "transform":

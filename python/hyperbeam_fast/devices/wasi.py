@@ -50,9 +50,12 @@ def _vfs_path(filename: str) -> list[str]:
 
 
 class WasiDevice:
+    """``wasi@1.0``: the WASI preview-1 imports a WASM image needs, over a virtual file system."""
+
     name = NAME
 
     def init(self, base: dict[str, Any]) -> tuple[str, Any]:
+        """``init``: the standard file descriptors and an empty virtual file system."""
         out = deep_put(base, STDLIB, {"device": NAME})
         out["file-descriptors"] = {
             "0": {"filename": "/dev/stdin", "offset": 0},
@@ -63,14 +66,17 @@ class WasiDevice:
         return "ok", out
 
     def compute(self, base: dict[str, Any]) -> tuple[str, Any]:
+        """``compute``: the state as it is."""
         return "ok", base
 
     def stdout(self, base: dict[str, Any]) -> tuple[str, Any]:
+        """``stdout``: what the image wrote to ``/dev/stdout``."""
         return "ok", walk(base, ["vfs", "dev", "stdout"]) or b""
 
     # ---- imports (base = library message with `state`) --------------------------------------
 
     def fd_write(self, base: dict[str, Any], request: dict[str, Any]) -> tuple[str, Any]:
+        """The ``fd_write`` import: append the gathered buffers to the file."""
         state = base.get("state") or {}
         fd, iovs, n, nwritten = (_args(request) + [0, 0, 0, 0])[:4]
         inst = _inst(request)
@@ -90,6 +96,7 @@ class WasiDevice:
         return "ok", {"state": state, "results": [0]}
 
     def fd_read(self, base: dict[str, Any], request: dict[str, Any]) -> tuple[str, Any]:
+        """The ``fd_read`` import: read from the file at its offset into the buffers."""
         state = base.get("state") or {}
         fd, iovs, n, nread = (_args(request) + [0, 0, 0, 0])[:4]
         inst = _inst(request)
@@ -107,9 +114,11 @@ class WasiDevice:
         return "ok", {"state": state, "results": [0]}
 
     def clock_time_get(self, base: dict[str, Any]) -> tuple[str, Any]:
+        """The ``clock_time_get`` import: errno 1, no time written (AOS stays deterministic)."""
         return "ok", {"state": base.get("state"), "results": [1]}
 
     def environ_sizes_get(self, base: dict[str, Any], request: dict[str, Any]) -> tuple[str, Any]:
+        """The ``environ_sizes_get`` import: no environment variables."""
         inst = _inst(request)
         a = _args(request)
         if len(a) >= 2:
@@ -118,6 +127,7 @@ class WasiDevice:
         return "ok", {"state": base.get("state"), "results": [0]}
 
     def proc_exit(self, request: dict[str, Any]) -> tuple[str, Any]:
+        """The ``proc_exit`` import: a trap that ends the call."""
         code = (_args(request) or [0])[0]
         raise WasmTrap(f"proc_exit({code})")
 

@@ -60,6 +60,7 @@ class ComputeGate:
 
     @staticmethod
     def limit(opts: dict[str, Any]) -> int:
+        """How many computations may run at once under ``opts``."""
         n = opts.get("process_compute_workers")
         if n is not None:
             return max(1, int(n))
@@ -67,6 +68,7 @@ class ComputeGate:
         return max(1, threads // 4)
 
     def enter(self, opts: dict[str, Any]) -> bool:
+        """Wait for a free place (a nested call has one); ``False`` when none comes in time."""
         depth = getattr(self._mine, "depth", 0)
         if depth == 0:
             limit = self.limit(opts)
@@ -87,6 +89,7 @@ class ComputeGate:
         return True
 
     def leave(self) -> None:
+        """Give back the place :meth:`enter` took."""
         self._mine.depth -= 1
         if self._mine.depth == 0:
             with self._guard:
@@ -109,6 +112,7 @@ def prefixes(base: dict[str, Any]) -> tuple[str, str]:
 
 
 def join(*parts: str) -> list[str]:
+    """The non-empty ``/``-separated segments of ``parts``, as one path list."""
     out: list[str] = []
     for p in parts:
         out.extend(s for s in p.split("/") if s)
@@ -162,6 +166,7 @@ class WasmContext:
 
     # HB's priv <p>/write and <p>/read
     def write(self, data: bytes | str) -> int:
+        """Write ``data`` into the instance's memory (its ``malloc``): the pointer."""
         assert self.instance is not None
         try:
             return self.instance.write_string(data)  # runs the guest's malloc
@@ -170,6 +175,7 @@ class WasmContext:
             raise
 
     def read(self, ptr: Any) -> bytes:
+        """The NUL-terminated string at ``ptr`` in the instance's memory."""
         assert self.instance is not None
         if isinstance(ptr, list):
             ptr = ptr[0]
@@ -178,6 +184,7 @@ class WasmContext:
     def handle_import(
         self, inst: Instance, module: str, func: str, args: list[Any], sig: str
     ) -> list[Any]:
+        """Resolve the call of an import through the stdlib device at ``prefix/stdlib/module``."""
         state = self.state
         lib_path = join(self.prefix, "stdlib", module)
         lib = walk(state, lib_path)
@@ -358,11 +365,14 @@ def _numbers(params: Any) -> list[Any] | None:
 
 
 class Wasm64Device:
+    """``wasm-64@1.0``: run WASM images (memory64 included) with wasmtime."""
+
     name = NAME
 
     def init(
         self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
     ) -> tuple[str, Any]:
+        """``init``: instantiate the image of the message."""
         try:
             ctx = _new_context(base, opts)
         except WasmError as e:
@@ -372,6 +382,7 @@ class Wasm64Device:
     def normalize(
         self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
     ) -> tuple[str, Any]:
+        """``normalize``: a live instance, restored from ``snapshot`` when there is none."""
         p = prefixes(base)[1]
         live = context(base, p)
         if live is not None and live.instance is not None:  # (None: closed, see release)
@@ -401,6 +412,7 @@ class Wasm64Device:
     def compute(
         self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
     ) -> tuple[str, Any]:
+        """``compute``: call ``function`` with ``parameters``; the results under ``results``."""
         status, base = self.normalize(base, request, opts)
         if status != "ok":
             return status, base
@@ -452,21 +464,25 @@ class Wasm64Device:
         return "ok", deep_put(after, res_path, res)
 
     def snapshot(self, base: dict[str, Any]) -> tuple[str, Any]:
+        """``snapshot``: the instance's memory, to restore from later."""
         ctx = context(base)
         if ctx is None or ctx.instance is None:
             return "error", {"status": 500, "body": "no_wasm_instance"}
         return "ok", {"body": ctx.instance.snapshot()}
 
     def terminate(self, base: dict[str, Any]) -> tuple[str, Any]:
+        """``terminate``: drop the live instance."""
         return "ok", _with_priv(base, _priv_key(prefixes(base)[1]), None)
 
     def instance(self, base: dict[str, Any]) -> tuple[str, Any]:
+        """``instance``: the live instance (404 when there is none)."""
         ctx = context(base)
         if ctx is None:
             return "error", {"status": 404, "body": "no_wasm_instance"}
         return "ok", ctx.instance
 
     def import_(self, base: dict[str, Any], request: dict[str, Any]) -> tuple[str, Any]:
+        """``import``: run one import call of the instance through its handler."""
         ctx = context(base)
         if ctx is None or ctx.instance is None:
             return "error", {"status": 404, "body": "no_wasm_instance"}

@@ -96,6 +96,7 @@ class LuaVM:
         self._run(fn)
 
     def call(self, name: bytes, *args: Any) -> tuple[Any, ...]:
+        """Call the global function ``name`` with ``args`` under the limits: its results."""
         fn = self.globals[name]
         if fn is None:
             raise LuaError(f"attempt to call a nil value (global '{_text(name)}')")
@@ -128,12 +129,15 @@ class LuaVM:
         return self.ctl[b"host"](call)
 
     def run(self, fn: Any, *args: Any) -> tuple[Any, ...]:
+        """Call the Lua function ``fn`` with ``args`` under the limits: its results."""
         return self._run(fn, *args)
 
     def memory_used(self) -> int:
+        """The bytes of memory the state holds."""
         return int(self.rt.get_memory_used())
 
     def close(self) -> None:
+        """Mark the state closed: it is not used again."""
         self.broken = self.broken or "closed"
 
 

@@ -147,4 +147,5 @@ def httpsig_to(tabm: dict[Any, Any], map_order: str = OTP27) -> dict[bytes, byte
 
 
 def content_digest(body: bytes) -> bytes:
+    """§6.4 ``content-digest``: ``sha-256=:<base64 of the SHA-256 of body>:``."""
     return b"sha-256=:" + b64std(sha256(body)).encode("ascii") + b":"

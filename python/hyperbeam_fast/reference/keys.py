@@ -25,6 +25,7 @@ def is_atom(x: object) -> bool:
 
 def lowercase(b: bytes) -> bytes:
     # `string:lowercase` is Unicode-aware on UTF-8; fall back to ASCII for invalid UTF-8.
+    """§2.2 ``string:lowercase``: Unicode-aware on UTF-8, ASCII otherwise."""
     try:
         return b.decode("utf-8").lower().encode("utf-8")
     except UnicodeDecodeError:

@@ -58,6 +58,7 @@ def b64std(b: bytes) -> str:
 
 
 def as_bytes(x: str | bytes | bytearray) -> bytes:
+    """A ``str`` as its UTF-8 bytes; bytes as they are."""
     return x.encode("utf-8") if isinstance(x, str) else bytes(x)
 
 
