@@ -133,6 +133,22 @@ def test_memory_limit():
     assert inst.memory_size() <= 4 << 20
 
 
+GLOBALS = """(module
+  (global $g (export "counter") (mut i32) (i32.const 7))
+  (global (export "fixed") i32 (i32.const 1))
+  (func (export "bump") (global.set $g (i32.add (global.get $g) (i32.const 1)))))"""
+
+
+def test_globals_snapshot_has_the_mutable_globals_and_restores():
+    inst = Instance(load_module(GLOBALS.encode()))
+    assert inst.globals_snapshot() == {"counter": 7}  # the immutable one is left out
+    inst.call("bump")
+    inst.call("bump")
+    assert inst.globals_snapshot() == {"counter": 9}
+    inst.restore(b"", {"counter": 7})
+    assert inst.globals_snapshot() == {"counter": 7}
+
+
 def test_malformed_module():
     with pytest.raises(WasmCompileError):
         load_module(b"\0asm\x01\0\0\0garbage")

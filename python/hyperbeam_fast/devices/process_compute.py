@@ -31,7 +31,7 @@ _ZERO_PAGE = bytes(SNAPSHOT_PAGE)
 #: Live states kept at most (``process_live_max``) and their WASM memory (``process_live_memory``).
 LIVE_MAX = 64
 LIVE_MEMORY = 2 << 30
-_live: OrderedDict[tuple[int, str], dict] = OrderedDict()  # least recently used first
+_live: OrderedDict[tuple[int, str], dict[str, Any]] = OrderedDict()  # least recently used first
 _live_mem: dict[tuple[int, str], int] = {}  # WASM bytes of each live state, when it was kept
 _live_guard = threading.Lock()
 _locks: dict[tuple[int, str], threading.RLock] = {}
@@ -46,16 +46,18 @@ def _text(v: Any) -> str:
     return v.decode() if isinstance(v, bytes) else str(v)
 
 
-def definition(base: dict) -> dict:
+def definition(base: dict[str, Any]) -> dict[str, Any]:
+    """The process definition of ``base``: its ``process`` key, or ``base`` itself."""
     p = base.get("process")
     return p if isinstance(p, dict) else base
 
 
-def process_id(base: dict) -> str:
+def process_id(base: dict[str, Any]) -> str:
+    """The process ID: the ID of the definition, commitments included."""
     return msg_id(definition(base), "all")
 
 
-def _key(pid: str, opts: dict) -> tuple[int, str]:
+def _key(pid: str, opts: dict[str, Any]) -> tuple[int, str]:
     return (id(store_of(opts)), pid)
 
 
@@ -88,7 +90,7 @@ def forget_live() -> None:
     _sched.forget_servers()
 
 
-def _keep_live(k: tuple[int, str], state: dict, opts: dict) -> None:
+def _keep_live(k: tuple[int, str], state: dict[str, Any], opts: dict[str, Any]) -> None:
     """Make ``state`` the live state of ``k`` (most recently used), then close the least
     recently used others while more than ``process_live_max`` are kept or their WASM memory is
     over ``process_live_memory`` (a process that is computing right now is never evicted); a
@@ -130,7 +132,7 @@ def _busy(k: tuple[int, str], delta: int) -> None:
             _computing.pop(k, None)
 
 
-def _iopts(opts: dict) -> dict:
+def _iopts(opts: dict[str, Any]) -> dict[str, Any]:
     """Options for the executor's internal resolutions: no result cache, no hashpaths."""
     o = {k: v for k, v in opts.items() if k != "store"}
     s = opts.get("store")
@@ -140,12 +142,14 @@ def _iopts(opts: dict) -> dict:
     return o
 
 
-def _exec_device(d: dict) -> Any:
+def _exec_device(d: dict[str, Any]) -> Any:
     return d.get("execution-device") or "stack@1.0"
 
 
-def _run_as(state: dict, req: dict | str, opts: dict) -> tuple[str, Any]:
-    d = state.get("process") if isinstance(state.get("process"), dict) else state
+def _run_as(
+    state: dict[str, Any], req: dict[str, Any] | str, opts: dict[str, Any]
+) -> tuple[str, Any]:
+    d = state["process"] if isinstance(state.get("process"), dict) else state
     st = {**state, "device": _exec_device(d)}
     if "input-prefix" not in st:
         st["input-prefix"] = "process"
@@ -155,12 +159,12 @@ def _run_as(state: dict, req: dict | str, opts: dict) -> tuple[str, Any]:
     return status, out
 
 
-def public_state(state: dict) -> dict:
+def public_state(state: dict[str, Any]) -> dict[str, Any]:
     """The state without its private keys (the live instance), as it is cached."""
     return {k: v for k, v in state.items() if not k.startswith("priv")}
 
 
-def _snapshot(state: dict, opts: dict) -> dict:
+def _snapshot(state: dict[str, Any], opts: dict[str, Any]) -> dict[str, Any]:
     status, out = _run_as(state, {"path": "snapshot", "mode": "Map"}, opts)
     if status != "ok" or not isinstance(out, dict):
         return {}
@@ -173,7 +177,7 @@ def _snapshot(state: dict, opts: dict) -> dict:
     }
 
 
-def _init(d: dict, pid: str, opts: dict) -> tuple[str, Any]:
+def _init(d: dict[str, Any], pid: str, opts: dict[str, Any]) -> tuple[str, Any]:
     state = {k: v for k, v in d.items() if k != "commitments"}
     state["process"] = d
     status, out = _run_as(state, {"path": "init"}, opts)
@@ -193,7 +197,7 @@ def _snapshot_dir(pid: str, slot: int | str) -> str:
     return f"computed/{pid}/snapshot/{slot}"
 
 
-def _write_snapshot(pid: str, slot: int, snap: dict, store: Any) -> None:
+def _write_snapshot(pid: str, slot: int, snap: dict[str, Any], store: Any) -> None:
     """Store ``{device-key: {body: memory}}`` at ``computed/<pid>/snapshot/<slot>`` in one batch.
 
     Each memory is kept as ``<key>/size`` plus, for every 64 KiB page that is not all zeros,
@@ -217,7 +221,7 @@ def _write_snapshot(pid: str, slot: int, snap: dict, store: Any) -> None:
             b.write(f"{d}/{k}/size", str(len(body)).encode())
 
 
-def _read_snapshot(pid: str, n: int, store: Any) -> dict:
+def _read_snapshot(pid: str, n: int, store: Any) -> dict[str, Any]:
     """The snapshot stored for slot ``n`` (see :func:`_write_snapshot`)."""
     d = _snapshot_dir(pid, n)
     out = {}
@@ -236,7 +240,7 @@ def _read_snapshot(pid: str, n: int, store: Any) -> dict:
     return out
 
 
-def _from_snapshot(pid: str, target: int, opts: dict) -> dict | None:
+def _from_snapshot(pid: str, target: int, opts: dict[str, Any]) -> dict[str, Any] | None:
     store = store_of(opts)
     slots = [n for n in cache.list_numbered(f"computed/{pid}/snapshot", store) if n <= target]
     for n in reversed(slots):
@@ -256,7 +260,7 @@ def _from_snapshot(pid: str, target: int, opts: dict) -> dict | None:
     return None
 
 
-def compute_to(base: dict, target: int, opts: dict) -> tuple[str, Any]:
+def compute_to(base: dict[str, Any], target: int, opts: dict[str, Any]) -> tuple[str, Any]:
     """Compute the process of ``base`` up to slot ``target`` (runtime §12.3 ``compute``)."""
     if not wasm64.GATE.enter(opts):
         return "error", {
@@ -277,7 +281,7 @@ def compute_to(base: dict, target: int, opts: dict) -> tuple[str, Any]:
 
 
 def _compute_locked(
-    d: dict, pid: str, k: tuple[int, str], target: int, opts: dict
+    d: dict[str, Any], pid: str, k: tuple[int, str], target: int, opts: dict[str, Any]
 ) -> tuple[str, Any]:
     store = store_of(opts)
     live = _live.get(k)
@@ -309,7 +313,7 @@ def _compute_locked(
     )
     budget = _compute_budget(opts)
     deadline = None if budget is None else time.monotonic() + budget
-    pending: list[tuple[dict, dict | None]] = []
+    pending: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
     try:
         while at < target:
             if deadline is not None and at > start and time.monotonic() > deadline:
@@ -377,7 +381,7 @@ def _compute_locked(
     return "ok", state
 
 
-def _compute_budget(opts: dict) -> float | None:
+def _compute_budget(opts: dict[str, Any]) -> float | None:
     """Seconds one compute request may run (``process_compute_timeout``; default half the node's
     ``resolve_timeout``, so that with the slot running past it the client still gets the 503,
     not a 504); None: no bound (no node, e.g. the CLI)."""
@@ -390,7 +394,7 @@ def _compute_budget(opts: dict) -> float | None:
     return float(_text(v))
 
 
-def _rebuild(d: dict, pid: str, target: int, opts: dict) -> tuple[str, Any]:
+def _rebuild(d: dict[str, Any], pid: str, target: int, opts: dict[str, Any]) -> tuple[str, Any]:
     """A fresh state at or below ``target``: the newest snapshot, else ``init``."""
     state = _from_snapshot(pid, target, opts)
     if state is not None:
@@ -422,14 +426,14 @@ def _mark_failed(pid: str, slot: int, why: str, store: Any) -> None:
         b.write(f"{_failed_dir(pid)}/{slot}", why.encode())
 
 
-def _failed_slot(state: dict, assignment: dict, why: str) -> dict:
+def _failed_slot(state: dict[str, Any], assignment: dict[str, Any], why: str) -> dict[str, Any]:
     """The state after a failed slot: the state before it with an error result, shaped as the
     stack's own error results are (wasm-64's ``type``/``error``; json-iface adds ``status``,
     ``body`` and an empty ``outbox``)."""
     dev = _failed_results_of(state)
     if dev is not None:  # an execution device with its own error results (genesis-wasm@1.0)
         return _advance({**state, "results": dev(state, why)}, assignment)
-    results: dict = {"type": "error", "error": why}
+    results: dict[str, Any] = {"type": "error", "error": why}
     stack = definition(state).get("device-stack")
     names = stack.values() if isinstance(stack, dict) else stack if isinstance(stack, list) else []
     if any(_text(n).lower() == "json-iface@1.0" for n in names):
@@ -437,7 +441,7 @@ def _failed_slot(state: dict, assignment: dict, why: str) -> dict:
     return _advance({**state, "results": results}, assignment)
 
 
-def _failed_results_of(state: dict) -> Any:
+def _failed_results_of(state: dict[str, Any]) -> Any:
     """The execution device's ``failed_results(state, why)``, if it has one."""
     try:
         dev = ao.load_device(_text(_exec_device(definition(state))), {})
@@ -447,14 +451,16 @@ def _failed_results_of(state: dict) -> Any:
     return f if callable(f) else None
 
 
-def _advance(out: dict, assignment: dict) -> dict:
+def _advance(out: dict[str, Any], assignment: dict[str, Any]) -> dict[str, Any]:
     """``out`` as the state at ``assignment``'s slot: its ``at-slot`` and hashpath chain."""
     prev = _text(out.get("state-hashpath") or msg_id(definition(out), "all"))
     hp = _hashpath({"priv": {"hashpath": prev}}, assignment)
     return {**out, "at-slot": int(_text(assignment.get("slot"))), "state-hashpath": hp}
 
 
-def _compute_slot(state: dict, assignment: dict, opts: dict) -> tuple[str, Any]:
+def _compute_slot(
+    state: dict[str, Any], assignment: dict[str, Any], opts: dict[str, Any]
+) -> tuple[str, Any]:
     inp = assignment if assignment.get("path") else {**assignment, "path": "compute"}
     st = {k: v for k, v in state.items() if k != "results"}
     try:
@@ -469,7 +475,9 @@ def _compute_slot(state: dict, assignment: dict, opts: dict) -> tuple[str, Any]:
     return "ok", _advance({**out, "state-hashpath": prev}, assignment)
 
 
-def _store_results(pid: str, pending: list[tuple[dict, dict | None]], opts: dict) -> None:
+def _store_results(
+    pid: str, pending: list[tuple[dict[str, Any], dict[str, Any] | None]], opts: dict[str, Any]
+) -> None:
     """Write the computed states in ``pending`` (emptied), in slot order: each state linked from
     ``computed/<pid>/slot/<n>`` and ``computed/<pid>/<state ID>`` (runtime §12.4, one batch),
     then its snapshot, if one was taken, beside it (:func:`_write_snapshot`).
@@ -495,7 +503,9 @@ def _store_results(pid: str, pending: list[tuple[dict, dict | None]], opts: dict
 # ---- the keys of process@1.0 (ProcessDevice delegates here) ----------------------------------
 
 
-def schedule(base: dict, request: dict, opts: dict, computed: bool = False) -> tuple[str, Any]:
+def schedule(
+    base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any], computed: bool = False
+) -> tuple[str, Any]:
     """``schedule`` on the process's scheduler; a body without ``target`` goes to this process.
     ``computed``: the body is an outbox message of a computed slot (push@1.0), which the
     scheduler takes unsigned; anything else must be signed."""
@@ -511,12 +521,12 @@ def schedule(base: dict, request: dict, opts: dict, computed: bool = False) -> t
     return _sched.DEVICE.schedule({"process": d}, req, opts, computed)
 
 
-def slot(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+def slot(base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]) -> tuple[str, Any]:
     """``slot`` on the process's scheduler."""
     return _sched.DEVICE.slot({"process": definition(base)}, request, opts)
 
 
-def compute(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+def compute(base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]) -> tuple[str, Any]:
     """``compute``: to ``request.slot``, or (none) to the scheduler's current slot."""
     slot = request.get("slot")
     if slot is None:
@@ -528,14 +538,16 @@ def compute(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
     return compute_to(base, target, opts)
 
 
-def now(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+def now(base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]) -> tuple[str, Any]:
     """``now``: compute to the scheduler's current slot."""
     pid = process_id(base)
     cur = _sched.server(pid, opts).current
     return compute_to(base, cur, opts)
 
 
-def results_at(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+def results_at(
+    base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+) -> tuple[str, Any]:
     """``results``: the results of ``base`` (a state); with ``results=<slot>`` (aoconnect's
     ``compute/results=N``, docs/node.md) those of that slot of ``base``'s process."""
     n = request.get("results")
@@ -561,7 +573,7 @@ def results_at(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
 _DRYRUN_DROP = frozenset({"path", "method"})
 
 
-def dryrun(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+def dryrun(base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]) -> tuple[str, Any]:
     """Compute ``request`` (the message, signed or not: what it says of its signer holds only
     where its signature does) against the latest state of ``base``'s process on a copy of
     that state, without scheduling it; nothing is written (the schedule, the live state and the
@@ -619,7 +631,9 @@ def dryrun(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
         wasm64.GATE.leave()
 
 
-def snapshot(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+def snapshot(
+    base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+) -> tuple[str, Any]:
     """``snapshot``: the live state's execution devices' snapshot (404 without a live state)."""
     pid = process_id(base)
     st = _live.get(_key(pid, opts))

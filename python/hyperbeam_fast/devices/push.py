@@ -33,7 +33,11 @@ def _text(v: Any) -> str:
 
 
 def push(
-    base: dict, request: dict, opts: dict, depth: int | None = None, computed: bool = False
+    base: dict[str, Any],
+    request: dict[str, Any],
+    opts: dict[str, Any],
+    depth: int | None = None,
+    computed: bool = False,
 ) -> tuple[str, Any]:
     """Schedule ``request.body`` (signed, unless ``computed``: an outbox message) and push."""
     if depth is None:
@@ -100,9 +104,14 @@ def push(
 
 
 class PushDevice:
+    """``push@1.0``: schedule a message and push the messages its results send, recursively."""
+
     name = NAME
 
-    def push(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def push(
+        self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
+        """``push``: schedule ``request.body`` and push its outbox (see :func:`push`)."""
         return push(base, request, opts)
 
 

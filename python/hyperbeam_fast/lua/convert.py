@@ -10,7 +10,7 @@ Python object nor Python a Lua table."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import msgpack
 
@@ -53,9 +53,14 @@ def _safe(v: Any, depth: int = 0) -> Any:
 def pack(v: Any) -> bytes:
     """``v`` as the binary the prelude's ``mp_decode`` reads."""
     try:
-        return msgpack.packb(v, use_bin_type=True, default=_default, strict_types=False)
+        return cast(
+            "bytes", msgpack.packb(v, use_bin_type=True, default=_default, strict_types=False)
+        )
     except OverflowError:
-        return msgpack.packb(_safe(v), use_bin_type=True, default=_default, strict_types=False)
+        return cast(
+            "bytes",
+            msgpack.packb(_safe(v), use_bin_type=True, default=_default, strict_types=False),
+        )
     except (ValueError, TypeError) as e:  # msgpack's nesting limit, odd keys
         raise ConvertError(f"message cannot enter Lua: {e}") from e
 

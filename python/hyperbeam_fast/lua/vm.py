@@ -41,6 +41,9 @@ class LuaVM:
     Luerl states are values, so HyperBEAM keeps the state from before a failed call; a C Lua
     state has moved on, so its owner rebuilds it (process@1.0 rolls the slot back)."""
 
+    #: The Lua helper functions devices/lua.py loads into the state (``install_helpers``).
+    helpers: Any
+
     def __init__(self, memory: int = DEFAULT_MEMORY, instructions: int = DEFAULT_INSTRUCTIONS):
         self.rt = _lupa.LuaRuntime(
             encoding=None,
@@ -62,7 +65,7 @@ class LuaVM:
 
     # ---- running code ----------------------------------------------------------------------
 
-    def _run(self, fn: Any, *args: Any) -> tuple:
+    def _run(self, fn: Any, *args: Any) -> tuple[Any, ...]:
         self._begin(self.instructions)
         try:
             out = fn(*args)
@@ -92,13 +95,14 @@ class LuaVM:
             raise LuaError(f"Lua module {name or ''} does not load: {_text(err)}".strip())
         self._run(fn)
 
-    def call(self, name: bytes, *args: Any) -> tuple:
+    def call(self, name: bytes, *args: Any) -> tuple[Any, ...]:
+        """Call the global function ``name`` with ``args`` under the limits: its results."""
         fn = self.globals[name]
         if fn is None:
             raise LuaError(f"attempt to call a nil value (global '{_text(name)}')")
         return self._run(fn, *args)
 
-    def invoke(self, name: bytes, args: list) -> tuple[bool, Any]:
+    def invoke(self, name: bytes, args: list[Any]) -> tuple[bool, Any]:
         """Call global ``name`` with message values ``args``: ``(True, [results])``, or
         ``(False, error value)`` for a Lua error (the state has moved on: see :attr:`broken`)."""
         out = self._run(self._invoke, name, pack(args))
@@ -124,13 +128,16 @@ class LuaVM:
 
         return self.ctl[b"host"](call)
 
-    def run(self, fn: Any, *args: Any) -> tuple:
+    def run(self, fn: Any, *args: Any) -> tuple[Any, ...]:
+        """Call the Lua function ``fn`` with ``args`` under the limits: its results."""
         return self._run(fn, *args)
 
     def memory_used(self) -> int:
+        """The bytes of memory the state holds."""
         return int(self.rt.get_memory_used())
 
     def close(self) -> None:
+        """Mark the state closed: it is not used again."""
         self.broken = self.broken or "closed"
 
 

@@ -66,7 +66,7 @@ def _text(v: Any) -> str:
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
-def _signed_part(singleton: dict) -> dict:
+def _signed_part(singleton: dict[str, Any]) -> dict[str, Any]:
     """What a signed request's signers signed, to be stored: an ANS-104 data item without the
     method and path the node added (its commitment covers the item only); an httpsig request
     as it is (its signature may cover ``path``)."""

@@ -8,7 +8,9 @@ store's local ``store`` option).
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
+from typing import Any, cast
 
 from ..exceptions import HyperbeamError, NoViableStore
 from .base import Batch, Kind, Store, join
@@ -77,7 +79,7 @@ class StoreChain(Store):
         hit = self._first("read", k)
         if hit is None:
             return None
-        s, value = hit  # type: ignore[misc]
+        s, value = cast("tuple[Store, bytes]", hit)
         if self.write_through and s.scope == "remote":
             local = self.local_writable()
             if local is not None:
@@ -87,17 +89,17 @@ class StoreChain(Store):
     def type(self, key: str | Sequence[str]) -> Kind | None:
         """The kind of ``key`` in the first store that has it."""
         hit = self._first("type", join(key))
-        return None if hit is None else hit[1]  # type: ignore[index,return-value]
+        return None if hit is None else hit[1]  # type: ignore[index]
 
     def list(self, key: str | Sequence[str]) -> list[str] | None:
         """The children of group ``key`` in the first store that has it."""
         hit = self._first("list", join(key))
-        return None if hit is None else hit[1]  # type: ignore[index,return-value]
+        return None if hit is None else hit[1]  # type: ignore[index]
 
     def read_link(self, key: str | Sequence[str]) -> str | None:
         """The target of link ``key`` in the first store that has it."""
         hit = self._first("read_link", join(key))
-        return None if hit is None else hit[1]  # type: ignore[index,return-value]
+        return None if hit is None else hit[1]  # type: ignore[index]
 
     def exists(self, key: str | Sequence[str]) -> bool:
         """Whether any store of the chain has ``key``."""
@@ -121,7 +123,7 @@ class StoreChain(Store):
             raise err
         return first if first is not None else k
 
-    def _entry(self, path: str):  # noqa: ANN202 - used by resolve() callers
+    def _entry(self, path: str) -> Any:  # noqa: ANN202 - used by resolve() callers
         for s in self.stores:
             try:
                 e = s._entry(path)
@@ -131,10 +133,10 @@ class StoreChain(Store):
                 return e
         return None
 
-    def _children(self, path: str) -> list[str]:
+    def _children(self, path: str) -> builtins.list[str]:
         return self.list(path) or []
 
-    def _apply(self, ops: list[tuple]) -> None:
+    def _apply(self, ops: builtins.list[tuple[Any, ...]]) -> None:
         self.primary._apply(ops)
 
     def batch(self) -> Batch:

@@ -25,6 +25,7 @@ import shutil
 import stat
 import tempfile
 from collections.abc import Sequence
+from typing import Any
 
 from ..exceptions import InvalidStorePath, StoreCorrupt, StoreError
 from .base import GROUP, LINK, RAW, Entry, Store, disk_usage, join
@@ -259,7 +260,7 @@ class FSStore(Store):
                 os.unlink(tmp)
             raise StoreError(f"cannot link {rel!r}: {e}") from e
 
-    def _apply(self, ops: list[tuple]) -> None:
+    def _apply(self, ops: list[tuple[Any, ...]]) -> None:
         stage: str | None = None
         staged: dict[str, str] = {}  # new top-level group -> its staging directory
         late_links: list[tuple[str, str]] = []

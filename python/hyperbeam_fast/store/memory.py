@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 from ..exceptions import StoreError
 from .base import GROUP, LINK, RAW, Entry, Store
@@ -50,7 +51,7 @@ class MemoryStore(Store):
                 out.append((n, e))
         return out
 
-    def _apply(self, ops: list[tuple]) -> None:
+    def _apply(self, ops: list[tuple[Any, ...]]) -> None:
         if self._closed:
             raise StoreError("the store is closed")
         with self._lock:

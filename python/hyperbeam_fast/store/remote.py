@@ -14,7 +14,8 @@ from __future__ import annotations
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 from ..exceptions import HyperbeamError, StoreError
 from ..node.http import TRANSPORT_RESPONSE_HEADERS
@@ -65,7 +66,7 @@ class RemoteStore(Store):
             raise StoreError(f"remote store {self.url} unreachable: {e}") from e
         return headers, body
 
-    def read_message(self, key: str | list[str]) -> dict | bytes | None:
+    def read_message(self, key: str | list[str]) -> dict[str, Any] | bytes | None:
         """The message (or binary) the remote node has at ``key``; ``None`` for a miss."""
         got = self._fetch(join(key))
         if got is None:
@@ -79,7 +80,9 @@ class RemoteStore(Store):
         if body:
             enc["body"] = body
         try:
-            return convert(enc, "structured@1.0", "httpsig@1.0")
+            return cast(
+                "dict[str, Any] | bytes | None", convert(enc, "structured@1.0", "httpsig@1.0")
+            )
         except HyperbeamError as e:
             raise StoreError(f"remote store {self.url}: undecodable reply for {key!r}") from e
 
@@ -92,7 +95,7 @@ class RemoteStore(Store):
             return None
         return (RAW, r) if isinstance(r, bytes) else (GROUP, None)
 
-    def resolve(self, key: str | list[str]) -> str:
+    def resolve(self, key: str | Sequence[str]) -> str:
         """``key`` as a path: the remote node follows links itself."""
         return join(key)  # links are resolved by the remote node
 
@@ -100,7 +103,7 @@ class RemoteStore(Store):
         r = self.read_message(path)
         return list(r) if isinstance(r, dict) else []
 
-    def _apply(self, ops: list[tuple]) -> None:
+    def _apply(self, ops: list[tuple[Any, ...]]) -> None:
         raise StoreError("RemoteStore is read-only")
 
     def reset(self) -> None:

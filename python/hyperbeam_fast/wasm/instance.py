@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import wasmtime
 
@@ -48,7 +48,7 @@ _mem_write = _native.wasm_mem_write
 _mem_write_cstr = _native.wasm_mem_write_cstr
 _mem_cstr = _native.wasm_mem_cstr
 
-ImportHandler = Callable[["Instance", str, str, list, str], Sequence[Any] | None]
+ImportHandler = Callable[["Instance", str, str, list[Any], str], Sequence[Any] | None]
 
 _SIG = {
     "i32": "i",
@@ -130,7 +130,7 @@ class _RawFunc:
         self._getters = [(i, f) for i, f in enumerate(results)]
         self._keep = (func,)
 
-    def __call__(self, args: Sequence[Any]) -> list:
+    def __call__(self, args: Sequence[Any]) -> list[Any]:
         buf = self._buf
         for (i, f), v in zip(self._setters, args, strict=True):
             setattr(buf[i], f, v)
@@ -157,7 +157,7 @@ def _raw_func(store: wasmtime.Store, func: wasmtime.Func, ty: wasmtime.FuncType)
         return None
 
 
-def _zero_handler(inst: Instance, module: str, name: str, args: list, sig: str) -> list:
+def _zero_handler(inst: Instance, module: str, name: str, args: list[Any], sig: str) -> list[Any]:
     return []
 
 
@@ -220,7 +220,9 @@ class Instance:
                 )
             sig = signature(ty)
             self.imports.append((imp.module, imp.name or "", sig))
-            linker.define_func(imp.module, imp.name, ty, self._host(imp.module, imp.name, ty, sig))
+            linker.define_func(
+                imp.module, imp.name or "", ty, self._host(imp.module, imp.name or "", ty, sig)
+            )
         self._start_call()
         try:
             self.instance = linker.instantiate(self.store, module)
@@ -237,7 +239,7 @@ class Instance:
             kind = type(ext).__name__.lower()
             sig = signature(et.type) if isinstance(et.type, wasmtime.FuncType) else ""
             self.export_sigs.append((kind, et.name, sig))
-        self._funcs: dict[str, tuple[wasmtime.Func, list, int]] = {}
+        self._funcs: dict[str, tuple[wasmtime.Func, list[Any], int]] = {}
         self._raw: dict[str, _RawFunc] = {}
         self.raw_calls = raw_calls
         mems = [e for e in self.exports.values() if isinstance(e, wasmtime.Memory)]
@@ -248,7 +250,9 @@ class Instance:
             self.call("__wasm_call_ctors")
 
     @classmethod
-    def from_image(cls, data: bytes, import_handler: ImportHandler | None = None, **kw: Any):
+    def from_image(
+        cls, data: bytes, import_handler: ImportHandler | None = None, **kw: Any
+    ) -> Instance:
         """Load (compile or take from cache) and instantiate an image."""
         return cls(load_module(data), import_handler, **kw)
 
@@ -294,7 +298,7 @@ class Instance:
         if store is not None:
             store.close()
 
-    def func(self, name: str) -> tuple[wasmtime.Func, list, int]:
+    def func(self, name: str) -> tuple[wasmtime.Func, list[Any], int]:
         """The exported function ``name``, its parameter converters and result count (cached)."""
         f = self._funcs.get(name)
         if f is None:
@@ -310,7 +314,7 @@ class Instance:
                     self._raw[name] = raw
         return f
 
-    def call(self, name: str, *params: Any) -> list:
+    def call(self, name: str, *params: Any) -> list[Any]:
         """Call export ``name``; returns its results as a list. Traps raise :class:`WasmTrap`
         (:class:`WasmFuelExhausted` when out of fuel); the instance stays usable for memory
         reads, and (except after a fuel exhaustion mid-way) for further calls.
@@ -330,7 +334,7 @@ class Instance:
             return self.call_func(raw, args)
         return self.call_func(fn, args)
 
-    def call_func(self, fn: wasmtime.Func | _RawFunc, args: Sequence[Any]) -> list:
+    def call_func(self, fn: wasmtime.Func | _RawFunc, args: Sequence[Any]) -> list[Any]:
         """Call ``fn`` (a ``wasmtime.Func`` of this store, or a raw-path function) with fuel
         refilled for an outermost call; wasmtime traps become :class:`WasmError`."""
         outer = self._depth == 0
@@ -338,7 +342,7 @@ class Instance:
             self._start_call()
         self._depth += 1
         try:
-            r = fn(args) if type(fn) is _RawFunc else fn(self.store, *args)
+            r = fn(args) if type(fn) is _RawFunc else fn(self.store, *args)  # type: ignore[arg-type]
         except wasmtime.Trap as e:
             raise self._trap_error(e) from e
         except wasmtime.WasmtimeError as e:
@@ -359,7 +363,7 @@ class Instance:
 
     # ---- imports ----------------------------------------------------------------------------
 
-    def _host(self, module: str, name: str, ty: wasmtime.FuncType, sig: str) -> Callable:
+    def _host(self, module: str, name: str, ty: wasmtime.FuncType, sig: str) -> Callable[..., Any]:
         rconv = [_converter(t) for t in ty.results]
         n = len(rconv)
 
@@ -377,7 +381,7 @@ class Instance:
                 return shape(self._invoke(index, args))
 
             return invoke
-        special = (
+        special: Any = (
             {
                 "_emscripten_memcpy_js": self._memcpy,
                 "emscripten_memcpy_big": self._memcpy,
@@ -400,7 +404,7 @@ class Instance:
 
         return host
 
-    def _invoke(self, index: int, args: tuple) -> list:
+    def _invoke(self, index: int, args: tuple[Any, ...]) -> list[Any]:
         sp = self._stack_save()
         if self.table is None:
             raise WasmError("invoke_* needs an exported __indirect_function_table")
@@ -429,7 +433,7 @@ class Instance:
         for n in ("stackSave", "emscripten_stack_get_current"):
             f = self.exports.get(n)
             if isinstance(f, wasmtime.Func):
-                return f(self.store)
+                return cast("int | None", f(self.store))
         return None
 
     def _stack_restore(self, sp: int) -> None:
@@ -439,18 +443,18 @@ class Instance:
                 f(self.store, sp)
                 return
 
-    def _throw_longjmp(self, *_: Any) -> list:
+    def _throw_longjmp(self, *_: Any) -> list[Any]:
         raise _Longjmp()
 
-    def _set_temp(self, v: int) -> list:
+    def _set_temp(self, v: int) -> list[Any]:
         self._temp_ret0 = v
         return []
 
-    def _memcpy(self, dest: int, src: int, num: int) -> list:
+    def _memcpy(self, dest: int, src: int, num: int) -> list[Any]:
         self.write(dest, self.read(src, num))
         return []
 
-    def _resize_heap(self, requested: int) -> list:
+    def _resize_heap(self, requested: int) -> list[Any]:
         if self.memory is None:
             return [0]
         cur = self.memory_size()
@@ -518,7 +522,7 @@ class Instance:
         (ptr,) = self.call("malloc", n)
         if not ptr:
             raise WasmMemoryError(f"malloc_failed: malloc({n}) returned 0")
-        return ptr
+        return cast("int", ptr)
 
     def free(self, ptr: int) -> None:
         """Free guest memory at ``ptr`` with the guest's ``free``."""
@@ -548,7 +552,7 @@ class Instance:
         """Values of the exported mutable globals (restored by :meth:`restore` when given)."""
         out = {}
         for name, ext in self.exports.items():
-            if isinstance(ext, wasmtime.Global) and ext.type(self.store).mutability == "var":
+            if isinstance(ext, wasmtime.Global) and ext.type(self.store).mutable:
                 out[name] = ext.value(self.store)
         return out
 
