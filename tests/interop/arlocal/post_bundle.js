@@ -21,7 +21,9 @@ async function main() {
   tx.addTag("Bundle-Format", "binary");
   tx.addTag("Bundle-Version", "2.0.0");
   await arweave.transactions.sign(tx, jwk);
-  const res = await arweave.transactions.post(tx);
+  // the whole transaction with its data in one body (arlocal keeps it whole for /tx/<id>/data;
+  // a chunked upload would leave that empty)
+  const res = await arweave.api.post("tx", tx);
   await arweave.api.get("mine");
   process.stdout.write(JSON.stringify({ id: tx.id, status: res.status }) + "\n");
 }
