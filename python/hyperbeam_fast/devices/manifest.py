@@ -62,6 +62,15 @@ def as_manifest(msg: Any) -> Any:
     return {**msg, "device": NAME} if is_manifest(msg) else msg
 
 
+def _is_manifest_base(msg: Any) -> bool:
+    return isinstance(msg, dict) and (is_manifest(msg) or _text(msg.get("device")) == NAME)
+
+
+def names_manifest(msgs: Any) -> bool:
+    """Whether a message list starts at a manifest (the node resolves those in its pool)."""
+    return isinstance(msgs, list) and bool(msgs) and _is_manifest_base(msgs[0])
+
+
 def with_index(msgs: Any, load: Callable[[str], Any]) -> Any:
     """A request for a manifest's ID alone, as a request for its ``index`` (the loaded message
     replaces the ID, so it is read once); any other message list unchanged."""
@@ -72,7 +81,7 @@ def with_index(msgs: Any, load: Callable[[str], Any]) -> Any:
     loaded = load(msgs[0])
     if loaded is None:
         return msgs  # the resolution loads it again and reports the miss
-    if isinstance(loaded, dict) and (is_manifest(loaded) or loaded.get("device") == NAME):
+    if _is_manifest_base(loaded):
         return [as_manifest(loaded), {"path": "index"}]
     return [loaded]
 

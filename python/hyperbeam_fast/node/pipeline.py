@@ -524,7 +524,7 @@ class Node:
                 msgs = e
             if inline and not isinstance(msgs, PathError):
                 cheap = cheap_steps(msgs, self._inline_store, self.metrics)
-                if cheap is None:
+                if cheap is None or manifest.names_manifest(cheap):
                     return Deferred(singleton, codec, msgs, req_headers)
                 msgs = cheap
         except Exception as e:  # noqa: BLE001 - a request never crashes the node
