@@ -95,7 +95,9 @@ class Arlocal:
                     break
                 time.sleep(0.2)
         self.stop()
-        raise RuntimeError(f"arlocal did not start: {(workdir / 'arlocal.log').read_text()[-2000:]}")
+        raise RuntimeError(
+            f"arlocal did not start: {(workdir / 'arlocal.log').read_text()[-2000:]}"
+        )
 
     def post(self, items: list[bytes], wallet_file: Path) -> str:
         """Post ``items`` as one bundle; wait until arlocal's GraphQL has each of them."""
@@ -119,13 +121,18 @@ class Arlocal:
         raise AssertionError("arlocal did not index the bundle's items")
 
     def graphql_has(self, ident: str) -> bool:
-        q = {"query": f'{{ transactions(ids: ["{ident}"], first: 1) {{ edges {{ node {{ id }} }} }} }}'}
+        edges = "edges { node { id } }"
+        q = {"query": f'{{ transactions(ids: ["{ident}"], first: 1) {{ {edges} }} }}'}
         req = urllib.request.Request(
             f"{self.url}/graphql",
             data=json.dumps(q).encode(),
             headers={"content-type": "application/json"},
         )
-        return bool(json.loads(urllib.request.urlopen(req, timeout=10).read())["data"]["transactions"]["edges"])
+        return bool(
+            json.loads(urllib.request.urlopen(req, timeout=10).read())["data"]["transactions"][
+                "edges"
+            ]
+        )
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -217,7 +224,11 @@ def net(tmp_path_factory, wallets):
         ("hello", b"Hello World", [(b"Data-Protocol", b"ao"), (b"Content-Type", b"text/plain")]),
         ("plain", b"no ao tag here", [(b"Content-Type", b"text/plain")]),
         ("lied", b"the gateway alters these bytes", [(b"Content-Type", b"text/plain")]),
-        ("index", b"<html><body><h1>Hello, permaweb</h1></body></html>", [(b"Content-Type", b"text/html")]),
+        (
+            "index",
+            b"<html><body><h1>Hello, permaweb</h1></body></html>",
+            [(b"Content-Type", b"text/html")],
+        ),
         ("js", b"console.log('app');", [(b"Content-Type", b"application/javascript")]),
         ("404", b"<html>not here</html>", [(b"Content-Type", b"text/html")]),
     ]:
@@ -305,7 +316,11 @@ def test_node_reads_through_the_gateway_and_serves_a_manifest_app(net, tmp_path)
         st, h, body2 = _get(node.url, f"/{ids['manifest']}")
         assert st == 200 and h["content-type"] == "text/html" and body2 == body
         st, h, body = _get(node.url, f"/{ids['manifest']}/assets/app.js")
-        assert (st, h["content-type"], body) == (200, "application/javascript", b"console.log('app');")
+        assert (st, h["content-type"], body) == (
+            200,
+            "application/javascript",
+            b"console.log('app');",
+        )
         st, h, body = _get(node.url, f"/{ids['manifest']}/nowhere.html")
         assert (st, body) == (200, b"<html>not here</html>")
         # HyperBEAM's explicit form
@@ -362,8 +377,12 @@ def test_process_with_a_module_only_the_gateway_has(net, aos_wasm, wallets, tmp_
             node.url, "/~scheduler@1.0/schedule", {"method": "POST", "body": proc}, timeout=TIMEOUT
         )
         assert st == "ok" and a["slot"] == 0, a
-        m = hb.commit({"target": pid, "action": "Eval", "data": "return 1 + 1", "type": "Message"}, w1)
-        st, a = client.post(node.url, f"/{pid}/schedule", {"method": "POST", "body": m}, timeout=TIMEOUT)
+        m = hb.commit(
+            {"target": pid, "action": "Eval", "data": "return 1 + 1", "type": "Message"}, w1
+        )
+        st, a = client.post(
+            node.url, f"/{pid}/schedule", {"method": "POST", "body": m}, timeout=TIMEOUT
+        )
         assert st == "ok", a
         got = client.get(node.url, f"/{pid}/compute/results/data?slot={a['slot']}", timeout=TIMEOUT)
         assert got == ("ok", b"2")

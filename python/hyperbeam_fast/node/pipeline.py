@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import _native, ao, cache
-from ..devices import manifest
 from ..commitments import commit, proven, signers
+from ..devices import manifest
 from ..exceptions import (
     DeviceNotFound,
     HyperbeamError,

@@ -6,8 +6,8 @@ See :mod:`hyperbeam_fast.store.base` for the interface and its semantics.
 
 from .base import GROUP, LINK, MAX_HOPS, RAW, Batch, Store, join
 from .chain import StoreChain
-from .gateway import GatewayStore
 from .fs import FSStore
+from .gateway import GatewayStore
 from .memory import MemoryStore
 from .remote import RemoteStore
 from .rocksdb import RocksDBStore

@@ -206,7 +206,9 @@ class GatewayStore(Store):
         anchor = node.get("anchor") or ""
         tags = node.get("tags") or []
         if not isinstance(tags, list) or not all(
-            isinstance(t, dict) and isinstance(t.get("name"), str) and isinstance(t.get("value"), str)
+            isinstance(t, dict)
+            and isinstance(t.get("name"), str)
+            and isinstance(t.get("value"), str)
             for t in tags
         ):
             raise StoreCorrupt(f"gateway answer for {k!r}: malformed tags")
