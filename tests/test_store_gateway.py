@@ -31,7 +31,7 @@ ID = "p45HPD-ENkLS7Ykqrx6p_DYGbmeHDeeF8LJ09N2K53g"
 
 def test_non_ids_are_misses_without_a_request():
     gw = GatewayStore(f"http://127.0.0.1:{free_port()}", timeout=0.5)  # nothing listens
-    for key in ("data/abc", f"{ID}/{ID}", "short", ID + "x", "a" * 42 + "!"):
+    for key in ("data/abc", f"{ID}/{ID}", "short", ID + "x", ID + "\n", "a" * 42 + "!"):
         assert gw.read_message(key) is None
     with pytest.raises(StoreError, match="unreachable"):
         gw.read_message(ID)
@@ -149,18 +149,131 @@ def test_manifest_resolve_hyperbeam_scenario(node):
     assert st == 422 and b"no valid id" in b
 
 
-def test_gateway_reads_do_not_block_the_event_loop_path(node, tmp_path):
-    # a chain with a gateway keeps the inline fast path over its local part
+def test_gateway_reads_do_not_block_the_event_loop_path():
+    # a chain with a gateway keeps the event-loop fast path over its local part
     n = Node({"force_signed": False}, hb.Wallet.generate(), "memory+gateway:http://127.0.0.1:1")
     try:
-        assert n._local_store and type(n._inline_store).__name__ == "MemoryStore"
         mid = cache.write({"a": "1"}, n.store)
-        assert n.handle("GET", f"/{mid}/a", [], b"")[2] == b"1"
-        # a miss goes to the gateway (nothing listens): a 404, not a crash or a hang
+        got = n.handle_inline("GET", f"/{mid}/a", [])
+        assert isinstance(got, tuple) and got[0] == 200 and got[2] == b"1"
+        # a local miss is not read on the event loop: it goes to the pool (the gateway)
+        d = n.handle_inline("GET", f"/{ID}/a", [])
+        assert d is not None and not isinstance(d, tuple)
+        # where nothing listens: a 404, not a crash or a hang
         done: list = []
-        t = threading.Thread(target=lambda: done.append(n.handle("GET", f"/{ID}/a", [], b"")))
+        t = threading.Thread(target=lambda: done.append(n.finish(d)))
         t.start()
         t.join(30)
         assert done and done[0][0] == 404
     finally:
         n.close()
+
+
+class _Liar:
+    """A gateway whose GraphQL reply and raw data the test sets (``graphql``, ``raw``)."""
+
+    def __init__(self) -> None:
+        import http.server
+
+        self.graphql: tuple[int, bytes] = (200, b"{}")
+        self.raw: tuple[int, bytes] = (200, b"")
+        liar = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a: object) -> None:
+                pass
+
+            def _send(self, got: tuple[int, bytes]) -> None:
+                self.send_response(got[0])
+                self.send_header("content-length", str(len(got[1])))
+                self.end_headers()
+                self.wfile.write(got[1])
+
+            def do_POST(self) -> None:  # noqa: N802
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                self._send(liar.graphql)
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._send(liar.raw)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def answer(self, node: dict) -> None:
+        body = {"data": {"transactions": {"edges": [{"node": node}]}}}
+        self.graphql = (200, json.dumps(body).encode())
+
+
+def test_lying_and_broken_gateways_are_refused():
+    import base64
+
+    from hyperbeam_fast import _native
+    from hyperbeam_fast.codecs import ans104
+    from hyperbeam_fast.exceptions import StoreCorrupt
+
+    w = hb.Wallet.generate()
+    raw = _native.ans104_serialize(
+        _native.ans104_sign(
+            {"tags": [(b"Type", b"Module")], "data": b"real", "target": b"", "anchor": b""}, w._key
+        )
+    )
+    tx = ans104.parse(raw)
+
+    def b64(b: bytes) -> str:
+        return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+    ident = b64(tx["id"])
+    good = {
+        "id": ident,
+        "anchor": "",
+        "signature": b64(tx["signature"]),
+        "recipient": "",
+        "owner": {"key": b64(tx["owner"])},
+        "tags": [{"name": "Type", "value": "Module"}],
+        "data": {"size": "4"},
+    }
+    liar = _Liar()
+    gw = GatewayStore(liar.url, timeout=5, max_size=1000)
+    try:
+        liar.answer(good)
+        liar.raw = (200, b"real")
+        assert gw.read_message(ident)["data"] == b"real"  # the honest answer reads
+        refused = [
+            ({**good, "id": "B" * 43}, b"real", "is about"),
+            ({**good, "signature": "!!"}, b"real", "not base64url"),
+            ({**good, "signature": b64(b"x" * 65)}, b"real", "only RSA data items"),
+            ({**good, "signature": b64(b"\1" * 512)}, b"real", "not that ID's"),
+            ({**good, "tags": [{"name": "Type", "value": "Process"}]}, b"real", "does not verify"),
+            ({**good, "tags": "nope"}, b"real", "malformed tags"),
+            ({**good, "owner": None}, b"real", "owner is not a string"),
+            (good, b"fake", "does not verify"),
+            (good, b"real!", "GraphQL says 4"),
+            ({**good, "recipient": b64(b"\1" * 5)}, b"real", "no data item"),
+        ]
+        for node, data, why in refused:
+            liar.answer(node)
+            liar.raw = (200, data)
+            with pytest.raises(StoreCorrupt, match=why):
+                gw.read_message(ident)
+            local = MemoryStore()
+            with pytest.raises(hb.NotFound):
+                cache.read(ident, StoreChain([local, gw], write_through=True))
+            assert not local.exists(ident)  # nothing of a refused answer is cached
+        liar.answer(good)
+        for graphql, raw_reply, why in [
+            ((500, b"oops"), (200, b"real"), "HTTP 500"),
+            ((200, b"not json"), (200, b"real"), "no transactions"),
+            ((200, b'{"errors": [1]}'), (200, b"real"), "no transactions"),
+            ((200, b"x" * (2 << 20)), (200, b"real"), "over"),
+            (liar.graphql, (200, b"x" * 1001), "over 1000 bytes"),
+            (liar.graphql, (404, b""), "no data at"),
+        ]:
+            liar.graphql, liar.raw = graphql, raw_reply
+            with pytest.raises(StoreError, match=why):
+                gw.read_message(ident)
+        liar.graphql = (200, b'{"data": {"transactions": {"edges": []}}}')
+        assert gw.read_message(ident) is None  # unknown to the gateway: a miss
+    finally:
+        liar.server.shutdown()
+        liar.server.server_close()

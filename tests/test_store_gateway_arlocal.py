@@ -357,7 +357,12 @@ def test_process_with_a_module_only_the_gateway_has(net, aos_wasm, wallets, tmp_
     _, w1, _ = wallets
     mid, raw = item(w1, aos_wasm, MODULE_TAGS)
     ar.post([raw], wfile)
-    node = NodeProc(tmp_path / "node", store=f"{tmp_path / 'db'}+gateway:{shim.url}")
+    # the gateway named by config.flat's `gateway` key, after the local store
+    node = NodeProc(
+        tmp_path / "node",
+        config=f"gateway: {shim.url}\ngateway_timeout: 30\n",
+        store=f"{tmp_path / 'db'}+gateway",
+    )
     try:
         proc = hb.commit(
             {

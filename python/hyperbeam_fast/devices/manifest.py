@@ -38,7 +38,7 @@ NAME = "manifest@1.0"
 CONTENT_TYPE = "application/x.arweave-manifest+json"
 #: The largest manifest parsed (bytes).
 MAX_MANIFEST = 8 * 1024 * 1024
-_ID = re.compile(r"^[A-Za-z0-9_-]{43}$")
+_ID = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 def _text(v: Any) -> str:
@@ -76,7 +76,7 @@ def with_index(msgs: Any, load: Callable[[str], Any]) -> Any:
     replaces the ID, so it is read once); any other message list unchanged."""
     if not isinstance(msgs, list) or len(msgs) != 1 or not isinstance(msgs[0], str):
         return msgs
-    if not _ID.match(msgs[0]):
+    if not _ID.fullmatch(msgs[0]):
         return msgs
     loaded = load(msgs[0])
     if loaded is None:
@@ -108,7 +108,7 @@ def parse(base: Any) -> dict[str, Any]:
 
 def _entry_id(entry: Any) -> str | None:
     ident = entry.get("id") if isinstance(entry, dict) else None
-    return ident if isinstance(ident, str) and _ID.match(ident) else None
+    return ident if isinstance(ident, str) and _ID.fullmatch(ident) else None
 
 
 def serve(ident: str, opts: dict) -> Any:

@@ -30,11 +30,13 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..codecs import ans104
 from ..exceptions import HyperbeamError, StoreCorrupt, StoreError
 from .base import GROUP, RAW, Entry, Store, join
 
 #: A base64url ID of 32 bytes (43 characters), the only keys this store answers.
-_ID = re.compile(r"^[A-Za-z0-9_-]{43}$")
+_ID = re.compile(r"[A-Za-z0-9_-]{43}")
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 #: ``hb_gateway_client:item_spec/0``: the fields an ANS-104 item is rebuilt from.
 ITEM_SPEC = (
     "node { id anchor signature recipient owner { key } fee { winston } "
@@ -49,6 +51,8 @@ _RSA_SIG = 512
 def _b64url(s: Any, what: str, key: str) -> bytes:
     if not isinstance(s, str):
         raise StoreCorrupt(f"gateway answer for {key!r}: {what} is not a string")
+    if not _B64URL.fullmatch(s):
+        raise StoreCorrupt(f"gateway answer for {key!r}: {what} is not base64url")
     try:
         return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
     except (ValueError, TypeError):
@@ -185,7 +189,7 @@ class GatewayStore(Store):
     def read_item(self, key: str | Sequence[str]) -> bytes | None:
         """The verified binary data item with ID ``key`` (``None``: not an ID, or unknown)."""
         k = join(key)
-        if not _ID.match(k):
+        if not _ID.fullmatch(k):
             return None
         node = self._graphql_node(k)
         if node is None:
@@ -228,12 +232,10 @@ class GatewayStore(Store):
             "tags": [(t["name"].encode(), t["value"].encode()) for t in tags],
             "data": data,
         }
-        from ..codecs import ans104
-
         try:
             item = ans104.serialize_tx(tx)
             ok = ans104.verify_item(item)
-        except HyperbeamError as e:
+        except (HyperbeamError, ValueError, TypeError, OverflowError) as e:
             raise StoreCorrupt(f"gateway answer for {k!r} is no data item: {e}") from e
         if not ok:
             raise StoreCorrupt(
@@ -247,11 +249,9 @@ class GatewayStore(Store):
         item = self.read_item(key)
         if item is None:
             return None
-        from ..codecs import ans104
-
         try:
             return ans104.decode(item)
-        except HyperbeamError as e:
+        except (HyperbeamError, ValueError, TypeError) as e:
             raise StoreCorrupt(f"gateway item {join(key)!r} does not decode: {e}") from e
 
     # --- the store interface, in terms of whole reads ----------------------------------------
