@@ -72,15 +72,16 @@ def names_manifest(msgs: Any) -> bool:
 
 
 def with_index(msgs: Any, load: Callable[[str], Any]) -> Any:
-    """A request for a manifest's ID alone, as a request for its ``index`` (the loaded message
-    replaces the ID, so it is read once); any other message list unchanged."""
+    """A request for a manifest's ID alone, as a request for its ``index``. The loaded message
+    replaces the ID (so it is read once, and a miss asks a gateway once): ``None`` when the
+    ID alone is requested and is a miss; any other message list unchanged."""
     if not isinstance(msgs, list) or len(msgs) != 1 or not isinstance(msgs[0], str):
         return msgs
     if not _ID.fullmatch(msgs[0]):
         return msgs
     loaded = load(msgs[0])
     if loaded is None:
-        return msgs  # the resolution loads it again and reports the miss
+        return None
     if _is_manifest_base(loaded):
         return [as_manifest(loaded), {"path": "index"}]
     return [loaded]

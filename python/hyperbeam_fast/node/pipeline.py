@@ -167,8 +167,10 @@ def store_parts(text: str) -> list[str]:
                 f"unknown store {part!r}: a store is memory, DIR, rocksdb:DIR, fs:DIR, "
                 "http(s)://peer or gateway[:URL] (joined with +)"
             )
-        if part in ("fs:", "rocksdb:", "gateway:"):
+        if part in ("fs:", "rocksdb:"):
             raise ConfigError(f"store {part!r} names no directory")
+        if part == "gateway:":
+            raise ConfigError("store 'gateway:' names no URL (gateway alone uses the option)")
     if not parts:
         raise ConfigError(f"bad store spec {text!r}")
     return parts
@@ -198,7 +200,15 @@ def open_store(spec: Any, sync: bool = False, opts: dict[str, Any] | None = None
     (:func:`gateway_store`; a chain with one writes its reads through to the local store).
     ``sync``: fsync every write of the local stores (``store_sync: always``). Any other
     ``name:`` prefix is a :class:`ConfigError` (not a directory of that name)."""
-    from ..store import FSStore, MemoryStore, RemoteStore, RocksDBStore, Store, StoreChain
+    from ..store import (
+        FSStore,
+        GatewayStore,
+        MemoryStore,
+        RemoteStore,
+        RocksDBStore,
+        Store,
+        StoreChain,
+    )
 
     if isinstance(spec, Store):
         return spec
@@ -220,7 +230,7 @@ def open_store(spec: Any, sync: bool = False, opts: dict[str, Any] | None = None
             stores.append(RocksDBStore(path, sync=sync))
     if len(stores) == 1:
         return stores[0]
-    gateway = any(type(s).__name__ == "GatewayStore" for s in stores)
+    gateway = any(isinstance(s, GatewayStore) for s in stores)
     return StoreChain(stores, write_through=gateway)
 
 
@@ -595,8 +605,10 @@ class Node:
                 msgs = res["body"]
         steps_before = 0
         try:
-            msgs = manifest.with_index(msgs, self._load)
-            st, res = ao.resolve_many(msgs, opts)
+            loaded = manifest.with_index(msgs, self._load)
+            if loaded is None:  # the ID alone, a miss: as resolve_many([ID]) answers it
+                return "not_found", {"status": 404, "body": "not_found"}
+            st, res = ao.resolve_many(loaded, opts)
         except HyperbeamError as e:
             text = str(e)
             if isinstance(e, DeviceNotFound):  # an unknown device: a 404 naming it
