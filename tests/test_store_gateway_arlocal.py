@@ -9,7 +9,8 @@ arlocal has no ``/raw/<id>`` (and its ``/<id>`` serves a manifest's index, not t
 so the test puts a shim in front of it (:class:`Shim`, the smallest we found): ``/graphql`` is
 passed through; ``/raw/<id>`` reads the bundles this test posted from arlocal
 (``/tx/<bundle>/data``) and answers the item's data. The shim can also alter one item's data
-(a gateway lying about an ID) and go down (the local copy must serve then).
+(a gateway lying about an ID) and go down (the local copy must serve then). The bundle's own
+layer-1 transaction is served from ``/tx/<id>/data``: it is refused (only data items are read).
 """
 
 from __future__ import annotations
@@ -207,6 +208,8 @@ class Shim:
         want = _b64url_decode(ident.encode())
         for b in self.ar.bundles:
             blob = urllib.request.urlopen(f"{self.ar.url}/tx/{b}/data", timeout=30).read()
+            if b == ident:  # a layer-1 transaction: its data is the bundle
+                return _b64url_decode(blob)
             for tx in ans104.unbundle(_b64url_decode(blob)):
                 if tx["id"] == want:
                     return tx["data"]
@@ -256,7 +259,7 @@ def net(tmp_path_factory, wallets):
         [(b"Content-Type", b"application/x.arweave-manifest+json")],
     )
     items.append(raw)
-    ar.post(items, wfile)
+    ids["bundle"] = ar.post(items, wfile)
     yield ar, shim, ids, wfile
     shim.stop()
     ar.stop()
@@ -273,6 +276,9 @@ def test_gateway_store_reads_verified_items_and_refuses_lies(net):
     assert gw.read_message("data/abc") is None
     assert gw.read_message(f"{ids['hello']}/{ids['plain']}") is None
     assert gw.read_message("A" * 43) is None
+    # the bundle itself is a layer-1 transaction: not rebuilt, so refused (docs/devices.md)
+    with pytest.raises(StoreCorrupt, match="layer-1 transaction"):
+        gw.read_message(ids["bundle"])
     # the subindex filter: only items with Data-Protocol: ao
     ao_only = GatewayStore(shim.url, subindex=[{"name": "Data-Protocol", "value": "ao"}])
     assert ao_only.read_message(ids["hello"])["data"] == b"Hello World"

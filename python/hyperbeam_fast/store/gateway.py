@@ -236,7 +236,9 @@ class GatewayStore(Store):
             item = ans104.serialize_tx(tx)
             ok = ans104.verify_item(item)
         except (HyperbeamError, ValueError, TypeError, OverflowError) as e:
-            raise StoreCorrupt(f"gateway answer for {k!r} is no data item: {e}") from e
+            raise StoreCorrupt(
+                f"gateway answer for {k!r} is no data item (a layer-1 transaction is not read): {e}"
+            ) from e
         if not ok:
             raise StoreCorrupt(
                 f"gateway answer for {k!r} does not verify as a data item with that ID "
