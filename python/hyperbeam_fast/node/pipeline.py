@@ -20,12 +20,15 @@ from typing import Any
 
 from .. import _native, ao, cache
 from ..commitments import commit, proven, signers
+from ..devices import manifest
 from ..exceptions import (
     DeviceNotFound,
     HyperbeamError,
     InvalidStorePath,
     NotFound,
     PathError,
+    ResolveError,
+    StoreCorrupt,
     StoreError,
 )
 from ..message import convert
@@ -49,7 +52,7 @@ from .inline import (
     CachedResponse,
     Deferred,
     cheap_steps,
-    is_local,
+    local_part,
 )
 from .metrics import Metrics
 from .uvicorn_protocol import head_block
@@ -91,6 +94,7 @@ def register_node_devices() -> None:
         faff,
         hyperbuddy,
         local_name,
+        manifest,
         meta,
         name,
         node_process,
@@ -112,6 +116,7 @@ def register_node_devices() -> None:
         name,
         node_process,
         hyperbuddy,
+        manifest,
     ):
         ao.register_device(mod.DEVICE.name, mod.DEVICE)
     from ..devices.process import register_process_devices
@@ -148,7 +153,9 @@ def wallet_at(path: str | os.PathLike[str], create: bool) -> tuple[Wallet, bool]
 
 
 #: Store spec prefixes (``PREFIX:...``) :func:`open_store` knows; any other ``x:`` is an error.
-STORE_SCHEMES = ("fs", "rocksdb", "http", "https")
+STORE_SCHEMES = ("fs", "rocksdb", "http", "https", "gateway")
+#: The store of a node started without one (``hb_opts``: the local store, then the gateway).
+DEFAULT_STORE = "cache-mainnet+gateway"
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9.-]*):")
 
 
@@ -160,22 +167,51 @@ def store_parts(text: str) -> list[str]:
         m = _SCHEME.match(part)
         if m and m.group(1).lower() not in STORE_SCHEMES:
             raise ConfigError(
-                f"unknown store {part!r}: a store is memory, DIR, rocksdb:DIR, fs:DIR or "
-                "http(s)://peer (joined with +)"
+                f"unknown store {part!r}: a store is memory, DIR, rocksdb:DIR, fs:DIR, "
+                "http(s)://peer or gateway[:URL] (joined with +)"
             )
         if part in ("fs:", "rocksdb:"):
             raise ConfigError(f"store {part!r} names no directory")
+        if part == "gateway:":
+            raise ConfigError("store 'gateway:' names no URL (gateway alone uses the option)")
     if not parts:
         raise ConfigError(f"bad store spec {text!r}")
     return parts
 
 
-def open_store(spec: Any, sync: bool = False) -> Any:
+def gateway_store(url: Any, opts: dict[str, Any] | None = None) -> Any:
+    """The :class:`~hyperbeam_fast.store.GatewayStore` of ``url`` with the node options
+    ``gateway_subindex``, ``gateway_timeout`` (seconds) and ``gateway_max_size`` (bytes)."""
+    from ..store import GatewayStore
+
+    o = opts or {}
+    try:
+        return GatewayStore(
+            _text(url),
+            subindex=o.get("gateway_subindex"),
+            timeout=float(o.get("gateway_timeout", 10.0)),
+            max_size=int(o.get("gateway_max_size", 64 * 1024 * 1024)),
+        )
+    except (HyperbeamError, TypeError, ValueError) as e:
+        raise ConfigError(f"bad gateway store {_text(url)!r}: {e}") from None
+
+
+def open_store(spec: Any, sync: bool = False, opts: dict[str, Any] | None = None) -> Any:
     """A store from a spec: a Store object; ``"memory"``; ``"fs:DIR"``; ``"rocksdb:DIR"`` or a
-    bare directory (RocksDB, the default); ``+http://peer`` suffixes chain remote stores.
+    bare directory (RocksDB, the default); ``+http://peer`` suffixes chain remote stores and
+    ``+gateway`` (the node option ``gateway``) or ``+gateway:URL`` an Arweave gateway store
+    (:func:`gateway_store`; a chain with one writes its reads through to the local store).
     ``sync``: fsync every write of the local stores (``store_sync: always``). Any other
     ``name:`` prefix is a :class:`ConfigError` (not a directory of that name)."""
-    from ..store import FSStore, MemoryStore, RemoteStore, RocksDBStore, Store, StoreChain
+    from ..store import (
+        FSStore,
+        GatewayStore,
+        MemoryStore,
+        RemoteStore,
+        RocksDBStore,
+        Store,
+        StoreChain,
+    )
 
     if isinstance(spec, Store):
         return spec
@@ -189,10 +225,16 @@ def open_store(spec: Any, sync: bool = False) -> Any:
             stores.append(FSStore(part[3:], sync=sync))
         elif part.startswith(("http://", "https://")):
             stores.append(RemoteStore(part))
+        elif part == "gateway" or part.startswith("gateway:"):
+            url = part[8:] or (opts or {}).get("gateway") or DEFAULTS["gateway"]
+            stores.append(gateway_store(url, opts))
         else:
             path = part[8:] if part.startswith("rocksdb:") else part
             stores.append(RocksDBStore(path, sync=sync))
-    return stores[0] if len(stores) == 1 else StoreChain(stores)
+    if len(stores) == 1:
+        return stores[0]
+    gateway = any(isinstance(s, GatewayStore) for s in stores)
+    return StoreChain(stores, write_through=gateway)
 
 
 class Node:
@@ -206,7 +248,7 @@ class Node:
         self.wallet = wallet if wallet is not None else Wallet.generate()
         self.address = self.wallet.address
         self.store = open_store(
-            store if store is not None else opts.get("store", "memory"), store_sync(opts)
+            store if store is not None else opts.get("store", "memory"), store_sync(opts), opts
         )
         self.metrics = Metrics()
         from ..devices import process_compute
@@ -218,7 +260,9 @@ class Node:
         )
         self._lock = threading.Lock()
         self._version = 0
-        self._local_store = is_local(self.store)
+        #: the event loop reads only local stores (a chain's local part; a miss goes to the pool)
+        self._inline_store = local_part(self.store)
+        self._local_store = self._inline_store is not None
         #: where node-level records (applied updates) go: the chain's first store
         self._local = getattr(self.store, "primary", self.store)
         opts.pop("store", None)
@@ -366,16 +410,23 @@ class Node:
     # --- store ----------------------------------------------------------------------------------
 
     def _load(self, ident: Any) -> Any:
+        """The message ``ident`` names (None: a miss). A store's answer refused as not that
+        ID's (a gateway's or peer's, :class:`StoreCorrupt`) is a ResolveError naming why, so
+        the reply says it; a manifest is read as manifest@1.0 (devices/manifest.py)."""
         try:
             msg = cache.read(_text(ident), self.store)
-        except (NotFound, InvalidStorePath):
+        except (NotFound, InvalidStorePath) as e:
             self.metrics.cache_miss.inc()
+            if isinstance(e.__cause__, StoreCorrupt):
+                raise ResolveError(
+                    f"necessary_message_not_found: {_text(ident)}: {e.__cause__}"
+                ) from None
             return None
         except StoreError:
             self.metrics.cache_error.inc()
             return None
         self.metrics.cache_hit.inc()
-        return msg
+        return manifest.as_manifest(msg)
 
     def cache_read(self, query: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         """``GET /~cache@1.0/read?target=KEY``: the stored message or binary, unsigned and
@@ -492,8 +543,8 @@ class Node:
             except PathError as e:
                 msgs = e
             if inline and not isinstance(msgs, PathError):
-                cheap = cheap_steps(msgs, self.store, self.metrics)
-                if cheap is None:
+                cheap = cheap_steps(msgs, self._inline_store, self.metrics)
+                if cheap is None or manifest.names_manifest(cheap):
                     return Deferred(singleton, codec, msgs, req_headers)
                 msgs = cheap
         except Exception as e:  # noqa: BLE001 - a request never crashes the node
@@ -564,7 +615,10 @@ class Node:
                 msgs = res["body"]
         steps_before = 0
         try:
-            st, res = ao.resolve_many(msgs, opts)
+            loaded = manifest.with_index(msgs, self._load)
+            if loaded is None:  # the ID alone, a miss: as resolve_many([ID]) answers it
+                return "not_found", {"status": 404, "body": "not_found"}
+            st, res = ao.resolve_many(loaded, opts)
         except HyperbeamError as e:
             text = str(e)
             if isinstance(e, DeviceNotFound):  # an unknown device: a 404 naming it
