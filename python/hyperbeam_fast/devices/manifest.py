@@ -45,7 +45,7 @@ def _text(v: Any) -> str:
     return v.decode("utf-8", "replace") if isinstance(v, (bytes, bytearray)) else str(v)
 
 
-def _err(status: int, body: str) -> tuple[str, dict]:
+def _err(status: int, body: str) -> tuple[str, dict[str, Any]]:
     return "error", {"status": status, "body": body}
 
 
@@ -112,7 +112,7 @@ def _entry_id(entry: Any) -> str | None:
     return ident if isinstance(ident, str) and _ID.fullmatch(ident) else None
 
 
-def serve(ident: str, opts: dict) -> Any:
+def serve(ident: str, opts: dict[str, Any]) -> Any:
     """The item ``ident`` as a gateway serves it (module docstring); NotFound when unread."""
     msg = cache.read(ident, store_of(opts))
     if isinstance(msg, bytes):
@@ -134,14 +134,16 @@ class ManifestDevice:
     def __init__(self) -> None:
         self.info = {"default": self.route, "excludes": ["keys", "set"]}
 
-    def route(self, key: Any, base: Any, request: Any, opts: dict) -> tuple[str, Any]:
+    def route(self, key: Any, base: Any, request: Any, opts: dict[str, Any]) -> tuple[str, Any]:
         try:
             doc = parse(base)
         except ValueError as e:
             return _err(422, f"manifest@1.0: {e}")
         return self._route(_text(key), doc, opts, 0)
 
-    def _route(self, key: str, doc: dict, opts: dict, depth: int) -> tuple[str, Any]:
+    def _route(
+        self, key: str, doc: dict[str, Any], opts: dict[str, Any], depth: int
+    ) -> tuple[str, Any]:
         paths: dict[str, Any] = doc.get("paths") or {}
         if key == "index":
             index = doc.get("index")
@@ -163,14 +165,18 @@ class ManifestDevice:
             return "ok", {"device": NAME, "body": orjson.dumps(inner)}
         return self._fallback(key, doc, opts)
 
-    def _read(self, ident: str, doc: dict, opts: dict) -> tuple[str, Any]:
+    def _read(self, ident: str, doc: dict[str, Any], opts: dict[str, Any]) -> tuple[str, Any]:
         try:
             return "ok", serve(ident, opts)
         except (NotFound, HyperbeamError):
             return self._fallback(ident, doc, opts, "its item could not be read")
 
     def _fallback(
-        self, what: str, doc: dict, opts: dict, why: str = "is not in the manifest"
+        self,
+        what: str,
+        doc: dict[str, Any],
+        opts: dict[str, Any],
+        why: str = "is not in the manifest",
     ) -> tuple[str, Any]:
         ident = _entry_id(doc.get("fallback"))
         if ident is not None:

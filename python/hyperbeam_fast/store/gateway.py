@@ -28,7 +28,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from ..codecs import ans104
 from ..exceptions import HyperbeamError, StoreCorrupt, StoreError
@@ -152,7 +152,7 @@ class GatewayStore(Store):
             raise StoreError(f"gateway {self.url} unreachable for {key!r}: {e}") from e
         if len(body) > limit:
             raise StoreError(f"gateway {self.url}: the answer for {key!r} is over {limit} bytes")
-        return body
+        return cast(bytes, body)
 
     def _graphql_node(self, key: str) -> dict[str, Any] | None:
         body = json.dumps(read_query(key, self.tags)).encode()
@@ -246,13 +246,13 @@ class GatewayStore(Store):
             )
         return item
 
-    def read_message(self, key: str | Sequence[str]) -> dict | None:
+    def read_message(self, key: str | Sequence[str]) -> dict[str, Any] | None:
         """The message of the data item with ID ``key``, verified (``None`` for a miss)."""
         item = self.read_item(key)
         if item is None:
             return None
         try:
-            return ans104.decode(item)
+            return cast("dict[str, Any]", ans104.decode(item))
         except (HyperbeamError, ValueError, TypeError) as e:
             raise StoreCorrupt(f"gateway item {join(key)!r} does not decode: {e}") from e
 
@@ -272,7 +272,7 @@ class GatewayStore(Store):
         r = self.read_message(path)
         return list(r) if isinstance(r, dict) else []
 
-    def _apply(self, ops: list[tuple]) -> None:
+    def _apply(self, ops: list[tuple[Any, ...]]) -> None:
         raise StoreError("GatewayStore is read-only")
 
     def reset(self) -> None:
