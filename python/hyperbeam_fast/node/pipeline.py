@@ -383,7 +383,6 @@ class Node:
         """Stop the cron@1.0 tasks, drain the resolver pool and the process state writes, then
         close the store."""
         from ..devices.cron import halt
-
         from ..devices.process_writes import WRITER
 
         self.closed = True

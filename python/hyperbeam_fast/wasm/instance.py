@@ -3,7 +3,8 @@
 :class:`Instance` owns one wasmtime ``Store``: a wall-clock deadline per outermost call (epoch
 interruption: a runaway module ends in :class:`WasmTimeout`, the host lives on), fuel metering
 only when a fuel limit is given (:class:`WasmFuelExhausted`; the module is then compiled for the
-metered engine, see :mod:`.engine`: metering costs about a quarter of AOS's ``handle()``), a memory limit (growth past it fails inside the guest;
+metered engine, see :mod:`.engine`: metering costs about a quarter of AOS's ``handle()``),
+a memory limit (growth past it fails inside the guest;
 emscripten's ``emscripten_resize_heap`` reports it; a trap at the limit is
 :class:`WasmMemoryLimit`), re-entrant imports (an import handler
 may call back into the instance), guest-memory access through the Rust bridge
