@@ -277,7 +277,7 @@ def main() -> None:
                             retries[0] += 1
                         time.sleep(0.005)
                     dt = time.perf_counter() - t
-                    check(st == 200, f"{label} result: {st}")
+                    check(st == 200, f"{label} result: {st} {res[:300]!r}")
                     raw = json.loads(res).get("raw") or {}
                     check(raw.get("Output", {}).get("data") is not None, f"{label}: no Output")
                     with lock:
