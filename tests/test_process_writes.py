@@ -130,3 +130,49 @@ def test_a_crash_loses_whole_slots_that_recompute_the_same(wallets, aos_wasm):
     assert computed == [4, 5, 6, 7, 8]  # from the snapshot at 3; written slots are read back
     assert cache.list_numbered(f"computed/{pid}/slot", store) == list(range(9))
     forget_live()
+
+
+def test_busy_computes_push_answers_202_and_computed_slots_need_no_turn(wallets, aos_wasm):
+    """With every compute turn taken, a push is still scheduled (once) and answered 202 with its
+    slot; a slot already computed is read without a turn; once free, the slot computes."""
+    from hyperbeam_fast.devices import push, wasm64
+
+    _, w, _ = wallets
+    store = MemoryStore()
+    opts = {
+        "priv_store": store,
+        "priv_wallet": w,
+        "process_compute_workers": 1,
+        "process_compute_wait": 0,
+    }
+    proc, pid = _aos(w, aos_wasm, store)
+    ao.resolve(proc, {"path": "schedule", "method": "POST", "body": proc}, opts)
+    one = hb.commit({"target": pid, "action": "Eval", "data": "return 1 + 1"}, w)
+    st, r = push.push(proc, {"body": one}, opts)
+    assert st == "ok" and r["slot"] == 1 and r["data"] == "2", r
+    held, release = threading.Event(), threading.Event()
+
+    def hold():  # another request computing: the one turn is taken
+        assert wasm64.GATE.enter(opts)
+        held.set()
+        release.wait(30)
+        wasm64.GATE.leave()
+
+    t = threading.Thread(target=hold)
+    t.start()
+    try:
+        assert held.wait(10)
+        two = hb.commit({"target": pid, "action": "Eval", "data": "return 2 + 2"}, w)
+        st, r = push.push(proc, {"body": two}, opts)
+        assert st == "ok" and r["status"] == 202 and r["slot"] == 2 and "data" not in r, r
+        assert ao.resolve(proc, {"path": "slot"}, opts)[1]["current"] == 2  # scheduled once
+        st, state = ao.resolve(proc, {"path": "compute", "slot": 1}, opts)  # computed: no turn
+        assert st == "ok" and state["results"]["data"] == "2"
+        st, r = ao.resolve(proc, {"path": "compute", "slot": 2}, opts)
+        assert st == "error" and r["status"] == 503, r
+    finally:
+        release.set()
+        t.join(10)
+    st, state = ao.resolve(proc, {"path": "compute", "slot": 2}, opts)
+    assert st == "ok" and state["results"]["data"] == "4"
+    forget_live()
