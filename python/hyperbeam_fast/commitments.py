@@ -77,6 +77,13 @@ def _is_unsigned(c: dict[str, Any]) -> bool:
     return _alg(c) == _UNSIGNED.get(_device(c)) and c.get("committer") is None
 
 
+#: Outcomes of signature checks, by (commitment ID, the commitment, the message's unsigned ID):
+#: one request is checked at the node, by the cache write and by the scheduler (each an RSA
+#: verify); the key is the message's content address, so only the same content hits.
+_CHECKED: dict[tuple[str, str, str], bool] = {}
+_CHECKED_MAX = 4096
+
+
 def _verify_one(msg: dict[str, Any], cid: str, c: Any) -> bool:
     """One commitment: an asymmetric one must carry a ``committer`` equal to the address of its
     own key (httpsig keyid §7.7, ans104 owner §8.8) and a valid signature; an HMAC one an ID
@@ -90,11 +97,25 @@ def _verify_one(msg: dict[str, Any], cid: str, c: Any) -> bool:
         if c.get("committer") is not None:
             return False  # the HMAC key is public: it proves no committer
         return cid in commitments_of(_native.httpsig_reset_hmac(_without_private(msg)))
+    if dev == b"httpsig@1.0" and c.get("committer") is None:
+        return False
+    content = {k: v for k, v in _without_private(msg).items() if k != "commitments"}
+    try:
+        key = (cid, repr(sorted(c.items())), _native.unsigned_id(content))
+    except (HyperbeamError, TypeError, ValueError):  # no content address: check it afresh
+        key = None
+    got = _CHECKED.get(key) if key is not None else None
+    if got is not None:
+        return got
     if dev == b"httpsig@1.0":
-        if c.get("committer") is None:
-            return False
-        return _native.httpsig_verify(_without_private(msg), cid.encode())
-    return bool(_ans104().verify_commitment(msg, cid, c))
+        ok = bool(_native.httpsig_verify(_without_private(msg), cid.encode()))
+    else:
+        ok = bool(_ans104().verify_commitment(msg, cid, c))
+    if key is not None:
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[key] = ok
+    return ok
 
 
 def _without_private(msg: dict[str, Any]) -> dict[str, Any]:

@@ -544,13 +544,31 @@ def _merged(msg: dict[str, Any], commitment: dict[str, Any]) -> dict[str, Any]:
     return {**_without_private(msg), **extra}
 
 
+#: RSA checks already made, by (owner, signature, the 48-byte deep hash they sign): the same
+#: request is checked for its signer, its committed keys and the cache write. The deep hash
+#: covers every signed field (tags, data, target, anchor), so only the same item hits.
+_CHECKED: dict[tuple[bytes, bytes, bytes], bool] = {}
+_CHECKED_MAX = 4096
+
+
 def _verify_tabm(tabm: dict[str, Any]) -> bool:
     body = {k: v for k, v in tabm.items() if k not in ("commitments", "committer", "alg")}
     try:
         tx = _to_tx(body, 0)
-        return bool(_native.ans104_verify(tx))
+        key = (
+            _b(tx.get("owner", b"")),
+            _b(tx.get("signature", b"")),
+            bytes(_native.ans104_signature_data(tx)),
+        )
     except HyperbeamError:
         return False
+    got = _CHECKED.get(key)
+    if got is None:
+        got = bool(_native.ans104_verify(tx))
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[key] = got
+    return got
 
 
 def verify_commitment(msg: dict[str, Any], commitment_id: str, commitment: dict[str, Any]) -> bool:

@@ -263,7 +263,7 @@ class GenesisWasmDevice:
         except InvalidModule as e:
             return "error", {"status": e.status, "body": str(e)}
         try:  # compiled (and cached) here, so that a module that does not compile is a 422
-            load_module(wasm)
+            load_module(wasm, metered=wasm64.fuel_limit(opts) is not None)
         except WasmCompileError as e:
             return "error", {"status": 422, "body": f"Module {mid} does not compile: {e}"}
         except WasmError as e:  # e.g. the exnref translator is missing: the node's problem

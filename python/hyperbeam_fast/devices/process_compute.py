@@ -20,6 +20,7 @@ from ..message import id as msg_id
 from ..node.authority import DRY_RUN_SIGNER, speakers
 from . import lua, wasm64
 from . import scheduler as _sched
+from .process_writes import WRITER
 from .scheduler import store_of
 
 NAME = "process@1.0"
@@ -82,7 +83,9 @@ def slots_computed(store: Any) -> int:
 
 
 def forget_live() -> None:
-    """Drop live states (what a node restart does); the store keeps results and snapshots."""
+    """Drop live states (what a node restart does); the store keeps results and snapshots
+    (the states still queued for writing are written first)."""
+    WRITER.flush()
     with _live_guard:
         _live.clear()
         _live_mem.clear()
@@ -261,16 +264,21 @@ def _from_snapshot(pid: str, target: int, opts: dict[str, Any]) -> dict[str, Any
 
 
 def compute_to(base: dict[str, Any], target: int, opts: dict[str, Any]) -> tuple[str, Any]:
-    """Compute the process of ``base`` up to slot ``target`` (runtime §12.3 ``compute``)."""
+    """Compute the process of ``base`` up to slot ``target`` (runtime §12.3 ``compute``). A
+    slot already computed is answered at once (its state live, queued for writing or
+    stored), without a turn at the compute gate."""
+    d = definition(base)
+    pid = msg_id(d, "all")
+    k = _key(pid, opts)
+    done = _computed(pid, k, target, store_of(opts))
+    if done is not None:
+        return "ok", done
     if not wasm64.GATE.enter(opts):
         return "error", {
             "status": 503,
             "body": f"busy: {wasm64.GATE.limit(opts)} computes are running "
             "(process_compute_workers); retry later",
         }
-    d = definition(base)
-    pid = msg_id(d, "all")
-    k = _key(pid, opts)
     _busy(k, 1)
     try:
         with _lock(k):
@@ -280,20 +288,33 @@ def compute_to(base: dict[str, Any], target: int, opts: dict[str, Any]) -> tuple
         wasm64.GATE.leave()
 
 
+def _computed(pid: str, k: tuple[int, str], target: int, store: Any) -> dict[str, Any] | None:
+    """The state at ``target`` if it is computed: live, queued for writing, or stored (read
+    only when the live state is past it, or there is none)."""
+    live = _live.get(k)
+    if live is not None and int(live.get("at-slot", -1)) == target:
+        return live
+    if target >= 0 and (live is None or int(live.get("at-slot", -1)) > target):
+        queued = WRITER.pending(k, target)
+        if queued is not None:
+            return queued
+        try:
+            r = cache.read(f"computed/{pid}/slot/{target}", store)
+            if isinstance(r, dict):
+                return r
+        except (NotFound, HyperbeamError):
+            pass
+    return None
+
+
 def _compute_locked(
     d: dict[str, Any], pid: str, k: tuple[int, str], target: int, opts: dict[str, Any]
 ) -> tuple[str, Any]:
     store = store_of(opts)
+    done = _computed(pid, k, target, store)  # again: another thread may have computed it
+    if done is not None:
+        return "ok", done
     live = _live.get(k)
-    if live is not None and int(live.get("at-slot", -1)) == target:
-        return "ok", live
-    if target >= 0 and (live is None or int(live.get("at-slot", -1)) > target):
-        try:
-            r = cache.read(f"computed/{pid}/slot/{target}", store)
-            if isinstance(r, dict):
-                return "ok", r
-        except (NotFound, HyperbeamError):
-            pass
     state = live if live is not None and int(live.get("at-slot", -1)) <= target else None
     if state is None:
         status, state = _rebuild(d, pid, target, opts)
@@ -396,6 +417,7 @@ def _compute_budget(opts: dict[str, Any]) -> float | None:
 
 def _rebuild(d: dict[str, Any], pid: str, target: int, opts: dict[str, Any]) -> tuple[str, Any]:
     """A fresh state at or below ``target``: the newest snapshot, else ``init``."""
+    WRITER.flush()  # the newest snapshot may still be queued (rare: no live state)
     state = _from_snapshot(pid, target, opts)
     if state is not None:
         return "ok", state
@@ -480,24 +502,43 @@ def _store_results(
 ) -> None:
     """Write the computed states in ``pending`` (emptied), in slot order: each state linked from
     ``computed/<pid>/slot/<n>`` and ``computed/<pid>/<state ID>`` (runtime §12.4, one batch),
-    then its snapshot, if one was taken, beside it (:func:`_write_snapshot`).
+    then its snapshot, if one was taken, beside it (:func:`_write_snapshot`). With
+    ``process_async_cache`` (the node's default) the writes are queued for the background
+    writer (:mod:`.process_writes`) and this returns at once.
 
     :func:`compute_to` writes every :data:`WRITE_BATCH` slots and before it returns (also on an
     error): the store work then runs in a burst instead of between WASM calls that have just
     swept the CPU caches (~0.14 ms a slot less for AOS). A crash can lose the states of the
     last unwritten slots, never part of one; they are recomputed from the schedule (HyperBEAM
     writes them asynchronously by default, ``process_async_cache``)."""
+    if not pending:
+        return
     store = store_of(opts)
+    items = [(int(state["at-slot"]), public_state(state), snap) for state, snap in pending]
+    pending.clear()
+    if _async_cache(opts):
+        states = {slot: pub for slot, pub, _ in items}
+        WRITER.submit(_key(pid, opts), states, lambda: _write_states(pid, items, store))
+    else:
+        _write_states(pid, items, store)
+
+
+def _async_cache(opts: dict[str, Any]) -> bool:
+    v = opts.get("process_async_cache", False)
+    return v is True or _text(v).strip().lower() in ("true", "1", "yes")
+
+
+def _write_states(
+    pid: str, items: list[tuple[int, dict[str, Any], dict[str, Any] | None]], store: Any
+) -> None:
     target = cache.writable(store)
-    for state, snap in pending:
-        slot = int(state["at-slot"])
-        uid = cache.write(public_state(state), store)
+    for slot, pub, snap in items:
+        uid = cache.write(pub, store)
         with target.batch() as b:
             b.make_link(uid, f"computed/{pid}/slot/{slot}")
             b.make_link(uid, f"computed/{pid}/{uid}")
         if snap:
             _write_snapshot(pid, slot, snap, store)
-    pending.clear()
 
 
 # ---- the keys of process@1.0 (ProcessDevice delegates here) ----------------------------------

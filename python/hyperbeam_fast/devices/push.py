@@ -13,7 +13,9 @@ as they are (``from-process`` set by json-iface), unsigned (``computed``: the sc
 them because they derive from a signed, scheduled message); signing is the scheduler's.
 
 The reply, as ``dev_push:do_push``'s: the slot's results keys at the top level (with
-``result-depth`` 0: none), each outbox key's delivery, ``slot`` and ``process``.
+``result-depth`` 0: none), each outbox key's delivery, ``slot`` and ``process``. A message this
+push scheduled whose compute finds no turn (the compute gate's 503) answers 202 with its
+``slot`` and ``process``, no results: it is scheduled, and a retry would schedule it again.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ def push(
         except ValueError:
             depth = 1
     slot = request.get("slot")
+    scheduled = slot is None
     if slot is None:
         body = request.get("body") if isinstance(request.get("body"), dict) else None
         if body is None:
@@ -65,6 +68,15 @@ def push(
         slot = a["slot"]
     status, st = _process.compute_to(base, int(_text(slot)), opts)
     if status != "ok":
+        if scheduled and isinstance(st, dict) and st.get("status") == 503:
+            # scheduled, but no compute turn now: say where it went (202), never "retry" (a
+            # client's retry would schedule it twice); its results are read by slot later
+            return "ok", {
+                "status": 202,
+                "slot": int(_text(slot)),
+                "process": _process.process_id(base),
+                "body": f"scheduled at slot {slot}; not computed yet ({_text(st.get('body'))})",
+            }
         return status, st
     results = st.get("results") or {}
     outbox = results.get("outbox") or {}

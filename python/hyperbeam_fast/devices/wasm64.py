@@ -9,8 +9,9 @@ numeric ``parameters``; results at ``results/<output-prefix>/type|output``), ``n
 ``state`` and returns ``{state, results}``); unknown imports return 0 and are recorded under
 ``results/<output-prefix>/undefined-calls``. An import may call back into the instance.
 
-Options (limits per outermost call; ``none`` for no limit): ``wasm_fuel`` (default
-:data:`~hyperbeam_fast.wasm.DEFAULT_FUEL`), ``wasm_timeout`` (wall-clock seconds, default
+Options (limits per outermost call; ``none`` for no limit): ``wasm_fuel`` (default none: no
+fuel metering, the module runs on the unmetered engine; a number: deterministic fuel on the
+metered one), ``wasm_timeout`` (wall-clock seconds, default
 :data:`~hyperbeam_fast.wasm.DEFAULT_TIMEOUT`), ``wasm_memory_limit`` (bytes per instance, default
 :data:`~hyperbeam_fast.wasm.DEFAULT_MEMORY_LIMIT`); ``store`` (the cache store used to load an
 image given by ID). A call that traps or hits a limit gives ``results/<p>/type = "error"`` and
@@ -38,7 +39,7 @@ from ..wasm.errors import WasmCompileError, WasmImportError, WasmMemoryError, Wa
 
 NAME = "wasm-64@1.0"
 
-_modules_by_id: dict[str, Any] = {}
+_modules_by_id: dict[tuple[str, bool], Any] = {}  # (image ID, metered) -> module
 #: Errors raised while the guest runs: its memory may be mid-update.
 _MID_CALL = (WasmTrap, WasmImportError, WasmMemoryError)
 
@@ -307,29 +308,37 @@ def _image(base: dict[str, Any], in_prefix: str, opts: dict[str, Any]) -> tuple[
     return bytes(img), ""
 
 
-def _load(base: dict[str, Any], in_prefix: str, opts: dict[str, Any]) -> tuple[Any, str]:
+def _load(
+    base: dict[str, Any], in_prefix: str, opts: dict[str, Any], metered: bool
+) -> tuple[Any, str]:
     img = walk(base, join(in_prefix, "image"))
     if isinstance(img, bytes) and len(img) == 43:
         img = img.decode("ascii", "replace")
-    if isinstance(img, str) and img in _modules_by_id:
-        return _modules_by_id[img], img
+    if isinstance(img, str) and (img, metered) in _modules_by_id:
+        return _modules_by_id[(img, metered)], img
     data, ident = _image(base, in_prefix, opts)
-    mod = load_module(data)
+    mod = load_module(data, metered=metered)
     if ident:
-        _modules_by_id[ident] = mod
+        _modules_by_id[(ident, metered)] = mod
         while len(_modules_by_id) > MODULE_CACHE_MAX:  # oldest first
             _modules_by_id.pop(next(iter(_modules_by_id)), None)
     return mod, ident
 
 
+def fuel_limit(opts: dict[str, Any]) -> int | None:
+    """``wasm_fuel`` (default none: the module runs on the engine without fuel metering)."""
+    return cast("int | None", _limit(opts, "wasm_fuel", DEFAULT_FUEL, int))
+
+
 def _new_context(base: dict[str, Any], opts: dict[str, Any]) -> WasmContext:
     in_p, out_p = prefixes(base)
-    mod, ident = _load(base, in_p, opts)
+    fuel = fuel_limit(opts)
+    mod, ident = _load(base, in_p, opts, fuel is not None)
     ctx = WasmContext(out_p, opts, ident)
     ctx.instance = Instance(
         mod,
         ctx.handle_import,
-        fuel=_limit(opts, "wasm_fuel", DEFAULT_FUEL, int),
+        fuel=fuel,
         memory_limit=_limit(opts, "wasm_memory_limit", DEFAULT_MEMORY_LIMIT, int),
         timeout=_limit(opts, "wasm_timeout", DEFAULT_TIMEOUT, float),
     )

@@ -49,6 +49,8 @@ DEFAULTS: dict[str, Any] = {
     "cache_control": ["no-cache", "no-store"],
     "http_extra_opts": {"force_message": True, "cache_control": ["always"]},
     "store_all_signed": True,
+    # computed process states are written after the slot, off the request (devices/process_writes)
+    "process_async_cache": True,
     # Durability of store writes (STORE_SYNC); "none" is what hb_store_fs/rocksdb do.
     "store_sync": "none",
     # Whose Erlang map order serialisation follows above 32 keys (docs/map-order.md): otp27

@@ -452,12 +452,15 @@ class Node:
         return 200, [(k.encode(), v) for k, v in enc.items()], body
 
     def close(self) -> None:
-        """Stop the cron@1.0 tasks, drain the resolver pool, then close the store."""
+        """Stop the cron@1.0 tasks, drain the resolver pool and the process state writes, then
+        close the store."""
         from ..devices.cron import halt
+        from ..devices.process_writes import WRITER
 
         self.closed = True
         halt(self)
         self.pool.shutdown(wait=True)
+        WRITER.flush()  # computed states still queued (process_async_cache)
         try:
             self.store.close()
         except Exception:  # noqa: BLE001 - closing must not raise at shutdown

@@ -1,8 +1,10 @@
 """A live WASM instance on wasmtime (spec runtime §14.2-§14.4) with host imports.
 
-:class:`Instance` owns one wasmtime ``Store``: fuel metering (a runaway module ends in
-:class:`WasmFuelExhausted`, the host lives on), a wall-clock deadline per outermost call (epoch
-interruption: :class:`WasmTimeout`), a memory limit (growth past it fails inside the guest;
+:class:`Instance` owns one wasmtime ``Store``: a wall-clock deadline per outermost call (epoch
+interruption: a runaway module ends in :class:`WasmTimeout`, the host lives on), fuel metering
+only when a fuel limit is given (:class:`WasmFuelExhausted`; the module is then compiled for the
+metered engine, see :mod:`.engine`: metering costs about a quarter of AOS's ``handle()``),
+a memory limit (growth past it fails inside the guest;
 emscripten's ``emscripten_resize_heap`` reports it; a trap at the limit is
 :class:`WasmMemoryLimit`), re-entrant imports (an import handler
 may call back into the instance), guest-memory access through the Rust bridge
@@ -26,7 +28,7 @@ from typing import Any, cast
 import wasmtime
 
 from .. import _native
-from .engine import EPOCH_TICK, engine, load_module
+from .engine import EPOCH_TICK, engine, is_metered, load_module
 from .errors import (
     WasmCompileError,
     WasmError,
@@ -37,7 +39,9 @@ from .errors import (
     WasmTrap,
 )
 
-DEFAULT_FUEL = 50_000_000_000  # per outermost call; about a minute of guest work
+#: Fuel per outermost call: none by default (the deadline bounds a call; 5e10 is about a minute
+#: of guest work, far past :data:`DEFAULT_TIMEOUT`, so fuel never decided anything by default).
+DEFAULT_FUEL: int | None = None
 DEFAULT_MEMORY_LIMIT = 4 << 30  # bytes
 DEFAULT_TIMEOUT = 10.0  # seconds of wall clock per outermost call
 _NO_DEADLINE = 1 << 62  # epoch ticks: never
@@ -195,14 +199,20 @@ class Instance:
         raw_calls: bool = True,
     ) -> None:
         if not isinstance(module, wasmtime.Module):
-            module = load_module(module)
+            module = load_module(module, metered=fuel is not None)
+        self.metered = is_metered(module)
+        if fuel is not None and not self.metered:
+            raise WasmError(
+                "a fuel limit needs a module compiled for the metered engine "
+                "(load_module(..., metered=True))"
+            )
         self.module = module
         self.handler: ImportHandler = import_handler or _zero_handler
         self.fuel = fuel
         self.memory_limit = None if memory_limit is None else int(memory_limit)
         self.timeout = timeout
         self._ticks = _NO_DEADLINE if timeout is None else max(1, -(-timeout // EPOCH_TICK))
-        self.store = wasmtime.Store(engine())
+        self.store = wasmtime.Store(engine(self.metered))
         if self.memory_limit is not None:
             self.store.set_limits(memory_size=self.memory_limit)
         self._grow_denied = False
@@ -210,7 +220,7 @@ class Instance:
         self._depth = 0
         self._temp_ret0 = 0
         self.imports: list[tuple[str, str, str]] = []
-        linker = wasmtime.Linker(engine())
+        linker = wasmtime.Linker(engine(self.metered))
         for imp in module.imports:
             ty = imp.type
             if not isinstance(ty, wasmtime.FuncType):
@@ -254,13 +264,15 @@ class Instance:
         cls, data: bytes, import_handler: ImportHandler | None = None, **kw: Any
     ) -> Instance:
         """Load (compile or take from cache) and instantiate an image."""
-        return cls(load_module(data), import_handler, **kw)
+        metered = kw.get("fuel", DEFAULT_FUEL) is not None
+        return cls(load_module(data, metered=metered), import_handler, **kw)
 
     # ---- calls ------------------------------------------------------------------------------
 
     def _start_call(self) -> None:
         """An outermost call starts: full fuel, a fresh deadline, no denied growth yet."""
-        self.store.set_fuel(int(self.fuel) if self.fuel is not None else 1 << 62)
+        if self.metered:
+            self.store.set_fuel(int(self.fuel) if self.fuel is not None else 1 << 62)
         self.store.set_epoch_deadline(int(self._ticks))
         self._grow_denied = False
 
@@ -356,7 +368,10 @@ class Instance:
         return [r]
 
     def fuel_consumed(self) -> int:
-        """Fuel used since the last outermost call started."""
+        """Fuel used since the last outermost call started (0 when not metered, as ao-loader
+        reports ``GasUsed`` for a module format it does not meter)."""
+        if not self.metered:
+            return 0
         if self.fuel is None:
             return (1 << 62) - self.store.get_fuel()
         return int(self.fuel) - self.store.get_fuel()
