@@ -135,6 +135,7 @@ class ManifestDevice:
         self.info = {"default": self.route, "excludes": ["keys", "set"]}
 
     def route(self, key: Any, base: Any, request: Any, opts: dict[str, Any]) -> tuple[str, Any]:
+        """Serve ``key`` (a path in the manifest ``base``, ``index`` for its index page)."""
         try:
             doc = parse(base)
         except ValueError as e:
