@@ -125,11 +125,10 @@ def _plain(v):
 def _states(proc, store, w, upto):
     opts = {"priv_store": store, "priv_wallet": w, "process_snapshot_interval": 50}
     forget_live()
-    assert ao.resolve(proc, {"path": "compute", "slot": upto}, opts)[0] == "ok"
-    pid = hb.id(proc, "all")
     out = []
-    for n in range(upto + 1):
-        st = cache.read(f"computed/{pid}/slot/{n}", store)
+    for n in range(upto + 1):  # slot by slot: only checkpointed and newest states are stored
+        s, st = ao.resolve(proc, {"path": "compute", "slot": n}, opts)
+        assert s == "ok"
         out.append((hb.id(public_state(st), "all"), _plain(st["results"])))
     return out
 

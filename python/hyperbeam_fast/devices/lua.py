@@ -350,6 +350,9 @@ def _params(p: Any) -> list:
 
 class LuaDevice:
     name = NAME
+    #: process@1.0 writes the states with a checkpoint (and the newest), not every slot's:
+    #: the live state is in memory, a crash recomputes whole slots from the newest checkpoint.
+    state_writes = "checkpoint"
 
     def info(self, msg: Any = None) -> dict:
         keys = list(msg.keys()) if isinstance(msg, dict) else []

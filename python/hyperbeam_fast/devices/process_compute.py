@@ -297,6 +297,8 @@ def _compute_locked(
     budget = _compute_budget(opts)
     deadline = None if budget is None else time.monotonic() + budget
     pending: list[tuple[dict, dict | None]] = []
+    every = _writes_every_slot(d)
+    last: dict | None = None  # the newest state not in pending (checkpoint writes only)
     try:
         while at < target:
             if deadline is not None and at > start and time.monotonic() > deadline:
@@ -351,13 +353,21 @@ def _compute_locked(
                 if (interval > 0 and at % interval == 0) or at == fresh
                 else None
             )
-            pending.append((state, snap))
+            if every or snap is not None:
+                pending.append((state, snap))
+                last = None
+            else:
+                last = state
             if len(pending) >= WRITE_BATCH:
                 _store_results(pid, pending, opts)
             if progress is not None:
                 progress(at - start, target - start)
     finally:
+        if last is not None:  # the newest state is written, the ones between checkpoints not
+            pending.append((last, None))
         _store_results(pid, pending, opts)
+    if not every and live is not None and int(live.get("at-slot", -1)) > at:
+        return "ok", state  # an older slot recomputed: the live state ahead of it stays
     _keep_live(k, state, opts)
     return "ok", state
 
@@ -420,6 +430,18 @@ def _failed_slot(state: dict, assignment: dict, why: str) -> dict:
     if any(_text(n).lower() == "json-iface@1.0" for n in names):
         results.update({"status": "error", "body": "WASM execution error.", "outbox": {}})
     return _advance({**state, "results": results}, assignment)
+
+
+def _writes_every_slot(d: dict) -> bool:
+    """Whether every computed state is written (the default), or, for an execution device
+    with ``state_writes = "checkpoint"`` (lua@5.3a), only those with a snapshot and the newest
+    of each compute: a crash then loses whole slots, recomputed from the newest snapshot and
+    the schedule; a read of a slot between them recomputes it from its snapshot."""
+    try:
+        dev = ao.load_device(_text(_exec_device(d)), {})
+    except ao.DeviceNotFound:
+        return True
+    return getattr(dev, "state_writes", "slot") != "checkpoint"
 
 
 def _failed_results_of(state: dict) -> Any:
