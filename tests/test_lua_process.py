@@ -195,3 +195,36 @@ def test_runaway_slot_fails_alone(wallets, aos_code):
     assert r1["type"] == "error" and "instruction limit" in r1["error"]
     r2 = _plain(ao.resolve(proc, {"path": "compute", "slot": 2}, opts)[1]["results"])
     assert r2["type"] == "error" and "memory" in r2["error"]
+
+
+def test_push_delivers_signed_outbox_to_lua_process(wallets, aos_code):
+    """push@1.0 sends an outbox message as dev_push does: with ``from-process`` and the other
+    ao keys set and signed by the node's wallet. An unsigned one failed the target's slot
+    (hyper-aos reads ``commitments``); a signed one is computed by the target's hyper-aos."""
+    from hyperbeam_fast.commitments import committers, verify
+    from hyperbeam_fast.devices import push
+
+    w, guest = wallets
+    store = MemoryStore()
+    opts = {"priv_store": store, "priv_wallet": guest}  # the node's wallet: not the owner's
+    a, aid = _process(w, store, aos_code)
+    b = hb.commit({**{k: v for k, v in a.items() if k != "commitments"}, "name": "B"}, w)
+    bid = hb.id(b, "all")
+    cache.write(b, store)
+    _send(b, bid, w, opts, action="Eval", data="Seen = 0")  # B's slot 0
+    code = f"Send({{target = '{bid}', action = 'Note', data = 'hello'}}); return 1"
+    m = hb.commit({"target": aid, "type": "Message", "action": "Eval", "data": code}, w)
+    s, r = push.push(a, {"body": m}, opts)
+    assert s == "ok" and r["1"]["status"] == "ok" and r["1"]["slot"] == 1, r
+    s, sch = ao.resolve(b, {"path": "schedule", "from": 1}, opts)
+    body = sch["assignments"]["1"]["body"]
+    body = {**body, **_plain({k: v for k, v in body.items() if k != "commitments"})}
+    assert body["action"] == "Note" and body["from-process"] == aid and body["type"] == "Message"
+    assert body["data-protocol"] == "ao" and body["variant"] == "ao.N.1"
+    assert committers(body) == [guest.address] and verify(body)
+    assert r["1"]["id"] == hb.id(body, "all")
+    s, st = ao.resolve(b, {"path": "compute", "slot": 1}, opts)
+    assert s == "ok" and st["results"].get("type") != "error", st["results"]
+    # hyper-aos trusts its owner's messages only (ao.authorities: docs/lua.md): B's answer
+    assert _out(st) == "Message is not trusted."
+    assert lua_dev.broken(st) is None
