@@ -228,3 +228,42 @@ def test_push_delivers_signed_outbox_to_lua_process(wallets, aos_code):
     # hyper-aos trusts its owner's messages only (ao.authorities: docs/lua.md): B's answer
     assert _out(st) == "Message is not trusted."
     assert lua_dev.broken(st) is None
+
+
+def test_restart_replays_from_newest_checkpoint_not_slot_0(wallets, aos_code):
+    """Issue 14 item 6: 260 slots computed in one go (states stored only with the checkpoints
+    at 0, 100, 200 and the newest), then a node restart: the next message is answered after
+    a replay from the slot-200 checkpoint (counted: 60 slots, not 261), and a slot between
+    checkpoints reads back as it was computed."""
+    w, guest = wallets
+    store = MemoryStore()
+    opts = {"priv_store": store, "priv_wallet": w}
+    proc, pid = _process(w, store, aos_code)
+    _send(proc, pid, w, opts, action="Eval", data=PING)
+    for i in range(259):
+        _send(proc, pid, guest, opts, action="Ping", n=i)
+    s, st = ao.resolve(proc, "now", opts)
+    assert s == "ok" and int(st["at-slot"]) == 259
+    before = _plain(ao.resolve(proc, {"path": "compute", "slot": 137}, opts)[1]["results"])
+    assert before["output"]["data"].startswith("ping 137 ")
+    stored = cache.list_numbered(f"computed/{pid}/slot", store)
+    assert stored == [0, 100, 137, 200, 259]  # 137: the read above recomputed it
+    _send(proc, pid, w, opts, action="Eval", data="return Pings")
+    calls = []
+    orig = lua_dev.LuaDevice.call
+
+    def counting(self, key, *args):
+        calls.append(key)
+        return orig(self, key, *args)
+
+    forget_live()
+    lua_dev.LuaDevice.call = counting
+    try:
+        s, st = ao.resolve(proc, "now", opts)
+    finally:
+        lua_dev.LuaDevice.call = orig
+    assert s == "ok" and _out(st) == "259"
+    assert calls == ["compute"] * 60  # slots 201..260 on the slot-200 checkpoint
+    forget_live()
+    got = _plain(ao.resolve(proc, {"path": "compute", "slot": 137}, opts)[1]["results"])
+    assert got == before
