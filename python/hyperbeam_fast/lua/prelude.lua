@@ -786,6 +786,23 @@ function ctl.invoke(name, args)
   for q = 2, r.n do t[q - 1] = r[q] end
   return true, r.n - 1, mp_encode_n(t, r.n - 1)
 end
+-- The same with the arguments as a table of values (built by the host with lupa's table_from)
+-- and the results as a table (read by the host raw): (true, n, results) or (false, error value
+-- packed).
+function ctl.invoke_t(name, a)
+  local f = G[name]
+  if f == nil then
+    return false, mp_encode("attempt to call a nil value (global '" .. name .. "')")
+  end
+  local r = pack(raw_pcall(f, tbl_unpack(a, 1, #a)))
+  if not r[1] then
+    if fatal(r[2]) then raw_error(tripped, 0) end
+    return false, mp_encode(r[2])
+  end
+  local t = {}
+  for q = 2, r.n do t[q - 1] = r[q] end
+  return true, r.n - 1, t
+end
 -- Wrap a host function: it gets its arguments packed and returns packed results (or raises).
 function ctl.host(f)
   return function(...)
