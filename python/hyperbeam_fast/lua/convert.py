@@ -103,6 +103,8 @@ def _key_in(k: Any) -> Any:
 
 def _array_keys(d: dict) -> bool:
     """mp_decode's rule: a map keyed exactly "1".."n" (text) is an array."""
+    if "1" not in d and b"1" not in d:
+        return False
     n = len(d)
     for i in range(1, n + 1):
         if str(i) not in d and str(i).encode() not in d:
@@ -130,7 +132,13 @@ def lua_value(v: Any, depth: int = 0) -> Any:
                 lua_value(v.get(str(i), v.get(str(i).encode())), depth + 1)
                 for i in range(1, len(v) + 1)
             ]
-        return {_key_in(k): lua_value(x, depth + 1) for k, x in v.items()}
+        d = depth + 1  # text inline: most values of a message are text
+        return {
+            (k.encode("utf-8", "surrogatepass") if type(k) is str else _key_in(k)): (
+                x.encode("utf-8", "surrogatepass") if type(x) is str else lua_value(x, d)
+            )
+            for k, x in v.items()
+        }
     if isinstance(v, (list, tuple)):
         return [lua_value(x, depth + 1) for x in v]
     if isinstance(v, (bytearray, memoryview)):
@@ -198,4 +206,19 @@ class Reader:
         if not all(type(k) is bytes for k in kept):
             return unpack(self.encode(v))
         kept.sort()
-        return {_text_or_bytes(k): self.value(raw[k], depth + 1) for k in kept}
+        out = {}
+        d = depth + 1
+        for k in kept:
+            x = raw[k]
+            try:
+                key = k.decode("utf-8")
+            except UnicodeDecodeError:
+                key = k
+            if type(x) is bytes:
+                try:
+                    out[key] = x.decode("utf-8")
+                except UnicodeDecodeError:
+                    out[key] = x
+            else:
+                out[key] = self.value(x, d)
+        return out

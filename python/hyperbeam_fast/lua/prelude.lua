@@ -669,7 +669,22 @@ local function mp_decode(s)
     elseif b == 0xcc then v, pos = str_unpack("B", s, pos)
     elseif b == 0xcd then v, pos = str_unpack(">I2", s, pos)
     elseif b == 0xce then v, pos = str_unpack(">I4", s, pos)
-    elseif b == 0xcf then v, pos = str_unpack(">i8", s, pos)
+    elseif b == 0xcf then  -- uint64: past math.maxinteger it is its text (no bignums)
+      local hi, lo
+      hi, lo, pos = str_unpack(">I4I4", s, pos)
+      if hi < 0x80000000 then v = (hi << 32) | lo
+      else
+        local digits = {}
+        while hi > 0 or lo > 0 do
+          local r = hi % 10
+          hi = hi // 10
+          local cur = r * 0x100000000 + lo
+          lo = cur // 10
+          digits[#digits + 1] = cur % 10
+        end
+        for q = 1, #digits // 2 do digits[q], digits[#digits + 1 - q] = digits[#digits + 1 - q], digits[q] end
+        v = raw_concat(digits)
+      end
     elseif b == 0xd0 then v, pos = str_unpack("b", s, pos)
     elseif b == 0xd1 then v, pos = str_unpack(">i2", s, pos)
     elseif b == 0xd2 then v, pos = str_unpack(">i4", s, pos)
