@@ -26,9 +26,7 @@ _scalars = st.one_of(
 _keys = st.one_of(st.text(max_size=4), st.sampled_from(["1", "2", "3", "0", "01"]))
 _values = st.recursive(
     _scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4), st.dictionaries(_keys, inner, max_size=4)
-    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_keys, inner, max_size=4)),
     max_leaves=20,
 )
 

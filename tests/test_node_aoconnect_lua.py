@@ -50,7 +50,9 @@ def test_aoconnect_request_spawns_and_messages_hyper_aos(fmt, fxdir, wallets, tm
     node = NodeProc(tmp_path / "node", key=opkey, store=str(tmp_path / "db"))
     try:
         lua = str(fxdir / "hyper-aos.lua")
-        out = _flow(tmp_path, node.url, {"key": str(k1), "other": str(k2), "lua": lua, "format": fmt})
+        out = _flow(
+            tmp_path, node.url, {"key": str(k1), "other": str(k2), "lua": lua, "format": fmt}
+        )
     finally:
         assert node.stop() == 0
     assert out["upload"]["status"] == 200, out
