@@ -237,7 +237,7 @@ def test_restart_replays_from_newest_checkpoint_not_slot_0(wallets, aos_code):
     checkpoints reads back as it was computed."""
     w, guest = wallets
     store = MemoryStore()
-    opts = {"priv_store": store, "priv_wallet": w}
+    opts = {"priv_store": store, "priv_wallet": w, "process_snapshot_interval": 100}
     proc, pid = _process(w, store, aos_code)
     _send(proc, pid, w, opts, action="Eval", data=PING)
     for i in range(259):

@@ -353,6 +353,9 @@ class LuaDevice:
     #: process@1.0 writes the states with a checkpoint (and the newest), not every slot's:
     #: the live state is in memory, a crash recomputes whole slots from the newest checkpoint.
     state_writes = "checkpoint"
+    #: Slots between checkpoints when ``process_snapshot_interval`` is not set: a checkpoint of
+    #: hyper-aos costs ~60 calls, a restart replays at most this many slots (well under 2 s).
+    snapshot_interval = 500
 
     def info(self, msg: Any = None) -> dict:
         keys = list(msg.keys()) if isinstance(msg, dict) else []

@@ -290,14 +290,17 @@ def _compute_locked(
     progress = opts.get("process_progress")
     interval = int(
         opts.get(
-            "process_snapshot_interval", opts.get("process_cache_frequency", SNAPSHOT_INTERVAL)
+            "process_snapshot_interval",
+            opts.get(
+                "process_cache_frequency", _exec_attr(d, "snapshot_interval", SNAPSHOT_INTERVAL)
+            ),
         )
         or 0
     )
     budget = _compute_budget(opts)
     deadline = None if budget is None else time.monotonic() + budget
     pending: list[tuple[dict, dict | None]] = []
-    every = _writes_every_slot(d)
+    every = _exec_attr(d, "state_writes", "slot") != "checkpoint"
     last: dict | None = None  # the newest state not in pending (checkpoint writes only)
     try:
         while at < target:
@@ -432,16 +435,17 @@ def _failed_slot(state: dict, assignment: dict, why: str) -> dict:
     return _advance({**state, "results": results}, assignment)
 
 
-def _writes_every_slot(d: dict) -> bool:
-    """Whether every computed state is written (the default), or, for an execution device
-    with ``state_writes = "checkpoint"`` (lua@5.3a), only those with a snapshot and the newest
-    of each compute: a crash then loses whole slots, recomputed from the newest snapshot and
-    the schedule; a read of a slot between them recomputes it from its snapshot."""
+def _exec_attr(d: dict, name: str, default: Any) -> Any:
+    """An execution device's default for process@1.0: ``snapshot_interval`` (the default of
+    ``process_snapshot_interval``) or ``state_writes`` (``"slot"``: every computed state is
+    written; ``"checkpoint"`` (lua@5.3a): only those with a snapshot and the newest of each
+    compute, so a crash loses whole slots, recomputed from the newest snapshot and the
+    schedule, and a read of a slot between them recomputes it from its snapshot)."""
     try:
         dev = ao.load_device(_text(_exec_device(d)), {})
     except ao.DeviceNotFound:
-        return True
-    return getattr(dev, "state_writes", "slot") != "checkpoint"
+        return default
+    return getattr(dev, name, default)
 
 
 def _failed_results_of(state: dict) -> Any:
