@@ -354,8 +354,8 @@ class LuaDevice:
     #: the live state is in memory, a crash recomputes whole slots from the newest checkpoint.
     state_writes = "checkpoint"
     #: Slots between checkpoints when ``process_snapshot_interval`` is not set: a checkpoint of
-    #: hyper-aos costs ~60 calls, a restart replays at most this many slots (well under 2 s).
-    snapshot_interval = 500
+    #: hyper-aos costs ~30 calls; a restart replays at most this many (read back from the store).
+    snapshot_interval = 200
 
     def info(self, msg: Any = None) -> dict:
         keys = list(msg.keys()) if isinstance(msg, dict) else []
