@@ -355,6 +355,12 @@ class LuaDevice:
     """``lua@5.3a``: processes and functions written in Lua (docs/lua.md)."""
 
     name = NAME
+    #: process@1.0 writes the states with a checkpoint (and the newest), not every slot's:
+    #: the live state is in memory, a crash recomputes whole slots from the newest checkpoint.
+    state_writes = "checkpoint"
+    #: Slots between checkpoints when ``process_snapshot_interval`` is not set: a checkpoint of
+    #: hyper-aos costs ~30 calls; a restart replays at most this many (read back from the store).
+    snapshot_interval = 200
 
     def info(self, msg: Any = None) -> dict[str, Any]:
         """Every key but the device's own calls the Lua function of that name."""

@@ -18,8 +18,9 @@ Hashpath chain (re-computable): ``HP(-1) = ProcID``; ``HP(n) = hashpath({priv: {
 HP(n-1)}}, assignment(n))`` (runtime §2.11); each computed state carries it as ``state-hashpath``.
 
 Options: ``process_snapshot_interval`` (alias ``process_cache_frequency``; default
-:data:`SNAPSHOT_INTERVAL`): a snapshot of the execution devices (the WASM memory) is stored every
-that many slots, not at every slot (HyperBEAM's default 1 writes 12 MB per AOS slot, §16 item 17).
+:data:`SNAPSHOT_INTERVAL`, or the execution device's ``snapshot_interval``: 200 for lua@5.3a):
+a snapshot of the execution devices (the WASM memory) is stored every that many slots, not
+at every slot (HyperBEAM's default 1 writes 12 MB per AOS slot, §16 item 17).
 ``process_progress``: a callable ``(done, total)`` called while replaying (for a progress bar).
 
 Limits (issue 11 item 9; docs/processes.md has the table):

@@ -328,13 +328,18 @@ def _compute_locked(
     progress = opts.get("process_progress")
     interval = int(
         opts.get(
-            "process_snapshot_interval", opts.get("process_cache_frequency", SNAPSHOT_INTERVAL)
+            "process_snapshot_interval",
+            opts.get(
+                "process_cache_frequency", _exec_attr(d, "snapshot_interval", SNAPSHOT_INTERVAL)
+            ),
         )
         or 0
     )
     budget = _compute_budget(opts)
     deadline = None if budget is None else time.monotonic() + budget
     pending: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
+    every = _exec_attr(d, "state_writes", "slot") != "checkpoint"
+    last: dict[str, Any] | None = None  # the newest state not in pending (checkpoint writes only)
     try:
         while at < target:
             if deadline is not None and at > start and time.monotonic() > deadline:
@@ -391,13 +396,21 @@ def _compute_locked(
                 if (interval > 0 and at % interval == 0) or at == fresh
                 else None
             )
-            pending.append((state, snap))
+            if every or snap is not None:
+                pending.append((state, snap))
+                last = None
+            else:
+                last = state
             if len(pending) >= WRITE_BATCH:
                 _store_results(pid, pending, opts)
             if progress is not None:
                 progress(at - start, target - start)
     finally:
+        if last is not None:  # the newest state is written, the ones between checkpoints not
+            pending.append((last, None))
         _store_results(pid, pending, opts)
+    if not every and live is not None and int(live.get("at-slot", -1)) > at:
+        return "ok", state  # an older slot recomputed: the live state ahead of it stays
     _keep_live(k, state, opts)
     return "ok", state
 
@@ -461,6 +474,19 @@ def _failed_slot(state: dict[str, Any], assignment: dict[str, Any], why: str) ->
     if any(_text(n).lower() == "json-iface@1.0" for n in names):
         results.update({"status": "error", "body": "WASM execution error.", "outbox": {}})
     return _advance({**state, "results": results}, assignment)
+
+
+def _exec_attr(d: dict[str, Any], name: str, default: Any) -> Any:
+    """An execution device's default for process@1.0: ``snapshot_interval`` (the default of
+    ``process_snapshot_interval``) or ``state_writes`` (``"slot"``: every computed state is
+    written; ``"checkpoint"`` (lua@5.3a): only those with a snapshot and the newest of each
+    compute, so a crash loses whole slots, recomputed from the newest snapshot and the
+    schedule, and a read of a slot between them recomputes it from its snapshot)."""
+    try:
+        dev = ao.load_device(_text(_exec_device(d)), {})
+    except ao.DeviceNotFound:
+        return default
+    return getattr(dev, name, default)
 
 
 def _failed_results_of(state: dict[str, Any]) -> Any:

@@ -8,9 +8,11 @@ sends it, as aoconnect does); a process definition answers with its slot-0 assig
 ``results/outbox`` entry with a ``target``, read the target process from the cache store
 and push the message to it (recursively, ``result-depth`` levels, default 1). Entries
 without a target give ``{response: error, status: 422}``; an unreadable target
-``{status: 404, body: "Could not access target process!"}``. Pushed messages are scheduled
-as they are (``from-process`` set by json-iface), unsigned (``computed``: the scheduler takes
-them because they derive from a signed, scheduled message); signing is the scheduler's.
+``{status: 404, body: "Could not access target process!"}``. Pushed messages get
+``data-protocol``, ``variant``, ``type: Message`` and ``from-process`` (the pushing process) and
+are signed by the node's wallet (``dev_push:schedule_result``); without a wallet they go
+unsigned (``computed``: the scheduler takes them because they derive from a signed, scheduled
+message).
 
 The reply, as ``dev_push:do_push``'s: the slot's results keys at the top level (with
 ``result-depth`` 0: none), each outbox key's delivery, ``slot`` and ``process``. A message this
@@ -23,7 +25,9 @@ from __future__ import annotations
 from typing import Any
 
 from .. import cache
+from ..commitments import commit
 from ..exceptions import HyperbeamError, NotFound
+from ..message import id as msg_id
 from . import process_compute as _process
 from .scheduler import store_of
 
@@ -100,19 +104,42 @@ def push(
                 "body": "Could not access target process!",
             }
             continue
-        msg = {**m, "type": m.get("type", "Message")}
+        try:
+            msg, signed = _outgoing(m, _process.process_id(base), opts)
+        except HyperbeamError as e:
+            pushed[k] = {"response": "error", "status": 422, "reason": f"cannot sign: {e}"}
+            continue
         if depth > 0:
-            s2, r2 = push(tproc, {"body": msg}, opts, depth - 1, computed=True)
+            s2, r2 = push(tproc, {"body": msg}, opts, depth - 1, computed=not signed)
         else:
             req = {"method": "POST", "body": msg}
-            s2, r2 = _process.schedule(tproc, req, opts, computed=True)
+            s2, r2 = _process.schedule(tproc, req, opts, computed=not signed)
         pushed[k] = {
             "status": s2,
             "slot": r2.get("slot") if isinstance(r2, dict) else None,
             "target": _text(tgt),
+            **({"id": msg_id(msg, "all")} if signed else {}),
         }
     shown = results if depth > 0 else {}
     return "ok", {**shown, **pushed, "slot": int(_text(slot)), "process": _process.process_id(base)}
+
+
+def _outgoing(m: dict[str, Any], origin: str, opts: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """An outbox message as dev_push ``additional_keys`` + ``schedule_result`` send it: with
+    ``data-protocol``, ``variant``, ``type`` and ``from-process`` (the pushing process) set, and
+    committed by the node's wallet (httpsig@1.0), so that the target (hyper-aos reads the
+    committer) sees a signed message. Without a wallet it goes unsigned, as ``computed``."""
+    msg = {
+        **{k: v for k, v in m.items() if k != "commitments"},
+        "data-protocol": "ao",
+        "variant": "ao.N.1",
+        "type": "Message",
+        "from-process": origin,
+    }
+    wallet = opts.get("priv_wallet")
+    if wallet is None:
+        return msg, False
+    return commit(msg, wallet), True
 
 
 class PushDevice:

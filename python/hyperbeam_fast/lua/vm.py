@@ -12,7 +12,7 @@ from typing import Any
 import lupa.lua53 as _lupa
 
 from ..exceptions import HyperbeamError
-from .convert import pack, unpack
+from .convert import ConvertError, Reader, lua_value, pack, unpack
 
 #: Instructions one call may run (in units of 1,000 VM instructions: the count hook's period).
 DEFAULT_INSTRUCTIONS = 200_000  # 2e8 VM instructions
@@ -59,7 +59,8 @@ class LuaVM:
         self.globals = self.rt.globals()
         self._begin = self.ctl[b"begin"]
         self._tripped = self.ctl[b"tripped"]
-        self._invoke = self.ctl[b"invoke"]
+        self._invoke = self.ctl[b"invoke_t"]
+        self.reader = Reader(_lupa.lua_type, self.ctl[b"encode"])
         self.table = self.rt.table
         self.lua_type = _lupa.lua_type
 
@@ -105,10 +106,22 @@ class LuaVM:
     def invoke(self, name: bytes, args: list[Any]) -> tuple[bool, Any]:
         """Call global ``name`` with message values ``args``: ``(True, [results])``, or
         ``(False, error value)`` for a Lua error (the state has moved on: see :attr:`broken`)."""
-        out = self._run(self._invoke, name, pack(args))
-        if out[0] is True:
-            return True, unpack(out[2])
-        return False, unpack(out[1])
+        try:
+            tbl = self.rt.table_from(lua_value(args), recursive=True)
+        except _lupa.LuaMemoryError as e:
+            self.broken = "lua@5.3a: memory limit exceeded"
+            raise LuaError(self.broken, fatal=self.broken) from e
+        out = self._run(self._invoke, name, tbl)
+        if out[0] is not True:
+            return False, unpack(out[1])
+        res = out[2]
+        try:
+            return True, [self.reader.value(res[q]) for q in range(1, int(out[1]) + 1)]
+        except _lupa.LuaMemoryError as e:
+            self.broken = "lua@5.3a: memory limit exceeded"
+            raise LuaError(self.broken, fatal=self.broken) from e
+        except _lupa.LuaError as e:
+            raise ConvertError(_text(e.args[0] if e.args else e)) from e
 
     def host(self, fn: Any) -> Any:
         """A Lua function calling ``fn(args) -> (True, results) | (False, message)`` on
