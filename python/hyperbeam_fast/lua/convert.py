@@ -183,6 +183,7 @@ class Reader:
         self.encode = encode
 
     def value(self, v: Any, depth: int = 0) -> Any:
+        """The message value of the Lua value ``v`` (``depth`` tables deep)."""
         t = type(v)
         if t is bytes:
             return _text_or_bytes(v)
