@@ -20,6 +20,7 @@ from typing import Any
 
 from .. import _native, ao, cache
 from ..commitments import commit, proven, signers
+from ..devices.cache import WRITE_PATHS, read_target
 from ..exceptions import (
     DeviceNotFound,
     HyperbeamError,
@@ -86,6 +87,7 @@ def _signed_part(singleton: dict) -> dict:
 def register_node_devices() -> None:
     """Register meta@1.0, relay@1.0, router@1.0 and the process devices in the registry."""
     from ..devices import (
+        cache as cache_dev,
         cron,
         faff,
         local_name,
@@ -100,6 +102,8 @@ def register_node_devices() -> None:
 
     for mod in (meta, relay, router, p4, simple_pay, faff, cron, local_name, name, node_process):
         ao.register_device(mod.DEVICE.name, mod.DEVICE)
+    ao.register_device(cache_dev.DEVICE.name, cache_dev.DEVICE)
+    ao.register_device(cache_dev.LOOKUP.name, cache_dev.LOOKUP)
     from ..devices.process import register_process_devices
 
     register_process_devices()  # wasm-64, wasi, json-iface, scheduler, process, push (issue 7)
@@ -156,9 +160,10 @@ def store_parts(text: str) -> list[str]:
     return parts
 
 
-def open_store(spec: Any, sync: bool = False) -> Any:
+def open_store(spec: Any, sync: bool = False, wallet: Wallet | None = None) -> Any:
     """A store from a spec: a Store object; ``"memory"``; ``"fs:DIR"``; ``"rocksdb:DIR"`` or a
-    bare directory (RocksDB, the default); ``+http://peer`` suffixes chain remote stores.
+    bare directory (RocksDB, the default); ``+http://peer`` suffixes chain remote stores
+    (which write to the peer's cache@1.0, signed with ``wallet``, when one is given).
     ``sync``: fsync every write of the local stores (``store_sync: always``). Any other
     ``name:`` prefix is a :class:`ConfigError` (not a directory of that name)."""
     from ..store import FSStore, MemoryStore, RemoteStore, RocksDBStore, Store, StoreChain
@@ -174,7 +179,7 @@ def open_store(spec: Any, sync: bool = False) -> Any:
         elif part.startswith("fs:"):
             stores.append(FSStore(part[3:], sync=sync))
         elif part.startswith(("http://", "https://")):
-            stores.append(RemoteStore(part))
+            stores.append(RemoteStore(part, wallet=wallet))
         else:
             path = part[8:] if part.startswith("rocksdb:") else part
             stores.append(RocksDBStore(path, sync=sync))
@@ -192,7 +197,9 @@ class Node:
         self.wallet = wallet if wallet is not None else Wallet.generate()
         self.address = self.wallet.address
         self.store = open_store(
-            store if store is not None else opts.get("store", "memory"), store_sync(opts)
+            store if store is not None else opts.get("store", "memory"),
+            store_sync(opts),
+            self.wallet,
         )
         self.metrics = Metrics()
         self._lock = threading.Lock()
@@ -206,7 +213,7 @@ class Node:
             opts["operator"] = self.address
         opts["address"] = self.address
         opts["http_server"] = self.address
-        opts.setdefault("cache_writers", [self.address])
+        opts.setdefault("cache_writers", [opts["operator"]])  # cache@1.0 write/link
         # twice the cores (at least 4): computes may hold at most half of them (wasm64.GATE),
         # so requests that do not compute always find a thread (docs/security.md §4)
         self.workers = int(opts.get("workers") or 0) or max(4, 2 * (os.cpu_count() or 2))
@@ -358,13 +365,15 @@ class Node:
 
     def cache_read(self, query: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         """``GET /~cache@1.0/read?target=KEY``: the stored message or binary, unsigned and
-        unchanged (what RemoteStore decodes)."""
+        unchanged (what RemoteStore decodes: a signed reply would add the node's commitment and
+        ``status``), found as cache@1.0 ``read`` finds it; with ``accept: application/aos-2``
+        the request goes to the device (:mod:`hyperbeam_fast.devices.cache`)."""
         q = urllib.parse.parse_qs(query, keep_blank_values=True)
         target = (q.get("target") or [""])[0]
         if not target:
             return 400, list(TEXT_PLAIN), b"~cache@1.0/read needs ?target=<ID or path>"
         try:
-            got = cache.read(target, self.store)
+            got = read_target(target, self.store)
         except NotFound:
             self.metrics.cache_miss.inc()
             return 404, list(TEXT_PLAIN), b"not found"
@@ -455,9 +464,13 @@ class Node:
                 return e.status, list(TEXT_PLAIN), str(e).encode()
             if signed:
                 self.metrics.verifications.labels("valid").inc()
-                # a dry run (`.../as=execution/compute`) leaves no trace, its request included
-                if self.node_msg.get("store_all_signed", True) and (
-                    "/as=execution/" not in _text(singleton.get("path", ""))
+                # a dry run (`.../as=execution/compute`) leaves no trace, its request included;
+                # a cache@1.0 write stores its content (if allowed), never the request
+                rpath = _text(singleton.get("path", ""))
+                if (
+                    self.node_msg.get("store_all_signed", True)
+                    and "/as=execution/" not in rpath
+                    and not ("/" + rpath.lstrip("/")).lower().startswith(WRITE_PATHS)
                 ):
                     try:
                         cache.write(_signed_part(singleton), self.store)
