@@ -190,14 +190,15 @@ def _link(source: Any, destination: Any, store: Any) -> tuple[str, dict]:
     elif not (len(parts) == 2 and all(_ID.fullmatch(p) for p in parts)):
         return _fail(
             400,
-            "a link's destination is an ID of its source or a hashpath <ID>/<ID> "
-            f"(not {dst!r}).",
+            f"a link's destination is an ID of its source or a hashpath <ID>/<ID> (not {dst!r}).",
         )
     final = through_parent(target, dst)
     if target.read_link(final) is not None or target.exists(final):
         if target.resolve(final) == target.resolve(src):
             return "ok", {"status": 200, "path": dst}  # already so: idempotent
-        return _fail(409, f"{dst!r} already holds or links to something else: links are never repointed.")
+        return _fail(
+            409, f"{dst!r} already holds or links to something else: links are never repointed."
+        )
     cache.link(src, dst, store)
     return "ok", {"status": 200, "path": dst}
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from .. import _native, ao, cache
 from ..commitments import commit, proven, signers
-from ..devices.cache import WRITE_PATHS, read_target
+from ..devices import cache as cache_dev
 from ..exceptions import (
     DeviceNotFound,
     HyperbeamError,
@@ -87,7 +87,6 @@ def _signed_part(singleton: dict) -> dict:
 def register_node_devices() -> None:
     """Register meta@1.0, relay@1.0, router@1.0 and the process devices in the registry."""
     from ..devices import (
-        cache as cache_dev,
         cron,
         faff,
         local_name,
@@ -373,7 +372,7 @@ class Node:
         if not target:
             return 400, list(TEXT_PLAIN), b"~cache@1.0/read needs ?target=<ID or path>"
         try:
-            got = read_target(target, self.store)
+            got = cache_dev.read_target(target, self.store)
         except NotFound:
             self.metrics.cache_miss.inc()
             return 404, list(TEXT_PLAIN), b"not found"
@@ -470,7 +469,7 @@ class Node:
                 if (
                     self.node_msg.get("store_all_signed", True)
                     and "/as=execution/" not in rpath
-                    and not ("/" + rpath.lstrip("/")).lower().startswith(WRITE_PATHS)
+                    and not ("/" + rpath.lstrip("/")).lower().startswith(cache_dev.WRITE_PATHS)
                 ):
                     try:
                         cache.write(_signed_part(singleton), self.store)
