@@ -113,36 +113,43 @@ def test_cache_write_read_link_and_restart(tmp_path, keys):
         st, res = _write(url, b"x", op, location="local-name@1.0/mine")
         assert st == "error" and res["status"] == 400
 
-        # links: a hashpath to a stored binary; idempotent; never repointed
-        hp = f"{_fresh_id('base')}/{_fresh_id('step')}"
-        st, res = _link(url, _data(b"test_binary"), hp, second)
-        assert st == "ok" and res["path"] == hp.encode() and res["status"] == 200
-        assert _read(url, hp) == ("ok", b"test_binary")
-        assert _link(url, _data(b"test_binary"), hp, op)[0] == "ok"
-        st, res = _link(url, uid, hp, op)
-        assert st == "error" and res["status"] == 409 and b"repointed" in res["body"]
-        assert _read(url, hp) == ("ok", b"test_binary")
-        # an ID links only to what it names; names, data/ and IDs of others are refused
-        st, res = _link(url, uid, _fresh_id("not-its-id"), op)
+        # links: a binary's ID (its hash) to it; idempotent; an ID never repointed
+        bid = _data(b"test_binary")[5:]
+        st, res = _link(url, _data(b"test_binary"), bid, second)
+        assert st == "ok" and res["path"] == bid.encode() and res["status"] == 200
+        assert _read(url, bid) == ("ok", b"test_binary")
+        assert _link(url, _data(b"test_binary"), bid, op)[0] == "ok"
+        st, res = _link(url, uid, bid, op)  # bid is no ID of uid's message
         assert st == "error" and res["status"] == 400
-        assert _missing(url, _fresh_id("not-its-id"))
-        for dst in ("local-name@1.0/evil", _data(b"other"), "node-updates/x"):
-            st, res = _link(url, uid, dst, op)
-            assert st == "error" and res["status"] == 400, (dst, res)
-        st, res = _link(url, uid, hb.id(signed, "all"), op)  # the stranger's ID: not uid's
+        assert _read(url, bid) == ("ok", b"test_binary")
+        st, res = _link(url, uid, hb.id(signed, "all"), op)  # the stranger's ID
         assert st == "error" and res["status"] == 400
         st, got = _read(url, hb.id(signed, "all"))
         assert st == "ok" and got["x"] == b"signed by the stranger"
-        st, res = _link(url, "nothing-here", f"{_fresh_id('a')}/{_fresh_id('b')}", op)
+        st, res = _link(url, uid, _fresh_id("not-its-id"), op)
+        assert st == "error" and res["status"] == 400
+        assert _missing(url, _fresh_id("not-its-id"))
+        # no other destination: names, node records, data/, hashpaths (they would add a key
+        # to the message their first segment names, or make its group before it arrives)
+        fresh_hp = f"{_fresh_id('base')}/{_fresh_id('step')}"
+        for dst in ("local-name@1.0/evil", _data(b"other"), "node-updates/x", fresh_hp):
+            st, res = _link(url, _data(b"test_binary"), dst, op)
+            assert st == "error" and res["status"] == 400, (dst, res)
+            assert _missing(url, dst)
+        st, res = _link(url, _data(b"test_binary"), f"{uid}/{_fresh_id('step')}", op)
+        assert st == "error" and res["status"] == 400
+        st, got = _read(url, uid)
+        assert st == "ok" and sorted(k for k in got if k != "status") == ["n", "test_key"]
+        st, res = _link(url, "nothing-here", _fresh_id("a"), op)
         assert st == "error" and res["status"] == 404
-        st, res = _link(url, uid, f"{_fresh_id('c')}/{_fresh_id('d')}", stranger)
+        st, res = _link(url, _data(b"typed"), _data(b"typed")[5:], stranger)
         assert st == "error" and res["status"] == 403
-        assert _missing(url, f"{_fresh_id('c')}/{_fresh_id('d')}")
-        # a signed message's unsigned ID links to it (the ID names it)
+        assert _missing(url, _data(b"typed")[5:])
+        # a signed message's unsigned ID already names it: linking it again is idempotent
         assert _link(url, hb.id(signed, "all"), hb.id(signed), op)[0] == "ok"
 
         # batch (dev_cache write type=batch): items in order, a link to an earlier write
-        hp2 = f"{_fresh_id('base2')}/{_fresh_id('step2')}"
+        hp2 = _data(b"batch one")[5:]
         batch = {
             "1": {"body": b"batch one"},
             "2": {"body": {"k": "v"}},
@@ -183,9 +190,8 @@ def test_cache_write_read_link_and_restart(tmp_path, keys):
     try:  # everything lives in the store
         st, got = _read(node.url, uid)
         assert st == "ok" and hb.match(msg, got, "only_present")
-        assert _read(node.url, hp) == ("ok", b"test_binary")
-        st, res = _link(node.url, uid, hp, op)
-        assert st == "error" and res["status"] == 409
+        assert _read(node.url, bid) == ("ok", b"test_binary")
+        assert _read(node.url, hp2) == ("ok", b"batch one")
     finally:
         node.stop()
 
@@ -210,12 +216,13 @@ def test_remote_store_writes_and_links_between_nodes(tmp_path, keys):
         assert rs.writable
         msg = {"pushed": "by B", "nested": {"k": "v"}}
         assert cache.write(msg, rs) == hb.id(msg)
-        hp = f"{_fresh_id('rb')}/{_fresh_id('rs')}"
-        assert cache.write_binary(hp, b"result bytes", rs) == _data(b"result bytes")
-        hp2 = f"{_fresh_id('rb2')}/{_fresh_id('rs2')}"
-        cache.link(hb.id(msg), hp2, rs)
-        with pytest.raises(StoreError, match="409"):
-            cache.link(_data(b"result bytes"), hp2, rs)  # never repointed
+        assert cache.write(b"result bytes", rs) == _data(b"result bytes")
+        rid = _data(b"result bytes")[5:]
+        cache.link(_data(b"result bytes"), rid, rs)  # a binary's ID names it on A
+        with pytest.raises(StoreError, match="400"):
+            cache.link(_data(b"result bytes"), hb.id(msg), rs)  # an ID of something else
+        with pytest.raises(StoreError, match="400"):  # a hashpath result: refused (security §3)
+            cache.write_binary(f"{_fresh_id('rb')}/{_fresh_id('rs')}", b"result", rs)
         # a non-writer's store, and one without a wallet, write nothing
         with pytest.raises(StoreError, match="403"):
             cache.write({"pushed": "by a stranger"}, RemoteStore(a.url, wallet=stranger))
@@ -231,8 +238,8 @@ def test_remote_store_writes_and_links_between_nodes(tmp_path, keys):
     try:  # A restarted: what B pushed is still there
         r = RemoteStore(a.url)
         assert hb.match(cache.read(hb.id(msg), r), msg)
-        assert cache.read(hp, r) == b"result bytes"
-        assert cache.read(f"{hp2}/pushed", r) == b"by B"
+        assert cache.read(rid, r) == b"result bytes"
+        assert cache.read(f"{hb.id(msg)}/nested/k", r) == b"v"
         assert cache.read(tid, r)["deep"] == b"PING"
         with pytest.raises(NotFound):
             cache.read(hb.id({"pushed": "by a stranger"}), r)

@@ -19,12 +19,15 @@ cache over HTTP.
 
 ``write`` and ``link`` need a verified signature, covering every key they read, by an
 address listed in ``cache_writers`` (default: the operator): else 403 and nothing is
-written. What even a writer cannot do (docs/security.md "Cache writes"): overwrite or alter
-stored content (binaries are content-addressed, messages are named by their IDs and IDs are
-never repointed), or repoint a link: a link's destination must be free, or already link to the
-same place; it is either an ID of its source (verified: an ID always names what it hashes) or
-a hashpath ``<ID>/<ID>`` (a result the writer vouches for, as HyperBEAM's trusted writers
-do). Names, node records, process schedules and ``data/`` stay out of reach.
+written. What even a writer cannot do (docs/security.md §3): overwrite or alter stored content
+(binaries are content-addressed, messages are named by the IDs the node computes and IDs are
+never repointed), or repoint a key with a link: a link's destination must be an ID of its
+source (checked: a message's verified IDs, a binary's hash) that is free or already names it.
+Any other destination is refused (400), a hashpath ``<ID>/<ID>`` included: in this store layout
+(HyperBEAM's) a hashpath link lands inside the group of the message its first segment names,
+or makes that group before the message arrives, so it would add a key to what an ID names.
+Names, node records, process schedules and ``data/`` stay out of reach. HyperBEAM's writers
+may link anything.
 
 ``lookup@1.0`` has one key, ``read`` (``target``): the same read without the store-path
 fallback (``dev_lookup``: an ID only), 404 ``not_found`` otherwise.
@@ -39,7 +42,6 @@ import orjson
 
 from .. import cache
 from ..cache.verify import prepare
-from ..cache.writing import through_parent
 from ..exceptions import HyperbeamError, InvalidStorePath, NotFound, StoreError
 from ..node import authority
 from ..store.base import join
@@ -175,26 +177,22 @@ def _link(source: Any, destination: Any, store: Any) -> tuple[str, dict]:
     except InvalidStorePath as e:
         return _fail(400, f"bad link path: {e}")
     target = cache.writable(store)
-    parts = dst.split("/")
-    if parts[0] == "data":
-        return _fail(400, "data/ paths are content-addressed: they are written, never linked.")
     if not target.exists(src):
         return _fail(404, f"link source {src!r} is not in the cache.")
-    if len(parts) == 1 and _ID.fullmatch(dst):
-        try:
-            ids = _ids_of(cache.read(src, target))
-        except (HyperbeamError, NotFound) as e:
-            return _fail(400, f"link source {src!r} cannot be checked: {e}")
-        if dst not in ids:
-            return _fail(400, f"{dst} is not an ID of {src!r}: an ID links only to what it names.")
-    elif not (len(parts) == 2 and all(_ID.fullmatch(p) for p in parts)):
+    if not _ID.fullmatch(dst):
         return _fail(
             400,
-            f"a link's destination is an ID of its source or a hashpath <ID>/<ID> (not {dst!r}).",
+            f"a link's destination is an ID of its source (not {dst!r}): other links could "
+            "add keys to what an ID names.",
         )
-    final = through_parent(target, dst)
-    if target.read_link(final) is not None or target.exists(final):
-        if target.resolve(final) == target.resolve(src):
+    try:
+        ids = _ids_of(cache.read(src, target))
+    except (HyperbeamError, NotFound) as e:
+        return _fail(400, f"link source {src!r} cannot be checked: {e}")
+    if dst not in ids:
+        return _fail(400, f"{dst} is not an ID of {src!r}: an ID links only to what it names.")
+    if target.read_link(dst) is not None or target.exists(dst):
+        if target.resolve(dst) == target.resolve(src):
             return "ok", {"status": 200, "path": dst}  # already so: idempotent
         return _fail(
             409, f"{dst!r} already holds or links to something else: links are never repointed."
