@@ -175,6 +175,8 @@ def test_cache_write_read_link_and_restart(tmp_path, keys):
             js = json.loads(res["body"])
             assert js["Data"] == "test-data" and js["Id"] == iid
             assert {"name": "Test-Key", "value": "test-value"} in js["Tags"]
+        st, res = client.get(url, f"/~cache@1.0/read?target={iid}&accept=application/aos-2")
+        assert st == "ok" and json.loads(res["body"])["Data"] == "test-data"
         # http_lookup_test: a signed POST
         req = {"path": f"/~lookup@1.0/read?target={iid}", "accept": "application/aos-2"}
         st, res = client.request("POST", url, req, wallet=op)
