@@ -59,6 +59,47 @@ def _missing(url, target):
     return client.raw("GET", url, f"/~cache@1.0/read?target={target}")[0] == 404
 
 
+def _call(node, msg, wallet=None, method="POST"):
+    """One request through an in-process node's pipeline (no HTTP server)."""
+    meth, path, headers, body = client.encode_request({**msg, "method": method}, wallet)
+    st, hdrs, out = node.handle(meth, path, [(k.encode(), v) for k, v in headers.items()], body)
+    return client.response_to_message(st, [(k.decode(), v) for k, v in hdrs], out)
+
+
+def test_a_writer_cannot_repoint_or_alter_a_victim_id(keys):
+    """Attacks by a listed writer: a message carrying the victim's commitment over other
+    content, a link of the victim's ID to other content, a key added under the victim's
+    group, an alias over the victim's unsigned ID: all 400, the victim reads the same."""
+    from hyperbeam_fast.node.pipeline import Node
+
+    _, _, op, writer, victim_key = keys
+    node = Node({"force_signed": False, "cache_writers": [writer.address]}, wallet=op)
+    try:
+        victim = hb.commit({"v": "victim", "n": "1"}, victim_key)
+        assert _call(node, {"path": "/~cache@1.0/write", "body": victim}, writer)[0] == "ok"
+        vid, vuid = hb.id(victim, "all"), hb.id(victim)
+        st, res = _call(node, {"path": "/~cache@1.0/write", "body": {"x": "1"}}, op)
+        assert st == "error" and res["status"] == 403  # the operator is not listed here
+        forged = {**victim, "v": "attacker"}
+        st, res = _call(node, {"path": "/~cache@1.0/write", "body": forged}, writer)
+        assert st == "error" and res["status"] == 400
+        other = _call(node, {"path": "/~cache@1.0/write", "body": {"v": "attacker"}}, writer)
+        oid = other[1]["path"].decode()
+        for dst in (vid, vuid, f"{vid}/{_fresh_id('k')}", f"{vuid}/v"):
+            link = {"path": "/~cache@1.0/link", "source": oid, "destination": dst}
+            st, res = _call(node, link, writer)
+            assert st == "error" and res["status"] == 400, (dst, res)
+        batch = {"1": {"operation": "link", "source": oid, "destination": vid}}
+        st, res = _call(node, {"path": "/~cache@1.0/write", "type": "batch", "body": batch}, writer)
+        assert st == "error" and res["status"] == 400
+        for target in (vid, vuid):
+            got = cache.read(target, node.store)
+            assert got["v"] == b"victim" and sorted(got) == ["commitments", "n", "v"]
+            assert hb.signers(got) == [victim_key.address]
+    finally:
+        node.close()
+
+
 def test_cache_write_read_link_and_restart(tmp_path, keys):
     akey, _, op, second, stranger = keys
     config = f"cache_writers/1: {op.address}\ncache_writers/2: {second.address}\n"
