@@ -19,6 +19,8 @@ from hyperbeam_fast.node import client
 from hyperbeam_fast.store import RemoteStore
 from node_util import NodeProc
 
+AOS2 = "application/aos-2"
+
 
 def _b64(b: bytes) -> str:
     return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
@@ -214,10 +216,18 @@ def test_cache_write_read_link_and_restart(tmp_path, keys):
             st, res = client.request("GET", url, req)
             assert st == "ok" and res["content-type"] == b"application/aos-2", res
             js = json.loads(res["body"])
-            assert js["Data"] == "test-data" and js["Id"] == iid
+            assert js["Data"] == "test-data" and js["Id"] == iid and js["Signature"] == ""
             assert {"name": "Test-Key", "value": "test-value"} in js["Tags"]
         st, res = client.get(url, f"/~cache@1.0/read?target={iid}&accept=application/aos-2")
         assert st == "ok" and json.loads(res["body"])["Data"] == "test-data"
+        st, res = client.request(
+            "GET",
+            url,
+            {"path": f"/~lookup@1.0/read?target={hb.id(signed, 'all')}", "accept": AOS2},
+        )
+        js = json.loads(res["body"])
+        assert js["Owner"] == js["From"] == stranger.address and js["Signature"] == ""
+        assert js["Id"] == hb.id(signed, "all")
         # http_lookup_test: a signed POST
         req = {"path": f"/~lookup@1.0/read?target={iid}", "accept": "application/aos-2"}
         st, res = client.request("POST", url, req, wallet=op)

@@ -35,6 +35,7 @@ fallback (``dev_lookup``: an ID only), 404 ``not_found`` otherwise.
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 
@@ -45,7 +46,7 @@ from ..cache.verify import prepare
 from ..exceptions import HyperbeamError, InvalidStorePath, NotFound, StoreError
 from ..node import authority
 from ..store.base import join
-from .scheduler_formats import AOS2, json_struct
+from .scheduler_formats import AOS2, json_struct, text
 
 #: The request paths that write (the node does not store these requests itself: a refused
 #: write leaves nothing behind, an accepted one stores only its content).
@@ -94,10 +95,18 @@ def read_target(target: str, store: Any) -> dict | bytes:
 
 
 def aos2(got: dict | bytes) -> dict | bytes:
-    """``got`` as ``dev_cache``/``dev_lookup`` render it for ``accept: application/aos-2``."""
+    """``got`` as ``dev_cache``/``dev_lookup`` render it for ``accept: application/aos-2``:
+    ``message_to_json_struct(Msg, [owner_as_address])``, whose ``Signature`` is the message's
+    own ``signature`` key (base64url when 512 bytes; ``""`` when absent), not a commitment's."""
     if not isinstance(got, dict):
         return got
-    return {"body": orjson.dumps(json_struct(got)), "content-type": AOS2}
+    struct = json_struct(got)
+    sig = got.get("signature", b"")
+    if isinstance(sig, (bytes, bytearray)) and len(sig) == 512:
+        struct["Signature"] = base64.urlsafe_b64encode(sig).rstrip(b"=").decode()
+    else:
+        struct["Signature"] = text(sig)
+    return {"body": orjson.dumps(struct), "content-type": AOS2}
 
 
 def _read(req: Any, opts: dict, fallback: bool) -> tuple[str, Any]:
