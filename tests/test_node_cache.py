@@ -61,9 +61,9 @@ def _missing(url, target):
     return client.raw("GET", url, f"/~cache@1.0/read?target={target}")[0] == 404
 
 
-def _call(node, msg, wallet=None, method="POST"):
+def _call(node, msg, wallet=None, method="POST", codec="httpsig@1.0"):
     """One request through an in-process node's pipeline (no HTTP server)."""
-    meth, path, headers, body = client.encode_request({**msg, "method": method}, wallet)
+    meth, path, headers, body = client.encode_request({**msg, "method": method}, wallet, codec)
     st, hdrs, out = node.handle(meth, path, [(k.encode(), v) for k, v in headers.items()], body)
     return client.response_to_message(st, [(k.decode(), v) for k, v in hdrs], out)
 
@@ -94,6 +94,11 @@ def test_a_writer_cannot_repoint_or_alter_a_victim_id(keys):
         batch = {"1": {"operation": "link", "source": oid, "destination": vid}}
         st, res = _call(node, {"path": "/~cache@1.0/write", "type": "batch", "body": batch}, writer)
         assert st == "error" and res["status"] == 400
+        # an ans104-signed write: its signature is credited with no covered keys (authority)
+        item = {"path": "/~cache@1.0/write", "body": "by ans104"}
+        st, res = _call(node, item, writer, codec="ans104@1.0")
+        assert st == "error" and res["status"] == 403
+        assert node.store.read(_data(b"by ans104")) is None
         for target in (vid, vuid):
             got = cache.read(target, node.store)
             assert got["v"] == b"victim" and sorted(got) == ["commitments", "n", "v"]
