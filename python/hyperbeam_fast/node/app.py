@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import urllib.parse
 from typing import Any
 
 from .. import _native
@@ -186,7 +187,7 @@ class App:
         node = self.node
         loop = asyncio.get_running_loop()
         ctx = contextvars.copy_context().run  # the request ID in the pool's log lines too
-        if path == "/~cache@1.0/read" and method == "GET":
+        if path == "/~cache@1.0/read" and method == "GET" and not _aos2(headers, query):
             fut = loop.run_in_executor(node.pool, ctx, node.cache_read, query)
         else:
             out = node.handle_inline(method, raw_path, headers) if not body else None
@@ -236,6 +237,15 @@ class App:
                 logs.log(logging.INFO, "node stopped; store closed")
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _aos2(headers: list[tuple[bytes, bytes]], query: str) -> bool:
+    """Whether a cache read asks for ``application/aos-2`` (answered by cache@1.0 itself)."""
+    if "accept=" in query and any(
+        "aos-2" in v.lower() for v in urllib.parse.parse_qs(query).get("accept", [])
+    ):
+        return True
+    return any(k.lower() == b"accept" and b"aos-2" in v.lower() for k, v in headers)
 
 
 class _HeapTrim:

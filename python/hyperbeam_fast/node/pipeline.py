@@ -20,6 +20,7 @@ from typing import Any
 
 from .. import _native, ao, cache
 from ..commitments import commit, proven, signers
+from ..devices import cache as cache_dev
 from ..devices import manifest
 from ..exceptions import (
     DeviceNotFound,
@@ -119,6 +120,8 @@ def register_node_devices() -> None:
         manifest,
     ):
         ao.register_device(mod.DEVICE.name, mod.DEVICE)
+    ao.register_device(cache_dev.DEVICE.name, cache_dev.DEVICE)
+    ao.register_device(cache_dev.LOOKUP.name, cache_dev.LOOKUP)
     from ..devices.process import register_process_devices
 
     register_process_devices()  # wasm-64, wasi, json-iface, scheduler, process, push (issue 7)
@@ -196,11 +199,14 @@ def gateway_store(url: Any, opts: dict[str, Any] | None = None) -> Any:
         raise ConfigError(f"bad gateway store {_text(url)!r}: {e}") from None
 
 
-def open_store(spec: Any, sync: bool = False, opts: dict[str, Any] | None = None) -> Any:
+def open_store(
+    spec: Any, sync: bool = False, opts: dict[str, Any] | None = None, wallet: Wallet | None = None
+) -> Any:
     """A store from a spec: a Store object; ``"memory"``; ``"fs:DIR"``; ``"rocksdb:DIR"`` or a
     bare directory (RocksDB, the default); ``+http://peer`` suffixes chain remote stores and
     ``+gateway`` (the node option ``gateway``) or ``+gateway:URL`` an Arweave gateway store
-    (:func:`gateway_store`; a chain with one writes its reads through to the local store).
+    (:func:`gateway_store`; a chain with one writes its reads through to the local store);
+    remote stores write to the peer's cache@1.0, signed with ``wallet``, when one is given.
     ``sync``: fsync every write of the local stores (``store_sync: always``). Any other
     ``name:`` prefix is a :class:`ConfigError` (not a directory of that name)."""
     from ..store import (
@@ -224,7 +230,7 @@ def open_store(spec: Any, sync: bool = False, opts: dict[str, Any] | None = None
         elif part.startswith("fs:"):
             stores.append(FSStore(part[3:], sync=sync))
         elif part.startswith(("http://", "https://")):
-            stores.append(RemoteStore(part))
+            stores.append(RemoteStore(part, wallet=wallet))
         elif part == "gateway" or part.startswith("gateway:"):
             url = part[8:] or (opts or {}).get("gateway") or DEFAULTS["gateway"]
             stores.append(gateway_store(url, opts))
@@ -248,7 +254,10 @@ class Node:
         self.wallet = wallet if wallet is not None else Wallet.generate()
         self.address = self.wallet.address
         self.store = open_store(
-            store if store is not None else opts.get("store", "memory"), store_sync(opts), opts
+            store if store is not None else opts.get("store", "memory"),
+            store_sync(opts),
+            opts,
+            self.wallet,
         )
         self.metrics = Metrics()
         from ..devices import process_compute
@@ -271,7 +280,7 @@ class Node:
             opts["operator"] = self.address
         opts["address"] = self.address
         opts["http_server"] = self.address
-        opts.setdefault("cache_writers", [self.address])
+        opts.setdefault("cache_writers", [opts["operator"]])  # cache@1.0 write/link
         # twice the cores (at least 4): computes may hold at most half of them (wasm64.GATE),
         # so requests that do not compute always find a thread (docs/security.md §4)
         self.workers = int(opts.get("workers") or 0) or max(4, 2 * (os.cpu_count() or 2))
@@ -430,13 +439,15 @@ class Node:
 
     def cache_read(self, query: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         """``GET /~cache@1.0/read?target=KEY``: the stored message or binary, unsigned and
-        unchanged (what RemoteStore decodes)."""
+        unchanged (what RemoteStore decodes: a signed reply would add the node's commitment and
+        ``status``), found as cache@1.0 ``read`` finds it; with ``accept: application/aos-2``
+        the request goes to the device (:mod:`hyperbeam_fast.devices.cache`)."""
         q = urllib.parse.parse_qs(query, keep_blank_values=True)
         target = (q.get("target") or [""])[0]
         if not target:
             return 400, list(TEXT_PLAIN), b"~cache@1.0/read needs ?target=<ID or path>"
         try:
-            got = cache.read(target, self.store)
+            got = cache_dev.read_target(target, self.store)
         except NotFound:
             self.metrics.cache_miss.inc()
             return 404, list(TEXT_PLAIN), b"not found"
@@ -530,9 +541,13 @@ class Node:
                 return e.status, list(TEXT_PLAIN), str(e).encode()
             if signed:
                 self.metrics.verifications.labels("valid").inc()
-                # a dry run (`.../as=execution/compute`) leaves no trace, its request included
-                if self.node_msg.get("store_all_signed", True) and (
-                    "/as=execution/" not in _text(singleton.get("path", ""))
+                # a dry run (`.../as=execution/compute`) leaves no trace, its request included;
+                # a cache@1.0 write stores its content (if allowed), never the request
+                rpath = _text(singleton.get("path", ""))
+                if (
+                    self.node_msg.get("store_all_signed", True)
+                    and "/as=execution/" not in rpath
+                    and not ("/" + rpath.lstrip("/")).lower().startswith(cache_dev.WRITE_PATHS)
                 ):
                     try:
                         cache.write(_signed_part(singleton), self.store)

@@ -144,9 +144,9 @@ class StoreChain(Store):
         return self.primary.batch()
 
     def reset(self) -> None:
-        """Empty every writable store of the chain."""
+        """Empty every writable local store of the chain (a remote node's cache stays)."""
         for s in self.stores:
-            if s.writable:
+            if s.writable and s.scope == "local":
                 s.reset()
 
     def close(self) -> None:
