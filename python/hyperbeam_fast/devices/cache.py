@@ -215,12 +215,16 @@ def _item_order(k: str) -> tuple[int, int, str]:
 
 
 class Cache:
+    """``cache@1.0`` (dev_cache): ``read`` for all, ``write`` and ``link`` for cache writers."""
+
     name = "cache@1.0"
 
     def read(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """The message or binary at ``target`` (aos-2 JSON when the request accepts it)."""
         return _read(req, opts or {}, True)
 
     def write(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """Write ``body`` (``type`` single or batch), for a signed request of a cache writer."""
         opts = opts or {}
         req = req if isinstance(req, dict) else {}
         keys = ("body", "type", "operation", "location", "source", "destination")
@@ -249,6 +253,7 @@ class Cache:
         return "ok", {**out, "status": 200}
 
     def link(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """Link ``destination`` to ``source`` (an ID of it), for a signed cache writer."""
         opts = opts or {}
         req = req if isinstance(req, dict) else {}
         if _signed_writer(req, opts, ("source", "destination")) is None:
@@ -257,9 +262,12 @@ class Cache:
 
 
 class Lookup:
+    """``lookup@1.0`` (dev_lookup): ``read`` of a stored message by ID."""
+
     name = "lookup@1.0"
 
     def read(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """The message stored at the ID ``target`` (aos-2 JSON when asked)."""
         return _read(req, opts or {}, False)
 
 
