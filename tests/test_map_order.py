@@ -415,3 +415,16 @@ def test_node_applies_its_map_order_option(tmp_path):
             [k.encode() for k in keys], FOLD, otp
         )
     assert got["otp25"] != got["otp27"]
+
+
+def test_an_id_sized_key_that_starts_with_priv_in_another_case_is_public(mode):
+    """Found by the property above: `normalize_key` keeps an ID-sized key's case, so a
+    43-byte `PrIV...` key is not private (core §2.3) and counts in the ID, nested or not."""
+    k = "PrIVlzud59PtwPoCMle4GeIHbG9DlGeL505Aeht6lLZ"
+    for m in ("otp25", "otp27"):
+        mode(m)
+        for msg in ({"a": {k: 1}}, {k: 1}, {"a": {"b": 1, k: "x"}}):
+            want = ref.unsigned_id(msg, m)
+            assert hb.id(msg) == want and _native.unsigned_id_general(msg) == want
+        assert hb.id({k: 1}) != hb.id({})
+        assert hb.id({"a": {"Privx": 1}}) == hb.id({"a": {"privx": 1}})

@@ -30,6 +30,16 @@ def as_bytes(v: Any) -> bytes | None:
     return None
 
 
+def is_private_key(k: Any) -> bool:
+    """``hb_private:is_private`` (core §2.3): the normalised key starts with ``priv``; an
+    ID-sized key (32, 42 or 43 bytes) keeps its case, so ``PrIV...`` of 43 bytes is public."""
+    if not isinstance(k, str):
+        return False
+    if len(k) in (32, 42, 43) and len(k.encode("utf-8", "surrogateescape")) in (32, 42, 43):
+        return k.startswith("priv")
+    return k[:4].lower() == "priv"
+
+
 def split_priv(msg: Any) -> tuple[Any, Any]:
     """``(msg without its top-level priv, the priv)``; ``priv`` is ``None`` when absent."""
     if isinstance(msg, dict) and "priv" in msg:

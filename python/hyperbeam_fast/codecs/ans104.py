@@ -27,7 +27,7 @@ from typing import Any, cast
 from .. import _native
 from ..exceptions import CodecError, HyperbeamError, SignatureError
 from ..map_order import TO_LIST, ordered
-from ..tabm import convert
+from ..tabm import convert, is_private_key
 
 __all__ = [
     "BUNDLE_LAYOUTS",
@@ -134,7 +134,7 @@ def _key(k: Any) -> str:
 
 
 def _is_private(k: Any) -> bool:
-    return isinstance(k, str) and k.lower().startswith("priv")
+    return is_private_key(k)
 
 
 def _without_private(msg: dict[str, Any]) -> dict[str, Any]:

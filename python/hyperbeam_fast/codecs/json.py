@@ -8,6 +8,7 @@ import orjson
 
 from ..exceptions import CodecError
 from ..map_order import json_object
+from ..tabm import is_private_key
 
 
 def _text(v: bytes, where: str) -> str:
@@ -31,7 +32,7 @@ def _tabm_to_json(t: Any, where: str = "message") -> Any:
         out = {
             _key(k, where): _tabm_to_json(v, f"{where}/{k}")
             for k, v in t.items()
-            if not (isinstance(k, str) and k.lower().startswith("priv"))
+            if not is_private_key(k)
         }
         return json_object(out)  # `json:encode`'s key order (docs/map-order.md)
     if isinstance(t, list):

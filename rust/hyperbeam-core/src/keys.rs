@@ -31,8 +31,12 @@ pub fn normalize_key(k: &[u8]) -> Vec<u8> {
     }
 }
 
-/// `hb_private:is_private`: the normalised key starts with `priv`.
+/// `hb_private:is_private`: the normalised key starts with `priv` (spec core §2.3). An ID-sized
+/// key keeps its case under `normalize_key`, so a 43-byte `PrIV...` is not private.
 pub fn is_private(k: &[u8]) -> bool {
+    if is_id_size(k.len()) {
+        return k.starts_with(b"priv");
+    }
     k.len() >= 4 && k[..4].eq_ignore_ascii_case(b"priv")
 }
 
@@ -148,6 +152,16 @@ pub fn key_cmp(a: &[u8], b: &[u8]) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn id_sized_keys_keep_their_case_for_privacy() {
+        assert!(is_private(b"priv") && is_private(b"Private") && is_private(b"PRIVx"));
+        let id = b"PrIVlzud59PtwPoCMle4GeIHbG9DlGeL505Aeht6lLZ";
+        assert_eq!(id.len(), 43);
+        assert!(!is_private(id)); // normalize_key keeps an ID's case: not `priv...`
+        assert!(is_private(b"privlzud59PtwPoCMle4GeIHbG9DlGeL505Aeht6lLZ"));
+        assert!(!is_private(b"pri") && !is_private(b"xpriv"));
+    }
 
     #[test]
     fn key_order_matches_byte_order() {
