@@ -134,7 +134,7 @@ def wallet_at(path: str | os.PathLike[str], create: bool) -> tuple[Wallet, bool]
 
 
 #: Store spec prefixes (``PREFIX:...``) :func:`open_store` knows; any other ``x:`` is an error.
-STORE_SCHEMES = ("fs", "rocksdb", "http", "https")
+STORE_SCHEMES = ("fs", "rocksdb", "lmdb", "http", "https")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9.-]*):")
 
 
@@ -146,10 +146,10 @@ def store_parts(text: str) -> list[str]:
         m = _SCHEME.match(part)
         if m and m.group(1).lower() not in STORE_SCHEMES:
             raise ConfigError(
-                f"unknown store {part!r}: a store is memory, DIR, rocksdb:DIR, fs:DIR or "
+                f"unknown store {part!r}: a store is memory, DIR, rocksdb:DIR, lmdb:DIR, fs:DIR or "
                 "http(s)://peer (joined with +)"
             )
-        if part in ("fs:", "rocksdb:"):
+        if part in ("fs:", "rocksdb:", "lmdb:"):
             raise ConfigError(f"store {part!r} names no directory")
     if not parts:
         raise ConfigError(f"bad store spec {text!r}")
@@ -157,11 +157,20 @@ def store_parts(text: str) -> list[str]:
 
 
 def open_store(spec: Any, sync: bool = False) -> Any:
-    """A store from a spec: a Store object; ``"memory"``; ``"fs:DIR"``; ``"rocksdb:DIR"`` or a
-    bare directory (RocksDB, the default); ``+http://peer`` suffixes chain remote stores.
+    """A store from a spec: a Store object; ``"memory"``; ``"fs:DIR"``; ``"lmdb:DIR"`` (several
+    processes may open it: ``serve --workers``); ``"rocksdb:DIR"`` or a bare directory
+    (RocksDB, the default); ``+http://peer`` suffixes chain remote stores.
     ``sync``: fsync every write of the local stores (``store_sync: always``). Any other
     ``name:`` prefix is a :class:`ConfigError` (not a directory of that name)."""
-    from ..store import FSStore, MemoryStore, RemoteStore, RocksDBStore, Store, StoreChain
+    from ..store import (
+        FSStore,
+        LMDBStore,
+        MemoryStore,
+        RemoteStore,
+        RocksDBStore,
+        Store,
+        StoreChain,
+    )
 
     if isinstance(spec, Store):
         return spec
@@ -173,6 +182,8 @@ def open_store(spec: Any, sync: bool = False) -> Any:
             stores.append(MemoryStore())
         elif part.startswith("fs:"):
             stores.append(FSStore(part[3:], sync=sync))
+        elif part.startswith("lmdb:"):
+            stores.append(LMDBStore(part[5:], sync=sync))
         elif part.startswith(("http://", "https://")):
             stores.append(RemoteStore(part))
         else:
