@@ -3,7 +3,7 @@
     hyperbeam-fast id [FILE] [--committers MODE]
     hyperbeam-fast convert --to CODEC [--from CODEC] [FILE]
     hyperbeam-fast hashpath [FILE] [--apply FILE_OR_KEY]
-    hyperbeam-fast serve [--port N] [--key FILE] [--generate-key] [--store DIR]
+    hyperbeam-fast serve [--port N] [--key FILE] [--generate-key] [--store DIR] [--workers N]
                          [--store-sync {none,always}] [--config FILE] [--host ADDR]
                          [--log-level LEVEL] [--log-format {json,text}]
     hyperbeam-fast config check FILE
@@ -102,7 +102,17 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="generate a new wallet at --key if that file does not exist",
     )
-    s.add_argument("--store", help="store: DIR (RocksDB, default cache-mainnet), fs:DIR, memory")
+    s.add_argument(
+        "--store",
+        help="store: DIR (RocksDB, default cache-mainnet), lmdb:DIR (shared by --workers), "
+        "fs:DIR, memory",
+    )
+    s.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes behind the port (default the core count with an lmdb: store, "
+        "else 1; else config worker_processes)",
+    )
     s.add_argument(
         "--store-sync",
         choices=["none", "always"],
@@ -263,6 +273,7 @@ def _serve(args: argparse.Namespace) -> int:
         "generate_key": args.generate_key,
         "store": args.store,
         "store_sync": args.store_sync,
+        "worker_processes": args.workers,
         "log_level": args.log_level,
         "log_format": args.log_format,
     }

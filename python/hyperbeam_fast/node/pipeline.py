@@ -196,9 +196,15 @@ class Node:
     """One node: its live node message, wallet, store, metrics and thread pool."""
 
     def __init__(
-        self, opts: dict[str, Any] | None = None, wallet: Wallet | None = None, store: Any = None
+        self,
+        opts: dict[str, Any] | None = None,
+        wallet: Wallet | None = None,
+        store: Any = None,
+        owner: Any = None,
     ):
         register_node_devices()
+        #: ``serve --workers``: this worker's :class:`~.workers.Ownership` (None: one process)
+        self.owner = owner
         opts = dict(DEFAULTS if opts is None else opts)
         self.wallet = wallet if wallet is not None else Wallet.generate()
         self.address = self.wallet.address
@@ -278,6 +284,7 @@ class Node:
             "priv_resolver_threads": self.workers,
             "priv_wallet": self.wallet,
             "priv_store": self.store,
+            "priv_process_owner": self.owner,
         }
         # No "store" here: ao.resolve's result cache (cache_control [always]) would serve a
         # stale ~meta@1.0/info after an update (its hashpath does not change). force_message is
@@ -289,6 +296,28 @@ class Node:
         out.pop("force_message", None)
         out.pop("cache_control", None)
         return out
+
+    def scheduling_opts(self) -> dict[str, Any]:
+        """The options a scheduler@1.0 assignment of this node runs with (wallet, store)."""
+        return self._opts()
+
+    def _owner_elsewhere(self, msgs: Any) -> str | None:
+        """``serve --workers``: the process a request is addressed to (``/<ProcID>/...``, a
+        process with a schedule in the store) when another worker owns it, else None."""
+        owner = self.owner
+        if owner is None or not isinstance(msgs, list) or not msgs:
+            return None
+        first = msgs[0]
+        if isinstance(first, ao.As):
+            first = first.msg.get("path") if isinstance(first.msg, dict) else None
+        if not isinstance(first, str) or len(first) != 43 or owner.owns(first):
+            return None
+        try:
+            if self.store.type(f"assignments/{first}") is None:
+                return None
+        except (HyperbeamError, ValueError):
+            return None
+        return first
 
     def public_info(self) -> dict[str, Any]:
         """The node message as ``~meta@1.0/info`` shows it (private keys left out)."""
@@ -481,6 +510,11 @@ class Node:
                 msgs: Any = parse_path(singleton)
             except PathError as e:
                 msgs = e
+            pid = self._owner_elsewhere(msgs)
+            if pid is not None:  # its owner answers it (node/workers.py), never the event loop
+                if inline:
+                    return None  # type: ignore[return-value]
+                return self.owner.forward(pid, method, raw_path, headers, body)
             if inline and not isinstance(msgs, PathError):
                 cheap = cheap_steps(msgs, self.store, self.metrics)
                 if cheap is None:
