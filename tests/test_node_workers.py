@@ -71,7 +71,9 @@ def _start(tmp_path, keyfile, name: str, config: str = "") -> NodeProc:
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory, wallets):
-    n = _start(tmp_path_factory.mktemp("workers"), wallets[0], "rsa")
+    # two resolver threads per worker: a forward that held one while it waited (the owner
+    # forwarding the other way at the same time) would run both workers out of threads
+    n = _start(tmp_path_factory.mktemp("workers"), wallets[0], "rsa", "workers: 2\n")
     yield n
     n.stop()
 

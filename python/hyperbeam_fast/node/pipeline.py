@@ -52,6 +52,7 @@ from .inline import (
     is_local,
 )
 from .metrics import Metrics
+from .workers import Forward
 from .uvicorn_protocol import head_block
 
 #: The headers of a plain-text reply.
@@ -511,10 +512,8 @@ class Node:
             except PathError as e:
                 msgs = e
             pid = self._owner_elsewhere(msgs)
-            if pid is not None:  # its owner answers it (node/workers.py), never the event loop
-                if inline:
-                    return None  # type: ignore[return-value]
-                return self.owner.forward(pid, method, raw_path, headers, body)
+            if pid is not None:  # its owner answers it: the app relays it (node/workers.py)
+                return Forward(pid)  # type: ignore[return-value]
             if inline and not isinstance(msgs, PathError):
                 cheap = cheap_steps(msgs, self.store, self.metrics)
                 if cheap is None:

@@ -12,7 +12,7 @@ hash chain, devices/scheduler.py) and its computed states live in its owner only
 send the owner (:class:`Ownership`, over unix sockets in a private 0700 directory):
 
 * a request whose first path element is a process with a schedule (``/<ProcID>/...``), whole
-  (the owner's HTTP reply is relayed as it is; :meth:`Ownership.forward`);
+  (the owner's HTTP reply is relayed as it is; :meth:`Ownership.forward`, on the event loop);
 * a message to schedule on a process they do not own (a new process, ``/push`` of a message
   to it, an outbox message pushed to it: :meth:`Ownership.schedule`): the message goes into
   the shared store, the owner assigns its slot, the assignment comes back from the store.
@@ -23,9 +23,9 @@ worker accepted the connection.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
-import http.client
 import json
 import logging
 import os
@@ -45,10 +45,22 @@ from . import logs
 
 #: Headers of a relayed reply that the relaying worker's own reply sets again.
 _HOP = frozenset({"content-length", "x-request-id", "connection", "keep-alive", "date"})
+#: Request headers the relay sets itself.
+_REQUEST_HOP = frozenset({b"content-length", b"transfer-encoding", b"connection", b"host"})
 #: Seconds a forward waits for an owner that is (re)starting before it answers 503.
 OWNER_WAIT = 10.0
 #: Longest forwarded RPC message (a process ID and a message ID).
 _RPC_MAX = 4096
+
+
+class Forward:
+    """What :meth:`~.pipeline.Node.handle` gives for a request that the worker owning process
+    ``pid`` answers: the ASGI app relays it (:meth:`Ownership.forward`)."""
+
+    __slots__ = ("pid",)
+
+    def __init__(self, pid: str) -> None:
+        self.pid = pid
 
 
 class OwnerUnavailable(HyperbeamError):
@@ -66,22 +78,6 @@ def http_socket(sock_dir: str, index: int) -> str:
 
 def rpc_socket(sock_dir: str, index: int) -> str:
     return os.path.join(sock_dir, f"r{index}.sock")
-
-
-class _UnixHTTP(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("worker", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self) -> None:
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(self.timeout)
-        try:
-            s.connect(self.unix_path)
-        except OSError:
-            s.close()
-            raise
-        self.sock = s
 
 
 def _connect_unix(path: str, timeout: float) -> socket.socket:
@@ -109,59 +105,66 @@ class Ownership:
         self.count = count
         self.sock_dir = sock_dir
         self.timeout = timeout
-        self._local = threading.local()  # per thread: owner index -> HTTP connection
 
     def owns(self, pid: str) -> bool:
         return owner_of(pid, self.count) == self.index
 
     # --- whole requests -------------------------------------------------------------------
 
-    def forward(
-        self, pid: str, method: str, raw_path: str, headers: list[tuple[bytes, bytes]], body: bytes
+    async def forward(
+        self, fwd: Forward, method: str, raw_path: str, headers: list, body: bytes
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        """Relay one HTTP request to the owner of ``pid``; its reply as ``(status, headers,
-        body)`` (a 503 when the owner does not answer)."""
-        owner = owner_of(pid, self.count)
-        conns = self._local.__dict__
-        hdrs = {}
-        for k, v in headers:
-            name = k.decode("latin-1")
-            if name.lower() not in ("content-length", "transfer-encoding", "connection"):
-                hdrs[name] = v
-        for attempt in range(2):
-            conn = conns.get(owner)
-            fresh = conn is None
-            if fresh:
-                sock = _connect_unix(http_socket(self.sock_dir, owner), self.timeout)
-                conn = _UnixHTTP(http_socket(self.sock_dir, owner), self.timeout)
-                conn.sock = sock
-                conns[owner] = conn
+        """Relay one HTTP request to the owner of ``fwd.pid`` on the event loop (no resolver
+        thread waits on it: two workers forwarding to each other never run out of threads);
+        the owner's reply as ``(status, headers, body)``, a 503 when the owner does not
+        answer."""
+        path = http_socket(self.sock_dir, owner_of(fwd.pid, self.count))
+        try:
+            return await asyncio.wait_for(
+                self._exchange(path, method, raw_path, headers, body), self.timeout
+            )
+        except (OSError, ValueError, asyncio.IncompleteReadError, TimeoutError) as e:
+            why = f"the worker owning process {fwd.pid} did not answer ({type(e).__name__}); retry"
+            return 503, [(b"content-type", b"text/plain; charset=utf-8")], why.encode()
+
+    async def _exchange(
+        self, path: str, method: str, raw_path: str, headers: list, body: bytes
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        deadline = time.monotonic() + OWNER_WAIT
+        while True:
             try:
-                conn.putrequest(method, raw_path, skip_host=True, skip_accept_encoding=True)
-                for k, v in hdrs.items():
-                    conn.putheader(k, v)
-                conn.putheader("content-length", str(len(body)))
-                conn.endheaders(body)
-                resp = conn.getresponse()
-                data = resp.read()
-            except (OSError, http.client.HTTPException) as e:
-                conn.close()
-                conns.pop(owner, None)
-                if fresh or attempt:  # a kept-alive connection the owner closed: once more
-                    return 503, [(b"content-type", b"text/plain; charset=utf-8")], (
-                        f"the worker owning process {pid} did not answer ({e}); retry"
-                    ).encode()
-                continue
-            out = [
-                (k.lower().encode("latin-1"), v.encode("latin-1"))
-                for k, v in resp.getheaders()
-                if k.lower() not in _HOP
-            ]
-            if resp.will_close:
-                conn.close()
-                conns.pop(owner, None)
-            return resp.status, out, data
-        raise AssertionError("unreachable")  # pragma: no cover
+                reader, writer = await asyncio.open_unix_connection(path, limit=1 << 20)
+                break
+            except OSError:  # the owner is (re)starting
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.05)
+        try:
+            head = [f"{method} {raw_path} HTTP/1.1".encode("latin-1"), b"host: worker"]
+            for k, v in headers:
+                if k.lower() not in _REQUEST_HOP:
+                    head.append(k + b": " + v)
+            head.append(b"content-length: %d" % len(body))
+            head.append(b"connection: close")
+            writer.write(b"\r\n".join(head) + b"\r\n\r\n" + body)
+            await writer.drain()
+            status_line = await reader.readuntil(b"\r\n")
+            status = int(status_line.split(b" ", 2)[1])
+            out, clen = [], None
+            while True:
+                line = await reader.readuntil(b"\r\n")
+                if line == b"\r\n":
+                    break
+                k, _, v = line[:-2].partition(b":")
+                k, v = k.strip().lower(), v.strip()
+                if k == b"content-length":
+                    clen = int(v)
+                elif k.decode("latin-1") not in _HOP:
+                    out.append((k, v))
+            data = await (reader.readexactly(clen) if clen is not None else reader.read())
+            return status, out, data
+        finally:
+            writer.close()
 
     # --- scheduling -----------------------------------------------------------------------
 
