@@ -184,7 +184,12 @@ def processes(w: hb.Wallet, count: int, workers: int, note: str) -> list[dict]:
     out, i = [], 0
     while len(out) < count:
         p = hb.commit(
-            {"device": "scheduler@1.0", "type": "Process", "scheduler": w.address, "n": f"{note}{i}"},
+            {
+                "device": "scheduler@1.0",
+                "type": "Process",
+                "scheduler": w.address,
+                "n": f"{note}{i}",
+            },
             w,
         )
         if owner_of(hb.id(p, "all"), workers) == len(out) % workers:
@@ -194,7 +199,9 @@ def processes(w: hb.Wallet, count: int, workers: int, note: str) -> list[dict]:
 
 
 def spawn(url: str, proc: dict) -> str:
-    st, a = client.post(url, "/~scheduler@1.0/schedule", {"method": "POST", "body": proc}, timeout=60)
+    st, a = client.post(
+        url, "/~scheduler@1.0/schedule", {"method": "POST", "body": proc}, timeout=60
+    )
     check(st == "ok" and a["slot"] == 0, f"spawn: {a!r:.200}")
     return hb.id(proc, "all")
 
@@ -291,8 +298,10 @@ def main() -> None:
     w1 = hb.Wallet.from_file(str(keyfile))
     rate = rsa_rate()
     load0 = os.getloadavg()
-    print(f"machine: {platform.machine()} {platform.processor() or ''} {cores} cores, "
-          f"python {platform.python_version()}; load average {load0[0]:.2f} {load0[1]:.2f}")
+    print(
+        f"machine: {platform.machine()} {platform.processor() or ''} {cores} cores, "
+        f"python {platform.python_version()}; load average {load0[0]:.2f} {load0[1]:.2f}"
+    )
     print(f"RSA-4096 sign {rate:.0f}/s on one core -> x {cores} cores = {rate * cores:.0f}/s")
     img = aos_ready()
     tmp = Path(tempfile.mkdtemp(prefix="hb-bench-node-"))
@@ -325,9 +334,16 @@ def main() -> None:
                 client.request("POST", node.url, {**signed, "path": "/key"}, wallet=None)
                 uid = hb.id(hb.with_only_committed(signed), "all")
                 check(client.get(node.url, f"/{uid}/key") == ("ok", b"value"), "cached key")
-                for case, path in () if "reads" not in a.cases else (
-                    ("cached key GET /<ID>/key", f"/{uid}/key"),
-                    ("HyperPATH /~message@1.0&a+integer=5/a", "/~message@1.0&a+integer=5&b=x/a"),
+                for case, path in (
+                    ()
+                    if "reads" not in a.cases
+                    else (
+                        ("cached key GET /<ID>/key", f"/{uid}/key"),
+                        (
+                            "HyperPATH /~message@1.0&a+integer=5/a",
+                            "/~message@1.0&a+integer=5&b=x/a",
+                        ),
+                    )
                 ):
                     c0 = tree_cpu(node.proc.pid)
                     rps, p50, p99, cnt = wrk(node.url + path, a.duration, a.connections)
@@ -345,8 +361,10 @@ def main() -> None:
                 check(node.stop() == 0, "node exit status")
     load1 = os.getloadavg()
     print()
-    print(f"{'case':34} {'sig':4} {'rocksdb x1':>10} {'lmdb x1':>10} {f'lmdb x{n}':>10}  "
-          f"x{n}/x1 (lmdb)  cpu ms/req x1 -> x{n}   p99 ms x1 -> x{n}")
+    print(
+        f"{'case':34} {'sig':4} {'rocksdb x1':>10} {'lmdb x1':>10} {f'lmdb x{n}':>10}  "
+        f"x{n}/x1 (lmdb)  cpu ms/req x1 -> x{n}   p99 ms x1 -> x{n}"
+    )
     for (case, sig), by in rows.items():
         r1, rn, rr = by.get(("lmdb", 1)), by.get(("lmdb", n)), by.get(("rocksdb", 1))
         if r1 is None or rn is None:

@@ -52,8 +52,8 @@ from .inline import (
     is_local,
 )
 from .metrics import Metrics
-from .workers import Forward
 from .uvicorn_protocol import head_block
+from .workers import Forward
 
 #: The headers of a plain-text reply.
 TEXT_PLAIN = [(b"content-type", b"text/plain; charset=utf-8")]

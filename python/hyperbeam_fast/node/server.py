@@ -264,7 +264,9 @@ def _serve_workers(
         def ready() -> None:
             if i == 0:  # the banner's settings, once, for the supervisor to log
                 with contextlib.suppress(OSError):
-                    os.write(banner_w, json.dumps(_banner(node, opts, sock, count, source)).encode())
+                    os.write(
+                        banner_w, json.dumps(_banner(node, opts, sock, count, source)).encode()
+                    )
             os.write(ready_fd, b"r")
 
         server.on_ready = ready
@@ -278,9 +280,7 @@ def _serve_workers(
         logs.banner("listening", **banner)
 
     try:
-        workers.run_workers(
-            count, float(opts.get("graceful_timeout", 10.0)), worker, announce
-        )
+        workers.run_workers(count, float(opts.get("graceful_timeout", 10.0)), worker, announce)
     finally:
         os.close(banner_r)
         os.close(banner_w)

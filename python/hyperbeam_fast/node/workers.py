@@ -73,10 +73,12 @@ def owner_of(pid: str, count: int) -> int:
 
 
 def http_socket(sock_dir: str, index: int) -> str:
+    """The unix socket worker ``index`` takes forwarded HTTP requests on."""
     return os.path.join(sock_dir, f"w{index}.sock")
 
 
 def rpc_socket(sock_dir: str, index: int) -> str:
+    """The unix socket worker ``index`` takes schedulings on (:meth:`Ownership.schedule`)."""
     return os.path.join(sock_dir, f"r{index}.sock")
 
 
@@ -107,6 +109,7 @@ class Ownership:
         self.timeout = timeout
 
     def owns(self, pid: str) -> bool:
+        """Whether this worker owns (schedules and computes) process ``pid``."""
         return owner_of(pid, self.count) == self.index
 
     # --- whole requests -------------------------------------------------------------------
