@@ -73,7 +73,9 @@ def _start(tmp_path, keyfile, name: str, config: str = "") -> NodeProc:
 def node(tmp_path_factory, wallets):
     # two resolver threads per worker: a forward that held one while it waited (the owner
     # forwarding the other way at the same time) would run both workers out of threads
-    n = _start(tmp_path_factory.mktemp("workers"), wallets[0], "rsa", "workers: 2\n")
+    # (computes queue for a turn rather than get a 503: the AOS test pushes concurrently)
+    cfg = "workers: 2\nprocess_compute_workers: 4\nprocess_compute_wait: 60.0\n"
+    n = _start(tmp_path_factory.mktemp("workers"), wallets[0], "rsa", cfg)
     yield n
     n.stop()
 
@@ -263,3 +265,58 @@ def test_worker_count_defaults(tmp_path):
         worker_count({"store": "memory", "worker_processes": 2})
     with pytest.raises(hb.exceptions.ConfigError):
         worker_count({"store": f"lmdb:{tmp_path}", "worker_processes": -1})
+
+
+def test_aos_pushes_through_both_workers(node, wallets, aos_wasm):
+    """``/<ProcID>/push`` of AOS messages, concurrently, to processes owned by each worker
+    (half of them reach the other worker first and are relayed): each reply carries its own
+    result, and the processes' states count every message once."""
+    from hyperbeam_fast.devices.process import AOS_EXECUTION
+
+    _, w1, _ = wallets
+    up = hb.commit(
+        {"path": "/content-type", "content-type": "application/wasm", "body": aos_wasm}, w1
+    )
+    assert client.request("POST", node.url, up, timeout=TIMEOUT) == ("ok", b"application/wasm")
+    image = hb.id(hb.with_only_committed(up), "all")
+    pids, i = [], 0
+    while len(pids) < 2:
+        proc = hb.commit(
+            {
+                "device": "process@1.0",
+                "type": "Process",
+                "image": image,
+                "scheduler": w1.address,
+                "authority": w1.address,
+                "n": str(i),
+                **AOS_EXECUTION,
+            },
+            w1,
+        )
+        i += 1
+        if owner_of(hb.id(proc, "all"), 2) == len(pids):
+            _spawn(node.url, proc)
+            pids.append(hb.id(proc, "all"))
+
+    def push(job: tuple[str, int]) -> tuple[str, int, bytes]:
+        pid, k = job
+        code = f"C = (C or 0) + 1; return {k} * 3"
+        m = hb.commit({"target": pid, "action": "Eval", "data": code}, w1)
+        st, r = client.post(
+            node.url, f"/{pid}/push", {"method": "POST", "body": m}, timeout=TIMEOUT
+        )
+        assert st == "ok", r
+        return pid, int(r["slot"]), r["data"]
+
+    jobs = [(pid, k) for pid in pids for k in range(6)]
+    with concurrent.futures.ThreadPoolExecutor(4) as ex:
+        got = list(ex.map(push, jobs))
+    for (pid, k), (p, _slot, data) in zip(jobs, got, strict=True):
+        assert p == pid and _t(data) == str(k * 3)
+    for pid in pids:
+        assert sorted(s for p, s, _ in got if p == pid) == list(range(1, 7))
+        ev = hb.commit({"target": pid, "action": "Eval", "data": "return C"}, w1)
+        st, r = client.post(
+            node.url, f"/{pid}/push", {"method": "POST", "body": ev}, timeout=TIMEOUT
+        )
+        assert st == "ok" and _t(r["data"]) == "6" and int(r["slot"]) == 7, r

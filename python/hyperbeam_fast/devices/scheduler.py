@@ -235,6 +235,9 @@ def _has_slots(pid: str, opts: dict) -> bool:
     s = _servers.get((id(store_of(opts)), pid))
     if s is not None:
         return s.current >= 0
+    owner = opts.get("priv_process_owner")
+    if owner is not None and not owner.owns(pid):
+        return server(pid, opts).current >= 0  # the reader (scanned once, then kept up)
     return bool(cache.list_numbered(f"assignments/{pid}", store_of(opts)))
 
 

@@ -8,8 +8,9 @@ socket (the kernel hands each connection to one of them) and opening the one LMD
 (:class:`~hyperbeam_fast.store.LMDBStore`; a RocksDB database opens in one process only).
 
 Processes are shared out by ID (:func:`owner_of`): the scheduler of a process (its slots and
-hash chain, devices/scheduler.py) and its computed states live in its owner only. The others
-send the owner (:class:`Ownership`, over unix sockets in a private 0700 directory):
+hash chain, devices/scheduler.py) lives in its owner only, and so do its computed states,
+except for a push that arrives elsewhere (below: computed there from the shared schedule). The
+others send the owner (:class:`Ownership`, over unix sockets in a private 0700 directory):
 
 * a request whose first path element is a process with a schedule (``/<ProcID>/...``), whole
   (the owner's HTTP reply is relayed as it is; :meth:`Ownership.forward`, on the event loop);
