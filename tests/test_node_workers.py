@@ -320,3 +320,15 @@ def test_aos_pushes_through_both_workers(node, wallets, aos_wasm):
             node.url, f"/{pid}/push", {"method": "POST", "body": ev}, timeout=TIMEOUT
         )
         assert st == "ok" and _t(r["data"]) == "6" and int(r["slot"]) == 7, r
+    # an outbox message from a process of worker 0 to one of worker 1: the pushing worker
+    # computes A, the owner of B assigns the delivered message its slot
+    a, b = pids
+    code = f'Send({{ Target = "{b}", Action = "Ping", Data = "hello" }})'
+    m = hb.commit({"target": a, "action": "Eval", "data": code}, w1)
+    st, r = client.post(node.url, f"/{a}/push", {"method": "POST", "body": m}, timeout=TIMEOUT)
+    assert st == "ok" and _t(r["1"]["status"]) == "ok" and int(r["1"]["slot"]) == 8, r
+    st, sch = client.get(node.url, f"/{b}/schedule?from=8", timeout=TIMEOUT)
+    assert st == "ok" and sorted(sch["assignments"]) == ["8"], sch
+    body = sch["assignments"]["8"]["body"]
+    assert _t(body["action"]) == "Ping" and _t(body["from-process"]) == a, body
+    _check_schedule(node.url, b, w1.address, 9)
