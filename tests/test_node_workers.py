@@ -265,6 +265,22 @@ def test_worker_count_defaults(tmp_path):
         worker_count({"store": "memory", "worker_processes": 2})
     with pytest.raises(hb.exceptions.ConfigError):
         worker_count({"store": f"lmdb:{tmp_path}", "worker_processes": -1})
+    hooks = {"request": {"device": "p4@1.0"}}
+    assert worker_count({"store": f"lmdb:{tmp_path}", "on": hooks}) == 1
+    with pytest.raises(hb.exceptions.ConfigError, match="hooks"):
+        worker_count({"store": f"lmdb:{tmp_path}", "on": hooks, "worker_processes": 2})
+
+
+def test_node_message_changes_are_refused_with_workers(node, wallets):
+    """Each worker holds its own node message: an operator-signed update is refused (400,
+    saying why) by whichever worker takes it, and nothing changes."""
+    _, w1, _ = wallets
+    for i in range(4):
+        client._local.pool = {}  # fresh connections: either worker may answer
+        st, res = client.post(node.url, "/~meta@1.0/info", {"motd": f"hi {i}"}, wallet=w1)
+        assert st == "error" and "not available with --workers 2" in _t(res["body"]), res
+    st, info = client.get(node.url, "/~meta@1.0/info")
+    assert st == "ok" and "motd" not in info
 
 
 def test_aos_pushes_through_both_workers(node, wallets, aos_wasm):

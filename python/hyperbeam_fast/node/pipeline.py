@@ -53,7 +53,7 @@ from .inline import (
 )
 from .metrics import Metrics
 from .uvicorn_protocol import head_block
-from .workers import Forward
+from .workers import Forward, owner_of
 
 #: The headers of a plain-text reply.
 TEXT_PLAIN = [(b"content-type", b"text/plain; charset=utf-8")]
@@ -244,7 +244,8 @@ class Node:
         """Start the node's background work once it serves: the cron@1.0 tasks in its store."""
         from ..devices.cron import resume
 
-        resume(self)
+        if self.owner is None or self.owner.index == 0:  # --workers: cron runs in worker 0
+            resume(self)
 
     # --- node message ---------------------------------------------------------------------------
 
@@ -302,23 +303,37 @@ class Node:
         """The options a scheduler@1.0 assignment of this node runs with (wallet, store)."""
         return self._opts()
 
-    def _owner_elsewhere(self, msgs: Any) -> str | None:
-        """``serve --workers``: the process a request is addressed to (``/<ProcID>/...``, a
-        process with a schedule in the store) when another worker owns it, else None."""
+    def _owner_elsewhere(self, msgs: Any) -> Forward | None:
+        """``serve --workers``: where a request goes when another worker answers it: the
+        owner of the process it is addressed to (``/<ProcID>/...``, a process with a schedule
+        in the store), worker 0 for cron@1.0 (its tasks run there); else None."""
         owner = self.owner
         if owner is None or not isinstance(msgs, list) or not msgs:
             return None
         first = msgs[0]
         if isinstance(first, ao.As):
+            if _text(first.device).lower() == "cron@1.0":
+                return Forward(0, "cron@1.0") if owner.index != 0 else None
             first = first.msg.get("path") if isinstance(first.msg, dict) else None
         if not isinstance(first, str) or len(first) != 43 or owner.owns(first):
             return None
-        try:
-            if self.store.type(f"assignments/{first}") is None:
+        try:  # the local store only (a miss never asks a remote one)
+            if self._local.type(f"assignments/{first}") is None:
                 return None
         except (HyperbeamError, ValueError):
             return None
-        return first
+        return Forward(owner_of(first, owner.count), f"process {first}")
+
+    def _one_node_message(self, what: str) -> tuple[str, Any] | None:
+        """``serve --workers N`` (N > 1): a change of the node message is refused (each worker
+        holds its own copy; docs/node.md)."""
+        if self.owner is None or self.owner.count < 2:
+            return None
+        return "error", {
+            "status": 400,
+            "body": f"{what} is not available with --workers {self.owner.count}: each worker "
+            "holds its own node message. Set it in config.flat, or run with --workers 1.",
+        }
 
     def public_info(self) -> dict[str, Any]:
         """The node message as ``~meta@1.0/info`` shows it (private keys left out)."""
@@ -333,6 +348,9 @@ class Node:
         the store (a replayed or rolled back update is refused, across restarts too)."""
         from ..devices.meta import update_keys
 
+        refused = self._one_node_message("Changing the node message")
+        if refused is not None:
+            return refused
         with self._lock:
             nm = self.node_msg
             strict = _text(nm.get("operator_signs_path", False)).lower() == "true"
@@ -378,6 +396,9 @@ class Node:
             except ValueError:
                 return 0
 
+        refused = self._one_node_message("Adding a route")
+        if refused is not None:
+            return refused
         with self._lock:
             routes = sorted([*_routes(self.node_msg), route], key=prio)
             self.node_msg = {**self.node_msg, "routes": routes}
@@ -511,9 +532,9 @@ class Node:
                 msgs: Any = parse_path(singleton)
             except PathError as e:
                 msgs = e
-            pid = self._owner_elsewhere(msgs)
-            if pid is not None:  # its owner answers it: the app relays it (node/workers.py)
-                return Forward(pid)  # type: ignore[return-value]
+            fwd = self._owner_elsewhere(msgs)
+            if fwd is not None:  # another worker answers it: the app relays it (node/workers.py)
+                return fwd  # type: ignore[return-value]
             if inline and not isinstance(msgs, PathError):
                 cheap = cheap_steps(msgs, self.store, self.metrics)
                 if cheap is None:

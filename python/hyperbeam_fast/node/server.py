@@ -79,8 +79,9 @@ def worker_count(opts: dict[str, Any]) -> int:
     """The worker processes of ``serve`` (``worker_processes``, ``--workers``; 0: the core
     count). Workers share one store, so they need one that several processes open: an
     ``lmdb:DIR`` store (optionally chained with remote stores). With another store (RocksDB,
-    the default, locks its database to one process; a memory store is per process) a count
-    left to default is 1, and an explicit count above 1 is a :class:`ConfigError`."""
+    the default, locks its database to one process; a memory store is per process), or with
+    hooks (``on``: p4@1.0's ledger is guarded within one process), a count left to default is
+    1, and an explicit count above 1 is a :class:`ConfigError`."""
     try:
         asked = int(_text(opts.get("worker_processes", 0) or 0))
     except ValueError:
@@ -92,6 +93,14 @@ def worker_count(opts: dict[str, Any]) -> int:
         return 1
     spec = opts.get("store") or "cache-mainnet"
     first = store_parts(_text(spec))[0] if isinstance(spec, (str, bytes)) else ""
+    hooks = opts.get("on")
+    if hooks:  # e.g. p4@1.0: its ledger's read-modify-write is guarded in one process only
+        if asked:
+            raise ConfigError(
+                f"--workers {asked} cannot run request/response hooks (`on`, e.g. p4@1.0 "
+                "payments): their state is kept per process; use --workers 1"
+            )
+        return 1
     if first.startswith("lmdb:"):
         return n
     if asked:

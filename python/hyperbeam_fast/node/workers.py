@@ -18,8 +18,10 @@ others send the owner (:class:`Ownership`, over unix sockets in a private 0700 d
   to it, an outbox message pushed to it: :meth:`Ownership.schedule`): the message goes into
   the shared store, the owner assigns its slot, the assignment comes back from the store.
 
-Everything else (cached reads, meta, signed-message storage, ...) is served by whichever
-worker accepted the connection.
+cron@1.0 tasks run in worker 0 (``/~cron@1.0/...`` requests are relayed there; it alone
+resumes the stored tasks). Everything else (cached reads, meta, signed-message storage, ...) is
+served by whichever worker accepted the connection; a change of the node message
+(``POST /~meta@1.0/info``, a new route) is refused: each worker holds its own copy.
 """
 
 from __future__ import annotations
@@ -55,13 +57,15 @@ _RPC_MAX = 4096
 
 
 class Forward:
-    """What :meth:`~.pipeline.Node.handle` gives for a request that the worker owning process
-    ``pid`` answers: the ASGI app relays it (:meth:`Ownership.forward`)."""
+    """What :meth:`~.pipeline.Node.handle` gives for a request that worker ``owner`` answers
+    (the owner of process ``about``, or worker 0 for cron@1.0): the ASGI app relays it
+    (:meth:`Ownership.forward`)."""
 
-    __slots__ = ("pid",)
+    __slots__ = ("owner", "about")
 
-    def __init__(self, pid: str) -> None:
-        self.pid = pid
+    def __init__(self, owner: int, about: str) -> None:
+        self.owner = owner
+        self.about = about
 
 
 class OwnerUnavailable(HyperbeamError):
@@ -118,17 +122,17 @@ class Ownership:
     async def forward(
         self, fwd: Forward, method: str, raw_path: str, headers: list, body: bytes
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        """Relay one HTTP request to the owner of ``fwd.pid`` on the event loop (no resolver
+        """Relay one HTTP request to worker ``fwd.owner`` on the event loop (no resolver
         thread waits on it: two workers forwarding to each other never run out of threads);
         the owner's reply as ``(status, headers, body)``, a 503 when the owner does not
         answer."""
-        path = http_socket(self.sock_dir, owner_of(fwd.pid, self.count))
+        path = http_socket(self.sock_dir, fwd.owner)
         try:
             return await asyncio.wait_for(
                 self._exchange(path, method, raw_path, headers, body), self.timeout
             )
         except (OSError, ValueError, asyncio.IncompleteReadError, TimeoutError) as e:
-            why = f"the worker owning process {fwd.pid} did not answer ({type(e).__name__}); retry"
+            why = f"the worker owning {fwd.about} did not answer ({type(e).__name__}); retry"
             return 503, [(b"content-type", b"text/plain; charset=utf-8")], why.encode()
 
     async def _exchange(
