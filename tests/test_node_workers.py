@@ -348,3 +348,18 @@ def test_aos_pushes_through_both_workers(node, wallets, aos_wasm):
     body = sch["assignments"]["8"]["body"]
     assert _t(body["action"]) == "Ping" and _t(body["from-process"]) == a, body
     _check_schedule(node.url, b, w1.address, 9)
+
+
+def test_an_unopenable_lmdb_store_fails_before_any_worker_starts(tmp_path):
+    (tmp_path / "file").write_bytes(b"not a directory")
+    r = subprocess.run(
+        [sys.executable, "-m", "hyperbeam_fast", "serve", "--port", "0", "--workers", "2"]
+        + ["--store", f"lmdb:{tmp_path / 'file'}", "--key", str(tmp_path / "k.json")]
+        + ["--generate-key"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert r.returncode != 0 and "cannot open LMDB store" in r.stderr, r.stderr[-2000:]
+    assert '"listening"' not in r.stderr + r.stdout

@@ -257,6 +257,7 @@ def _serve_workers(
     the shared ``sock`` plus its own unix socket (requests the others forward to it)."""
     from . import workers
 
+    open_store(opts.get("store") or "cache-mainnet").close()  # a bad store fails here, once
     banner: dict[str, Any] = {}
     banner_r, banner_w = os.pipe()
     os.set_blocking(banner_r, False)

@@ -52,6 +52,9 @@ _HOP = frozenset({"content-length", "x-request-id", "connection", "keep-alive", 
 _REQUEST_HOP = frozenset({b"content-length", b"transfer-encoding", b"connection", b"host"})
 #: Seconds a forward waits for an owner that is (re)starting before it answers 503.
 OWNER_WAIT = 10.0
+#: A worker that exits this soon after its start, MAX_STRIKES times in a row, stops the node.
+STARTUP_FAILURE = 3.0
+MAX_STRIKES = 3
 #: Longest forwarded RPC message (a process ID and a message ID).
 _RPC_MAX = 4096
 
@@ -66,6 +69,10 @@ class Forward:
     def __init__(self, owner: int, about: str) -> None:
         self.owner = owner
         self.about = about
+
+
+class WorkerFailed(HyperbeamError):
+    """A worker keeps exiting right after it starts: the node stops."""
 
 
 class OwnerUnavailable(HyperbeamError):
@@ -260,6 +267,8 @@ def run_workers(
     sock_dir = tempfile.mkdtemp(prefix="hb-workers-")  # mode 0700: only this user connects
     ready_r, ready_w = os.pipe()
     children: dict[int, int] = {}  # pid -> worker index
+    started: dict[int, float] = {}  # pid -> when it was forked
+    strikes = [0] * count  # exits within STARTUP_FAILURE seconds of a start, in a row
     stopping = threading.Event()
 
     def spawn(i: int) -> None:
@@ -276,6 +285,7 @@ def run_workers(
             finally:
                 os._exit(code)
         children[pid] = i
+        started[pid] = time.monotonic()
 
     def stop(sig: int, frame: Any) -> None:
         stopping.set()
@@ -303,12 +313,15 @@ def run_workers(
                 i = children.pop(pid, None)
                 if i is None or stopping.is_set():
                     continue
-                logs.log(
-                    logging.WARNING,
-                    "worker exited; restarting it",
-                    worker=i,
-                    status=os.waitstatus_to_exitcode(status),
-                )
+                code = os.waitstatus_to_exitcode(status)
+                quick = time.monotonic() - started.pop(pid, 0.0) < STARTUP_FAILURE
+                strikes[i] = strikes[i] + 1 if quick else 0
+                if strikes[i] >= MAX_STRIKES:
+                    raise WorkerFailed(
+                        f"worker {i} exited {MAX_STRIKES} times within {STARTUP_FAILURE:.0f} s "
+                        f"of starting (last status {code}); see the log above"
+                    )
+                logs.log(logging.WARNING, "worker exited; restarting it", worker=i, status=code)
                 time.sleep(0.2)
                 spawn(i)
     finally:
