@@ -59,6 +59,8 @@ from .workers import Forward, owner_of
 TEXT_PLAIN = [(b"content-type", b"text/plain; charset=utf-8")]
 #: The status :meth:`Node._resolve` gives a request its ``request`` hook refused.
 REFUSED = "refused"
+#: A path's first element (``/<ID>~device/...``, ``/~cron@1.0/...``): what --workers routes by.
+_FIRST_ELEMENT = re.compile(r"/(~?[A-Za-z0-9_@.-]+)(?:[/~?&]|$)")
 #: Store group of the signatures of applied node-message updates (replay protection).
 _APPLIED = "node-updates"
 
@@ -303,26 +305,28 @@ class Node:
         """The options a scheduler@1.0 assignment of this node runs with (wallet, store)."""
         return self._opts()
 
-    def _owner_elsewhere(self, msgs: Any) -> Forward | None:
-        """``serve --workers``: where a request goes when another worker answers it: the
-        owner of the process it is addressed to (``/<ProcID>/...``, a process with a schedule
-        in the store), worker 0 for cron@1.0 (its tasks run there); else None."""
+    def _owner_elsewhere(self, raw_path: str) -> Forward | None:
+        """``serve --workers``: where a request goes when another worker answers it, decided
+        on its path alone (before its body is parsed or its signature checked: the owner does
+        that): the owner of the process it is addressed to (``/<ProcID>...``, a process with a
+        schedule in the store), worker 0 for cron@1.0 (its tasks run there); else None."""
         owner = self.owner
-        if owner is None or not isinstance(msgs, list) or not msgs:
+        if owner is None:
             return None
-        first = msgs[0]
-        if isinstance(first, ao.As):
-            if _text(first.device).lower() == "cron@1.0":
-                return Forward(0, "cron@1.0") if owner.index != 0 else None
-            first = first.msg.get("path") if isinstance(first.msg, dict) else None
-        if not isinstance(first, str) or len(first) != 43 or owner.owns(first):
+        first = _FIRST_ELEMENT.match(raw_path)
+        if first is None:
+            return None
+        name = first.group(1)
+        if name.lower() == "~cron@1.0":
+            return Forward(0, "cron@1.0") if owner.index != 0 else None
+        if len(name) != 43 or owner.owns(name):
             return None
         try:  # the local store only (a miss never asks a remote one)
-            if self._local.type(f"assignments/{first}") is None:
+            if self._local.type(f"assignments/{name}") is None:
                 return None
         except (HyperbeamError, ValueError):
             return None
-        return Forward(owner_of(first, owner.count), f"process {first}")
+        return Forward(owner_of(name, owner.count), f"process {name}")
 
     def _one_node_message(self, what: str) -> tuple[str, Any] | None:
         """``serve --workers N`` (N > 1): a change of the node message is refused (each worker
@@ -506,6 +510,10 @@ class Node:
         body: bytes,
         inline: bool,
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | Deferred:
+        if self.owner is not None:
+            fwd = self._owner_elsewhere(raw_path)
+            if fwd is not None:  # another worker answers it: the app relays it (node/workers.py)
+                return fwd  # type: ignore[return-value]
         req_headers = {k.decode("latin-1").lower(): v for k, v in headers}
         codec = "httpsig@1.0"
         try:
@@ -532,9 +540,6 @@ class Node:
                 msgs: Any = parse_path(singleton)
             except PathError as e:
                 msgs = e
-            fwd = self._owner_elsewhere(msgs)
-            if fwd is not None:  # another worker answers it: the app relays it (node/workers.py)
-                return fwd  # type: ignore[return-value]
             if inline and not isinstance(msgs, PathError):
                 cheap = cheap_steps(msgs, self.store, self.metrics)
                 if cheap is None:
