@@ -17,8 +17,10 @@ RSA-signed ones (the default). Cases:
 
 Per case: req/s, p50/p99 latency, and the server's CPU per request (user + system time of the
 node's processes, workers included, over the case); the N-worker column's ratio to the 1-worker
-LMDB one is the anchor. Printed with the machine, its load average before and after (other
-work on the machine moves absolute numbers; ratios less), and the RSA-4096 signing rate x cores
+LMDB one is the anchor. The setups run in order and then in reverse (ABBA: the load of a shared
+machine drifts), each number the mean of a setup's two runs. Printed with the machine, its load
+average before and after (other work on the machine moves absolute numbers; ratios less), and
+the RSA-4096 signing rate x cores
 (what RSA-signed replies can reach). Needs ``wrk`` (apt-get install wrk).
 
     python benches/bench_node.py [--duration 4] [--connections 16] [--messages 400]
@@ -179,6 +181,11 @@ class Row:
         )
 
 
+def _mean(rs: list[Row]) -> Row:
+    k = len(rs)
+    return Row(*(sum(getattr(r, f) for r in rs) / k for f in ("rps", "p50", "p99", "cpu_ms")))
+
+
 def processes(w: hb.Wallet, count: int, workers: int, note: str) -> list[dict]:
     """``count`` signed scheduler@1.0 processes, spread evenly over the owners of ``workers``."""
     out, i = [], 0
@@ -306,66 +313,68 @@ def main() -> None:
     img = aos_ready()
     tmp = Path(tempfile.mkdtemp(prefix="hb-bench-node-"))
     setups = [("rocksdb", 1), ("lmdb", 1), ("lmdb", n)]
-    rows: dict[tuple[str, str], dict[tuple[str, int], Row]] = {}
+    rows: dict[tuple[str, str], dict[tuple[str, int], list[Row]]] = {}
 
     def put(case: str, sig: str, setup: tuple[str, int], row: Row) -> None:
-        rows.setdefault((case, sig), {})[setup] = row
+        rows.setdefault((case, sig), {}).setdefault(setup, []).append(row)
         print(f"  {case:34} {sig:4} {setup[0]:7} x{setup[1]}  {row.text()}", flush=True)
 
-    for sig, cfg in (("hmac", "force_signed: false\n"), ("rsa", "")):
-        for kind, workers in setups:
-            d = tmp / f"{sig}-{kind}-{workers}"
-            store = f"lmdb:{d / 'db'}" if kind == "lmdb" else str(d / "db")
-            node = NodeProc(
-                d,
-                # pushes queue for a compute turn instead of a 503 (the node's back-pressure)
-                config=cfg + "log_requests: false\nprocess_compute_workers: 16\n"
-                "process_compute_wait: 60.0\n",
-                key=keyfile,
-                store=store,
-                extra=["--workers", str(workers)],
-            )
-            try:
-                end = time.monotonic() + 30
-                while '"listening"' not in node.logpath.read_text():
-                    check(time.monotonic() < end, "node did not start")
-                    time.sleep(0.05)
-                signed = hb.commit({"key": "value", "n": 1}, w1)
-                client.request("POST", node.url, {**signed, "path": "/key"}, wallet=None)
-                uid = hb.id(hb.with_only_committed(signed), "all")
-                check(client.get(node.url, f"/{uid}/key") == ("ok", b"value"), "cached key")
-                for case, path in (
-                    ()
-                    if "reads" not in a.cases
-                    else (
-                        ("cached key GET /<ID>/key", f"/{uid}/key"),
-                        (
-                            "HyperPATH /~message@1.0&a+integer=5/a",
-                            "/~message@1.0&a+integer=5&b=x/a",
-                        ),
-                    )
-                ):
-                    c0 = tree_cpu(node.proc.pid)
-                    rps, p50, p99, cnt = wrk(node.url + path, a.duration, a.connections)
-                    cpu = tree_cpu(node.proc.pid) - c0
-                    put(case, sig, (kind, workers), Row(rps, p50, p99, cpu / max(1, cnt) * 1e3))
-                if sig == "rsa":
-                    for nproc in (1, 4) if "ingest" in a.cases else ():
-                        row = ingest(node, w1, workers, nproc, a.messages, a.connections)
-                        put(f"ingestion into {nproc} process(es)", sig, (kind, workers), row)
-                    if img is not None and kind == "lmdb" and "push" in a.cases:
-                        for nproc in (1, 4):
-                            row = push(node, w1, img, workers, nproc, a.pushes, a.connections)
-                            put(f"/push AOS into {nproc} process(es)", sig, (kind, workers), row)
-            finally:
-                check(node.stop() == 0, "node exit status")
+    # ABBA: the setups in order, then in reverse (the machine's load drifts during a run;
+    # each setup's numbers are the mean of its two runs)
+    order = [
+        (sig, cfg, st)
+        for sig, cfg in (("hmac", "force_signed: false\n"), ("rsa", ""))
+        for st in setups
+    ]
+    order += order[::-1]
+    for rnd, (sig, cfg, (kind, workers)) in enumerate(order):
+        d = tmp / f"{sig}-{kind}-{workers}-{rnd}"
+        store = f"lmdb:{d / 'db'}" if kind == "lmdb" else str(d / "db")
+        node = NodeProc(
+            d,
+            # pushes queue for a compute turn instead of a 503 (the node's back-pressure)
+            config=cfg + "log_requests: false\nprocess_compute_workers: 16\n"
+            "process_compute_wait: 60.0\n",
+            key=keyfile,
+            store=store,
+            extra=["--workers", str(workers)],
+        )
+        try:
+            end = time.monotonic() + 30
+            while '"listening"' not in node.logpath.read_text():
+                check(time.monotonic() < end, "node did not start")
+                time.sleep(0.05)
+            signed = hb.commit({"key": "value", "n": 1}, w1)
+            client.request("POST", node.url, {**signed, "path": "/key"}, wallet=None)
+            uid = hb.id(hb.with_only_committed(signed), "all")
+            check(client.get(node.url, f"/{uid}/key") == ("ok", b"value"), "cached key")
+            reads = {
+                "cached key GET /<ID>/key": f"/{uid}/key",
+                "HyperPATH /~message@1.0&a+integer=5/a": "/~message@1.0&a+integer=5&b=x/a",
+            }
+            for case, path in reads.items() if "reads" in a.cases else ():
+                c0 = tree_cpu(node.proc.pid)
+                rps, p50, p99, cnt = wrk(node.url + path, a.duration, a.connections)
+                cpu = tree_cpu(node.proc.pid) - c0
+                put(case, sig, (kind, workers), Row(rps, p50, p99, cpu / max(1, cnt) * 1e3))
+            if sig == "rsa":
+                for nproc in (1, 4) if "ingest" in a.cases else ():
+                    row = ingest(node, w1, workers, nproc, a.messages, a.connections)
+                    put(f"ingestion into {nproc} process(es)", sig, (kind, workers), row)
+                if img is not None and kind == "lmdb" and "push" in a.cases:
+                    for nproc in (1, 4):
+                        row = push(node, w1, img, workers, nproc, a.pushes, a.connections)
+                        put(f"/push AOS into {nproc} process(es)", sig, (kind, workers), row)
+        finally:
+            check(node.stop() == 0, "node exit status")
     load1 = os.getloadavg()
     print()
     print(
         f"{'case':34} {'sig':4} {'rocksdb x1':>10} {'lmdb x1':>10} {f'lmdb x{n}':>10}  "
         f"x{n}/x1 (lmdb)  cpu ms/req x1 -> x{n}   p99 ms x1 -> x{n}"
     )
-    for (case, sig), by in rows.items():
+    for (case, sig), runs in rows.items():
+        by = {k: _mean(v) for k, v in runs.items()}
         r1, rn, rr = by.get(("lmdb", 1)), by.get(("lmdb", n)), by.get(("rocksdb", 1))
         if r1 is None or rn is None:
             continue
