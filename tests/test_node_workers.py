@@ -363,3 +363,25 @@ def test_an_unopenable_lmdb_store_fails_before_any_worker_starts(tmp_path):
     )
     assert r.returncode != 0 and "cannot open LMDB store" in r.stderr, r.stderr[-2000:]
     assert '"listening"' not in r.stderr + r.stdout
+
+
+def test_a_relayed_request_with_expect_100_continue(node, wallets):
+    """A request with ``expect: 100-continue`` (the accepting worker has read its body) gets
+    the owner's final reply through the relay (the relay drops ``expect`` and would skip an
+    interim 1xx reply)."""
+    _, w1, w2 = wallets
+    procs = [_process_owned_by(w1, 0), _process_owned_by(w1, 1)]
+    for proc, pid in procs:
+        st, a = client.get(node.url, f"/{pid}/slot/current")
+        if st != "ok":
+            _spawn(node.url, proc)
+    for _, pid in procs:  # one of the two is owned by the worker that did not accept
+        m = hb.commit({"target": pid, "action": "Ping", "e": "100"}, w2)
+        _, path, headers, body = client.encode_request(
+            {"method": "POST", "path": f"/{pid}/schedule", "body": m}, None
+        )
+        status, rh, rb = client.raw(
+            "POST", node.url, path, {**headers, "expect": "100-continue"}, body, timeout=TIMEOUT
+        )
+        st, a = response_to_message(status, rh, rb)
+        assert (status, st) == (200, "ok") and _t(a["process"]) == pid, rb[:300]

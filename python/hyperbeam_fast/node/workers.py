@@ -49,7 +49,20 @@ from . import logs
 #: Headers of a relayed reply that the relaying worker's own reply sets again.
 _HOP = frozenset({"content-length", "x-request-id", "connection", "keep-alive", "date"})
 #: Request headers the relay sets itself.
-_REQUEST_HOP = frozenset({b"content-length", b"transfer-encoding", b"connection", b"host"})
+_REQUEST_HOP = frozenset(
+    {
+        b"content-length",
+        b"transfer-encoding",
+        b"connection",
+        b"host",
+        b"expect",  # the body is read already: no interim 100 from the owner
+        b"upgrade",
+        b"keep-alive",
+        b"te",
+        b"trailer",
+        b"proxy-connection",
+    }
+)
 #: Seconds a forward waits for an owner that is (re)starting before it answers 503.
 OWNER_WAIT = 10.0
 #: A worker that exits this soon after its start, MAX_STRIKES times in a row, stops the node.
@@ -163,19 +176,21 @@ class Ownership:
             head.append(b"connection: close")
             writer.write(b"\r\n".join(head) + b"\r\n\r\n" + body)
             await writer.drain()
-            status_line = await reader.readuntil(b"\r\n")
-            status = int(status_line.split(b" ", 2)[1])
-            out, clen = [], None
-            while True:
-                line = await reader.readuntil(b"\r\n")
-                if line == b"\r\n":
-                    break
-                k, _, v = line[:-2].partition(b":")
-                k, v = k.strip().lower(), v.strip()
-                if k == b"content-length":
-                    clen = int(v)
-                elif k.decode("latin-1") not in _HOP:
-                    out.append((k, v))
+            status = 100
+            while status < 200:  # an interim (1xx) reply has a head and no body: skip it
+                status_line = await reader.readuntil(b"\r\n")
+                status = int(status_line.split(b" ", 2)[1])
+                out, clen = [], None
+                while True:
+                    line = await reader.readuntil(b"\r\n")
+                    if line == b"\r\n":
+                        break
+                    k, _, v = line[:-2].partition(b":")
+                    k, v = k.strip().lower(), v.strip()
+                    if k == b"content-length":
+                        clen = int(v)
+                    elif k.decode("latin-1") not in _HOP:
+                        out.append((k, v))
             data = await (reader.readexactly(clen) if clen is not None else reader.read())
             return status, out, data
         finally:
