@@ -237,7 +237,7 @@ class _RPCHandler(socketserver.StreamRequestHandler):
             if not isinstance(msg, dict):
                 raise HyperbeamError(f"message {mid} is not in the store")
             a = server(pid, opts).schedule(msg, opts)
-            out = {"slot": int(a["slot"])}
+            out: dict[str, Any] = {"slot": int(a["slot"])}
         except Exception as e:  # noqa: BLE001 - the caller gets every failure as an error
             out = {"error": f"{type(e).__name__}: {e}"}
         with contextlib.suppress(OSError):
@@ -325,8 +325,8 @@ def run_workers(
                     pid = 0
                 if pid == 0:
                     break
-                i = children.pop(pid, None)
-                if i is None or stopping.is_set():
+                i = children.pop(pid, -1)
+                if i < 0 or stopping.is_set():
                     continue
                 code = os.waitstatus_to_exitcode(status)
                 quick = time.monotonic() - started.pop(pid, 0.0) < STARTUP_FAILURE

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import Any
 
 from ..exceptions import StoreCorrupt, StoreError
 from .base import GROUP, LINK, RAW, Entry, Store
@@ -68,7 +69,7 @@ class LMDBStore(Store):
         self.root = os.fspath(path)
         self.sync = sync
         self.capacity = capacity
-        self._env = None
+        self._env: Any = None
         self._open()
 
     def __repr__(self) -> str:
@@ -99,7 +100,7 @@ class LMDBStore(Store):
         except lmdb.Error as e:
             raise StoreError(f"LMDB: {e}") from e
 
-    def _get(self, keys: bytes | list[bytes]) -> bytes | None | list[bytes | None]:
+    def _get(self, keys: bytes | list[bytes]) -> Any:
         """One value, or (a list of keys) their values from one snapshot (RocksDB's multi-get,
         which the message cache's group reader uses)."""
         with self._txn() as txn:
@@ -120,20 +121,17 @@ class LMDBStore(Store):
             and key[-1:] != "/"
         ):
             v = self._get(key.encode())
-            if v is not None and v[:1] == b"\x02":  # type: ignore[index]
-                return v[1:]  # type: ignore[index]
+            if v is not None and v[:1] == b"\x02":
+                return v[1:]
         return super().read(key)
 
     def _entry(self, path: str) -> Entry | None:
         v = self._get(path.encode())
-        return None if v is None else _decode(path, v)  # type: ignore[arg-type]
+        return None if v is None else _decode(path, v)
 
     def _entries(self, paths: Sequence[str]) -> list[Entry | None]:
         vals = self._get([p.encode() for p in paths])
-        return [
-            None if v is None else _decode(p, v)
-            for p, v in zip(paths, vals, strict=True)  # type: ignore[arg-type]
-        ]
+        return [None if v is None else _decode(p, v) for p, v in zip(paths, vals, strict=True)]
 
     def _scan(self, path: str, with_values: bool) -> list:
         pre = path.encode() + b"/"
@@ -255,7 +253,7 @@ class LMDBStore(Store):
     def reset(self) -> None:
         """Delete every entry (one transaction)."""
         with self._txn(write=True) as txn:
-            txn.drop(self._env.open_db(), delete=False)  # type: ignore[union-attr]
+            txn.drop(self._env.open_db(), delete=False)
 
     def close(self) -> None:
         """Close the environment (later operations fail; closing twice is harmless)."""
