@@ -14,11 +14,11 @@ from hyperbeam_fast.exceptions import (
     StoreLinkLoop,
     UnverifiedCommitment,
 )
-from hyperbeam_fast.store import FSStore, MemoryStore, RocksDBStore, StoreChain
+from hyperbeam_fast.store import FSStore, LMDBStore, MemoryStore, RocksDBStore, StoreChain
 from hypothesis import HealthCheck, given, settings
 from strategies import messages
 
-KINDS = ["memory", "rocksdb", "fs"]
+KINDS = ["memory", "rocksdb", "lmdb", "fs"]
 
 
 def make(kind: str, path: str):
@@ -26,6 +26,8 @@ def make(kind: str, path: str):
         return MemoryStore()
     if kind == "rocksdb":
         return RocksDBStore(os.path.join(path, "rocks"))
+    if kind == "lmdb":
+        return LMDBStore(os.path.join(path, "lmdb"), capacity=1 << 26)
     return FSStore(os.path.join(path, "fs"))
 
 
@@ -171,7 +173,7 @@ def test_nested_signed_messages_deep_read(store, wallet):
     assert cache.read([signed_id, "level1", "level2", "level3"], store) == b"x"
 
 
-@pytest.mark.parametrize("kind", ["rocksdb", "fs"])  # memory stores do not persist
+@pytest.mark.parametrize("kind", ["rocksdb", "lmdb", "fs"])  # memory stores do not persist
 def test_reopen(kind, tmp_path):
     cid = hb.id({"a": "1", "b": {"c": [1, 2]}}, "none")
     hmac = {"commitment-device": "httpsig@1.0", "alg": "hmac-sha256"}

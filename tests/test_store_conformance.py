@@ -12,9 +12,9 @@ from hyperbeam_fast.exceptions import (
     StoreError,
     StoreLinkLoop,
 )
-from hyperbeam_fast.store import FSStore, MemoryStore, RocksDBStore, StoreChain
+from hyperbeam_fast.store import FSStore, LMDBStore, MemoryStore, RocksDBStore, StoreChain
 
-BACKENDS = ["memory", "rocksdb", "fs", "chain"]
+BACKENDS = ["memory", "rocksdb", "lmdb", "fs", "chain"]
 
 
 def make(kind: str, path: str):
@@ -22,6 +22,8 @@ def make(kind: str, path: str):
         return MemoryStore()
     if kind == "rocksdb":
         return RocksDBStore(os.path.join(path, "rocks"))
+    if kind == "lmdb":
+        return LMDBStore(os.path.join(path, "lmdb"), capacity=1 << 26)
     if kind == "fs":
         return FSStore(os.path.join(path, "fs"))
     return StoreChain([MemoryStore(), MemoryStore()])
@@ -159,7 +161,7 @@ def test_context_manager_and_path(tmp_path):
     assert MemoryStore.path("x", "y/z") == "x/y/z"
 
 
-@pytest.mark.parametrize("kind", ["rocksdb", "fs"])
+@pytest.mark.parametrize("kind", ["rocksdb", "lmdb", "fs"])
 def test_persistence_after_reopen(tmp_path, kind):
     s = make(kind, str(tmp_path))
     s.write("g/a", b"1")

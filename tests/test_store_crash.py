@@ -14,7 +14,7 @@ import hyperbeam_fast as hb
 import pytest
 from hyperbeam_fast import cache
 from hyperbeam_fast.exceptions import NotFound
-from hyperbeam_fast.store import FSStore, RocksDBStore
+from hyperbeam_fast.store import FSStore, LMDBStore, RocksDBStore
 
 ROUNDS = int(os.environ.get("HB_CRASH_ROUNDS", "10"))
 
@@ -43,10 +43,10 @@ WRITER = (
     + r"""
 import sys
 from hyperbeam_fast import cache
-from hyperbeam_fast.store import FSStore, RocksDBStore
+from hyperbeam_fast.store import FSStore, LMDBStore, RocksDBStore
 
 kind, path, start = sys.argv[1], sys.argv[2], int(sys.argv[3])
-store = FSStore(path) if kind == "fs" else RocksDBStore(path)
+store = {"fs": FSStore, "lmdb": LMDBStore}.get(kind, RocksDBStore)(path)
 print("ready", flush=True)
 n = start
 prev = None
@@ -73,7 +73,7 @@ def whole(got: dict, n: int) -> bool:
     return hb.match(got, make_msg(n)) and nxt in (None, str(n + 1).encode())
 
 
-@pytest.mark.parametrize("kind", ["rocksdb", "rocksdb-unpack", "fs"])
+@pytest.mark.parametrize("kind", ["rocksdb", "rocksdb-unpack", "lmdb", "fs"])
 def test_sigkill_never_leaves_half_a_message(tmp_path, kind):
     path = str(tmp_path / kind)
     rng = random.Random(5)
@@ -99,7 +99,7 @@ def test_sigkill_never_leaves_half_a_message(tmp_path, kind):
                 reported[int(parts[0])] = parts[1]
         start = max(reported, default=start - 1) + 1
         # Reopen after each crash (what a restarted node does) and check everything so far.
-        store = FSStore(path) if kind == "fs" else RocksDBStore(path)
+        store = {"fs": FSStore, "lmdb": LMDBStore}.get(kind, RocksDBStore)(path)
         try:
             # Every message of the last round's tail, plus a random sample of the rest.
             ns = sorted(reported)

@@ -3,7 +3,7 @@
     hyperbeam-fast id [FILE] [--committers MODE]
     hyperbeam-fast convert --to CODEC [--from CODEC] [FILE]
     hyperbeam-fast hashpath [FILE] [--apply FILE_OR_KEY]
-    hyperbeam-fast serve [--port N] [--key FILE] [--generate-key] [--store DIR]
+    hyperbeam-fast serve [--port N] [--key FILE] [--generate-key] [--store DIR] [--workers N]
                          [--store-sync {none,always}] [--config FILE] [--host ADDR]
                          [--log-level LEVEL] [--log-format {json,text}]
     hyperbeam-fast config check FILE
@@ -104,8 +104,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument(
         "--store",
-        help="store: DIR (RocksDB), fs:DIR, memory, +http(s)://peer, +gateway[:URL] (default "
-        "cache-mainnet+gateway: the local store, then the node option gateway)",
+        help="store: DIR (RocksDB), lmdb:DIR (shared by --workers), fs:DIR, memory, "
+        "+http(s)://peer, +gateway[:URL] (default cache-mainnet+gateway: the local store, then "
+        "the node option gateway)",
+    )
+    s.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes behind the port (default the core count with an lmdb: store, "
+        "else 1; else config worker_processes)",
     )
     s.add_argument(
         "--store-sync",
@@ -267,6 +274,7 @@ def _serve(args: argparse.Namespace) -> int:
         "generate_key": args.generate_key,
         "store": args.store,
         "store_sync": args.store_sync,
+        "worker_processes": args.workers,
         "log_level": args.log_level,
         "log_format": args.log_format,
     }

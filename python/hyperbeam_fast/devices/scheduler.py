@@ -14,6 +14,9 @@ Block fields are zero (no gateway: HyperBEAM's debug mode).
 
 Store: ``opts["priv_store"]`` (the node's), else ``opts["store"]`` when it is a store object,
 else one process-wide :class:`~hyperbeam_fast.store.MemoryStore`.
+
+``serve --workers N`` (``opts["priv_process_owner"]``, node/workers.py): a process is scheduled
+by the one worker that owns it; the others hand it their checked messages to assign.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ RECENT = 1024
 _default_store = MemoryStore()
 _servers: dict[tuple[int, str], _Server] = {}
 _servers_lock = threading.Lock()
+#: serve --workers: read-only views of the schedules other workers write
+_readers: dict[tuple[int, str], _Server] = {}
 
 
 def store_of(opts: dict[str, Any] | None) -> Store:
@@ -144,6 +149,11 @@ class _Server:
             return None
         return r if isinstance(r, dict) else None
 
+    def catch_up(self) -> None:
+        """A reader's (another worker writes the schedule): take in the slots written since."""
+        while self.store.type(f"assignments/{self.pid}/{self.current + 1}") is not None:
+            self.current += 1
+
     def _drop_from(self, slot: int) -> None:
         """Under the lock: drop the reservations of ``slot`` and after; hand them out again."""
         first = self.pending.get(slot)
@@ -226,12 +236,24 @@ def _has_slots(pid: str, opts: dict[str, Any]) -> bool:
     s = _servers.get((id(store_of(opts)), pid))
     if s is not None:
         return s.current >= 0
+    owner = opts.get("priv_process_owner")
+    if owner is not None and not owner.owns(pid):
+        return server(pid, opts).current >= 0  # the reader (scanned once, then kept up)
     return bool(cache.list_numbered(f"assignments/{pid}", store_of(opts)))
 
 
 def server(pid: str, opts: dict[str, Any]) -> _Server:
     """The scheduler of process ``pid`` on the store of ``opts`` (one per store and process)."""
     store = store_of(opts)
+    owner = opts.get("priv_process_owner")
+    if owner is not None and not owner.owns(pid):
+        # serve --workers: another worker schedules pid; this one reads its schedule
+        key = (id(store), pid)
+        r = _readers.get(key)
+        if r is None or r.store is not store:
+            r = _readers[key] = _Server(store, pid)
+        r.catch_up()
+        return r
     key = (id(store), pid)
     s = _servers.get(key)
     if s is None or s.store is not store:
@@ -247,6 +269,7 @@ def forget_servers() -> None:
     """Drop the in-memory servers (what a node restart does); the store keeps the schedule."""
     with _servers_lock:
         _servers.clear()
+        _readers.clear()
 
 
 def _refused(definition: dict[str, Any], opts: dict[str, Any]) -> dict[str, Any] | None:
@@ -358,7 +381,10 @@ class SchedulerDevice:
                 "body": f"Process {pid} is not known to this scheduler: schedule its signed "
                 "definition (type: Process) first, or send it as the base message.",
             }
+        owner = opts.get("priv_process_owner")  # serve --workers (node/workers.py)
         try:
+            if owner is not None and not owner.owns(pid):
+                return "ok", owner.schedule(pid, to_sched, store_of(opts))  # its one scheduler
             return "ok", server(pid, opts).schedule(to_sched, opts)
         except HyperbeamError as e:  # nothing was assigned: the client may send it again
             return "error", {"status": 503, "body": f"not scheduled: {e}; retry"}

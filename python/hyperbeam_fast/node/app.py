@@ -25,6 +25,7 @@ from .config import DEFAULTS
 from .http import OPTIONS_HEADERS, header_safe
 from .pipeline import TEXT_PLAIN, Node
 from .uvicorn_protocol import head_block
+from .workers import Forward
 
 
 def _text(v: Any) -> str:
@@ -191,6 +192,8 @@ class App:
             fut = loop.run_in_executor(node.pool, ctx, node.cache_read, query)
         else:
             out = node.handle_inline(method, raw_path, headers) if not body else None
+            if isinstance(out, Forward):
+                return await self._relay(send, out, method, raw_path, headers, body)
             if isinstance(out, tuple):  # answered on the event loop: no thread hop
                 st, hdrs, res = out
                 return await self._reply(send, st, hdrs, res, raw, getattr(out, "head", None))
@@ -205,10 +208,20 @@ class App:
                     node.pool, ctx, node.handle, method, raw_path, headers, body
                 )
         try:
-            st, hdrs, res = await asyncio.wait_for(fut, self.resolve_timeout)
+            got = await asyncio.wait_for(fut, self.resolve_timeout)
         except TimeoutError:
             return await self._reply(send, 504, TEXT_PLAIN, b"resolution timed out")
+        if isinstance(got, Forward):
+            return await self._relay(send, got, method, raw_path, headers, body)
+        st, hdrs, res = got
         return await self._reply(send, st, hdrs, res, raw)
+
+    async def _relay(
+        self, send: Any, fwd: Forward, method: str, raw_path: str, headers: list[Any], body: bytes
+    ) -> int:
+        """``serve --workers``: the reply of the worker owning the request's process."""
+        st, hdrs, res = await self.node.owner.forward(fwd, method, raw_path, headers, body)
+        return await self._reply(send, st, hdrs, res)
 
     async def _body(self, receive: Any) -> bytes:
         chunks = []

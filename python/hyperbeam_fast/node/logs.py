@@ -27,6 +27,17 @@ reason: contextvars.ContextVar[str] = contextvars.ContextVar("reason", default="
 _counter = itertools.count(1)
 _PREFIX = os.urandom(3).hex()
 
+
+def _new_run() -> None:
+    """A forked process (a ``serve --workers`` worker) numbers its requests under its own
+    prefix: request IDs stay unique across the workers of one node."""
+    global _counter, _PREFIX
+    _counter = itertools.count(1)
+    _PREFIX = os.urandom(3).hex()
+
+
+os.register_at_fork(after_in_child=_new_run)
+
 LOGGER = logging.getLogger("hyperbeam_fast.node")
 
 #: ``--log-format`` and ``--log-level`` values (node/config.py holds them).

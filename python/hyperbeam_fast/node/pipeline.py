@@ -57,11 +57,14 @@ from .inline import (
 )
 from .metrics import Metrics
 from .uvicorn_protocol import head_block
+from .workers import Forward, owner_of
 
 #: The headers of a plain-text reply.
 TEXT_PLAIN = [(b"content-type", b"text/plain; charset=utf-8")]
 #: The status :meth:`Node._resolve` gives a request its ``request`` hook refused.
 REFUSED = "refused"
+#: A path's first element (``/<ID>~device/...``, ``/~cron@1.0/...``): what --workers routes by.
+_FIRST_ELEMENT = re.compile(r"/(~?[A-Za-z0-9_@.-]+)(?:[/~?&]|$)")
 #: Store group of the signatures of applied node-message updates (replay protection).
 _APPLIED = "node-updates"
 
@@ -156,7 +159,7 @@ def wallet_at(path: str | os.PathLike[str], create: bool) -> tuple[Wallet, bool]
 
 
 #: Store spec prefixes (``PREFIX:...``) :func:`open_store` knows; any other ``x:`` is an error.
-STORE_SCHEMES = ("fs", "rocksdb", "http", "https", "gateway")
+STORE_SCHEMES = ("fs", "rocksdb", "lmdb", "http", "https", "gateway")
 #: The store of a node started without one (``hb_opts``: the local store, then the gateway).
 DEFAULT_STORE = "cache-mainnet+gateway"
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9.-]*):")
@@ -170,10 +173,10 @@ def store_parts(text: str) -> list[str]:
         m = _SCHEME.match(part)
         if m and m.group(1).lower() not in STORE_SCHEMES:
             raise ConfigError(
-                f"unknown store {part!r}: a store is memory, DIR, rocksdb:DIR, fs:DIR, "
+                f"unknown store {part!r}: a store is memory, DIR, rocksdb:DIR, lmdb:DIR, fs:DIR, "
                 "http(s)://peer or gateway[:URL] (joined with +)"
             )
-        if part in ("fs:", "rocksdb:"):
+        if part in ("fs:", "rocksdb:", "lmdb:"):
             raise ConfigError(f"store {part!r} names no directory")
         if part == "gateway:":
             raise ConfigError("store 'gateway:' names no URL (gateway alone uses the option)")
@@ -202,8 +205,9 @@ def gateway_store(url: Any, opts: dict[str, Any] | None = None) -> Any:
 def open_store(
     spec: Any, sync: bool = False, opts: dict[str, Any] | None = None, wallet: Wallet | None = None
 ) -> Any:
-    """A store from a spec: a Store object; ``"memory"``; ``"fs:DIR"``; ``"rocksdb:DIR"`` or a
-    bare directory (RocksDB, the default); ``+http://peer`` suffixes chain remote stores and
+    """A store from a spec: a Store object; ``"memory"``; ``"fs:DIR"``; ``"lmdb:DIR"`` (several
+    processes may open it: ``serve --workers``); ``"rocksdb:DIR"`` or a bare directory
+    (RocksDB, the default); ``+http://peer`` suffixes chain remote stores and
     ``+gateway`` (the node option ``gateway``) or ``+gateway:URL`` an Arweave gateway store
     (:func:`gateway_store`; a chain with one writes its reads through to the local store);
     remote stores write to the peer's cache@1.0, signed with ``wallet``, when one is given.
@@ -212,6 +216,7 @@ def open_store(
     from ..store import (
         FSStore,
         GatewayStore,
+        LMDBStore,
         MemoryStore,
         RemoteStore,
         RocksDBStore,
@@ -229,6 +234,8 @@ def open_store(
             stores.append(MemoryStore())
         elif part.startswith("fs:"):
             stores.append(FSStore(part[3:], sync=sync))
+        elif part.startswith("lmdb:"):
+            stores.append(LMDBStore(part[5:], sync=sync))
         elif part.startswith(("http://", "https://")):
             stores.append(RemoteStore(part, wallet=wallet))
         elif part == "gateway" or part.startswith("gateway:"):
@@ -247,9 +254,15 @@ class Node:
     """One node: its live node message, wallet, store, metrics and thread pool."""
 
     def __init__(
-        self, opts: dict[str, Any] | None = None, wallet: Wallet | None = None, store: Any = None
+        self,
+        opts: dict[str, Any] | None = None,
+        wallet: Wallet | None = None,
+        store: Any = None,
+        owner: Any = None,
     ):
         register_node_devices()
+        #: ``serve --workers``: this worker's :class:`~.workers.Ownership` (None: one process)
+        self.owner = owner
         opts = dict(DEFAULTS if opts is None else opts)
         self.wallet = wallet if wallet is not None else Wallet.generate()
         self.address = self.wallet.address
@@ -300,7 +313,8 @@ class Node:
         """Start the node's background work once it serves: the cron@1.0 tasks in its store."""
         from ..devices.cron import resume
 
-        resume(self)
+        if self.owner is None or self.owner.index == 0:  # --workers: cron runs in worker 0
+            resume(self)
 
     # --- node message ---------------------------------------------------------------------------
 
@@ -341,6 +355,7 @@ class Node:
             "priv_resolver_threads": self.workers,
             "priv_wallet": self.wallet,
             "priv_store": self.store,
+            "priv_process_owner": self.owner,
         }
         # No "store" here: ao.resolve's result cache (cache_control [always]) would serve a
         # stale ~meta@1.0/info after an update (its hashpath does not change). force_message is
@@ -352,6 +367,44 @@ class Node:
         out.pop("force_message", None)
         out.pop("cache_control", None)
         return out
+
+    def scheduling_opts(self) -> dict[str, Any]:
+        """The options a scheduler@1.0 assignment of this node runs with (wallet, store)."""
+        return self._opts()
+
+    def _owner_elsewhere(self, raw_path: str) -> Forward | None:
+        """``serve --workers``: where a request goes when another worker answers it, decided
+        on its path alone (before its body is parsed or its signature checked: the owner does
+        that): the owner of the process it is addressed to (``/<ProcID>...``, a process with a
+        schedule in the store), worker 0 for cron@1.0 (its tasks run there); else None."""
+        owner = self.owner
+        if owner is None:
+            return None
+        first = _FIRST_ELEMENT.match(raw_path)
+        if first is None:
+            return None
+        name = first.group(1)
+        if name.lower() == "~cron@1.0":
+            return Forward(0, "cron@1.0") if owner.index != 0 else None
+        if len(name) != 43 or owner.owns(name):
+            return None
+        try:  # the local store only (a miss never asks a remote one)
+            if self._local.type(f"assignments/{name}") is None:
+                return None
+        except (HyperbeamError, ValueError):
+            return None
+        return Forward(owner_of(name, owner.count), f"process {name}")
+
+    def _one_node_message(self, what: str) -> tuple[str, Any] | None:
+        """``serve --workers N`` (N > 1): a change of the node message is refused (each worker
+        holds its own copy; docs/node.md)."""
+        if self.owner is None or self.owner.count < 2:
+            return None
+        return "error", {
+            "status": 400,
+            "body": f"{what} is not available with --workers {self.owner.count}: each worker "
+            "holds its own node message. Set it in config.flat, or run with --workers 1.",
+        }
 
     def public_info(self) -> dict[str, Any]:
         """The node message as ``~meta@1.0/info`` shows it (private keys left out)."""
@@ -366,6 +419,9 @@ class Node:
         the store (a replayed or rolled back update is refused, across restarts too)."""
         from ..devices.meta import update_keys
 
+        refused = self._one_node_message("Changing the node message")
+        if refused is not None:
+            return refused
         with self._lock:
             nm = self.node_msg
             strict = _text(nm.get("operator_signs_path", False)).lower() == "true"
@@ -411,6 +467,9 @@ class Node:
             except ValueError:
                 return 0
 
+        refused = self._one_node_message("Adding a route")
+        if refused is not None:
+            return refused
         with self._lock:
             routes = sorted([*_routes(self.node_msg), route], key=prio)
             self.node_msg = {**self.node_msg, "routes": routes}
@@ -530,6 +589,10 @@ class Node:
         body: bytes,
         inline: bool,
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | Deferred:
+        if self.owner is not None:
+            fwd = self._owner_elsewhere(raw_path)
+            if fwd is not None:  # another worker answers it: the app relays it (node/workers.py)
+                return fwd  # type: ignore[return-value]
         req_headers = {k.decode("latin-1").lower(): v for k, v in headers}
         codec = "httpsig@1.0"
         try:

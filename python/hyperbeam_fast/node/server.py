@@ -10,7 +10,10 @@ reading, limits, replies), :mod:`.guard` (which connections stay open), :mod:`.u
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
+import os
 import signal
 import socket
 import threading
@@ -63,13 +66,51 @@ def key_may_be_generated(opts: dict[str, Any]) -> bool:
     return bool(opts.get("generate_key")) or loc == DEFAULTS["priv_key_location"]
 
 
-def build_node(opts: dict[str, Any], wallet: Wallet | None = None) -> Node:
+def build_node(opts: dict[str, Any], wallet: Wallet | None = None, owner: Any = None) -> Node:
     """A Node from a loaded node message (wallet from ``priv_key_location`` when not given;
-    a missing key file is an error unless :func:`key_may_be_generated`)."""
+    a missing key file is an error unless :func:`key_may_be_generated`). ``owner``: the
+    worker's :class:`~.workers.Ownership` under ``serve --workers``."""
     if wallet is None:
         wallet, _ = wallet_at(_text(opts["priv_key_location"]), key_may_be_generated(opts))
     store = opts.get("store") or DEFAULT_STORE
-    return Node(opts, wallet, store)
+    return Node(opts, wallet, store, owner)
+
+
+def worker_count(opts: dict[str, Any]) -> int:
+    """The worker processes of ``serve`` (``worker_processes``, ``--workers``; 0: the core
+    count). Workers share one store, so they need one that several processes open: an
+    ``lmdb:DIR`` store (optionally chained with remote stores). With another store (RocksDB,
+    the default, locks its database to one process; a memory store is per process), or with
+    hooks (``on``: p4@1.0's ledger is guarded within one process), a count left to default is
+    1, and an explicit count above 1 is a :class:`ConfigError`."""
+    try:
+        asked = int(_text(opts.get("worker_processes", 0) or 0))
+    except ValueError:
+        raise ConfigError("worker_processes (--workers) must be an integer") from None
+    if asked < 0:
+        raise ConfigError(f"worker_processes (--workers) must be 0 or more, got {asked}")
+    n = asked or (os.cpu_count() or 1)
+    if n == 1:
+        return 1
+    spec = opts.get("store") or DEFAULT_STORE
+    first = store_parts(_text(spec))[0] if isinstance(spec, (str, bytes)) else ""
+    hooks = opts.get("on")
+    if hooks:  # e.g. p4@1.0: its ledger's read-modify-write is guarded in one process only
+        if asked:
+            raise ConfigError(
+                f"--workers {asked} cannot run request/response hooks (`on`, e.g. p4@1.0 "
+                "payments): their state is kept per process; use --workers 1"
+            )
+        return 1
+    if first.startswith("lmdb:"):
+        return n
+    if asked:
+        raise ConfigError(
+            f"--workers {asked} needs a store that several processes open at once: "
+            f"lmdb:DIR (the store {_text(spec)!r} is opened by one process only); "
+            "use --store lmdb:DIR or --workers 1"
+        )
+    return 1
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -106,6 +147,9 @@ def serve(
     spec = opts.get("store") or DEFAULT_STORE
     if isinstance(spec, (str, bytes)):
         store_parts(_text(spec))  # a bad store fails before a wallet is made or a port bound
+    count = worker_count(opts)  # a store that cannot be shared fails before the port is bound
+    if count > 1 and threading.current_thread() is not threading.main_thread():
+        raise ConfigError("serve --workers runs on the main thread only (it handles signals)")
     sock = bind(host, int(opts["port"]))
     node: Node | None = None
     try:
@@ -117,16 +161,23 @@ def serve(
                 logs.log(logging.WARNING, "generated a new operator wallet", key=key)
         # process-wide, like the VM the node stands for (docs/map-order.md)
         set_map_order(map_order(opts))
+        if count > 1:
+            _serve_workers(count, opts, host, sock, wallet, source)
+            return
         node = build_node(opts, wallet)
-        _run_to_exit(_server(node, opts, host, sock, source), sock)
+        server = _server(node, opts, host, sock)
+        banner = _banner(node, opts, sock, 1, source)
+        server.on_ready = lambda: logs.banner("listening", **banner)
+        _run_to_exit(server, [sock])
     finally:
         sock.close()
         if node is not None and not node.closed:  # lifespan did not run (startup failure)
             node.close()
 
 
-def _server(node: Node, opts: dict[str, Any], host: str, sock: socket.socket, source: str) -> Any:
-    """The uvicorn server of ``node`` on the bound ``sock``, with its ``listening`` banner."""
+def _server(node: Node, opts: dict[str, Any], host: str, sock: socket.socket) -> Any:
+    """The uvicorn server of ``node`` on the bound ``sock``; its ``on_ready`` runs once its
+    sockets serve (the ``listening`` banner)."""
     import uvicorn
 
     app = App(node)
@@ -140,7 +191,7 @@ def _server(node: Node, opts: dict[str, Any], host: str, sock: socket.socket, so
         float(opts.get("header_timeout", DEFAULTS["header_timeout"])),
         guard,
     )
-    bound_host, port = sock.getsockname()[:2]
+    port = sock.getsockname()[1]
     config = uvicorn.Config(
         app,
         host=host,
@@ -157,9 +208,18 @@ def _server(node: Node, opts: dict[str, Any], host: str, sock: socket.socket, so
         timeout_graceful_shutdown=float(opts.get("graceful_timeout", 10.0)),  # type: ignore[arg-type]
         backlog=2048,
     )
+    return _ready_server(config)
+
+
+def _banner(
+    node: Any, opts: dict[str, Any], sock: socket.socket, workers: int, source: str
+) -> dict[str, Any]:
+    """The ``listening`` banner: the settings in force (``node``: a Node, or under
+    ``--workers`` the first worker's)."""
+    bound_host, port = sock.getsockname()[:2]
     cfg = _text(opts.get("hb_config_location", ""))
     url_host = f"[{bound_host}]" if ":" in bound_host else bound_host
-    banner = {
+    return {
         "url": f"http://{url_host}:{port}",
         "host": bound_host,
         "port": port,
@@ -168,28 +228,78 @@ def _server(node: Node, opts: dict[str, Any], host: str, sock: socket.socket, so
         "wallet": source,
         "store": repr(node.store),
         "store_sync": _text(opts.get("store_sync", "none")),
-        "workers": node.workers,
+        "workers": workers,
+        "resolver_threads": node.workers,
         "config": cfg if cfg and Path(cfg).is_file() else None,
         "log_level": _text(opts.get("log_level", "info")),
         "version": __version__,
     }
-    return _banner_server(config, banner)
 
 
-def _banner_server(config: Any, banner: dict[str, Any]) -> Any:
-    """A ``uvicorn.Server`` that logs ``listening`` with ``banner`` once its sockets serve."""
+def _ready_server(config: Any) -> Any:
+    """A ``uvicorn.Server`` that calls its ``on_ready`` once its sockets serve."""
     import uvicorn
 
     class Server(uvicorn.Server):
+        on_ready: Any = None
+
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
-            if self.started and not self.should_exit:
-                logs.banner("listening", **banner)
+            if self.started and not self.should_exit and self.on_ready is not None:
+                self.on_ready()
 
     return Server(config)
 
 
-def _run_to_exit(server: Any, sock: socket.socket) -> None:
+def _serve_workers(
+    count: int, opts: dict[str, Any], host: str, sock: socket.socket, wallet: Wallet, source: str
+) -> None:
+    """``serve --workers N`` (node/workers.py): the supervisor; each worker a whole node on
+    the shared ``sock`` plus its own unix socket (requests the others forward to it)."""
+    from . import workers
+
+    open_store(
+        opts.get("store") or DEFAULT_STORE, False, opts
+    ).close()  # a bad store fails here, once
+    banner: dict[str, Any] = {}
+    banner_r, banner_w = os.pipe()
+    os.set_blocking(banner_r, False)
+    os.set_blocking(banner_w, False)  # a restarted first worker never blocks on it
+
+    def worker(i: int, sock_dir: str, ready_fd: int) -> int:
+        os.close(banner_r)
+        owner = workers.Ownership(i, count, sock_dir, float(opts.get("resolve_timeout", 60.0)))
+        node = build_node(opts, wallet, owner)
+        workers.start_rpc(node, sock_dir, i)
+        usock = workers.bind_unix(workers.http_socket(sock_dir, i))
+        server = _server(node, opts, host, sock)
+
+        def ready() -> None:
+            if i == 0:  # the banner's settings, once, for the supervisor to log
+                with contextlib.suppress(OSError):
+                    os.write(
+                        banner_w, json.dumps(_banner(node, opts, sock, count, source)).encode()
+                    )
+            os.write(ready_fd, b"r")
+
+        server.on_ready = ready
+        _run_to_exit(server, [sock, usock])
+        return 0
+
+    def announce() -> None:
+        if not banner:
+            with contextlib.suppress(OSError, ValueError):
+                banner.update(json.loads(os.read(banner_r, 1 << 16)))
+        logs.banner("listening", **banner)
+
+    try:
+        workers.run_workers(count, float(opts.get("graceful_timeout", 10.0)), worker, announce)
+    finally:
+        os.close(banner_r)
+        os.close(banner_w)
+
+
+def _run_to_exit(server: Any, socks: list[socket.socket]) -> None:
     """``server.run()`` with SIGINT/SIGTERM as a graceful stop and a normal exit (status 0).
 
     While it runs, uvicorn's own handlers stop it (a second SIGINT forces the exit); once
@@ -198,7 +308,7 @@ def _run_to_exit(server: Any, sock: socket.socket) -> None:
     stop (also covering a signal during start-up), so the re-raised signal ends nothing; the
     caller's handlers come back afterwards."""
     if threading.current_thread() is not threading.main_thread():
-        server.run(sockets=[sock])  # uvicorn captures no signals off the main thread
+        server.run(sockets=socks)  # uvicorn captures no signals off the main thread
         return
 
     def stop(sig: int, frame: Any) -> None:
@@ -206,7 +316,7 @@ def _run_to_exit(server: Any, sock: socket.socket) -> None:
 
     found = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        server.run(sockets=[sock])
+        server.run(sockets=socks)
     finally:
         for sig, handler in found.items():
             signal.signal(sig, handler)

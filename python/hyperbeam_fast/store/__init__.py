@@ -1,5 +1,5 @@
-"""Stores (spec runtime §10.3-§10.4): RocksDB (the embedded default), fs, memory, remote, the
-Arweave gateway, chains.
+"""Stores (spec runtime §10.3-§10.4): RocksDB (the embedded default), LMDB (shared by worker
+processes), fs, memory, remote, the Arweave gateway, chains.
 
 See :mod:`hyperbeam_fast.store.base` for the interface and its semantics.
 """
@@ -8,6 +8,7 @@ from .base import GROUP, LINK, MAX_HOPS, RAW, Batch, Store, join
 from .chain import StoreChain
 from .fs import FSStore
 from .gateway import GatewayStore
+from .lmdb import LMDBStore
 from .memory import MemoryStore
 from .remote import RemoteStore
 from .rocksdb import RocksDBStore
@@ -20,6 +21,7 @@ __all__ = [
     "Batch",
     "FSStore",
     "GatewayStore",
+    "LMDBStore",
     "MemoryStore",
     "RemoteStore",
     "RocksDBStore",
