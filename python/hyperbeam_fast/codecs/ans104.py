@@ -124,8 +124,18 @@ def _b(v: Any) -> bytes:
     raise CodecError(f"ans104: expected a binary, got {type(v).__name__}")
 
 
+_ID_LENGTHS = frozenset((32, 42, 43))
+
+
 def _key(k: Any) -> str:
     """``hb_ao:normalize_key``: lower-case, except 32/42/43-byte keys (IDs)."""
+    # ASCII fast path (the decode hot loop): characters and bytes agree in length
+    cls = k.__class__
+    if cls is str and k.isascii():
+        return k if len(k) in _ID_LENGTHS else k.lower()
+    if cls is bytes and k.isascii():
+        s = k.decode("ascii")
+        return s if len(k) in _ID_LENGTHS else s.lower()
     if isinstance(k, bytes):
         k = k.decode("utf-8", errors="surrogateescape")
     elif not isinstance(k, str):
@@ -134,7 +144,8 @@ def _key(k: Any) -> str:
 
 
 def _is_private(k: Any) -> bool:
-    return isinstance(k, str) and k.lower().startswith("priv")
+    # lower() never shortens a string, so the first four characters decide
+    return isinstance(k, str) and k[:4].lower().startswith("priv")
 
 
 def _without_private(msg: dict) -> dict:
