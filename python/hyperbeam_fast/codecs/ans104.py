@@ -442,7 +442,7 @@ def _from_tx(tx: Any, depth: int) -> Any:
             msg["data"] = _b(data)
     else:
         raise CodecError("ans104: unexpected data type (invalid_tx)")
-    msg = {_key(k): v for k, v in msg.items()}
+    # every key is normalised already (`_dedup`, the children, the literal fields)
     # default-valued record fields are not message keys (structured `to` drops them)
     defaults = {"id": _ZERO_ID, "last_tx": b"", "owner": bytes(512), "target": b""}
     defaults["signature"] = bytes(512)
