@@ -153,6 +153,8 @@ def _without_private(msg: dict) -> dict:
 
 
 def _is_utf8(v: bytes) -> bool:
+    if v.isascii():
+        return True
     try:
         v.decode("utf-8")
     except UnicodeDecodeError:
@@ -384,7 +386,10 @@ def _reproducible(
     names = set()
     for n, v in tags:
         name = n.decode("utf-8", errors="surrogateescape")
-        if _key(name).encode("utf-8", errors="surrogateescape") != n or n in names:
+        if n.isascii():  # `_key` keeps the bytes unless it lower-cases a non-ID name
+            if (len(n) not in _ID_LENGTHS and n != n.lower()) or n in names:
+                return False
+        elif _key(name).encode("utf-8", errors="surrogateescape") != n or n in names:
             return False
         if not v or len(v) > MAX_TAG_VALUE or not _is_utf8(v):
             return False
