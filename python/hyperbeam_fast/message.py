@@ -112,12 +112,14 @@ def convert(msg: Any, target: str, source: str = "structured@1.0") -> Any:
     form), ``json@1.0`` (JSON text as bytes), ``tabm``. The top-level ``priv`` is kept out of
     the conversion and merged back into structured/TABM results, as HyperBEAM does.
     """
-    from .codecs import ans104
-    from .codecs import json as json_codec
-
     for name in (target, source):
         if name not in CODECS:
             raise CodecError(f"unknown codec {name!r} (known: {', '.join(CODECS)})")
+    if target != "json@1.0" and source != "json@1.0" and "ans104@1.0" not in (target, source):
+        return tabm.convert(msg, target, source)  # the hot path: no codec module to import
+    from .codecs import ans104
+    from .codecs import json as json_codec
+
     if source == "ans104@1.0":  # a binary data item (spec core §8.7)
         msg = ans104.decode(msg.encode() if isinstance(msg, str) else msg)
         return msg if target == "structured@1.0" else convert(msg, target)

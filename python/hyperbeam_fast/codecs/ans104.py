@@ -124,8 +124,18 @@ def _b(v: Any) -> bytes:
     raise CodecError(f"ans104: expected a binary, got {type(v).__name__}")
 
 
+_ID_LENGTHS = frozenset((32, 42, 43))
+
+
 def _key(k: Any) -> str:
     """``hb_ao:normalize_key``: lower-case, except 32/42/43-byte keys (IDs)."""
+    # ASCII fast path (the decode hot loop): characters and bytes agree in length
+    cls = k.__class__
+    if cls is str and k.isascii():
+        return k if len(k) in _ID_LENGTHS else k.lower()
+    if cls is bytes and k.isascii():
+        s = k.decode("ascii")
+        return s if len(k) in _ID_LENGTHS else s.lower()
     if isinstance(k, bytes):
         k = k.decode("utf-8", errors="surrogateescape")
     elif not isinstance(k, str):
@@ -142,6 +152,8 @@ def _without_private(msg: dict[str, Any]) -> dict[str, Any]:
 
 
 def _is_utf8(v: bytes) -> bool:
+    if v.isascii():
+        return True
     try:
         v.decode("utf-8")
     except UnicodeDecodeError:
@@ -373,7 +385,10 @@ def _reproducible(
     names = set()
     for n, v in tags:
         name = n.decode("utf-8", errors="surrogateescape")
-        if _key(name).encode("utf-8", errors="surrogateescape") != n or n in names:
+        if n.isascii():  # `_key` keeps the bytes unless it lower-cases a non-ID name
+            if (len(n) not in _ID_LENGTHS and n != n.lower()) or n in names:
+                return False
+        elif _key(name).encode("utf-8", errors="surrogateescape") != n or n in names:
             return False
         if not v or len(v) > MAX_TAG_VALUE or not _is_utf8(v):
             return False
@@ -431,7 +446,7 @@ def _from_tx(tx: Any, depth: int) -> Any:
             msg["data"] = _b(data)
     else:
         raise CodecError("ans104: unexpected data type (invalid_tx)")
-    msg = {_key(k): v for k, v in msg.items()}
+    # every key is normalised already (`_dedup`, the children, the literal fields)
     # default-valued record fields are not message keys (structured `to` drops them)
     defaults = {"id": _ZERO_ID, "last_tx": b"", "owner": bytes(512), "target": b""}
     defaults["signature"] = bytes(512)
