@@ -132,9 +132,10 @@ def _key(k: Any) -> str:
     # ASCII fast path (the decode hot loop): characters and bytes agree in length
     cls = k.__class__
     if cls is str and k.isascii():
-        return k if len(k) in _ID_LENGTHS else k.lower()
+        t: str = k
+        return t if len(t) in _ID_LENGTHS else t.lower()
     if cls is bytes and k.isascii():
-        s = k.decode("ascii")
+        s: str = k.decode("ascii")
         return s if len(k) in _ID_LENGTHS else s.lower()
     if isinstance(k, bytes):
         k = k.decode("utf-8", errors="surrogateescape")
