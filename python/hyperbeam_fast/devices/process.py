@@ -52,6 +52,7 @@ from typing import Any
 
 from .. import ao
 from . import process_compute as _compute
+from . import process_results as _results
 from . import push as _push
 from .process_compute import (
     LIVE_MAX,
@@ -125,6 +126,11 @@ class ProcessDevice:
 
     def results(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
         return _compute.results_at(base, request, opts)
+
+    def cu_results(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+        """A page of the process's results as the ao CU's ``GET /results/<ProcID>`` gives it
+        (the node routes that path here; devices/process_results.py)."""
+        return _results.results_page(base, request, opts)
 
     def as_(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
         """``as=execution``: the process seen as its execution (aoconnect's dry-run path, whose
