@@ -73,7 +73,7 @@ def test_pages_sort_and_cursors(proc):
     # a bare timestamp: from includes that millisecond (the CU's evaluation IDs), to too
     stamps = {
         n: json.loads(base64.b64decode(e["cursor"]))["timestamp"]
-        for n, e in zip(_slots(page), page["edges"])
+        for n, e in zip(_slots(page), page["edges"], strict=True)
     }
     ts = stamps[3]
     st, since = _page(node, pid, f"?from={ts}")
