@@ -9,8 +9,14 @@ sends it, as aoconnect does); a process definition answers with its slot-0 assig
 and push the message to it (recursively, ``result-depth`` levels, default 1). Entries
 without a target give ``{response: error, status: 422}``; an unreadable target
 ``{status: 404, body: "Could not access target process!"}``. Pushed messages are scheduled
-as they are (``from-process`` set by json-iface), unsigned (``computed``: the scheduler takes
-them because they derive from a signed, scheduled message); signing is the scheduler's.
+with the keys ``dev_push:additional_keys`` adds (``data-protocol: ao``, ``variant: ao.N.1``,
+``type: Message``, ``from-process``: the pushing process) and committed with the node's
+wallet (``priv_wallet``, httpsig@1.0) as ``dev_push:schedule_result`` does, so the target sees
+the node as their ``Owner``: AOS trusts a message from another process when its owner is one
+of the process's ``authority`` (the aos console spawns with the node's address there).
+``type`` is always ``Message``: a module cannot make the node sign a process definition.
+Without a wallet they go unsigned (``computed``: the scheduler takes them because they derive
+from a signed, scheduled message).
 
 The reply, as ``dev_push:do_push``'s: the slot's results keys at the top level (with
 ``result-depth`` 0: none), each outbox key's delivery, ``slot`` and ``process``.
@@ -21,11 +27,14 @@ from __future__ import annotations
 from typing import Any
 
 from .. import cache
+from ..commitments import commit
 from ..exceptions import HyperbeamError, NotFound
 from . import process_compute as _process
 from .scheduler import store_of
 
 NAME = "push@1.0"
+#: What ``dev_push:additional_keys`` sets on each pushed message (``from-process`` too).
+_ADDED = {"data-protocol": "ao", "variant": "ao.N.1", "type": "Message"}
 
 
 def _text(v: Any) -> str:
@@ -84,7 +93,14 @@ def push(
                 "body": "Could not access target process!",
             }
             continue
-        msg = {**m, "type": m.get("type", "Message")}
+        msg = {**m, **_ADDED, "from-process": _process.process_id(base)}
+        wallet = opts.get("priv_wallet")
+        if wallet is not None:
+            try:
+                msg = commit(msg, wallet)
+            except HyperbeamError as e:
+                pushed[k] = {"response": "error", "status": 422, "body": f"cannot sign: {e}"}
+                continue
         if depth > 0:
             s2, r2 = push(tproc, {"body": msg}, opts, depth - 1, computed=True)
         else:
