@@ -192,9 +192,12 @@ def aos_process(image: str, wallet: Any, authority: str | None = None, **extra: 
 
 def register_process_devices() -> None:
     """Register wasm-64, wasi, json-iface, scheduler, process, push, genesis-wasm,
-    delegated-compute and lua@5.3a (imports wasmtime and lupa)."""
+    delegated-compute and lua@5.3a (imports wasmtime and lupa); bounds the C heap's growth
+    (:func:`~hyperbeam_fast.heap.bound_heap`)."""
+    from ..heap import bound_heap
     from . import delegated_compute, genesis_wasm, json_iface, lua, push, scheduler, wasi, wasm64
 
     for mod in (wasm64, wasi, json_iface, scheduler, push, genesis_wasm, delegated_compute, lua):
         ao.register_device(mod.DEVICE.name, mod.DEVICE)
     ao.register_device(NAME, DEVICE)
+    bound_heap()

@@ -24,6 +24,11 @@ from .scheduler import store_of
 
 NAME = "process@1.0"
 SNAPSHOT_INTERVAL = 100
+#: A snapshot is also taken once the slots computed since the last one took this many seconds
+#: (``process_snapshot_seconds``; ``none``: off; the default applies unless only
+#: ``process_snapshot_interval`` is set), so a restart replays at most about that much compute
+#: whatever the machine's load (issue 15 item 3).
+SNAPSHOT_SECONDS = 0.5
 SNAPSHOT_PAGE = 65536
 #: Computed states are written in batches of this many slots (see :func:`_store_results`).
 WRITE_BATCH = 64
@@ -38,6 +43,7 @@ _locks: dict[tuple[int, str], threading.RLock] = {}
 _locks_guard = threading.Lock()
 _computing: dict[tuple[int, str], int] = {}  # processes inside compute_to: never evicted
 _failed: dict[tuple[int, str], dict[int, str]] = {}
+_since_snapshot: dict[tuple[int, str], float] = {}  # compute seconds since the last snapshot
 _log = logging.getLogger("hyperbeam_fast.process")
 
 
@@ -72,6 +78,7 @@ def forget_live() -> None:
         _live.clear()
         _live_mem.clear()
     _failed.clear()
+    _since_snapshot.clear()
     _sched.forget_servers()
 
 
@@ -294,11 +301,16 @@ def _compute_locked(
         )
         or 0
     )
+    snap_s = opts.get("process_snapshot_seconds")
+    if snap_s is None and not {"process_snapshot_interval", "process_cache_frequency"} & set(opts):
+        snap_s = SNAPSHOT_SECONDS  # (an interval set alone is taken literally)
+    snap_s = None if snap_s is None or _text(snap_s).lower() == "none" else float(_text(snap_s))
     budget = _compute_budget(opts)
     deadline = None if budget is None else time.monotonic() + budget
     pending: list[tuple[dict, dict | None]] = []
     try:
         while at < target:
+            t0 = time.perf_counter()
             if deadline is not None and at > start and time.monotonic() > deadline:
                 _keep_live(k, state, opts)  # the work is kept: a retry goes on from here
                 return "error", {
@@ -346,11 +358,14 @@ def _compute_locked(
             at = int(state["at-slot"])
             # The snapshot is taken now (the memory moves on); the writes are batched. A
             # slot that just failed gets one too: the next rollback replays from there.
-            snap = (
-                _snapshot(state, opts)
-                if (interval > 0 and at % interval == 0) or at == fresh
-                else None
-            )
+            spent = _since_snapshot.get(k, 0.0) + time.perf_counter() - t0
+            due = (interval > 0 and at % interval == 0) or at == fresh
+            if due or (snap_s is not None and spent >= snap_s):
+                snap = _snapshot(state, opts)
+                spent = 0.0
+            else:
+                snap = None
+            _since_snapshot[k] = spent
             pending.append((state, snap))
             if len(pending) >= WRITE_BATCH:
                 _store_results(pid, pending, opts)
