@@ -89,6 +89,9 @@ def test_bad_queries_are_400_and_unknown_processes_404(proc):
         ("?sort=UP", b"sort"),
         ("?limit=many", b"limit"),
         ("?limit=0", b"limit"),
+        ("?limit=inf", b"limit"),
+        ("?limit=nan", b"limit"),
+        ("?to=" + base64.b64encode(b'{"timestamp": 1e400}').decode(), b"cursor"),
         ("?from=not-a-cursor", b"neither a cursor nor a timestamp"),
     ):
         st, body = _page(node, pid, q)

@@ -64,7 +64,7 @@ def _bound(raw: str | None, bare: int) -> tuple[tuple[int, int] | None, str | No
         try:
             ts = int(doc["timestamp"])
             slot = int(doc["ordinate"]) if doc.get("ordinate") not in (None, "") else None
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise _Bad(f"cursor {raw[:60]!r} has no numeric timestamp/ordinate") from None
         sort = doc.get("sort") if doc.get("sort") in ("ASC", "DESC") else None
         return (ts, slot if slot is not None else bare), sort
@@ -137,7 +137,7 @@ def results_page(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
         raw_limit = _query(request, "limit")
         try:
             limit = DEFAULT_LIMIT if raw_limit is None else int(float(raw_limit))
-        except ValueError:
+        except (ValueError, OverflowError):
             raise _Bad(f"limit {raw_limit[:20]!r} is not a number") from None
         if limit < 1:
             raise _Bad("limit must be at least 1")
