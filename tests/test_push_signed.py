@@ -87,3 +87,27 @@ def test_a_module_cannot_make_the_node_sign_a_process(node_and_procs):
     a = cache.read(f"assignments/{p1}/{int(body.decode())}", node.store)
     got = a["body"] if isinstance(a.get("body"), dict) else cache.read(a["message"], node.store)
     assert _t(got["type"]) == "Message" and _t(got["data"]) == "spawn?"  # not a definition
+
+
+def test_a_pushed_message_replayed_to_the_node_is_no_operator_order(node_and_procs):
+    """The node signs what push@1.0 delivers; fed back to it as a request (anyone can read it
+    from the cache), it is not the operator's: a meta@1.0 update from it changes nothing."""
+    from hyperbeam_fast.node import client
+
+    node, op, (p1, p2), (w1, w2) = node_and_procs
+    node.node_msg["operator"] = op.address
+    code = f'Send({{ Target = "{p1}", Action = "Note", ["Evil-Setting"] = "pwned" }})'
+    _eval(node, p2, w2, code)
+    st, _, body = node.handle("GET", f"/{p1}/slot/current", [], b"")
+    a = cache.read(f"assignments/{p1}/{int(body.decode())}", node.store)
+    pushed = a["body"] if isinstance(a.get("body"), dict) else cache.read(a["message"], node.store)
+    assert op.address in signers(pushed) and _t(pushed["evil-setting"]) == "pwned"
+    req = {**pushed, "path": "/~meta@1.0/info", "method": "POST"}
+    method, path, headers, body = client.encode_request(req, None)
+    hdrs = [
+        (k.encode(), v if isinstance(v, bytes) else str(v).encode()) for k, v in headers.items()
+    ]
+    st, _, reply = node.handle(method, path, hdrs, body)
+    assert st >= 400, reply[:300]
+    st, _, got = node.handle("GET", "/~meta@1.0/info/evil-setting", [], b"")
+    assert st == 404 or b"pwned" not in got, got[:200]
