@@ -29,6 +29,9 @@ SNAPSHOT_INTERVAL = 100
 #: ``process_snapshot_interval`` is set), so a restart replays at most about that much compute
 #: whatever the machine's load (issue 15 item 3).
 SNAPSHOT_SECONDS = 0.5
+#: ... and at least this many slots were computed since it: a few slow slots of a large memory
+#: (a snapshot copies and stores all of it) do not each get one.
+SNAPSHOT_MIN_SLOTS = 10
 SNAPSHOT_PAGE = 65536
 #: Computed states are written in batches of this many slots (see :func:`_store_results`).
 WRITE_BATCH = 64
@@ -43,7 +46,8 @@ _locks: dict[tuple[int, str], threading.RLock] = {}
 _locks_guard = threading.Lock()
 _computing: dict[tuple[int, str], int] = {}  # processes inside compute_to: never evicted
 _failed: dict[tuple[int, str], dict[int, str]] = {}
-_since_snapshot: dict[tuple[int, str], float] = {}  # compute seconds since the last snapshot
+#: Compute seconds and slots since the last snapshot, per process.
+_since_snapshot: dict[tuple[int, str], tuple[float, int]] = {}
 _log = logging.getLogger("hyperbeam_fast.process")
 
 
@@ -364,14 +368,15 @@ def _compute_locked(
             at = int(state["at-slot"])
             # The snapshot is taken now (the memory moves on); the writes are batched. A
             # slot that just failed gets one too: the next rollback replays from there.
-            spent = _since_snapshot.get(k, 0.0) + time.perf_counter() - t0
+            spent, slots = _since_snapshot.get(k, (0.0, 0))
+            spent, slots = spent + time.perf_counter() - t0, slots + 1
             due = (interval > 0 and at % interval == 0) or at == fresh
-            if due or (snap_s is not None and spent >= snap_s):
+            if due or (snap_s is not None and spent >= snap_s and slots >= SNAPSHOT_MIN_SLOTS):
                 snap = _snapshot(state, opts)
-                spent = 0.0
+                spent, slots = 0.0, 0
             else:
                 snap = None
-            _since_snapshot[k] = spent
+            _since_snapshot[k] = (spent, slots)
             pending.append((state, snap))
             if len(pending) >= WRITE_BATCH:
                 _store_results(pid, pending, opts)
