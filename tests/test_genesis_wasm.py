@@ -236,8 +236,13 @@ def test_limit_tags_parse_as_the_cu_parses_them():
     assert pi("9000000000000") == 9_000_000_000_000 and pi("12abc") == 12 and pi("x") is None
 
 
-def _module(w, store, aos_wasm, memory: bytes | None, compute: bytes | None) -> str:
+METERED = b"wasm64-unknown-emscripten-draft_2024_10_16-metering"
+
+
+def _module(w, store, aos_wasm, memory: bytes | None, compute: bytes | None, fmt=None) -> str:
     tags = [t for t in MODULE_TAGS if t[0] not in (b"Memory-Limit", b"Compute-Limit")]
+    if fmt is not None:
+        tags = [(b"Module-Format", fmt) if t[0] == b"Module-Format" else t for t in tags]
     tags += [(b"Memory-Limit", memory)] if memory is not None else []
     tags += [(b"Compute-Limit", compute)] if compute is not None else []
     mod = data_item(w, tags, aos_wasm)
@@ -300,15 +305,17 @@ def test_memory_limit_bounds_the_instance(wallets, aos_wasm):
 
 
 def test_compute_limit_bounds_each_message(wallets, aos_wasm):
-    """A message past Compute-Limit (fuel per message) fails with ao-loader's ``out of gas!``;
-    a cheaper one under the same limit computes, and GasUsed stays under the limit."""
+    """A metered module format: a message past Compute-Limit (fuel per message) fails with
+    ao-loader's ``out of gas!``; a cheaper one under the same limit computes, and GasUsed stays
+    under the limit. (Unmetered formats count no gas, as in ao-loader.)"""
     w, _ = wallets
     store = MemoryStore()
-    probe, st, _, opts = spawn(w, _module(w, store, aos_wasm, b"1-gb", b"9000000000000"), store)
+    mid = _module(w, store, aos_wasm, b"1-gb", b"9000000000000", METERED)
+    probe, st, _, opts = spawn(w, mid, store)
     gas = orjson.loads(send(probe, opts, w, "return 1 + 1")["json"]["body"])["GasUsed"]
     forget_live()
     limit = str(gas * 20).encode()
-    proc, st, _, opts = spawn(w, _module(w, store, aos_wasm, b"1-gb", limit), store)
+    proc, st, _, opts = spawn(w, _module(w, store, aos_wasm, b"1-gb", limit, METERED), store)
     assert st == "ok"
     r = orjson.loads(send(proc, opts, w, "Counter = 5")["json"]["body"])
     assert "Error" not in r and r["GasUsed"] <= int(limit), r
@@ -316,3 +323,9 @@ def test_compute_limit_bounds_each_message(wallets, aos_wasm):
     cu = orjson.loads(loop["json"]["body"])
     assert "out of gas!" in cu["Error"] and loop["data"] == cu["Error"], cu
     assert send(proc, opts, w, "return Counter")["data"] == "5"
+    busy = "local s = 0; for i = 1, 1000000 do s = s + i end; return s"
+    assert "out of gas!" in send(proc, opts, w, busy)["data"]
+    forget_live()
+    # the same Compute-Limit on the unmetered format: nothing counted against it
+    plain, st, _, opts = spawn(w, _module(w, store, aos_wasm, b"1-gb", limit), store)
+    assert send(plain, opts, w, busy)["data"] == str(sum(range(1000001)))

@@ -32,10 +32,12 @@ results JSON, without a second server.
   ``Compute-Limit`` (an integer), each the process's tag if it has one, else the module's. A
   process without them, or over the node's ``genesis_wasm_memory_max`` (default 1 GiB) /
   ``genesis_wasm_compute_max`` (default 9e12, the CU's ``PROCESS_WASM_*_MAX_LIMIT``), is refused
-  when it is scheduled (400 / 413). They bound the instance: its linear memory (the smaller of
-  ``Memory-Limit`` and ``wasm_memory_limit``) and each message's fuel (the smaller of
-  ``Compute-Limit`` and ``wasm_fuel``; ``GasUsed`` is that fuel). A message past one is a failed
-  slot with an ``Error``, as ao-loader's ``out of gas!``.
+  when it is scheduled (400 / 413). ``Memory-Limit`` bounds the instance's linear memory (the
+  smaller of it and ``wasm_memory_limit``); ``Compute-Limit`` bounds each message's fuel (the
+  smaller of it and ``wasm_fuel``; ``GasUsed`` is that fuel) for the metered module formats
+  (``...-metering``), the only ones ao-loader counts gas for: other formats run unmetered, as
+  there, under the node's ``wasm_timeout``. A message past a limit is a failed slot with an
+  ``Error``, as ao-loader's ``out of gas!``.
 
 ``init`` instantiates the module (wasi@1.0 as its ``wasi_snapshot_preview1``), ``snapshot``
 gives the WASM memory (``{wasm: {body}}``) and ``normalize`` restores it, so process@1.0's
@@ -183,15 +185,22 @@ def module_limits(process: dict, module: dict, opts: dict) -> tuple[int, int]:
     return out[0], out[1]
 
 
-def limited_opts(memory: int, compute: int, opts: dict) -> dict:
-    """``opts`` with the node's WASM limits narrowed to the module's (the smaller wins)."""
+def metered(process: dict, module: dict) -> bool:
+    """Whether the module's ``Module-Format`` is a metered one (``...-metering``): only those
+    count gas against ``Compute-Limit`` in ao-loader."""
+    fmt = _tag(process, module, "module-format") or ""
+    return fmt.strip().lower().endswith("-metering")
+
+
+def limited_opts(memory: int, compute: int | None, opts: dict) -> dict:
+    """``opts`` with the node's WASM limits narrowed to the module's (the smaller wins); the
+    fuel only when ``compute`` is given (a metered format), else the node's own."""
     node_mem = wasm64.limit_option(opts, "wasm_memory_limit", DEFAULT_MEMORY_LIMIT, int)
-    node_fuel = wasm64.limit_option(opts, "wasm_fuel", DEFAULT_FUEL, int)
-    return {
-        **opts,
-        "wasm_memory_limit": memory if node_mem is None else min(memory, node_mem),
-        "wasm_fuel": compute if node_fuel is None else min(compute, node_fuel),
-    }
+    out = {**opts, "wasm_memory_limit": memory if node_mem is None else min(memory, node_mem)}
+    if compute is not None:
+        node_fuel = wasm64.limit_option(opts, "wasm_fuel", DEFAULT_FUEL, int)
+        out["wasm_fuel"] = compute if node_fuel is None else min(compute, node_fuel)
+    return out
 
 
 def cu_message(assignment: dict) -> dict:
@@ -335,7 +344,8 @@ class GenesisWasmDevice:
         d = _definition(base)
         try:
             mid, module, wasm = module_of(d, opts)
-            opts = limited_opts(*module_limits(d, module, opts), opts)
+            memory, compute = module_limits(d, module, opts)
+            opts = limited_opts(memory, compute if metered(d, module) else None, opts)
         except InvalidModule as e:
             return "error", {"status": e.status, "body": str(e)}
         try:  # compiled (and cached) here, so that a module that does not compile is a 422
