@@ -61,23 +61,37 @@ def bench_fac(n: int = 20000) -> dict:
     }
 
 
-def bench_aos_bare(
-    image: bytes, msg: bytes = MSG, env: bytes = ENV, n: int = 300, boot: bytes | None = None
-) -> float:
-    """``handle(msg, env)`` in a loop on one instance: the WASM work alone (``boot``: a first
-    message, e.g. the process message the legacy CU sends before any other)."""
-    import orjson
-    from hyperbeam_fast.wasm import Instance, load_module
+OLD_FUEL = 50_000_000_000  # the fuel limit every call had before the unmetered default
 
-    inst = Instance(load_module(image))
-    inst.call("handle", inst.write_string(boot or msg), inst.write_string(env))
-    t = time.perf_counter()
-    for _ in range(n):
-        (p,) = inst.call("handle", inst.write_string(msg), inst.write_string(env))
-        out = orjson.loads(inst.read_string(p))
-    dt = (time.perf_counter() - t) / n
-    check(out["response"]["Output"]["data"] == "2", "AOS bare 1+1 == 2")
-    return dt
+
+def _median(xs: list[float]) -> float:
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
+
+
+class AosBare:
+    """``handle(msg, env)`` in a loop on one instance: the WASM work alone (``boot``: a first
+    message, e.g. the process message the legacy CU sends before any other); ``fuel``: on the
+    metered engine with that limit, else on the deadline-only one (the default)."""
+
+    def __init__(self, image: bytes, msg: bytes, env: bytes, boot: bytes | None = None, fuel=None):
+        from hyperbeam_fast.wasm import Instance, load_module
+
+        self.inst = Instance(load_module(image, metered=fuel is not None), fuel=fuel)
+        self.msg, self.env = msg, env
+        self.inst.call("handle", self.inst.write_string(boot or msg), self.inst.write_string(env))
+
+    def rep(self, n: int) -> float:
+        import orjson
+
+        inst = self.inst
+        t = time.perf_counter()
+        for _ in range(n):
+            (p,) = inst.call("handle", inst.write_string(self.msg), inst.write_string(self.env))
+            out = orjson.loads(inst.read_string(p))
+        dt = (time.perf_counter() - t) / n
+        check(out["response"]["Output"]["data"] == "2", "AOS bare 1+1 == 2")
+        return dt
 
 
 def _genesis_process(image: bytes, w, store) -> dict:
@@ -105,61 +119,146 @@ def _genesis_process(image: bytes, w, store) -> dict:
     )
 
 
-def bench_aos_process(image: bytes, n: int = 300, genesis: bool = False) -> tuple:
-    """Schedule ``n`` signed ``Eval`` messages, then one ``now``: every slot through
-    process@1.0 (stack fast path, json-iface, WASM, state written to RocksDB, snapshots at the
-    default interval; ``genesis``: a genesis-wasm@1.0 process instead, the legacy CU's JSON).
-    Also returns the exact message/env JSON the process sent to ``handle`` (genesis: the
-    message is a pair, the last Eval's JSON and the process message's, which boots AOS)."""
-    import tempfile
+class AosProcess:
+    """An AOS process through process@1.0 (stack fast path, json-iface, WASM, state written to
+    RocksDB, snapshots at the default interval; ``genesis``: a genesis-wasm@1.0 process
+    instead, the legacy CU's JSON); ``fuel``: ``wasm_fuel`` (None: the default, unmetered).
+    Each :meth:`rep` schedules ``n`` signed ``Eval`` messages, then computes them with one
+    ``now``. :meth:`json` gives the exact message/env JSON the process sent to ``handle``
+    (genesis: the message is a pair, the last Eval's JSON and the process message's, which
+    boots AOS)."""
 
-    import hyperbeam_fast as hb
-    from hyperbeam_fast import ao, cache
-    from hyperbeam_fast.devices import genesis_wasm, json_iface
-    from hyperbeam_fast.devices import scheduler as sched
-    from hyperbeam_fast.devices.process import aos_process, register_process_devices
-    from hyperbeam_fast.store import RocksDBStore
+    def __init__(self, image: bytes, genesis: bool = False, fuel=None) -> None:
+        import tempfile
 
-    register_process_devices()
-    w = hb.Wallet.from_file(str(FX / "key-1.json"))
-    tmp = tempfile.mkdtemp(prefix="bench-aos-")
-    store = RocksDBStore(tmp)  # the node's default store
-    try:
-        opts = {"priv_store": store, "priv_wallet": w}
+        import hyperbeam_fast as hb
+        from hyperbeam_fast import ao, cache
+        from hyperbeam_fast.devices.process import aos_process, register_process_devices
+        from hyperbeam_fast.store import RocksDBStore
+
+        register_process_devices()
+        self.genesis = genesis
+        self.w = w = hb.Wallet.from_file(str(FX / "key-1.json"))
+        self.tmp = tempfile.mkdtemp(prefix="bench-aos-")
+        self.store = store = RocksDBStore(self.tmp)  # the node's default store
+        # the node's defaults: states written behind the slot (process_async_cache)
+        self.opts = {"priv_store": store, "priv_wallet": w, "process_async_cache": True}
+        if fuel is not None:
+            self.opts["wasm_fuel"] = fuel
         if genesis:
-            proc = _genesis_process(image, w, store)
-            ao.resolve(proc, {"path": "schedule", "method": "POST", "body": proc}, opts)
+            self.proc = _genesis_process(image, w, store)
+            ao.resolve(
+                self.proc, {"path": "schedule", "method": "POST", "body": self.proc}, self.opts
+            )
         else:
-            proc = aos_process(cache.write({"body": image}, store), w)
-        pid = hb.id(proc, "all")
-        m = hb.commit({"target": pid, "action": "Eval", "data": "return 1 + 1"}, w)
-        ao.resolve(proc, {"path": "schedule", "method": "POST", "body": m}, opts)
-        ao.resolve(proc, "now", opts)  # init + first message (lazy Lua init) outside the timing
+            self.proc = aos_process(cache.write({"body": image}, store), w)
+        self.pid = hb.id(self.proc, "all")
+        self.m = hb.commit({"target": self.pid, "action": "Eval", "data": "return 1 + 1"}, w)
+        self._schedule()
+        ao.resolve(self.proc, "now", self.opts)  # init + first message (lazy Lua init)
+        self.top = self._top()
+
+    def _schedule(self) -> None:
+        from hyperbeam_fast import ao
+
+        ao.resolve(self.proc, {"path": "schedule", "method": "POST", "body": self.m}, self.opts)
+
+    def _top(self) -> int:
+        from hyperbeam_fast.devices import scheduler as sched
+
+        return sched.server(self.pid, self.opts).current
+
+    def rep(self, n: int) -> tuple[float, float]:
+        from hyperbeam_fast import ao
+
         t = time.perf_counter()
         for _ in range(n):
-            ao.resolve(proc, {"path": "schedule", "method": "POST", "body": m}, opts)
+            self._schedule()
         t_sched = (time.perf_counter() - t) / n
+        from hyperbeam_fast.devices.process_writes import WRITER
+
         t = time.perf_counter()
-        s, st = ao.resolve(proc, "now", opts)
+        s, st = ao.resolve(self.proc, "now", self.opts)
+        WRITER.flush()  # timed with every state written (in the writer thread, beside WASM)
         t_comp = (time.perf_counter() - t) / n
-        top = n + 1 if genesis else n  # (slot 0 is the process message itself there)
+        self.top += n
         check(
-            s == "ok" and st["at-slot"] == top and st["results"]["data"] in ("2", b"2"),
+            s == "ok" and st["at-slot"] == self.top and st["results"]["data"] in ("2", b"2"),
             "process AOS result",
         )
-        last = sched.server(pid, opts).read(top)
-        if genesis:
-            mid = genesis_wasm.scheduler_formats.id_text(proc["module"])
+        return t_sched, t_comp
+
+    def json(self) -> tuple:
+        from hyperbeam_fast import cache
+        from hyperbeam_fast.devices import genesis_wasm, json_iface
+        from hyperbeam_fast.devices import scheduler as sched
+
+        srv = sched.server(self.pid, self.opts)
+        last = srv.read(self.top)
+        if self.genesis:
+            mid = genesis_wasm.scheduler_formats.id_text(self.proc["module"])
             mj = json.dumps(genesis_wasm.cu_message(last)).encode()
-            ej = genesis_wasm.env_json(proc, mid, cache.read(mid, store))
-            first = sched.server(pid, opts).read(0)
-            mj = (mj, json.dumps(genesis_wasm.cu_message(first)).encode())
-        else:
-            mj, ej = json_iface.message_json(proc, last), json_iface.env_json(proc)
+            ej = genesis_wasm.env_json(self.proc, mid, cache.read(mid, self.store))
+            return mj, ej, json.dumps(genesis_wasm.cu_message(srv.read(0))).encode()
+        return json_iface.message_json(self.proc, last), json_iface.env_json(self.proc), None
+
+    def close(self) -> None:
+        from hyperbeam_fast.devices.process import forget_live
+
+        forget_live()
+        self.store.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def bench_aos(image: bytes, n: int, reps: int) -> dict:
+    """Per engine (``epoch``: the default, no fuel; ``fuel``: ``wasm_fuel`` 5e10, the old
+    default) the stack@1.0 and genesis-wasm@1.0 processes and their bare ``handle()`` loops on
+    the same JSON, interleaved rep by rep (one rep of each, then the next), so that load
+    changes hit them alike. Medians of the reps, plus the median of the per-rep ratios."""
+    kinds = {}
+    for mode, fuel in (("epoch", None), ("fuel", OLD_FUEL)):
+        for genesis in (False, True):
+            p = AosProcess(image, genesis=genesis, fuel=fuel)
+            mj, ej, boot = p.json()
+            kinds[(mode, genesis)] = (p, AosBare(image, mj, ej, boot, fuel), len(mj) + len(ej))
+    got: dict = {k: {"sched": [], "comp": [], "bare": []} for k in kinds}
+    try:
+        for _ in range(reps):
+            for k, (p, bare, _) in kinds.items():
+                ts, tc = p.rep(n)
+                got[k]["sched"].append(ts)
+                got[k]["comp"].append(tc)
+                got[k]["bare"].append(bare.rep(n))
     finally:
-        store.close()
-        shutil.rmtree(tmp, ignore_errors=True)
-    return t_sched, t_comp, mj, ej
+        for p, _, _ in kinds.values():
+            p.close()
+    out = {}
+    for k, g in got.items():
+        ratios = [c / b for c, b in zip(g["comp"], g["bare"], strict=True)]
+        out[k] = {
+            "sched": _median(g["sched"]),
+            "comp": _median(g["comp"]),
+            "bare": _median(g["bare"]),
+            "ratio": _median(ratios),
+            "bytes": kinds[k][2],
+        }
+    for genesis in (False, True):
+        e, f = out[("epoch", genesis)], out[("fuel", genesis)]
+        e["vs_fuel"] = _median(
+            [
+                fc / ec
+                for fc, ec in zip(
+                    got[("fuel", genesis)]["comp"], got[("epoch", genesis)]["comp"], strict=True
+                )
+            ]
+        )
+        e["bare_vs_fuel"] = f["bare"] / e["bare"]
+    return out
+
+
+def bench_aos_min(image: bytes, n: int = 300) -> float:
+    """The bare loop on a minimal JSON (unmetered)."""
+    return AosBare(image, MSG, ENV).rep(n)
 
 
 def bench_cold_start(image: bytes) -> float:
@@ -225,40 +324,44 @@ def main() -> int:
         print(f"AOS skipped: {e}")
         return 0
     cold = bench_cold_start(image)
-    sched, comp, mj, ej = bench_aos_process(image)
-    _, gcomp, gmj, gej = bench_aos_process(image, genesis=True)
-    bare_min = bench_aos_bare(image)
-    bare = bench_aos_bare(image, mj, ej)
-    gbare = bench_aos_bare(image, gmj[0], gej, boot=gmj[1])
-    gmj = gmj[0]
-    node_min, node = bench_node(), bench_node(msg=mj, env=ej)
+    n, reps = 200, 5
+    aos = bench_aos(image, n, reps)
+    bare_min = bench_aos_min(image)
+    stack = aos[("epoch", False)]
+    node_min = bench_node()
     print(f"AOS cold start (cached module)   {cold * 1e3:8.2f} ms   (target < 50 ms)")
     print(
         f"AOS Eval bare loop, minimal JSON  {bare_min * 1e3:7.3f} ms/msg"
-        f"   ({len(MSG) + len(ENV)} B)"
+        f"   ({len(MSG) + len(ENV)} B, no fuel)"
     )
     print(
-        f"AOS Eval bare loop, process JSON  {bare * 1e3:7.3f} ms/msg   ({len(mj) + len(ej)} B:"
-        " the signed message and process exactly as process@1.0 sends them)"
+        f"AOS Eval, {n} messages x {reps} reps, process loop and bare handle() loop interleaved"
+        " rep by rep; medians; epoch = the default (no fuel metering, the wasm_timeout"
+        " deadline), fuel = wasm_fuel 5e10 (the old default):"
     )
-    print(
-        f"AOS Eval process@1.0 compute     {comp * 1e3:8.3f} ms/msg  = {comp / bare:.2f}x the bare"
-        f" loop on the same JSON, {comp / bare_min:.1f}x the minimal one"
-        f"  ({1 / comp:,.0f} msg/s; target >= 1000/s, <= 2x bare)"
-    )
-    print(f"  of which outside handle()      {(comp - bare) * 1e3:8.3f} ms/msg")
-    print(
-        f"AOS Eval genesis-wasm@1.0 compute {gcomp * 1e3:7.3f} ms/msg  = {gcomp / comp:.2f}x the"
-        f" stack@1.0 process above, {gcomp / gbare:.2f}x its bare loop on the CU's JSON"
-        f" ({len(gmj) + len(gej)} B, bare {gbare * 1e3:.3f} ms)"
-    )
-    print(f"scheduling (RSA-signed assignment) {sched * 1e3:6.3f} ms/msg")
-    print(f"AOS Eval end to end (sched+compute) {(sched + comp) * 1e3:6.3f} ms/msg")
-    if node is not None and node_min is not None:
+    for genesis, label in ((False, "stack@1.0   "), (True, "genesis-wasm")):
+        for mode in ("epoch", "fuel"):
+            r = aos[(mode, genesis)]
+            print(
+                f"  {label} {mode:5}  process {r['comp'] * 1e3:6.3f} ms/msg"
+                f" ({1 / r['comp']:5,.0f} msg/s)  bare handle() {r['bare'] * 1e3:6.3f} ms"
+                f" ({r['bytes']} B JSON)  process/bare {r['ratio']:.2f}x"
+                f"  outside handle() {(r['comp'] - r['bare']) * 1e3:6.3f} ms"
+            )
+        e = aos[("epoch", genesis)]
         print(
-            f"AOS Eval Node.js (legacy EH)     {node_min * 1e3:8.3f} / {node * 1e3:.3f} ms/msg"
-            f" (minimal / process JSON); bare wasmtime / node = {bare / node:.2f}x,"
-            f" process / node = {comp / node:.2f}x"
+            f"  {label} time with fuel / without: process {e['vs_fuel']:.2f}x (median of"
+            f" the reps' ratios), bare handle() {e['bare_vs_fuel']:.2f}x"
+            "   (target: genesis epoch >= 650 msg/s quiet)"
+        )
+    print(f"scheduling (RSA-signed assignment) {stack['sched'] * 1e3:6.3f} ms/msg")
+    print(
+        f"AOS Eval end to end (sched+compute) {(stack['sched'] + stack['comp']) * 1e3:6.3f} ms/msg"
+    )
+    if node_min is not None:
+        print(
+            f"AOS Eval Node.js (legacy EH)     {node_min * 1e3:8.3f} ms/msg (minimal JSON);"
+            f" bare wasmtime (no fuel) / node = {bare_min / node_min:.2f}x"
         )
     return 0
 

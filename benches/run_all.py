@@ -31,6 +31,7 @@ BENCHES = (
     "ans104",
     "store",
     "p4",
+    "gateway",
 )
 
 

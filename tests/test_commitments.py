@@ -48,6 +48,25 @@ def test_tampering(w1):
     assert not hb.verify(dict(signed, commitments=comms))
 
 
+@pytest.mark.parametrize("codec", ["httpsig@1.0", "ans104@1.0"])
+def test_a_remembered_check_holds_for_the_same_content_only(w1, codec):
+    """Signature checks are remembered by content address (commitments._CHECKED): a changed
+    value or signature is checked afresh and fails, the original still verifies."""
+    from hyperbeam_fast import commitments
+
+    signed = hb.commit({"a": "1", "body": "hello", "n": str(id(codec))}, w1, codec)
+    assert hb.verify(signed) and hb.verify(signed)
+    assert any(k[0] in signed["commitments"] for k in commitments._CHECKED)
+    assert not hb.verify(dict(signed, a="2"))
+    comms = {k: dict(v) for k, v in signed["commitments"].items()}
+    c = next(c for c in comms.values() if c.get("committer"))
+    sig = bytearray(c["signature"])
+    sig[40] ^= 1
+    c["signature"] = bytes(sig)
+    assert not hb.verify(dict(signed, commitments=comms))
+    assert hb.verify(signed)
+
+
 def test_two_signers(w1, w2):
     signed = hb.commit(hb.commit(MSG, w1), w2)
     assert sorted(hb.signers(signed)) == sorted([w1.address, w2.address])

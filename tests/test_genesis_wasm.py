@@ -101,7 +101,8 @@ def test_eval_and_state(aos, wallets):
     cu = orjson.loads(r["json"]["body"])
     assert r["json"]["content-type"] == "application/json"
     assert set(cu) == {"Output", "Messages", "Spawns", "Assignments", "GasUsed"}
-    assert cu["Output"]["data"] == "2" and cu["GasUsed"] > 0
+    # no fuel metering by default: GasUsed 0, as ao-loader reports for an unmetered format
+    assert cu["Output"]["data"] == "2" and cu["GasUsed"] == 0
     assert send(proc, opts, w, "Counter = 41")["data"] == ""
     assert send(proc, opts, w, "return Counter + 1")["data"] == "42"
     # what AOS saw as its environment: the CU's {Process, Module}
@@ -111,6 +112,19 @@ def test_eval_and_state(aos, wallets):
     other = send(proc, opts, wallets[1], "Counter = 0; return 'evaluated'")
     assert other["data"] != "evaluated" and "New Message From" in other["data"]
     assert send(proc, opts, w, "return Counter")["data"] == "41"
+
+
+def test_gas_used_is_the_fuel_when_metered(aos, wallets):
+    """With a ``wasm_fuel`` limit the module runs metered and ``GasUsed`` is the fuel used."""
+    proc, opts, _ = aos
+    forget_live()
+    opts = {**opts, "wasm_fuel": 10_000_000_000}
+    gas = []
+    for code in ("return 1 + 1", "local s = 0 for i = 1, 20000 do s = s + i end return s"):
+        r = send(proc, opts, wallets[0], code)
+        gas.append(orjson.loads(r["json"]["body"])["GasUsed"])
+    assert r["data"] == "200010000"
+    assert 0 < gas[0] < gas[1]
 
 
 def test_message_fields_are_the_cus(wallets):

@@ -113,12 +113,17 @@ def test_hyper_aos_over_http_push_and_restart(fxdir, wallets, tmp_path):
         assert st == "ok" and _t(r["1"]["status"]) == "ok", (
             r
         )  # push@1.0: deliveries at the top level
-        # the pushed message is slot 1 of B, from A (B's hyper-aos computes it as an unsigned
-        # message: push@1.0 here schedules outbox messages without signing them)
+        # the pushed message is slot 1 of B, from A, signed by the node (dev_push); B's
+        # hyper-aos computes it (not a failed slot) and, as it trusts only its owner, says so
         st, a1 = client.get(url, f"/{bid}/schedule?from=1", timeout=TIMEOUT)
         assert st == "ok", a1
         body = a1["assignments"]["1"]["body"]
         assert _t(body["action"]) == "Note" and _t(body["data"]) == "hello", body
+        assert _t(body["from-process"]) == pid and hb.verify(body)
+        assert hb.committers(body) == [w.address]  # the node's key (key-1)
+        st, res = client.get(url, f"/{bid}/compute/results?slot=1", timeout=TIMEOUT)
+        assert st == "ok" and _t(res.get("type")) != "error", res
+        assert _t(res["output"]["data"]) == "Message is not trusted."
         at = client.get(url, f"/{pid}/now/at-slot", timeout=TIMEOUT)
     finally:
         assert node.stop() == 0

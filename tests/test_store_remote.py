@@ -112,3 +112,25 @@ def test_unreachable_node_moves_on():
     assert cache.read(uid, chain) == {"a": b"1"}
     with pytest.raises(StoreError):
         RemoteStore("file:///etc/passwd")
+
+
+def test_a_remote_store_with_a_wallet_writes_through_the_peer_only_when_it_leads():
+    """A wallet makes the store writable (signed cache@1.0 writes, tests/test_node_cache.py);
+    in a chain the first writable store still takes the writes, and a chain's reset never
+    reaches a peer."""
+    from hyperbeam_fast.node.pipeline import open_store
+
+    w = hb.Wallet.generate()
+    chain = open_store("memory+http://127.0.0.1:9", wallet=w)
+    local, remote = chain.stores
+    assert remote.writable and remote.wallet is w and chain.primary is local
+    uid = cache.write({"a": "1"}, chain)  # the local store: no request to the (dead) peer
+    assert cache.read(uid, local) == {"a": b"1"}
+    chain.reset()  # the local store only
+    assert local.read_link(uid) is None and not local.exists(uid)
+    assert not open_store("http://127.0.0.1:9").writable  # no wallet: read-only
+    dead = RemoteStore("http://127.0.0.1:9", timeout=0.5, wallet=w)
+    with pytest.raises(StoreError, match="unreachable"):
+        cache.write({"a": "1"}, dead)
+    with pytest.raises(StoreError):
+        dead.reset()

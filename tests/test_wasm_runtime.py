@@ -8,11 +8,14 @@ from hyperbeam_fast.devices.process import register_process_devices
 from hyperbeam_fast.wasm import (
     Instance,
     WasmCompileError,
+    WasmError,
     WasmFuelExhausted,
     WasmMemoryError,
+    WasmTimeout,
     WasmTrap,
     load_module,
 )
+from hyperbeam_fast.wasm.engine import is_metered
 
 register_process_devices()
 
@@ -126,11 +129,53 @@ def test_runaway_loop_ends_with_fuel_error():
         inst.call("spin")
 
 
+def test_runaway_loop_without_fuel_ends_at_its_deadline():
+    """The default: no fuel metering (the unmetered engine); the epoch deadline ends the loop."""
+    import time
+
+    inst = Instance(LOOP.encode(), timeout=0.2)
+    assert inst.fuel is None and not inst.metered and not is_metered(inst.module)
+    for _ in range(2):  # still usable: the next call gets a fresh deadline
+        t = time.monotonic()
+        with pytest.raises(WasmTimeout, match="wasm_timeout 0.2"):
+            inst.call("spin")
+        assert time.monotonic() - t < 5
+    assert inst.fuel_consumed() == 0
+
+
+def test_fuel_needs_the_metered_engine():
+    mod = load_module(LOOP.encode(), metered=False)
+    assert not is_metered(mod) and is_metered(load_module(LOOP.encode()))
+    with pytest.raises(WasmError, match="metered"):
+        Instance(mod, fuel=1000)
+    # a fuel limit on raw bytes picks the metered engine itself
+    inst = Instance(LOOP.encode(), fuel=1_000_000)
+    assert inst.metered
+    with pytest.raises(WasmFuelExhausted):
+        inst.call("spin")
+
+
 def test_memory_limit():
     inst = Instance(load_module(GROW.encode()), memory_limit=4 << 20)
     with pytest.raises(WasmTrap):
         inst.call("grow")
     assert inst.memory_size() <= 4 << 20
+
+
+GLOBALS = """(module
+  (global $g (export "counter") (mut i32) (i32.const 7))
+  (global (export "fixed") i32 (i32.const 1))
+  (func (export "bump") (global.set $g (i32.add (global.get $g) (i32.const 1)))))"""
+
+
+def test_globals_snapshot_has_the_mutable_globals_and_restores():
+    inst = Instance(load_module(GLOBALS.encode()))
+    assert inst.globals_snapshot() == {"counter": 7}  # the immutable one is left out
+    inst.call("bump")
+    inst.call("bump")
+    assert inst.globals_snapshot() == {"counter": 9}
+    inst.restore(b"", {"counter": 7})
+    assert inst.globals_snapshot() == {"counter": 7}
 
 
 def test_malformed_module():
@@ -206,6 +251,11 @@ def test_device_runaway_and_malformed_give_error_status():
     # the runtime keeps answering
     s, m = ao.resolve({"device": "wasm-64@1.0", "image": LOOP.encode()}, {"path": "init"}, o)
     assert s == "ok"
+    # without wasm_fuel (the default) the deadline ends the loop, with the same error status
+    o = {"hashpath": "ignore", "wasm_timeout": 0.2}
+    s, m = ao.resolve({"device": "wasm-64@1.0", "image": LOOP.encode()}, {"path": "init"}, o)
+    s, m = ao.resolve(m, {"path": "compute", "function": "spin"}, o)
+    assert s == "ok" and m["results"]["type"] == "error" and "deadline" in m["results"]["error"]
 
 
 def test_wasi_fd_write_to_virtual_stdout():

@@ -102,7 +102,11 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="generate a new wallet at --key if that file does not exist",
     )
-    s.add_argument("--store", help="store: DIR (RocksDB, default cache-mainnet), fs:DIR, memory")
+    s.add_argument(
+        "--store",
+        help="store: DIR (RocksDB), fs:DIR, memory, +http(s)://peer, +gateway[:URL] (default "
+        "cache-mainnet+gateway: the local store, then the node option gateway)",
+    )
     s.add_argument(
         "--store-sync",
         choices=["none", "always"],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from . import _native
 from .exceptions import CodecError, HyperbeamError, SignatureError
@@ -32,7 +32,7 @@ def _hashpath_of(priv: Any) -> bytes | None:
     return None
 
 
-def commit(msg: dict, wallet: Wallet, codec: str = "httpsig@1.0") -> dict:
+def commit(msg: dict[str, Any], wallet: Wallet, codec: str = "httpsig@1.0") -> dict[str, Any]:
     """Sign ``msg`` with ``wallet`` (``hb_message:commit``), returning the committed message.
 
     httpsig@1.0 adds an RSA commitment (signing ``priv.hashpath`` as the ``tag`` parameter when
@@ -49,7 +49,7 @@ def commit(msg: dict, wallet: Wallet, codec: str = "httpsig@1.0") -> dict:
             out["priv"] = priv
         return out
     if codec == "ans104@1.0":
-        return _ans104().commit(msg, wallet)
+        return cast("dict[str, Any]", _ans104().commit(msg, wallet))
     raise CodecError(f"codec {codec!r} cannot commit (httpsig@1.0 or ans104@1.0)")
 
 
@@ -63,7 +63,7 @@ _ASYMMETRIC = {b"httpsig@1.0": b"rsa-pss-sha512", b"ans104@1.0": b"rsa-pss"}
 _UNSIGNED = {b"httpsig@1.0": b"hmac-sha256", b"ans104@1.0": b"unsigned"}
 
 
-def _alg(c: dict) -> bytes | None:
+def _alg(c: dict[str, Any]) -> bytes | None:
     return as_bytes(c.get("alg"))
 
 
@@ -73,11 +73,18 @@ def is_asymmetric(c: Any) -> bool:
     return isinstance(c, dict) and _alg(c) == _ASYMMETRIC.get(_device(c))
 
 
-def _is_unsigned(c: dict) -> bool:
+def _is_unsigned(c: dict[str, Any]) -> bool:
     return _alg(c) == _UNSIGNED.get(_device(c)) and c.get("committer") is None
 
 
-def _verify_one(msg: dict, cid: str, c: Any) -> bool:
+#: Outcomes of signature checks, by (commitment ID, the commitment, the message's unsigned ID):
+#: one request is checked at the node, by the cache write and by the scheduler (each an RSA
+#: verify); the key is the message's content address, so only the same content hits.
+_CHECKED: dict[tuple[str, str, str], bool] = {}
+_CHECKED_MAX = 4096
+
+
+def _verify_one(msg: dict[str, Any], cid: str, c: Any) -> bool:
     """One commitment: an asymmetric one must carry a ``committer`` equal to the address of its
     own key (httpsig keyid §7.7, ans104 owner §8.8) and a valid signature; an HMAC one an ID
     equal to the recomputed one (§4.3). Anything claiming a committer it cannot prove fails."""
@@ -90,18 +97,32 @@ def _verify_one(msg: dict, cid: str, c: Any) -> bool:
         if c.get("committer") is not None:
             return False  # the HMAC key is public: it proves no committer
         return cid in commitments_of(_native.httpsig_reset_hmac(_without_private(msg)))
+    if dev == b"httpsig@1.0" and c.get("committer") is None:
+        return False
+    content = {k: v for k, v in _without_private(msg).items() if k != "commitments"}
+    try:
+        key = (cid, repr(sorted(c.items())), _native.unsigned_id(content))
+    except (HyperbeamError, TypeError, ValueError):  # no content address: check it afresh
+        key = None
+    got = _CHECKED.get(key) if key is not None else None
+    if got is not None:
+        return got
     if dev == b"httpsig@1.0":
-        if c.get("committer") is None:
-            return False
-        return _native.httpsig_verify(_without_private(msg), cid.encode())
-    return bool(_ans104().verify_commitment(msg, cid, c))
+        ok = bool(_native.httpsig_verify(_without_private(msg), cid.encode()))
+    else:
+        ok = bool(_ans104().verify_commitment(msg, cid, c))
+    if key is not None:
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[key] = ok
+    return ok
 
 
-def _without_private(msg: dict) -> dict:
+def _without_private(msg: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in msg.items() if not (isinstance(k, str) and k.startswith("priv"))}
 
 
-def _checked(committers: Any, msg: dict, comms: dict) -> list[str]:
+def _checked(committers: Any, msg: dict[str, Any], comms: dict[str, Any]) -> list[str]:
     """The commitment IDs ``verify`` checks for a ``committers`` selection. ``"all"``: every
     commitment except the content-only ones without a committer (so a commitment with no
     committer, or a forged one, is checked, never skipped)."""
@@ -126,7 +147,7 @@ def verify(msg: Any, committers: Any = "all") -> bool:
     return all(_verify_one(msg, cid, comms[cid]) for cid in sel)
 
 
-def _native_checkable(comms: dict) -> bool:
+def _native_checkable(comms: dict[str, Any]) -> bool:
     """httpsig-only commitments that ``httpsig_verify_many`` checks exactly as :func:`verify`:
     RSA ones with a committer, and plain HMAC ones (which it skips, as ``verify`` does)."""
     for c in comms.values():
@@ -140,7 +161,7 @@ def _native_checkable(comms: dict) -> bool:
     return True
 
 
-def verify_many(msgs: Sequence[dict], threads: int = 0) -> list[bool]:
+def verify_many(msgs: Sequence[dict[str, Any]], threads: int = 0) -> list[bool]:
     """Verify many messages; httpsig messages are checked on parallel native threads with the
     GIL released, others one by one."""
     msgs = list(msgs)
@@ -161,7 +182,7 @@ def verify_many(msgs: Sequence[dict], threads: int = 0) -> list[bool]:
     return [bool(r) for r in out]
 
 
-def committers(msg: dict) -> list[str]:
+def committers(msg: dict[str, Any]) -> list[str]:
     """Every commitment's ``committer`` value, in map order (``dev_message:committers``).
 
     UNTRUSTED: anyone can write any ``committer`` into a message. Use :func:`signers` to learn
@@ -183,12 +204,12 @@ class VerifiedSigners:
 
     __slots__ = ("commitments", "content", "signers")
 
-    def __init__(self, msg: dict, signers: Sequence[str]) -> None:
+    def __init__(self, msg: dict[str, Any], signers: Sequence[str]) -> None:
         self.commitments = msg.get("commitments")
         self.content = {k: v for k, v in msg.items() if k not in _UNPROVEN}
         self.signers = tuple(signers)
 
-    def holds_for(self, msg: dict) -> bool:
+    def holds_for(self, msg: dict[str, Any]) -> bool:
         """Whether these verified signers still hold for ``msg`` (same commitments, same covered
         content)."""
         comms = msg.get("commitments")
@@ -211,7 +232,7 @@ _PROOF_KEY = "verified-signers"
 _UNPROVEN = ("commitments", "priv", "path")
 
 
-def vouch(msg: dict, who: Sequence[str]) -> dict:
+def vouch(msg: dict[str, Any], who: Sequence[str]) -> dict[str, Any]:
     """``msg`` with a :class:`VerifiedSigners` proof of its current content (call only with
     the result of :func:`verified_signers` on this very message)."""
     priv = msg.get("priv")
@@ -220,7 +241,7 @@ def vouch(msg: dict, who: Sequence[str]) -> dict:
     return {**msg, "priv": priv}
 
 
-def _vouched(msg: dict) -> list[str] | None:
+def _vouched(msg: dict[str, Any]) -> list[str] | None:
     priv = msg.get("priv")
     proof = priv.get(_PROOF_KEY) if isinstance(priv, dict) else None
     if type(proof) is VerifiedSigners and proof.holds_for(msg):
@@ -228,7 +249,7 @@ def _vouched(msg: dict) -> list[str] | None:
     return None
 
 
-def proven(msg: Any) -> dict | None:
+def proven(msg: Any) -> dict[str, Any] | None:
     """The part of ``msg`` a :func:`vouch` proof covers (the keys verified with its
     commitments, plus ``commitments``) when one holds for it, else None: what its signers
     signed, without the keys added since (the node's ``path`` and HTTP method, a path's keys:
@@ -285,7 +306,7 @@ def signers(msg: Any) -> list[str]:
     return list(signer_of(msg).values())
 
 
-def verified_signers(msg: dict) -> list[str] | None:
+def verified_signers(msg: dict[str, Any]) -> list[str] | None:
     """:func:`verify` and :func:`signers` in one pass (each signature checked once): ``None``
     when any checked commitment fails, else the signers. Raises as :func:`verify` does."""
     if not verify(msg):
@@ -298,7 +319,7 @@ def verified_signers(msg: dict) -> list[str] | None:
     return out
 
 
-def _httpsig_committed(msg: dict, c: dict) -> list[str]:
+def _httpsig_committed(msg: dict[str, Any], c: dict[str, Any]) -> list[str]:
     """§7.6: ``signature``, ``signature-input``, the components, implicit empty keys and the
     body keys, for the first member of this commitment's ``signature-input``."""
     si = as_bytes(c.get("signature-input"))
@@ -336,7 +357,7 @@ def _httpsig_committed(msg: dict, c: dict) -> list[str]:
     return keys
 
 
-def committed(msg: dict) -> list[str]:
+def committed(msg: dict[str, Any]) -> list[str]:
     """``hb_message:committed``: the keys every commitment covers, in HyperBEAM's order."""
     comms = commitments_of(msg)
     lists = []
@@ -361,7 +382,7 @@ def committed(msg: dict) -> list[str]:
     return list(reversed(common))
 
 
-def with_only_committed(msg: dict) -> dict:
+def with_only_committed(msg: dict[str, Any]) -> dict[str, Any]:
     """``hb_message:with_only_committed``: the committed keys plus ``commitments``."""
     if not isinstance(msg, dict):
         raise CodecError("with_only_committed needs a message")

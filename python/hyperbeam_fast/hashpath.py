@@ -13,7 +13,7 @@ ALGS = ("sha-256-chain", "accumulate-256")
 _AO_CORE_KEYS = ("path", "hashpath", "priv")
 
 
-def _get_ci(msg: dict, key: str) -> Any:
+def _get_ci(msg: dict[str, Any], key: str) -> Any:
     for k, v in msg.items():
         if isinstance(k, str) and k.lower() == key:
             return v

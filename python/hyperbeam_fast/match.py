@@ -33,8 +33,8 @@ surrogate, a value of no message type, a message nested deeper than ``MAX_DEPTH`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Set
+from typing import Any, cast
 
 from .exceptions import CodecError
 
@@ -206,7 +206,7 @@ def _same_tagged(a: tuple[str, Any], b: tuple[str, Any]) -> bool:
 
 def _as_map(tagged: tuple[str, Any]) -> Mapping[Any, Any] | None:
     if tagged[0] == "m":
-        return tagged[1]
+        return cast("Mapping[Any, Any] | None", tagged[1])
     if tagged[0] == "l":
         return _list_to_map(tagged[1])
     return None
@@ -232,7 +232,7 @@ def _match_maps(a: Mapping[Any, Any], b: Mapping[Any, Any], mode: str) -> bool:
         if m == "strict":
             if norm_a.keys() != norm_b.keys():
                 return False
-            keys = norm_a.keys()
+            keys: Set[bytes] = norm_a.keys()
         elif m == "only_present":
             keys = norm_a.keys() & norm_b.keys()
         else:  # primary

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from . import _native, tabm
 from .exceptions import CodecError, HyperbeamError
@@ -15,13 +15,13 @@ CODECS = ("structured@1.0", "httpsig@1.0", "flat@1.0", "json@1.0", "ans104@1.0",
 _HMAC = (b"httpsig@1.0", b"hmac-sha256")
 
 
-def commitments_of(msg: dict) -> dict:
+def commitments_of(msg: dict[str, Any]) -> dict[str, Any]:
     """The message's ``commitments`` map (empty when it has none)."""
     comms = msg.get("commitments")
     return comms if isinstance(comms, dict) else {}
 
 
-def select_commitments(msg: dict, comms: dict, committers: Any) -> list[str]:
+def select_commitments(msg: dict[str, Any], comms: dict[str, Any], committers: Any) -> list[str]:
     """`dev_message:commitment_ids_from_request` (spec core §4.2) for our modes."""
     if committers == "uncommitted":
         return list(comms)
@@ -32,7 +32,7 @@ def select_commitments(msg: dict, comms: dict, committers: Any) -> list[str]:
     if committers == "all":
         return [cid for cid in comms if cid in signed]
     if committers == "signed":
-        return [cid for cid, a in signed.items() if len(a) in (32, 42, 43)]
+        return [cid for cid, a in signed.items() if len(cast(bytes, a)) in (32, 42, 43)]
     if isinstance(committers, (list, tuple)):
         chosen: list[str] = []
         missing = []
@@ -99,7 +99,7 @@ def _id_general(msg: Any, committers: Any = "none") -> str:
     return _native.human_id(hashlib.sha256(joined).digest())
 
 
-def id_many(msgs: Sequence[dict]) -> list[str]:
+def id_many(msgs: Sequence[dict[str, Any]]) -> list[str]:
     """Unsigned IDs of many uncommitted messages in one native call, without the GIL."""
     return _native.unsigned_id_many(msgs)
 
@@ -119,7 +119,7 @@ def convert(msg: Any, target: str, source: str = "structured@1.0") -> Any:
         if name not in CODECS:
             raise CodecError(f"unknown codec {name!r} (known: {', '.join(CODECS)})")
     if source == "ans104@1.0":  # a binary data item (spec core §8.7)
-        msg = ans104.decode(as_bytes(msg) if isinstance(msg, str) else msg)
+        msg = ans104.decode(msg.encode() if isinstance(msg, str) else msg)
         return msg if target == "structured@1.0" else convert(msg, target)
     if target == "ans104@1.0":  # rich message -> data item bytes (spec core §8.5)
         if source != "structured@1.0":
@@ -128,7 +128,7 @@ def convert(msg: Any, target: str, source: str = "structured@1.0") -> Any:
     if target != "json@1.0" and source != "json@1.0":
         return tabm.convert(msg, target, source)
     if isinstance(msg, (bytes, str)) and source != "flat@1.0" and source != "json@1.0":
-        return json_codec.encode_bare(as_bytes(msg))
+        return json_codec.encode_bare(msg.encode() if isinstance(msg, str) else msg)
     body, priv = split_priv(msg)
     if source == "json@1.0":
         body, source = json_codec.decode(body), "tabm"

@@ -18,7 +18,7 @@ a token) drops its key, and an empty key is a key. Where HyperBEAM crashes, a
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote
 
 from .ao.keys import is_id_length
@@ -49,7 +49,7 @@ def _nbytes(s: str) -> int:
 is_path_id = is_id_length  # ``?IS_ID``: 32, 42 or 43 bytes, whatever the characters
 
 
-def _part(text: str, seps: str) -> tuple:
+def _part(text: str, seps: str) -> tuple[Any, ...]:
     """``hb_singleton:part``: ``(sep, before, after)`` at the first separator outside ``( )``.
 
     ``(`` always opens a level, ``)`` closes one only when one is open (else it is literal),
@@ -73,7 +73,7 @@ def _part(text: str, seps: str) -> tuple:
     return None, text, ""
 
 
-def split_depth(text: str, seps: str, first_only: bool = False) -> list[str] | tuple:
+def split_depth(text: str, seps: str, first_only: bool = False) -> list[str] | tuple[Any, ...]:
     """Split ``text`` at ``seps`` outside ``( )`` (``hb_singleton:part``; never fails).
 
     ``first_only``: ``(sep, before, after)`` at the first separator, or ``(None, text, "")``.
@@ -163,7 +163,7 @@ def _subpath(value: str, depth: int) -> Any:
     return value
 
 
-def _inline(pairs: str, msg: dict, depth: int) -> dict:
+def _inline(pairs: str, msg: dict[str, Any], depth: int) -> dict[str, Any]:
     """``parse_inlined_keys``: ``k=v&k2&...`` into ``msg`` (an empty key is a key too)."""
     for item in _segments(pairs, "&"):
         sep, k, v = _part(item, "=")
@@ -219,7 +219,7 @@ def _scope(key: str) -> int | None:
     return int(n)
 
 
-def _from(singleton: Any, depth: int) -> list:
+def _from(singleton: Any, depth: int) -> list[Any]:
     if depth > MAX_NESTING:
         raise PathError(f"sub-resolutions nested deeper than {MAX_NESTING}")
     if isinstance(singleton, (str, bytes)):
@@ -235,7 +235,7 @@ def _from(singleton: Any, depth: int) -> list:
     globals_ = {k: v for k, v in singleton.items() if k != "path"}
     if sep is not None:
         globals_.update(_inline(query, {}, depth))
-    msgs: list = []
+    msgs: list[Any] = []
     for seg in _segments(path, "/"):
         # decoded twice, as hb_singleton does (parse_full_path, then path_messages)
         for sub in _segments(_decode_segment(_decode_segment(seg)), "/"):
@@ -246,8 +246,8 @@ def _from(singleton: Any, depth: int) -> list:
         msgs.insert(0, {})
     if any(not isinstance(k, str) for k in globals_):
         raise PathError("a key must be text")
-    scoped: dict[int, dict] = {}
-    common: dict = {}
+    scoped: dict[int, dict[str, Any]] = {}
+    common: dict[str, Any] = {}
     for k in sorted(globals_):  # apply_types / group_scoped fold in Erlang map (key) order
         name, val = _typed(k, globals_[k], depth)
         n = _scope(name)
@@ -255,7 +255,7 @@ def _from(singleton: Any, depth: int) -> list:
             common[name] = val
         else:
             scoped.setdefault(n, {})[name.partition(".")[2]] = val
-    out: list = []
+    out: list[Any] = []
     for i, m in enumerate(msgs):
         extra = {**common, **scoped.get(i, {})}
         if isinstance(m, As):
@@ -273,7 +273,7 @@ def _from(singleton: Any, depth: int) -> list:
     return out
 
 
-def _structured(msg: dict) -> dict:
+def _structured(msg: dict[str, Any]) -> dict[str, Any]:
     """A built step through ``structured@1.0`` (runtime §5.1 step 8): keys lower-cased
     (``hb_ao:normalize_key``, IDs excepted; of two keys that fold together the later in key
     order wins), values it cannot hold dropped, ``ao-types`` applied."""
@@ -288,12 +288,12 @@ def _structured(msg: dict) -> dict:
     from .message import convert
 
     try:
-        return convert(out, "structured@1.0", "tabm")
+        return cast("dict[str, Any]", convert(out, "structured@1.0", "tabm"))
     except HyperbeamError as exc:
         raise PathError(f"bad ao-types in a request: {exc}") from exc
 
 
-def parse_path(singleton: Any, opts: dict | None = None) -> list:
+def parse_path(singleton: Any, opts: dict[str, Any] | None = None) -> list[Any]:
     """The list of messages a singleton request (or a bare HyperPATH string) stands for."""
     try:
         return _from(singleton, 0)
@@ -303,7 +303,7 @@ def parse_path(singleton: Any, opts: dict | None = None) -> list:
         raise PathError("path nested too deeply") from None
 
 
-def to_singleton(messages: list | tuple) -> dict:
+def to_singleton(messages: list[Any] | tuple[Any, ...]) -> dict[str, Any]:
     """``hb_singleton:to/1``: a list of messages back to one singleton request (runtime §5.5).
 
     Each step's ``path`` joins the request's ``path`` (``/a/b``), an ID is a segment, a
@@ -318,7 +318,7 @@ def to_singleton(messages: list | tuple) -> dict:
     """
     if not isinstance(messages, (list, tuple)):
         raise PathError(f"to_singleton needs a list of messages, got {type(messages).__name__}")
-    acc: dict = {}
+    acc: dict[str, Any] = {}
     scopes: dict[str, list[int]] = {}
     for index, msg in enumerate(messages):
         if is_path_id(msg):
@@ -352,7 +352,7 @@ def to_singleton(messages: list | tuple) -> dict:
     return acc
 
 
-def _append_path(acc: dict, part: Any) -> None:
+def _append_path(acc: dict[str, Any], part: Any) -> None:
     if isinstance(part, bytes):
         part = part.decode("utf-8", "surrogateescape")
     if not isinstance(part, str):

@@ -8,7 +8,7 @@ codec modules; imports only ``_native``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 from . import _native
 from . import map_order as _map_order  # noqa: F401  (reads HB_MAP_ORDER at import)
@@ -17,6 +17,10 @@ from . import map_order as _map_order  # noqa: F401  (reads HB_MAP_ORDER at impo
 NATIVE_FORMS = ("structured@1.0", "httpsig@1.0", "flat@1.0", "tabm")
 
 
+@overload
+def as_bytes(v: bytes | str) -> bytes: ...
+@overload
+def as_bytes(v: Any) -> bytes | None: ...
 def as_bytes(v: Any) -> bytes | None:
     """``bytes`` as they are, a ``str`` as its UTF-8 bytes, anything else ``None``."""
     if isinstance(v, bytes):
@@ -33,7 +37,7 @@ def split_priv(msg: Any) -> tuple[Any, Any]:
     return msg, None
 
 
-def deep_merge(a: dict, b: dict) -> dict:
+def deep_merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     """``b`` merged into ``a``, nested maps merged key by key."""
     out = dict(a)
     for k, v in b.items():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from ..exceptions import DeviceNotFound, ResolveError
 from . import message as _message
@@ -56,11 +56,11 @@ class _DevSpec:
     def __init__(self, dev: Any) -> None:
         self.dev = dev
         self.is_map = isinstance(dev, Mapping)
-        self.funs: dict[str, tuple[Callable | None, int]] = {}
+        self.funs: dict[str, tuple[Callable[..., Any] | None, int]] = {}
         self.is_message = dev is MESSAGE_DEVICE
         info = _map_find(dev, "info") if self.is_map else getattr(dev, "info", None)
         if info is None or isinstance(info, Mapping):
-            self.static_info = dict(info) if info is not None else {}
+            self.static_info: dict[str, Any] | None = dict(info) if info is not None else {}
             self.info_fn = None
         elif callable(info):
             self.static_info = None
@@ -68,9 +68,9 @@ class _DevSpec:
         else:
             raise ResolveError(f"device info must be a mapping or a function, got {info!r}")
 
-    def info(self, msg: Any, opts: dict) -> dict:
+    def info(self, msg: Any, opts: dict[str, Any]) -> dict[str, Any]:
         if self.info_fn is None:
-            return self.static_info  # type: ignore[return-value]
+            return cast("dict[str, Any]", self.static_info)
         out = call(self.info_fn, (msg, opts))
         if isinstance(out, tuple) and len(out) == 2 and out[0] == OK:
             out = out[1]
@@ -78,11 +78,11 @@ class _DevSpec:
             raise ResolveError(f"device info returned {type(out).__name__}, not a mapping")
         return dict(out)
 
-    def function(self, key: str) -> Callable | None:
+    def function(self, key: str) -> Callable[..., Any] | None:
         hit = self.funs.get(key)
         if hit is not None:
             return hit[0]
-        fn: Callable | None
+        fn: Callable[..., Any] | None
         if self.is_map:
             fn = _map_find(self.dev, key)
             if key == "info" and isinstance(fn, Mapping):
@@ -110,7 +110,7 @@ def _constant(value: Any) -> Callable[[], Any]:
     return lambda: value
 
 
-def _map_find(dev: Mapping, key: str) -> Any:
+def _map_find(dev: Mapping[str, Any], key: str) -> Any:
     if key in dev:
         return dev[key]
     for k, v in dev.items():
@@ -122,7 +122,7 @@ def _map_find(dev: Mapping, key: str) -> Any:
 _ARITY: dict[Any, int] = {}
 
 
-def _arity(fn: Callable) -> int:
+def _arity(fn: Callable[..., Any]) -> int:
     """Positional parameters ``fn`` accepts (a ``*args`` counts as 4)."""
     key = getattr(fn, "__func__", fn)
     try:
@@ -148,7 +148,7 @@ def _arity(fn: Callable) -> int:
     return n
 
 
-def call(fn: Callable, args: tuple) -> Any:
+def call(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
     """``fn(*args)`` with only as many ``args`` as ``fn`` takes (devices may omit request/opts)."""
     n = _arity(fn)
     return fn(*args[:n]) if n < len(args) else fn(*args)
@@ -188,7 +188,7 @@ def _spec(dev: Any) -> _DevSpec:
     return spec
 
 
-def load_device(value: Any, opts: dict | None = None) -> Any:
+def load_device(value: Any, opts: dict[str, Any] | None = None) -> Any:
     """``hb_ao:load_device``: a device object from a ``device`` key's value (runtime §2.5)."""
     opts = opts or EMPTY
     if isinstance(value, Mapping) or (not isinstance(value, (str, bytes)) and value is not None):
@@ -213,7 +213,7 @@ def load_device(value: Any, opts: dict | None = None) -> Any:
     raise DeviceNotFound(f"device_not_loadable: {name!r} is not a preloaded device")
 
 
-def message_to_device(msg: dict, opts: dict) -> Any:
+def message_to_device(msg: dict[str, Any], opts: dict[str, Any]) -> Any:
     """The device of ``msg``: its ``device`` key loaded (case-insensitive), else message@1.0."""
     dev = msg.get("device")
     if dev is None:
@@ -223,7 +223,7 @@ def message_to_device(msg: dict, opts: dict) -> Any:
     return load_device(dev, opts)
 
 
-def device_info(msg: Any, opts: dict | None = None) -> dict:
+def device_info(msg: Any, opts: dict[str, Any] | None = None) -> dict[str, Any]:
     """``hb_ao:info``: the info map of ``msg``'s device."""
     opts = opts or EMPTY
     if not isinstance(msg, dict):
@@ -241,7 +241,7 @@ def _norm_list(v: Any) -> list[str]:
     return [normalize_key(k) for k in v]
 
 
-def is_exported(info: dict, key: str) -> bool:
+def is_exported(info: dict[str, Any], key: str) -> bool:
     """Whether ``key`` is callable on a device with this ``info`` (``exports``/``excludes``;
     ``info`` always)."""
     if key == "info":
@@ -253,7 +253,9 @@ def is_exported(info: dict, key: str) -> bool:
     return True
 
 
-def message_to_fun(msg: dict, key: str, opts: dict, dev: Any = None) -> tuple[Callable, bool]:
+def message_to_fun(
+    msg: dict[str, Any], key: str, opts: dict[str, Any], dev: Any = None
+) -> tuple[Callable[..., Any], bool]:
     """``hb_ao:message_to_fun``: ``(function, add_key)`` for ``key`` on ``msg``'s device."""
     for _ in range(32):  # a chain of fallback devices, bounded
         if dev is None:
@@ -283,7 +285,7 @@ def message_to_fun(msg: dict, key: str, opts: dict, dev: Any = None) -> tuple[Ca
     raise ResolveError("device fallback chain too long")
 
 
-def user_opts(opts: dict) -> dict:
+def user_opts(opts: dict[str, Any]) -> dict[str, Any]:
     """``opts`` without the resolver-only options (:data:`TEMP_OPTS`), as devices get them."""
     if opts is EMPTY or not any(k in opts for k in TEMP_OPTS):
         return opts

@@ -15,7 +15,7 @@ from .keys import AO_CORE_KEYS, hashable
 from .values import OK
 
 
-def pair_hashpath(msg1: dict, msg2: Any) -> str:
+def pair_hashpath(msg1: dict[str, Any], msg2: Any) -> str:
     """``hb_path:hashpath(Msg1, Msg2)`` for a resolved pair (runtime §2.11)."""
     try:
         base = hashpath_base(msg1)
@@ -42,7 +42,7 @@ def pair_hashpath(msg1: dict, msg2: Any) -> str:
     return _native.hashpath_combine(base, part, alg_of(msg1))
 
 
-def key_hashpath(base: dict, key: str) -> str:
+def key_hashpath(base: dict[str, Any], key: str) -> str:
     """``pair_hashpath(base, {"path": key})`` for a key without ``/``, skipping the generic
     checks (the fast path of a plain key read)."""
     priv = base.get("priv")
@@ -57,7 +57,7 @@ def key_hashpath(base: dict, key: str) -> str:
     return _native.hashpath_combine(hp.encode(), key.encode(), "sha-256-chain")
 
 
-def with_hashpath(value: dict, hp: str) -> dict:
+def with_hashpath(value: dict[str, Any], hp: str) -> dict[str, Any]:
     """``value`` with ``priv.hashpath`` set to ``hp``."""
     priv = value.get("priv")
     new_priv = {**priv, "hashpath": hp} if isinstance(priv, dict) else {"hashpath": hp}
@@ -66,7 +66,7 @@ def with_hashpath(value: dict, hp: str) -> dict:
     return out
 
 
-def without_hashpath(value: dict) -> dict:
+def without_hashpath(value: dict[str, Any]) -> dict[str, Any]:
     """``value`` without ``priv.hashpath`` (the same object when it has none)."""
     priv = value.get("priv")
     if isinstance(priv, dict) and "hashpath" in priv:
@@ -76,7 +76,9 @@ def without_hashpath(value: dict) -> dict:
     return value
 
 
-def apply_hashpath(status: str, value: Any, msg1: dict, msg2: dict, opts: dict) -> Any:
+def apply_hashpath(
+    status: str, value: Any, msg1: dict[str, Any], msg2: dict[str, Any], opts: dict[str, Any]
+) -> Any:
     """Stage 9: the result of ``msg1`` applied with ``msg2`` as the ``hashpath`` option says."""
     if type(value) is not dict:
         return value

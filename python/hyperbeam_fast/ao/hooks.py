@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-StepHook = Callable[[dict, dict, str, Any, dict], "tuple[str, Any] | None"]
+StepHook = Callable[
+    [dict[str, Any], dict[str, Any], str, Any, dict[str, Any]], "tuple[str, Any] | None"
+]
 
 _step_hook: list[StepHook] = []
 
@@ -22,7 +24,7 @@ def register_step_hook(fn: StepHook) -> None:
 
 
 def run_step_hook(
-    base: dict, request: dict, status: str, value: Any, opts: dict
+    base: dict[str, Any], request: dict[str, Any], status: str, value: Any, opts: dict[str, Any]
 ) -> tuple[str, Any] | None:
     """The registered runner's answer (``None`` when none is registered)."""
     return _step_hook[0](base, request, status, value, opts) if _step_hook else None

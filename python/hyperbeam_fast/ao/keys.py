@@ -105,7 +105,7 @@ def path_parts(path: Any) -> list[Any] | None:
     raise ResolveError(f"a path cannot be a {type(path).__name__}")
 
 
-def ci_get(msg: Mapping, key: str, default: Any = None) -> Any:
+def ci_get(msg: Mapping[str, Any], key: str, default: Any = None) -> Any:
     """Exact key, else the first key equal to ``key`` after normalisation."""
     if key in msg:
         return msg[key]

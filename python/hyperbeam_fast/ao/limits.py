@@ -26,7 +26,7 @@ class _Ctx(threading.local):
 _ctx = _Ctx()
 
 
-def limit_error(what: str) -> tuple[str, dict]:
+def limit_error(what: str) -> tuple[str, dict[str, Any]]:
     """The 508 status of a limit (``depth``, ``step`` or ``recursion``) reached."""
     return err(508, f"Request creates infinite recursion ({what} limit reached).")
 
@@ -36,7 +36,7 @@ def steps_taken() -> int:
     return _ctx.steps
 
 
-def take_step(opts: dict) -> tuple[str, dict] | None:
+def take_step(opts: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     """Count one resolution step: the limit's error status once ``max_steps`` is passed."""
     ctx = _ctx
     ctx.steps += 1

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..atom import Atom
-from .keys import normalize_key, text
+from .keys import normalize_key, text, text_of
 from .values import NOT_FOUND
 
 _RESERVED = frozenset(
@@ -58,11 +58,11 @@ def _commitments_api(name: str) -> Any:
     return getattr(commitments, name, None)
 
 
-def _unavailable(what: str) -> tuple[str, dict]:
+def _unavailable(what: str) -> tuple[str, dict[str, Any]]:
     return "error", {"status": 503, "body": f"{what}: commitments are unavailable in this build."}
 
 
-def _merge(a: dict, b: dict, deep: bool) -> dict:
+def _merge(a: dict[str, Any], b: dict[str, Any], deep: bool) -> dict[str, Any]:
     out = dict(a)
     for k, v in b.items():
         if _is_atom(v, "unset"):
@@ -84,7 +84,9 @@ class MessageDevice:
     name = "message@1.0"
 
     @staticmethod
-    def _get(key: str, base: dict, request: Any = None, opts: Any = None) -> tuple[str, Any]:
+    def _get(
+        key: str, base: dict[str, Any], request: Any = None, opts: Any = None
+    ) -> tuple[str, Any]:
         if key.startswith("priv"):
             return "error", NOT_FOUND
         if key in base:
@@ -107,12 +109,14 @@ class MessageDevice:
         return "error", NOT_FOUND
 
     @staticmethod
-    def keys(base: dict) -> tuple[str, list]:
+    def keys(base: dict[str, Any]) -> tuple[str, list[Any]]:
         """The message's public keys, sorted."""
         return "ok", sorted(k for k in base if isinstance(k, str) and not k.startswith("priv"))
 
     @staticmethod
-    def set(base: dict, request: dict, opts: Any = None) -> tuple[str, dict]:
+    def set(
+        base: dict[str, Any], request: dict[str, Any], opts: Any = None
+    ) -> tuple[str, dict[str, Any]]:
         """Deep merge (``set-mode: explicit``: shallow); commitments survive unless a committed
         key's value really changes (a ``str`` equals its UTF-8 bytes, spec core §2.7)."""
         new = {
@@ -143,7 +147,7 @@ class MessageDevice:
         return "ok", out
 
     @staticmethod
-    def set_path(base: dict, request: dict) -> tuple[str, dict]:
+    def set_path(base: dict[str, Any], request: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """``set_path``: the message with ``path`` set to the request's ``value`` (or removed)."""
         value = request.get("value")
         out = dict(base)
@@ -154,7 +158,7 @@ class MessageDevice:
         return "ok", out
 
     @staticmethod
-    def remove(base: dict, request: dict) -> tuple[str, Any]:
+    def remove(base: dict[str, Any], request: dict[str, Any]) -> tuple[str, Any]:
         """``remove``: the message without the request's ``item`` or ``items``."""
         # dev_message:remove: `item` wins over `items`; `maps:without` matches keys exactly
         # (case-sensitive: `item: Key` keeps `key`)
@@ -173,7 +177,7 @@ class MessageDevice:
         return "ok", {k: v for k, v in base.items() if k not in drop}
 
     @staticmethod
-    def id(base: dict, request: Any = None) -> tuple[str, Any]:
+    def id(base: dict[str, Any], request: Any = None) -> tuple[str, Any]:
         """``id``: the message's ID for the request's ``committers`` (default ``all``)."""
         from ..message import id as message_id
 
@@ -185,7 +189,7 @@ class MessageDevice:
         return "ok", message_id(body, committers)
 
     @staticmethod
-    def committers(base: dict) -> tuple[str, Any]:
+    def committers(base: dict[str, Any]) -> tuple[str, Any]:
         """``committers``: the addresses whose commitments on the message verify."""
         if not base.get("commitments"):
             return "ok", []
@@ -195,7 +199,7 @@ class MessageDevice:
         return "ok", list(fn(base))
 
     @staticmethod
-    def committed(base: dict) -> tuple[str, Any]:
+    def committed(base: dict[str, Any]) -> tuple[str, Any]:
         """``committed``: the keys the message's commitments cover."""
         fn = _commitments_api("committed")
         if fn is None:
@@ -203,7 +207,7 @@ class MessageDevice:
         return "ok", list(fn(base))
 
     @staticmethod
-    def verify(base: dict, request: Any = None) -> tuple[str, Any]:
+    def verify(base: dict[str, Any], request: Any = None) -> tuple[str, Any]:
         """``verify``: whether every commitment on the message (or the request's
         ``body``/``target``) verifies."""
         target = base
@@ -218,7 +222,7 @@ class MessageDevice:
         return "ok", bool(fn(target))
 
     @staticmethod
-    def commit(base: dict, request: Any = None, opts: Any = None) -> tuple[str, Any]:
+    def commit(base: dict[str, Any], request: Any = None, opts: Any = None) -> tuple[str, Any]:
         """``commit``: the message committed with the caller's wallet (the node's only for its
         operator)."""
         fn = _commitments_api("commit")
@@ -235,7 +239,7 @@ class MessageDevice:
             return "error", {"status": 400, "body": "commit needs opts['priv_wallet']."}
         codec = "httpsig@1.0"
         if isinstance(request, dict) and text(request.get("commitment-device")):
-            codec = text(request["commitment-device"])
+            codec = text_of(request["commitment-device"])
         return "ok", fn(base, wallet, codec)
 
 

@@ -39,7 +39,7 @@ and 10) is :mod:`hyperbeam_fast.cache`, used when ``opts["store"]`` is set.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from ..exceptions import DeviceError, DeviceNotFound, HyperbeamError, ResolveError
 from .devices import MESSAGE_DEVICE_KEYS, call, message_to_fun, norm_result, user_opts
@@ -61,7 +61,7 @@ from .limits import MAX_STEPS, guarded, limit_error, take_step
 from .values import EMPTY, ERROR, NOT_FOUND, OK, As, Resolve, err, marker
 
 
-def internal(opts: dict) -> dict:
+def internal(opts: dict[str, Any]) -> dict[str, Any]:
     """``hb_ao`` internal opts: hashpath ignored (set/remove/keys and device plumbing)."""
     if opts.get("hashpath") == "ignore" and "force_message" not in opts:
         return opts
@@ -82,7 +82,7 @@ def _force_message(status: str, value: Any) -> Any:
     return value
 
 
-def _load(ident: Any, opts: dict) -> Any:
+def _load(ident: Any, opts: dict[str, Any]) -> Any:
     loader = opts.get("loader")
     msg = loader(ident) if callable(loader) else None
     if msg is None:
@@ -90,7 +90,7 @@ def _load(ident: Any, opts: dict) -> Any:
     return msg
 
 
-def _subresolve(base: Any, dev: Any, req: Any, opts: dict) -> tuple[str, Any]:
+def _subresolve(base: Any, dev: Any, req: Any, opts: dict[str, Any]) -> tuple[str, Any]:
     """``hb_ao:subresolve`` (runtime §2.8): the ``~device`` switch."""
     if isinstance(req, (str, bytes)):
         req = {"path": req}
@@ -117,7 +117,7 @@ def _subresolve(base: Any, dev: Any, req: Any, opts: dict) -> tuple[str, Any]:
     return resolve(base, req, opts)
 
 
-def _pair(msg1: Any, msg2: Any, opts: dict) -> tuple[str, Any]:
+def _pair(msg1: Any, msg2: Any, opts: dict[str, Any]) -> tuple[str, Any]:
     """One (base, request) pair through stages 1-9 of runtime §2.4."""
     over = take_step(opts)
     if over is not None:
@@ -228,7 +228,7 @@ def _pair(msg1: Any, msg2: Any, opts: dict) -> tuple[str, Any]:
     return status, value
 
 
-def _fast_get(base: dict, key: str, opts: dict) -> tuple[str, Any] | None:
+def _fast_get(base: dict[str, Any], key: str, opts: dict[str, Any]) -> tuple[str, Any] | None:
     """``resolve(base, key)`` for a plain message@1.0 base and a plain key, or ``None``."""
     try:
         joined = "".join(base)
@@ -251,7 +251,7 @@ def _fast_get(base: dict, key: str, opts: dict) -> tuple[str, Any] | None:
     return OK, value
 
 
-def _fast_chain(base: dict, path: str, opts: dict) -> tuple[str, Any] | None:
+def _fast_chain(base: dict[str, Any], path: str, opts: dict[str, Any]) -> tuple[str, Any] | None:
     """A ``/`` path of plain keys over plain messages; hands over to the full pipeline at the
     first step the fast path cannot take (a device, a function key, ...)."""
     parts = [p for p in path.split("/") if p]
@@ -273,7 +273,9 @@ def _fast_chain(base: dict, path: str, opts: dict) -> tuple[str, Any] | None:
 _MISSING = object()
 
 
-def resolve(base: Any, request: Any = _MISSING, opts: dict | None = None) -> tuple[str, Any]:
+def resolve(
+    base: Any, request: Any = _MISSING, opts: dict[str, Any] | None = None
+) -> tuple[str, Any]:
     """Apply ``request`` to ``base`` (runtime §2.1): ``(status, value)``.
 
     ``request`` is a message with a ``path`` (``"a/b/c"`` or a list of keys: a chain, each step
@@ -302,7 +304,7 @@ def resolve(base: Any, request: Any = _MISSING, opts: dict | None = None) -> tup
     return guarded(_resolve_request, base, request, opts)
 
 
-def _resolve_request(base: Any, request: Any, opts: dict) -> tuple[str, Any]:
+def _resolve_request(base: Any, request: Any, opts: dict[str, Any]) -> tuple[str, Any]:
     """``resolve`` once the fast paths did not apply: the request's path as a chain."""
     if isinstance(request, (As, Resolve)) or marker(request) is not None:
         return _resolve_many([base, request], opts)
@@ -322,12 +324,12 @@ def _resolve_request(base: Any, request: Any, opts: dict) -> tuple[str, Any]:
     return _resolve_many([base, *({**rest, "path": p} for p in parts)], opts)
 
 
-def resolve_many(messages: Any, opts: dict | None = None) -> tuple[str, Any]:
+def resolve_many(messages: Any, opts: dict[str, Any] | None = None) -> tuple[str, Any]:
     """``hb_ao:resolve_many`` (runtime §2.3): fold a list of messages, stopping at non-ok."""
     return guarded(_resolve_many, messages, EMPTY if opts is None else opts)
 
 
-def _resolve_many(messages: Any, opts: dict) -> tuple[str, Any]:
+def _resolve_many(messages: Any, opts: dict[str, Any]) -> tuple[str, Any]:
     m = marker(messages)
     if isinstance(m, As):
         return _subresolve({}, m.device, m.msg, opts)
@@ -367,7 +369,7 @@ def _resolve_many(messages: Any, opts: dict) -> tuple[str, Any]:
 # --- get / set / remove / keys (runtime §2.1, §2.6) -----------------------------------------------
 
 
-def get(base: Any, path: Any, opts: dict | None = None, default: Any = None) -> Any:
+def get(base: Any, path: Any, opts: dict[str, Any] | None = None, default: Any = None) -> Any:
     """``hb_ao:get``: the value at ``path`` (a key, ``"a/b/c"`` or a list), else ``default``.
 
     ``base`` may be ``As(device, msg)`` to read through another device.
@@ -381,7 +383,7 @@ def get(base: Any, path: Any, opts: dict | None = None, default: Any = None) -> 
     return value if status == OK else default
 
 
-def _with_device(msg: Any, device: Any) -> dict:
+def _with_device(msg: Any, device: Any) -> dict[str, Any]:
     """``msg`` re-typed as ``device`` (a plain key write: the old device is not consulted)."""
     msg = normalize_keys(msg)
     if not isinstance(msg, dict):
@@ -391,7 +393,7 @@ def _with_device(msg: Any, device: Any) -> dict:
     return out
 
 
-def keys(base: Any, opts: dict | None = None, remove: bool = False) -> list[str]:
+def keys(base: Any, opts: dict[str, Any] | None = None, remove: bool = False) -> list[str]:
     """``hb_ao:keys``: the keys of ``base`` as its device lists them (private keys hidden)."""
     if opts is None:
         opts = EMPTY
@@ -408,7 +410,9 @@ def keys(base: Any, opts: dict | None = None, remove: bool = False) -> list[str]
     return out
 
 
-def set(base: Any, key_or_values: Any, *args: Any, opts: dict | None = None) -> dict:  # noqa: A001
+def set(
+    base: Any, key_or_values: Any, *args: Any, opts: dict[str, Any] | None = None
+) -> dict[str, Any]:  # noqa: A001
     """``hb_ao:set``: ``set(msg, {k: v, "a/b": v2}, opts)`` or ``set(msg, key, value, opts)``.
 
     Keys may be paths (``"a/b"`` or lists): nested messages are created or updated through each
@@ -424,7 +428,7 @@ def set(base: Any, key_or_values: Any, *args: Any, opts: dict | None = None) -> 
         opts = internal(opts or EMPTY)
         msg = normalize_keys(base)
         values = normalize_keys(key_or_values)
-        batch: dict = {}  # consecutive plain keys, set in one message@1.0 ``set``
+        batch: dict[str, Any] = {}  # consecutive plain keys, set in one message@1.0 ``set``
         for k in sorted(values, key=str):
             if k in ("hashpath", "priv") or is_private(k):
                 continue
@@ -437,14 +441,14 @@ def set(base: Any, key_or_values: Any, *args: Any, opts: dict | None = None) -> 
             msg = _deep_set(msg, parts, values[k], opts)
         if batch:
             msg = _device_set(msg, "/", batch, opts, explicit=False)
-        return msg
+        return cast("dict[str, Any]", msg)
     if not args:
         raise ResolveError("set(base, key, value): a value is needed")
     value = args[0]
     if len(args) > 1:
         opts = args[1]
     opts = internal(opts or EMPTY)
-    parts = path_parts(key_or_values)
+    parts = path_parts(key_or_values) or []
     return _deep_set(normalize_keys(base), parts if parts is not None else [], value, opts)
 
 
@@ -464,7 +468,7 @@ def _batchable(msg: Any, key: Any) -> bool:
     return normalize_key(key) not in _SET_CONTROL_KEYS
 
 
-def _deep_set(msg: Any, parts: list, value: Any, opts: dict) -> dict:
+def _deep_set(msg: Any, parts: list[Any], value: Any, opts: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(msg, dict):
         msg = normalize_keys(msg) if isinstance(msg, list) else {}
     if not parts:
@@ -481,9 +485,11 @@ def _deep_set(msg: Any, parts: list, value: Any, opts: dict) -> dict:
     return out
 
 
-def _device_set(msg: dict, key: str, value: Any, opts: dict, explicit: bool) -> dict:
+def _device_set(
+    msg: dict[str, Any], key: str, value: Any, opts: dict[str, Any], explicit: bool
+) -> dict[str, Any]:
     if key == "path":
-        req: dict = {"path": "set_path", "value": value}
+        req: dict[str, Any] = {"path": "set_path", "value": value}
     elif key == "/" and isinstance(value, dict):
         req = {**normalize_keys(value), "path": "set"}
     else:
@@ -498,7 +504,7 @@ def _device_set(msg: dict, key: str, value: Any, opts: dict, explicit: bool) -> 
     return out
 
 
-def remove(base: Any, key: Any, opts: dict | None = None) -> dict:
+def remove(base: Any, key: Any, opts: dict[str, Any] | None = None) -> dict[str, Any]:
     """``hb_ao:remove``: ``base`` without ``key`` (through its device's ``remove``)."""
     status, out = resolve(base, {"path": "remove", "item": key}, internal(opts or EMPTY))
     if status != OK or not isinstance(out, dict):

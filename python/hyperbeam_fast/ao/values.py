@@ -24,10 +24,10 @@ UNSET = Atom("unset")
 UNDEFINED = Atom("undefined")
 
 #: the shared empty options (never mutated): ``opts is EMPTY`` marks "no options given"
-EMPTY: dict = {}
+EMPTY: dict[str, Any] = {}
 
 
-def err(status: int, body: str, **extra: Any) -> tuple[str, dict]:
+def err(status: int, body: str, **extra: Any) -> tuple[str, dict[str, Any]]:
     """An ``("error", {"status": N, "body": ...})`` result."""
     return ERROR, {"status": status, "body": body, **extra}
 
@@ -44,7 +44,7 @@ class As:
 class Resolve:
     """HyperBEAM's ``{resolve, Messages}``: a value that is the result of resolving a list."""
 
-    messages: list
+    messages: list[Any]
 
 
 def marker(x: Any) -> Any:

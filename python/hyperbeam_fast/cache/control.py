@@ -17,7 +17,7 @@ def _directives(value: Any) -> list[str]:
         value = [value]
     elif isinstance(value, dict):  # a numbered map (a list after normalisation)
         value = [value[k] for k in sorted(value, key=lambda k: (len(str(k)), str(k)))]
-    out = []
+    out: list[Any] = []
     for v in value:
         if isinstance(v, bytes):
             v = v.decode("utf-8", "replace")
@@ -55,7 +55,7 @@ def _msg_cc(msg: Any) -> Any:
     return None
 
 
-def _opts_cc(opts: dict | None) -> Any:
+def _opts_cc(opts: dict[str, Any] | None) -> Any:
     if not opts:
         return None
     for k in ("cache_control", "cache-control"):
@@ -72,14 +72,14 @@ def settings(sources: Sequence[dict[str, bool]]) -> dict[str, bool]:
     return out
 
 
-def lookup_settings(msg1: Any, msg2: Any, opts: dict | None = None) -> dict[str, bool]:
+def lookup_settings(msg1: Any, msg2: Any, opts: dict[str, Any] | None = None) -> dict[str, bool]:
     """Settings for a lookup: precedence Opts > Msg1 > Msg2."""
     return settings(
         [_from_directives(_directives(x)) for x in (_opts_cc(opts), _msg_cc(msg1), _msg_cc(msg2))]
     )
 
 
-def store_settings(msg2: Any, msg3: Any, opts: dict | None = None) -> dict[str, bool]:
+def store_settings(msg2: Any, msg3: Any, opts: dict[str, Any] | None = None) -> dict[str, bool]:
     """Settings for storing a result: precedence Opts > Msg3 > Msg2 (Msg1 is never consulted)."""
     o = _from_directives(_directives(_opts_cc(opts)))
     if opts and opts.get("hashpath") in ("ignore", b"ignore"):

@@ -6,7 +6,7 @@ it was asked for, sub-messages followed to :data:`MAX_READ_DEPTH`; group listing
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from .. import _native
 from ..exceptions import HyperbeamError, NotFound, StoreCorrupt, StoreLinkLoop
@@ -36,7 +36,7 @@ def _too_deep(path: str) -> StoreCorrupt:
     return StoreCorrupt(f"{path!r}: the message nests deeper than {MAX_READ_DEPTH} levels")
 
 
-def _read_group(s: Store, path: str, stack: set[str]) -> dict:
+def _read_group(s: Store, path: str, stack: set[str]) -> dict[str, Any]:
     if path in stack:
         raise StoreLinkLoop(f"circular link: {path!r} contains itself")
     if len(stack) >= MAX_READ_DEPTH:
@@ -44,7 +44,7 @@ def _read_group(s: Store, path: str, stack: set[str]) -> dict:
     if "/" not in path and hasattr(s, "_packed_read"):
         r = s._packed_read(path, False)
         if r is not None:
-            return r
+            return cast("dict[str, Any]", r)
     if hasattr(s, "_group_items"):
         r = _read_group_scan(s, path, stack)
         if r is not None:
@@ -62,8 +62,8 @@ def _read_group(s: Store, path: str, stack: set[str]) -> dict:
             out[name] = _read_group(s, f"{path}/{name}", stack)
     if links:
         ents = s._entries([tgt for _, tgt in links])
-        for (name, tgt), e in zip(links, ents, strict=True):
-            _put_linked(s, out, path, name, tgt, e, stack)
+        for (name, tgt), ent in zip(links, ents, strict=True):
+            _put_linked(s, out, path, name, tgt, ent, stack)
     stack.discard(path)
     return out
 
@@ -75,7 +75,9 @@ def _checked_data(path: str, b: bytes) -> bytes:
     return b
 
 
-def _put_linked(s: Store, out: dict, path: str, name: str, tgt: str, e: Any, stack: set) -> None:
+def _put_linked(
+    s: Store, out: dict[str, Any], path: str, name: str, tgt: str, e: Any, stack: set[Any]
+) -> None:
     """Set ``out[name]`` from the child link ``path/name -> tgt`` whose target entry is ``e``."""
     if e is None or e[0] == LINK:
         tgt = s.resolve(tgt)
@@ -90,13 +92,13 @@ def _put_linked(s: Store, out: dict, path: str, name: str, tgt: str, e: Any, sta
         raise StoreCorrupt(f"unresolvable link at {path}/{name}")
 
 
-def _read_group_scan(s: Any, path: str, stack: set[str]) -> dict | None:
+def _read_group_scan(s: Any, path: str, stack: set[str]) -> dict[str, Any] | None:
     """A group read with one prefix scan per (sub-)group and one multi-get for every value of
     the tree (RocksDB), decoded natively; ``None`` when ``path`` is not a plain group of raw
     values and links (the general path then reads it, or finds it absent)."""
-    outs: _list = []
-    names: _list = []
-    tgts: _list = []
+    outs: _list[Any] = []
+    names: _list[Any] = []
+    tgts: _list[Any] = []
     out = _scan_tree(s, path, stack, outs, names, tgts)
     if out is not None and tgts:
         pending = _group_fill(outs, names, tgts, s._get(tgts))
@@ -108,10 +110,12 @@ def _read_group_scan(s: Any, path: str, stack: set[str]) -> dict | None:
                 else:
                     _put_linked(s, o, path, name, tgt, s._entry(tgt), stack)
             stack.discard(path)
-    return out
+    return cast("dict[str, Any] | None", out)
 
 
-def _scan_tree(s: Any, path: str, stack: set[str], outs: _list, names: _list, tgts: _list) -> Any:
+def _scan_tree(
+    s: Any, path: str, stack: set[str], outs: _list[Any], names: _list[Any], tgts: _list[Any]
+) -> Any:
     """Scan the group ``path`` and, first, its sub-messages; queue the values to fetch."""
     if len(stack) >= MAX_READ_DEPTH:
         raise _too_deep(path)
@@ -133,12 +137,12 @@ def _scan_tree(s: Any, path: str, stack: set[str], outs: _list, names: _list, tg
     return out
 
 
-def _read_local(s: Store, path: str, packed: bool = True) -> dict | bytes:
+def _read_local(s: Store, path: str, packed: bool = True) -> dict[str, Any] | bytes:
     if packed and "/" not in path and hasattr(s, "_packed_read"):
         # A message in packed groups (RocksDB), through any one-segment links to it.
         r = s._packed_read(path, False)
         if r is not None:
-            return r
+            return cast("dict[str, Any] | bytes", r)
     if "/" not in path and hasattr(s, "_group_items"):
         # A one-segment path is either the group itself (read in one scan) or, e.g. for a
         # signed ID, a link: the general path below resolves it.
@@ -155,7 +159,7 @@ def _read_local(s: Store, path: str, packed: bool = True) -> dict | bytes:
     raise StoreCorrupt(f"unresolved link at {path!r}")
 
 
-def _check_named(path: str, r: dict | bytes) -> None:
+def _check_named(path: str, r: dict[str, Any] | bytes) -> None:
     """A peer's answer for the ID or ``data/<h>`` path ``path`` must be what that names: a
     message with ``path`` among its (verified) IDs, or bytes that hash to it; StoreCorrupt
     otherwise (other paths, e.g. hashpaths, name nothing that can be checked)."""
@@ -170,12 +174,12 @@ def _check_named(path: str, r: dict | bytes) -> None:
             raise StoreCorrupt(f"a peer sent a message for {path!r} that has another ID")
 
 
-def read_tabm(target: str | Sequence[str], store: Store) -> dict | bytes:
+def read_tabm(target: str | Sequence[str], store: Store) -> dict[str, Any] | bytes:
     """Like :func:`read` but returns the stored TABM (no ``structured@1.0`` decoding)."""
     return _read(target, store, tabm=True)
 
 
-def read(target: str | Sequence[str], store: Store) -> dict | bytes:
+def read(target: str | Sequence[str], store: Store) -> dict[str, Any] | bytes:
     """Read a message by unsigned ID, any commitment ID, hashpath or path (``[ID, key, ...]``).
 
     Returns the message (structured) or, for a simple entry, its bytes. Raises
@@ -185,7 +189,7 @@ def read(target: str | Sequence[str], store: Store) -> dict | bytes:
     return _read(target, store, tabm=False)
 
 
-def _read(target: str | Sequence[str], store: Store, tabm: bool) -> dict | bytes:
+def _read(target: str | Sequence[str], store: Store, tabm: bool) -> dict[str, Any] | bytes:
     path = join(target)
     stores = _stores(store)
     err: BaseException | None = None
@@ -203,13 +207,13 @@ def _read(target: str | Sequence[str], store: Store, tabm: bool) -> dict | bytes
                 if tabm and isinstance(r, dict):
                     from ..message import convert
 
-                    return convert(r, "tabm")
-                return r
+                    return cast("dict[str, Any] | bytes", convert(r, "tabm"))
+                return cast("dict[str, Any] | bytes", r)
             if not tabm and "/" not in path and hasattr(s, "_packed_read"):
                 # Packed groups decoded and converted to structured@1.0 in one native call.
                 r = s._packed_read(path, True)
                 if r is not None:
-                    return r
+                    return cast("dict[str, Any] | bytes", r)
                 r = _read_local(s, path, False)  # not packed: no second try
             else:
                 r = _read_local(s, path)
@@ -223,10 +227,10 @@ def _read(target: str | Sequence[str], store: Store, tabm: bool) -> dict | bytes
         if tabm or not isinstance(r, dict):
             return r
         if "priv" not in r:
-            return _native_convert(r, "tabm", "structured@1.0")
+            return cast("dict[str, Any] | bytes", _native_convert(r, "tabm", "structured@1.0"))
         from ..message import convert
 
-        return convert(r, "structured@1.0", "tabm")
+        return cast("dict[str, Any] | bytes", convert(r, "structured@1.0", "tabm"))
     if err is not None:
         raise NotFound(f"{path} (last store error: {err})") from err
     raise NotFound(path)

@@ -34,7 +34,7 @@ def _result_path(msg1: Any, msg2: Any) -> str:
     return hashpath(msg1, msg2)
 
 
-def read_resolved(msg1: Any, msg2: Any, store: Store) -> dict | bytes:
+def read_resolved(msg1: Any, msg2: Any, store: Store) -> dict[str, Any] | bytes:
     """The cached result of resolving ``msg2`` against ``msg1`` (runtime §2.9 step 3)."""
     try:
         path = _result_path(msg1, msg2)
@@ -43,7 +43,9 @@ def read_resolved(msg1: Any, msg2: Any, store: Store) -> dict | bytes:
     return read(path, store)
 
 
-def lookup(msg1: Any, msg2: Any, store: Store | None, opts: dict | None = None) -> tuple[str, Any]:
+def lookup(
+    msg1: Any, msg2: Any, store: Store | None, opts: dict[str, Any] | None = None
+) -> tuple[str, Any]:
     """``maybe_lookup`` (runtime §2.9): see the module docstring for the statuses."""
     s = lookup_settings(msg1, msg2, opts)
     if (
@@ -85,7 +87,7 @@ def _as_str(v: Any) -> str:
 
 
 def store_result(
-    msg1: Any, msg2: Any, msg3: Any, store: Store | None, opts: dict | None = None
+    msg1: Any, msg2: Any, msg3: Any, store: Store | None, opts: dict[str, Any] | None = None
 ) -> bool:
     """``maybe_store`` (runtime §2.9): write msg1, msg2 (maps) and the result; True if stored
     (False too when one of them carries a commitment that does not verify).

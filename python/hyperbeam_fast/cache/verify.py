@@ -17,7 +17,7 @@ __all__ = ["has_priv", "prepare"]
 _unsigned_id = _native.unsigned_id
 
 
-def prepare(msg: dict) -> tuple[dict, str, list[str]]:
+def prepare(msg: dict[str, Any]) -> tuple[dict[str, Any], str, list[str]]:
     """Drop private keys, keep only committed keys of a signed message, compute IDs.
 
     Returns ``(tabm, uid, ids)``: ``ids`` are the IDs to link to the message's group, the
@@ -48,7 +48,7 @@ def prepare(msg: dict) -> tuple[dict, str, list[str]]:
     return convert(body, "tabm"), uid, ids
 
 
-def _unverified(msg: dict, comms: dict) -> str | None:
+def _unverified(msg: dict[str, Any], comms: dict[str, Any]) -> str | None:
     """The first commitment of ``comms`` that does not verify against ``msg``, or None (core §4).
 
     An HMAC commitment names no signer: its ID must be the message's recomputed unsigned ID.
@@ -72,7 +72,7 @@ def _unverified(msg: dict, comms: dict) -> str | None:
     return None
 
 
-def _verified(body: dict) -> dict:
+def _verified(body: dict[str, Any]) -> dict[str, Any]:
     """``body`` with only its committed keys (``with_only_committed``, core §4.8) when every
     commitment verifies against that; raises :class:`UnverifiedCommitment` otherwise.
 
@@ -115,7 +115,7 @@ def _httpsig_signature(c: Any) -> bool:
     return _b(c.get("commitment-device")) == b"httpsig@1.0" and _b(c.get("alg")) != b"hmac-sha256"
 
 
-def _only_committed(body: dict, keys: list[str]) -> dict:
+def _only_committed(body: dict[str, Any], keys: list[str]) -> dict[str, Any]:
     """``with_only_committed`` (core §4.8), keeping ID keys when ``ao-ids`` was signed.
 
     httpsig signs a message's ID keys (32, 42 or 43 bytes, core §1.2) inside the ``ao-ids``
@@ -137,7 +137,7 @@ def _only_committed(body: dict, keys: list[str]) -> dict:
     }
 
 
-def has_priv(msg: dict) -> bool:
+def has_priv(msg: dict[str, Any]) -> bool:
     """Whether ``msg`` has a private (``priv...``) key at its top level."""
     for k in msg:
         if k[:4] == "priv":

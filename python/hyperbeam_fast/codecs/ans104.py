@@ -22,7 +22,7 @@ Public functions:
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, cast
 
 from .. import _native
 from ..exceptions import CodecError, HyperbeamError, SignatureError
@@ -104,7 +104,7 @@ _DEVICE = b"ans104@1.0"
 _ZERO_ID = bytes(32)
 
 
-class Tx(dict):
+class Tx(dict[str, Any]):
     """A tx dict (marks a ``#tx`` record among message values)."""
 
 
@@ -130,14 +130,14 @@ def _key(k: Any) -> str:
         k = k.decode("utf-8", errors="surrogateescape")
     elif not isinstance(k, str):
         k = str(k)
-    return k if len(_b(k)) in (32, 42, 43) else k.lower()
+    return cast("str", k if len(_b(k)) in (32, 42, 43) else k.lower())
 
 
 def _is_private(k: Any) -> bool:
     return isinstance(k, str) and k.lower().startswith("priv")
 
 
-def _without_private(msg: dict) -> dict:
+def _without_private(msg: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in msg.items() if not _is_private(k)}
 
 
@@ -248,12 +248,12 @@ def _erl_values(items: list[Any]) -> list[Any]:
     return [items[int(k) - 1] for k in keys]
 
 
-def _tabm(msg: dict) -> dict:
-    return convert(_without_private(msg), "tabm")
+def _tabm(msg: dict[str, Any]) -> dict[str, Any]:
+    return cast("dict[str, Any]", convert(_without_private(msg), "tabm"))
 
 
-def _rich(tabm: dict) -> dict:
-    return convert(tabm, "structured@1.0", "tabm")
+def _rich(tabm: dict[str, Any]) -> dict[str, Any]:
+    return cast("dict[str, Any]", convert(tabm, "structured@1.0", "tabm"))
 
 
 # --- message (TABM) -> tx -------------------------------------------------------------------------
@@ -471,7 +471,7 @@ def _from_tx(tx: Any, depth: int) -> Any:
 # --- binary forms ---------------------------------------------------------------------------------
 
 
-def serialize_tx(tx: dict) -> bytes:
+def serialize_tx(tx: dict[str, Any]) -> bytes:
     """``ar_bundles:serialize`` of a tx dict."""
     return _native.ans104_serialize(tx)
 
@@ -505,7 +505,7 @@ deserialize = decode
 # --- commitments (spec core §4.5, §8.8) -----------------------------------------------------------
 
 
-def commit(msg: dict, wallet: Any) -> dict:
+def commit(msg: dict[str, Any], wallet: Any) -> dict[str, Any]:
     """Sign ``msg`` as an ANS-104 data item; its commitments become the single ans104 one."""
     if not isinstance(msg, dict):
         raise CodecError("ans104: only messages (dicts) can be committed")
@@ -538,22 +538,40 @@ def commit(msg: dict, wallet: Any) -> dict:
     return rich
 
 
-def _merged(msg: dict, commitment: dict) -> dict:
+def _merged(msg: dict[str, Any], commitment: dict[str, Any]) -> dict[str, Any]:
     """``dev_message``: the base message with the commitment's fields at the top level."""
     extra = {k: v for k, v in commitment.items() if k != "commitment-device"}
     return {**_without_private(msg), **extra}
 
 
-def _verify_tabm(tabm: dict) -> bool:
+#: RSA checks already made, by (owner, signature, the 48-byte deep hash they sign): the same
+#: request is checked for its signer, its committed keys and the cache write. The deep hash
+#: covers every signed field (tags, data, target, anchor), so only the same item hits.
+_CHECKED: dict[tuple[bytes, bytes, bytes], bool] = {}
+_CHECKED_MAX = 4096
+
+
+def _verify_tabm(tabm: dict[str, Any]) -> bool:
     body = {k: v for k, v in tabm.items() if k not in ("commitments", "committer", "alg")}
     try:
         tx = _to_tx(body, 0)
-        return bool(_native.ans104_verify(tx))
+        key = (
+            _b(tx.get("owner", b"")),
+            _b(tx.get("signature", b"")),
+            bytes(_native.ans104_signature_data(tx)),
+        )
     except HyperbeamError:
         return False
+    got = _CHECKED.get(key)
+    if got is None:
+        got = bool(_native.ans104_verify(tx))
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[key] = got
+    return got
 
 
-def verify_commitment(msg: dict, commitment_id: str, commitment: dict) -> bool:
+def verify_commitment(msg: dict[str, Any], commitment_id: str, commitment: dict[str, Any]) -> bool:
     """§8.8 verify: re-encode the message with the commitment's owner/signature merged in and
     check the RSA-PSS signature over the deep hash. False for any mismatch, including a
     commitment ID that is not ``sha256(signature)`` or a ``committer`` that is not
@@ -579,7 +597,7 @@ def verify_commitment(msg: dict, commitment_id: str, commitment: dict) -> bool:
     return _verify_tabm(tabm)
 
 
-def _implicit_keys(tabm: dict) -> list[str]:
+def _implicit_keys(tabm: dict[str, Any]) -> list[str]:
     types = tabm.get("ao-types")
     if not types:
         return []
@@ -590,12 +608,12 @@ def _implicit_keys(tabm: dict) -> list[str]:
     return out
 
 
-def committed_keys(msg: dict, commitment: dict) -> list[str]:
+def committed_keys(msg: dict[str, Any], commitment: dict[str, Any]) -> list[str]:
     """§8.8 ``committed``: the keys this commitment covers, in HyperBEAM's collection order (the
     message-level ``committed`` reverses it)."""
     tabm = _tabm(_merged(msg, commitment))
     comms = tabm.get("commitments") or {}
-    first = next(iter(comms.values()), {}) if isinstance(comms, dict) else {}
+    first: dict[str, Any] = next(iter(comms.values()), {}) if isinstance(comms, dict) else {}
     nested = ordered((k for k, v in tabm.items() if isinstance(v, dict)), str.encode, TO_LIST)
     if "trusted-keys" in tabm:
         if not isinstance(first, dict) or first.get("trusted-keys") != tabm["trusted-keys"]:
@@ -619,7 +637,7 @@ def committed_keys(msg: dict, commitment: dict) -> list[str]:
     return tag_keys + nested + implicit + _COMMITTED_TAGS
 
 
-def _from_trusted(tabm: dict, names: list[Any], nested: list[str]) -> list[str]:
+def _from_trusted(tabm: dict[str, Any], names: list[Any], nested: list[str]) -> list[str]:
     raw = [
         n.decode("utf-8", errors="surrogateescape") if isinstance(n, bytes) else str(n)
         for n in names
@@ -673,7 +691,7 @@ def bundle_layout(data: bytes) -> str:
 # --- data items -----------------------------------------------------------------------------------
 
 
-def verify_item(item: bytes | dict) -> bool:
+def verify_item(item: bytes | dict[str, Any]) -> bool:
     """``ar_bundles:verify_item`` on a binary data item or a tx dict."""
     try:
         return _native.ans104_verify(item)

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from .. import _native
 from ..message import convert
 
 
-def to(msg: dict) -> dict:
+def to(msg: dict[str, Any]) -> dict[str, Any]:
     """Rich message -> flat map (``a/b/c`` keys, bytes values)."""
-    return convert(msg, "flat@1.0")
+    return cast("dict[str, Any]", convert(msg, "flat@1.0"))
 
 
-def from_(flat: dict) -> dict:
+def from_(flat: dict[str, Any]) -> dict[str, Any]:
     """Flat map -> rich message; colliding paths raise CodecError."""
-    return convert(flat, "structured@1.0", "flat@1.0")
+    return cast("dict[str, Any]", convert(flat, "structured@1.0", "flat@1.0"))
 
 
-def serialize(msg: dict) -> bytes:
+def serialize(msg: dict[str, Any]) -> bytes:
     """``dev_codec_flat:serialize``: ``key: value\\n`` lines in key order."""
     return _native.flat_serialize(msg)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -23,7 +23,7 @@ def _key(k: Any, where: str) -> str:
     except UnicodeEncodeError:
         msg = f"json@1.0 needs UTF-8 keys; a key in {where} is not valid UTF-8"
         raise CodecError(msg) from None
-    return k
+    return cast("str", k)
 
 
 def _tabm_to_json(t: Any, where: str = "message") -> Any:
@@ -41,7 +41,7 @@ def _tabm_to_json(t: Any, where: str = "message") -> Any:
     return t
 
 
-def encode(tabm: dict) -> bytes:
+def encode(tabm: dict[str, Any]) -> bytes:
     """TABM -> compact JSON, keys in `json:encode`'s order."""
     return orjson.dumps(_tabm_to_json(tabm))
 

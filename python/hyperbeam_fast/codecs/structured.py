@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from ..message import convert
 
 
-def to_tabm(msg: dict) -> dict:
+def to_tabm(msg: dict[str, Any]) -> dict[str, Any]:
     """Rich message -> TABM (every leaf a binary, types in ``ao-types``)."""
-    return convert(msg, "tabm")
+    return cast("dict[str, Any]", convert(msg, "tabm"))
 
 
-def from_tabm(tabm: dict) -> dict:
+def from_tabm(tabm: dict[str, Any]) -> dict[str, Any]:
     """TABM -> rich message."""
-    return convert(tabm, "structured@1.0", "tabm")
+    return cast("dict[str, Any]", convert(tabm, "structured@1.0", "tabm"))

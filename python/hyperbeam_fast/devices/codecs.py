@@ -15,7 +15,7 @@ answers a 400 naming the problem.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -29,14 +29,14 @@ from ..map_order import json_object
 _JSON_NOT_FOUND = "JSON payload not found in the base message.Searched for: "
 
 
-def _bad(device: str, what: str) -> tuple[str, dict]:
+def _bad(device: str, what: str) -> tuple[str, dict[str, Any]]:
     return "error", {"status": 400, "body": f"{device}: {what}"}
 
 
 def _commit_with(codec: str) -> Any:
     """``commit`` of a codec: message@1.0's (the operator rule included) with ``codec``."""
 
-    def commit(base: dict, request: Any = None, opts: Any = None) -> tuple[str, Any]:
+    def commit(base: dict[str, Any], request: Any = None, opts: Any = None) -> tuple[str, Any]:
         req = dict(request) if isinstance(request, dict) else {}
         req["commitment-device"] = codec
         return ao.MESSAGE_DEVICE.commit(base, req, opts)
@@ -44,11 +44,11 @@ def _commit_with(codec: str) -> Any:
     return commit
 
 
-def _verify(base: dict, request: Any = None) -> tuple[str, Any]:
+def _verify(base: dict[str, Any], request: Any = None) -> tuple[str, Any]:
     return ao.MESSAGE_DEVICE.verify(base, request)
 
 
-def _committed(base: dict) -> tuple[str, Any]:
+def _committed(base: dict[str, Any]) -> tuple[str, Any]:
     return ao.MESSAGE_DEVICE.committed(base)
 
 
@@ -77,11 +77,11 @@ def _json_value(v: Any, where: str) -> Any:
 
 def _json_key(k: Any, where: str) -> str:
     if isinstance(k, bytes):
-        return _json_value(k, f"a key in {where}")
+        return cast("str", _json_value(k, f"a key in {where}"))
     if isinstance(k, (int, Atom)) and not isinstance(k, bool):
         return str(k)
     if isinstance(k, str):
-        return _json_value(k, f"a key in {where}")
+        return cast("str", _json_value(k, f"a key in {where}"))
     raise CodecError(f"json@1.0: a {type(k).__name__} key in {where} is not a JSON key")
 
 
@@ -110,10 +110,12 @@ class JsonDevice(CodecDevice):
 
     @staticmethod
     def content_type(base: Any) -> tuple[str, Any]:
+        """``content-type``: ``application/json``."""
         return "ok", "application/json"
 
     @staticmethod
     def serialize(base: Any) -> tuple[str, Any]:
+        """``serialize``: ``base`` as json@1.0 bytes (a 400 for what JSON cannot hold)."""
         try:
             body = json_serialize(base)
         except CodecError as e:
@@ -122,6 +124,7 @@ class JsonDevice(CodecDevice):
 
     @staticmethod
     def deserialize(base: Any, request: Any = None, opts: Any = None) -> tuple[str, Any]:
+        """``deserialize``: the JSON at ``target`` (default ``body``) of ``base`` as a message."""
         target: Any = "body"
         if isinstance(request, dict):
             target = ao.get(request, "target", opts or {}, default="body")
@@ -145,6 +148,7 @@ class FlatDevice(CodecDevice):
 
     @staticmethod
     def serialize(base: Any) -> tuple[str, Any]:
+        """``serialize``: the message ``base`` as flat@1.0 ``key: value`` text."""
         if not isinstance(base, dict):
             return _bad("flat@1.0", "serialize needs a message, not a binary")
         try:
@@ -154,6 +158,7 @@ class FlatDevice(CodecDevice):
 
     @staticmethod
     def deserialize(base: Any) -> tuple[str, Any]:
+        """``deserialize``: flat@1.0 text (a binary base) as a message."""
         if not isinstance(base, (bytes, str)):  # dev_codec_flat:deserialize/1 takes a binary
             return _bad("flat@1.0", "deserialize needs a binary base message, not a map")
         try:
@@ -184,10 +189,12 @@ class Ans104Device(CodecDevice):
 
     @staticmethod
     def content_type(base: Any) -> tuple[str, Any]:
+        """``content-type``: ``application/ans104``."""
         return "ok", "application/ans104"
 
     @staticmethod
     def serialize(base: Any) -> tuple[str, Any]:
+        """``serialize``: the message ``base`` as an ANS-104 data item."""
         if not isinstance(base, dict):
             return _bad("ans104@1.0", "serialize needs a message, not a binary")
         try:
@@ -197,6 +204,7 @@ class Ans104Device(CodecDevice):
 
     @staticmethod
     def deserialize(base: Any) -> tuple[str, Any]:
+        """``deserialize``: an ANS-104 data item (``base`` or its ``body``) as a message."""
         data = base.get("body") if isinstance(base, dict) else base
         if isinstance(data, str):
             data = data.encode()

@@ -27,7 +27,7 @@ import re
 import threading
 import time
 import weakref
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -85,11 +85,11 @@ def parse_interval(value: Any) -> int:
 class _Task:
     __slots__ = ("creator", "failures", "id", "interval", "kind", "path", "request")
 
-    def __init__(self, rec: dict) -> None:
+    def __init__(self, rec: dict[str, Any]) -> None:
         self.id: str = rec["id"]
         self.kind: str = rec["kind"]
         self.path: str = rec["path"]
-        self.request: dict = dict(rec.get("request") or {})
+        self.request: dict[str, Any] = dict(rec.get("request") or {})
         self.interval: int = int(rec.get("interval") or 0)
         self.creator: str = rec["creator"]
         self.failures = 0
@@ -132,7 +132,7 @@ class _Scheduler:
 
     def known(self, task_id: str) -> bytes | None:
         """The stored record of ``task_id`` (``ENDED`` once it has ended), or None."""
-        return self.store.read(f"{GROUP}/{task_id}")
+        return cast("bytes | None", self.store.read(f"{GROUP}/{task_id}"))
 
     def stop(self, task_id: str) -> bool:
         with self.cond:
@@ -268,22 +268,27 @@ def halt(node: Any) -> None:
         s.halt()
 
 
-def _bad(text: str, status: int = 400) -> tuple[str, dict]:
+def _bad(text: str, status: int = 400) -> tuple[str, dict[str, Any]]:
     return "error", {"status": status, "body": f"cron@1.0: {text}"}
 
 
 class Cron:
+    """``cron@1.0``: run a path once, or every interval, in the background of the node."""
+
     name = "cron@1.0"
 
     info = {"exports": ["once", "every", "stop"]}
 
     def once(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``once``: run the request's ``cron-path`` once, now, in the background (operator)."""
         return self._create("once", req, opts or {})
 
     def every(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``every``: run ``cron-path`` at each ``interval`` until stopped (operator only)."""
         return self._create("every", req, opts or {})
 
     def stop(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``stop``: end the task ``task`` (operator only; 404 for an unknown task)."""
         opts = opts or {}
         if not authority.is_operator(opts):
             return authority.refused("Stopping a cron@1.0 task")
@@ -298,7 +303,7 @@ class Cron:
             "body": {"message": "Task stopped successfully", "task_id": _text(tid)},
         }
 
-    def _create(self, kind: str, req: Any, opts: dict) -> tuple[str, Any]:
+    def _create(self, kind: str, req: Any, opts: dict[str, Any]) -> tuple[str, Any]:
         req = req if isinstance(req, dict) else {}
         who = authority.operator_of(opts)
         if who is None:

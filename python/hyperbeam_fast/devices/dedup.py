@@ -7,7 +7,7 @@ from typing import Any
 from ..ao import hashable, to_int
 
 
-def _handle(key: str, base: dict, request: Any) -> tuple[str, Any]:
+def _handle(key: str, base: dict[str, Any], request: Any) -> tuple[str, Any]:
     from ..message import id as message_id
 
     if to_int(base.get("pass"), 1) != 1:
@@ -24,6 +24,8 @@ def _handle(key: str, base: dict, request: Any) -> tuple[str, Any]:
 
 
 class DedupDevice:
+    """``dedup@1.0``: a stack member that skips a request it has already seen."""
+
     name = "dedup@1.0"
     info = {"handler": _handle, "excludes": ["keys", "set"]}
 

@@ -45,9 +45,9 @@ def _norm(v: Any) -> Any:
     return v
 
 
-def _tags_map(m: dict) -> dict:
+def _tags_map(m: dict[str, Any]) -> dict[str, Any]:
     tags = m.get("Tags", m.get("tags"))
-    out: dict = {}
+    out: dict[str, Any] = {}
     if isinstance(tags, list):
         for t in tags:
             if isinstance(t, dict) and "name" in t and t.get("value") is not None:
@@ -55,12 +55,12 @@ def _tags_map(m: dict) -> dict:
     return out
 
 
-def outbox_message(m: dict, proc_id: str, module: Any) -> dict:
+def outbox_message(m: dict[str, Any], proc_id: str, module: Any) -> dict[str, Any]:
     """``preprocess_results``: the message's fields with lower-case keys (``Anchor``,
     ``Tags``, ``From-Process``, ``From-Image`` dropped), its tags (names in lower case)
     merged over them, then the
     node's ``from-process``/``from-image`` (module docstring)."""
-    out: dict = {}
+    out: dict[str, Any] = {}
     for k, v in m.items():
         lk = _text(k).lower()
         if lk in ("from-process", "from-image", "anchor", "tags") or v is None:
@@ -75,7 +75,7 @@ def outbox_message(m: dict, proc_id: str, module: Any) -> dict:
     return out
 
 
-def results(doc: Any, raw: bytes, proc_id: str, module: Any) -> dict:
+def results(doc: Any, raw: bytes, proc_id: str, module: Any) -> dict[str, Any]:
     """The ``results`` of a CU result ``doc`` (``json_to_message``) with ``json`` holding the
     reply ``raw``. Raises ``ValueError`` for a reply that is no result."""
     if not isinstance(doc, dict):
@@ -97,7 +97,7 @@ def results(doc: Any, raw: bytes, proc_id: str, module: Any) -> dict:
         if isinstance(m, dict):
             outbox[str(i)] = outbox_message(m, proc_id, module)
     patches = doc.get("patches")
-    res: dict = {
+    res: dict[str, Any] = {
         "outbox": outbox,
         "patches": [_tags_map(p) for p in patches if isinstance(p, dict)]
         if isinstance(patches, list)
@@ -116,21 +116,27 @@ def _data_text(v: Any) -> Any:
     return v
 
 
-def _definition(base: dict) -> dict:
+def _definition(base: dict[str, Any]) -> dict[str, Any]:
     p = base.get("process")
     return p if isinstance(p, dict) else base
 
 
 class DelegatedComputeDevice:
+    """``delegated-compute@1.0``: a process's execution computed by a legacy ao compute unit."""
+
     name = NAME
 
-    def init(self, base: dict) -> tuple[str, Any]:
+    def init(self, base: dict[str, Any]) -> tuple[str, Any]:
+        """``init`` (also ``normalize``, ``snapshot``): the state as it is."""
         return "ok", base
 
     normalize = init
     snapshot = init
 
-    def compute(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def compute(
+        self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
+        """``compute``: the results of the slot in ``request``, from the remote compute unit."""
         d = _definition(base)
         pid = msg_id(d, "all") if d is not base or d.get("type") else ""
         if not pid:

@@ -20,7 +20,7 @@ def _text(v: Any) -> str:
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
-def allow_list(opts: dict) -> set[str]:
+def allow_list(opts: dict[str, Any]) -> set[str]:
     """``faff_allow_list``: a list, a numbered map or comma-separated text of addresses."""
     v = opts.get("faff_allow_list") or []
     if isinstance(v, dict):
@@ -30,7 +30,7 @@ def allow_list(opts: dict) -> set[str]:
     return {_text(x).strip() for x in v if _text(x).strip()}
 
 
-def admissible(opts: dict) -> bool:
+def admissible(opts: dict[str, Any]) -> bool:
     """Whether the request being resolved may be served (see the module docstring)."""
     c = authority.caller(opts)
     if not c.signing_path():
@@ -40,13 +40,18 @@ def admissible(opts: dict) -> bool:
 
 
 class Faff:
+    """``faff@1.0``: a p4@1.0 pricing and ledger device that admits only its allow-list, for
+    free."""
+
     name = "faff@1.0"
     p4_direct = True  # p4@1.0 calls the methods below directly
 
     def estimate(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``estimate``: 0 for an admissible caller, else infinity (refused)."""
         return "ok", 0 if admissible(opts or {}) else INFINITY
 
     def debit(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``debit``: nothing to charge (every admitted price is 0)."""
         return "ok", True
 
     def balance(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:

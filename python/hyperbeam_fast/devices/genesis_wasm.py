@@ -98,12 +98,12 @@ _ASSIGNMENT_FIELDS = frozenset(
 )
 
 
-def _definition(base: dict) -> dict:
+def _definition(base: dict[str, Any]) -> dict[str, Any]:
     p = base.get("process")
     return p if isinstance(p, dict) else base
 
 
-def module_of(process: dict, opts: dict) -> tuple[str, dict, bytes]:
+def module_of(process: dict[str, Any], opts: dict[str, Any]) -> tuple[str, dict[str, Any], bytes]:
     """``(ID, message, WASM bytes)`` of the process's ``Module``; :class:`InvalidModule` when
     it is missing (400), not stored here (404) or not WASM (422)."""
     raw = process.get("module")
@@ -118,7 +118,7 @@ def module_of(process: dict, opts: dict) -> tuple[str, dict, bytes]:
         msg = None
     if msg is None:
         raise InvalidModule(f"Module {mid} is not stored on this node: upload it first", 404)
-    data = msg
+    data: Any = msg
     if isinstance(msg, dict):
         data = msg.get("data")
         if data is None:
@@ -203,7 +203,7 @@ def limited_opts(memory: int, compute: int | None, opts: dict) -> dict:
     return out
 
 
-def cu_message(assignment: dict) -> dict:
+def cu_message(assignment: dict[str, Any]) -> dict[str, Any]:
     """The message the legacy CU hands AOS for ``assignment`` (module docstring): its aos-2
     node mapped as the CU maps it. (Only the assignment's fields are read, not its json
     struct: its ID and signer are not part of the message.)"""
@@ -250,7 +250,7 @@ def _int(v: Any) -> int:
         return 0
 
 
-def env_json(process: dict, module_id: str, module: dict) -> bytes:
+def env_json(process: dict[str, Any], module_id: str, module: dict[str, Any]) -> bytes:
     """``{Process: {Id, Owner, Tags}, Module: {Id, Owner, Tags}}`` (the CU's ``AoGlobal``)."""
     p = scheduler_formats.json_struct(process)
     m = scheduler_formats.json_struct(module)
@@ -262,7 +262,7 @@ def env_json(process: dict, module_id: str, module: dict) -> bytes:
     )
 
 
-def cu_result(resp: dict, gas: int | None) -> dict:
+def cu_result(resp: dict[str, Any], gas: int | None) -> dict[str, Any]:
     """The CU's result for AOS's ``response`` (ao-loader plus the CU's ``mergeOutput``)."""
     out: dict[str, Any] = {
         "Output": resp.get("Output", ""),
@@ -277,7 +277,7 @@ def cu_result(resp: dict, gas: int | None) -> dict:
     return out
 
 
-def error_results(why: str, process: dict) -> dict:
+def error_results(why: str, process: dict[str, Any]) -> dict[str, Any]:
     """``results`` for a slot that failed with ``why`` (an ``Error`` or a trap)."""
     if why.startswith("out of fuel"):  # past Compute-Limit (or wasm_fuel): ao-loader's words
         why = f"out of gas! {why}"
@@ -287,7 +287,7 @@ def error_results(why: str, process: dict) -> dict:
     return {**res, "error": why}
 
 
-def _safe(patch: dict) -> dict:
+def _safe(patch: dict[str, Any]) -> dict[str, Any]:
     """A module's PATCH message without the keys of the process machinery (:data:`_RESERVED`,
     ``priv*``): a module may add state, not rewrite its definition, instance or chain."""
     return {
@@ -297,11 +297,11 @@ def _safe(patch: dict) -> dict:
     }
 
 
-def _with_image(state: dict, wasm: bytes) -> dict:
+def _with_image(state: dict[str, Any], wasm: bytes) -> dict[str, Any]:
     return {**state, "input-prefix": _IMAGE, "output-prefix": PREFIX, _IMAGE: {"image": wasm}}
 
 
-def _without_image(out: dict, like: dict) -> dict:
+def _without_image(out: dict[str, Any], like: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in out.items() if k != _IMAGE}
     for k in ("input-prefix", "output-prefix"):
         if k in like:
@@ -311,7 +311,7 @@ def _without_image(out: dict, like: dict) -> dict:
     return out
 
 
-def _priv(state: dict, **items: Any) -> dict:
+def _priv(state: dict[str, Any], **items: Any) -> dict[str, Any]:
     priv = state.get("priv")
     priv = dict(priv) if isinstance(priv, dict) else {}
     priv.update(items)
@@ -319,11 +319,13 @@ def _priv(state: dict, **items: Any) -> dict:
 
 
 class GenesisWasmDevice:
+    """``genesis-wasm@1.0``: a legacy AO process's execution run in this node's wasm-64@1.0."""
+
     name = NAME
     info = {"excludes": ["set", "keys"]}
 
     @staticmethod
-    def check_definition(definition: dict, opts: dict) -> dict | None:
+    def check_definition(definition: dict[str, Any], opts: dict[str, Any]) -> dict[str, Any] | None:
         """Why ``definition`` cannot run here (its ``Module``), or None (scheduler@1.0)."""
         try:
             _, module, _ = module_of(definition, opts)
@@ -333,14 +335,19 @@ class GenesisWasmDevice:
         return None
 
     @staticmethod
-    def failed_results(state: dict, why: str) -> dict:
+    def failed_results(state: dict[str, Any], why: str) -> dict[str, Any]:
         """The ``results`` of a failed slot (process@1.0's rollback)."""
         return error_results(why, _definition(state))
 
-    def init(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def init(
+        self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
+        """``init``: instantiate the process's module."""
         return self._instantiate(base, None, opts)
 
-    def _instantiate(self, base: dict, snapshot: Any, opts: dict) -> tuple[str, Any]:
+    def _instantiate(
+        self, base: dict[str, Any], snapshot: Any, opts: dict[str, Any]
+    ) -> tuple[str, Any]:
         d = _definition(base)
         try:
             mid, module, wasm = module_of(d, opts)
@@ -349,7 +356,7 @@ class GenesisWasmDevice:
         except InvalidModule as e:
             return "error", {"status": e.status, "body": str(e)}
         try:  # compiled (and cached) here, so that a module that does not compile is a 422
-            load_module(wasm)
+            load_module(wasm, metered=wasm64.fuel_limit(opts) is not None)
         except WasmCompileError as e:
             return "error", {"status": 422, "body": f"Module {mid} does not compile: {e}"}
         except WasmError as e:  # e.g. the exnref translator is missing: the node's problem
@@ -367,7 +374,10 @@ class GenesisWasmDevice:
         out = _without_image(out, base)
         return "ok", _priv(out, **{_PRIV_MODULE: (mid, module)})
 
-    def normalize(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def normalize(
+        self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
+        """``normalize``: a live instance, restored from ``snapshot`` when there is none."""
         ctx = wasm64.context(base, PREFIX)
         if ctx is not None and ctx.instance is not None:
             return "ok", base
@@ -379,13 +389,19 @@ class GenesisWasmDevice:
             out = {k: v for k, v in out.items() if k != "snapshot"}
         return status, out
 
-    def snapshot(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def snapshot(
+        self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
+        """``snapshot``: the instance's memory, to restore from later."""
         ctx = wasm64.context(base, PREFIX)
         if ctx is None or ctx.instance is None:
             return "error", {"status": 500, "body": "genesis-wasm@1.0: no live instance"}
         return "ok", {PREFIX: {"body": ctx.instance.snapshot()}}
 
-    def compute(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def compute(
+        self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
+        """``compute``: run the slot's message through the module's ``handle``."""
         st = {k: v for k, v in base.items() if k != "results"}
         ctx = wasm64.context(st, PREFIX)
         if ctx is None or ctx.instance is None:
@@ -395,7 +411,7 @@ class GenesisWasmDevice:
             ctx = wasm64.context(st, PREFIX)
         assert ctx is not None and ctx.instance is not None
         d = _definition(st)
-        priv = st.get("priv") if isinstance(st.get("priv"), dict) else {}
+        priv = st["priv"] if isinstance(st.get("priv"), dict) else {}
         cached = priv.get(_PRIV_ENV)
         if cached is not None and cached[0] is d:
             ej = cached[1]
@@ -426,7 +442,7 @@ class GenesisWasmDevice:
         if not isinstance(doc, dict) or doc.get("ok") is not True:
             resp = {"Error": doc.get("response") if isinstance(doc, dict) else doc}
         else:
-            resp = doc.get("response") if isinstance(doc.get("response"), dict) else {}
+            resp = doc["response"] if isinstance(doc.get("response"), dict) else {}
         cu = cu_result(resp, ctx.instance.fuel_consumed())
         if "Error" in cu:  # the CU keeps the memory from before an erroring message
             ctx.broken = scheduler_formats.text(cu["Error"]) or "Error"

@@ -7,7 +7,7 @@ from typing import Any
 from .. import ao
 
 
-def _handlers(opts: dict, name: str) -> list:
+def _handlers(opts: dict[str, Any], name: str) -> list[Any]:
     on = opts.get("on")
     if not isinstance(on, dict):
         return []
@@ -21,7 +21,9 @@ def _handlers(opts: dict, name: str) -> list:
     return list(hs) if isinstance(hs, list) else [hs]
 
 
-def _direct(handler: dict, req: dict, opts: dict) -> tuple[str, Any] | None:
+def _direct(
+    handler: dict[str, Any], req: dict[str, Any], opts: dict[str, Any]
+) -> tuple[str, Any] | None:
     """A named device that declares ``hook_direct`` (p4@1.0) has its hook key called without
     the resolver (the same function, no hashpath: hooks run with ``hashpath: ignore``)."""
     dev, key = handler.get("device"), req.get("path")
@@ -35,7 +37,7 @@ def _direct(handler: dict, req: dict, opts: dict) -> tuple[str, Any] | None:
     return ao.norm_result(fn(handler, req, opts)) if callable(fn) else None
 
 
-def on(name: str, request: dict, opts: dict) -> tuple[str, Any]:
+def on(name: str, request: dict[str, Any], opts: dict[str, Any]) -> tuple[str, Any]:
     """Run hook ``name`` (runtime §6): each handler gets the previous handler's result."""
     handlers = _handlers(opts, name)
     if not handlers:
@@ -74,7 +76,7 @@ def on(name: str, request: dict, opts: dict) -> tuple[str, Any]:
 
 
 def run_step_hook(
-    base: dict, request: dict, status: str, body: Any, opts: dict
+    base: dict[str, Any], request: dict[str, Any], status: str, body: Any, opts: dict[str, Any]
 ) -> tuple[str, Any] | None:
     """Stage 7 of the pipeline: ``{status, body}`` replaced by the hook's result."""
     st, res = on("step", {"base": base, "request": request, "status": status, "body": body}, opts)

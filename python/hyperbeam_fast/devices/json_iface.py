@@ -71,10 +71,11 @@ def _id(v: Any) -> str:
 
 
 def header_case(key: str) -> str:
+    """``key`` as an AOS tag name: each ``-``-separated word capitalised (``Block-Height``)."""
     return "-".join(w[:1].upper() + w[1:] for w in key.split("-"))
 
 
-def _first_signer(msg: dict) -> tuple[str, str]:
+def _first_signer(msg: dict[str, Any]) -> tuple[str, str]:
     comms = msg.get("commitments")
     if not isinstance(comms, dict) or not comms:
         from ..node.authority import owner_of
@@ -93,7 +94,7 @@ def _first_signer(msg: dict) -> tuple[str, str]:
     return addr, ""
 
 
-def json_struct(msg: dict, extra: dict | None = None) -> dict:
+def json_struct(msg: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """AOS's JSON form of a message (runtime §14.7 ``json_struct``)."""
     owner, sig = _first_signer(msg)
     tags = [
@@ -118,7 +119,7 @@ def json_struct(msg: dict, extra: dict | None = None) -> dict:
     return out
 
 
-def _message_out(m: dict, proc_id: str, image: Any) -> dict:
+def _message_out(m: dict[str, Any], proc_id: str, image: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in m.items():
         lk = k.lower()
@@ -145,10 +146,10 @@ def _norm(v: Any) -> Any:
     return v if v is not None else ""
 
 
-def message_json(process: dict, assignment: dict) -> bytes:
+def message_json(process: dict[str, Any], assignment: dict[str, Any]) -> bytes:
     """The first ``handle`` argument for an assignment (runtime §14.7 prep_call): the scheduled
     message (``assignment.body``) as AOS JSON plus ``Module`` and ``Block-Height``."""
-    message = assignment.get("body") if isinstance(assignment.get("body"), dict) else assignment
+    message = assignment["body"] if isinstance(assignment.get("body"), dict) else assignment
     extra = {
         "Module": _s(process.get("image", "")),
         "Block-Height": _s(assignment.get("block-height", 0)),
@@ -156,18 +157,25 @@ def message_json(process: dict, assignment: dict) -> bytes:
     return orjson.dumps(json_struct(message, extra), default=_json_default)
 
 
-def env_json(process: dict) -> bytes:
+def env_json(process: dict[str, Any]) -> bytes:
     """The second ``handle`` argument: ``{"Process": json_struct(process)}``."""
     return orjson.dumps({"Process": json_struct(process)}, default=_json_default)
 
 
 class JsonIfaceDevice:
+    """``json-iface@1.0``: AOS's JSON interface between a process's messages and its WASM
+    ``handle``."""
+
     name = NAME
 
-    def init(self, base: dict) -> tuple[str, Any]:
+    def init(self, base: dict[str, Any]) -> tuple[str, Any]:
+        """``init``: the state with ``function: handle``."""
         return "ok", {**base, "function": "handle"}
 
-    def compute(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def compute(
+        self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
+        """``compute``: pass 1 prepares the call's JSON arguments, pass 2 reads its results."""
         p = base.get("pass", 1)
         if p in (1, "1", None):
             return self._prep_call(base, request)
@@ -175,10 +183,10 @@ class JsonIfaceDevice:
             return self._results(base)
         return "ok", base
 
-    def _prep_call(self, base: dict, request: dict) -> tuple[str, Any]:
-        process = base.get("process") if isinstance(base.get("process"), dict) else {}
+    def _prep_call(self, base: dict[str, Any], request: dict[str, Any]) -> tuple[str, Any]:
+        process = base["process"] if isinstance(base.get("process"), dict) else {}
         mj = message_json(process, request)
-        priv = base.get("priv") if isinstance(base.get("priv"), dict) else {}
+        priv = base["priv"] if isinstance(base.get("priv"), dict) else {}
         cached = priv.get("json-iface/env")
         if cached is not None and cached[0] is process:
             ej = cached[1]
@@ -195,14 +203,14 @@ class JsonIfaceDevice:
         return "ok", {**base, "function": "handle", "parameters": params}
 
     @staticmethod
-    def _error(base: dict, reason: str) -> dict:
+    def _error(base: dict[str, Any], reason: str) -> dict[str, Any]:
         res = dict(base.get("results") or {})
         res.update(
             {"status": "error", "body": "WASM execution error.", "error": reason, "outbox": {}}
         )
         return {**base, "results": res}
 
-    def _results(self, base: dict) -> tuple[str, Any]:
+    def _results(self, base: dict[str, Any]) -> tuple[str, Any]:
         p = prefixes(base)[1]
         typ = walk(base, join("results", p, "type"))
         if typ == "error":
@@ -218,7 +226,7 @@ class JsonIfaceDevice:
             res.update({"outbox": {}, "body": "JSON error parsing result output."})
             return "error", {**base, "results": res}
         resp = doc.get("response", doc) if isinstance(doc, dict) else {}
-        process = base.get("process") if isinstance(base.get("process"), dict) else {}
+        process = base["process"] if isinstance(base.get("process"), dict) else {}
         proc_id = msg_id(process, "all") if process else ""
         image = process.get("image")
         results = dict(base.get("results") or {})

@@ -37,11 +37,11 @@ def valid_name(key: Any) -> str | None:
     return k if _NAME.fullmatch(k) and k not in (".", "..") else None
 
 
-def _store(opts: dict) -> Any:
+def _store(opts: dict[str, Any]) -> Any:
     return opts.get("priv_store")
 
 
-def direct_register(key: str, value: Any, opts: dict) -> None:
+def direct_register(key: str, value: Any, opts: dict[str, Any]) -> None:
     """Write ``value`` to the cache and link ``local-name@1.0/<key>`` to it."""
     store = _store(opts)
     if store is None:
@@ -50,7 +50,7 @@ def direct_register(key: str, value: Any, opts: dict) -> None:
     cache.link(target, f"{GROUP}/{key}", store)
 
 
-def find(key: str, opts: dict) -> Any:
+def find(key: str, opts: dict[str, Any]) -> Any:
     """The value registered as ``key`` (the store, then ``local_names``), or None."""
     store = _store(opts)
     if store is not None:
@@ -64,18 +64,21 @@ def find(key: str, opts: dict) -> Any:
     return None
 
 
-def _not_found(key: str) -> tuple[str, dict]:
+def _not_found(key: str) -> tuple[str, dict[str, Any]]:
     return "error", {"status": 404, "body": f"local-name@1.0: no name {key!r} is registered."}
 
 
 class LocalName:
+    """``local-name@1.0``: names the node operator registers, looked up by anyone."""
+
     name = "local-name@1.0"
-    info = {"excludes": ["keys", "set", "direct_register", "find"]}
+    info: dict[str, Any] = {"excludes": ["keys", "set", "direct_register", "find"]}
 
     def __init__(self) -> None:
         self.info = {**self.info, "default": self._default}
 
     def lookup(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``lookup``: the value registered under the request's ``key`` (404 if none)."""
         opts = opts or {}
         raw = req.get("key") if isinstance(req, dict) else None
         key = valid_name(raw)
@@ -85,6 +88,7 @@ class LocalName:
         return ("ok", got) if got is not None else _not_found(key)
 
     def register(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``register``: bind ``key`` to ``value`` (signed by the operator)."""
         opts = opts or {}
         req = req if isinstance(req, dict) else {}
         who = authority.operator_of(opts, path_signed=False)

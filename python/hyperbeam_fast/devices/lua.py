@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from typing import Any
+from typing import Any, cast
 
 from .. import ao, cache
 from ..exceptions import HyperbeamError, NotFound
@@ -83,11 +83,12 @@ def _text(v: Any) -> str:
     return str(v)
 
 
-def _err(status: int, body: str, **extra: Any) -> tuple[str, dict]:
+def _err(status: int, body: Any, **extra: Any) -> tuple[str, dict[str, Any]]:
     return "error", {"status": status, "body": body, **extra}
 
 
 def state_of(base: Any) -> LuaVM | None:
+    """The live Lua state in ``base``'s private keys, if any."""
     priv = base.get("priv") if isinstance(base, dict) else None
     st = priv.get("state") if isinstance(priv, dict) else None
     return st if isinstance(st, LuaVM) else None
@@ -99,7 +100,7 @@ def broken(state: Any) -> str | None:
     return vm.broken if vm is not None else None
 
 
-def _with_state(base: dict, vm: LuaVM | None) -> dict:
+def _with_state(base: dict[str, Any], vm: LuaVM | None) -> dict[str, Any]:
     priv = base.get("priv")
     priv = dict(priv) if isinstance(priv, dict) else {}
     if vm is None:
@@ -109,11 +110,11 @@ def _with_state(base: dict, vm: LuaVM | None) -> dict:
     return {**base, "priv": priv}
 
 
-def _public(base: dict) -> dict:
+def _public(base: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in base.items() if not ao.is_private(k)}
 
 
-def _get(base: dict, key: str, opts: dict) -> Any:
+def _get(base: dict[str, Any], key: str, opts: dict[str, Any]) -> Any:
     v = base.get(key)
     if v is None:
         for k, x in base.items():
@@ -125,7 +126,7 @@ def _get(base: dict, key: str, opts: dict) -> Any:
 # ---- modules (dev_lua find_modules / load_modules) ----------------------------------------
 
 
-def _module_list(mod: Any) -> list:
+def _module_list(mod: Any) -> list[Any]:
     if isinstance(mod, (str, bytes)):
         return [mod]
     if isinstance(mod, dict):
@@ -140,7 +141,7 @@ def _module_list(mod: Any) -> list:
     return [mod]
 
 
-def load_modules(base: dict, opts: dict) -> list[tuple[str, bytes]]:
+def load_modules(base: dict[str, Any], opts: dict[str, Any]) -> list[tuple[str, bytes]]:
     """``[(name, code)]`` of ``base.module``; raises :class:`LuaError` with a status."""
     mod = _get(base, "module", opts)
     if mod is None:
@@ -188,16 +189,17 @@ class _ModuleError(HyperbeamError):
         self.body = body
 
 
-def _limits(opts: dict) -> tuple[int, int]:
+def _limits(opts: dict[str, Any]) -> tuple[int, int]:
     mem = opts.get("lua_memory", DEFAULT_MEMORY)
     ins = opts.get("lua_instructions", DEFAULT_INSTRUCTIONS)
     return int(_text(mem)), int(_text(ins))
 
 
-def new_vm(opts: dict) -> LuaVM:
+def new_vm(opts: dict[str, Any]) -> LuaVM:
+    """A fresh Lua state with the memory and instruction limits of ``opts``, its helpers loaded."""
     mem, ins = _limits(opts)
     vm = LuaVM(memory=mem, instructions=ins)
-    vm.helpers = vm.rt.execute(_HELPERS)  # type: ignore[attr-defined]
+    vm.helpers = vm.rt.execute(_HELPERS)
     return vm
 
 
@@ -220,7 +222,7 @@ def _sandbox(vm: LuaVM, spec: Any) -> None:
             vm.helpers[b"set_path"](to_lua(vm, parts), to_lua(vm, val))
 
 
-def initialize(base: dict, opts: dict) -> tuple[str, Any]:
+def initialize(base: dict[str, Any], opts: dict[str, Any]) -> tuple[str, Any]:
     """dev_lua ``initialize``: a fresh state with the modules, the sandbox and the library."""
     try:
         mods = load_modules(base, opts)
@@ -238,7 +240,8 @@ def initialize(base: dict, opts: dict) -> tuple[str, Any]:
     return "ok", _with_state(base, vm)
 
 
-def ensure_initialized(base: dict, opts: dict) -> tuple[str, Any]:
+def ensure_initialized(base: dict[str, Any], opts: dict[str, Any]) -> tuple[str, Any]:
+    """``base`` with a working Lua state: kept when live, else (re)initialised."""
     vm = state_of(base)
     if vm is not None and vm.broken is None:
         return "ok", base
@@ -248,7 +251,7 @@ def ensure_initialized(base: dict, opts: dict) -> tuple[str, Any]:
 # ---- the ao library (dev_lua_lib) ----------------------------------------------------------
 
 
-def _exec_opts(base: dict, opts: dict) -> dict:
+def _exec_opts(base: dict[str, Any], opts: dict[str, Any]) -> dict[str, Any]:
     spec = _get(base, "device-sandbox", opts)
     o = dict(opts)
     if spec is None or spec is False:
@@ -273,14 +276,14 @@ def _as(m: Any) -> Any:
     return m
 
 
-def _install_library(vm: LuaVM, base: dict, opts: dict) -> None:
+def _install_library(vm: LuaVM, base: dict[str, Any], opts: dict[str, Any]) -> None:
     eopts = _exec_opts(base, opts)
 
-    def resolve(a: list) -> tuple[bool, Any]:
+    def resolve(a: list[Any]) -> tuple[bool, Any]:
         if len(a) == 1 and isinstance(a[0], dict):
             msgs = parse_path(a[0], eopts)
         elif len(a) == 2 and isinstance(a[1], str):
-            msgs = [a[0], *ao.path_parts(a[1])]
+            msgs = [a[0], *cast(list[Any], ao.path_parts(a[1]))]
         elif len(a) == 1 and isinstance(a[0], list):
             msgs = a[0]
         else:
@@ -288,20 +291,20 @@ def _install_library(vm: LuaVM, base: dict, opts: dict) -> None:
         status, res = ao.resolve_many([_as(m) for m in msgs], eopts)
         return True, [status, _plain(res)]
 
-    def get(a: list) -> tuple[bool, Any]:
+    def get(a: list[Any]) -> tuple[bool, Any]:
         if len(a) < 2:
             return False, "ao.get takes (key, base)"
         v = ao.get(_as(a[1]), _as(a[0]), eopts)
         return True, ["not_found" if v is None else _plain(v)]
 
-    def set_(a: list) -> tuple[bool, Any]:
+    def set_(a: list[Any]) -> tuple[bool, Any]:
         if len(a) == 3:
             return True, [_plain(ao.set(a[0], a[1], a[2], opts=eopts))]
         if len(a) == 2:
             return True, [_plain(ao.set(a[0], a[1], opts=eopts))]
         return False, "ao.set takes (base, key, value) or (base, values)"
 
-    def event(a: list) -> tuple[bool, Any]:
+    def event(a: list[Any]) -> tuple[bool, Any]:
         return True, ["ok"]
 
     lib = vm.table()
@@ -328,7 +331,7 @@ def _plain(v: Any) -> Any:
 # ---- the device ----------------------------------------------------------------------------
 
 
-def _first(req: dict, base: dict, key: str) -> Any:
+def _first(req: dict[str, Any], base: dict[str, Any], key: str) -> Any:
     body = req.get("body")
     if isinstance(body, dict) and body.get(key) is not None:
         return body[key]
@@ -337,7 +340,7 @@ def _first(req: dict, base: dict, key: str) -> Any:
     return base.get(key)
 
 
-def _params(p: Any) -> list:
+def _params(p: Any) -> list[Any]:
     if isinstance(p, list):
         return p
     if isinstance(p, dict):
@@ -349,16 +352,31 @@ def _params(p: Any) -> list:
 
 
 class LuaDevice:
-    name = NAME
+    """``lua@5.3a``: processes and functions written in Lua (docs/lua.md)."""
 
-    def info(self, msg: Any = None) -> dict:
+    name = NAME
+    #: process@1.0 writes the states with a checkpoint (and the newest), not every slot's:
+    #: the live state is in memory, a crash recomputes whole slots from the newest checkpoint.
+    state_writes = "checkpoint"
+    #: Slots between checkpoints when ``process_snapshot_interval`` is not set: a checkpoint of
+    #: hyper-aos costs ~30 calls; a restart replays at most this many (read back from the store).
+    snapshot_interval = 200
+
+    def info(self, msg: Any = None) -> dict[str, Any]:
+        """Every key but the device's own calls the Lua function of that name."""
         keys = list(msg.keys()) if isinstance(msg, dict) else []
         return {"default": self.call, "excludes": _EXCLUDES + keys}
 
-    def init(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def init(
+        self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
+        """``init``: load the message's Lua modules into a new state."""
         return ensure_initialized(base, opts)
 
-    def normalize(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def normalize(
+        self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
+        """``normalize``: a live state, restored from this node's sealed ``snapshot`` if needed."""
         vm = state_of(base)
         if vm is not None and vm.broken is None:
             return "ok", base
@@ -379,7 +397,10 @@ class LuaDevice:
             return _err(500, f"Lua snapshot restore failed: {e}")
         return "ok", out
 
-    def snapshot(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def snapshot(
+        self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
+        """``snapshot``: the state as a checkpoint, sealed by this node."""
         vm = state_of(base)
         if vm is None or vm.broken is not None:
             return _err(500, "Cannot snapshot Lua state: state not initialized.")
@@ -388,14 +409,21 @@ class LuaDevice:
         except (LuaError, checkpoint.CheckpointError) as e:
             return _err(500, f"Cannot snapshot Lua state: {e}")
 
-    def functions(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def functions(
+        self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
+        """``functions``: the names of the state's global functions."""
         vm = state_of(base)
         if vm is None:
             return "error", "not_found"
         (out,) = vm.run(vm.helpers[b"functions"])
         return "ok", from_lua(vm, out)
 
-    def call(self, key: str, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def call(
+        self, key: str, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
+        """Call the Lua function ``function`` (default: ``key``) with the message, the request
+        and the options."""
         status, base = ensure_initialized(base, opts)
         if status != "ok":
             return status, base
@@ -424,7 +452,7 @@ class LuaDevice:
             vm.broken = "lua@5.3a: function returned no status"
             return _err(500, f"Lua function {_text(fn)} returned {len(out)} values, not 1 or 2")
         if isinstance(res, dict):
-            priv = base.get("priv") if isinstance(base.get("priv"), dict) else {}
+            priv = base["priv"] if isinstance(base.get("priv"), dict) else {}
             return st, {**res, "priv": {**priv, "state": vm}}
         vm.broken = "lua@5.3a: state not returned"  # Luerl drops the call's state: so do we
         return st, res
@@ -434,7 +462,7 @@ _LOCAL_SECRET = os.urandom(32)
 _mac_keys: dict[str, bytes] = {}
 
 
-def _mac_key(opts: dict) -> bytes:
+def _mac_key(opts: dict[str, Any]) -> bytes:
     """The key of the checkpoints' MAC: derived from the node's wallet (so checkpoints survive a
     restart of the same node), else a secret of this Python process."""
     w = opts.get("priv_wallet")
@@ -450,19 +478,19 @@ def _mac_key(opts: dict) -> bytes:
     return key
 
 
-def _seal(body: bytes, opts: dict) -> bytes:
+def _seal(body: bytes, opts: dict[str, Any]) -> bytes:
     """A checkpoint holds bytecode: only what this node wrote is ever loaded back (a peer or a
     shared store cannot hand it crafted bytecode)."""
     return hmac.new(_mac_key(opts), body, hashlib.sha256).digest() + body
 
 
-def _unseal(sealed: bytes, opts: dict) -> bytes | None:
+def _unseal(sealed: bytes, opts: dict[str, Any]) -> bytes | None:
     mac, body = sealed[:32], sealed[32:]
     good = hmac.new(_mac_key(opts), body, hashlib.sha256).digest()
     return body if len(sealed) > 32 and hmac.compare_digest(mac, good) else None
 
 
-def _snapshot_body(base: dict) -> bytes | None:
+def _snapshot_body(base: dict[str, Any]) -> bytes | None:
     snap = base.get("snapshot")
     if not isinstance(snap, dict):
         return None

@@ -60,6 +60,8 @@ def _text(v: Any) -> str:
 
 
 class Meta:
+    """``meta@1.0``: the node's configuration message and its update."""
+
     name = "meta@1.0"
 
     def info(self, base: Any = None, req: Any = None, opts: Any = None) -> Any:
@@ -76,7 +78,9 @@ class Meta:
             return "error", "No node to update."
         return node.update_info(req if isinstance(req, dict) else {}, opts)
 
-    def build(self) -> dict:
+    def build(self) -> dict[str, Any]:
+        """The node message (``info``'s body): node, version, operator address and public
+        settings."""
         from ..version import __version__
 
         return {
@@ -89,7 +93,7 @@ class Meta:
         }
 
 
-def update_keys(req: dict, signed: frozenset[str] | None = None) -> dict:
+def update_keys(req: dict[str, Any], signed: frozenset[str] | None = None) -> dict[str, Any]:
     """The options an update request carries: its keys minus the request's own (and, when
     ``signed`` is given, only those the operator's signature covers)."""
     from ..node.config import DEFAULTS, mimic, norm_key
@@ -118,7 +122,7 @@ def _handler(key: str, base: Any = None, req: Any = None, opts: Any = None) -> A
     return "error", {"status": 404, "body": f"meta@1.0 has no key {key!r}."}
 
 
-class _Named(dict):
+class _Named(dict[str, Any]):
     name = "meta@1.0"
 
 

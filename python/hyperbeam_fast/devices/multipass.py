@@ -8,11 +8,13 @@ from ..ao import to_int as _int
 
 
 class MultipassDevice:
+    """``multipass@1.0``: ``pass`` until ``pass >= passes`` (a stack member)."""
+
     name = "multipass@1.0"
-    info = {"excludes": ["keys", "set"]}
+    info: dict[str, Any] = {"excludes": ["keys", "set"]}
 
     @staticmethod
-    def _handle(key: str, base: dict) -> tuple[str, Any]:
+    def _handle(key: str, base: dict[str, Any]) -> tuple[str, Any]:
         passes = _int(base.get("passes"), 1)
         current = _int(base.get("pass"), 1)
         return ("pass" if current < passes else "ok"), base

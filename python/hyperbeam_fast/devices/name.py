@@ -18,14 +18,15 @@ def _text(v: Any) -> str:
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
-def resolvers(opts: dict) -> list[dict]:
+def resolvers(opts: dict[str, Any]) -> list[dict[str, Any]]:
+    """The name resolvers of ``opts['name_resolvers']`` (a list or a numbered map), in order."""
     rs = opts.get("name_resolvers") or []
     if isinstance(rs, dict):
         rs = [rs[k] for k in sorted(rs, key=lambda x: int(x) if str(x).isdigit() else 0)]
     return [r for r in rs if isinstance(r, dict)] if isinstance(rs, list) else []
 
 
-def resolve_name(key: str, opts: dict) -> Any:
+def resolve_name(key: str, opts: dict[str, Any]) -> Any:
     """The first resolver's answer for ``key``, or None."""
     for r in resolvers(opts):
         try:
@@ -58,7 +59,7 @@ def _lookup(key: Any, base: Any = None, req: Any = None, opts: Any = None) -> tu
         }
 
 
-class _Named(dict):
+class _Named(dict[str, Any]):
     name = "name@1.0"
 
 

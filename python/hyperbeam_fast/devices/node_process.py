@@ -27,21 +27,21 @@ def _text(v: Any) -> str:
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
-def _not_found(name: str) -> tuple[str, dict]:
+def _not_found(name: str) -> tuple[str, dict[str, Any]]:
     return "error", {"status": 404, "body": f"node-process@1.0: no node process {name!r}."}
 
 
-def _registered(name: str, opts: dict) -> Any:
+def _registered(name: str, opts: dict[str, Any]) -> Any:
     got = find(name, opts)
     if isinstance(got, (str, bytes)):
         try:
-            return cache.read(_text(got), opts.get("priv_store"))
+            return cache.read(_text(got), opts.get("priv_store"))  # type: ignore[arg-type]
         except (NotFound, InvalidStorePath):
             return None
     return None
 
 
-def spawn(name: str, opts: dict) -> tuple[str, Any]:
+def spawn(name: str, opts: dict[str, Any]) -> tuple[str, Any]:
     """Sign, schedule and register the ``node_processes`` definition of ``name``."""
     defs = opts.get("node_processes")
     base = defs.get(name) if isinstance(defs, dict) else None
@@ -83,7 +83,7 @@ def _lookup(key: Any, base: Any = None, req: Any = None, opts: Any = None) -> tu
         return ("ok", got) if got is not None else spawn(name, opts)
 
 
-class _Named(dict):
+class _Named(dict[str, Any]):
     name = "node-process@1.0"
 
 

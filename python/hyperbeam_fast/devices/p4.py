@@ -73,7 +73,7 @@ def _template(t: str) -> re.Pattern[str] | None:
     return _free_cache.get(t)
 
 
-def _routes(opts: dict) -> list:
+def _routes(opts: dict[str, Any]) -> list[Any]:
     rs = opts.get("p4_non_chargable_routes")
     if rs is None:
         return list(DEFAULT_FREE_ROUTES)
@@ -82,7 +82,7 @@ def _routes(opts: dict) -> list:
     return list(rs) if isinstance(rs, list) else [rs]
 
 
-def is_chargeable(request: Any, opts: dict) -> bool:
+def is_chargeable(request: Any, opts: dict[str, Any]) -> bool:
     """Whether the request singleton matches none of ``p4_non_chargable_routes``."""
     path = _text(request.get("path", "")) if isinstance(request, dict) else ""
     path = path.split("?", 1)[0]
@@ -115,7 +115,9 @@ def _price(value: Any) -> int | str | None:
     return None
 
 
-def _call(dev_base: dict, device: Any, req: dict, opts: dict) -> tuple[str, Any]:
+def _call(
+    dev_base: dict[str, Any], device: Any, req: dict[str, Any], opts: dict[str, Any]
+) -> tuple[str, Any]:
     """``req`` on ``device`` (``opts`` carry :data:`LEDGER_CALL`). A device that declares
     ``p4_direct`` (its pricing and ledger keys are plain methods: simple-pay@1.0, faff@1.0) is
     called without the resolver; a key it lacks is an error, as through the resolver."""
@@ -132,7 +134,7 @@ def _call(dev_base: dict, device: Any, req: dict, opts: dict) -> tuple[str, Any]
         return "error", f"{type(e).__name__}: {e}"
 
 
-def _unpriced(device: Any, request: Any, why: Any) -> tuple[str, dict]:
+def _unpriced(device: Any, request: Any, why: Any) -> tuple[str, dict[str, Any]]:
     path = _text(request.get("path", "")) if isinstance(request, dict) else ""
     detail = _text(why.get("body", why)) if isinstance(why, dict) else _text(why)
     return "error", {
@@ -142,12 +144,14 @@ def _unpriced(device: Any, request: Any, why: Any) -> tuple[str, dict]:
     }
 
 
-def _ask_price(base: dict, device: Any, key: str, request: Any, body: Any, opts: dict):
+def _ask_price(
+    base: dict[str, Any], device: Any, key: str, request: Any, body: Any, opts: dict[str, Any]
+) -> tuple[str, Any]:
     st, v = _call(base, device, {"path": key, "request": request, "body": body}, opts)
     return st, (_price(v) if st == "ok" else v)
 
 
-def _hook_call(base: Any, hook: Any, opts: Any) -> tuple[Any, Any, Any, Any, dict]:
+def _hook_call(base: Any, hook: Any, opts: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
     """A hook call's ``(body, request, pricing, ledger, opts)``; pricing and ledger are ``None``
     when the hook has none or the request is not chargeable (it passes unpriced)."""
     opts = {**(opts or {}), LEDGER_CALL: True}
@@ -160,6 +164,9 @@ def _hook_call(base: Any, hook: Any, opts: Any) -> tuple[Any, Any, Any, Any, dic
 
 
 class P4:
+    """``p4@1.0``: charge requests through a pricing and a ledger device (request/response
+    hooks)."""
+
     name = "p4@1.0"
     hook_direct = True  # devices/hook.py calls request/response without the resolver
 
@@ -229,7 +236,7 @@ class P4:
         )
 
 
-def _hook_handlers(opts: dict) -> list[dict]:
+def _hook_handlers(opts: dict[str, Any]) -> list[dict[str, Any]]:
     on = opts.get("on")
     hs = on.get("request") if isinstance(on, dict) else None
     if isinstance(hs, dict) and any(str(k).isdigit() for k in hs):

@@ -21,7 +21,7 @@ def _text(v: Any) -> str | None:
     return v if isinstance(v, str) else None
 
 
-def _first(base: dict, request: dict, names: tuple[str, str]) -> str:
+def _first(base: dict[str, Any], request: dict[str, Any], names: tuple[str, str]) -> str:
     for name in names:
         for msg in (request, base):
             v = _text(msg.get(name)) if isinstance(msg, dict) else None
@@ -39,7 +39,9 @@ def is_patch(v: Any) -> bool:
     return (method is not None and method.upper() == "PATCH") or dev == "patch@1.0"
 
 
-def _apply(mode: str, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+def _apply(
+    mode: str, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+) -> tuple[str, Any]:
     plain = {**opts, "hashpath": "ignore"}
     src = _first(base, request, ("patch-from", "from"))
     to = _first(base, request, ("patch-to", "to"))
@@ -71,7 +73,7 @@ def _apply(mode: str, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
     if not from_req and parts:
         target = ao.set(target, parts, "patch-error", plain)
         target = ao.set(target, parts, rest if rest is not None else ao.UNSET, plain)
-    acc: dict = {}
+    acc: dict[str, Any] = {}
     for p in patches:
         if isinstance(p, dict):
             acc = ao.set(acc, {k: v for k, v in p.items() if k != "method"}, plain)
@@ -79,20 +81,27 @@ def _apply(mode: str, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
 
 
 class PatchDevice:
+    """``patch@1.0``: move the patches a process emitted into its state."""
+
     name = "patch@1.0"
 
     @staticmethod
-    def all(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def all(base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]) -> tuple[str, Any]:
+        """``all``: apply every patch found in the base's ``patch-from`` key."""
         return _apply("all", base, request, opts)
 
     @staticmethod
-    def patches(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def patches(
+        base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
+        """``patches``: apply the messages marked ``method: PATCH``."""
         return _apply("patches", base, request, opts)
 
     compute = patches
 
     @staticmethod
-    def init(base: dict) -> tuple[str, Any]:
+    def init(base: dict[str, Any]) -> tuple[str, Any]:
+        """``init`` (also ``normalize``, ``snapshot``): the state as it is."""
         return "ok", base
 
     normalize = init

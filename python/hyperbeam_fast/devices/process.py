@@ -18,8 +18,9 @@ Hashpath chain (re-computable): ``HP(-1) = ProcID``; ``HP(n) = hashpath({priv: {
 HP(n-1)}}, assignment(n))`` (runtime §2.11); each computed state carries it as ``state-hashpath``.
 
 Options: ``process_snapshot_interval`` (alias ``process_cache_frequency``; default
-:data:`SNAPSHOT_INTERVAL`): a snapshot of the execution devices (the WASM memory) is stored every
-that many slots, not at every slot (HyperBEAM's default 1 writes 12 MB per AOS slot, §16 item 17).
+:data:`SNAPSHOT_INTERVAL`, or the execution device's ``snapshot_interval``: 200 for lua@5.3a):
+a snapshot of the execution devices (the WASM memory) is stored every that many slots, not
+at every slot (HyperBEAM's default 1 writes 12 MB per AOS slot, §16 item 17).
 ``process_progress``: a callable ``(done, total)`` called while replaying (for a progress bar).
 
 Limits (issue 11 item 9; docs/processes.md has the table):
@@ -94,22 +95,33 @@ def _text(v: Any) -> str:
 
 
 class ProcessDevice:
+    """``process@1.0``: a process: its scheduler, its execution stack and its computed states."""
+
     name = NAME
     info = {"excludes": ["init", "set", "keys"]}
 
     # ---- scheduler keys ---------------------------------------------------------------------
 
     def schedule(
-        self, base: dict, request: dict, opts: dict, computed: bool = False
+        self,
+        base: dict[str, Any],
+        request: dict[str, Any],
+        opts: dict[str, Any],
+        computed: bool = False,
     ) -> tuple[str, Any]:
         """``computed``: the body is an outbox message of a computed slot (push@1.0), which
         the scheduler takes unsigned; anything else must be signed."""
         return _compute.schedule(base, request, opts, computed)
 
-    def slot(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def slot(
+        self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
+        """``slot``: the process's current slot, from its scheduler."""
         return _compute.slot(base, request, opts)
 
-    def push(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def push(
+        self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
         """``push`` on the push device (runtime §12.3, §12.7): ``push-device``, default
         ``push@1.0`` (the only one here)."""
         dev = _text(definition(base).get("push-device") or "push@1.0").lower()
@@ -119,12 +131,18 @@ class ProcessDevice:
 
     # ---- compute ----------------------------------------------------------------------------
 
-    def compute(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def compute(
+        self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
+        """``compute``: the state after the requested slot (``as=execution``: a dry run)."""
         if _text(base.get("as", "")) == "execution":  # as=execution/compute: a dry run
             return _compute.dryrun(base, request, opts)
         return _compute.compute(base, request, opts)
 
-    def results(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def results(
+        self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
+        """``results``: the results of the state, or of the slot ``results=N``."""
         return _compute.results_at(base, request, opts)
 
     def cu_results(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
@@ -132,7 +150,9 @@ class ProcessDevice:
         (the node routes that path here; devices/process_results.py)."""
         return _results.results_page(base, request, opts)
 
-    def as_(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def as_(
+        self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
         """``as=execution``: the process seen as its execution (aoconnect's dry-run path, whose
         ``compute`` runs a message without scheduling it; docs/node.md)."""
         what = _text(request.get("as", ""))
@@ -140,10 +160,16 @@ class ProcessDevice:
             return "error", {"status": 400, "body": f"as={what[:60]!r}: only `execution` is known"}
         return "ok", {"device": NAME, "process": definition(base), "as": "execution"}
 
-    def now(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def now(
+        self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
+        """``now``: the state after the latest assigned slot."""
         return _compute.now(base, request, opts)
 
-    def snapshot(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def snapshot(
+        self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
+        """``snapshot``: a snapshot of the process's live execution state."""
         return _compute.snapshot(base, request, opts)
 
 
@@ -173,7 +199,9 @@ AOS_EXECUTION = {
 }
 
 
-def aos_process(image: str, wallet: Any, authority: str | None = None, **extra: Any) -> dict:
+def aos_process(
+    image: str, wallet: Any, authority: str | None = None, **extra: Any
+) -> dict[str, Any]:
     """A signed AOS process definition: ``image`` (the image message's ID) run by the
     :data:`AOS_EXECUTION` stack, scheduled by ``wallet`` (``authority`` defaults to it)."""
     from ..commitments import commit

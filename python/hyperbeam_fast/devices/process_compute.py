@@ -20,6 +20,7 @@ from ..message import id as msg_id
 from ..node.authority import DRY_RUN_SIGNER, speakers
 from . import lua, wasm64
 from . import scheduler as _sched
+from .process_writes import WRITER
 from .scheduler import store_of
 
 NAME = "process@1.0"
@@ -39,7 +40,7 @@ _ZERO_PAGE = bytes(SNAPSHOT_PAGE)
 #: Live states kept at most (``process_live_max``) and their WASM memory (``process_live_memory``).
 LIVE_MAX = 64
 LIVE_MEMORY = 2 << 30
-_live: OrderedDict[tuple[int, str], dict] = OrderedDict()  # least recently used first
+_live: OrderedDict[tuple[int, str], dict[str, Any]] = OrderedDict()  # least recently used first
 _live_mem: dict[tuple[int, str], int] = {}  # WASM bytes of each live state, when it was kept
 _live_guard = threading.Lock()
 _locks: dict[tuple[int, str], threading.RLock] = {}
@@ -48,6 +49,7 @@ _computing: dict[tuple[int, str], int] = {}  # processes inside compute_to: neve
 _failed: dict[tuple[int, str], dict[int, str]] = {}
 #: Compute seconds and slots since the last snapshot, per process.
 _since_snapshot: dict[tuple[int, str], tuple[float, int]] = {}
+_slots_done: dict[int, int] = {}  # id(store) -> slots computed in this process (the metric)
 _log = logging.getLogger("hyperbeam_fast.process")
 
 
@@ -55,16 +57,18 @@ def _text(v: Any) -> str:
     return v.decode() if isinstance(v, bytes) else str(v)
 
 
-def definition(base: dict) -> dict:
+def definition(base: dict[str, Any]) -> dict[str, Any]:
+    """The process definition of ``base``: its ``process`` key, or ``base`` itself."""
     p = base.get("process")
     return p if isinstance(p, dict) else base
 
 
-def process_id(base: dict) -> str:
+def process_id(base: dict[str, Any]) -> str:
+    """The process ID: the ID of the definition, commitments included."""
     return msg_id(definition(base), "all")
 
 
-def _key(pid: str, opts: dict) -> tuple[int, str]:
+def _key(pid: str, opts: dict[str, Any]) -> tuple[int, str]:
     return (id(store_of(opts)), pid)
 
 
@@ -76,8 +80,22 @@ def _lock(k: tuple[int, str]) -> threading.RLock:
         return lk
 
 
+def live_processes(store: Any) -> int:
+    """How many processes over ``store`` have a live state in memory (``hb_processes_live``)."""
+    sid = id(store)
+    with _live_guard:
+        return sum(1 for k in _live if k[0] == sid)
+
+
+def slots_computed(store: Any) -> int:
+    """Slots computed over ``store`` since start-up (``hb_process_slots_computed``)."""
+    return _slots_done.get(id(store), 0)
+
+
 def forget_live() -> None:
-    """Drop live states (what a node restart does); the store keeps results and snapshots."""
+    """Drop live states (what a node restart does); the store keeps results and snapshots
+    (the states still queued for writing are written first)."""
+    WRITER.flush()
     with _live_guard:
         _live.clear()
         _live_mem.clear()
@@ -86,7 +104,7 @@ def forget_live() -> None:
     _sched.forget_servers()
 
 
-def _keep_live(k: tuple[int, str], state: dict, opts: dict) -> None:
+def _keep_live(k: tuple[int, str], state: dict[str, Any], opts: dict[str, Any]) -> None:
     """Make ``state`` the live state of ``k`` (most recently used), then close the least
     recently used others while more than ``process_live_max`` are kept or their WASM memory is
     over ``process_live_memory`` (a process that is computing right now is never evicted); a
@@ -128,7 +146,7 @@ def _busy(k: tuple[int, str], delta: int) -> None:
             _computing.pop(k, None)
 
 
-def _iopts(opts: dict) -> dict:
+def _iopts(opts: dict[str, Any]) -> dict[str, Any]:
     """Options for the executor's internal resolutions: no result cache, no hashpaths."""
     o = {k: v for k, v in opts.items() if k != "store"}
     s = opts.get("store")
@@ -138,12 +156,14 @@ def _iopts(opts: dict) -> dict:
     return o
 
 
-def _exec_device(d: dict) -> Any:
+def _exec_device(d: dict[str, Any]) -> Any:
     return d.get("execution-device") or "stack@1.0"
 
 
-def _run_as(state: dict, req: dict | str, opts: dict) -> tuple[str, Any]:
-    d = state.get("process") if isinstance(state.get("process"), dict) else state
+def _run_as(
+    state: dict[str, Any], req: dict[str, Any] | str, opts: dict[str, Any]
+) -> tuple[str, Any]:
+    d = state["process"] if isinstance(state.get("process"), dict) else state
     st = {**state, "device": _exec_device(d)}
     if "input-prefix" not in st:
         st["input-prefix"] = "process"
@@ -153,12 +173,12 @@ def _run_as(state: dict, req: dict | str, opts: dict) -> tuple[str, Any]:
     return status, out
 
 
-def public_state(state: dict) -> dict:
+def public_state(state: dict[str, Any]) -> dict[str, Any]:
     """The state without its private keys (the live instance), as it is cached."""
     return {k: v for k, v in state.items() if not k.startswith("priv")}
 
 
-def _snapshot(state: dict, opts: dict) -> dict:
+def _snapshot(state: dict[str, Any], opts: dict[str, Any]) -> dict[str, Any]:
     status, out = _run_as(state, {"path": "snapshot", "mode": "Map"}, opts)
     if status != "ok" or not isinstance(out, dict):
         return {}
@@ -171,7 +191,7 @@ def _snapshot(state: dict, opts: dict) -> dict:
     }
 
 
-def _init(d: dict, pid: str, opts: dict) -> tuple[str, Any]:
+def _init(d: dict[str, Any], pid: str, opts: dict[str, Any]) -> tuple[str, Any]:
     state = {k: v for k, v in d.items() if k != "commitments"}
     state["process"] = d
     status, out = _run_as(state, {"path": "init"}, opts)
@@ -191,7 +211,7 @@ def _snapshot_dir(pid: str, slot: int | str) -> str:
     return f"computed/{pid}/snapshot/{slot}"
 
 
-def _write_snapshot(pid: str, slot: int, snap: dict, store: Any) -> None:
+def _write_snapshot(pid: str, slot: int, snap: dict[str, Any], store: Any) -> None:
     """Store ``{device-key: {body: memory}}`` at ``computed/<pid>/snapshot/<slot>`` in one batch.
 
     Each memory is kept as ``<key>/size`` plus, for every 64 KiB page that is not all zeros,
@@ -215,7 +235,7 @@ def _write_snapshot(pid: str, slot: int, snap: dict, store: Any) -> None:
             b.write(f"{d}/{k}/size", str(len(body)).encode())
 
 
-def _read_snapshot(pid: str, n: int, store: Any) -> dict:
+def _read_snapshot(pid: str, n: int, store: Any) -> dict[str, Any]:
     """The snapshot stored for slot ``n`` (see :func:`_write_snapshot`)."""
     d = _snapshot_dir(pid, n)
     out = {}
@@ -240,7 +260,7 @@ def _read_snapshot(pid: str, n: int, store: Any) -> dict:
     return out
 
 
-def _from_snapshot(pid: str, target: int, opts: dict) -> dict | None:
+def _from_snapshot(pid: str, target: int, opts: dict[str, Any]) -> dict[str, Any] | None:
     store = store_of(opts)
     slots = [n for n in cache.list_numbered(f"computed/{pid}/snapshot", store) if n <= target]
     for n in reversed(slots):
@@ -260,17 +280,22 @@ def _from_snapshot(pid: str, target: int, opts: dict) -> dict | None:
     return None
 
 
-def compute_to(base: dict, target: int, opts: dict) -> tuple[str, Any]:
-    """Compute the process of ``base`` up to slot ``target`` (runtime §12.3 ``compute``)."""
+def compute_to(base: dict[str, Any], target: int, opts: dict[str, Any]) -> tuple[str, Any]:
+    """Compute the process of ``base`` up to slot ``target`` (runtime §12.3 ``compute``). A
+    slot already computed is answered at once (its state live, queued for writing or
+    stored), without a turn at the compute gate."""
+    d = definition(base)
+    pid = msg_id(d, "all")
+    k = _key(pid, opts)
+    done = _computed(pid, k, target, store_of(opts))
+    if done is not None:
+        return "ok", done
     if not wasm64.GATE.enter(opts):
         return "error", {
             "status": 503,
             "body": f"busy: {wasm64.GATE.limit(opts)} computes are running "
             "(process_compute_workers); retry later",
         }
-    d = definition(base)
-    pid = msg_id(d, "all")
-    k = _key(pid, opts)
     _busy(k, 1)
     try:
         with _lock(k):
@@ -280,20 +305,33 @@ def compute_to(base: dict, target: int, opts: dict) -> tuple[str, Any]:
         wasm64.GATE.leave()
 
 
-def _compute_locked(
-    d: dict, pid: str, k: tuple[int, str], target: int, opts: dict
-) -> tuple[str, Any]:
-    store = store_of(opts)
+def _computed(pid: str, k: tuple[int, str], target: int, store: Any) -> dict[str, Any] | None:
+    """The state at ``target`` if it is computed: live, queued for writing, or stored (read
+    only when the live state is past it, or there is none)."""
     live = _live.get(k)
     if live is not None and int(live.get("at-slot", -1)) == target:
-        return "ok", live
+        return live
     if target >= 0 and (live is None or int(live.get("at-slot", -1)) > target):
+        queued = WRITER.pending(k, target)
+        if queued is not None:
+            return queued
         try:
             r = cache.read(f"computed/{pid}/slot/{target}", store)
             if isinstance(r, dict):
-                return "ok", r
+                return r
         except (NotFound, HyperbeamError):
             pass
+    return None
+
+
+def _compute_locked(
+    d: dict[str, Any], pid: str, k: tuple[int, str], target: int, opts: dict[str, Any]
+) -> tuple[str, Any]:
+    store = store_of(opts)
+    done = _computed(pid, k, target, store)  # again: another thread may have computed it
+    if done is not None:
+        return "ok", done
+    live = _live.get(k)
     state = live if live is not None and int(live.get("at-slot", -1)) <= target else None
     if state is None:
         status, state = _rebuild(d, pid, target, opts)
@@ -307,7 +345,10 @@ def _compute_locked(
     progress = opts.get("process_progress")
     interval = int(
         opts.get(
-            "process_snapshot_interval", opts.get("process_cache_frequency", SNAPSHOT_INTERVAL)
+            "process_snapshot_interval",
+            opts.get(
+                "process_cache_frequency", _exec_attr(d, "snapshot_interval", SNAPSHOT_INTERVAL)
+            ),
         )
         or 0
     )
@@ -317,7 +358,9 @@ def _compute_locked(
     snap_s = None if snap_s is None or _text(snap_s).lower() == "none" else float(_text(snap_s))
     budget = _compute_budget(opts)
     deadline = None if budget is None else time.monotonic() + budget
-    pending: list[tuple[dict, dict | None]] = []
+    pending: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
+    every = _exec_attr(d, "state_writes", "slot") != "checkpoint"
+    last: dict[str, Any] | None = None  # the newest state not in pending (checkpoint writes only)
     try:
         while at < target:
             t0 = time.perf_counter()
@@ -366,6 +409,8 @@ def _compute_locked(
                     }
             state = nxt
             at = int(state["at-slot"])
+            with _live_guard:  # several processes over one store compute at once
+                _slots_done[k[0]] = _slots_done.get(k[0], 0) + 1
             # The snapshot is taken now (the memory moves on); the writes are batched. A
             # slot that just failed gets one too: the next rollback replays from there.
             spent, slots = _since_snapshot.get(k, (0.0, 0))
@@ -377,18 +422,26 @@ def _compute_locked(
             else:
                 snap = None
             _since_snapshot[k] = (spent, slots)
-            pending.append((state, snap))
+            if every or snap is not None:
+                pending.append((state, snap))
+                last = None
+            else:
+                last = state
             if len(pending) >= WRITE_BATCH:
                 _store_results(pid, pending, opts)
             if progress is not None:
                 progress(at - start, target - start)
     finally:
+        if last is not None:  # the newest state is written, the ones between checkpoints not
+            pending.append((last, None))
         _store_results(pid, pending, opts)
+    if not every and live is not None and int(live.get("at-slot", -1)) > at:
+        return "ok", state  # an older slot recomputed: the live state ahead of it stays
     _keep_live(k, state, opts)
     return "ok", state
 
 
-def _compute_budget(opts: dict) -> float | None:
+def _compute_budget(opts: dict[str, Any]) -> float | None:
     """Seconds one compute request may run (``process_compute_timeout``; default half the node's
     ``resolve_timeout``, so that with the slot running past it the client still gets the 503,
     not a 504); None: no bound (no node, e.g. the CLI)."""
@@ -401,8 +454,9 @@ def _compute_budget(opts: dict) -> float | None:
     return float(_text(v))
 
 
-def _rebuild(d: dict, pid: str, target: int, opts: dict) -> tuple[str, Any]:
+def _rebuild(d: dict[str, Any], pid: str, target: int, opts: dict[str, Any]) -> tuple[str, Any]:
     """A fresh state at or below ``target``: the newest snapshot, else ``init``."""
+    WRITER.flush()  # the newest snapshot may still be queued (rare: no live state)
     state = _from_snapshot(pid, target, opts)
     if state is not None:
         return "ok", state
@@ -433,14 +487,14 @@ def _mark_failed(pid: str, slot: int, why: str, store: Any) -> None:
         b.write(f"{_failed_dir(pid)}/{slot}", why.encode())
 
 
-def _failed_slot(state: dict, assignment: dict, why: str) -> dict:
+def _failed_slot(state: dict[str, Any], assignment: dict[str, Any], why: str) -> dict[str, Any]:
     """The state after a failed slot: the state before it with an error result, shaped as the
     stack's own error results are (wasm-64's ``type``/``error``; json-iface adds ``status``,
     ``body`` and an empty ``outbox``)."""
     dev = _failed_results_of(state)
     if dev is not None:  # an execution device with its own error results (genesis-wasm@1.0)
         return _advance({**state, "results": dev(state, why)}, assignment)
-    results: dict = {"type": "error", "error": why}
+    results: dict[str, Any] = {"type": "error", "error": why}
     stack = definition(state).get("device-stack")
     names = stack.values() if isinstance(stack, dict) else stack if isinstance(stack, list) else []
     if any(_text(n).lower() == "json-iface@1.0" for n in names):
@@ -448,7 +502,20 @@ def _failed_slot(state: dict, assignment: dict, why: str) -> dict:
     return _advance({**state, "results": results}, assignment)
 
 
-def _failed_results_of(state: dict) -> Any:
+def _exec_attr(d: dict[str, Any], name: str, default: Any) -> Any:
+    """An execution device's default for process@1.0: ``snapshot_interval`` (the default of
+    ``process_snapshot_interval``) or ``state_writes`` (``"slot"``: every computed state is
+    written; ``"checkpoint"`` (lua@5.3a): only those with a snapshot and the newest of each
+    compute, so a crash loses whole slots, recomputed from the newest snapshot and the
+    schedule, and a read of a slot between them recomputes it from its snapshot)."""
+    try:
+        dev = ao.load_device(_text(_exec_device(d)), {})
+    except ao.DeviceNotFound:
+        return default
+    return getattr(dev, name, default)
+
+
+def _failed_results_of(state: dict[str, Any]) -> Any:
     """The execution device's ``failed_results(state, why)``, if it has one."""
     try:
         dev = ao.load_device(_text(_exec_device(definition(state))), {})
@@ -458,14 +525,16 @@ def _failed_results_of(state: dict) -> Any:
     return f if callable(f) else None
 
 
-def _advance(out: dict, assignment: dict) -> dict:
+def _advance(out: dict[str, Any], assignment: dict[str, Any]) -> dict[str, Any]:
     """``out`` as the state at ``assignment``'s slot: its ``at-slot`` and hashpath chain."""
     prev = _text(out.get("state-hashpath") or msg_id(definition(out), "all"))
     hp = _hashpath({"priv": {"hashpath": prev}}, assignment)
     return {**out, "at-slot": int(_text(assignment.get("slot"))), "state-hashpath": hp}
 
 
-def _compute_slot(state: dict, assignment: dict, opts: dict) -> tuple[str, Any]:
+def _compute_slot(
+    state: dict[str, Any], assignment: dict[str, Any], opts: dict[str, Any]
+) -> tuple[str, Any]:
     inp = assignment if assignment.get("path") else {**assignment, "path": "compute"}
     st = {k: v for k, v in state.items() if k != "results"}
     try:
@@ -480,33 +549,56 @@ def _compute_slot(state: dict, assignment: dict, opts: dict) -> tuple[str, Any]:
     return "ok", _advance({**out, "state-hashpath": prev}, assignment)
 
 
-def _store_results(pid: str, pending: list[tuple[dict, dict | None]], opts: dict) -> None:
+def _store_results(
+    pid: str, pending: list[tuple[dict[str, Any], dict[str, Any] | None]], opts: dict[str, Any]
+) -> None:
     """Write the computed states in ``pending`` (emptied), in slot order: each state linked from
     ``computed/<pid>/slot/<n>`` and ``computed/<pid>/<state ID>`` (runtime §12.4, one batch),
-    then its snapshot, if one was taken, beside it (:func:`_write_snapshot`).
+    then its snapshot, if one was taken, beside it (:func:`_write_snapshot`). With
+    ``process_async_cache`` (the node's default) the writes are queued for the background
+    writer (:mod:`.process_writes`) and this returns at once.
 
     :func:`compute_to` writes every :data:`WRITE_BATCH` slots and before it returns (also on an
     error): the store work then runs in a burst instead of between WASM calls that have just
     swept the CPU caches (~0.14 ms a slot less for AOS). A crash can lose the states of the
     last unwritten slots, never part of one; they are recomputed from the schedule (HyperBEAM
     writes them asynchronously by default, ``process_async_cache``)."""
+    if not pending:
+        return
     store = store_of(opts)
+    items = [(int(state["at-slot"]), public_state(state), snap) for state, snap in pending]
+    pending.clear()
+    if _async_cache(opts):
+        states = {slot: pub for slot, pub, _ in items}
+        WRITER.submit(_key(pid, opts), states, lambda: _write_states(pid, items, store))
+    else:
+        _write_states(pid, items, store)
+
+
+def _async_cache(opts: dict[str, Any]) -> bool:
+    v = opts.get("process_async_cache", False)
+    return v is True or _text(v).strip().lower() in ("true", "1", "yes")
+
+
+def _write_states(
+    pid: str, items: list[tuple[int, dict[str, Any], dict[str, Any] | None]], store: Any
+) -> None:
     target = cache.writable(store)
-    for state, snap in pending:
-        slot = int(state["at-slot"])
-        uid = cache.write(public_state(state), store)
+    for slot, pub, snap in items:
+        uid = cache.write(pub, store)
         with target.batch() as b:
             b.make_link(uid, f"computed/{pid}/slot/{slot}")
             b.make_link(uid, f"computed/{pid}/{uid}")
         if snap:
             _write_snapshot(pid, slot, snap, store)
-    pending.clear()
 
 
 # ---- the keys of process@1.0 (ProcessDevice delegates here) ----------------------------------
 
 
-def schedule(base: dict, request: dict, opts: dict, computed: bool = False) -> tuple[str, Any]:
+def schedule(
+    base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any], computed: bool = False
+) -> tuple[str, Any]:
     """``schedule`` on the process's scheduler; a body without ``target`` goes to this process.
     ``computed``: the body is an outbox message of a computed slot (push@1.0), which the
     scheduler takes unsigned; anything else must be signed."""
@@ -522,12 +614,12 @@ def schedule(base: dict, request: dict, opts: dict, computed: bool = False) -> t
     return _sched.DEVICE.schedule({"process": d}, req, opts, computed)
 
 
-def slot(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+def slot(base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]) -> tuple[str, Any]:
     """``slot`` on the process's scheduler."""
     return _sched.DEVICE.slot({"process": definition(base)}, request, opts)
 
 
-def compute(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+def compute(base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]) -> tuple[str, Any]:
     """``compute``: to ``request.slot``, or (none) to the scheduler's current slot."""
     slot = request.get("slot")
     if slot is None:
@@ -539,14 +631,16 @@ def compute(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
     return compute_to(base, target, opts)
 
 
-def now(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+def now(base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]) -> tuple[str, Any]:
     """``now``: compute to the scheduler's current slot."""
     pid = process_id(base)
     cur = _sched.server(pid, opts).current
     return compute_to(base, cur, opts)
 
 
-def results_at(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+def results_at(
+    base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+) -> tuple[str, Any]:
     """``results``: the results of ``base`` (a state); with ``results=<slot>`` (aoconnect's
     ``compute/results=N``, docs/node.md) those of that slot of ``base``'s process."""
     n = request.get("results")
@@ -572,7 +666,7 @@ def results_at(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
 _DRYRUN_DROP = frozenset({"path", "method"})
 
 
-def dryrun(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+def dryrun(base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]) -> tuple[str, Any]:
     """Compute ``request`` (the message, signed or not: what it says of its signer holds only
     where its signature does) against the latest state of ``base``'s process on a copy of
     that state, without scheduling it; nothing is written (the schedule, the live state and the
@@ -630,7 +724,9 @@ def dryrun(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
         wasm64.GATE.leave()
 
 
-def snapshot(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+def snapshot(
+    base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+) -> tuple[str, Any]:
     """``snapshot``: the live state's execution devices' snapshot (404 without a live state)."""
     pid = process_id(base)
     st = _live.get(_key(pid, opts))

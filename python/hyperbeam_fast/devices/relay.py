@@ -47,7 +47,7 @@ def _first(pairs: list[tuple[Any, str]]) -> str | None:
     return None
 
 
-def _target(base: dict, req: dict) -> dict:
+def _target(base: dict[str, Any], req: dict[str, Any]) -> dict[str, Any]:
     t = _text(req.get("target"))
     if t:
         msg = req.get(t)
@@ -61,7 +61,7 @@ def _truthy(v: Any) -> bool:
     return v is True or _text(v) in ("true", "1")
 
 
-def _plan(base: Any, req: Any, opts: dict) -> tuple[str, Any]:
+def _plan(base: Any, req: Any, opts: dict[str, Any]) -> tuple[str, Any]:
     """``("ok", (method, peer, message, wallet))`` for the request to send, or the refusal.
 
     Relay rules (issue 11): anyone may relay to the peers of the operator's ``routes``; a
@@ -103,7 +103,7 @@ def _plan(base: Any, req: Any, opts: dict) -> tuple[str, Any]:
     return "ok", (method.upper(), peer, target, opts.get("priv_wallet") if sign else None)
 
 
-def _send(plan: tuple, opts: dict) -> tuple[str, Any]:
+def _send(plan: tuple[Any, ...], opts: dict[str, Any]) -> tuple[str, Any]:
     from ..node import client
 
     method, peer, target, wallet = plan
@@ -115,14 +115,18 @@ def _send(plan: tuple, opts: dict) -> tuple[str, Any]:
 
 
 class Relay:
+    """``relay@1.0``: send a request on to another node."""
+
     name = "relay@1.0"
 
     def call(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``call``: send the request to its peer and return the reply."""
         opts = opts or {}
         st, plan = _plan(base, req, opts)
         return _send(plan, opts) if st == "ok" else (st, plan)
 
     def cast(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``cast``: send the request to its peer without waiting for the reply."""
         opts = opts or {}
         st, plan = _plan(base, req, opts)
         if st != "ok":

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from typing import Any
+from typing import Any, cast
 
 _ROUTE_REQUEST_KEYS = frozenset(
     {"path", "method", "commitments", "ao-types", "body-keys", "content-type", "content-digest"}
@@ -29,7 +29,7 @@ def _text(v: Any) -> str | None:
     return v if isinstance(v, str) else None
 
 
-def routes(opts: dict) -> list[dict]:
+def routes(opts: dict[str, Any]) -> list[dict[str, Any]]:
     """The node's configured routes (``opts["routes"]``, a list or a numbered map), in order."""
     rs = opts.get("routes") or []
     if isinstance(rs, dict):
@@ -37,7 +37,7 @@ def routes(opts: dict) -> list[dict]:
     return [r for r in rs if isinstance(r, dict)]
 
 
-def _matches(template: Any, msg: dict) -> bool:
+def _matches(template: Any, msg: dict[str, Any]) -> bool:
     if isinstance(template, dict):
         return all(_text(msg.get(k)) == _text(v) for k, v in template.items())
     t = _text(template)
@@ -50,7 +50,8 @@ def _matches(template: Any, msg: dict) -> bool:
         return False
 
 
-def find(msg: dict, opts: dict) -> dict | None:
+def find(msg: dict[str, Any], opts: dict[str, Any]) -> dict[str, Any] | None:
+    """The first route of ``opts`` whose template matches ``msg``'s path (or the URL itself)."""
     path = _text(msg.get("path")) or ""
     if path.startswith(("http://", "https://")):
         return {"node": path}
@@ -78,7 +79,7 @@ def _apply_node(node: Any, path: str) -> str | None:
     return prefix.rstrip("/") + p if prefix else None
 
 
-def _choose(route: dict, msg: dict) -> list[Any]:
+def _choose(route: dict[str, Any], msg: dict[str, Any]) -> list[Any]:
     nodes = route.get("nodes")
     if isinstance(nodes, dict):
         nodes = [nodes[k] for k in sorted(nodes, key=lambda x: int(x) if str(x).isdigit() else 0)]
@@ -106,7 +107,7 @@ def _choose(route: dict, msg: dict) -> list[Any]:
     return nodes[:n]
 
 
-def route_uri(msg: dict, opts: dict) -> tuple[str, Any]:
+def route_uri(msg: dict[str, Any], opts: dict[str, Any]) -> tuple[str, Any]:
     """The URI a request goes to (first chosen node), or ``("error", "no_matches")``."""
     r = find(msg, opts)
     if r is None:
@@ -124,9 +125,12 @@ def route_uri(msg: dict, opts: dict) -> tuple[str, Any]:
 
 
 class Router:
+    """``router@1.0``: the node's routes to other nodes."""
+
     name = "router@1.0"
 
     def routes(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``routes``: GET lists them; POST (signed by a route owner) adds one."""
         opts = opts or {}
         req = req if isinstance(req, dict) else {}
         method = (_text(req.get("method")) or "GET").upper()
@@ -149,14 +153,16 @@ class Router:
         }
         if node is None:
             return "error", "No node to update."
-        return node.add_route(route)
+        return cast("tuple[str, Any]", node.add_route(route))
 
     def route(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``route``: the URI the request's ``route-path`` (or ``path``) is sent to."""
         req = req if isinstance(req, dict) else {}
         msg = {**req, "path": _text(req.get("route-path")) or _text(req.get("path")) or ""}
         return route_uri(msg, opts or {})
 
     def match(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``match``: the route that matches the request's path (``no_matches`` if none)."""
         req = req if isinstance(req, dict) else {}
         msg = {**req, "path": _text(req.get("route-path")) or _text(req.get("path")) or ""}
         r = find(msg, opts or {})

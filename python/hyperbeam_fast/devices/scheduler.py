@@ -42,7 +42,8 @@ _servers: dict[tuple[int, str], _Server] = {}
 _servers_lock = threading.Lock()
 
 
-def store_of(opts: dict | None) -> Store:
+def store_of(opts: dict[str, Any] | None) -> Store:
+    """The store the scheduler writes to: ``opts``' ``priv_store`` or ``store``."""
     opts = opts or {}
     for k in ("priv_store", "store"):
         s = opts.get(k)
@@ -72,7 +73,7 @@ def is_process(m: Any) -> bool:
     return isinstance(m, dict) and _text(m.get("type", "")).lower() == "process"
 
 
-def find_target_id(msg1: dict, msg2: dict) -> str:
+def find_target_id(msg1: dict[str, Any], msg2: dict[str, Any]) -> str:
     """Runtime §11.2."""
     if msg2.get("target"):
         return human_id(msg2["target"])
@@ -118,7 +119,7 @@ class _Server:
         self.pid = pid
         self.lock = threading.Lock()
         self.written = threading.Condition(self.lock)
-        self.recent: dict[int, dict] = {}
+        self.recent: dict[int, dict[str, Any]] = {}
         slots = cache.list_numbered(f"assignments/{pid}", store)
         self.current = slots[-1] if slots else -1  # the last written slot
         self.chain = b""  # the chain of the last written slot
@@ -131,7 +132,7 @@ class _Server:
         self.tip = self.chain  # the chain of the last reserved slot
         self.pending: dict[int, _Reservation] = {}
 
-    def read(self, slot: int) -> dict | None:
+    def read(self, slot: int) -> dict[str, Any] | None:
         if slot > self.current:
             return None  # reserved, not written yet: not visible
         a = self.recent.get(slot)
@@ -154,7 +155,7 @@ class _Server:
         self.tip = first.chain_before
         self.written.notify_all()
 
-    def schedule(self, msg: dict, opts: dict) -> dict:
+    def schedule(self, msg: dict[str, Any], opts: dict[str, Any]) -> dict[str, Any]:
         wallet = opts.get("priv_wallet")
         mid = msg_id(msg, "all")
         with self.lock:
@@ -206,7 +207,7 @@ class _Server:
             self.written.notify_all()
         return assignment
 
-    def write(self, slot: int, assignment: dict) -> None:
+    def write(self, slot: int, assignment: dict[str, Any]) -> None:
         """Store ``assignment`` and link it as ``slot`` (the link makes it the slot's)."""
         uid = cache.write(assignment, self.store)
         cache.link(uid, f"assignments/{self.pid}/{slot}", self.store)
@@ -220,7 +221,7 @@ def _defines(base: Any, pid: str) -> bool:
     return False
 
 
-def _has_slots(pid: str, opts: dict) -> bool:
+def _has_slots(pid: str, opts: dict[str, Any]) -> bool:
     """Whether process ``pid`` has a schedule here (without starting a server for it)."""
     s = _servers.get((id(store_of(opts)), pid))
     if s is not None:
@@ -228,7 +229,8 @@ def _has_slots(pid: str, opts: dict) -> bool:
     return bool(cache.list_numbered(f"assignments/{pid}", store_of(opts)))
 
 
-def server(pid: str, opts: dict) -> _Server:
+def server(pid: str, opts: dict[str, Any]) -> _Server:
+    """The scheduler of process ``pid`` on the store of ``opts`` (one per store and process)."""
     store = store_of(opts)
     key = (id(store), pid)
     s = _servers.get(key)
@@ -247,7 +249,7 @@ def forget_servers() -> None:
         _servers.clear()
 
 
-def _refused(definition: dict, opts: dict) -> dict | None:
+def _refused(definition: dict[str, Any], opts: dict[str, Any]) -> dict[str, Any] | None:
     """Why the process's execution device refuses ``definition`` (its ``check_definition``,
     e.g. genesis-wasm@1.0: a ``Module`` that is not stored or not WASM), or None: checked before
     slot 0, so nothing is stored or scheduled for a process that could never run."""
@@ -270,25 +272,36 @@ def _int(v: Any, default: int) -> int:
 
 
 class SchedulerDevice:
+    """``scheduler@1.0``: assign slots to a process's messages and serve its schedule."""
+
     name = NAME
     info = {"excludes": ["set", "keys"]}
 
     def schedule(
-        self, base: dict, request: dict, opts: dict, computed: bool = False
+        self,
+        base: dict[str, Any],
+        request: dict[str, Any],
+        opts: dict[str, Any],
+        computed: bool = False,
     ) -> tuple[str, Any]:
+        """``schedule``: POST assigns the next slot to the body; GET returns the schedule."""
         method = _text(request.get("method", "GET")).upper()
         if method == "POST":
             return self.post_schedule(base, request, opts, computed)
         return self.get_schedule(base, request, opts)
 
     def post_schedule(
-        self, base: dict, request: dict, opts: dict, computed: bool = False
+        self,
+        base: dict[str, Any],
+        request: dict[str, Any],
+        opts: dict[str, Any],
+        computed: bool = False,
     ) -> tuple[str, Any]:
         """Assign the next slot (issue 11): only to a signed message (``computed``: an outbox
         message push@1.0 derived from a scheduled one), only in a process this scheduler
         knows (it has slots) or whose signed definition is given; a process definition is
         stored only when signed."""
-        to_sched = request.get("body") if isinstance(request.get("body"), dict) else request
+        to_sched = request["body"] if isinstance(request.get("body"), dict) else request
         checked = proven(to_sched)  # verified at the node's door (http.py), keys added since
         if checked is not None:
             to_sched = checked
@@ -350,7 +363,10 @@ class SchedulerDevice:
         except HyperbeamError as e:  # nothing was assigned: the client may send it again
             return "error", {"status": 503, "body": f"not scheduled: {e}; retry"}
 
-    def get_schedule(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def get_schedule(
+        self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
+        """The assignments of a process from ``from`` to ``to``, in the requested format."""
         try:
             pid = find_target_id(base, request)
         except CodecError as e:
@@ -380,7 +396,10 @@ class SchedulerDevice:
             "assignments": out,
         }
 
-    def slot(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def slot(
+        self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
+        """``slot``: the process's current slot, timestamp and hash-chain."""
         pid = find_target_id(base, request)
         s = server(pid, opts)
         w = opts.get("priv_wallet")
@@ -394,7 +413,10 @@ class SchedulerDevice:
             "wallet-address": w.address if w is not None else "",
         }
 
-    def status(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def status(
+        self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
+        """``status``: the scheduler's address and the processes it serves."""
         w = opts.get("priv_wallet")
         store = store_of(opts)
         procs = [pid for (sid, pid) in list(_servers) if sid == id(store)]
@@ -404,7 +426,10 @@ class SchedulerDevice:
             "cache-control": "no-store",
         }
 
-    def next(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def next(
+        self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
+        """``next``: the assignment after ``at-slot`` (503 until it exists)."""
         at = _int(base.get("at-slot"), -1)
         pid = find_target_id(base, request)
         a = server(pid, opts).read(at + 1)
@@ -412,10 +437,12 @@ class SchedulerDevice:
             return "error", {"status": 503, "body": "No assignment found for next slot."}
         return "ok", {"body": a, "state": base}
 
-    def checkpoint(self, base: dict) -> tuple[str, Any]:
+    def checkpoint(self, base: dict[str, Any]) -> tuple[str, Any]:
+        """``checkpoint``: the state as it is."""
         return "ok", base
 
-    def init(self, base: dict) -> tuple[str, Any]:
+    def init(self, base: dict[str, Any]) -> tuple[str, Any]:
+        """``init``: the state as it is."""
         return "ok", base
 
 

@@ -62,10 +62,11 @@ def id_text(v: Any) -> str:
 
 
 def header_case(key: str) -> str:
+    """``key`` as an AOS tag name: each ``-``-separated word capitalised (``Block-Height``)."""
     return "-".join(w[:1].upper() + w[1:] for w in key.split("-"))
 
 
-def _ans104_tags(msg: dict) -> list[dict] | None:
+def _ans104_tags(msg: dict[str, Any]) -> list[dict[str, Any]] | None:
     comms = msg.get("commitments")
     if not isinstance(comms, dict):
         return None
@@ -83,7 +84,7 @@ def _ans104_tags(msg: dict) -> list[dict] | None:
     return None
 
 
-def tags(msg: dict) -> list[dict]:
+def tags(msg: dict[str, Any]) -> list[dict[str, Any]]:
     """``prepare_tags``: the original ANS-104 tags, else the keys in header case."""
     orig = _ans104_tags(msg)
     if orig is not None:
@@ -95,7 +96,7 @@ def tags(msg: dict) -> list[dict]:
     ]
 
 
-def _signature(msg: dict, owner: str) -> str:
+def _signature(msg: dict[str, Any], owner: str) -> str:
     comms = msg.get("commitments")
     if not isinstance(comms, dict):
         return ""
@@ -108,7 +109,7 @@ def _signature(msg: dict, owner: str) -> str:
     return ""
 
 
-def json_struct(msg: dict) -> dict:
+def json_struct(msg: dict[str, Any]) -> dict[str, Any]:
     """``message_to_json_struct`` (owner as address). The owner is the first address the
     message speaks for (``node.authority.speakers``: a node's signed reply owns nothing)."""
     owner = owner_of(msg)  # a dry run's message: the signer the node verified
@@ -125,12 +126,12 @@ def json_struct(msg: dict) -> dict:
     }
 
 
-def assignment_to_aos2(assignment: dict) -> dict:
+def assignment_to_aos2(assignment: dict[str, Any]) -> dict[str, Any]:
     """One edge's ``node``: the scheduled message and the assignment without its body."""
     body = assignment.get("body")
     message = json_struct(body) if isinstance(body, dict) else None
     bare = {k: v for k, v in assignment.items() if k != "body"}
-    node = {"message": message, "assignment": json_struct(bare)}
+    node: dict[str, Any] = {"message": message, "assignment": json_struct(bare)}
     # the assignment is the node's statement: its owner is its signer (a speakers() check
     # would refuse it, since its signature covers hash-chain)
     from ..commitments import signers
@@ -142,7 +143,7 @@ def assignment_to_aos2(assignment: dict) -> dict:
     return node
 
 
-def assignments_to_aos2(pid: str, assignments: list[dict], more: bool) -> dict:
+def assignments_to_aos2(pid: str, assignments: list[dict[str, Any]], more: bool) -> dict[str, Any]:
     """``assignments_to_aos2``: the aos-2 page of ``assignments`` (in slot order)."""
     body = {
         "page_info": {
@@ -161,7 +162,7 @@ def assignments_to_aos2(pid: str, assignments: list[dict], more: bool) -> dict:
     return {"content-type": "application/json", "body": orjson.dumps(body)}
 
 
-def _slot(a: dict) -> Any:
+def _slot(a: dict[str, Any]) -> Any:
     s = a.get("slot")
     try:
         return int(text(s))

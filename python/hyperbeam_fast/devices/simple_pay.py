@@ -39,12 +39,12 @@ def _text(v: Any) -> str:
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
-def _store(opts: dict) -> Any:
+def _store(opts: dict[str, Any]) -> Any:
     s = opts.get("priv_store")
     return getattr(s, "primary", s)
 
 
-def get_balance(account: str, opts: dict) -> int:
+def get_balance(account: str, opts: dict[str, Any]) -> int:
     """``account``'s balance: the store's record, else ``simple_pay_ledger``, else 0."""
     store = _store(opts)
     if store is not None and (account == UNKNOWN or _ADDRESS.fullmatch(account)):
@@ -57,18 +57,18 @@ def get_balance(account: str, opts: dict) -> int:
     return 0
 
 
-def _set_balance(account: str, amount: int, opts: dict) -> None:
+def _set_balance(account: str, amount: int, opts: dict[str, Any]) -> None:
     store = _store(opts)
     if store is None:
         raise ValueError("simple-pay@1.0 needs the node's store for its ledger")
     store.write(f"{LEDGER}/{account}", str(amount).encode())
 
 
-def _bad(text: str, status: int = 400) -> tuple[str, dict]:
+def _bad(text: str, status: int = 400) -> tuple[str, dict[str, Any]]:
     return "error", {"status": status, "body": f"simple-pay@1.0: {text}"}
 
 
-def steps(request: dict) -> int:
+def steps(request: dict[str, Any]) -> int:
     """How many messages the request's HyperPATH is (remembered per path: the request and
     the response hook both ask)."""
     path = request.get("path")
@@ -84,10 +84,14 @@ def steps(request: dict) -> int:
 
 
 class SimplePay:
+    """``simple-pay@1.0``: a p4@1.0 pricing and ledger device with per-request prices and
+    balances."""
+
     name = "simple-pay@1.0"
     p4_direct = True  # p4@1.0 calls the methods below directly
 
     def estimate(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``estimate``: the price of the request (0 for the operator)."""
         opts = opts or {}
         if authority.is_operator(opts):
             return "ok", 0
@@ -102,6 +106,7 @@ class SimplePay:
         return "ok", n * max(price, 0)
 
     def balance(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``balance``: the balance of the caller (or, from the ledger hook, of ``target``)."""
         opts = opts or {}
         req = req if isinstance(req, dict) else {}
         target = _text(req["target"]) if opts.get(LEDGER_CALL) and "target" in req else None
@@ -113,6 +118,7 @@ class SimplePay:
         return "ok", get_balance(target, opts)
 
     def debit(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``debit``: take the price from the payer's balance (only from the p4@1.0 hook)."""
         opts = opts or {}
         if not opts.get(LEDGER_CALL):
             return _bad("debit is only made by the node's p4@1.0 hook", 403)
@@ -136,6 +142,7 @@ class SimplePay:
         }
 
     def topup(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
+        """``topup``: add ``amount`` to ``recipient``'s balance (signed by the operator)."""
         opts = opts or {}
         req = req if isinstance(req, dict) else {}
         who = authority.operator_of(opts, path_signed=False)

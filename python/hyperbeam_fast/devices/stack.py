@@ -21,7 +21,7 @@ previous device, and it stays in every stack result (and so in their IDs).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from .. import ao
 from ..ao import text as _text
@@ -42,13 +42,17 @@ class StackDevice:
 
     name = "stack@1.0"
 
-    def info(self, msg: Any = None) -> dict:
-        out: dict = {"handler": self.router, "excludes": ["set", "keys"]}
+    def info(self, msg: Any = None) -> dict[str, Any]:
+        """Every key goes to :meth:`router`; ``stack-keys`` (if set) are the exports."""
+        out: dict[str, Any] = {"handler": self.router, "excludes": ["set", "keys"]}
         if isinstance(msg, dict) and msg.get("stack-keys") is not None:
             out["exports"] = msg["stack-keys"]
         return out
 
-    def router(self, key: str, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def router(
+        self, key: str, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
+        """Run ``key`` through the stack: fold (each member on the result of the last) or map."""
         if key == "keys":
             return ao.MESSAGE_DEVICE.keys(base)
         if key == "transform":
@@ -68,11 +72,11 @@ class StackDevice:
         }
 
 
-def _plain(opts: dict) -> dict:
+def _plain(opts: dict[str, Any]) -> dict[str, Any]:
     return {**opts, "hashpath": "ignore"}
 
 
-def _mode(base: dict, request: dict, opts: dict) -> Any:
+def _mode(base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]) -> Any:
     """``mode`` of the request (through its own device), else of the base read as message@1.0
     (``dev_stack:router/3``): one read each, never back into the stack."""
     mode = ao.NOT_FOUND
@@ -86,13 +90,13 @@ def _mode(base: dict, request: dict, opts: dict) -> Any:
     return t if t is not None else mode
 
 
-def _read(base: dict, key: str) -> Any:
+def _read(base: dict[str, Any], key: str) -> Any:
     """``hb_ao:get(Key, {as, dev_message, Base}, undefined)``: a plain message@1.0 read."""
     status, value = _message_get(key, base)
     return value if status == "ok" else ao.UNDEFINED
 
 
-def _read_prefix(base: dict, which: str, key: str, opts: dict) -> Any:
+def _read_prefix(base: dict[str, Any], which: str, key: str, opts: dict[str, Any]) -> Any:
     """``hb_ao:get([<which>, Key], {as, dev_message, Base}, undefined)``."""
     status, prefixes = _message_get(which, base)
     if status != "ok":
@@ -101,30 +105,30 @@ def _read_prefix(base: dict, which: str, key: str, opts: dict) -> Any:
     return ao.UNDEFINED if value is ao.NOT_FOUND or value is None else value
 
 
-def _read_stack(base: dict) -> tuple[str, Any]:
+def _read_stack(base: dict[str, Any]) -> tuple[str, Any]:
     status, stack = _message_get("device-stack", base)
     if status != "ok":
         return "error", {"status": 400, "body": "no_valid_device_stack"}
     return "ok", stack
 
 
-def transformer_message(base: dict, opts: dict) -> tuple[str, Any]:
+def transformer_message(base: dict[str, Any], opts: dict[str, Any]) -> tuple[str, Any]:
     """``dev_stack:transformer_message/2``: ``base`` with a device whose handler makes the key
     it is given the active stack member (``/transform/<member>/<key>``). Its ``info`` is the
     stack's (``excludes: [set, keys]``) with that handler; its ``type`` is
     ``stack-transformer``; the member's ``set`` deep-merges into it."""
     base_info = DEVICE.info(base)
 
-    def handler(key: str, msg: dict) -> tuple[str, Any]:
+    def handler(key: str, msg: dict[str, Any]) -> tuple[str, Any]:
         return transform(msg, key, opts)
 
-    def info() -> dict:
+    def info() -> dict[str, Any]:
         return {**base_info, "handler": handler}
 
     return "ok", {**base, "device": {"info": info, "type": TRANSFORMER_TYPE}}
 
 
-def transform(base: dict, key: Any, opts: dict) -> tuple[str, Any]:
+def transform(base: dict[str, Any], key: Any, opts: dict[str, Any]) -> tuple[str, Any]:
     """Make stack member ``key`` the active device of ``base`` (``dev_stack:transform/3``)."""
     status, stack = _read_stack(base)
     if status != "ok":
@@ -152,7 +156,9 @@ def transform(base: dict, key: Any, opts: dict) -> tuple[str, Any]:
     return ao.MESSAGE_DEVICE.set(base, updates, opts)
 
 
-def resolve_fold(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+def resolve_fold(
+    base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+) -> tuple[str, Any]:
     """``dev_stack:resolve_fold/3``."""
     start_device = _read(base, "device")
     start_pass = _read(base, "pass")
@@ -167,7 +173,7 @@ def resolve_fold(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
         status, res = ao.resolve(msg3, request, opts)
         outcome = _step_outcome(status, res, msg3, n, opts)
         if outcome[0] == "return":
-            return outcome[1]
+            return cast("tuple[str, Any]", outcome[1])
         _, msg, n = outcome
         if n is None:
             break
@@ -190,7 +196,7 @@ _FAST_OPT_BLOCKERS = ("on", "force_message", "store", "trace")
 _fast_enabled = True
 
 
-def _fast_members(opts: dict) -> tuple | None:
+def _fast_members(opts: dict[str, Any]) -> tuple[Any, ...] | None:
     from . import json_iface, multipass, wasi, wasm64
 
     try:
@@ -209,7 +215,9 @@ def _fast_members(opts: dict) -> tuple | None:
     )
 
 
-def fast_fold(base: dict, request: dict, opts: dict) -> tuple[str, Any] | None:
+def fast_fold(
+    base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+) -> tuple[str, Any] | None:
     """``resolve_fold(base, request)`` for ``compute`` on the standard AOS stack, or ``None``."""
     if not _fast_enabled or type(base) is not dict or type(request) is not dict:
         return None
@@ -263,20 +271,22 @@ def fast_fold(base: dict, request: dict, opts: dict) -> tuple[str, Any] | None:
         except HyperbeamError:
             raise
         except RecursionError:
-            return ao.limit_error("recursion")
+            return cast("tuple[str, Any] | None", ao.limit_error("recursion"))
         except Exception as exc:  # noqa: BLE001 - typed like the generic dispatcher does
             raise DeviceError(f"device call for key 'compute' failed: {exc!r}") from exc
         status, res = ao.norm_result(res)
         outcome = _step_outcome(status, res, msg3, n, opts)
         if outcome[0] == "return":
-            return outcome[1]
+            return cast("tuple[str, Any] | None", outcome[1])
         _, msg, n = outcome
         if n is None:
             break
     return _restore(msg, start_device, start_pass, opts)
 
 
-def resolve_map(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+def resolve_map(
+    base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+) -> tuple[str, Any]:
     """``dev_stack:resolve_map/3``: every member on the same base; ``{stack-key: result}`` of
     the members that answered ``ok``."""
     status, stack = _read_stack(base)
@@ -304,7 +314,9 @@ def _is_limit(res: Any) -> bool:
 DEVICE = StackDevice()
 
 
-def _step_outcome(status: str, res: Any, msg3: dict, n: int, opts: dict) -> tuple:
+def _step_outcome(
+    status: str, res: Any, msg3: dict[str, Any], n: int, opts: dict[str, Any]
+) -> tuple[Any, ...]:
     """What one fold step's result means (runtime §9.1): ``("next", msg, n)`` to go on
     (``n`` None: stop folding, the stack was skipped), or ``("return", (status, value))``."""
     if _is_limit(res):
@@ -330,7 +342,9 @@ def _step_outcome(status: str, res: Any, msg3: dict, n: int, opts: dict) -> tupl
     raise ao.ResolveError(f"device_failed: device {n} of the stack -> {status} {res!r:.200}")
 
 
-def _restore(msg: dict, start_device: Any, start_pass: Any, opts: dict) -> tuple[str, Any]:
+def _restore(
+    msg: dict[str, Any], start_device: Any, start_pass: Any, opts: dict[str, Any]
+) -> tuple[str, Any]:
     """Put back the device, prefixes and pass the fold started with (``resolve_fold/3``)."""
     restore = {
         "device": start_device,

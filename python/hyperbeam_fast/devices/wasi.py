@@ -24,7 +24,7 @@ NAME = "wasi@1.0"
 STDLIB = ["wasm", "stdlib", "wasi_snapshot_preview1"]
 
 
-def _inst(request: dict) -> Any:
+def _inst(request: dict[str, Any]) -> Any:
     priv = request.get("priv")
     inst = priv.get("instance") if isinstance(priv, dict) else None
     if inst is None:
@@ -32,12 +32,12 @@ def _inst(request: dict) -> Any:
     return inst
 
 
-def _args(request: dict) -> list:
+def _args(request: dict[str, Any]) -> list[Any]:
     a = request.get("args") or []
     return list(a.values()) if isinstance(a, dict) else list(a)
 
 
-def _wide(request: dict, index: int) -> bool:
+def _wide(request: dict[str, Any], index: int) -> bool:
     sig = request.get("func-sig") or ""
     if isinstance(sig, bytes):
         sig = sig.decode()
@@ -50,9 +50,12 @@ def _vfs_path(filename: str) -> list[str]:
 
 
 class WasiDevice:
+    """``wasi@1.0``: the WASI preview-1 imports a WASM image needs, over a virtual file system."""
+
     name = NAME
 
-    def init(self, base: dict) -> tuple[str, Any]:
+    def init(self, base: dict[str, Any]) -> tuple[str, Any]:
+        """``init``: the standard file descriptors and an empty virtual file system."""
         out = deep_put(base, STDLIB, {"device": NAME})
         out["file-descriptors"] = {
             "0": {"filename": "/dev/stdin", "offset": 0},
@@ -62,15 +65,18 @@ class WasiDevice:
         out["vfs"] = {"dev": {"stdin": b"", "stdout": b"", "stderr": b""}}
         return "ok", out
 
-    def compute(self, base: dict) -> tuple[str, Any]:
+    def compute(self, base: dict[str, Any]) -> tuple[str, Any]:
+        """``compute``: the state as it is."""
         return "ok", base
 
-    def stdout(self, base: dict) -> tuple[str, Any]:
+    def stdout(self, base: dict[str, Any]) -> tuple[str, Any]:
+        """``stdout``: what the image wrote to ``/dev/stdout``."""
         return "ok", walk(base, ["vfs", "dev", "stdout"]) or b""
 
     # ---- imports (base = library message with `state`) --------------------------------------
 
-    def fd_write(self, base: dict, request: dict) -> tuple[str, Any]:
+    def fd_write(self, base: dict[str, Any], request: dict[str, Any]) -> tuple[str, Any]:
+        """The ``fd_write`` import: append the gathered buffers to the file."""
         state = base.get("state") or {}
         fd, iovs, n, nwritten = (_args(request) + [0, 0, 0, 0])[:4]
         inst = _inst(request)
@@ -89,7 +95,8 @@ class WasiDevice:
         inst.write_uint(nwritten, len(data), 8 if _wide(request, 3) else 4)
         return "ok", {"state": state, "results": [0]}
 
-    def fd_read(self, base: dict, request: dict) -> tuple[str, Any]:
+    def fd_read(self, base: dict[str, Any], request: dict[str, Any]) -> tuple[str, Any]:
+        """The ``fd_read`` import: read from the file at its offset into the buffers."""
         state = base.get("state") or {}
         fd, iovs, n, nread = (_args(request) + [0, 0, 0, 0])[:4]
         inst = _inst(request)
@@ -106,10 +113,12 @@ class WasiDevice:
         inst.write_uint(nread, done, 8 if _wide(request, 3) else 4)
         return "ok", {"state": state, "results": [0]}
 
-    def clock_time_get(self, base: dict) -> tuple[str, Any]:
+    def clock_time_get(self, base: dict[str, Any]) -> tuple[str, Any]:
+        """The ``clock_time_get`` import: errno 1, no time written (AOS stays deterministic)."""
         return "ok", {"state": base.get("state"), "results": [1]}
 
-    def environ_sizes_get(self, base: dict, request: dict) -> tuple[str, Any]:
+    def environ_sizes_get(self, base: dict[str, Any], request: dict[str, Any]) -> tuple[str, Any]:
+        """The ``environ_sizes_get`` import: no environment variables."""
         inst = _inst(request)
         a = _args(request)
         if len(a) >= 2:
@@ -117,14 +126,15 @@ class WasiDevice:
             inst.write_uint(a[1], 0, 8 if _wide(request, 1) else 4)
         return "ok", {"state": base.get("state"), "results": [0]}
 
-    def proc_exit(self, request: dict) -> tuple[str, Any]:
+    def proc_exit(self, request: dict[str, Any]) -> tuple[str, Any]:
+        """The ``proc_exit`` import: a trap that ends the call."""
         code = (_args(request) or [0])[0]
         raise WasmTrap(f"proc_exit({code})")
 
-    info = None  # set below
+    info: dict[str, Any] | None = None  # set below
 
 
-def _stub(key: str, base: dict, request: Any = None) -> tuple[str, Any]:
+def _stub(key: str, base: dict[str, Any], request: Any = None) -> tuple[str, Any]:
     """An unimplemented WASI import answers 0. Only import calls (wasm-64@1.0's, which carry
     ``func-sig``): any other key (``normalize``, ``snapshot`` through a stack) is not found, so
     the stack passes over this device as HyperBEAM's ``dev_wasi`` (no default handler) does."""

@@ -9,8 +9,9 @@ numeric ``parameters``; results at ``results/<output-prefix>/type|output``), ``n
 ``state`` and returns ``{state, results}``); unknown imports return 0 and are recorded under
 ``results/<output-prefix>/undefined-calls``. An import may call back into the instance.
 
-Options (limits per outermost call; ``none`` for no limit): ``wasm_fuel`` (default
-:data:`~hyperbeam_fast.wasm.DEFAULT_FUEL`), ``wasm_timeout`` (wall-clock seconds, default
+Options (limits per outermost call; ``none`` for no limit): ``wasm_fuel`` (default none: no
+fuel metering, the module runs on the unmetered engine; a number: deterministic fuel on the
+metered one), ``wasm_timeout`` (wall-clock seconds, default
 :data:`~hyperbeam_fast.wasm.DEFAULT_TIMEOUT`), ``wasm_memory_limit`` (bytes per instance, default
 :data:`~hyperbeam_fast.wasm.DEFAULT_MEMORY_LIMIT`); ``store`` (the cache store used to load an
 image given by ID). A call that traps or hits a limit gives ``results/<p>/type = "error"`` and
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any
+from typing import Any, cast
 
 from .. import ao
 from ..wasm import (
@@ -38,7 +39,7 @@ from ..wasm.errors import WasmCompileError, WasmImportError, WasmMemoryError, Wa
 
 NAME = "wasm-64@1.0"
 
-_modules_by_id: dict[str, Any] = {}
+_modules_by_id: dict[tuple[str, bool], Any] = {}  # (image ID, metered) -> module
 #: Errors raised while the guest runs: its memory may be mid-update.
 _MID_CALL = (WasmTrap, WasmImportError, WasmMemoryError)
 
@@ -59,14 +60,16 @@ class ComputeGate:
         self._mine = threading.local()
 
     @staticmethod
-    def limit(opts: dict) -> int:
+    def limit(opts: dict[str, Any]) -> int:
+        """How many computations may run at once under ``opts``."""
         n = opts.get("process_compute_workers")
         if n is not None:
             return max(1, int(n))
         threads = int(opts.get("priv_resolver_threads") or 0) or 2 * (os.cpu_count() or 2)
         return max(1, threads // 4)
 
-    def enter(self, opts: dict) -> bool:
+    def enter(self, opts: dict[str, Any]) -> bool:
+        """Wait for a free place (a nested call has one); ``False`` when none comes in time."""
         depth = getattr(self._mine, "depth", 0)
         if depth == 0:
             limit = self.limit(opts)
@@ -87,6 +90,7 @@ class ComputeGate:
         return True
 
     def leave(self) -> None:
+        """Give back the place :meth:`enter` took."""
         self._mine.depth -= 1
         if self._mine.depth == 0:
             with self._guard:
@@ -103,12 +107,13 @@ def _text(v: Any, default: str = "") -> str:
     return v if isinstance(v, str) else default
 
 
-def prefixes(base: dict) -> tuple[str, str]:
+def prefixes(base: dict[str, Any]) -> tuple[str, str]:
     """``(input-prefix, output-prefix)`` as plain keys (runtime §9)."""
     return _text(base.get("input-prefix")), _text(base.get("output-prefix"))
 
 
 def join(*parts: str) -> list[str]:
+    """The non-empty ``/``-separated segments of ``parts``, as one path list."""
     out: list[str] = []
     for p in parts:
         out.extend(s for s in p.split("/") if s)
@@ -131,10 +136,10 @@ def walk(msg: Any, path: list[str]) -> Any:
     return msg
 
 
-def deep_put(msg: dict, path: list[str], value: Any) -> dict:
+def deep_put(msg: dict[str, Any], path: list[str], value: Any) -> dict[str, Any]:
     """A copy of ``msg`` with ``value`` at ``path`` (maps merged level by level)."""
     if not path:
-        return value
+        return cast("dict[str, Any]", value)
     out = dict(msg)
     sub = out.get(path[0])
     out[path[0]] = deep_put(sub if isinstance(sub, dict) else {}, path[1:], value)
@@ -150,10 +155,10 @@ class WasmContext:
 
     __slots__ = ("instance", "prefix", "state", "opts", "image", "broken")
 
-    def __init__(self, prefix: str, opts: dict, image: str) -> None:
+    def __init__(self, prefix: str, opts: dict[str, Any], image: str) -> None:
         self.prefix = prefix
         self.opts = opts
-        self.state: dict = {}
+        self.state: dict[str, Any] = {}
         self.image = image
         self.instance: Instance | None = None
         #: Why the last call did not finish (a trap or a limit), else None: the guest's memory
@@ -162,6 +167,7 @@ class WasmContext:
 
     # HB's priv <p>/write and <p>/read
     def write(self, data: bytes | str) -> int:
+        """Write ``data`` into the instance's memory (its ``malloc``): the pointer."""
         assert self.instance is not None
         try:
             return self.instance.write_string(data)  # runs the guest's malloc
@@ -170,12 +176,16 @@ class WasmContext:
             raise
 
     def read(self, ptr: Any) -> bytes:
+        """The NUL-terminated string at ``ptr`` in the instance's memory."""
         assert self.instance is not None
         if isinstance(ptr, list):
             ptr = ptr[0]
         return self.instance.read_string(int(ptr))
 
-    def handle_import(self, inst: Instance, module: str, func: str, args: list, sig: str) -> list:
+    def handle_import(
+        self, inst: Instance, module: str, func: str, args: list[Any], sig: str
+    ) -> list[Any]:
+        """Resolve the call of an import through the stdlib device at ``prefix/stdlib/module``."""
         state = self.state
         lib_path = join(self.prefix, "stdlib", module)
         lib = walk(state, lib_path)
@@ -215,7 +225,7 @@ def _is_not_found(status: str, res: Any) -> bool:
     return isinstance(res, dict) and res.get("status") in (404, "404")
 
 
-def context(base: dict, prefix: str | None = None) -> WasmContext | None:
+def context(base: dict[str, Any], prefix: str | None = None) -> WasmContext | None:
     """The live :class:`WasmContext` of ``base`` (``prefix`` defaults to its output-prefix)."""
     if prefix is None:
         prefix = prefixes(base)[1]
@@ -255,7 +265,7 @@ def memory_in_use(state: Any) -> int:
     return sum(c.instance.memory_size() for c in _contexts(state) if c.instance is not None)
 
 
-def _with_priv(base: dict, key: str, value: Any) -> dict:
+def _with_priv(base: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
     priv = base.get("priv")
     priv = dict(priv) if isinstance(priv, dict) else {}
     if value is None:
@@ -267,7 +277,7 @@ def _with_priv(base: dict, key: str, value: Any) -> dict:
     return out
 
 
-def _image(base: dict, in_prefix: str, opts: dict) -> tuple[bytes, str]:
+def _image(base: dict[str, Any], in_prefix: str, opts: dict[str, Any]) -> tuple[bytes, str]:
     img = walk(base, join(in_prefix, "image"))
     if img is None:
         body = base.get("body")
@@ -298,36 +308,44 @@ def _image(base: dict, in_prefix: str, opts: dict) -> tuple[bytes, str]:
     return bytes(img), ""
 
 
-def _load(base: dict, in_prefix: str, opts: dict) -> tuple[Any, str]:
+def _load(
+    base: dict[str, Any], in_prefix: str, opts: dict[str, Any], metered: bool
+) -> tuple[Any, str]:
     img = walk(base, join(in_prefix, "image"))
     if isinstance(img, bytes) and len(img) == 43:
         img = img.decode("ascii", "replace")
-    if isinstance(img, str) and img in _modules_by_id:
-        return _modules_by_id[img], img
+    if isinstance(img, str) and (img, metered) in _modules_by_id:
+        return _modules_by_id[(img, metered)], img
     data, ident = _image(base, in_prefix, opts)
-    mod = load_module(data)
+    mod = load_module(data, metered=metered)
     if ident:
-        _modules_by_id[ident] = mod
+        _modules_by_id[(ident, metered)] = mod
         while len(_modules_by_id) > MODULE_CACHE_MAX:  # oldest first
             _modules_by_id.pop(next(iter(_modules_by_id)), None)
     return mod, ident
 
 
-def _new_context(base: dict, opts: dict) -> WasmContext:
+def fuel_limit(opts: dict[str, Any]) -> int | None:
+    """``wasm_fuel`` (default none: the module runs on the engine without fuel metering)."""
+    return cast("int | None", _limit(opts, "wasm_fuel", DEFAULT_FUEL, int))
+
+
+def _new_context(base: dict[str, Any], opts: dict[str, Any]) -> WasmContext:
     in_p, out_p = prefixes(base)
-    mod, ident = _load(base, in_p, opts)
+    fuel = fuel_limit(opts)
+    mod, ident = _load(base, in_p, opts, fuel is not None)
     ctx = WasmContext(out_p, opts, ident)
     ctx.instance = Instance(
         mod,
         ctx.handle_import,
-        fuel=_limit(opts, "wasm_fuel", DEFAULT_FUEL, int),
+        fuel=fuel,
         memory_limit=_limit(opts, "wasm_memory_limit", DEFAULT_MEMORY_LIMIT, int),
         timeout=_limit(opts, "wasm_timeout", DEFAULT_TIMEOUT, float),
     )
     return ctx
 
 
-def _limit(opts: dict, key: str, default: Any, kind: type) -> Any:
+def _limit(opts: dict[str, Any], key: str, default: Any, kind: type) -> Any:
     """A limit option: a number (or its text), ``None``/``none`` for no limit."""
     v = opts.get(key, default)
     if isinstance(v, bytes):
@@ -344,7 +362,7 @@ def _limit(opts: dict, key: str, default: Any, kind: type) -> Any:
 limit_option = _limit
 
 
-def _numbers(params: Any) -> list | None:
+def _numbers(params: Any) -> list[Any] | None:
     if params is None:
         return []
     if isinstance(params, dict):
@@ -360,16 +378,24 @@ def _numbers(params: Any) -> list | None:
 
 
 class Wasm64Device:
+    """``wasm-64@1.0``: run WASM images (memory64 included) with wasmtime."""
+
     name = NAME
 
-    def init(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def init(
+        self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
+        """``init``: instantiate the image of the message."""
         try:
             ctx = _new_context(base, opts)
         except WasmError as e:
             return "error", {"status": 500, "body": f"wasm_init_error: {e}"}
         return "ok", _with_priv(base, _priv_key(ctx.prefix), ctx)
 
-    def normalize(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def normalize(
+        self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
+        """``normalize``: a live instance, restored from ``snapshot`` when there is none."""
         p = prefixes(base)[1]
         live = context(base, p)
         if live is not None and live.instance is not None:  # (None: closed, see release)
@@ -396,14 +422,17 @@ class Wasm64Device:
         out = {k: v for k, v in out.items() if k != "snapshot"}
         return "ok", out
 
-    def compute(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def compute(
+        self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
+        """``compute``: call ``function`` with ``parameters``; the results under ``results``."""
         status, base = self.normalize(base, request, opts)
         if status != "ok":
             return status, base
         pass_ = base.get("pass", 1)
         if pass_ not in (1, "1", None):
             return "ok", base
-        body = request.get("body") if isinstance(request.get("body"), dict) else {}
+        body = request["body"] if isinstance(request.get("body"), dict) else {}
         fn = body.get("function") or request.get("function") or base.get("function")
         if fn is None:
             return "ok", base
@@ -447,22 +476,26 @@ class Wasm64Device:
             res["error"] = err
         return "ok", deep_put(after, res_path, res)
 
-    def snapshot(self, base: dict) -> tuple[str, Any]:
+    def snapshot(self, base: dict[str, Any]) -> tuple[str, Any]:
+        """``snapshot``: the instance's memory, to restore from later."""
         ctx = context(base)
         if ctx is None or ctx.instance is None:
             return "error", {"status": 500, "body": "no_wasm_instance"}
         return "ok", {"body": ctx.instance.snapshot()}
 
-    def terminate(self, base: dict) -> tuple[str, Any]:
+    def terminate(self, base: dict[str, Any]) -> tuple[str, Any]:
+        """``terminate``: drop the live instance."""
         return "ok", _with_priv(base, _priv_key(prefixes(base)[1]), None)
 
-    def instance(self, base: dict) -> tuple[str, Any]:
+    def instance(self, base: dict[str, Any]) -> tuple[str, Any]:
+        """``instance``: the live instance (404 when there is none)."""
         ctx = context(base)
         if ctx is None:
             return "error", {"status": 404, "body": "no_wasm_instance"}
         return "ok", ctx.instance
 
-    def import_(self, base: dict, request: dict) -> tuple[str, Any]:
+    def import_(self, base: dict[str, Any], request: dict[str, Any]) -> tuple[str, Any]:
+        """``import``: run one import call of the instance through its handler."""
         ctx = context(base)
         if ctx is None or ctx.instance is None:
             return "error", {"status": 404, "body": "no_wasm_instance"}

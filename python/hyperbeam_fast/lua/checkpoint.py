@@ -22,6 +22,7 @@ def mark(vm: LuaVM) -> None:
 
 
 def save(vm: LuaVM) -> bytes:
+    """The state ``vm`` as a checkpoint binary (its globals, as the prelude serialises them)."""
     try:
         (out,) = vm.run(vm.ctl[b"save"])
     except LuaError as e:
@@ -32,6 +33,7 @@ def save(vm: LuaVM) -> bytes:
 
 
 def restore(vm: LuaVM, body: Any) -> None:
+    """Load the checkpoint ``body`` (from :func:`save`) into the state ``vm``."""
     if not isinstance(body, (bytes, bytearray)):
         raise CheckpointError("checkpoint is not a binary")
     try:

@@ -669,7 +669,22 @@ local function mp_decode(s)
     elseif b == 0xcc then v, pos = str_unpack("B", s, pos)
     elseif b == 0xcd then v, pos = str_unpack(">I2", s, pos)
     elseif b == 0xce then v, pos = str_unpack(">I4", s, pos)
-    elseif b == 0xcf then v, pos = str_unpack(">i8", s, pos)
+    elseif b == 0xcf then  -- uint64: past math.maxinteger it is its text (no bignums)
+      local hi, lo
+      hi, lo, pos = str_unpack(">I4I4", s, pos)
+      if hi < 0x80000000 then v = (hi << 32) | lo
+      else
+        local digits = {}
+        while hi > 0 or lo > 0 do
+          local r = hi % 10
+          hi = hi // 10
+          local cur = r * 0x100000000 + lo
+          lo = cur // 10
+          digits[#digits + 1] = cur % 10
+        end
+        for q = 1, #digits // 2 do digits[q], digits[#digits + 1 - q] = digits[#digits + 1 - q], digits[q] end
+        v = raw_concat(digits)
+      end
     elseif b == 0xd0 then v, pos = str_unpack("b", s, pos)
     elseif b == 0xd1 then v, pos = str_unpack(">i2", s, pos)
     elseif b == 0xd2 then v, pos = str_unpack(">i4", s, pos)
@@ -785,6 +800,23 @@ function ctl.invoke(name, args)
   local t = {}
   for q = 2, r.n do t[q - 1] = r[q] end
   return true, r.n - 1, mp_encode_n(t, r.n - 1)
+end
+-- The same with the arguments as a table of values (built by the host with lupa's table_from)
+-- and the results as a table (read by the host raw): (true, n, results) or (false, error value
+-- packed).
+function ctl.invoke_t(name, a)
+  local f = G[name]
+  if f == nil then
+    return false, mp_encode("attempt to call a nil value (global '" .. name .. "')")
+  end
+  local r = pack(raw_pcall(f, tbl_unpack(a, 1, #a)))
+  if not r[1] then
+    if fatal(r[2]) then raw_error(tripped, 0) end
+    return false, mp_encode(r[2])
+  end
+  local t = {}
+  for q = 2, r.n do t[q - 1] = r[q] end
+  return true, r.n - 1, t
 end
 -- Wrap a host function: it gets its arguments packed and returns packed results (or raises).
 function ctl.host(f)

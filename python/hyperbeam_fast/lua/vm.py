@@ -12,7 +12,7 @@ from typing import Any
 import lupa.lua53 as _lupa
 
 from ..exceptions import HyperbeamError
-from .convert import pack, unpack
+from .convert import ConvertError, Reader, lua_value, pack, unpack
 
 #: Instructions one call may run (in units of 1,000 VM instructions: the count hook's period).
 DEFAULT_INSTRUCTIONS = 200_000  # 2e8 VM instructions
@@ -41,6 +41,9 @@ class LuaVM:
     Luerl states are values, so HyperBEAM keeps the state from before a failed call; a C Lua
     state has moved on, so its owner rebuilds it (process@1.0 rolls the slot back)."""
 
+    #: The Lua helper functions devices/lua.py loads into the state (``install_helpers``).
+    helpers: Any
+
     def __init__(self, memory: int = DEFAULT_MEMORY, instructions: int = DEFAULT_INSTRUCTIONS):
         self.rt = _lupa.LuaRuntime(
             encoding=None,
@@ -56,13 +59,14 @@ class LuaVM:
         self.globals = self.rt.globals()
         self._begin = self.ctl[b"begin"]
         self._tripped = self.ctl[b"tripped"]
-        self._invoke = self.ctl[b"invoke"]
+        self._invoke = self.ctl[b"invoke_t"]
+        self.reader = Reader(_lupa.lua_type, self.ctl[b"encode"])
         self.table = self.rt.table
         self.lua_type = _lupa.lua_type
 
     # ---- running code ----------------------------------------------------------------------
 
-    def _run(self, fn: Any, *args: Any) -> tuple:
+    def _run(self, fn: Any, *args: Any) -> tuple[Any, ...]:
         self._begin(self.instructions)
         try:
             out = fn(*args)
@@ -92,19 +96,32 @@ class LuaVM:
             raise LuaError(f"Lua module {name or ''} does not load: {_text(err)}".strip())
         self._run(fn)
 
-    def call(self, name: bytes, *args: Any) -> tuple:
+    def call(self, name: bytes, *args: Any) -> tuple[Any, ...]:
+        """Call the global function ``name`` with ``args`` under the limits: its results."""
         fn = self.globals[name]
         if fn is None:
             raise LuaError(f"attempt to call a nil value (global '{_text(name)}')")
         return self._run(fn, *args)
 
-    def invoke(self, name: bytes, args: list) -> tuple[bool, Any]:
+    def invoke(self, name: bytes, args: list[Any]) -> tuple[bool, Any]:
         """Call global ``name`` with message values ``args``: ``(True, [results])``, or
         ``(False, error value)`` for a Lua error (the state has moved on: see :attr:`broken`)."""
-        out = self._run(self._invoke, name, pack(args))
-        if out[0] is True:
-            return True, unpack(out[2])
-        return False, unpack(out[1])
+        try:
+            tbl = self.rt.table_from(lua_value(args), recursive=True)
+        except _lupa.LuaMemoryError as e:
+            self.broken = "lua@5.3a: memory limit exceeded"
+            raise LuaError(self.broken, fatal=self.broken) from e
+        out = self._run(self._invoke, name, tbl)
+        if out[0] is not True:
+            return False, unpack(out[1])
+        res = out[2]
+        try:
+            return True, [self.reader.value(res[q]) for q in range(1, int(out[1]) + 1)]
+        except _lupa.LuaMemoryError as e:
+            self.broken = "lua@5.3a: memory limit exceeded"
+            raise LuaError(self.broken, fatal=self.broken) from e
+        except _lupa.LuaError as e:
+            raise ConvertError(_text(e.args[0] if e.args else e)) from e
 
     def host(self, fn: Any) -> Any:
         """A Lua function calling ``fn(args) -> (True, results) | (False, message)`` on
@@ -124,13 +141,16 @@ class LuaVM:
 
         return self.ctl[b"host"](call)
 
-    def run(self, fn: Any, *args: Any) -> tuple:
+    def run(self, fn: Any, *args: Any) -> tuple[Any, ...]:
+        """Call the Lua function ``fn`` with ``args`` under the limits: its results."""
         return self._run(fn, *args)
 
     def memory_used(self) -> int:
+        """The bytes of memory the state holds."""
         return int(self.rt.get_memory_used())
 
     def close(self) -> None:
+        """Mark the state closed: it is not used again."""
         self.broken = self.broken or "closed"
 
 

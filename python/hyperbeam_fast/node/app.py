@@ -2,7 +2,8 @@
 deadline, field and part count), the routes answered without a resolution (OPTIONS, ``/``,
 ``/metrics``, ``/~cache@1.0/read``), the hop to the resolver pool, reply writing, lifespan.
 
-Every request: OPTIONS -> 204 with CORS; ``/`` -> 302 to ``default_req``; ``/metrics`` ->
+Every request: OPTIONS -> 204 with CORS; ``GET /`` from a browser (``accept: text/html``) -> the
+web console (``/~hyperbuddy@1.0/index``), any other ``/`` -> 302 to ``default_req``; ``/metrics`` ->
 Prometheus; ``/~cache@1.0/read?target=ID`` -> the stored message (what
 :class:`~hyperbeam_fast.store.RemoteStore` reads); anything else -> :class:`~.pipeline.Node`.
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import urllib.parse
 from typing import Any
 
 from .. import _native
@@ -127,8 +129,11 @@ class App:
         if method == "OPTIONS":
             return await self._reply(send, 204, OPTIONS_HEADERS, b"")
         if path == "/" and not query:
-            loc = _text(self.node.node_msg.get("default_req", "/~meta@1.0/info")).encode()
-            return await self._reply(send, 302, [(b"location", loc)], b"")
+            if method != "GET" or not _wants_html(scope.get("headers", [])):
+                loc = _text(self.node.node_msg.get("default_req", "/~meta@1.0/info")).encode()
+                return await self._reply(send, 302, [(b"location", loc)], b"")
+            scope = {**scope, "path": CONSOLE_PATH, "raw_path": CONSOLE_PATH.encode()}
+            path = CONSOLE_PATH
         if path == "/metrics" and method == "GET":
             data, ctype = self.node.metrics.render()
             return await self._reply(send, 200, [(b"content-type", ctype.encode())], data)
@@ -182,7 +187,7 @@ class App:
         node = self.node
         loop = asyncio.get_running_loop()
         ctx = contextvars.copy_context().run  # the request ID in the pool's log lines too
-        if path == "/~cache@1.0/read" and method == "GET":
+        if path == "/~cache@1.0/read" and method == "GET" and not _aos2(headers, query):
             fut = loop.run_in_executor(node.pool, ctx, node.cache_read, query)
         else:
             out = node.handle_inline(method, raw_path, headers) if not body else None
@@ -234,6 +239,15 @@ class App:
                 return
 
 
+def _aos2(headers: list[tuple[bytes, bytes]], query: str) -> bool:
+    """Whether a cache read asks for ``application/aos-2`` (answered by cache@1.0 itself)."""
+    if "accept=" in query and any(
+        "aos-2" in v.lower() for v in urllib.parse.parse_qs(query).get("accept", [])
+    ):
+        return True
+    return any(k.lower() == b"accept" and b"aos-2" in v.lower() for k, v in headers)
+
+
 class _HeapTrim:
     """Gives freed heap back to the system after large requests: the allocators keep what a
     request freed (mimalloc for the Rust side, per thread, see :func:`_then_release`; glibc for
@@ -278,6 +292,15 @@ def _then_release(fn: Any, *args: Any) -> Any:
         return fn(*args)
     finally:
         _native.release_memory()
+
+
+#: What ``GET /`` from a browser resolves: the web console (devices/hyperbuddy.py).
+CONSOLE_PATH = "/~hyperbuddy@1.0/index"
+
+
+def _wants_html(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether the request's ``accept`` names ``text/html`` (a browser's navigation)."""
+    return any(k == b"accept" and b"text/html" in v.lower() for k, v in headers)
 
 
 def _part_count(body: bytes) -> int:

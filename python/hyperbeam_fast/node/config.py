@@ -49,6 +49,8 @@ DEFAULTS: dict[str, Any] = {
     "cache_control": ["no-cache", "no-store"],
     "http_extra_opts": {"force_message": True, "cache_control": ["always"]},
     "store_all_signed": True,
+    # computed process states are written after the slot, off the request (devices/process_writes)
+    "process_async_cache": True,
     # Durability of store writes (STORE_SYNC); "none" is what hb_store_fs/rocksdb do.
     "store_sync": "none",
     # Whose Erlang map order serialisation follows above 32 keys (docs/map-order.md): otp27
@@ -108,7 +110,8 @@ HYPERBEAM_OPTIONS = frozenset(
 )
 #: Options this node's devices read that have no default in :data:`DEFAULTS`.
 NODE_OPTIONS = frozenset(
-    """operator operator_signs_path cache_writers cache_lookup_heuristics max_depth max_steps
+    """operator operator_signs_path cache_writers cache_lookup_heuristics gateway_max_size
+    gateway_subindex gateway_timeout max_depth max_steps
     process_cache_frequency process_compute_timeout process_compute_wait
     process_compute_workers process_live_max process_live_memory process_snapshot_interval
     process_snapshot_seconds genesis_wasm_memory_max genesis_wasm_compute_max

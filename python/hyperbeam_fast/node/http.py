@@ -300,6 +300,8 @@ def _signed_httpsig(
             raise
     covered = _covered(fields) or set()
     kept = {k: v for k, v in fields.items() if k in covered}
+    if "@path" in covered:  # what verify_raw checked: the request target's path, not a field
+        kept["path"] = raw_path.split("?", 1)[0].encode("latin-1", "replace")
     msg = _decode_httpsig(kept, body if "content-digest" in covered else b"")
     comms = msg.get("commitments")
     who = [
@@ -496,7 +498,7 @@ def _without_private(msg: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in msg.items() if not (isinstance(k, str) and k.startswith("priv"))}
 
 
-def _signed_by(msg: dict, device: bytes) -> bool:
+def _signed_by(msg: dict[str, Any], device: bytes) -> bool:
     """Whether ``msg`` carries an asymmetric commitment of ``device``."""
     comms = msg.get("commitments")
     if not isinstance(comms, dict):
@@ -507,7 +509,7 @@ def _signed_by(msg: dict, device: bytes) -> bool:
     )
 
 
-def _as_signed(msg: dict) -> dict:
+def _as_signed(msg: dict[str, Any]) -> dict[str, Any]:
     """An ANS-104-signed ``msg`` without the ``status`` the node added to it after signing: an
     item's signature covers every key, so the added key would void it (the status line carries
     it). Anything else as it is."""
@@ -622,7 +624,7 @@ def encode_response(
             if k in ("body", "commitments") or isinstance(v, (dict, list)):
                 continue
             hv = (
-                v
+                v  # type: ignore[assignment]
                 if isinstance(v, bytes)
                 else str(v).lower().encode()
                 if isinstance(v, bool)
@@ -635,9 +637,9 @@ def encode_response(
             if header_safe(hv, k.encode()):  # a copy for convenience: the body has them all
                 headers.append((k.encode(), hv))
     names = {k for k, _ in headers}
-    for k, v in CORS:
-        if k not in names:
-            headers.append((k, v))
+    for ck, cv in CORS:
+        if ck not in names:
+            headers.append((ck, cv))
     if request_headers and b"access-control-allow-headers" not in names:
         req = request_headers.get("access-control-request-headers")
         if req:

@@ -79,6 +79,20 @@ def is_local(store: Any) -> bool:
     return getattr(store, "scope", "remote") == "local"
 
 
+def local_part(store: Any) -> Any:
+    """The local stores of ``store``: itself when local, a chain's local stores (one store, or
+    a chain of them), or None. The event loop reads only these; a miss goes to the pool."""
+    if is_local(store):
+        return store
+    stores = getattr(store, "stores", None)
+    if not stores:
+        return None
+    local = [s for s in stores if is_local(s)]
+    if not local:
+        return None
+    return local[0] if len(local) == 1 else type(store)(local)
+
+
 def cheap_steps(msgs: list[Any], store: Any, metrics: Any) -> list[Any] | None:
     """``msgs`` (with a leading ID loaded from the local ``store``) when resolving them is
     cheap enough for the event loop: only message@1.0/meta@1.0, no sub-resolutions, no

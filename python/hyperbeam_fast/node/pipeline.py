@@ -20,12 +20,16 @@ from typing import Any
 
 from .. import _native, ao, cache
 from ..commitments import commit, proven, signers
+from ..devices import cache as cache_dev
+from ..devices import manifest
 from ..exceptions import (
     DeviceNotFound,
     HyperbeamError,
     InvalidStorePath,
     NotFound,
     PathError,
+    ResolveError,
+    StoreCorrupt,
     StoreError,
 )
 from ..message import convert
@@ -49,7 +53,7 @@ from .inline import (
     CachedResponse,
     Deferred,
     cheap_steps,
-    is_local,
+    local_part,
 )
 from .metrics import Metrics
 from .uvicorn_protocol import head_block
@@ -66,7 +70,7 @@ def _text(v: Any) -> str:
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
-def _signed_part(singleton: dict) -> dict:
+def _signed_part(singleton: dict[str, Any]) -> dict[str, Any]:
     """What a signed request's signers signed, to be stored: an ANS-104 data item without the
     method and path the node added (its commitment covers the item only); an httpsig request
     as it is (its signature may cover ``path``)."""
@@ -84,11 +88,14 @@ def _signed_part(singleton: dict) -> dict:
 
 
 def register_node_devices() -> None:
-    """Register meta@1.0, relay@1.0, router@1.0 and the process devices in the registry."""
+    """Register meta@1.0, relay@1.0, router@1.0, hyperbuddy@1.0 (the web console) and the
+    process devices in the registry."""
     from ..devices import (
         cron,
         faff,
+        hyperbuddy,
         local_name,
+        manifest,
         meta,
         name,
         node_process,
@@ -98,8 +105,23 @@ def register_node_devices() -> None:
         simple_pay,
     )
 
-    for mod in (meta, relay, router, p4, simple_pay, faff, cron, local_name, name, node_process):
+    for mod in (
+        meta,
+        relay,
+        router,
+        p4,
+        simple_pay,
+        faff,
+        cron,
+        local_name,
+        name,
+        node_process,
+        hyperbuddy,
+        manifest,
+    ):
         ao.register_device(mod.DEVICE.name, mod.DEVICE)
+    ao.register_device(cache_dev.DEVICE.name, cache_dev.DEVICE)
+    ao.register_device(cache_dev.LOOKUP.name, cache_dev.LOOKUP)
     from ..devices.process import register_process_devices
 
     register_process_devices()  # wasm-64, wasi, json-iface, scheduler, process, push (issue 7)
@@ -134,7 +156,9 @@ def wallet_at(path: str | os.PathLike[str], create: bool) -> tuple[Wallet, bool]
 
 
 #: Store spec prefixes (``PREFIX:...``) :func:`open_store` knows; any other ``x:`` is an error.
-STORE_SCHEMES = ("fs", "rocksdb", "http", "https")
+STORE_SCHEMES = ("fs", "rocksdb", "http", "https", "gateway")
+#: The store of a node started without one (``hb_opts``: the local store, then the gateway).
+DEFAULT_STORE = "cache-mainnet+gateway"
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9.-]*):")
 
 
@@ -146,22 +170,54 @@ def store_parts(text: str) -> list[str]:
         m = _SCHEME.match(part)
         if m and m.group(1).lower() not in STORE_SCHEMES:
             raise ConfigError(
-                f"unknown store {part!r}: a store is memory, DIR, rocksdb:DIR, fs:DIR or "
-                "http(s)://peer (joined with +)"
+                f"unknown store {part!r}: a store is memory, DIR, rocksdb:DIR, fs:DIR, "
+                "http(s)://peer or gateway[:URL] (joined with +)"
             )
         if part in ("fs:", "rocksdb:"):
             raise ConfigError(f"store {part!r} names no directory")
+        if part == "gateway:":
+            raise ConfigError("store 'gateway:' names no URL (gateway alone uses the option)")
     if not parts:
         raise ConfigError(f"bad store spec {text!r}")
     return parts
 
 
-def open_store(spec: Any, sync: bool = False) -> Any:
+def gateway_store(url: Any, opts: dict[str, Any] | None = None) -> Any:
+    """The :class:`~hyperbeam_fast.store.GatewayStore` of ``url`` with the node options
+    ``gateway_subindex``, ``gateway_timeout`` (seconds) and ``gateway_max_size`` (bytes)."""
+    from ..store import GatewayStore
+
+    o = opts or {}
+    try:
+        return GatewayStore(
+            _text(url),
+            subindex=o.get("gateway_subindex"),
+            timeout=float(o.get("gateway_timeout", 10.0)),
+            max_size=int(o.get("gateway_max_size", 64 * 1024 * 1024)),
+        )
+    except (HyperbeamError, TypeError, ValueError) as e:
+        raise ConfigError(f"bad gateway store {_text(url)!r}: {e}") from None
+
+
+def open_store(
+    spec: Any, sync: bool = False, opts: dict[str, Any] | None = None, wallet: Wallet | None = None
+) -> Any:
     """A store from a spec: a Store object; ``"memory"``; ``"fs:DIR"``; ``"rocksdb:DIR"`` or a
-    bare directory (RocksDB, the default); ``+http://peer`` suffixes chain remote stores.
+    bare directory (RocksDB, the default); ``+http://peer`` suffixes chain remote stores and
+    ``+gateway`` (the node option ``gateway``) or ``+gateway:URL`` an Arweave gateway store
+    (:func:`gateway_store`; a chain with one writes its reads through to the local store);
+    remote stores write to the peer's cache@1.0, signed with ``wallet``, when one is given.
     ``sync``: fsync every write of the local stores (``store_sync: always``). Any other
     ``name:`` prefix is a :class:`ConfigError` (not a directory of that name)."""
-    from ..store import FSStore, MemoryStore, RemoteStore, RocksDBStore, Store, StoreChain
+    from ..store import (
+        FSStore,
+        GatewayStore,
+        MemoryStore,
+        RemoteStore,
+        RocksDBStore,
+        Store,
+        StoreChain,
+    )
 
     if isinstance(spec, Store):
         return spec
@@ -174,11 +230,17 @@ def open_store(spec: Any, sync: bool = False) -> Any:
         elif part.startswith("fs:"):
             stores.append(FSStore(part[3:], sync=sync))
         elif part.startswith(("http://", "https://")):
-            stores.append(RemoteStore(part))
+            stores.append(RemoteStore(part, wallet=wallet))
+        elif part == "gateway" or part.startswith("gateway:"):
+            url = part[8:] or (opts or {}).get("gateway") or DEFAULTS["gateway"]
+            stores.append(gateway_store(url, opts))
         else:
             path = part[8:] if part.startswith("rocksdb:") else part
             stores.append(RocksDBStore(path, sync=sync))
-    return stores[0] if len(stores) == 1 else StoreChain(stores)
+    if len(stores) == 1:
+        return stores[0]
+    gateway = any(isinstance(s, GatewayStore) for s in stores)
+    return StoreChain(stores, write_through=gateway)
 
 
 #: The ao compute unit's results route, answered by process@1.0's ``cu-results``
@@ -197,12 +259,24 @@ class Node:
         self.wallet = wallet if wallet is not None else Wallet.generate()
         self.address = self.wallet.address
         self.store = open_store(
-            store if store is not None else opts.get("store", "memory"), store_sync(opts)
+            store if store is not None else opts.get("store", "memory"),
+            store_sync(opts),
+            opts,
+            self.wallet,
         )
         self.metrics = Metrics()
+        from ..devices import process_compute
+
+        self.metrics.watch(
+            lambda: process_compute.live_processes(self.store),
+            lambda: process_compute.slots_computed(self.store),
+            self.store.size,
+        )
         self._lock = threading.Lock()
         self._version = 0
-        self._local_store = is_local(self.store)
+        #: the event loop reads only local stores (a chain's local part; a miss goes to the pool)
+        self._inline_store = local_part(self.store)
+        self._local_store = self._inline_store is not None
         #: where node-level records (applied updates) go: the chain's first store
         self._local = getattr(self.store, "primary", self.store)
         opts.pop("store", None)
@@ -211,7 +285,7 @@ class Node:
             opts["operator"] = self.address
         opts["address"] = self.address
         opts["http_server"] = self.address
-        opts.setdefault("cache_writers", [self.address])
+        opts.setdefault("cache_writers", [opts["operator"]])  # cache@1.0 write/link
         # twice the cores (at least 4): computes may hold at most half of them (wasm64.GATE),
         # so requests that do not compute always find a thread (docs/security.md §4)
         self.workers = int(opts.get("workers") or 0) or max(4, 2 * (os.cpu_count() or 2))
@@ -350,26 +424,35 @@ class Node:
     # --- store ----------------------------------------------------------------------------------
 
     def _load(self, ident: Any) -> Any:
+        """The message ``ident`` names (None: a miss). A store's answer refused as not that
+        ID's (a gateway's or peer's, :class:`StoreCorrupt`) is a ResolveError naming why, so
+        the reply says it; a manifest is read as manifest@1.0 (devices/manifest.py)."""
         try:
             msg = cache.read(_text(ident), self.store)
-        except (NotFound, InvalidStorePath):
+        except (NotFound, InvalidStorePath) as e:
             self.metrics.cache_miss.inc()
+            if isinstance(e.__cause__, StoreCorrupt):
+                raise ResolveError(
+                    f"necessary_message_not_found: {_text(ident)}: {e.__cause__}"
+                ) from None
             return None
         except StoreError:
             self.metrics.cache_error.inc()
             return None
         self.metrics.cache_hit.inc()
-        return msg
+        return manifest.as_manifest(msg)
 
     def cache_read(self, query: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         """``GET /~cache@1.0/read?target=KEY``: the stored message or binary, unsigned and
-        unchanged (what RemoteStore decodes)."""
+        unchanged (what RemoteStore decodes: a signed reply would add the node's commitment and
+        ``status``), found as cache@1.0 ``read`` finds it; with ``accept: application/aos-2``
+        the request goes to the device (:mod:`hyperbeam_fast.devices.cache`)."""
         q = urllib.parse.parse_qs(query, keep_blank_values=True)
         target = (q.get("target") or [""])[0]
         if not target:
             return 400, list(TEXT_PLAIN), b"~cache@1.0/read needs ?target=<ID or path>"
         try:
-            got = cache.read(target, self.store)
+            got = cache_dev.read_target(target, self.store)
         except NotFound:
             self.metrics.cache_miss.inc()
             return 404, list(TEXT_PLAIN), b"not found"
@@ -385,12 +468,15 @@ class Node:
         return 200, [(k.encode(), v) for k, v in enc.items()], body
 
     def close(self) -> None:
-        """Stop the cron@1.0 tasks, drain the resolver pool, then close the store."""
+        """Stop the cron@1.0 tasks, drain the resolver pool and the process state writes, then
+        close the store."""
         from ..devices.cron import halt
+        from ..devices.process_writes import WRITER
 
         self.closed = True
         halt(self)
         self.pool.shutdown(wait=True)
+        WRITER.flush()  # computed states still queued (process_async_cache)
         try:
             self.store.close()
         except Exception:  # noqa: BLE001 - closing must not raise at shutdown
@@ -465,9 +551,13 @@ class Node:
                 return e.status, list(TEXT_PLAIN), str(e).encode()
             if signed:
                 self.metrics.verifications.labels("valid").inc()
-                # a dry run (`.../as=execution/compute`) leaves no trace, its request included
-                if self.node_msg.get("store_all_signed", True) and (
-                    "/as=execution/" not in _text(singleton.get("path", ""))
+                # a dry run (`.../as=execution/compute`) leaves no trace, its request included;
+                # a cache@1.0 write stores its content (if allowed), never the request
+                rpath = _text(singleton.get("path", ""))
+                if (
+                    self.node_msg.get("store_all_signed", True)
+                    and "/as=execution/" not in rpath
+                    and not ("/" + rpath.lstrip("/")).lower().startswith(cache_dev.WRITE_PATHS)
                 ):
                     try:
                         cache.write(_signed_part(singleton), self.store)
@@ -481,8 +571,8 @@ class Node:
             except PathError as e:
                 msgs = e
             if inline and not isinstance(msgs, PathError):
-                cheap = cheap_steps(msgs, self.store, self.metrics)
-                if cheap is None:
+                cheap = cheap_steps(msgs, self._inline_store, self.metrics)
+                if cheap is None or manifest.names_manifest(cheap):
                     return Deferred(singleton, codec, msgs, req_headers)
                 msgs = cheap
         except Exception as e:  # noqa: BLE001 - a request never crashes the node
@@ -553,7 +643,10 @@ class Node:
                 msgs = res["body"]
         steps_before = 0
         try:
-            st, res = ao.resolve_many(msgs, opts)
+            loaded = manifest.with_index(msgs, self._load)
+            if loaded is None:  # the ID alone, a miss: as resolve_many([ID]) answers it
+                return "not_found", {"status": 404, "body": "not_found"}
+            st, res = ao.resolve_many(loaded, opts)
         except HyperbeamError as e:
             text = str(e)
             if isinstance(e, DeviceNotFound):  # an unknown device: a 404 naming it

@@ -25,6 +25,7 @@ from .app import App
 from .config import DEFAULTS, ConfigError, map_order
 from .guard import ConnectionGuard
 from .pipeline import (
+    DEFAULT_STORE,
     Node,
     load_wallet,
     open_store,
@@ -67,7 +68,7 @@ def build_node(opts: dict[str, Any], wallet: Wallet | None = None) -> Node:
     a missing key file is an error unless :func:`key_may_be_generated`)."""
     if wallet is None:
         wallet, _ = wallet_at(_text(opts["priv_key_location"]), key_may_be_generated(opts))
-    store = opts.get("store") or "cache-mainnet"
+    store = opts.get("store") or DEFAULT_STORE
     return Node(opts, wallet, store)
 
 
@@ -102,7 +103,7 @@ def serve(
     for w in warnings or ():
         logs.log(logging.WARNING, "config", problem=w)
     key = _text(opts.get("priv_key_location", DEFAULTS["priv_key_location"]))
-    spec = opts.get("store") or "cache-mainnet"
+    spec = opts.get("store") or DEFAULT_STORE
     if isinstance(spec, (str, bytes)):
         store_parts(_text(spec))  # a bad store fails before a wallet is made or a port bound
     sock = bind(host, int(opts["port"]))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hyperbeam_fast.exceptions import CodecError, HashPathError
 
 from .keys import is_atom, normalize_keys
@@ -22,7 +24,7 @@ _ALGS = {
 }
 
 
-def _alg_function(alg: object):
+def _alg_function(alg: Any) -> Any:
     """§5.1 ``hashpath_alg``: ``sha-256-chain`` (the default) or ``accumulate-256``, matched
     case-insensitively; a callable is used as is; anything else is an error."""
     if callable(alg):
@@ -33,7 +35,7 @@ def _alg_function(alg: object):
     return _ALGS[name]
 
 
-def _get(msg: dict, key: bytes) -> object:
+def _get(msg: dict[Any, Any], key: bytes) -> Any:
     """Case-insensitive get of a top-level key (via normalisation)."""
     found = None
     for k, v in normalize_keys(msg).items():
@@ -59,7 +61,7 @@ def _base_hashpath(msg1: object) -> str:
         raise HashPathError(f"unsupported_type: {exc}") from exc
 
 
-def _first_path_element(path: object) -> bytes | None:
+def _first_path_element(path: Any) -> bytes | None:
     """§5.1 ``term_to_path_parts`` then the first element, as binary."""
     if isinstance(path, list | tuple):  # nested lists flatten: [["/a", ["b"]], "c"] -> a, b, c
         for p in path:

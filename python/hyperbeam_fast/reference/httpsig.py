@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .keys import normalize_key
 from .map_order import OTP27, TO_LIST, key_order
 from .primitives import ID_SIZES, as_bytes, b64std, b64url_encode, sha256
@@ -17,14 +19,14 @@ MAX_HEADER_LENGTH = 4096
 CRLF = b"\r\n"
 
 
-def _tabm_keys_to_bytes(tabm: dict) -> dict[bytes, object]:
+def _tabm_keys_to_bytes(tabm: dict[Any, Any]) -> dict[bytes, Any]:
     """Keys normalised (§2.2) at every level, ``str`` leaves as bytes.
 
     Normalising matters for atom keys: structured@1.0 keeps ``'Key-Two'`` (an atom) as is, but
     the httpsig@1.0 encoding has ``key-two`` (vector ``m13_atom_keys/convert/httpsig@1.0``),
     and the signature base looks components up by their normalised name (§7.2).
     """
-    out: dict[bytes, object] = {}
+    out: dict[bytes, Any] = {}
     for k in sorted(tabm, key=as_bytes):
         v = tabm[k]
         if isinstance(v, dict):
@@ -35,7 +37,7 @@ def _tabm_keys_to_bytes(tabm: dict) -> dict[bytes, object]:
     return out
 
 
-def _inline_key(tabm: dict[bytes, object]) -> tuple[dict[bytes, bytes], bytes]:
+def _inline_key(tabm: dict[bytes, Any]) -> tuple[dict[bytes, bytes], bytes]:
     """§6.1 step 3: the inline body key and any header it implies."""
     if b"inline-body-key" in tabm:
         return {}, as_bytes(tabm[b"inline-body-key"])
@@ -46,11 +48,9 @@ def _inline_key(tabm: dict[bytes, object]) -> tuple[dict[bytes, bytes], bytes]:
     return {}, b"body"
 
 
-def _group_maps(
-    m: dict[bytes, object], parent: bytes, top: dict[bytes, object]
-) -> dict[bytes, object]:
+def _group_maps(m: dict[bytes, Any], parent: bytes, top: dict[bytes, Any]) -> dict[bytes, Any]:
     """§6.3 ``group_maps``: flatten nested maps into parts named by their paths."""
-    flat: dict[bytes, object] = {}
+    flat: dict[bytes, Any] = {}
     for k in sorted(m):
         v = m[k]
         nk = normalize_key(k)
@@ -70,7 +70,7 @@ def _group_maps(
     return top
 
 
-def _encode_part(name: bytes, value: object, inline_key: bytes, map_order: str = OTP27) -> bytes:
+def _encode_part(name: bytes, value: Any, inline_key: bytes, map_order: str = OTP27) -> bytes:
     """§6.3: the bytes of one multipart part (without the boundary line). The header lines
     come in ``maps:to_list`` order of the part's map (``encode_http_msg``; :mod:`.map_order`)."""
     if isinstance(value, dict) and list(value) == [b"body"]:
@@ -90,10 +90,10 @@ def _encode_part(name: bytes, value: object, inline_key: bytes, map_order: str =
         if body:
             part += CRLF + CRLF + body
         return part
-    return b"content-disposition: " + disposition + CRLF + CRLF + value
+    return b"content-disposition: " + disposition + CRLF + CRLF + bytes(value)
 
 
-def httpsig_to(tabm: dict, map_order: str = OTP27) -> dict[bytes, bytes]:
+def httpsig_to(tabm: dict[Any, Any], map_order: str = OTP27) -> dict[bytes, bytes]:
     """§6.1 ``dev_codec_httpsig_conv:to/1`` (encoding only; signed messages not handled).
 
     Returns a dict of lowercase header names to values; the key ``body`` holds the HTTP body.
@@ -117,7 +117,7 @@ def httpsig_to(tabm: dict, map_order: str = OTP27) -> dict[bytes, bytes]:
     enc, ik = _inline_key(t)
     enc = dict(enc)
     # Step 4: headers vs body map.
-    body_map: dict[bytes, object] = {}
+    body_map: dict[bytes, Any] = {}
     for k in sorted(s):
         v = s[k]
         if k == b"body" or k == ik or isinstance(v, dict) or len(v) > MAX_HEADER_LENGTH:
@@ -147,4 +147,5 @@ def httpsig_to(tabm: dict, map_order: str = OTP27) -> dict[bytes, bytes]:
 
 
 def content_digest(body: bytes) -> bytes:
+    """§6.4 ``content-digest``: ``sha-256=:<base64 of the SHA-256 of body>:``."""
     return b"sha-256=:" + b64std(sha256(body)).encode("ascii") + b":"

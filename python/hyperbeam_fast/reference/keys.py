@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hyperbeam_fast.exceptions import CodecError
 
 from .primitives import ID_SIZES, as_bytes
@@ -23,6 +25,7 @@ def is_atom(x: object) -> bool:
 
 def lowercase(b: bytes) -> bytes:
     # `string:lowercase` is Unicode-aware on UTF-8; fall back to ASCII for invalid UTF-8.
+    """§2.2 ``string:lowercase``: Unicode-aware on UTF-8, ASCII otherwise."""
     try:
         return b.decode("utf-8").lower().encode("utf-8")
     except UnicodeDecodeError:
@@ -52,7 +55,7 @@ def is_private(k: object) -> bool:
     return normalize_key(k).startswith(b"priv")
 
 
-def normalize_keys(msg: dict) -> dict[bytes, object]:
+def normalize_keys(msg: dict[Any, Any]) -> dict[bytes, object]:
     """§2.2 ``normalize_keys``: top-level only. On a collision the key that comes last in
     (byte) order wins, like the fold over a small Erlang map."""
     out: dict[bytes, object] = {}
@@ -61,6 +64,6 @@ def normalize_keys(msg: dict) -> dict[bytes, object]:
     return out
 
 
-def list_to_numbered(items: list) -> dict[bytes, object]:
+def list_to_numbered(items: list[Any]) -> dict[bytes, object]:
     """§2.2: ``normalize_keys(List)`` gives a map with keys "1".."N"."""
     return {str(i).encode("ascii"): v for i, v in enumerate(items, start=1)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import Any
 
 from hyperbeam_fast.exceptions import CodecError
 
@@ -72,7 +73,7 @@ def _hmac_components(keys: list[bytes]) -> list[bytes]:
     return sorted(out)
 
 
-def unsigned_signature_base(msg: dict, map_order: str = OTP27) -> bytes:
+def unsigned_signature_base(msg: dict[Any, Any], map_order: str = OTP27) -> bytes:
     """§4.3 steps 1-7: the RFC 9421 signature base that the unsigned ID is the HMAC of.
 
     Per §4.4 ``id(Msg, none)`` selects no commitment, so the ID is that of the message
@@ -100,7 +101,7 @@ def unsigned_signature_base(msg: dict, map_order: str = OTP27) -> bytes:
     return signature_base(components, enc, b';alg="hmac-sha256";keyid="ao"')
 
 
-def unsigned_id(msg: dict, map_order: str = OTP27) -> str:
+def unsigned_id(msg: dict[Any, Any], map_order: str = OTP27) -> str:
     """§4.3: the unsigned ID, ``hb_message:id(Msg, none)``: HMAC-SHA256 (key "ao") over the
     signature base of the message's httpsig@1.0 encoding. Returns the 43-char human form.
     ``map_order``: whose Erlang map order (``otp27`` | ``otp25``) maps above 32 keys follow."""
@@ -108,7 +109,7 @@ def unsigned_id(msg: dict, map_order: str = OTP27) -> str:
     return b64url_encode(hmac.new(HMAC_KEY, base, hashlib.sha256).digest())
 
 
-def message_id(msg: dict, map_order: str = OTP27) -> str:
+def message_id(msg: dict[Any, Any], map_order: str = OTP27) -> str:
     """§4.4 ``dev_message:id(Msg, #{commitments => "all"})``, as used by hashpaths (§5.1):
     no commitments → the unsigned ID; one → its key; several → sha256 of the sorted keys
     joined with ", "."""

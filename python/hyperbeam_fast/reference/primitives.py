@@ -57,7 +57,8 @@ def b64std(b: bytes) -> str:
     return base64.b64encode(b).decode("ascii")
 
 
-def as_bytes(x: str | bytes) -> bytes:
+def as_bytes(x: str | bytes | bytearray) -> bytes:
+    """A ``str`` as its UTF-8 bytes; bytes as they are."""
     return x.encode("utf-8") if isinstance(x, str) else bytes(x)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from hyperbeam_fast.exceptions import CodecError
 
@@ -62,14 +63,14 @@ def encode_value(v: object) -> tuple[bytes, bytes]:
     raise CodecError(f"unsupported value type: {type(v).__name__}")
 
 
-def _is_empty_message(v: dict) -> bool:
+def _is_empty_message(v: dict[Any, Any]) -> bool:
     # §3.1: size 0, or size 1 holding only the key priv / "priv".
     if len(v) == 0:
         return True
     return len(v) == 1 and normalize_key(next(iter(v))) == b"priv"
 
 
-def structured_from(msg: dict) -> dict:
+def structured_from(msg: dict[Any, Any]) -> dict[Any, Any]:
     """§3.1 ``dev_codec_structured:from/1``: rich message → TABM (bytes keys and leaves)."""
     if isinstance(msg, str | bytes | bytearray) and not is_atom(msg):
         return as_bytes(msg)  # from(bin) = bin

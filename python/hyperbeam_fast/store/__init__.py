@@ -1,4 +1,5 @@
-"""Stores (spec runtime §10.3-§10.4): RocksDB (the embedded default), fs, memory, remote, chains.
+"""Stores (spec runtime §10.3-§10.4): RocksDB (the embedded default), fs, memory, remote, the
+Arweave gateway, chains.
 
 See :mod:`hyperbeam_fast.store.base` for the interface and its semantics.
 """
@@ -6,6 +7,7 @@ See :mod:`hyperbeam_fast.store.base` for the interface and its semantics.
 from .base import GROUP, LINK, MAX_HOPS, RAW, Batch, Store, join
 from .chain import StoreChain
 from .fs import FSStore
+from .gateway import GatewayStore
 from .memory import MemoryStore
 from .remote import RemoteStore
 from .rocksdb import RocksDBStore
@@ -17,6 +19,7 @@ __all__ = [
     "RAW",
     "Batch",
     "FSStore",
+    "GatewayStore",
     "MemoryStore",
     "RemoteStore",
     "RocksDBStore",

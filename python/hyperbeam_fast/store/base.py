@@ -26,8 +26,9 @@ the link-following algorithm live here, shared by every backend.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from ..exceptions import InvalidStorePath, StoreCorrupt, StoreError, StoreLinkLoop
 
@@ -58,7 +59,7 @@ def _check_parts(parts: list[str], raw: Any) -> None:
             raise InvalidStorePath(f"invalid store path {raw!r} (segment {seg!r})")
 
 
-def join(path: str | bytes | Sequence[str | bytes]) -> str:
+def join(path: str | bytes | Sequence[str | bytes | Sequence[str]]) -> str:
     """Normalise a path (a ``/``-joined string, bytes, or a list of segments) to a string.
 
     A list may hold sub-paths (``["a/b", "c"]`` is ``a/b/c``). Raises
@@ -84,6 +85,28 @@ def join(path: str | bytes | Sequence[str | bytes]) -> str:
         return s
     _check_parts(s.split("/"), s)
     return s
+
+
+def disk_usage(root: str) -> int:
+    """Bytes of the regular files under ``root`` (links not followed; what vanishes meanwhile
+    is skipped): the size of an on-disk store."""
+    total = 0
+    stack = [root]
+    while stack:
+        try:
+            it = os.scandir(stack.pop())
+        except OSError:
+            continue
+        with it:
+            for e in it:
+                try:
+                    if e.is_dir(follow_symlinks=False):
+                        stack.append(e.path)
+                    elif e.is_file(follow_symlinks=False):
+                        total += e.stat(follow_symlinks=False).st_size
+                except OSError:
+                    continue
+    return total
 
 
 class Store:
@@ -114,7 +137,7 @@ class Store:
         ents = self._entries([f"{path}/{n}" for n in names])
         return [(n, e) for n, e in zip(names, ents, strict=True) if e is not None]
 
-    def _apply(self, ops: list[tuple]) -> None:  # backend
+    def _apply(self, ops: list[tuple[Any, ...]]) -> None:  # backend
         """Apply ``("write", path, bytes)``, ``("group", path)``, ``("link", existing, new)``
         operations atomically, in order."""
         raise NotImplementedError
@@ -125,6 +148,11 @@ class Store:
 
     def close(self) -> None:
         """Release the store's resources. Idempotent."""
+
+    def size(self) -> int | None:
+        """Bytes the store holds (an estimate where the backend keeps one), or ``None`` when
+        it cannot tell (a remote store); the node's ``hb_store_bytes`` metric."""
+        return None
 
     # ---- public interface -----------------------------------------------------------------
 
@@ -213,7 +241,7 @@ class Store:
         _, e = self._resolved_entry(key)
         if e is None or e[0] != RAW:
             return None
-        return e[1]
+        return cast("bytes | None", e[1])
 
     def type(self, key: str | Sequence[str]) -> Kind | None:
         """``"simple"`` (bytes), ``"composite"`` (a group) or ``None`` (absent)."""
@@ -250,7 +278,7 @@ class Batch:
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self.ops: list[tuple] = []
+        self.ops: list[tuple[Any, ...]] = []
         self._done = False
 
     def write(self, key: str, value: bytes) -> None:
@@ -267,7 +295,7 @@ class Batch:
         if e != n:
             self.ops.append(("link", e, n))
 
-    def extend_unchecked(self, ops: Iterable[tuple]) -> None:
+    def extend_unchecked(self, ops: Iterable[tuple[Any, ...]]) -> None:
         """Add operations whose paths the caller already validated (the cache's hot path)."""
         self.ops.extend(ops)
 

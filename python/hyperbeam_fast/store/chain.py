@@ -8,7 +8,9 @@ store's local ``store`` option).
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
+from typing import Any, cast
 
 from ..exceptions import HyperbeamError, NoViableStore
 from .base import Batch, Kind, Store, join
@@ -27,6 +29,11 @@ class StoreChain(Store):
         self.write_through = write_through
         self.writable = any(s.writable for s in self.stores)
         self.scope = "local" if any(s.scope == "local" for s in self.stores) else "remote"
+
+    def size(self) -> int | None:
+        """The sum over the stores that report a size (None if none does)."""
+        sizes = [n for n in (s.size() for s in self.stores) if n is not None]
+        return sum(sizes) if sizes else None
 
     def __repr__(self) -> str:
         return f"StoreChain({self.stores!r})"
@@ -72,7 +79,7 @@ class StoreChain(Store):
         hit = self._first("read", k)
         if hit is None:
             return None
-        s, value = hit  # type: ignore[misc]
+        s, value = cast("tuple[Store, bytes]", hit)
         if self.write_through and s.scope == "remote":
             local = self.local_writable()
             if local is not None:
@@ -82,17 +89,17 @@ class StoreChain(Store):
     def type(self, key: str | Sequence[str]) -> Kind | None:
         """The kind of ``key`` in the first store that has it."""
         hit = self._first("type", join(key))
-        return None if hit is None else hit[1]  # type: ignore[index,return-value]
+        return None if hit is None else hit[1]  # type: ignore[index]
 
     def list(self, key: str | Sequence[str]) -> list[str] | None:
         """The children of group ``key`` in the first store that has it."""
         hit = self._first("list", join(key))
-        return None if hit is None else hit[1]  # type: ignore[index,return-value]
+        return None if hit is None else hit[1]  # type: ignore[index]
 
     def read_link(self, key: str | Sequence[str]) -> str | None:
         """The target of link ``key`` in the first store that has it."""
         hit = self._first("read_link", join(key))
-        return None if hit is None else hit[1]  # type: ignore[index,return-value]
+        return None if hit is None else hit[1]  # type: ignore[index]
 
     def exists(self, key: str | Sequence[str]) -> bool:
         """Whether any store of the chain has ``key``."""
@@ -116,7 +123,7 @@ class StoreChain(Store):
             raise err
         return first if first is not None else k
 
-    def _entry(self, path: str):  # noqa: ANN202 - used by resolve() callers
+    def _entry(self, path: str) -> Any:  # noqa: ANN202 - used by resolve() callers
         for s in self.stores:
             try:
                 e = s._entry(path)
@@ -126,10 +133,10 @@ class StoreChain(Store):
                 return e
         return None
 
-    def _children(self, path: str) -> list[str]:
+    def _children(self, path: str) -> builtins.list[str]:
         return self.list(path) or []
 
-    def _apply(self, ops: list[tuple]) -> None:
+    def _apply(self, ops: builtins.list[tuple[Any, ...]]) -> None:
         self.primary._apply(ops)
 
     def batch(self) -> Batch:
@@ -137,9 +144,9 @@ class StoreChain(Store):
         return self.primary.batch()
 
     def reset(self) -> None:
-        """Empty every writable store of the chain."""
+        """Empty every writable local store of the chain (a remote node's cache stays)."""
         for s in self.stores:
-            if s.writable:
+            if s.writable and s.scope == "local":
                 s.reset()
 
     def close(self) -> None:

@@ -25,9 +25,10 @@ import shutil
 import stat
 import tempfile
 from collections.abc import Sequence
+from typing import Any
 
 from ..exceptions import InvalidStorePath, StoreCorrupt, StoreError
-from .base import GROUP, LINK, RAW, Entry, Store, join
+from .base import GROUP, LINK, RAW, Entry, Store, disk_usage, join
 
 TMP_DIR = ".hbfast-tmp"
 _GROUP_ENTRY: Entry = (GROUP, None)
@@ -54,6 +55,10 @@ class FSStore(Store):
 
     def __repr__(self) -> str:
         return f"FSStore({self.prefix!r})"
+
+    def size(self) -> int:
+        """Bytes of the files under the store's directory."""
+        return disk_usage(self.root)
 
     # ---- helpers ----------------------------------------------------------------------------
 
@@ -255,7 +260,7 @@ class FSStore(Store):
                 os.unlink(tmp)
             raise StoreError(f"cannot link {rel!r}: {e}") from e
 
-    def _apply(self, ops: list[tuple]) -> None:
+    def _apply(self, ops: list[tuple[Any, ...]]) -> None:
         stage: str | None = None
         staged: dict[str, str] = {}  # new top-level group -> its staging directory
         late_links: list[tuple[str, str]] = []

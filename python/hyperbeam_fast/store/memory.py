@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 from ..exceptions import StoreError
 from .base import GROUP, LINK, RAW, Entry, Store
@@ -30,6 +31,10 @@ class MemoryStore(Store):
     def _entry(self, path: str) -> Entry | None:
         return self._d.get(path)
 
+    def size(self) -> int:
+        """Bytes of the values and link targets held (paths not counted)."""
+        return sum(len(v) for _, v in list(self._d.values()) if v is not None)
+
     def _entries(self, paths: Sequence[str]) -> list[Entry | None]:
         g = self._d.get
         return [g(p) for p in paths]
@@ -46,7 +51,7 @@ class MemoryStore(Store):
                 out.append((n, e))
         return out
 
-    def _apply(self, ops: list[tuple]) -> None:
+    def _apply(self, ops: list[tuple[Any, ...]]) -> None:
         if self._closed:
             raise StoreError("the store is closed")
         with self._lock:

@@ -35,10 +35,11 @@ import os
 import threading
 import weakref
 from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 from .. import _native
 from ..exceptions import StoreCorrupt, StoreError
-from .base import GROUP, LINK, RAW, Entry, Store
+from .base import GROUP, LINK, RAW, Entry, Store, disk_usage
 
 try:  # pragma: no cover - exercised when rocksdict is installed (a dependency)
     from rocksdict import (
@@ -105,11 +106,15 @@ class RocksDBStore(Store):
         # Writers that read before they write (group checks, unpacking) run one at a time:
         # resolver threads share a store. Readers need no lock (a WriteBatch is atomic).
         self._lock = threading.Lock()
-        self._db = None
+        self._db: Any = None  # the open Rdict
         self._open()
 
     def __repr__(self) -> str:
         return f"RocksDBStore({self.root!r})"
+
+    def size(self) -> int:
+        """Bytes of the database directory (SST files, WAL, manifest)."""
+        return disk_usage(self.root)
 
     def _open(self) -> None:
         opts = Options(raw_mode=True)
@@ -136,7 +141,7 @@ class RocksDBStore(Store):
         # a subclass overrides ``write``).
         # With ``sync`` every write goes through a synced WriteBatch (``_commit``) instead.
         if type(self).write is RocksDBStore.write and not self.sync:
-            self.write = _RawWriter(self._put, self._known_groups, _checked_write(self)).write
+            self.write = _RawWriter(self._put, self._known_groups, _checked_write(self)).write  # type: ignore[method-assign]
 
     def write(self, key: str | Sequence[str], value: bytes) -> None:
         """Store ``value`` at ``key`` (parents become groups).
@@ -164,7 +169,7 @@ class RocksDBStore(Store):
         ):
             v = self._get(key.encode())
             if v is not None and v[:1] == b"\x02":
-                return v[1:]
+                return cast("bytes | None", v[1:])
         return super().read(key)
 
     def _entry(self, path: str) -> Entry | None:
@@ -195,17 +200,17 @@ class RocksDBStore(Store):
             for p, v in zip(paths, vals, strict=True)
         ]
 
-    def _packed_read(self, path: str, structured: bool) -> dict | None:
+    def _packed_read(self, path: str, structured: bool) -> dict[str, Any] | None:
         """The message at the one-segment ``path`` if it is a packed group (following
         one-segment links to it), as TABM or structured; ``None`` for anything else."""
         return _packed_read(self._get, path, structured)
 
-    def _scan(self, path: str, with_values: bool) -> list:
+    def _scan(self, path: str, with_values: bool) -> list[Any]:
         pre = path.encode() + b"/"
         n = len(pre)
         it = self._db.iter()
         it.seek(pre)
-        out: list = []
+        out: list[Any] = []
         while it.valid():
             k = it.key()
             if not k.startswith(pre):
@@ -243,11 +248,11 @@ class RocksDBStore(Store):
             return _packed_entries(v)
         return self._scan(path, True)
 
-    def _apply(self, ops: list[tuple]) -> None:
+    def _apply(self, ops: list[tuple[Any, ...]]) -> None:
         with self._lock:
             self._apply_locked(ops)
 
-    def _apply_locked(self, ops: list[tuple]) -> None:
+    def _apply_locked(self, ops: list[tuple[Any, ...]]) -> None:
         if self._db is None:
             raise StoreError("the store is closed")
         wb = WriteBatch(raw_mode=True)
@@ -424,13 +429,13 @@ class RocksDBStore(Store):
                     raise StoreError(f"{g!r} exists and is not a group")
             found = {n: v for (n, _), v in zip(check, vals[len(new) :], strict=True)}
         plain: list[str] = []
-        for name, g, v in named:
+        for name, gkey, v in named:
             old = found.get(name)
             if name in known or old == _MARKER:  # a plain group: its children as keys
                 self._put_children(put, name, v)
                 plain.append(name)
             elif old is None or old[:1] == b"\x04":
-                put(g, v)
+                put(gkey, v)
             else:
                 _decode(name, old)  # StoreCorrupt if corrupt
                 raise StoreError(f"{name!r} exists and is not a group")

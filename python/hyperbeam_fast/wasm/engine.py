@@ -1,8 +1,11 @@
 """The shared wasmtime engine and the compiled-module cache (spec runtime §14.1, §14.5).
 
-One :class:`wasmtime.Engine` per process, with memory64, exceptions, fuel metering and epoch
-interruption on (a daemon thread advances the epoch every :data:`EPOCH_TICK` seconds: a store's
-epoch deadline is its wall-clock limit, see :mod:`.instance`); ``gc_support`` and
+Two wasmtime engines per process, both with memory64, exceptions and epoch
+interruption on (a daemon thread advances their epoch every :data:`EPOCH_TICK` seconds: a store's
+epoch deadline is its wall-clock limit, see :mod:`.instance`): the *metered* one also counts fuel
+(``wasm_fuel``: a deterministic bound, at about a quarter of AOS's ``handle()`` time), the other
+does not (the default: only the deadline bounds a call, issue 15 item 4). A module is compiled for
+one of them (``load_module(..., metered=)``; :func:`is_metered` says which); ``gc_support`` and
 ``wasm_reference_types`` stay at their defaults (turning them off aborts the process when the
 exnref AOS module compiles). Modules are cached by image key (the SHA-256 of the *original* image
 bytes, in base64url) in memory (at most :data:`MODULE_CACHE_MAX`) and, serialized, on disk under
@@ -17,6 +20,7 @@ import base64
 import hashlib
 import os
 import threading
+import weakref
 from collections import OrderedDict
 from pathlib import Path
 
@@ -26,31 +30,37 @@ from .errors import WasmCompileError
 from .translate import atomic_write, needs_translation, to_exnref
 
 _lock = threading.Lock()
-_engine: wasmtime.Engine | None = None
+_engines: dict[bool, wasmtime.Engine] = {}  # metered -> engine
 #: Compiled modules kept in memory (least recently used first; live instances keep their own).
 MODULE_CACHE_MAX = 32
-_modules: OrderedDict[str, wasmtime.Module] = OrderedDict()
-_FINGERPRINT = "wt50-m64-exn-fuel-epoch-v1"
+_modules: OrderedDict[tuple[str, bool], wasmtime.Module] = OrderedDict()
+_unmetered: weakref.WeakSet[wasmtime.Module] = weakref.WeakSet()
+_FINGERPRINT = {True: "wt50-m64-exn-fuel-epoch-v1", False: "wt50-m64-exn-epoch-v1"}
 #: Seconds per epoch tick: the resolution of a WASM call's wall-clock deadline.
 EPOCH_TICK = 0.05
 
 
-def engine() -> wasmtime.Engine:
-    """The process-wide engine (memory64, exceptions, fuel)."""
-    global _engine
-    if _engine is None:
+def engine(metered: bool = True) -> wasmtime.Engine:
+    """The process-wide engine (memory64, exceptions, epochs; ``metered``: fuel too)."""
+    eng = _engines.get(metered)
+    if eng is None:
         with _lock:
-            if _engine is None:
+            eng = _engines.get(metered)
+            if eng is None:
                 cfg = wasmtime.Config()
                 cfg.wasm_memory64 = True
                 cfg.wasm_exceptions = True
-                cfg.consume_fuel = True
+                cfg.consume_fuel = metered
                 cfg.epoch_interruption = True
-                _engine = wasmtime.Engine(cfg)
-                threading.Thread(
-                    target=_tick, args=(_engine,), name="hb-wasm-epoch", daemon=True
-                ).start()
-    return _engine
+                eng = _engines[metered] = wasmtime.Engine(cfg)
+                name = "hb-wasm-epoch" + ("-fuel" if metered else "")
+                threading.Thread(target=_tick, args=(eng,), name=name, daemon=True).start()
+    return eng
+
+
+def is_metered(module: wasmtime.Module) -> bool:
+    """Whether ``module`` was compiled for the fuel-metered engine."""
+    return module not in _unmetered
 
 
 def _tick(eng: wasmtime.Engine) -> None:
@@ -77,46 +87,54 @@ def image_key(data: bytes) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
-def compile_module(data: bytes, key: str | None = None) -> wasmtime.Module:
+def compile_module(data: bytes, key: str | None = None, metered: bool = True) -> wasmtime.Module:
     """Compile (translating legacy EH when needed) without any cache."""
-    eng = engine()
+    eng = engine(metered)
     try:
-        return wasmtime.Module(eng, data)
+        return _mark(wasmtime.Module(eng, data), metered)
     except wasmtime.WasmtimeError as e:
         if not needs_translation(e):
             raise WasmCompileError(f"cannot compile the WASM image: {_short(e)}") from e
     translated = to_exnref(data, key or image_key(data), cache_dir())
     try:
-        return wasmtime.Module(eng, translated)
+        return _mark(wasmtime.Module(eng, translated), metered)
     except wasmtime.WasmtimeError as e:
         raise WasmCompileError(f"cannot compile the translated image: {_short(e)}") from e
 
 
-def load_module(data: bytes, key: str | None = None) -> wasmtime.Module:
-    """The compiled module for an image, from the memory cache, the disk cache or a compile."""
+def _mark(mod: wasmtime.Module, metered: bool) -> wasmtime.Module:
+    if not metered:
+        _unmetered.add(mod)
+    return mod
+
+
+def load_module(data: bytes, key: str | None = None, metered: bool = True) -> wasmtime.Module:
+    """The compiled module for an image, from the memory cache, the disk cache or a compile,
+    for the fuel-metered engine or (``metered=False``) the deadline-only one."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise WasmCompileError(f"a WASM image must be bytes, not {type(data).__name__}")
     data = bytes(data)
     key = key or image_key(data)
-    mod = _modules.get(key)
+    ck = (key, metered)
+    mod = _modules.get(ck)
     if mod is not None:
         with _lock:
-            if key in _modules:
-                _modules.move_to_end(key)
+            if ck in _modules:
+                _modules.move_to_end(ck)
         return mod
     d = cache_dir()
-    path = d / f"{key}.{_FINGERPRINT}.cwasm" if d is not None else None
+    path = d / f"{key}.{_FINGERPRINT[metered]}.cwasm" if d is not None else None
     if path is not None and path.exists():
         try:
-            mod = wasmtime.Module.deserialize_file(engine(), str(path))
+            mod = _mark(wasmtime.Module.deserialize_file(engine(metered), str(path)), metered)
         except wasmtime.WasmtimeError:
             mod = None  # stale or foreign artifact: recompile and overwrite
     if mod is None:
-        mod = compile_module(data, key)
+        mod = compile_module(data, key, metered)
         if path is not None:
             atomic_write(path, mod.serialize())
     with _lock:
-        _modules[key] = mod
+        _modules[ck] = mod
         while len(_modules) > MODULE_CACHE_MAX:
             _modules.popitem(last=False)
     return mod
@@ -140,5 +158,6 @@ __all__ = [
     "compile_module",
     "engine",
     "image_key",
+    "is_metered",
     "load_module",
 ]

@@ -1,8 +1,10 @@
 """A live WASM instance on wasmtime (spec runtime §14.2-§14.4) with host imports.
 
-:class:`Instance` owns one wasmtime ``Store``: fuel metering (a runaway module ends in
-:class:`WasmFuelExhausted`, the host lives on), a wall-clock deadline per outermost call (epoch
-interruption: :class:`WasmTimeout`), a memory limit (growth past it fails inside the guest;
+:class:`Instance` owns one wasmtime ``Store``: a wall-clock deadline per outermost call (epoch
+interruption: a runaway module ends in :class:`WasmTimeout`, the host lives on), fuel metering
+only when a fuel limit is given (:class:`WasmFuelExhausted`; the module is then compiled for the
+metered engine, see :mod:`.engine`: metering costs about a quarter of AOS's ``handle()``),
+a memory limit (growth past it fails inside the guest;
 emscripten's ``emscripten_resize_heap`` reports it; a trap at the limit is
 :class:`WasmMemoryLimit`), re-entrant imports (an import handler
 may call back into the instance), guest-memory access through the Rust bridge
@@ -21,12 +23,12 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import wasmtime
 
 from .. import _native
-from .engine import EPOCH_TICK, engine, load_module
+from .engine import EPOCH_TICK, engine, is_metered, load_module
 from .errors import (
     WasmCompileError,
     WasmError,
@@ -37,7 +39,9 @@ from .errors import (
     WasmTrap,
 )
 
-DEFAULT_FUEL = 50_000_000_000  # per outermost call; about a minute of guest work
+#: Fuel per outermost call: none by default (the deadline bounds a call; 5e10 is about a minute
+#: of guest work, far past :data:`DEFAULT_TIMEOUT`, so fuel never decided anything by default).
+DEFAULT_FUEL: int | None = None
 DEFAULT_MEMORY_LIMIT = 4 << 30  # bytes
 DEFAULT_TIMEOUT = 10.0  # seconds of wall clock per outermost call
 _NO_DEADLINE = 1 << 62  # epoch ticks: never
@@ -48,7 +52,7 @@ _mem_write = _native.wasm_mem_write
 _mem_write_cstr = _native.wasm_mem_write_cstr
 _mem_cstr = _native.wasm_mem_cstr
 
-ImportHandler = Callable[["Instance", str, str, list, str], Sequence[Any] | None]
+ImportHandler = Callable[["Instance", str, str, list[Any], str], Sequence[Any] | None]
 
 _SIG = {
     "i32": "i",
@@ -130,7 +134,7 @@ class _RawFunc:
         self._getters = [(i, f) for i, f in enumerate(results)]
         self._keep = (func,)
 
-    def __call__(self, args: Sequence[Any]) -> list:
+    def __call__(self, args: Sequence[Any]) -> list[Any]:
         buf = self._buf
         for (i, f), v in zip(self._setters, args, strict=True):
             setattr(buf[i], f, v)
@@ -157,7 +161,7 @@ def _raw_func(store: wasmtime.Store, func: wasmtime.Func, ty: wasmtime.FuncType)
         return None
 
 
-def _zero_handler(inst: Instance, module: str, name: str, args: list, sig: str) -> list:
+def _zero_handler(inst: Instance, module: str, name: str, args: list[Any], sig: str) -> list[Any]:
     return []
 
 
@@ -195,14 +199,20 @@ class Instance:
         raw_calls: bool = True,
     ) -> None:
         if not isinstance(module, wasmtime.Module):
-            module = load_module(module)
+            module = load_module(module, metered=fuel is not None)
+        self.metered = is_metered(module)
+        if fuel is not None and not self.metered:
+            raise WasmError(
+                "a fuel limit needs a module compiled for the metered engine "
+                "(load_module(..., metered=True))"
+            )
         self.module = module
         self.handler: ImportHandler = import_handler or _zero_handler
         self.fuel = fuel
         self.memory_limit = None if memory_limit is None else int(memory_limit)
         self.timeout = timeout
         self._ticks = _NO_DEADLINE if timeout is None else max(1, -(-timeout // EPOCH_TICK))
-        self.store = wasmtime.Store(engine())
+        self.store = wasmtime.Store(engine(self.metered))
         if self.memory_limit is not None:
             self.store.set_limits(memory_size=self.memory_limit)
         self._grow_denied = False
@@ -210,7 +220,7 @@ class Instance:
         self._depth = 0
         self._temp_ret0 = 0
         self.imports: list[tuple[str, str, str]] = []
-        linker = wasmtime.Linker(engine())
+        linker = wasmtime.Linker(engine(self.metered))
         for imp in module.imports:
             ty = imp.type
             if not isinstance(ty, wasmtime.FuncType):
@@ -220,7 +230,9 @@ class Instance:
                 )
             sig = signature(ty)
             self.imports.append((imp.module, imp.name or "", sig))
-            linker.define_func(imp.module, imp.name, ty, self._host(imp.module, imp.name, ty, sig))
+            linker.define_func(
+                imp.module, imp.name or "", ty, self._host(imp.module, imp.name or "", ty, sig)
+            )
         self._start_call()
         try:
             self.instance = linker.instantiate(self.store, module)
@@ -237,7 +249,7 @@ class Instance:
             kind = type(ext).__name__.lower()
             sig = signature(et.type) if isinstance(et.type, wasmtime.FuncType) else ""
             self.export_sigs.append((kind, et.name, sig))
-        self._funcs: dict[str, tuple[wasmtime.Func, list, int]] = {}
+        self._funcs: dict[str, tuple[wasmtime.Func, list[Any], int]] = {}
         self._raw: dict[str, _RawFunc] = {}
         self.raw_calls = raw_calls
         mems = [e for e in self.exports.values() if isinstance(e, wasmtime.Memory)]
@@ -248,15 +260,19 @@ class Instance:
             self.call("__wasm_call_ctors")
 
     @classmethod
-    def from_image(cls, data: bytes, import_handler: ImportHandler | None = None, **kw: Any):
+    def from_image(
+        cls, data: bytes, import_handler: ImportHandler | None = None, **kw: Any
+    ) -> Instance:
         """Load (compile or take from cache) and instantiate an image."""
-        return cls(load_module(data), import_handler, **kw)
+        metered = kw.get("fuel", DEFAULT_FUEL) is not None
+        return cls(load_module(data, metered=metered), import_handler, **kw)
 
     # ---- calls ------------------------------------------------------------------------------
 
     def _start_call(self) -> None:
         """An outermost call starts: full fuel, a fresh deadline, no denied growth yet."""
-        self.store.set_fuel(int(self.fuel) if self.fuel is not None else 1 << 62)
+        if self.metered:
+            self.store.set_fuel(int(self.fuel) if self.fuel is not None else 1 << 62)
         self.store.set_epoch_deadline(int(self._ticks))
         self._grow_denied = False
 
@@ -294,7 +310,7 @@ class Instance:
         if store is not None:
             store.close()
 
-    def func(self, name: str) -> tuple[wasmtime.Func, list, int]:
+    def func(self, name: str) -> tuple[wasmtime.Func, list[Any], int]:
         """The exported function ``name``, its parameter converters and result count (cached)."""
         f = self._funcs.get(name)
         if f is None:
@@ -310,7 +326,7 @@ class Instance:
                     self._raw[name] = raw
         return f
 
-    def call(self, name: str, *params: Any) -> list:
+    def call(self, name: str, *params: Any) -> list[Any]:
         """Call export ``name``; returns its results as a list. Traps raise :class:`WasmTrap`
         (:class:`WasmFuelExhausted` when out of fuel); the instance stays usable for memory
         reads, and (except after a fuel exhaustion mid-way) for further calls.
@@ -330,7 +346,7 @@ class Instance:
             return self.call_func(raw, args)
         return self.call_func(fn, args)
 
-    def call_func(self, fn: wasmtime.Func | _RawFunc, args: Sequence[Any]) -> list:
+    def call_func(self, fn: wasmtime.Func | _RawFunc, args: Sequence[Any]) -> list[Any]:
         """Call ``fn`` (a ``wasmtime.Func`` of this store, or a raw-path function) with fuel
         refilled for an outermost call; wasmtime traps become :class:`WasmError`."""
         outer = self._depth == 0
@@ -338,7 +354,7 @@ class Instance:
             self._start_call()
         self._depth += 1
         try:
-            r = fn(args) if type(fn) is _RawFunc else fn(self.store, *args)
+            r = fn(args) if type(fn) is _RawFunc else fn(self.store, *args)  # type: ignore[arg-type]
         except wasmtime.Trap as e:
             raise self._trap_error(e) from e
         except wasmtime.WasmtimeError as e:
@@ -352,14 +368,17 @@ class Instance:
         return [r]
 
     def fuel_consumed(self) -> int:
-        """Fuel used since the last outermost call started."""
+        """Fuel used since the last outermost call started (0 when not metered, as ao-loader
+        reports ``GasUsed`` for a module format it does not meter)."""
+        if not self.metered:
+            return 0
         if self.fuel is None:
             return (1 << 62) - self.store.get_fuel()
         return int(self.fuel) - self.store.get_fuel()
 
     # ---- imports ----------------------------------------------------------------------------
 
-    def _host(self, module: str, name: str, ty: wasmtime.FuncType, sig: str) -> Callable:
+    def _host(self, module: str, name: str, ty: wasmtime.FuncType, sig: str) -> Callable[..., Any]:
         rconv = [_converter(t) for t in ty.results]
         n = len(rconv)
 
@@ -377,7 +396,7 @@ class Instance:
                 return shape(self._invoke(index, args))
 
             return invoke
-        special = (
+        special: Any = (
             {
                 "_emscripten_memcpy_js": self._memcpy,
                 "emscripten_memcpy_big": self._memcpy,
@@ -400,7 +419,7 @@ class Instance:
 
         return host
 
-    def _invoke(self, index: int, args: tuple) -> list:
+    def _invoke(self, index: int, args: tuple[Any, ...]) -> list[Any]:
         sp = self._stack_save()
         if self.table is None:
             raise WasmError("invoke_* needs an exported __indirect_function_table")
@@ -429,7 +448,7 @@ class Instance:
         for n in ("stackSave", "emscripten_stack_get_current"):
             f = self.exports.get(n)
             if isinstance(f, wasmtime.Func):
-                return f(self.store)
+                return cast("int | None", f(self.store))
         return None
 
     def _stack_restore(self, sp: int) -> None:
@@ -439,18 +458,18 @@ class Instance:
                 f(self.store, sp)
                 return
 
-    def _throw_longjmp(self, *_: Any) -> list:
+    def _throw_longjmp(self, *_: Any) -> list[Any]:
         raise _Longjmp()
 
-    def _set_temp(self, v: int) -> list:
+    def _set_temp(self, v: int) -> list[Any]:
         self._temp_ret0 = v
         return []
 
-    def _memcpy(self, dest: int, src: int, num: int) -> list:
+    def _memcpy(self, dest: int, src: int, num: int) -> list[Any]:
         self.write(dest, self.read(src, num))
         return []
 
-    def _resize_heap(self, requested: int) -> list:
+    def _resize_heap(self, requested: int) -> list[Any]:
         if self.memory is None:
             return [0]
         cur = self.memory_size()
@@ -518,7 +537,7 @@ class Instance:
         (ptr,) = self.call("malloc", n)
         if not ptr:
             raise WasmMemoryError(f"malloc_failed: malloc({n}) returned 0")
-        return ptr
+        return cast("int", ptr)
 
     def free(self, ptr: int) -> None:
         """Free guest memory at ``ptr`` with the guest's ``free``."""
@@ -548,7 +567,7 @@ class Instance:
         """Values of the exported mutable globals (restored by :meth:`restore` when given)."""
         out = {}
         for name, ext in self.exports.items():
-            if isinstance(ext, wasmtime.Global) and ext.type(self.store).mutability == "var":
+            if isinstance(ext, wasmtime.Global) and ext.type(self.store).mutable:
                 out[name] = ext.value(self.store)
         return out
 

@@ -128,7 +128,7 @@ def to_exnref(data: bytes, key: str, cache_dir: Path | None) -> bytes:
     return out
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes | bytearray) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename (never a partial file)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
