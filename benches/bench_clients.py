@@ -96,7 +96,8 @@ def shares(w: hb.Wallet, wasm: bytes, n: int) -> None:
 
     node = pipeline.Node({**DEFAULTS, "store": "memory"}, wallet=w)  # the node's defaults
     hdrs = [(b"content-type", b"application/ans104"), (b"codec-device", b"ans104@1.0")]
-    mod = hb.commit({"content-type": "application/wasm", "data": wasm}, w, "ans104@1.0")
+    limits = {"memory-limit": "1-gb", "compute-limit": "9000000000000"}  # required (ao CU)
+    mod = hb.commit({"content-type": "application/wasm", "data": wasm, **limits}, w, "ans104@1.0")
     check(node.handle("POST", "/content-type", hdrs, ans104.encode(mod))[0] == 200, "upload")
     proc = {"device": "process@1.0", "type": "Process", "scheduler": w.address}
     proc |= {"authority": w.address, "module": hb.id(mod, "all"), "data": "1984"}
@@ -168,7 +169,7 @@ def main() -> None:
         wasm = (fx / "aos-2-pure-xs.wasm").read_bytes()
         mod = hb.commit(
             {"content-type": "application/wasm", "data-protocol": "ao", "type": "Module"}
-            | {"data": wasm},
+            | {"data": wasm, "memory-limit": "1-gb", "compute-limit": "9000000000000"},
             w,
             "ans104@1.0",
         )

@@ -4,7 +4,8 @@ then one more message is scheduled and computed. Reported per size: the slots co
 the restart (replayed from the newest snapshot; 10,000 meant a replay from slot 0), the seconds
 to that answer, and, as the anchor from the same run, the seconds the first compute of all the
 slots took (what a replay from slot 0 costs). Also the process's RSS after 1,000 and after
-10,000 computed slots (target: within 1.3x).
+10,000 computed slots (target: within 1.3x), and how much of it is AOS's own linear memory
+(its Lua heap grows, and WASM memory never shrinks: the same in the ao CU).
 
 Run: ``python benches/bench_restart.py [sizes...]`` (needs ../shared fixtures and the exnref
 translator, tools/binaryen). Every answer is checked (the Lua counter equals the slot count).
@@ -42,6 +43,7 @@ def _text(v):
 def run_size(n: int, rss_at: tuple[int, ...] = ()) -> dict:
     import hyperbeam_fast as hb
     from hyperbeam_fast import ao, cache
+    from hyperbeam_fast.devices import wasm64
     from hyperbeam_fast.devices.process import aos_process, forget_live, register_process_devices
     from hyperbeam_fast.store import RocksDBStore
 
@@ -61,6 +63,7 @@ def run_size(n: int, rss_at: tuple[int, ...] = ()) -> dict:
         return int(_text(a["slot"]))
 
     rss: dict[int, float] = {}
+    wasm_mb: dict[int, float] = {}  # the process's own linear memory (AOS's Lua heap)
     compute_s = 0.0
     done = 0
     for mark in sorted({*rss_at, n}):
@@ -73,6 +76,8 @@ def run_size(n: int, rss_at: tuple[int, ...] = ()) -> dict:
         done = mark
         gc.collect()
         rss[mark] = rss_mb()
+        ctx = wasm64.context(st, "wasm")
+        wasm_mb[mark] = ctx.instance.memory_size() / 1e6 if ctx and ctx.instance else 0.0
     # restart
     forget_live()
     store.close()
@@ -91,6 +96,7 @@ def run_size(n: int, rss_at: tuple[int, ...] = ()) -> dict:
         "answer_s": answer_s,
         "compute_s": compute_s,
         "rss": rss,
+        "wasm": wasm_mb,
     }
 
 
@@ -109,6 +115,11 @@ def main(argv: list[str]) -> None:
             print(
                 f"        RSS after 1000 slots {a:.0f} MB, after {n} slots {b:.0f} MB: "
                 f"{b / a:.2f}x (target <= 1.3x)"
+            )
+            wa, wb = r["wasm"][1000], r["wasm"][n]
+            print(
+                f"        of which the process's own WASM memory {wa:.0f} MB -> {wb:.0f} MB; "
+                f"the rest {a - wa:.0f} MB -> {b - wb:.0f} MB: {(b - wb) / (a - wa):.2f}x"
             )
 
 

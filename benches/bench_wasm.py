@@ -100,7 +100,8 @@ def _genesis_process(image: bytes, w, store) -> dict:
     from hyperbeam_fast import _native, cache
     from hyperbeam_fast.codecs import ans104
 
-    tags = [(b"Data-Protocol", b"ao"), (b"Type", b"Module")]
+    tags = [(b"Data-Protocol", b"ao"), (b"Type", b"Module"), (b"Memory-Limit", b"1-gb")]
+    tags.append((b"Compute-Limit", b"9000000000000"))  # both required, as in the ao CU
     item = {"tags": tags, "data": image, "target": b"", "anchor": b""}
     mod = ans104.decode(_native.ans104_serialize(_native.ans104_sign(item, w._key)))
     cache.write(mod, store)

@@ -238,3 +238,108 @@ def test_bad_modules_are_refused_before_scheduling(wallets, aos_wasm):
             cache.read(pid, store)
     with pytest.raises(InvalidModule):
         genesis_wasm.module_of({"module": missing}, {"priv_store": store})
+
+
+# ---- Memory-Limit and Compute-Limit (the CU's setModuleOptions) ------------------------------
+
+
+def test_limit_tags_parse_as_the_cu_parses_them():
+    pb, pi = genesis_wasm.parse_bytes, genesis_wasm.parse_int
+    assert pb("1-gb") == 1 << 30 and pb("512-mb") == 512 << 20 and pb("16-MB") == 16 << 20
+    assert pb("1.5kb") == 1536 and pb("4096") == 4096 and pb("gb") is None
+    assert pi("9000000000000") == 9_000_000_000_000 and pi("12abc") == 12 and pi("x") is None
+
+
+METERED = b"wasm64-unknown-emscripten-draft_2024_10_16-metering"
+
+
+def _module(w, store, aos_wasm, memory: bytes | None, compute: bytes | None, fmt=None) -> str:
+    tags = [t for t in MODULE_TAGS if t[0] not in (b"Memory-Limit", b"Compute-Limit")]
+    if fmt is not None:
+        tags = [(b"Module-Format", fmt) if t[0] == b"Module-Format" else t for t in tags]
+    tags += [(b"Memory-Limit", memory)] if memory is not None else []
+    tags += [(b"Compute-Limit", compute)] if compute is not None else []
+    mod = data_item(w, tags, aos_wasm)
+    cache.write(mod, store)
+    return hb.id(mod, "all")
+
+
+def test_limits_missing_or_over_the_nodes_are_refused(wallets, aos_wasm):
+    w, _ = wallets
+    store = MemoryStore()
+    cases = [
+        ((None, b"9000000000000"), {}, 400, "Memory-Limit"),
+        ((b"1-gb", None), {}, 400, "Compute-Limit"),
+        ((b"lots", b"9000000000000"), {}, 400, "not a positive number"),
+        ((b"2-gb", b"9000000000000"), {}, 413, "Memory-Limit 2147483648 exceeds"),
+        ((b"1-gb", b"9000000000001"), {}, 413, "Compute-Limit"),
+        ((b"64-mb", b"1000"), {"genesis_wasm_compute_max": 999}, 413, "exceeds"),
+    ]
+    for (mem, comp), extra, status, why in cases:
+        mid = _module(w, store, aos_wasm, mem, comp)
+        opts = {"priv_store": store, "priv_wallet": w, **extra}
+        proc = hb.commit(
+            {
+                "device": "process@1.0",
+                "type": "Process",
+                "module": mid,
+                "scheduler": w.address,
+                "execution-device": "genesis-wasm@1.0",
+            },
+            w,
+        )
+        st, a = ao.resolve(proc, {"path": "schedule", "method": "POST", "body": proc}, opts)
+        assert st == "error" and a["status"] == status and why in a["body"], (mem, comp, a)
+        assert cache.list_numbered(f"assignments/{hb.id(proc, 'all')}", store) == []
+    # the process's own tag wins over the module's (the CU's pathOr)
+    mid = _module(w, store, aos_wasm, b"2-gb", b"9000000000000")
+    proc, st, a, _ = spawn(w, mid, store, **{"memory-limit": "256-mb"})
+    assert st == "ok" and a["slot"] == 0, a
+
+
+def test_memory_limit_bounds_the_instance(wallets, aos_wasm):
+    """The same allocation fits under a 1 GiB Memory-Limit and fails under 64 MiB: a failed
+    slot with an Error, the memory as before it, the process goes on."""
+    w, _ = wallets
+    grow = "Big = string.rep('x', 96 * 1024 * 1024); return #Big"
+    got = {}
+    for mem in (b"64-mb", b"1-gb"):
+        store = MemoryStore()
+        proc, st, _, opts = spawn(w, _module(w, store, aos_wasm, mem, b"9000000000000"), store)
+        assert st == "ok"
+        assert send(proc, opts, w, "Counter = 7")["data"] == ""
+        r = send(proc, opts, w, grow)
+        got[mem] = (r, orjson.loads(r["json"]["body"]))
+        assert send(proc, opts, w, "return Counter")["data"] == "7"
+        forget_live()
+    small, small_cu = got[b"64-mb"]
+    assert "Error" in small_cu and "memory" in small_cu["Error"].lower(), small_cu
+    big, big_cu = got[b"1-gb"]
+    assert "Error" not in big_cu and big["data"] == str(96 * 1024 * 1024), big_cu
+
+
+def test_compute_limit_bounds_each_message(wallets, aos_wasm):
+    """A metered module format: a message past Compute-Limit (fuel per message) fails with
+    ao-loader's ``out of gas!``; a cheaper one under the same limit computes, and GasUsed stays
+    under the limit. (Unmetered formats count no gas, as in ao-loader.)"""
+    w, _ = wallets
+    store = MemoryStore()
+    mid = _module(w, store, aos_wasm, b"1-gb", b"9000000000000", METERED)
+    probe, st, _, opts = spawn(w, mid, store)
+    gas = orjson.loads(send(probe, opts, w, "return 1 + 1")["json"]["body"])["GasUsed"]
+    forget_live()
+    limit = str(gas * 20).encode()
+    proc, st, _, opts = spawn(w, _module(w, store, aos_wasm, b"1-gb", limit, METERED), store)
+    assert st == "ok"
+    r = orjson.loads(send(proc, opts, w, "Counter = 5")["json"]["body"])
+    assert "Error" not in r and r["GasUsed"] <= int(limit), r
+    loop = send(proc, opts, w, "Counter = 6; local i = 0; while true do i = i + 1 end")
+    cu = orjson.loads(loop["json"]["body"])
+    assert "out of gas!" in cu["Error"] and loop["data"] == cu["Error"], cu
+    assert send(proc, opts, w, "return Counter")["data"] == "5"
+    busy = "local s = 0; for i = 1, 1000000 do s = s + i end; return s"
+    assert "out of gas!" in send(proc, opts, w, busy)["data"]
+    forget_live()
+    # the same Compute-Limit on the unmetered format: nothing counted against it
+    plain, st, _, opts = spawn(w, _module(w, store, aos_wasm, b"1-gb", limit), store)
+    assert send(plain, opts, w, busy)["data"] == str(sum(range(1000001)))

@@ -81,6 +81,14 @@ def test_aoconnect_spawn_message_result_dryrun_restart(
     assert out["two"] == {"slot": 1, "output": "2", "error": None}, out
     assert out["counter"]["output"] == "42" and out["counter"]["slot"] == 3, out
     assert out["results"] == [{"cursor": "3", "output": "42"}], out
+    # every slot's result, in pages, as the ao CU's `GET /results/<pid>` (legacy aoconnect)
+    cu = out["cu_results"]
+    assert "all" in cu, cu
+    assert [e["slot"] for e in cu["all"]] == ["0", "1", "2", "3"], cu
+    assert [e["output"] for e in cu["all"][1:]] == ["2", "", "42"], cu
+    assert cu["page1"] == cu["all"][:2] and cu["page2"] == cu["all"][2:], cu
+    assert cu["desc"] == cu["all"][::-1], cu
+    assert cu["upto"] == cu["all"][:2], cu
     # a dry run computes against the latest state and schedules nothing
     assert out["dryrun"] == {"output": "82", "error": None}, out
     assert out["slot_before"] == out["slot_after"] == "3", out
@@ -93,6 +101,11 @@ def test_aoconnect_spawn_message_result_dryrun_restart(
         again = _step(tmp_path, "again", node.url, {"key": str(k1), "process": pid})
         # a whole results message (the AOS prompt has colour escapes): a reply, not a dropped
         # connection; values that cannot be headers travel in the multipart body
+        # the CU's page info (aoconnect's schema drops it) and its results after the restart
+        with urllib.request.urlopen(f"{node.url}/results/{pid}?limit=2&sort=DESC", timeout=60) as r:
+            page = json.loads(r.read())
+        assert page["pageInfo"] == {"hasNextPage": True}, page
+        assert [e["node"]["Output"]["data"] for e in page["edges"]] == ["42", "41"], page
         for path in (f"/{pid}/compute/results?slot=1", f"/{pid}/now/results"):
             with urllib.request.urlopen(node.url + path, timeout=60) as r:
                 body = r.read()

@@ -27,6 +27,18 @@ results JSON, without a second server.
 * As in the CU, a slot with an ``Error`` leaves the memory as it was before the slot: the slot
   is recorded as failed (process@1.0's rollback: the state before it plus this result).
 
+* The module's limits, as the CU reads them (``servers/cu`` ``loadModule``'s
+  ``setModuleOptions``): ``Memory-Limit`` (bytes, ``1-gb`` style, the npm ``bytes`` units) and
+  ``Compute-Limit`` (an integer), each the process's tag if it has one, else the module's. A
+  process without them, or over the node's ``genesis_wasm_memory_max`` (default 1 GiB) /
+  ``genesis_wasm_compute_max`` (default 9e12, the CU's ``PROCESS_WASM_*_MAX_LIMIT``), is refused
+  when it is scheduled (400 / 413). ``Memory-Limit`` bounds the instance's linear memory (the
+  smaller of it and ``wasm_memory_limit``); ``Compute-Limit`` bounds each message's fuel (the
+  smaller of it and ``wasm_fuel``; ``GasUsed`` is that fuel) for the metered module formats
+  (``...-metering``), the only ones ao-loader counts gas for: other formats run unmetered, as
+  there, under the node's ``wasm_timeout``. A message past a limit is a failed slot with an
+  ``Error``, as ao-loader's ``out of gas!``.
+
 ``init`` instantiates the module (wasi@1.0 as its ``wasi_snapshot_preview1``), ``snapshot``
 gives the WASM memory (``{wasm: {body}}``) and ``normalize`` restores it, so process@1.0's
 snapshots and replays work as for stack@1.0 processes.
@@ -34,6 +46,7 @@ snapshots and replays work as for stack@1.0 processes.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -41,7 +54,7 @@ import orjson
 from .. import cache
 from ..exceptions import HyperbeamError, InvalidModule, NotFound
 from ..message import id as msg_id
-from ..wasm import WasmError, load_module
+from ..wasm import DEFAULT_FUEL, DEFAULT_MEMORY_LIMIT, WasmError, load_module
 from ..wasm.errors import WasmCompileError
 from . import delegated_compute, scheduler_formats, wasi, wasm64
 from .patch import DEVICE as PATCH
@@ -113,6 +126,81 @@ def module_of(process: dict[str, Any], opts: dict[str, Any]) -> tuple[str, dict[
     if not isinstance(data, (bytes, bytearray)) or not bytes(data[:4]) == b"\0asm":
         raise InvalidModule(f"Module {mid} is not a WASM module (no \\0asm header)", 422)
     return mid, msg if isinstance(msg, dict) else {"data": data}, bytes(data)
+
+
+#: The CU's defaults for the largest limits it runs (``PROCESS_WASM_MEMORY_MAX_LIMIT`` = 1 GiB,
+#: ``PROCESS_WASM_COMPUTE_MAX_LIMIT`` = 9e12); node options ``genesis_wasm_memory_max`` and
+#: ``genesis_wasm_compute_max``.
+MEMORY_MAX = 1 << 30
+COMPUTE_MAX = 9_000_000_000_000
+_UNITS = {"b": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30, "tb": 1 << 40, "pb": 1 << 50}
+_BYTES = re.compile(r"^([+-]?\d+(?:\.\d+)?) *(kb|mb|gb|tb|pb)$", re.IGNORECASE)
+_LEADING_INT = re.compile(r"^\s*([+-]?\d+)")
+
+
+def parse_bytes(text: str) -> int | None:
+    """``Memory-Limit`` as the CU parses it: the first ``-`` dropped, then npm ``bytes``'s
+    ``parse`` (``1gb`` = 2**30, a bare number is bytes); None when it is not one."""
+    t = text.replace("-", "", 1).strip()
+    m = _BYTES.match(t)
+    if m:
+        return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+    m = _LEADING_INT.match(t)  # bytes falls back to parseInt: leading digits
+    return int(m.group(1)) if m else None
+
+
+def parse_int(text: str) -> int | None:
+    """``Compute-Limit`` as the CU parses it (JavaScript ``parseInt``: leading digits)."""
+    m = _LEADING_INT.match(text)
+    return int(m.group(1)) if m else None
+
+
+def _tag(process: dict, module: dict, key: str) -> str | None:
+    for src in (process, module):  # the process's tag wins (the CU's pathOr)
+        v = src.get(key) if isinstance(src, dict) else None
+        if v is not None and v != b"" and v != "":
+            return scheduler_formats.text(v)
+    return None
+
+
+def module_limits(process: dict, module: dict, opts: dict) -> tuple[int, int]:
+    """``(Memory-Limit bytes, Compute-Limit)`` of the process; :class:`InvalidModule` when one
+    is missing or not a number (400) or over the node's largest (413), as the CU refuses it."""
+    out = []
+    for key, parse, opt, top in (
+        ("memory-limit", parse_bytes, "genesis_wasm_memory_max", MEMORY_MAX),
+        ("compute-limit", parse_int, "genesis_wasm_compute_max", COMPUTE_MAX),
+    ):
+        name = scheduler_formats.header_case(key)
+        raw = _tag(process, module, key)
+        if raw is None:
+            raise InvalidModule(f"the process and its module set no {name}", 400)
+        n = parse(raw)
+        if n is None or n <= 0:
+            raise InvalidModule(f"{name} {raw[:64]!r} is not a positive number", 400)
+        most = wasm64.limit_option(opts, opt, top, int)
+        if most is not None and n > most:
+            raise InvalidModule(f"{name} {n} exceeds this node's supported limit {most}", 413)
+        out.append(n)
+    return out[0], out[1]
+
+
+def metered(process: dict, module: dict) -> bool:
+    """Whether the module's ``Module-Format`` is a metered one (``...-metering``): only those
+    count gas against ``Compute-Limit`` in ao-loader."""
+    fmt = _tag(process, module, "module-format") or ""
+    return fmt.strip().lower().endswith("-metering")
+
+
+def limited_opts(memory: int, compute: int | None, opts: dict) -> dict:
+    """``opts`` with the node's WASM limits narrowed to the module's (the smaller wins); the
+    fuel only when ``compute`` is given (a metered format), else the node's own."""
+    node_mem = wasm64.limit_option(opts, "wasm_memory_limit", DEFAULT_MEMORY_LIMIT, int)
+    out = {**opts, "wasm_memory_limit": memory if node_mem is None else min(memory, node_mem)}
+    if compute is not None:
+        node_fuel = wasm64.limit_option(opts, "wasm_fuel", DEFAULT_FUEL, int)
+        out["wasm_fuel"] = compute if node_fuel is None else min(compute, node_fuel)
+    return out
 
 
 def cu_message(assignment: dict[str, Any]) -> dict[str, Any]:
@@ -191,6 +279,8 @@ def cu_result(resp: dict[str, Any], gas: int | None) -> dict[str, Any]:
 
 def error_results(why: str, process: dict[str, Any]) -> dict[str, Any]:
     """``results`` for a slot that failed with ``why`` (an ``Error`` or a trap)."""
+    if why.startswith("out of fuel"):  # past Compute-Limit (or wasm_fuel): ao-loader's words
+        why = f"out of gas! {why}"
     raw = orjson.dumps(cu_result({"Error": why}, None))
     pid = msg_id(process, "all")
     res = delegated_compute.results(orjson.loads(raw), raw, pid, process.get("module"))
@@ -238,7 +328,8 @@ class GenesisWasmDevice:
     def check_definition(definition: dict[str, Any], opts: dict[str, Any]) -> dict[str, Any] | None:
         """Why ``definition`` cannot run here (its ``Module``), or None (scheduler@1.0)."""
         try:
-            module_of(definition, opts)
+            _, module, _ = module_of(definition, opts)
+            module_limits(definition, module, opts)
         except InvalidModule as e:
             return {"status": e.status, "body": str(e)}
         return None
@@ -260,6 +351,8 @@ class GenesisWasmDevice:
         d = _definition(base)
         try:
             mid, module, wasm = module_of(d, opts)
+            memory, compute = module_limits(d, module, opts)
+            opts = limited_opts(memory, compute if metered(d, module) else None, opts)
         except InvalidModule as e:
             return "error", {"status": e.status, "body": str(e)}
         try:  # compiled (and cached) here, so that a module that does not compile is a 422

@@ -53,6 +53,7 @@ from typing import Any
 
 from .. import ao
 from . import process_compute as _compute
+from . import process_results as _results
 from . import push as _push
 from .process_compute import (
     LIVE_MAX,
@@ -144,6 +145,11 @@ class ProcessDevice:
         """``results``: the results of the state, or of the slot ``results=N``."""
         return _compute.results_at(base, request, opts)
 
+    def cu_results(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+        """A page of the process's results as the ao CU's ``GET /results/<ProcID>`` gives it
+        (the node routes that path here; devices/process_results.py)."""
+        return _results.results_page(base, request, opts)
+
     def as_(
         self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
     ) -> tuple[str, Any]:
@@ -214,9 +220,12 @@ def aos_process(
 
 def register_process_devices() -> None:
     """Register wasm-64, wasi, json-iface, scheduler, process, push, genesis-wasm,
-    delegated-compute and lua@5.3a (imports wasmtime and lupa)."""
+    delegated-compute and lua@5.3a (imports wasmtime and lupa); bounds the C heap's growth
+    (:func:`~hyperbeam_fast.heap.bound_heap`)."""
+    from ..heap import bound_heap
     from . import delegated_compute, genesis_wasm, json_iface, lua, push, scheduler, wasi, wasm64
 
     for mod in (wasm64, wasi, json_iface, scheduler, push, genesis_wasm, delegated_compute, lua):
         ao.register_device(mod.DEVICE.name, mod.DEVICE)
     ao.register_device(NAME, DEVICE)
+    bound_heap()

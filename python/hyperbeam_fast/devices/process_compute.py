@@ -25,6 +25,14 @@ from .scheduler import store_of
 
 NAME = "process@1.0"
 SNAPSHOT_INTERVAL = 100
+#: A snapshot is also taken once the slots computed since the last one took this many seconds
+#: (``process_snapshot_seconds``; ``none``: off; the default applies unless only
+#: ``process_snapshot_interval`` is set), so a restart replays at most about that much compute
+#: whatever the machine's load (issue 15 item 3).
+SNAPSHOT_SECONDS = 0.5
+#: ... and at least this many slots were computed since it: a few slow slots of a large memory
+#: (a snapshot copies and stores all of it) do not each get one.
+SNAPSHOT_MIN_SLOTS = 10
 SNAPSHOT_PAGE = 65536
 #: Computed states are written in batches of this many slots (see :func:`_store_results`).
 WRITE_BATCH = 64
@@ -39,6 +47,8 @@ _locks: dict[tuple[int, str], threading.RLock] = {}
 _locks_guard = threading.Lock()
 _computing: dict[tuple[int, str], int] = {}  # processes inside compute_to: never evicted
 _failed: dict[tuple[int, str], dict[int, str]] = {}
+#: Compute seconds and slots since the last snapshot, per process.
+_since_snapshot: dict[tuple[int, str], tuple[float, int]] = {}
 _slots_done: dict[int, int] = {}  # id(store) -> slots computed in this process (the metric)
 _log = logging.getLogger("hyperbeam_fast.process")
 
@@ -90,6 +100,7 @@ def forget_live() -> None:
         _live.clear()
         _live_mem.clear()
     _failed.clear()
+    _since_snapshot.clear()
     _sched.forget_servers()
 
 
@@ -234,7 +245,13 @@ def _read_snapshot(pid: str, n: int, store: Any) -> dict[str, Any]:
             raise StoreCorrupt(f"{d}/{k}/size is not a size")
         buf = bytearray(int(size))
         for name in cache.list(f"{d}/{k}/page", store):
-            page = cache.read(f"{d}/{k}/page/{name}", store)
+            path = f"{d}/{k}/page/{name}"
+            # the page link's target read directly: two lookups, not one per path segment
+            # (a 10,000-slot AOS memory has ~500 pages: 11 s from a cold store, issue 15)
+            target = store.read_link(path)
+            page = store.read(target) if target else None
+            if page is None:
+                page = cache.read(path, store)
             at = int(name) * SNAPSHOT_PAGE if name.isdigit() else -1
             if not isinstance(page, bytes) or at < 0 or at + len(page) > len(buf):
                 raise StoreCorrupt(f"{d}/{k}/page/{name} does not fit the snapshot")
@@ -335,6 +352,10 @@ def _compute_locked(
         )
         or 0
     )
+    snap_s = opts.get("process_snapshot_seconds")
+    if snap_s is None and not {"process_snapshot_interval", "process_cache_frequency"} & set(opts):
+        snap_s = SNAPSHOT_SECONDS  # (an interval set alone is taken literally)
+    snap_s = None if snap_s is None or _text(snap_s).lower() == "none" else float(_text(snap_s))
     budget = _compute_budget(opts)
     deadline = None if budget is None else time.monotonic() + budget
     pending: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
@@ -342,6 +363,7 @@ def _compute_locked(
     last: dict[str, Any] | None = None  # the newest state not in pending (checkpoint writes only)
     try:
         while at < target:
+            t0 = time.perf_counter()
             if deadline is not None and at > start and time.monotonic() > deadline:
                 _keep_live(k, state, opts)  # the work is kept: a retry goes on from here
                 return "error", {
@@ -391,11 +413,15 @@ def _compute_locked(
                 _slots_done[k[0]] = _slots_done.get(k[0], 0) + 1
             # The snapshot is taken now (the memory moves on); the writes are batched. A
             # slot that just failed gets one too: the next rollback replays from there.
-            snap = (
-                _snapshot(state, opts)
-                if (interval > 0 and at % interval == 0) or at == fresh
-                else None
-            )
+            spent, slots = _since_snapshot.get(k, (0.0, 0))
+            spent, slots = spent + time.perf_counter() - t0, slots + 1
+            due = (interval > 0 and at % interval == 0) or at == fresh
+            if due or (snap_s is not None and spent >= snap_s and slots >= SNAPSHOT_MIN_SLOTS):
+                snap = _snapshot(state, opts)
+                spent, slots = 0.0, 0
+            else:
+                snap = None
+            _since_snapshot[k] = (spent, slots)
             if every or snap is not None:
                 pending.append((state, snap))
                 last = None

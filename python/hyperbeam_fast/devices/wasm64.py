@@ -358,6 +358,10 @@ def _limit(opts: dict[str, Any], key: str, default: Any, kind: type) -> Any:
         raise WasmError(f"option {key} must be a number or none, not {v!r:.40}") from None
 
 
+#: A limit option as :func:`_limit` reads it (genesis-wasm@1.0 narrows the node's limits).
+limit_option = _limit
+
+
 def _numbers(params: Any) -> list[Any] | None:
     if params is None:
         return []

@@ -36,6 +36,12 @@ from ..commitments import committed, signer_of, signers
 
 #: Keys that mark a message the node produced: a reply's ``status``, an assignment's chain.
 PRODUCT_KEYS = frozenset({"status", "hash-chain"})
+#: Keys that mark a message the node derived from a process's outbox (push@1.0 signs it with
+#: the node's wallet, ``from-process`` included): it speaks for the node as its ``Owner`` (AOS
+#: trusts it), but it is what a process sent, never a request of the node's: a
+#: :class:`Caller` does not count such a signature, so a module cannot have the node sign an
+#: operator order (say, a meta@1.0 update) that anyone could then replay to it.
+DERIVED_KEYS = frozenset({"from-process"})
 #: The private option that carries the :class:`Caller` of the HTTP request being resolved.
 CALLER = "priv_caller"
 
@@ -125,6 +131,8 @@ class Caller:
         covers: dict[str, frozenset[str]] = {}
         tags: dict[str, str] = {}
         for c, who, keys in signatures(request):
+            if keys & DERIVED_KEYS:
+                continue  # a pushed outbox message: not an order of its signer's
             if who not in covers:
                 covers[who] = keys
                 digest = hashlib.sha256(_signature_bytes(c.get("signature", b"")))
@@ -182,6 +190,7 @@ def refused(what: str, status: int = 403) -> tuple[str, dict[str, Any]]:
 __all__ = [
     "ANONYMOUS",
     "CALLER",
+    "DERIVED_KEYS",
     "DRY_RUN_SIGNER",
     "PRODUCT_KEYS",
     "Caller",

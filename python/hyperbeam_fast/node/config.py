@@ -116,6 +116,7 @@ NODE_OPTIONS = frozenset(
     gateway_subindex gateway_timeout max_depth max_steps
     process_cache_frequency process_compute_timeout process_compute_wait
     process_compute_workers process_live_max process_live_memory process_snapshot_interval
+    process_snapshot_seconds genesis_wasm_memory_max genesis_wasm_compute_max
     route_owners verify_assignments""".split()
 )
 

@@ -250,6 +250,11 @@ def open_store(
     return StoreChain(stores, write_through=gateway)
 
 
+#: The ao compute unit's results route, answered by process@1.0's ``cu-results``
+#: (devices/process_results.py).
+_CU_RESULTS = re.compile(r"^/results/([A-Za-z0-9_-]{43})(\?.*)?$")
+
+
 class Node:
     """One node: its live node message, wallet, store, metrics and thread pool."""
 
@@ -595,6 +600,11 @@ class Node:
                 return fwd  # type: ignore[return-value]
         req_headers = {k.decode("latin-1").lower(): v for k, v in headers}
         codec = "httpsig@1.0"
+        cu = _CU_RESULTS.match(raw_path) if method == "GET" else None
+        if cu:  # the ao CU's `GET /results/<ProcID>` (aoconnect legacy mode, CU_URL = this node)
+            raw_path = f"/{cu.group(1)}/cu-results{cu.group(2) or ''}"
+            # its reply is the CU's JSON document itself, whatever codec `accept` would pick
+            headers = [(k, v) for k, v in headers if k.lower() != b"accept"]
         try:
             try:
                 singleton, signed = request_to_singleton(method, raw_path, headers, body)

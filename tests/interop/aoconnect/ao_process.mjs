@@ -1,7 +1,8 @@
 // aoconnect 0.0.98 in mainnet mode driving AOS processes on our node, as an AO developer does.
 // Usage: node ao_process.mjs STEP URL ARGS.json  -> one JSON line of results (errors as strings).
 //   STEP "upload": ARGS {key, wasm}: the module as a signed ANS-104 data item -> {status, id}
-//   STEP "flow":   ARGS {key, other, module, tags}: spawn, message, result, results, dryrun
+//   STEP "flow":   ARGS {key, other, module, tags}: spawn, message, result, results, dryrun,
+//                  and the CU's `results` pages (legacy mode, CU_URL = the node)
 //   STEP "again":  ARGS {key, process}: one more message after a node restart
 import fs from "node:fs";
 import { connect, createSigner } from "@permaweb/aoconnect";
@@ -69,6 +70,25 @@ if (step === "upload") {
       await attempt("results", async () => {
         const r = await ao.results({ process: pid, sort: "DESC", limit: 25 });
         return r.edges.map((e) => ({ cursor: e.cursor, output: text(e.node) }));
+      });
+      // every slot's result, as the ao CU answers `GET /results/<pid>`: aoconnect in legacy
+      // mode with this node as its CU (mainnet mode's `results` reads the current slot only)
+      await attempt("cu_results", async () => {
+        const cu = connect({ MODE: "legacy", CU_URL: url });
+        const slots = (r) =>
+          r.edges.map((e) => ({ slot: JSON.parse(atob(e.cursor)).ordinate, output: text(e.node) }));
+        const all = await cu.results({ process: pid });
+        const page1 = await cu.results({ process: pid, limit: 2 });
+        const page2 = await cu.results({ process: pid, from: page1.edges.at(-1).cursor, limit: 2 });
+        const desc = await cu.results({ process: pid, sort: "DESC", limit: 25 });
+        const upto = await cu.results({ process: pid, to: all.edges[1].cursor });
+        return {
+          all: slots(all),
+          page1: slots(page1),
+          page2: slots(page2),
+          desc: slots(desc),
+          upto: slots(upto),
+        };
       });
       await attempt("slot_before", () => current(pid));
       await attempt("dryrun", async () => {
