@@ -45,7 +45,8 @@ def test_a_failed_write_is_counted_and_the_writer_goes_on():
 
 
 def _aos(w, aos_wasm, store):
-    tags = [(b"Data-Protocol", b"ao"), (b"Type", b"Module")]
+    tags = [(b"Data-Protocol", b"ao"), (b"Type", b"Module"), (b"Memory-Limit", b"1-gb")]
+    tags.append((b"Compute-Limit", b"9000000000000"))  # both required, as in the ao CU
     raw = _native.ans104_serialize(
         _native.ans104_sign({"tags": tags, "data": aos_wasm, "target": b"", "anchor": b""}, w._key)
     )

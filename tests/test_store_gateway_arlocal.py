@@ -45,6 +45,8 @@ MODULE_TAGS = [
     (b"Module-Format", b"wasm64-unknown-emscripten-draft_2024_02_15"),
     (b"Input-Encoding", b"JSON-1"),
     (b"Output-Encoding", b"JSON-1"),
+    (b"Memory-Limit", b"1-gb"),
+    (b"Compute-Limit", b"9000000000000"),
 ]
 
 

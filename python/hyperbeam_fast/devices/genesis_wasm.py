@@ -155,7 +155,7 @@ def parse_int(text: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _tag(process: dict, module: dict, key: str) -> str | None:
+def _tag(process: dict[str, Any], module: dict[str, Any], key: str) -> str | None:
     for src in (process, module):  # the process's tag wins (the CU's pathOr)
         v = src.get(key) if isinstance(src, dict) else None
         if v is not None and v != b"" and v != "":
@@ -163,7 +163,9 @@ def _tag(process: dict, module: dict, key: str) -> str | None:
     return None
 
 
-def module_limits(process: dict, module: dict, opts: dict) -> tuple[int, int]:
+def module_limits(
+    process: dict[str, Any], module: dict[str, Any], opts: dict[str, Any]
+) -> tuple[int, int]:
     """``(Memory-Limit bytes, Compute-Limit)`` of the process; :class:`InvalidModule` when one
     is missing or not a number (400) or over the node's largest (413), as the CU refuses it."""
     out = []
@@ -185,14 +187,14 @@ def module_limits(process: dict, module: dict, opts: dict) -> tuple[int, int]:
     return out[0], out[1]
 
 
-def metered(process: dict, module: dict) -> bool:
+def metered(process: dict[str, Any], module: dict[str, Any]) -> bool:
     """Whether the module's ``Module-Format`` is a metered one (``...-metering``): only those
     count gas against ``Compute-Limit`` in ao-loader."""
     fmt = _tag(process, module, "module-format") or ""
     return fmt.strip().lower().endswith("-metering")
 
 
-def limited_opts(memory: int, compute: int | None, opts: dict) -> dict:
+def limited_opts(memory: int, compute: int | None, opts: dict[str, Any]) -> dict[str, Any]:
     """``opts`` with the node's WASM limits narrowed to the module's (the smaller wins); the
     fuel only when ``compute`` is given (a metered format), else the node's own."""
     node_mem = wasm64.limit_option(opts, "wasm_memory_limit", DEFAULT_MEMORY_LIMIT, int)

@@ -145,7 +145,9 @@ class ProcessDevice:
         """``results``: the results of the state, or of the slot ``results=N``."""
         return _compute.results_at(base, request, opts)
 
-    def cu_results(self, base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+    def cu_results(
+        self, base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+    ) -> tuple[str, Any]:
         """A page of the process's results as the ao CU's ``GET /results/<ProcID>`` gives it
         (the node routes that path here; devices/process_results.py)."""
         return _results.results_page(base, request, opts)

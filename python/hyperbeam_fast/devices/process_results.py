@@ -38,7 +38,7 @@ def _text(v: Any) -> str:
     return "" if v is None else str(v)
 
 
-def _query(request: dict, key: str) -> str | None:
+def _query(request: dict[str, Any], key: str) -> str | None:
     v = request.get(key)
     if v is None or v is True:
         return None
@@ -101,7 +101,7 @@ def _first_after(srv: Any, cur: int, bound: tuple[int, int]) -> int:
     return lo
 
 
-def _node(state: Any) -> dict | None:
+def _node(state: Any) -> dict[str, Any] | None:
     """The CU's output of a slot (``results/json``), None when it has an ``Error``."""
     res = state.get("results") if isinstance(state, dict) else None
     doc: Any = {}
@@ -128,7 +128,9 @@ def _node(state: Any) -> dict | None:
     return node
 
 
-def results_page(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
+def results_page(
+    base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]
+) -> tuple[str, Any]:
     """process@1.0 ``cu-results``: one page of the process's results (module docstring)."""
     try:
         sort = (_query(request, "sort") or "ASC").upper()
@@ -138,7 +140,7 @@ def results_page(base: dict, request: dict, opts: dict) -> tuple[str, Any]:
         try:
             limit = DEFAULT_LIMIT if raw_limit is None else int(float(raw_limit))
         except (ValueError, OverflowError):
-            raise _Bad(f"limit {raw_limit[:20]!r} is not a number") from None
+            raise _Bad(f"limit {(raw_limit or '')[:20]!r} is not a number") from None
         if limit < 1:
             raise _Bad("limit must be at least 1")
         limit = min(limit, MAX_LIMIT)
