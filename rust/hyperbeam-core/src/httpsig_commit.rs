@@ -11,7 +11,9 @@ use crate::ids::{b64std, b64url, b64url_decode, sha256};
 use crate::keys::normalize_keys;
 use crate::message_id::{combined_signatures, tabm_hmac_id};
 use crate::sf::{self, Bare, Item, Member};
-use crate::sig_base::{component_lines, mark_derived, params_line, signature_base};
+use crate::sig_base::{
+    component_lines, mark_derived, params_line, signature_base, with_inlined_components,
+};
 use crate::value::{Msg, Value};
 
 /// Signature parameters kept when a base is rebuilt: HyperBEAM's (§7.2; note `expired`) and
@@ -229,6 +231,7 @@ pub fn verify(tabm: &Msg, id: &[u8]) -> Result<bool> {
         }
         params.push((k.clone(), v));
     }
+    let enc = with_inlined_components(&comps, &enc, &base_msg);
     let mut base = Vec::with_capacity(1024);
     if component_lines(&comps, &enc, &mut base).is_err() {
         return Ok(false); // a signed component is missing: the message was altered
