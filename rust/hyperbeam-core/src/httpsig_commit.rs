@@ -297,3 +297,40 @@ pub fn commitments_from_signature(
     }
     reset_hmac(&out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::httpsig::from_http;
+
+    /// aoconnect's form: a short `data` signed as a header (RFC 9421 over the fields as sent),
+    /// which our encoding inlines as the body; the commitment still verifies, only as signed.
+    #[test]
+    fn a_data_header_signed_as_sent_verifies() {
+        let key = PrivateKey::generate(2048).expect("key");
+        let keyid = b64url(key.modulus());
+        let name = signature_name(&key.address()).expect("name");
+        let params = format!("(\"action\" \"data\");alg=\"rsa-pss-sha512\";keyid=\"{keyid}\"");
+        let base =
+            format!("\"action\": Eval\n\"data\": return 1 + 1\n\"@signature-params\": {params}");
+        let sig = key.sign(Digest::Sha512, base.as_bytes()).expect("sign");
+        let mut h = HttpMsg::new();
+        h.insert(b"action".to_vec(), b"Eval".to_vec());
+        h.insert(b"data".to_vec(), b"return 1 + 1".to_vec());
+        h.insert(
+            b"signature".to_vec(),
+            format!("{name}=:{}:", b64std(&sig)).into_bytes(),
+        );
+        h.insert(
+            b"signature-input".to_vec(),
+            format!("{name}={params}").into_bytes(),
+        );
+        let tabm = from_http(&h).expect("decodes, with its HMAC commitment");
+        assert_eq!(tabm.get(b"data".as_slice()), Some(&bin(b"return 1 + 1")));
+        let id = b64url(&sha256(&sig)).into_bytes();
+        assert!(verify(&tabm, &id).expect("checkable"));
+        let mut tampered = tabm.clone();
+        tampered.insert(b"data".to_vec(), bin(b"return 2 + 2"));
+        assert!(!verify(&tampered, &id).expect("checkable"));
+    }
+}
