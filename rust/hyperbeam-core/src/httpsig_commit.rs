@@ -301,7 +301,7 @@ pub fn commitments_from_signature(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::httpsig::from_http;
+    use crate::httpsig_decode::from_http_unsigned;
 
     /// aoconnect's form: a short `data` signed as a header (RFC 9421 over the fields as sent),
     /// which our encoding inlines as the body; the commitment still verifies, only as signed.
@@ -317,15 +317,14 @@ mod tests {
         let mut h = HttpMsg::new();
         h.insert(b"action".to_vec(), b"Eval".to_vec());
         h.insert(b"data".to_vec(), b"return 1 + 1".to_vec());
-        h.insert(
-            b"signature".to_vec(),
-            format!("{name}=:{}:", b64std(&sig)).into_bytes(),
-        );
-        h.insert(
-            b"signature-input".to_vec(),
-            format!("{name}={params}").into_bytes(),
-        );
-        let tabm = from_http(&h).expect("decodes, with its HMAC commitment");
+        let sig_field = format!("{name}=:{}:", b64std(&sig));
+        let input = format!("{name}={params}");
+        let tabm = commitments_from_signature(
+            &from_http_unsigned(&h).expect("decodes"),
+            sig_field.as_bytes(),
+            input.as_bytes(),
+        )
+        .expect("its commitments, the HMAC one included");
         assert_eq!(tabm.get(b"data".as_slice()), Some(&bin(b"return 1 + 1")));
         let id = b64url(&sha256(&sig)).into_bytes();
         assert!(verify(&tabm, &id).expect("checkable"));
