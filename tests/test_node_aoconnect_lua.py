@@ -9,10 +9,10 @@ an httpsig ``rsa-pss-sha512`` commitment only, so ANS-104 messages (commitment `
 rsa-pss``, as dev_codec_ans104 writes it) are "not trusted", and directly signed httpsig
 messages are trusted (a message without a handler lands in the Inbox).
 
-Not covered: an httpsig message with a ``data`` field. aoconnect sends a short ``data`` as a
-signed ``data`` header, which the node's httpsig request decoding does not accept yet (it
-rebuilds the signature base from its own encoding, where ``data`` is the inline body: 400
-"signature component data is missing"); see docs/lua.md."""
+An httpsig message with a short ``data`` (aoconnect sends it as a signed ``data`` header) is
+verified over the header as sent and evaluated. A ``data`` over 4 KiB cannot arrive through
+aoconnect 0.0.98: it signs the body's ``content-digest`` but sends no body, which the node
+refuses (400); tests/test_node_httpsig_data.py checks such a body sent as signed."""
 
 from __future__ import annotations
 
@@ -64,3 +64,9 @@ def test_aoconnect_request_spawns_and_messages_hyper_aos(fmt, fxdir, wallets, tm
     else:
         assert out["hello"] == {"slot": 1, "output": "New Message", "outbox": []}, out
         assert out["hello2"] == {"slot": 2, "output": "New Message", "outbox": []}, out
+        # a short `data` is a signed `data` header: verified as sent, and the process sees it
+        assert out["two"] == {"slot": 3, "output": "2", "outbox": []}, out
+        # aoconnect 0.0.98 signs a long `data`'s content-digest but sends no body (its signed
+        # request() passes only the headers to fetch): the node refuses it
+        assert "push: 400" in out["long"]["error"], out
+        assert "does not match its content-digest: 0 bytes" in out["long"]["error"], out

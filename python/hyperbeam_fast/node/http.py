@@ -297,6 +297,12 @@ def _signed_httpsig(
         return _check_signed(_decode_httpsig(fields, body), "httpsig@1.0 request")
     except BadRequest:
         if not verify_raw(fields, method, raw_path, body):
+            digest = fields.get("content-digest")
+            if digest is not None and not _digest_matches(digest, body):
+                raise BadRequest(
+                    "httpsig@1.0 request: invalid signature (the body does not match its "
+                    f"content-digest: {len(body)} bytes received)"
+                ) from None
             raise
     covered = _covered(fields) or set()
     kept = {k: v for k, v in fields.items() if k in covered}

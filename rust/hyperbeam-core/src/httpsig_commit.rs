@@ -11,7 +11,9 @@ use crate::ids::{b64std, b64url, b64url_decode, sha256};
 use crate::keys::normalize_keys;
 use crate::message_id::{combined_signatures, tabm_hmac_id};
 use crate::sf::{self, Bare, Item, Member};
-use crate::sig_base::{component_lines, mark_derived, params_line, signature_base};
+use crate::sig_base::{
+    component_lines, mark_derived, params_line, signature_base, with_inlined_components,
+};
 use crate::value::{Msg, Value};
 
 /// Signature parameters kept when a base is rebuilt: HyperBEAM's (§7.2; note `expired`) and
@@ -229,6 +231,7 @@ pub fn verify(tabm: &Msg, id: &[u8]) -> Result<bool> {
         }
         params.push((k.clone(), v));
     }
+    let enc = with_inlined_components(&comps, &enc, &base_msg);
     let mut base = Vec::with_capacity(1024);
     if component_lines(&comps, &enc, &mut base).is_err() {
         return Ok(false); // a signed component is missing: the message was altered
@@ -293,4 +296,40 @@ pub fn commitments_from_signature(
         out.insert(b"commitments".to_vec(), Value::Map(comms));
     }
     reset_hmac(&out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::httpsig_decode::from_http_unsigned;
+
+    /// aoconnect's form: a short `data` signed as a header (RFC 9421 over the fields as sent),
+    /// which our encoding inlines as the body; the commitment still verifies, only as signed.
+    #[test]
+    fn a_data_header_signed_as_sent_verifies() {
+        let key = PrivateKey::generate(2048).expect("key");
+        let keyid = b64url(key.modulus());
+        let name = signature_name(&key.address()).expect("name");
+        let params = format!("(\"action\" \"data\");alg=\"rsa-pss-sha512\";keyid=\"{keyid}\"");
+        let base =
+            format!("\"action\": Eval\n\"data\": return 1 + 1\n\"@signature-params\": {params}");
+        let sig = key.sign(Digest::Sha512, base.as_bytes()).expect("sign");
+        let mut h = HttpMsg::new();
+        h.insert(b"action".to_vec(), b"Eval".to_vec());
+        h.insert(b"data".to_vec(), b"return 1 + 1".to_vec());
+        let sig_field = format!("{name}=:{}:", b64std(&sig));
+        let input = format!("{name}={params}");
+        let tabm = commitments_from_signature(
+            &from_http_unsigned(&h).expect("decodes"),
+            sig_field.as_bytes(),
+            input.as_bytes(),
+        )
+        .expect("its commitments, the HMAC one included");
+        assert_eq!(tabm.get(b"data".as_slice()), Some(&bin(b"return 1 + 1")));
+        let id = b64url(&sha256(&sig)).into_bytes();
+        assert!(verify(&tabm, &id).expect("checkable"));
+        let mut tampered = tabm.clone();
+        tampered.insert(b"data".to_vec(), bin(b"return 2 + 2"));
+        assert!(!verify(&tampered, &id).expect("checkable"));
+    }
 }

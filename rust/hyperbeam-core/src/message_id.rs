@@ -8,7 +8,7 @@ use crate::httpsig_encode::{content_digest, is_hmac_commitment, to_http};
 use crate::id_fast::try_unsigned_id;
 use crate::keys::normalize_key;
 use crate::sf::{self, Bare, Member};
-use crate::sig_base::{hmac_ao, mark_derived, signature_base};
+use crate::sig_base::{hmac_ao, mark_derived, signature_base, with_inlined_components};
 use crate::structured::from_msg;
 use crate::value::{Msg, Value};
 
@@ -98,6 +98,7 @@ pub fn tabm_hmac_id(tabm: &Msg, first_input: Option<&Member>) -> Result<[u8; 32]
         *c = mark_derived(c);
     }
     comps.sort();
+    let enc = with_inlined_components(&comps, &enc, tabm);
     let base = signature_base(&comps, &enc, &[("alg", b"hmac-sha256"), ("keyid", b"ao")])?;
     Ok(hmac_ao(&base))
 }

@@ -11,6 +11,7 @@ use crate::error::{lossy, Error, Result};
 use crate::httpsig_encode::HttpMsg;
 use crate::keys::normalize_key;
 use crate::sf;
+use crate::value::{Msg, Value};
 
 /// Component names that RFC 9421 derives; HyperBEAM marks them with `@` (spec core §4.3 step 6).
 const DERIVED: [&[u8]; 9] = [
@@ -78,6 +79,31 @@ pub fn component_lines(components: &[Vec<u8>], enc: &HttpMsg, base: &mut Vec<u8>
         base.push(b'\n');
     }
     Ok(())
+}
+
+/// `enc` plus each signed component that the encoding moved into the body: the message's
+/// inline key (`inline-body-key`, e.g. `data`), which a client may have sent, and signed, as a
+/// header (aoconnect's `request()` sends a short `data` so). Its line is then the key's binary
+/// value, as that header carried it; other missing components stay missing.
+pub fn with_inlined_components<'a>(
+    components: &[Vec<u8>],
+    enc: &'a HttpMsg,
+    tabm: &Msg,
+) -> std::borrow::Cow<'a, HttpMsg> {
+    let mut out = std::borrow::Cow::Borrowed(enc);
+    let Some(inline) = enc.get(b"inline-body-key".as_slice()) else {
+        return out;
+    };
+    for c in components {
+        let name = normalize_key(c.strip_prefix(b"@").unwrap_or(c));
+        if &name != inline || enc.contains_key(&name) {
+            continue;
+        }
+        if let Some(Value::Bin(v)) = tabm.get(&name) {
+            out.to_mut().insert(name, v.clone());
+        }
+    }
+    out
 }
 
 /// `"name": value\n`, the value trimmed of spaces and with LF turned into a space (§7.2).

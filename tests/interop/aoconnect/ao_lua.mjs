@@ -2,7 +2,7 @@
 // process on our node with hand-built process messages (issue 14 item 5).
 // Usage: node ao_lua.mjs URL ARGS.json  -> one JSON line of results (errors as strings).
 //   ARGS {key, other, lua, format}: `lua` the hyper-aos file, `format` aoconnect's
-//   signing-format ("ans104" or "httpsig"; httpsig messages carry no `data`: see the test).
+//   signing-format ("ans104" or "httpsig").
 import fs from "node:fs";
 import crypto from "node:crypto";
 import { connect, createSigner } from "@permaweb/aoconnect";
@@ -98,8 +98,11 @@ if (typeof pid === "string" && args.format === "ans104") {
   await attempt("two", () => send(ao, { Action: "Eval" }, "return 1 + 1"));
   await attempt("ping", () => send(other, { Action: "Ping" }, "1984"));
 } else if (typeof pid === "string") {
-  // httpsig: messages without `data` (see tests/test_node_aoconnect_lua.py)
   await attempt("hello", () => send(other, { Action: "Hello" }));
   await attempt("hello2", () => send(ao, { Action: "Hello" }));
+  // a short `data` travels as a signed `data` header
+  await attempt("two", () => send(ao, { Action: "Eval" }, "return 1 + 1"));
+  // over 4 KiB it is the body under a signed content-digest (see the test)
+  await attempt("long", () => send(ao, { Action: "Eval" }, `return #"${"x".repeat(5000)}"`));
 }
 console.log(JSON.stringify(out));
