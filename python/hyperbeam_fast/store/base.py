@@ -40,6 +40,26 @@ GROUP = 3
 #: ``(GROUP, None)``.
 Entry = tuple[int, Any]
 
+_GROUP_ENTRY: Entry = (GROUP, None)
+
+
+def decode_entry(key: bytes | str, v: bytes) -> Entry:
+    """An entry from the tag-byte encoding the RocksDB and LMDB stores share: ``\x01`` + a
+    link target, ``\x02`` + raw bytes, ``\x03`` alone for a group; else :class:`StoreCorrupt`."""
+    if v:
+        t = v[0]
+        if t == RAW:
+            return (RAW, v[1:])
+        if t == LINK:
+            try:
+                return (LINK, v[1:].decode())
+            except UnicodeDecodeError:
+                pass
+        elif t == GROUP and len(v) == 1:
+            return _GROUP_ENTRY
+    raise StoreCorrupt(f"corrupt store entry at {key!r}")
+
+
 #: Longest chain of links followed while resolving one path.
 MAX_HOPS = 64
 

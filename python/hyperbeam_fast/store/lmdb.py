@@ -28,8 +28,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from ..exceptions import StoreCorrupt, StoreError
-from .base import GROUP, LINK, RAW, Entry, Store
+from ..exceptions import StoreError
+from .base import GROUP, LINK, RAW, Entry, Store, decode_entry
 
 try:  # pragma: no cover - exercised when lmdb is installed (a dependency)
     import lmdb
@@ -39,22 +39,9 @@ except ImportError:  # pragma: no cover
 #: LMDB map size: the most the store holds (hb_store_lmdb's ``capacity`` default).
 CAPACITY = 16 << 30
 _MARKER = b"\x03"
-_GROUP_ENTRY: Entry = (GROUP, None)
 
 
-def _decode(key: bytes | str, v: bytes) -> Entry:
-    if v:
-        t = v[0]
-        if t == 2:
-            return (RAW, v[1:])
-        if t == 1:
-            try:
-                return (LINK, v[1:].decode())
-            except UnicodeDecodeError:
-                pass
-        elif t == 3 and len(v) == 1:
-            return _GROUP_ENTRY
-    raise StoreCorrupt(f"corrupt store entry at {key!r}")
+_decode = decode_entry
 
 
 class LMDBStore(Store):

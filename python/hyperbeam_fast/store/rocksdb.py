@@ -38,8 +38,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from .. import _native
-from ..exceptions import StoreCorrupt, StoreError
-from .base import GROUP, LINK, RAW, Entry, Store, disk_usage
+from ..exceptions import StoreError
+from .base import GROUP, LINK, RAW, Entry, Store, decode_entry, disk_usage
 
 try:  # pragma: no cover - exercised when rocksdict is installed (a dependency)
     from rocksdict import (
@@ -67,20 +67,9 @@ _RawWriter = _native.RawWriter
 
 
 def _decode(key: bytes | str, v: bytes) -> Entry:
-    if v:
-        t = v[0]
-        if t == 2:
-            return (RAW, v[1:])
-        if t == 1:
-            try:
-                return (LINK, v[1:].decode())
-            except UnicodeDecodeError:
-                pass
-        elif t == 3 and len(v) == 1:
-            return _GROUP_ENTRY
-        elif t == _PACKED and len(v) > 1:
-            return _GROUP_ENTRY  # its table is validated when its children are read
-    raise StoreCorrupt(f"corrupt store entry at {key!r}")
+    if len(v) > 1 and v[0] == _PACKED:
+        return _GROUP_ENTRY  # its table is validated when its children are read
+    return decode_entry(key, v)
 
 
 class RocksDBStore(Store):
