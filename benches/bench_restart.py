@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import check  # noqa: E402
+from _common import check, genesis_process  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("HYPERBEAM_SHARED", ROOT.parent / "shared"))
@@ -44,43 +44,15 @@ def _text(v):
     return v.decode() if isinstance(v, bytes) else str(v)
 
 
-#: The module tags of a genesis-wasm@1.0 AOS module, as clients upload it (ao's Module spec).
-MODULE_TAGS = [
-    (b"Data-Protocol", b"ao"),
-    (b"Variant", b"ao.TN.1"),
-    (b"Type", b"Module"),
-    (b"Module-Format", b"wasm64-unknown-emscripten-draft_2024_02_15"),
-    (b"Input-Encoding", b"JSON-1"),
-    (b"Output-Encoding", b"JSON-1"),
-    (b"Memory-Limit", b"1-gb"),
-    (b"Compute-Limit", b"9000000000000"),
-]
-
-
 def _process(kind: str, w, store) -> tuple[dict, str]:
     """A signed AOS process of ``kind`` (``genesis`` or ``stack``) and its WASM prefix."""
-    import hyperbeam_fast as hb
-    from hyperbeam_fast import _native, cache
-    from hyperbeam_fast.codecs import ans104
+    from hyperbeam_fast import cache
     from hyperbeam_fast.devices.process import aos_process
 
     wasm = (FX / "aos-2-pure-xs.wasm").read_bytes()
     if kind == "stack":  # stack@1.0 (wasi + json-iface + wasm-64), HyperBEAM's AOS stack
         return aos_process(cache.write({"body": wasm}, store), w, authority=w.address), "wasm"
-    item = {"tags": MODULE_TAGS, "data": wasm, "target": b"", "anchor": b""}
-    mod = ans104.decode(_native.ans104_serialize(_native.ans104_sign(item, w._key)))
-    cache.write(mod, store)
-    definition = {
-        "device": "process@1.0",
-        "type": "Process",
-        "module": hb.id(mod, "all"),
-        "scheduler": w.address,
-        "authority": w.address,
-        "execution-device": "genesis-wasm@1.0",
-        "data-protocol": "ao",
-        "variant": "ao.N.1",
-    }
-    return hb.commit(definition, w), "wasm"
+    return genesis_process(wasm, w, store), "wasm"
 
 
 def run_size(n: int, rss_at: tuple[int, ...] = (), kind: str = "genesis") -> dict:
