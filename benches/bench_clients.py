@@ -169,7 +169,9 @@ def shares(w: hb.Wallet, wasm: bytes, n: int, profile: str) -> None:
 
     def signed(fields: dict, k: int) -> list[bytes]:
         return [
-            ans104.encode(hb.commit({**AOC, **fields, "target": target, "n": str(i)}, w, "ans104@1.0"))
+            ans104.encode(
+                hb.commit({**AOC, **fields, "target": target, "n": str(i)}, w, "ans104@1.0")
+            )
             for i in range(k)
         ]
 
@@ -248,23 +250,39 @@ def shares(w: hb.Wallet, wasm: bytes, n: int, profile: str) -> None:
 
 #: The node configurations compared (config.flat lines): the node's defaults, and what an
 #: operator tuning for throughput runs (docs/node.md "Throughput"): replies carry an HMAC
-#: commitment instead of an RSA signature (``force_signed: false``, HyperBEAM's own default).
-#: Assignments are RSA-signed and client signatures verified in both.
+#: commitment instead of an RSA signature (``force_signed: false``, HyperBEAM's own default),
+#: and 8 resolver threads, so that the compute gate (a quarter of them) lets 2 computes run
+#: and 2 wait: 4 clients of one process then never get a 503. Assignments are RSA-signed and
+#: client signatures verified in both.
 PROFILES = {
     "default": "log_requests: false\n",
-    "throughput": "log_requests: false\nforce_signed: false\n",
+    "throughput": "log_requests: false\nforce_signed: false\nworkers: 8\n",
 }
+
+
+def _cores() -> int:
+    """The cores this process may run on (``taskset`` included)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def end_to_end(label: str, config: str, a: argparse.Namespace, fx: Path, w: hb.Wallet) -> None:
     """Start a node with ``config``, spawn AOS, time ``a.n`` pushes + reads per format."""
+    if a.resolver_threads and "workers:" not in config:
+        config += f"workers: {a.resolver_threads}\n"
     tmp = Path(tempfile.mkdtemp())
     store, extra = "memory", []
+    if a.store == "rocksdb":
+        store = f"rocksdb:{tmp / 'rocksdb'}"
     if a.workers != 1:
         store, extra = f"lmdb:{tmp / 'lmdb'}", ["--workers", str(a.workers)]
     node = NodeProc(tmp / "node", config=config, key=fx / "key-1.json", store=store, extra=extra)
-    print(f"## profile {label}: {config.strip().replace(chr(10), '; ')}; store {store.split(':')[0]}"
-          f", --workers {a.workers}")
+    print(
+        f"## profile {label}: {config.strip().replace(chr(10), '; ')}; store {store.split(':')[0]}"
+        f", --workers {a.workers}"
+    )
     try:
         c = Conn(node.url)
         wasm = (fx / "aos-2-pure-xs.wasm").read_bytes()
@@ -409,7 +427,7 @@ def end_to_end(label: str, config: str, a: argparse.Namespace, fx: Path, w: hb.W
             p50 = lat[len(lat) // 2] * 1000
             p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
             check(len(set(slots)) == len(slots) == len(reqs), f"{fmt}: slots {len(slots)}")
-            cores = os.cpu_count() or 1
+            cores = _cores()
             print(
                 f"{fmt:8} {rate:7.1f} msg/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  "
                 f"({retries[0]} busy reads retried) "
@@ -437,6 +455,14 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--share-n", type=int, default=100)
     ap.add_argument("--workers", type=int, default=1, help="serve --workers (>1: lmdb store)")
+    ap.add_argument("--store", choices=["memory", "rocksdb"], default="memory")
+    ap.add_argument(
+        "--resolver-threads",
+        type=int,
+        default=0,
+        help="resolver threads of a profile that does not set them (the default: twice the"
+        " node's os.cpu_count(); set 4 to run a 2-core machine's default under taskset)",
+    )
     ap.add_argument(
         "--profile", choices=[*PROFILES, "all"], default="all", help="node configuration"
     )
