@@ -1,19 +1,25 @@
 """The AO client path end to end (issue 12): aoconnect-shaped signed messages through
 ``POST /<ProcID>~process@1.0/push`` on loopback, each result read back.
 
-Starts `hyperbeam-fast serve` (a subprocess, memory store, request logs off), uploads the AOS
-module as a signed ANS-104 data item and spawns an AOS process with ``POST /push`` (as aoconnect
-0.0.98 does: ``execution-device: genesis-wasm@1.0``). Then sends N pre-signed Eval messages
-(ANS-104 data items with aoconnect's tags, and httpsig-signed messages), ``--clients`` at a time
-on keep-alive connections, each push answered with its computed result, and reads every
-result back with ``/compute/results=<slot>`` (plain JSON). Checks every answer (the counter's
-value). Prints messages/s and p50/p99 latency per format, against an anchor measured in the same
-run (``GET /~meta@1.0/info`` on the same connections), plus HyperBEAM's published ~114 ms per
-AOS slot for reference. The shares of request decoding + signature checks, scheduling, compute
-and replies (signing + encoding) are measured in process (``Node.handle``, the same pipeline
-without the socket) over ``--share-n`` ANS-104 pushes, by timing those functions.
+For each node profile (:data:`PROFILES`: the defaults, and the throughput options of
+docs/node.md) starts `hyperbeam-fast serve` (a subprocess, memory store unless ``--store
+rocksdb``, request logs off), uploads the AOS module as a signed ANS-104 data item and spawns
+an AOS process with ``POST /push`` (as aoconnect 0.0.98 does: ``execution-device:
+genesis-wasm@1.0``). Then sends N pre-signed Eval messages (ANS-104 data items with
+aoconnect's tags, and httpsig-signed messages), ``--clients`` at a time on keep-alive
+connections, each push answered with its computed result, and reads every result back with a
+signed ``/compute/results=<slot>`` (plain JSON; the reads are signed before timing, as the
+messages are: aoconnect's ``result`` is a signed request). Checks every answer (the counter's
+value). Prints messages/s and p50/p99 latency per format against an anchor measured in the
+same run (``GET /~meta@1.0/info`` on the same connections), HyperBEAM's published ~114 ms per
+AOS slot for reference, the CPU per message of the node (its process tree, /proc) and of this
+client, and the rate the cores could give at that CPU. Then, in process (``Node.handle``, the
+same pipeline without the socket), over ``--share-n`` messages: the CPU of each stage per
+message (thread time) and, from a profiled pass, what one message costs (RSA signatures and
+verifications, cache writes, IDs, JSON encodes, wasm calls).
 
-    python benches/bench_clients.py [-n 300] [--clients 4]
+    python benches/bench_clients.py [-n 300] [--clients 4] [--profile default|throughput|all]
+        [--store memory|rocksdb] [--workers N] [--resolver-threads N]
 """
 
 from __future__ import annotations
