@@ -266,6 +266,22 @@ def proven(msg: Any) -> dict[str, Any] | None:
     return out
 
 
+def verified_content(msg: Any) -> dict[str, Any] | None:
+    """The content a :func:`vouch` proof on ``msg`` was made for (its keys as they verified,
+    plus ``commitments``), also where keys changed since (the ``path`` the node routed on):
+    what the signers signed. None without a proof for these commitments."""
+    if not isinstance(msg, dict):
+        return None
+    priv = msg.get("priv")
+    proof = priv.get(_PROOF_KEY) if isinstance(priv, dict) else None
+    if type(proof) is not VerifiedSigners:
+        return None
+    comms = msg.get("commitments")
+    if comms is not proof.commitments and comms != proof.commitments:
+        return None
+    return {**proof.content, "commitments": comms}
+
+
 def signer_of(msg: Any) -> dict[str, str]:
     """The verified signer of each commitment that names one (see :func:`signers`), by
     commitment ID. A message carrying a :class:`VerifiedSigners` proof was verified whole (every

@@ -156,6 +156,30 @@ def test_a_replayed_update_cannot_roll_the_node_back(node, operator_wallet):
     assert _post_signed(node, META, b)[0] == 409
 
 
+def _post_item(node, path: str, wallet, tags: list[tuple[bytes, bytes]]):
+    """POST a signed ANS-104 data item (as clients send one) to ``path``."""
+    from hyperbeam_fast import _native
+
+    item = {"tags": tags, "data": b"", "target": b"", "anchor": b""}
+    raw = _native.ans104_serialize(_native.ans104_sign(item, wallet._key))
+    hdrs = {"codec-device": "ans104@1.0", "content-type": "application/ans104"}
+    return _raw(node, "POST", path, hdrs, raw)
+
+
+def test_an_operators_data_item_is_not_an_update(node, operator_wallet):
+    """A data item is a public document (it may be on Arweave) and its signature does not
+    cover the path it is posted to: one the operator signed for something else (a process, a
+    module) posted to meta@1.0/info changes nothing, with or without a ``Path`` tag."""
+    st, _, out = _post_item(node, META, operator_wallet, [(b"Type", b"Process"), (b"Ds", b"X")])
+    assert st == 400 and b"ANS-104" in out, out
+    st, _, out = _post_item(node, META, operator_wallet, [(b"Path", META.encode()), (b"Ds", b"Z")])
+    assert st == 400, out
+    assert "ds" not in _info(node)
+    st, _, out = _post_signed(node, META, _signed_update(operator_wallet, ds="W"))
+    assert st == 200, out  # the same key, signed over httpsig@1.0 by the operator
+    assert _info(node)["ds"] == b"W"
+
+
 def test_applied_updates_are_remembered_across_restarts(tmp_path, key1_path, operator_wallet):
     store = f"rocksdb:{tmp_path / 'db'}"
     a = _signed_update(operator_wallet, setting="A")

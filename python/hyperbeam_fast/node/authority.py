@@ -32,7 +32,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..commitments import committed, proven, signer_of, signers
+from ..commitments import committed, signer_of, signers, verified_content
 
 #: Keys that mark a message the node produced: a reply's ``status``, an assignment's chain.
 PRODUCT_KEYS = frozenset({"status", "hash-chain"})
@@ -63,7 +63,7 @@ def signed_part(msg: dict[str, Any]) -> dict[str, Any]:
             for c in comms.values()
         )
     ):
-        return proven(msg) or msg
+        return verified_content(msg) or msg
     return msg
 
 
@@ -136,17 +136,25 @@ class Caller:
     """Who sent the HTTP request being resolved: each signer that speaks for it, with the keys
     its signature covers and a replay tag (a digest of the signature itself)."""
 
-    __slots__ = ("covers", "tags")
+    __slots__ = ("covers", "kinds", "tags")
 
-    def __init__(self, covers: Mapping[str, frozenset[str]], tags: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        covers: Mapping[str, frozenset[str]],
+        tags: Mapping[str, str],
+        kinds: Mapping[str, str] | None = None,
+    ) -> None:
         self.covers = dict(covers)
         self.tags = dict(tags)
+        #: each signer's commitment device (``httpsig@1.0``, ``ans104@1.0``)
+        self.kinds = dict(kinds or {})
 
     @classmethod
     def of(cls, request: dict[str, Any]) -> Caller:
         """The caller of a request: the verified signers of its commitments, what each covers."""
         covers: dict[str, frozenset[str]] = {}
         tags: dict[str, str] = {}
+        kinds: dict[str, str] = {}
         # an ANS-104 request's keys are those of its item (verified at the door): with the
         # node's path and method added, its signature would be checked again and fail
         for c, who, keys in signatures(signed_part(request)):
@@ -156,7 +164,8 @@ class Caller:
                 covers[who] = keys
                 digest = hashlib.sha256(_signature_bytes(c.get("signature", b"")))
                 tags[who] = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
-        return cls(covers, tags)
+                kinds[who] = _text(c.get("commitment-device", ""))
+        return cls(covers, tags, kinds)
 
     @property
     def signers(self) -> list[str]:
