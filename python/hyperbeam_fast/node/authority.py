@@ -190,11 +190,15 @@ def operator_of(opts: Any, path_signed: bool = True) -> str | None:
     """The signer of the request that is the node's operator, or None. ``path_signed``: only
     a signature that covers the request's ``path`` counts (an action named by the path, such
     as a relay or a commit, takes its parameters from it); without it (a change that applies
-    only the signed keys), any signature of the operator's counts. An ``unclaimed`` node
+    only the signed keys), any httpsig signature of the operator's counts. An ANS-104 signer
+    is never the operator here. An ``unclaimed`` node
     (runtime §7.5) takes anyone's update: the caller's first signer, or ``""`` if unsigned."""
     op = _text(opts.get("operator")) if isinstance(opts, dict) else ""
     c = caller(opts)
     who = c.signing_path() if path_signed else c.signers
+    # an ANS-104 data item is a public document (it may be on Arweave) whose signature does
+    # not cover the path it is posted to: never an operator's order (docs/security.md)
+    who = [w for w in who if c.kinds.get(w) != "ans104@1.0"]
     if op == "unclaimed":
         return who[0] if who else ""
     return op if op in who else None

@@ -414,18 +414,15 @@ class Node:
             nm = self.node_msg
             strict = _text(nm.get("operator_signs_path", False)).lower() == "true"
             who = authority.operator_of({**opts, "operator": nm.get("operator")}, strict)
-            if who is None:
-                return authority.refused("Changing the node message", 400)
             caller = authority.caller(opts)
-            if caller.kinds.get(who) == "ans104@1.0":
-                # a data item is a public document (it may be on Arweave), whose signature
-                # does not cover the path it is posted to: the operator's items for anything
-                # else are not orders to change the node (docs/security.md)
-                return "error", {
+            if who is None and caller.kinds.get(_text(nm.get("operator"))) == "ans104@1.0":
+                return "error", {  # authority.operator_of: a data item is not an order
                     "status": 400,
                     "body": "The node message changes only by an httpsig@1.0 request signed by "
                     "the operator: an ANS-104 data item is not an update.",
                 }
+            if who is None:
+                return authority.refused("Changing the node message", 400)
             if _text(nm.get("initialized")) == "permanent":
                 return "error", {
                     "status": 400,
