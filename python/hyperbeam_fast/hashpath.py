@@ -64,9 +64,11 @@ def _part(msg2: Any) -> bytes:
     if isinstance(msg2, (bytes, str)):
         return path_text(msg2)
     if isinstance(msg2, dict):
-        rest = [k for k in msg2 if not (isinstance(k, str) and k.lower() in _AO_CORE_KEYS)]
-        path = _get_ci(msg2, "path")
-        if not rest and path is not None:
+        only_core = not any(
+            not (isinstance(k, str) and k.lower() in _AO_CORE_KEYS) for k in msg2
+        )  # stops at the first other key (a message: most requests)
+        path = _get_ci(msg2, "path") if only_core else None
+        if path is not None:
             first = first_path_part(path)
             if first is not None:
                 return first

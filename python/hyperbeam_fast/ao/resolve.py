@@ -318,7 +318,10 @@ def _resolve_request(base: Any, request: Any, opts: dict[str, Any]) -> tuple[str
     parts = path_parts(path)
     if parts is None:
         return err(400, "The request has an empty path: nothing to resolve.")
-    if len(parts) == 1 and isinstance(path, str) and "/" not in path:
+    if len(parts) == 1 and (
+        (isinstance(path, str) and "/" not in path)
+        or (isinstance(path, bytes) and b"/" not in path)
+    ):  # one key (text or binary, as a scheduler's assignment carries it): the request as is
         return _resolve_many([base, request], opts)
     rest = {k: v for k, v in request.items() if k != "path" and normalize_key(k) != "path"}
     return _resolve_many([base, *({**rest, "path": p} for p in parts)], opts)

@@ -360,7 +360,7 @@ class LuaDevice:
     state_writes = "checkpoint"
     #: Slots between checkpoints when ``process_snapshot_interval`` is not set: a checkpoint of
     #: hyper-aos costs ~30 calls; a restart replays at most this many (read back from the store).
-    snapshot_interval = 200
+    snapshot_interval = 1000
 
     def info(self, msg: Any = None) -> dict[str, Any]:
         """Every key but the device's own calls the Lua function of that name."""

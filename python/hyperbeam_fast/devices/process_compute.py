@@ -525,9 +525,13 @@ def _failed_results_of(state: dict[str, Any]) -> Any:
     return f if callable(f) else None
 
 
-def _advance(out: dict[str, Any], assignment: dict[str, Any]) -> dict[str, Any]:
-    """``out`` as the state at ``assignment``'s slot: its ``at-slot`` and hashpath chain."""
-    prev = _text(out.get("state-hashpath") or msg_id(definition(out), "all"))
+def _advance(
+    out: dict[str, Any], assignment: dict[str, Any], prev: str | None = None
+) -> dict[str, Any]:
+    """``out`` as the state at ``assignment``'s slot: its ``at-slot`` and hashpath chain
+    (``prev``: the hashpath before the slot; default ``out``'s own)."""
+    if prev is None:
+        prev = _text(out.get("state-hashpath") or msg_id(definition(out), "all"))
     hp = _hashpath({"priv": {"hashpath": prev}}, assignment)
     return {**out, "at-slot": int(_text(assignment.get("slot"))), "state-hashpath": hp}
 
@@ -546,7 +550,7 @@ def _compute_slot(
         code = code if isinstance(code, int) and 400 <= code < 600 else 500
         return "error", {"status": code, "body": "execution failed", "reason": out}
     prev = _text(state.get("state-hashpath") or msg_id(definition(state), "all"))
-    return "ok", _advance({**out, "state-hashpath": prev}, assignment)
+    return "ok", _advance(out, assignment, prev)
 
 
 def _store_results(
