@@ -167,7 +167,7 @@ def _run_as(
     st = {**state, "device": _exec_device(d)}
     if "input-prefix" not in st:
         st["input-prefix"] = "process"
-    status, out = ao.resolve(st, req, _iopts(opts))
+    status, out = ao.resolve_key(st, req, _iopts(opts))  # = ao.resolve for one key
     if status == "ok" and isinstance(out, dict):
         out = {**out, "device": NAME}
     return status, out
