@@ -96,7 +96,13 @@ def hashpath(msg1: Any, msg2: Any = None, alg: str | None = None) -> str:
         return base.decode()
     if not isinstance(msg1, (dict, bytes, str)):
         raise HashPathError("hashpath: msg1 must be a message")
-    return _native.hashpath_combine(base, _part(msg2), alg or alg_of(msg1))
+    return applied(base, msg2, alg or alg_of(msg1))
+
+
+def applied(base: str | bytes, msg2: Any, alg: str = "sha-256-chain") -> str:
+    """The hashpath of applying ``msg2`` to a message whose hashpath is ``base``: what
+    :func:`hashpath` gives for ``({priv: {hashpath: base}}, msg2)`` (spec core §5.1)."""
+    return _native.hashpath_combine(path_text(base), _part(msg2), alg)
 
 
 def fold(base: str | bytes, parts: Sequence[str | bytes], alg: str = "sha-256-chain") -> str:

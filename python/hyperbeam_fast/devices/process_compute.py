@@ -15,7 +15,7 @@ from typing import Any
 from .. import ao, cache
 from ..commitments import proven
 from ..exceptions import HyperbeamError, NotFound, StoreCorrupt
-from ..hashpath import hashpath as _hashpath
+from ..hashpath import applied as _applied
 from ..message import id as msg_id
 from ..node.authority import DRY_RUN_SIGNER, speakers
 from . import lua, wasm64
@@ -161,13 +161,20 @@ def _exec_device(d: dict[str, Any]) -> Any:
 
 
 def _run_as(
-    state: dict[str, Any], req: dict[str, Any] | str, opts: dict[str, Any]
+    state: dict[str, Any],
+    req: dict[str, Any] | str,
+    opts: dict[str, Any],
+    iopts: dict[str, Any] | None = None,
+    drop: str | None = None,
 ) -> tuple[str, Any]:
+    """``req`` on ``state`` (less its key ``drop``) as the execution device; ``iopts``:
+    :func:`_iopts` of ``opts``, when the caller holds it."""
     d = state["process"] if isinstance(state.get("process"), dict) else state
-    st = {**state, "device": _exec_device(d)}
+    st = {k: v for k, v in state.items() if k != drop}
+    st["device"] = _exec_device(d)
     if "input-prefix" not in st:
         st["input-prefix"] = "process"
-    status, out = ao.resolve_key(st, req, _iopts(opts))  # = ao.resolve for one key
+    status, out = ao.resolve_key(st, req, _iopts(opts) if iopts is None else iopts)
     if status == "ok" and isinstance(out, dict):
         out = {**out, "device": NAME}
     return status, out
@@ -360,6 +367,7 @@ def _compute_locked(
     deadline = None if budget is None else time.monotonic() + budget
     pending: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
     every = _exec_attr(d, "state_writes", "slot") != "checkpoint"
+    iopts = _iopts(opts)  # the same for every slot of this call
     last: dict[str, Any] | None = None  # the newest state not in pending (checkpoint writes only)
     try:
         while at < target:
@@ -386,7 +394,7 @@ def _compute_locked(
                 nxt = _failed_slot(state, a, failed[at + 1])
             else:
                 with ao.step_budget():
-                    status, nxt = _compute_slot(state, a, opts)
+                    status, nxt = _compute_slot(state, a, opts, iopts)
                 why = wasm64.broken(state) or lua.broken(state)
                 if why is not None:  # stopped mid-call: roll the slot back, record it
                     _store_results(pid, pending, opts)
@@ -532,17 +540,19 @@ def _advance(
     (``prev``: the hashpath before the slot; default ``out``'s own)."""
     if prev is None:
         prev = _text(out.get("state-hashpath") or msg_id(definition(out), "all"))
-    hp = _hashpath({"priv": {"hashpath": prev}}, assignment)
+    hp = _applied(prev, assignment)
     return {**out, "at-slot": int(_text(assignment.get("slot"))), "state-hashpath": hp}
 
 
 def _compute_slot(
-    state: dict[str, Any], assignment: dict[str, Any], opts: dict[str, Any]
+    state: dict[str, Any],
+    assignment: dict[str, Any],
+    opts: dict[str, Any],
+    iopts: dict[str, Any] | None = None,
 ) -> tuple[str, Any]:
     inp = assignment if assignment.get("path") else {**assignment, "path": "compute"}
-    st = {k: v for k, v in state.items() if k != "results"}
     try:
-        status, out = _run_as(st, inp, opts)
+        status, out = _run_as(state, inp, opts, iopts, drop="results")
     except HyperbeamError as e:
         return "error", {"status": 500, "body": f"execution failed: {e}"}
     if status != "ok" or not isinstance(out, dict):

@@ -258,8 +258,7 @@ class Reader:
         if m == kept:
             d = depth + 1
             return [
-                None if skipped and q in skipped else self.value(raw[q], d)
-                for q in range(1, m + 1)
+                None if skipped and q in skipped else self.value(raw[q], d) for q in range(1, m + 1)
             ]
         for k in skipped:
             del raw[k]
