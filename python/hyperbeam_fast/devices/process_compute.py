@@ -164,17 +164,15 @@ def _run_as(
     state: dict[str, Any],
     req: dict[str, Any] | str,
     opts: dict[str, Any],
-    iopts: dict[str, Any] | None = None,
     drop: str | None = None,
 ) -> tuple[str, Any]:
-    """``req`` on ``state`` (less its key ``drop``) as the execution device; ``iopts``:
-    :func:`_iopts` of ``opts``, when the caller holds it."""
+    """``req`` on ``state`` (less its key ``drop``) as the execution device."""
     d = state["process"] if isinstance(state.get("process"), dict) else state
     st = {k: v for k, v in state.items() if k != drop}
     st["device"] = _exec_device(d)
     if "input-prefix" not in st:
         st["input-prefix"] = "process"
-    status, out = ao.resolve_key(st, req, _iopts(opts) if iopts is None else iopts)
+    status, out = ao.resolve_key(st, req, _iopts(opts))  # = ao.resolve for one key
     if status == "ok" and isinstance(out, dict):
         out = {**out, "device": NAME}
     return status, out
@@ -367,7 +365,6 @@ def _compute_locked(
     deadline = None if budget is None else time.monotonic() + budget
     pending: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
     every = _exec_attr(d, "state_writes", "slot") != "checkpoint"
-    iopts = _iopts(opts)  # the same for every slot of this call
     last: dict[str, Any] | None = None  # the newest state not in pending (checkpoint writes only)
     try:
         while at < target:
@@ -394,7 +391,7 @@ def _compute_locked(
                 nxt = _failed_slot(state, a, failed[at + 1])
             else:
                 with ao.step_budget():
-                    status, nxt = _compute_slot(state, a, opts, iopts)
+                    status, nxt = _compute_slot(state, a, opts)
                 why = wasm64.broken(state) or lua.broken(state)
                 if why is not None:  # stopped mid-call: roll the slot back, record it
                     _store_results(pid, pending, opts)
@@ -545,14 +542,11 @@ def _advance(
 
 
 def _compute_slot(
-    state: dict[str, Any],
-    assignment: dict[str, Any],
-    opts: dict[str, Any],
-    iopts: dict[str, Any] | None = None,
+    state: dict[str, Any], assignment: dict[str, Any], opts: dict[str, Any]
 ) -> tuple[str, Any]:
     inp = assignment if assignment.get("path") else {**assignment, "path": "compute"}
     try:
-        status, out = _run_as(state, inp, opts, iopts, drop="results")
+        status, out = _run_as(state, inp, opts, drop="results")
     except HyperbeamError as e:
         return "error", {"status": 500, "body": f"execution failed: {e}"}
     if status != "ok" or not isinstance(out, dict):
