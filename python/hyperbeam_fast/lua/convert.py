@@ -149,8 +149,6 @@ def lua_value(v: Any, depth: int = 0) -> Any:
                 else lua_value(x, d)
             )
         return out
-    if type(v) is list:
-        return [lua_value(x, depth + 1) for x in v]
     if isinstance(v, (list, tuple)):
         return [lua_value(x, depth + 1) for x in v]
     if isinstance(v, (bytearray, memoryview)):
