@@ -77,6 +77,13 @@ def test_lua_to_host_same_as_messagepack(v):
         "return setmetatable({}, {__index = {1, 2}})",  # read raw: empty
         "local t = {a = {b = {c = {}}}, f = function() end}; return t",
         "return {math.maxinteger, math.mininteger, 1e300, -0.0}",
+        "return {[1] = 'one', [true] = 'yes'}",  # equal keys in Python (1 == True)
+        "return {[true] = 'yes'}",
+        "return {[2] = print, a = 'x'}",  # a number key holding a function only
+        "return {a = print, b = print}",  # only functions: an empty list
+        "return {[{}] = 1, b = 2}",  # a table key beside text
+        "return {[1] = 'a', [2] = 'b', x = print}",  # an array once the function is left out
+        "return {[1] = 'a', b = 'c'}",
     ],
 )
 def test_lua_tables_read_raw_as_the_encoder_writes_them(code):

@@ -64,9 +64,11 @@ def _part(msg2: Any) -> bytes:
     if isinstance(msg2, (bytes, str)):
         return path_text(msg2)
     if isinstance(msg2, dict):
-        rest = [k for k in msg2 if not (isinstance(k, str) and k.lower() in _AO_CORE_KEYS)]
-        path = _get_ci(msg2, "path")
-        if not rest and path is not None:
+        only_core = not any(
+            not (isinstance(k, str) and k.lower() in _AO_CORE_KEYS) for k in msg2
+        )  # stops at the first other key (a message: most requests)
+        path = _get_ci(msg2, "path") if only_core else None
+        if path is not None:
             first = first_path_part(path)
             if first is not None:
                 return first
@@ -94,7 +96,13 @@ def hashpath(msg1: Any, msg2: Any = None, alg: str | None = None) -> str:
         return base.decode()
     if not isinstance(msg1, (dict, bytes, str)):
         raise HashPathError("hashpath: msg1 must be a message")
-    return _native.hashpath_combine(base, _part(msg2), alg or alg_of(msg1))
+    return applied(base, msg2, alg or alg_of(msg1))
+
+
+def applied(base: str | bytes, msg2: Any, alg: str = "sha-256-chain") -> str:
+    """The hashpath of applying ``msg2`` to a message whose hashpath is ``base``: what
+    :func:`hashpath` gives for ``({priv: {hashpath: base}}, msg2)`` (spec core §5.1)."""
+    return _native.hashpath_combine(path_text(base), _part(msg2), alg)
 
 
 def fold(base: str | bytes, parts: Sequence[str | bytes], alg: str = "sha-256-chain") -> str:

@@ -61,7 +61,7 @@ from .keys import (
     to_int,
 )
 from .limits import MAX_DEPTH, MAX_STEPS, limit_error, step_budget, steps_taken
-from .resolve import get, internal, keys, remove, resolve, resolve_many, set
+from .resolve import get, internal, keys, remove, resolve, resolve_key, resolve_many, set
 from .values import (
     EMPTY,
     ERROR,
@@ -130,6 +130,7 @@ __all__ = [
     "registered_devices",
     "remove",
     "resolve",
+    "resolve_key",
     "resolve_many",
     "set",
     "step_budget",

@@ -238,6 +238,13 @@ def _norm_list(v: Any) -> list[str]:
         v = list(v.values())
     if isinstance(v, (str, bytes)):
         v = [v]
+    if type(v) is list:
+        try:
+            joined = "".join(v)
+        except TypeError:
+            joined = None
+        if joined is not None and joined.isascii() and joined == joined.lower():
+            return v  # lower-case ASCII text is its own normal form (normalize_key)
     return [normalize_key(k) for k in v]
 
 

@@ -191,24 +191,9 @@ def _pair(msg1: Any, msg2: Any, opts: dict[str, Any]) -> tuple[str, Any]:
     if isinstance(key, (As, Resolve)):
         return err(400, "A path element cannot be a sub-resolution here.")
     key = normalize_key(key)
-    dopts = user_opts(opts)
-    try:
-        fn, add_key = message_to_fun(msg1, key, dopts)
-        # Stage 6: execution.
-        args = (key, msg1, msg2, dopts) if add_key else (msg1, msg2, dopts)
-        status, value = norm_result(call(fn, args))
-    except RecursionError:
-        return limit_error("recursion")
-    except Exception as exc:  # noqa: BLE001 - every device failure becomes typed
-        if opts.get("error_strategy", "throw") == "throw":
-            if isinstance(exc, HyperbeamError):
-                raise
-            raise DeviceError(f"device call for key {key!r} failed: {exc!r}") from exc
-        if isinstance(exc, DeviceNotFound):  # an unknown device is a 404 naming it
-            body = f"loading_device: DeviceNotFound: {exc}"
-            return err(404, body, **{"error-class": "loading_device"})
-        body = f"device_call: {type(exc).__name__}: {exc}"
-        return err(500, body, **{"error-class": "device_call"})
+    status, value = _execute(msg1, msg2, key, opts)
+    if status is _FAILED:
+        return cast("tuple[str, Any]", value)
     if opts.get("force_message"):
         value = _force_message(status, value)
     # Stage 7: the step hook.
@@ -226,6 +211,70 @@ def _pair(msg1: Any, msg2: Any, opts: dict[str, Any]) -> tuple[str, Any]:
     if store is not None and status == OK:
         cache.store_result(msg1, msg2, value, store, opts)
     return status, value
+
+
+_FAILED: Any = object()  # _execute's status for a device failure turned into an error status
+
+
+def _execute(
+    msg1: dict[str, Any], msg2: dict[str, Any], key: str, opts: dict[str, Any]
+) -> tuple[Any, Any]:
+    """Stages 5-6: the device function for ``key`` called; a failure is ``(_FAILED, status)``."""
+    dopts = user_opts(opts)
+    try:
+        fn, add_key = message_to_fun(msg1, key, dopts)
+        args = (key, msg1, msg2, dopts) if add_key else (msg1, msg2, dopts)
+        return norm_result(call(fn, args))
+    except RecursionError:
+        return _FAILED, limit_error("recursion")
+    except Exception as exc:  # noqa: BLE001 - every device failure becomes typed
+        if opts.get("error_strategy", "throw") == "throw":
+            if isinstance(exc, HyperbeamError):
+                raise
+            raise DeviceError(f"device call for key {key!r} failed: {exc!r}") from exc
+        if isinstance(exc, DeviceNotFound):  # an unknown device is a 404 naming it
+            body = f"loading_device: DeviceNotFound: {exc}"
+            return _FAILED, err(404, body, **{"error-class": "loading_device"})
+        body = f"device_call: {type(exc).__name__}: {exc}"
+        return _FAILED, err(500, body, **{"error-class": "device_call"})
+
+
+def resolve_key(base: Any, request: Any, opts: dict[str, Any]) -> tuple[str, Any]:
+    """``resolve(base, request, opts)`` for a caller that built both messages and resolves
+    one key many times (process@1.0's executor: a state and each slot's assignment): when
+    they are plain messages with normal keys, the request's path is one key and ``opts``
+    has ``hashpath: ignore`` and no store, step hook or ``force_message``, stages 1-4, 7
+    and 10 of runtime §2.4 have nothing to do, and only the step count, the device call
+    (stages 5-6), stage 8 and stage 9 run; anything else is :func:`resolve`."""
+    path = request.get("path") if type(request) is dict else None
+    if (
+        type(base) is dict
+        and (type(path) is str or type(path) is bytes)
+        and opts.get("hashpath") == "ignore"
+        and opts.get("store") is None
+        and not opts.get("on")
+        and not opts.get("force_message")
+        and normalize_keys(base) is base
+        and normalize_keys(request) is request
+    ):
+        key = path.decode("utf-8", "surrogateescape") if type(path) is bytes else path
+        if key and "/" not in key:
+            return guarded(_one_key, base, request, normalize_key(key), opts)
+    return resolve(base, request, opts)
+
+
+def _one_key(
+    msg1: dict[str, Any], msg2: dict[str, Any], key: str, opts: dict[str, Any]
+) -> tuple[str, Any]:
+    over = take_step(opts)
+    if over is not None:
+        return over
+    status, value = _execute(msg1, msg2, key, opts)
+    if status is _FAILED:
+        return cast("tuple[str, Any]", value)
+    if status == OK and isinstance(value, Resolve):
+        return resolve_many(value.messages, opts)
+    return status, apply_hashpath(status, value, msg1, msg2, opts)
 
 
 def _fast_get(base: dict[str, Any], key: str, opts: dict[str, Any]) -> tuple[str, Any] | None:
@@ -318,7 +367,10 @@ def _resolve_request(base: Any, request: Any, opts: dict[str, Any]) -> tuple[str
     parts = path_parts(path)
     if parts is None:
         return err(400, "The request has an empty path: nothing to resolve.")
-    if len(parts) == 1 and isinstance(path, str) and "/" not in path:
+    if len(parts) == 1 and (
+        (isinstance(path, str) and "/" not in path)
+        or (isinstance(path, bytes) and b"/" not in path)
+    ):  # one key (text or binary, as a scheduler's assignment carries it): the request as is
         return _resolve_many([base, request], opts)
     rest = {k: v for k, v in request.items() if k != "path" and normalize_key(k) != "path"}
     return _resolve_many([base, *({**rest, "path": p} for p in parts)], opts)

@@ -15,7 +15,7 @@ from typing import Any
 from .. import ao, cache
 from ..commitments import proven
 from ..exceptions import HyperbeamError, NotFound, StoreCorrupt
-from ..hashpath import hashpath as _hashpath
+from ..hashpath import applied as _applied
 from ..message import id as msg_id
 from ..node.authority import DRY_RUN_SIGNER, speakers
 from . import lua, wasm64
@@ -161,13 +161,18 @@ def _exec_device(d: dict[str, Any]) -> Any:
 
 
 def _run_as(
-    state: dict[str, Any], req: dict[str, Any] | str, opts: dict[str, Any]
+    state: dict[str, Any],
+    req: dict[str, Any] | str,
+    opts: dict[str, Any],
+    drop: str | None = None,
 ) -> tuple[str, Any]:
+    """``req`` on ``state`` (less its key ``drop``) as the execution device."""
     d = state["process"] if isinstance(state.get("process"), dict) else state
-    st = {**state, "device": _exec_device(d)}
+    st = {k: v for k, v in state.items() if k != drop}
+    st["device"] = _exec_device(d)
     if "input-prefix" not in st:
         st["input-prefix"] = "process"
-    status, out = ao.resolve(st, req, _iopts(opts))
+    status, out = ao.resolve_key(st, req, _iopts(opts))  # = ao.resolve for one key
     if status == "ok" and isinstance(out, dict):
         out = {**out, "device": NAME}
     return status, out
@@ -525,10 +530,14 @@ def _failed_results_of(state: dict[str, Any]) -> Any:
     return f if callable(f) else None
 
 
-def _advance(out: dict[str, Any], assignment: dict[str, Any]) -> dict[str, Any]:
-    """``out`` as the state at ``assignment``'s slot: its ``at-slot`` and hashpath chain."""
-    prev = _text(out.get("state-hashpath") or msg_id(definition(out), "all"))
-    hp = _hashpath({"priv": {"hashpath": prev}}, assignment)
+def _advance(
+    out: dict[str, Any], assignment: dict[str, Any], prev: str | None = None
+) -> dict[str, Any]:
+    """``out`` as the state at ``assignment``'s slot: its ``at-slot`` and hashpath chain
+    (``prev``: the hashpath before the slot; default ``out``'s own)."""
+    if prev is None:
+        prev = _text(out.get("state-hashpath") or msg_id(definition(out), "all"))
+    hp = _applied(prev, assignment)
     return {**out, "at-slot": int(_text(assignment.get("slot"))), "state-hashpath": hp}
 
 
@@ -536,9 +545,8 @@ def _compute_slot(
     state: dict[str, Any], assignment: dict[str, Any], opts: dict[str, Any]
 ) -> tuple[str, Any]:
     inp = assignment if assignment.get("path") else {**assignment, "path": "compute"}
-    st = {k: v for k, v in state.items() if k != "results"}
     try:
-        status, out = _run_as(st, inp, opts)
+        status, out = _run_as(state, inp, opts, drop="results")
     except HyperbeamError as e:
         return "error", {"status": 500, "body": f"execution failed: {e}"}
     if status != "ok" or not isinstance(out, dict):
@@ -546,7 +554,7 @@ def _compute_slot(
         code = code if isinstance(code, int) and 400 <= code < 600 else 500
         return "error", {"status": code, "body": "execution failed", "reason": out}
     prev = _text(state.get("state-hashpath") or msg_id(definition(state), "all"))
-    return "ok", _advance({**out, "state-hashpath": prev}, assignment)
+    return "ok", _advance(out, assignment, prev)
 
 
 def _store_results(

@@ -132,18 +132,23 @@ def lua_value(v: Any, depth: int = 0) -> Any:
     if depth >= MAX_DEPTH:
         raise ConvertError("message too deep for Lua")
     if isinstance(v, dict):
-        if v and _array_keys(v):
+        if ("1" in v or b"1" in v) and _array_keys(v):
             return [
                 lua_value(v.get(str(i), v.get(str(i).encode())), depth + 1)
                 for i in range(1, len(v) + 1)
             ]
-        d = depth + 1  # text inline: most values of a message are text
-        return {
-            (k.encode("utf-8", "surrogatepass") if type(k) is str else _key_in(k)): (
-                x.encode("utf-8", "surrogatepass") if type(x) is str else lua_value(x, d)
+        d = depth + 1  # text and binaries inline: most values of a message are
+        out = {}
+        for k, x in v.items():
+            tx = type(x)
+            out[k.encode("utf-8", "surrogatepass") if type(k) is str else _key_in(k)] = (
+                x.encode("utf-8", "surrogatepass")
+                if tx is str
+                else x
+                if tx is bytes
+                else lua_value(x, d)
             )
-            for k, x in v.items()
-        }
+        return out
     if isinstance(v, (list, tuple)):
         return [lua_value(x, depth + 1) for x in v]
     if isinstance(v, (bytearray, memoryview)):
@@ -171,6 +176,10 @@ def _text_or_bytes(b: bytes) -> Any:
         return b
 
 
+#: Lua values the reader takes as they are (lupa gives strings as bytes, numbers, booleans).
+_PLAIN = frozenset({bytes, int, float, bool})
+
+
 class Reader:
     """Lua values of one state as message values, as mp_encode + ``unpack`` give them: tables
     keyed 1..n are lists, empty tables empty lists, other keys text in bytewise order;
@@ -191,41 +200,80 @@ class Reader:
             return v
         if self.lua_type(v) != "table":
             return None
+        return self.table(v, depth)
+
+    def table(self, v: Any, depth: int) -> Any:
+        """The message value of the Lua table ``v``."""
         if depth > MAX_DEPTH:
             raise ConvertError("Lua value too deep (or cyclic) to convert")
+        items = list(v.items())
+        if not items:
+            return []
+        raw = dict(items)
+        if len(raw) != len(items):  # keys equal in Python only (1 and true): Luerl's order
+            return unpack(self.encode(v))
+        try:
+            ks = sorted(raw)
+        except TypeError:  # keys of several types
+            return self._mixed(v, raw, depth)
+        if type(ks[0]) is not bytes:  # numbers: an array, or Luerl's order
+            return self._mixed(v, raw, depth)
+        # text keys only (bytes sort only among bytes): a map in bytewise key order
+        out: dict[str | bytes, Any] = {}
+        d = depth + 1
         lt = self.lua_type
-        pairs = list(v.items())
-        if any(type(k) is not bytes and type(k) is not int for k, _ in pairs):
+        for k in ks:
+            x = raw[k]
+            tx = type(x)
+            key: str | bytes
+            try:
+                key = k.decode("utf-8")
+            except UnicodeDecodeError:
+                key = k
+            if tx is bytes:
+                try:
+                    out[key] = x.decode("utf-8")
+                except UnicodeDecodeError:
+                    out[key] = x
+            elif tx in _PLAIN:
+                out[key] = x
+            elif lt(x) not in _SKIP:
+                out[key] = self.table(x, d)
+        return out if out else []
+
+    def _mixed(self, v: Any, raw: dict[Any, Any], depth: int) -> Any:
+        """A table with keys other than text: an array (keys 1..n), else the prelude's encoder."""
+        if any(type(k) is not bytes and type(k) is not int for k in raw):
             return unpack(self.encode(v))  # float, boolean, table keys: Luerl's order
-        raw = dict(pairs)
-        kept = [k for k, x in raw.items() if lt(x) not in _SKIP]
+        lt = self.lua_type
+        skipped = [k for k, x in raw.items() if type(x) not in _PLAIN and lt(x) in _SKIP]
+        kept = len(raw) - len(skipped)
         if not kept:
             return []
         m = 0
         while (m + 1) in raw:
             m += 1
-        if m and len(kept) == m:
+        if m == kept:
+            d = depth + 1
             return [
-                None if lt(raw[q]) in _SKIP else self.value(raw[q], depth + 1)
-                for q in range(1, m + 1)
+                None if skipped and q in skipped else self.value(raw[q], d) for q in range(1, m + 1)
             ]
-        if not all(type(k) is bytes for k in kept):
-            return unpack(self.encode(v))
-        kept.sort()
+        for k in skipped:
+            del raw[k]
+        if all(type(k) is bytes for k in raw):  # the number keys held functions only
+            return self.table_of(raw, depth)
+        return unpack(self.encode(v))
+
+    def table_of(self, raw: dict[bytes, Any], depth: int) -> dict[str | bytes, Any]:
+        """A map of text keys (no functions among the values) in bytewise key order."""
         out: dict[str | bytes, Any] = {}
         d = depth + 1
-        for k in kept:
+        for k in sorted(raw):
             x = raw[k]
             key: str | bytes
             try:
                 key = k.decode("utf-8")
             except UnicodeDecodeError:
                 key = k
-            if type(x) is bytes:
-                try:
-                    out[key] = x.decode("utf-8")
-                except UnicodeDecodeError:
-                    out[key] = x
-            else:
-                out[key] = self.value(x, d)
+            out[key] = self.value(x, d)
         return out

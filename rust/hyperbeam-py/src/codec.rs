@@ -160,13 +160,15 @@ fn message_id_fn<'py>(
     committers: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     // A message without commitments (an exact dict without the key) has its unsigned ID
-    // whatever `committers` asks for; everything else is `message._id_general`'s.
+    // whatever `committers` asks for; everything else is `message._id_general`'s. The key is
+    // looked up first: the fast path would walk a signed message (its body too) before
+    // refusing it, ~1.5 us for a scheduler's assignment.
     if let Ok(d) = msg.cast_exact::<PyDict>() {
-        // The common message first (it has no `commitments`, which the fast path refuses).
-        if let Some(Ok(Some(id))) = with_entries_borrowed(msg, id_fast::try_unsigned_id_entries) {
-            return Ok(id_str(py, &id).into_any());
-        }
         if !d.contains(intern!(py, "commitments"))? {
+            if let Some(Ok(Some(id))) = with_entries_borrowed(msg, id_fast::try_unsigned_id_entries)
+            {
+                return Ok(id_str(py, &id).into_any());
+            }
             return Ok(id_str(py, &unsigned_id_raw(py, msg)?).into_any());
         }
     }
