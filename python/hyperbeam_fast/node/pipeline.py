@@ -22,6 +22,7 @@ from .. import _native, ao, cache
 from ..commitments import commit, proven, signers
 from ..devices import cache as cache_dev
 from ..devices import manifest
+from ..devices.hook import on as run_hook
 from ..exceptions import (
     DeviceNotFound,
     HyperbeamError,
@@ -308,9 +309,7 @@ class Node:
         self.node_msg: dict[str, Any] = opts
         self.closed = False  #: set by :meth:`close`
         # the start hook (runtime §6): its result body is the node message
-        from ..devices.hook import on
-
-        st, res = on("start", {"body": self.node_msg}, self._opts())
+        st, res = run_hook("start", {"body": self.node_msg}, self._opts())
         if st == "ok" and isinstance(res, dict) and isinstance(res.get("body"), dict):
             self.node_msg = {**res["body"], "address": self.address}
 
@@ -697,9 +696,7 @@ class Node:
             if not (is_meta and isinstance(step, dict) and _text(step.get("path")) == "info"):
                 return "error", "Node must be initialized before use."
         if opts.get("on"):
-            from ..devices.hook import on
-
-            st, res = on("request", {"request": singleton, "body": msgs}, opts)
+            st, res = run_hook("request", {"request": singleton, "body": msgs}, opts)
             if st != "ok":
                 return REFUSED, (st, res)
             if isinstance(res, dict) and "body" in res:
@@ -754,10 +751,10 @@ class Node:
     def _response_hook(self, singleton: dict[str, Any], result: Any, opts: dict[str, Any]) -> Any:
         if not (opts.get("on") or {}).get("response"):
             return result
-        from ..devices.hook import on
-
-        st, res = on("response", {"request": singleton, "body": result}, opts)
+        st, res = run_hook("response", {"request": singleton, "body": result}, opts)
         if st == "ok" and isinstance(res, dict) and "body" in res:
+            if res["body"] is result:  # the reply passed unchanged (p4@1.0): its status is in
+                return result
             return self._embed_status("ok", res["body"])
         return self._embed_status(st, res)
 
