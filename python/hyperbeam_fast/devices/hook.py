@@ -80,6 +80,19 @@ def on(name: str, request: dict[str, Any], opts: dict[str, Any]) -> tuple[str, A
     handlers = _plan(opts, name)
     if not handlers:
         return "ok", request
+    if len(handlers) == 1 and name != "step":  # one handler (a payment hook): no chain
+        h = handlers[0]
+        if h.direct is not None and h.mode == "return":
+            req = {**request, "path": h.path, "method": h.handler.get("method", "GET")}
+            try:
+                status, res = ao.norm_result(h.direct(h.handler, req, opts))
+            except Exception as exc:  # noqa: BLE001 - reported as a failure status
+                return "failure", (
+                    f"Handler for hook `{name}` raised an exception: {type(exc).__name__}:{exc}"
+                )
+            if status == "ok" or status == "error":
+                return status, res
+            return "failure", f"Handler for hook `{name}` returned unexpected result."
     inner_opts: dict[str, Any] | None = None
     current = request
     for h in handlers:

@@ -29,6 +29,7 @@ Differences from HyperBEAM, each closing a hole:
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 from .. import ao
@@ -44,6 +45,10 @@ INFINITY = "infinity"
 
 #: One plain path segment: no device switch (``~``), no keys (``&``), no sub-path.
 _SEGMENT = "[^/~&()]*"
+#: The price and payer the ``request`` hook found, per thread, for its ``response`` hook
+#: (``last``: ``(request, options, price, payer)``; matched by identity, so another request's
+#: never applies).
+_CHARGE = threading.local()
 _free_cache: dict[str, re.Pattern[str] | None] = {}
 
 
@@ -54,7 +59,7 @@ def _text(v: Any) -> str:
 def payer(opts: Any) -> str:
     """Who pays for the request being resolved: the first signer whose signature covers its
     ``path``, else :data:`UNKNOWN`."""
-    who = authority.caller(opts).signing_path()
+    who = authority.caller(opts).path_signers
     return who[0] if who else UNKNOWN
 
 
@@ -222,15 +227,6 @@ class _Plan:
         self.free = _free_patterns(opts)
         self.paths: dict[str | bytes, bool] = {}
 
-    def valid(self, base: Any, opts: dict[str, Any]) -> bool:
-        """Whether the plan still describes ``base`` under ``opts``."""
-        return (
-            self.base is base
-            and self.routes is opts.get("p4_non_chargable_routes")
-            and self.registry is opts.get("preloaded_devices")
-            and self.version == ao.registry_version()
-        )
-
     def chargeable(self, request: Any) -> bool:
         """:func:`is_chargeable` with the answer remembered per path."""
         path = request.get("path", "") if isinstance(request, dict) else ""
@@ -250,14 +246,19 @@ _PLANS: dict[int, _Plan] = {}
 
 
 def _plan(base: Any, opts: dict[str, Any]) -> _Plan:
-    base = base if isinstance(base, dict) else {}
     got = _PLANS.get(id(base))
-    if got is not None and got.valid(base, opts):
+    if (
+        got is not None
+        and got.base is base
+        and got.routes is opts.get("p4_non_chargable_routes")
+        and got.registry is opts.get("preloaded_devices")
+        and got.version == ao.registry_version()
+    ):
         return got
-    plan = _Plan(base, opts)
+    plan = _Plan(base if isinstance(base, dict) else {}, opts)
     if len(_PLANS) >= 256:
         _PLANS.clear()
-    _PLANS[id(base)] = plan
+    _PLANS[id(plan.base)] = plan
     return plan
 
 
@@ -308,7 +309,12 @@ class P4:
             }
         if price == 0:
             return "ok", {"body": msgs}
-        st, bal = ledger.balance(payer(opts), request, opts)
+        who = payer(opts)
+        if pricing.fast is not None and pricing.methods.get("price") is None:
+            # the response hook's price is this estimate again (no `price` key; the direct
+            # estimate sees the request and options alone): remembered for this request
+            _CHARGE.last = (request, opts, price, who)
+        st, bal = ledger.balance(who, request, opts)
         if st != "ok":
             return "error", {"status": 500, "body": "Error checking ledger balance."}
         if bal is True or _text(bal) == INFINITY:
@@ -328,14 +334,20 @@ class P4:
         reply, request, pricing, ledger, opts = _hook_call(base, hook, opts)
         if pricing is None or ledger is None:
             return "ok", {"body": reply}
-        st, price = pricing.price("price", request, reply, opts)
-        if st != "ok" or price is None:
-            st, price = pricing.price("estimate", request, reply, opts)
-        if st != "ok" or price is None:
-            return _unpriced(pricing.name, request, price)
-        if price == 0 or price == INFINITY:  # infinity was refused before it ran
-            return "ok", {"body": reply}
-        st, res = ledger.debit(payer(opts), price, request, opts)
+        last = getattr(_CHARGE, "last", None)
+        if last is not None and last[0] is request and last[1] is opts:
+            _CHARGE.last = None
+            price, who = last[2], last[3]
+        else:
+            st, price = pricing.price("price", request, reply, opts)
+            if st != "ok" or price is None:
+                st, price = pricing.price("estimate", request, reply, opts)
+            if st != "ok" or price is None:
+                return _unpriced(pricing.name, request, price)
+            if price == 0 or price == INFINITY:  # infinity was refused before it ran
+                return "ok", {"body": reply}
+            who = payer(opts)
+        st, res = ledger.debit(who, price, request, opts)
         if st != "ok":
             return "error", res
         return "ok", {"body": reply}

@@ -119,11 +119,13 @@ class Caller:
     """Who sent the HTTP request being resolved: each signer that speaks for it, with the keys
     its signature covers and a replay tag (a digest of the signature itself)."""
 
-    __slots__ = ("covers", "tags")
+    __slots__ = ("covers", "path_signers", "tags")
 
     def __init__(self, covers: Mapping[str, frozenset[str]], tags: Mapping[str, str]) -> None:
         self.covers = dict(covers)
         self.tags = dict(tags)
+        #: :meth:`signing_path`, computed once (a payment hook asks on every request)
+        self.path_signers = tuple(who for who, keys in self.covers.items() if "path" in keys)
 
     @classmethod
     def of(cls, request: dict[str, Any]) -> Caller:
@@ -146,7 +148,7 @@ class Caller:
 
     def signing_path(self) -> list[str]:
         """The signers whose signature covers the request's ``path`` (so what it asks for)."""
-        return [who for who, keys in self.covers.items() if "path" in keys]
+        return list(self.path_signers)
 
 
 ANONYMOUS = Caller({}, {})
@@ -166,7 +168,7 @@ def operator_of(opts: Any, path_signed: bool = True) -> str | None:
     (runtime §7.5) takes anyone's update: the caller's first signer, or ``""`` if unsigned."""
     op = _text(opts.get("operator")) if isinstance(opts, dict) else ""
     c = caller(opts)
-    who = c.signing_path() if path_signed else c.signers
+    who = c.path_signers if path_signed else c.signers
     if op == "unclaimed":
         return who[0] if who else ""
     return op if op in who else None
