@@ -52,7 +52,8 @@ _PLANS: dict[tuple[int, str], tuple[Any, Any, int, list[_Handler]]] = {}
 
 
 def _plan(opts: dict[str, Any], name: str) -> list[_Handler]:
-    hs = _handlers(opts, name)
+    on = opts.get("on")
+    hs = on.get(name) if type(on) is dict else _handlers(opts, name)
     if hs is None:
         return []
     reg, version = opts.get("preloaded_devices"), ao.registry_version()

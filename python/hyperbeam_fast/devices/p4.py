@@ -46,8 +46,8 @@ INFINITY = "infinity"
 #: One plain path segment: no device switch (``~``), no keys (``&``), no sub-path.
 _SEGMENT = "[^/~&()]*"
 #: The price and payer the ``request`` hook found, per thread, for its ``response`` hook
-#: (``last``: ``(request, options, price, payer)``; matched by identity, so another request's
-#: never applies).
+#: (``last``: ``(request, options, handler, ledger, price, payer)``; matched by identity, so
+#: another request's never applies).
 _CHARGE = threading.local()
 _free_cache: dict[str, re.Pattern[str] | None] = {}
 
@@ -310,17 +310,17 @@ class P4:
         if price == 0:
             return "ok", {"body": msgs}
         who = payer(opts)
-        if pricing.fast is not None and pricing.methods.get("price") is None:
-            # the response hook's price is this estimate again (no `price` key; the direct
-            # estimate sees the request and options alone): remembered for this request
-            _CHARGE.last = (request, opts, price, who)
         st, bal = ledger.balance(who, request, opts)
         if st != "ok":
             return "error", {"status": 500, "body": "Error checking ledger balance."}
-        if bal is True or _text(bal) == INFINITY:
+        if bal is True or (type(bal) is not int and _text(bal) == INFINITY):
             return "ok", {"body": msgs}
         balance = bal if type(bal) is int else ao.to_int(bal, 0)
         if balance >= price:
+            if pricing.fast is not None and pricing.methods.get("price") is None:
+                # the response hook's price is this estimate again (no `price` key; the
+                # direct estimate sees the request and options alone): kept for it
+                _CHARGE.last = (request, opts, base, ledger, price, who)
             return "ok", {"body": msgs}
         return "error", {
             "status": 429,
@@ -331,22 +331,25 @@ class P4:
 
     def response(self, base: Any, hook: Any, opts: Any = None) -> tuple[str, Any]:
         """The ``response`` hook: price the reply (``price``, else ``estimate``) and debit it."""
+        last = getattr(_CHARGE, "last", None)
+        if last is not None and isinstance(hook, dict):
+            _CHARGE.last = None
+            same = last[2] is base or last[2] == base  # config.flat: two equal handlers
+            if last[0] is hook.get("request") and last[1] is opts and same:
+                # the request hook's ledger, price and payer (it checked the balance)
+                st, res = last[3].debit(last[5], last[4], last[0], opts)
+                return ("ok", {"body": hook.get("body")}) if st == "ok" else ("error", res)
         reply, request, pricing, ledger, opts = _hook_call(base, hook, opts)
         if pricing is None or ledger is None:
             return "ok", {"body": reply}
-        last = getattr(_CHARGE, "last", None)
-        if last is not None and last[0] is request and last[1] is opts:
-            _CHARGE.last = None
-            price, who = last[2], last[3]
-        else:
-            st, price = pricing.price("price", request, reply, opts)
-            if st != "ok" or price is None:
-                st, price = pricing.price("estimate", request, reply, opts)
-            if st != "ok" or price is None:
-                return _unpriced(pricing.name, request, price)
-            if price == 0 or price == INFINITY:  # infinity was refused before it ran
-                return "ok", {"body": reply}
-            who = payer(opts)
+        st, price = pricing.price("price", request, reply, opts)
+        if st != "ok" or price is None:
+            st, price = pricing.price("estimate", request, reply, opts)
+        if st != "ok" or price is None:
+            return _unpriced(pricing.name, request, price)
+        if price == 0 or price == INFINITY:  # infinity was refused before it ran
+            return "ok", {"body": reply}
+        who = payer(opts)
         st, res = ledger.debit(who, price, request, opts)
         if st != "ok":
             return "error", res

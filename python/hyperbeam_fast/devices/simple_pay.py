@@ -40,11 +40,6 @@ def _text(v: Any) -> str:
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
-def _store(opts: dict[str, Any]) -> Any:
-    s = opts.get("priv_store")
-    return getattr(s, "primary", s)
-
-
 #: The ledger records of each store, as this process last read or wrote them:
 #: ``id(store) -> (weak reference to it, {account: balance, or _ABSENT})``. One process
 #: writes them (a node with hooks runs one worker, docs/node.md; a node that is one worker of
@@ -52,37 +47,40 @@ def _store(opts: dict[str, Any]) -> Any:
 _RECORDS: dict[int, tuple[weakref.ref[Any], dict[str, int | None]]] = {}
 _RECORDS_MAX = 65536
 _ABSENT = None
+_UNREAD = object()
 
 
-def _records(store: Any, opts: dict[str, Any]) -> dict[str, int | None] | None:
-    if opts.get("priv_process_owner") is not None:
-        return None
+def _book(opts: dict[str, Any]) -> tuple[Any, dict[str, int | None] | None]:
+    """The ledger's store and this process's copy of its records (None: keep no copy)."""
+    store = opts.get("priv_store")
+    store = getattr(store, "primary", store)
+    if store is None or opts.get("priv_process_owner") is not None:
+        return store, None
     got = _RECORDS.get(id(store))
     if got is None or got[0]() is not store:
         try:
             ref = weakref.ref(store)
         except TypeError:
-            return None
+            return store, None
         if len(_RECORDS) >= 64:
             _RECORDS.clear()
         got = _RECORDS[id(store)] = (ref, {})
-    return got[1]
+    return store, got[1]
 
 
-def get_balance(account: str, opts: dict[str, Any]) -> int:
-    """``account``'s balance: the store's record, else ``simple_pay_ledger``, else 0."""
-    store = _store(opts)
-    if store is not None and (account == UNKNOWN or _ADDRESS.fullmatch(account)):
-        records = _records(store, opts)
-        if records is not None and account in records:
-            known = records[account]
-        else:
-            got = store.read(f"{LEDGER}/{account}")
-            known = _ABSENT if got is None else ao.to_int(got, 0)
-            if records is not None:
-                if len(records) >= _RECORDS_MAX:
-                    records.clear()
-                records[account] = known
+def _read(book: tuple[Any, Any], account: str, opts: dict[str, Any]) -> int:
+    store, records = book
+    known = records.get(account, _UNREAD) if records is not None else _UNREAD
+    if known is not _UNREAD:  # only checked accounts are kept
+        if known is not _ABSENT:
+            return known  # type: ignore[no-any-return]
+    elif store is not None and (account == UNKNOWN or _ADDRESS.fullmatch(account)):
+        got = store.read(f"{LEDGER}/{account}")
+        known = _ABSENT if got is None else ao.to_int(got, 0)
+        if records is not None:
+            if len(records) >= _RECORDS_MAX:
+                records.clear()
+            records[account] = known
         if known is not _ABSENT:
             return known
     ledger = opts.get("simple_pay_ledger")
@@ -91,11 +89,15 @@ def get_balance(account: str, opts: dict[str, Any]) -> int:
     return 0
 
 
-def _set_balance(account: str, amount: int, opts: dict[str, Any]) -> None:
-    store = _store(opts)
+def get_balance(account: str, opts: dict[str, Any]) -> int:
+    """``account``'s balance: the store's record, else ``simple_pay_ledger``, else 0."""
+    return _read(_book(opts), account, opts)
+
+
+def _write(book: tuple[Any, Any], account: str, amount: int) -> None:
+    store, records = book
     if store is None:
         raise ValueError("simple-pay@1.0 needs the node's store for its ledger")
-    records = _records(store, opts)
     if records is not None:
         records.pop(account, None)  # re-read if the write fails
     store.write(f"{LEDGER}/{account}", str(amount).encode())
@@ -155,10 +157,11 @@ def debit(account: str, quantity: Any, opts: dict[str, Any]) -> tuple[str, Any]:
         return _bad("debit needs a quantity >= 0")
     if account == UNKNOWN:
         return "ok", False  # HyperBEAM: nobody to charge
+    book = _book(opts)
     with _LOCK:
-        before = get_balance(account, opts)
+        before = _read(book, account, opts)
         after = before - price
-        _set_balance(account, after, opts)
+        _write(book, account, after)
     if after >= 0:
         return "ok", True
     return "error", {
@@ -225,12 +228,13 @@ class SimplePay:
         if not _ADDRESS.fullmatch(recipient):
             return _bad(f"topup recipient {recipient[:64]!r} is not an address")
         tag = c.tags[who]
-        store = _store(opts)
+        book = _book(opts)
+        store = book[0]
         with _LOCK:
             if store.read(f"{TOPUPS}/{tag}") is not None:
                 return _bad("this signed top-up was already applied (sign a new one)", 409)
-            balance = get_balance(recipient, opts) + amount
-            _set_balance(recipient, balance, opts)
+            balance = _read(book, recipient, opts) + amount
+            _write(book, recipient, balance)
             store.write(f"{TOPUPS}/{tag}", recipient.encode())
         return "ok", balance
 
