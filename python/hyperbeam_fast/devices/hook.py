@@ -86,7 +86,8 @@ def on(name: str, request: dict[str, Any], opts: dict[str, Any]) -> tuple[str, A
         if h.direct is not None and h.mode == "return":
             req = {**request, "path": h.path, "method": h.handler.get("method", "GET")}
             try:
-                status, res = ao.norm_result(h.direct(h.handler, req, opts))
+                out = h.direct(h.handler, req, opts)
+                status, res = out if type(out) is tuple else ao.norm_result(out)
             except Exception as exc:  # noqa: BLE001 - reported as a failure status
                 return "failure", (
                     f"Handler for hook `{name}` raised an exception: {type(exc).__name__}:{exc}"

@@ -40,11 +40,12 @@ def _text(v: Any) -> str:
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
-#: The ledger records of each store, as this process last read or wrote them:
-#: ``id(store) -> (weak reference to it, {account: balance, or _ABSENT})``. One process
-#: writes them (a node with hooks runs one worker, docs/node.md; a node that is one worker of
-#: several keeps none), so the copy is the store's own; bounded (an attacker's fresh signers).
-_RECORDS: dict[int, tuple[weakref.ref[Any], dict[str, int | None]]] = {}
+#: The ledger records of each node store, as this process last read or wrote them:
+#: ``id(node store) -> (weak reference to it, to the ledger's store (its primary), {account:
+#: balance, or _ABSENT: no record})``. One process writes them (a node with hooks runs one
+#: worker, docs/node.md; a node that is one worker of several keeps none), so the copy is the
+#: store's own; bounded (an attacker's fresh signers).
+_RECORDS: dict[int, tuple[weakref.ref[Any], weakref.ref[Any], dict[str, int | None]]] = {}
 _RECORDS_MAX = 65536
 _ABSENT = None
 _UNREAD = object()
@@ -52,20 +53,21 @@ _UNREAD = object()
 
 def _book(opts: dict[str, Any]) -> tuple[Any, dict[str, int | None] | None]:
     """The ledger's store and this process's copy of its records (None: keep no copy)."""
-    store = opts.get("priv_store")
-    store = getattr(store, "primary", store)
+    node_store = opts.get("priv_store")
+    got = _RECORDS.get(id(node_store))
+    if got is not None and got[0]() is node_store and opts.get("priv_process_owner") is None:
+        return got[1](), got[2]
+    store = getattr(node_store, "primary", node_store)
     if store is None or opts.get("priv_process_owner") is not None:
         return store, None
-    got = _RECORDS.get(id(store))
-    if got is None or got[0]() is not store:
-        try:
-            ref = weakref.ref(store)
-        except TypeError:
-            return store, None
-        if len(_RECORDS) >= 64:
-            _RECORDS.clear()
-        got = _RECORDS[id(store)] = (ref, {})
-    return store, got[1]
+    try:
+        entry = (weakref.ref(node_store), weakref.ref(store), {})
+    except TypeError:
+        return store, None
+    if len(_RECORDS) >= 64:
+        _RECORDS.clear()
+    _RECORDS[id(node_store)] = entry
+    return store, entry[2]
 
 
 def _read(book: tuple[Any, Any], account: str, opts: dict[str, Any]) -> int:
@@ -143,9 +145,12 @@ def estimate(request: Any, opts: dict[str, Any]) -> tuple[str, Any]:
 
 def balance(target: str, opts: dict[str, Any]) -> tuple[str, Any]:
     """The balance of ``target`` (an address or ``unknown``)."""
-    if target != UNKNOWN and not _ADDRESS.fullmatch(target):
-        return _bad(f"target {target[:64]!r} is not an address")
-    return "ok", get_balance(target, opts)
+    book = _book(opts)
+    records = book[1]
+    if records is None or target not in records:  # only checked accounts are kept
+        if target != UNKNOWN and not _ADDRESS.fullmatch(target):
+            return _bad(f"target {target[:64]!r} is not an address")
+    return "ok", _read(book, target, opts)
 
 
 def debit(account: str, quantity: Any, opts: dict[str, Any]) -> tuple[str, Any]:
