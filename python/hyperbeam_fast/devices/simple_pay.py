@@ -42,13 +42,11 @@ def _text(v: Any) -> str:
 
 #: The ledger records of each node store, as this process last read or wrote them:
 #: ``id(node store) -> (weak reference to it, to the ledger's store (its primary), {account:
-#: balance, or _ABSENT: no record})``. One process writes them (a node with hooks runs one
+#: balance, or None: no record})``. One process writes them (a node with hooks runs one
 #: worker, docs/node.md; a node that is one worker of several keeps none), so the copy is the
 #: store's own; bounded (an attacker's fresh signers).
 _RECORDS: dict[int, tuple[weakref.ref[Any], weakref.ref[Any], dict[str, int | None]]] = {}
 _RECORDS_MAX = 65536
-_ABSENT = None
-_UNREAD = object()
 
 
 def _book(opts: dict[str, Any]) -> tuple[Any, dict[str, int | None] | None]:
@@ -61,7 +59,8 @@ def _book(opts: dict[str, Any]) -> tuple[Any, dict[str, int | None] | None]:
     if store is None or opts.get("priv_process_owner") is not None:
         return store, None
     try:
-        entry = (weakref.ref(node_store), weakref.ref(store), {})
+        records: dict[str, int | None] = {}
+        entry = (weakref.ref(node_store), weakref.ref(store), records)
     except TypeError:
         return store, None
     if len(_RECORDS) >= 64:
@@ -70,20 +69,23 @@ def _book(opts: dict[str, Any]) -> tuple[Any, dict[str, int | None] | None]:
     return store, entry[2]
 
 
-def _read(book: tuple[Any, Any], account: str, opts: dict[str, Any]) -> int:
+_Book = tuple[Any, "dict[str, int | None] | None"]
+
+
+def _read(book: _Book, account: str, opts: dict[str, Any]) -> int:
     store, records = book
-    known = records.get(account, _UNREAD) if records is not None else _UNREAD
-    if known is not _UNREAD:  # only checked accounts are kept
-        if known is not _ABSENT:
-            return known  # type: ignore[no-any-return]
+    if records is not None and account in records:  # only checked accounts are kept
+        kept = records[account]
+        if kept is not None:
+            return kept
     elif store is not None and (account == UNKNOWN or _ADDRESS.fullmatch(account)):
         got = store.read(f"{LEDGER}/{account}")
-        known = _ABSENT if got is None else ao.to_int(got, 0)
+        known = None if got is None else ao.to_int(got, 0)
         if records is not None:
             if len(records) >= _RECORDS_MAX:
                 records.clear()
             records[account] = known
-        if known is not _ABSENT:
+        if known is not None:
             return known
     ledger = opts.get("simple_pay_ledger")
     if isinstance(ledger, dict):
@@ -96,7 +98,7 @@ def get_balance(account: str, opts: dict[str, Any]) -> int:
     return _read(_book(opts), account, opts)
 
 
-def _write(book: tuple[Any, Any], account: str, amount: int) -> None:
+def _write(book: _Book, account: str, amount: int) -> None:
     store, records = book
     if store is None:
         raise ValueError("simple-pay@1.0 needs the node's store for its ledger")
