@@ -188,8 +188,11 @@ def store_parts(text: str) -> list[str]:
 
 def gateway_store(url: Any, opts: dict[str, Any] | None = None) -> Any:
     """The :class:`~hyperbeam_fast.store.GatewayStore` of ``url`` with the node options
-    ``gateway_subindex``, ``gateway_timeout`` (seconds) and ``gateway_max_size`` (bytes)."""
+    ``gateway_subindex``, ``gateway_timeout`` (seconds), ``gateway_max_size`` (bytes),
+    ``gateway_miss_ttl`` (seconds a definite miss is remembered; 0: never) and
+    ``gateway_miss_max`` (how many misses at most)."""
     from ..store import GatewayStore
+    from ..store.gateway import DEFAULT_MISS_MAX, DEFAULT_MISS_TTL
 
     o = opts or {}
     try:
@@ -198,6 +201,8 @@ def gateway_store(url: Any, opts: dict[str, Any] | None = None) -> Any:
             subindex=o.get("gateway_subindex"),
             timeout=float(o.get("gateway_timeout", 10.0)),
             max_size=int(o.get("gateway_max_size", 64 * 1024 * 1024)),
+            miss_ttl=float(o.get("gateway_miss_ttl", DEFAULT_MISS_TTL)),
+            miss_max=int(o.get("gateway_miss_max", DEFAULT_MISS_MAX)),
         )
     except (HyperbeamError, TypeError, ValueError) as e:
         raise ConfigError(f"bad gateway store {_text(url)!r}: {e}") from None
