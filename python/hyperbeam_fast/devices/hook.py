@@ -51,15 +51,23 @@ class _Handler:
 _PLANS: dict[tuple[int, str], tuple[Any, Any, int, list[_Handler]]] = {}
 
 
+#: The plan each hook name used last (most nodes have one configuration): looked up first.
+_LAST: dict[str, tuple[Any, Any, int, list[_Handler]]] = {}
+
+
 def _plan(opts: dict[str, Any], name: str) -> list[_Handler]:
     on = opts.get("on")
     hs = on.get(name) if type(on) is dict else _handlers(opts, name)
     if hs is None:
         return []
     reg, version = opts.get("preloaded_devices"), ao.registry_version()
+    got = _LAST.get(name)
+    if got is not None and got[0] is hs and got[1] is reg and got[2] == version:
+        return got[3]
     key = (id(hs), name)
     got = _PLANS.get(key)
     if got is not None and got[0] is hs and got[1] is reg and got[2] == version:
+        _LAST[name] = got
         return got[3]
     if isinstance(hs, dict) and not any(k.isdigit() for k in hs):
         items = [hs]
@@ -70,7 +78,7 @@ def _plan(opts: dict[str, Any], name: str) -> list[_Handler]:
     plan = [_Handler(h, name, opts) for h in items]
     if len(_PLANS) >= 256:
         _PLANS.clear()
-    _PLANS[key] = (hs, reg, version, plan)
+    _PLANS[key] = _LAST[name] = (hs, reg, version, plan)
     return plan
 
 
