@@ -24,6 +24,17 @@ Differences from HyperBEAM, each closing a hole:
   the wire.
 * A price must be a non-negative integer or ``infinity``; anything else (an error, a missing
   ``estimate``, a negative number) is an unpriced request: 402 naming the pricing device.
+
+Cost (issue 16; benches/bench_p4.py): what a handler message needs on every request (its two
+devices loaded, the free routes compiled, and whether each path seen is free) is prepared once
+per handler message (:class:`_Plan`; the node message is replaced, never changed in place; a
+change of ``p4_non_chargable_routes``, ``preloaded_devices`` or the device registry makes a new
+one). simple-pay@1.0 is called through its ``p4_ledger`` object (plain functions of the request,
+the account and the options; not a device key, so unreachable from the wire, and needing no
+:data:`LEDGER_CALL` copy of the options). When the pricing device is such a device and has no
+``price`` key, the response hook's price is the request hook's estimate (that estimate sees the
+request and the options alone, the same objects in both hooks): the request hook keeps it, with
+the payer, for the response hook of the same request (:data:`_CHARGE`, matched by identity).
 """
 
 from __future__ import annotations

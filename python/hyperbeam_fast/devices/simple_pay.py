@@ -12,7 +12,9 @@
 
 The ledger: the node message's ``simple_pay_ledger`` (address -> amount) gives the starting
 balances; every change is written to the node's store under ``simple-pay@1.0/ledger/<address>``
-and wins over it, so balances survive a restart.
+and wins over it, so balances survive a restart. The process keeps a copy of the records it
+read or wrote (bounded; none in a worker of ``serve --workers``): a node with hooks runs one
+worker (docs/node.md), so it is the only writer of its ledger.
 """
 
 from __future__ import annotations
