@@ -20,7 +20,7 @@ class _Handler:
     hook function when the device declares ``hook_direct`` (p4@1.0: called without the
     resolver), and what becomes of its result (``hook/result``)."""
 
-    __slots__ = ("direct", "handler", "message", "mode", "path")
+    __slots__ = ("direct", "handler", "message", "method", "mode", "path")
 
     def __init__(self, handler: Any, name: str, opts: dict[str, Any]) -> None:
         self.handler = handler
@@ -28,9 +28,11 @@ class _Handler:
         self.direct: Any = None
         self.mode = "return"
         self.path: Any = name
+        self.method: Any = "GET"
         if not isinstance(handler, dict):
             return
         self.path = handler.get("path", name)
+        self.method = handler.get("method", "GET")
         if name == "step" and not isinstance(handler.get("device"), dict):
             self.message = {k: v for k, v in handler.items() if k != "step"}
         hook = handler.get("hook")
@@ -92,7 +94,7 @@ def on(name: str, request: dict[str, Any], opts: dict[str, Any]) -> tuple[str, A
     if len(handlers) == 1 and name != "step":  # one handler (a payment hook): no chain
         h = handlers[0]
         if h.direct is not None and h.mode == "return":
-            req = {**request, "path": h.path, "method": h.handler.get("method", "GET")}
+            req = {**request, "path": h.path, "method": h.method}
             try:
                 out = h.direct(h.handler, req, opts)
                 status, res = out if type(out) is tuple else ao.norm_result(out)
@@ -109,7 +111,7 @@ def on(name: str, request: dict[str, Any], opts: dict[str, Any]) -> tuple[str, A
         handler = h.handler
         if not isinstance(handler, dict):
             return "failure", f"Handler for hook `{name}` is not a message."
-        req = {**current, "path": h.path, "method": handler.get("method", "GET")}
+        req = {**current, "path": h.path, "method": h.method}
         try:
             if h.direct is not None and name != "step":
                 status, res = ao.norm_result(h.direct(handler, req, opts))

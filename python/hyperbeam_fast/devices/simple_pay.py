@@ -104,9 +104,12 @@ def _write(book: _Book, account: str, amount: int) -> None:
     store, records = book
     if store is None:
         raise ValueError("simple-pay@1.0 needs the node's store for its ledger")
-    if records is not None:
-        records.pop(account, None)  # re-read if the write fails
-    store.write(f"{LEDGER}/{account}", str(amount).encode())
+    try:
+        store.write(f"{LEDGER}/{account}", str(amount).encode())
+    except BaseException:
+        if records is not None:
+            records.pop(account, None)  # re-read it: the write may or may not have landed
+        raise
     if records is not None:
         records[account] = amount
 

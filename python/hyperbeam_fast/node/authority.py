@@ -166,7 +166,8 @@ def operator_of(opts: Any, path_signed: bool = True) -> str | None:
     as a relay or a commit, takes its parameters from it); without it (a change that applies
     only the signed keys), any signature of the operator's counts. An ``unclaimed`` node
     (runtime §7.5) takes anyone's update: the caller's first signer, or ``""`` if unsigned."""
-    op = _text(opts.get("operator")) if isinstance(opts, dict) else ""
+    op = opts.get("operator") if isinstance(opts, dict) else ""
+    op = op if type(op) is str else _text(op)
     c = caller(opts)
     who = c.path_signers if path_signed else c.signers
     if op == "unclaimed":
