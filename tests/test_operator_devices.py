@@ -219,3 +219,33 @@ def test_simple_pay_keeps_no_copy_of_the_ledger_in_a_worker_of_several():
         )
     finally:
         n.close()
+
+
+def test_the_pipeline_hook_follows_the_device_registry():
+    """The request pipeline prepares each hook once per node message: a device registered
+    again under the same name (or removed) takes effect at the next request."""
+
+    class Stamp:
+        name = "stamp@1.0"
+        hook_direct = True
+
+        def __init__(self, mark):
+            self.mark = mark
+
+        def request(self, base, hook, opts=None):
+            return "error", {"status": 418, "body": self.mark}
+
+    ao.register_device("stamp@1.0", Stamp("first"))
+    opts = copy.deepcopy(DEFAULTS)
+    opts.update({"force_signed": False, "on": {"request": {"device": "stamp@1.0"}}})
+    n = Node(opts, hb.Wallet.generate(), "memory")
+    try:
+        assert n.handle("GET", "/~meta@1.0/info/address", [], b"")[::2] == (418, b"first")
+        ao.register_device("stamp@1.0", Stamp("second"))
+        assert n.handle("GET", "/~meta@1.0/info/address", [], b"")[::2] == (418, b"second")
+        ao.unregister_device("stamp@1.0")
+        st, _, _ = n.handle("GET", "/~meta@1.0/info/address", [], b"")
+        assert st != 418  # the handler's device is gone: the hook fails, never the old one
+    finally:
+        ao.unregister_device("stamp@1.0")
+        n.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from .. import ao
@@ -84,6 +86,38 @@ def _plan(opts: dict[str, Any], name: str) -> list[_Handler]:
     return plan
 
 
+def _run_direct(
+    h: _Handler, name: str, request: dict[str, Any], opts: dict[str, Any]
+) -> tuple[str, Any]:
+    """Hook ``name`` whose one handler is ``h``, a ``hook_direct`` function whose result is
+    the hook's (``hook/result: return``)."""
+    req = {**request, "path": h.path, "method": h.method}
+    try:
+        out = h.direct(h.handler, req, opts)
+        status, res = out if type(out) is tuple else ao.norm_result(out)
+    except Exception as exc:  # noqa: BLE001 - reported as a failure status
+        return "failure", (
+            f"Handler for hook `{name}` raised an exception: {type(exc).__name__}:{exc}"
+        )
+    if status == "ok" or status == "error":
+        return status, res
+    return "failure", f"Handler for hook `{name}` returned unexpected result."
+
+
+def runner(name: str, opts: dict[str, Any]) -> Callable[[dict[str, Any], dict[str, Any]], Any]:
+    """Hook ``name`` under ``opts`` as a function of ``(request, opts)``, for a caller that
+    runs it with options of the same node message many times (the request pipeline): the
+    direct call of its one ``hook_direct`` handler (a payment hook), else :func:`on`. Valid
+    while the node message (its ``on`` and ``preloaded_devices``) and the device registry
+    (:func:`~hyperbeam_fast.ao.registry_version`) stay the same."""
+    handlers = _plan(opts, name)
+    if len(handlers) == 1 and name != "step":
+        h = handlers[0]
+        if h.direct is not None and h.mode == "return":
+            return functools.partial(_run_direct, h, name)
+    return functools.partial(on, name)
+
+
 def on(name: str, request: dict[str, Any], opts: dict[str, Any]) -> tuple[str, Any]:
     """Run hook ``name`` (runtime §6): each handler gets the previous handler's result.
     Handlers run with ``hashpath: ignore``; a ``hook_direct`` device's hook function gets the
@@ -94,17 +128,7 @@ def on(name: str, request: dict[str, Any], opts: dict[str, Any]) -> tuple[str, A
     if len(handlers) == 1 and name != "step":  # one handler (a payment hook): no chain
         h = handlers[0]
         if h.direct is not None and h.mode == "return":
-            req = {**request, "path": h.path, "method": h.method}
-            try:
-                out = h.direct(h.handler, req, opts)
-                status, res = out if type(out) is tuple else ao.norm_result(out)
-            except Exception as exc:  # noqa: BLE001 - reported as a failure status
-                return "failure", (
-                    f"Handler for hook `{name}` raised an exception: {type(exc).__name__}:{exc}"
-                )
-            if status == "ok" or status == "error":
-                return status, res
-            return "failure", f"Handler for hook `{name}` returned unexpected result."
+            return _run_direct(h, name, request, opts)
     inner_opts: dict[str, Any] | None = None
     current = request
     for h in handlers:

@@ -23,6 +23,7 @@ from ..commitments import commit, proven, signers
 from ..devices import cache as cache_dev
 from ..devices import manifest
 from ..devices.hook import on as run_hook
+from ..devices.hook import runner as hook_runner
 from ..exceptions import (
     DeviceNotFound,
     HyperbeamError,
@@ -345,6 +346,8 @@ class Node:
             and not base.get("preloaded_devices")
         )
         self._base_opts = base
+        #: hook name -> (registry version, its runner): devices/hook.py ``runner``
+        self._hook_runners: dict[str, tuple[int, Any]] = {}
         self._response_cache: dict[tuple[Any, ...], CachedResponse] = {}
         self._version += 1
 
@@ -701,7 +704,7 @@ class Node:
             if not (is_meta and isinstance(step, dict) and _text(step.get("path")) == "info"):
                 return "error", "Node must be initialized before use."
         if opts.get("on"):
-            st, res = run_hook("request", {"request": singleton, "body": msgs}, opts)
+            st, res = self._hook("request", {"request": singleton, "body": msgs}, opts)
             if st != "ok":
                 return REFUSED, (st, res)
             if isinstance(res, dict) and "body" in res:
@@ -753,10 +756,19 @@ class Node:
             return {"status": 500, "body": "Unencodable result."}
         return {"ao-result": "body", "body": res, "status": status_code(st)}
 
+    def _hook(self, name: str, request: dict[str, Any], opts: dict[str, Any]) -> tuple[str, Any]:
+        """Hook ``name`` (runtime §6) with options built from the live node message: its
+        runner is prepared once per node message and device registry."""
+        version = ao.registry_version()
+        got = self._hook_runners.get(name)
+        if got is None or got[0] != version:
+            got = self._hook_runners[name] = (version, hook_runner(name, opts))
+        return got[1](request, opts)  # type: ignore[no-any-return]
+
     def _response_hook(self, singleton: dict[str, Any], result: Any, opts: dict[str, Any]) -> Any:
         if not (opts.get("on") or {}).get("response"):
             return result
-        st, res = run_hook("response", {"request": singleton, "body": result}, opts)
+        st, res = self._hook("response", {"request": singleton, "body": result}, opts)
         if st == "ok" and isinstance(res, dict) and "body" in res:
             if res["body"] is result:  # the reply passed unchanged (p4@1.0): its status is in
                 return result
