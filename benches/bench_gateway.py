@@ -15,8 +15,16 @@ this measures ours). Per request, wall time (there is network I/O), medians:
 * anchor (bare gateway): the two HTTP requests of a cold read alone (urllib, same server), in
   turn with the cold reads.
 
+The miss path (``GET /<ID>`` of an ID the gateway does not have: a 404), same node:
+
+* cold miss: each missing ID asked once (one GraphQL query answered with no transaction);
+* cached miss: the same IDs again within ``gateway_miss_ttl`` (store/gateway.py
+  ``MissCache``: no request), in turn with
+* anchor (local miss): the same IDs on the local-only node (a 404 without a gateway).
+
 Checked: every reply is 200 with the item's data; after the cold pass each item is in the
-local store; the warm pass makes no gateway request.
+local store; the warm pass makes no gateway request; every miss is a 404, the cached misses
+make no gateway request.
 """
 
 from __future__ import annotations
@@ -159,6 +167,26 @@ def run() -> list[Result]:
         for name in ("warm", "local") if n % 2 else ("local", "warm"):
             times[name].append(get(through if name == "warm" else local, ident))
     check(gw.hits == hits, f"the warm pass asked the gateway {gw.hits - hits} times")
+
+    def miss(node: Node, ident: str) -> float:
+        t0 = clock()
+        st, _, body = node.handle("GET", f"/{ident}", [], b"")
+        dt = clock() - t0
+        check(st == 404, f"a missing ID: {st} {body[:80]!r}")
+        return dt
+
+    missing = [_b64(b"%032d" % i) for i in range(ITEMS)]
+    for ident in missing[:5]:  # warm-up of the local anchor's miss path
+        miss(local, ident)
+    for ident in missing:  # cold misses: one GraphQL query each
+        times.setdefault("miss-cold", []).append(miss(through, ident))
+    hits = gw.hits
+    for n, ident in enumerate(missing):  # cached misses and the local anchor's in turn
+        for name in ("miss-cached", "miss-local") if n % 2 else ("miss-local", "miss-cached"):
+            times.setdefault(name, []).append(
+                miss(through if name == "miss-cached" else local, ident)
+            )
+    check(gw.hits == hits, f"the cached misses asked the gateway {gw.hits - hits} times")
     through.close()
     local.close()
     gw.stop()
@@ -167,6 +195,10 @@ def run() -> list[Result]:
     print(
         f"  per request (median of {ITEMS}): cold {us['cold']:.0f} us, warm {us['warm']:.0f} us, "
         f"local-only anchor {us['local']:.0f} us, bare gateway round trips {us['bare']:.0f} us"
+    )
+    print(
+        f"  misses (median of {ITEMS}): cold {us['miss-cold']:.0f} us, cached "
+        f"{us['miss-cached']:.0f} us, local-only node {us['miss-local']:.0f} us"
     )
     return [
         Result("gateway", "GET /<ID>/data, local-only node (anchor)", 1 / med["local"]),
@@ -183,6 +215,24 @@ def run() -> list[Result]:
             vs=(
                 ("the local-only anchor", med["local"] / med["cold"]),
                 ("the bare gateway round trips", med["bare"] / med["cold"]),
+            ),
+        ),
+        Result(
+            "gateway", "GET /<missing ID>, local-only node (404, anchor)", 1 / med["miss-local"]
+        ),
+        Result(
+            "gateway",
+            "missing ID, cold (one GraphQL query)",
+            1 / med["miss-cold"],
+            vs=(("the local-only anchor", med["miss-local"] / med["miss-cold"]),),
+        ),
+        Result(
+            "gateway",
+            "missing ID, cached miss (gateway_miss_ttl)",
+            1 / med["miss-cached"],
+            vs=(
+                ("the local-only anchor", med["miss-local"] / med["miss-cached"]),
+                ("the cold miss", med["miss-cold"] / med["miss-cached"]),
             ),
         ),
     ]

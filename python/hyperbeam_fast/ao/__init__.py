@@ -43,6 +43,7 @@ from .devices import (
     norm_result,
     register_device,
     registered_devices,
+    registry_version,
     unregister_device,
     user_opts,
 )
@@ -128,6 +129,7 @@ __all__ = [
     "register_device",
     "register_step_hook",
     "registered_devices",
+    "registry_version",
     "remove",
     "resolve",
     "resolve_key",

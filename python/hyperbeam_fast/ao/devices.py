@@ -156,6 +156,8 @@ def call(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
 
 _REGISTRY: dict[str, Any] = {}
 _SPECS: dict[int, _DevSpec] = {}
+#: Bumped by every change to the registry: what callers that remember a loaded device check.
+_VERSION = [0]
 
 
 def register_device(name: str, device: Any) -> None:
@@ -163,11 +165,19 @@ def register_device(name: str, device: Any) -> None:
     if not isinstance(name, str) or not name:
         raise ResolveError("a device name must be a non-empty string")
     _REGISTRY[name.lower()] = device
+    _VERSION[0] += 1
 
 
 def unregister_device(name: str) -> None:
     """Remove a preloaded device (an operator restricting the node)."""
     _REGISTRY.pop(name.lower(), None)
+    _VERSION[0] += 1
+
+
+def registry_version() -> int:
+    """A number that changes whenever a device is registered or unregistered (a device
+    loaded by name stays valid while it is the same)."""
+    return _VERSION[0]
 
 
 def registered_devices() -> dict[str, Any]:

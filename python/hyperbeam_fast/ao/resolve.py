@@ -335,8 +335,13 @@ def resolve(
     if opts is None:
         opts = EMPTY
     if type(request) is str and type(base) is dict and request:
+        # the fast paths skip stage 7 (the step hook): only a step hook rules them out, the
+        # other hooks (request, response, start) run in the pipeline, not per step
+        on = opts.get("on")
         if opts is EMPTY or not (
-            opts.get("on") or opts.get("force_message") or opts.get("store") is not None
+            (on and isinstance(on, dict) and on.get("step") is not None)
+            or opts.get("force_message")
+            or opts.get("store") is not None
         ):
             if "/" not in request:
                 fast = _fast_get(base, request, opts)

@@ -24,11 +24,23 @@ Differences from HyperBEAM, each closing a hole:
   the wire.
 * A price must be a non-negative integer or ``infinity``; anything else (an error, a missing
   ``estimate``, a negative number) is an unpriced request: 402 naming the pricing device.
+
+Cost (issue 16; benches/bench_p4.py): what a handler message needs on every request (its two
+devices loaded, the free routes compiled, and whether each path seen is free) is prepared once
+per handler message (:class:`_Plan`; the node message is replaced, never changed in place; a
+change of ``p4_non_chargable_routes``, ``preloaded_devices`` or the device registry makes a new
+one). simple-pay@1.0 is called through its ``p4_ledger`` object (plain functions of the request,
+the account and the options; not a device key, so unreachable from the wire, and needing no
+:data:`LEDGER_CALL` copy of the options). When the pricing device is such a device and has no
+``price`` key, the response hook's price is the request hook's estimate (that estimate sees the
+request and the options alone, the same objects in both hooks): the request hook keeps it, with
+the payer, for the response hook of the same request (:data:`_CHARGE`, matched by identity).
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 from .. import ao
@@ -44,6 +56,10 @@ INFINITY = "infinity"
 
 #: One plain path segment: no device switch (``~``), no keys (``&``), no sub-path.
 _SEGMENT = "[^/~&()]*"
+#: The price and payer the ``request`` hook found, per thread, for its ``response`` hook
+#: (``last``: ``(request, options, handler, ledger, price, payer)``; matched by identity, so
+#: another request's never applies).
+_CHARGE = threading.local()
 _free_cache: dict[str, re.Pattern[str] | None] = {}
 
 
@@ -54,7 +70,7 @@ def _text(v: Any) -> str:
 def payer(opts: Any) -> str:
     """Who pays for the request being resolved: the first signer whose signature covers its
     ``path``, else :data:`UNKNOWN`."""
-    who = authority.caller(opts).signing_path()
+    who = authority.caller(opts).path_signers
     return who[0] if who else UNKNOWN
 
 
@@ -82,22 +98,26 @@ def _routes(opts: dict[str, Any]) -> list[Any]:
     return list(rs) if isinstance(rs, list) else [rs]
 
 
-def is_chargeable(request: Any, opts: dict[str, Any]) -> bool:
-    """Whether the request singleton matches none of ``p4_non_chargable_routes``."""
-    path = _text(request.get("path", "")) if isinstance(request, dict) else ""
-    path = path.split("?", 1)[0]
+def _free_patterns(opts: dict[str, Any]) -> list[re.Pattern[str]]:
+    out = []
     for r in _routes(opts):
         t = r.get("template") if isinstance(r, dict) else r
         if isinstance(t, (str, bytes)):
             rx = _template(_text(t))
-            if rx is not None and rx.fullmatch(path):
-                return False
-    return True
+            if rx is not None:
+                out.append(rx)
+    return out
 
 
-def _devices(base: Any) -> tuple[Any, Any]:
-    base = base if isinstance(base, dict) else {}
-    return base.get("pricing-device"), base.get("ledger-device")
+def _chargeable(path: str, free: list[re.Pattern[str]]) -> bool:
+    path = path.split("?", 1)[0]
+    return not any(rx.fullmatch(path) for rx in free)
+
+
+def is_chargeable(request: Any, opts: dict[str, Any]) -> bool:
+    """Whether the request singleton matches none of ``p4_non_chargable_routes``."""
+    path = _text(request.get("path", "")) if isinstance(request, dict) else ""
+    return _chargeable(path, _free_patterns(opts))
 
 
 def _price(value: Any) -> int | str | None:
@@ -115,23 +135,142 @@ def _price(value: Any) -> int | str | None:
     return None
 
 
-def _call(
-    dev_base: dict[str, Any], device: Any, req: dict[str, Any], opts: dict[str, Any]
-) -> tuple[str, Any]:
-    """``req`` on ``device`` (``opts`` carry :data:`LEDGER_CALL`). A device that declares
-    ``p4_direct`` (its pricing and ledger keys are plain methods: simple-pay@1.0, faff@1.0) is
-    called without the resolver; a key it lacks is an error, as through the resolver."""
-    base = {**dev_base, "device": device}
-    try:
-        dev = ao.load_device(device, opts)
+class _Device:
+    """A pricing or ledger device as the hook calls it, loaded once per handler message.
+
+    A device that declares ``p4_direct`` (simple-pay@1.0, faff@1.0) has its pricing and ledger
+    keys called as plain methods, without the resolver; one that also has a ``p4_ledger``
+    object (simple-pay@1.0: not a device key, nothing on the wire reaches it) has that
+    object's ``estimate(request, opts)``, ``balance(account, opts)`` and
+    ``debit(account, quantity, opts)`` called instead, which need neither a request message
+    nor :data:`LEDGER_CALL`. A key the device lacks is an error, as through the resolver."""
+
+    __slots__ = ("base", "direct", "failed", "fast", "methods", "name")
+
+    def __init__(self, hook_base: dict[str, Any], name: Any, opts: dict[str, Any]) -> None:
+        self.name = name
+        self.base = {**hook_base, "device": name}
+        self.failed: str | None = None
+        self.direct = False
+        self.fast: Any = None
+        self.methods: dict[str, Any] = {}
+        try:
+            dev = ao.load_device(name, opts)
+        except Exception as e:  # noqa: BLE001 - reported when the device is called
+            self.failed = f"{type(e).__name__}: {e}"
+            return
         if getattr(dev, "p4_direct", False):
-            fn = getattr(dev, _text(req["path"]).replace("-", "_"), None)
-            if fn is None:
-                return "error", f"{_text(device)} has no key {_text(req['path'])!r}"
-            return ao.norm_result(fn(base, req, opts))
-        return ao.resolve(base, req, opts)
-    except Exception as e:  # noqa: BLE001 - a device failure is reported, never raised
-        return "error", f"{type(e).__name__}: {e}"
+            self.direct = True
+            self.fast = getattr(dev, "p4_ledger", None)
+            for key in ("estimate", "price", "balance", "debit"):
+                fn = getattr(dev, key, None)
+                self.methods[key] = fn if callable(fn) else None
+
+    def call(self, key: str, req: dict[str, Any], opts: dict[str, Any]) -> tuple[str, Any]:
+        """``req`` (its ``path`` is ``key``) on the device, with the hook's options plus
+        ``hashpath: ignore`` and :data:`LEDGER_CALL`; never raises."""
+        if self.failed is not None:
+            return "error", self.failed
+        opts = {**opts, "hashpath": "ignore", LEDGER_CALL: True}
+        try:
+            if self.direct:
+                fn = self.methods.get(key)
+                if fn is None:
+                    return "error", f"{_text(self.name)} has no key {key!r}"
+                return ao.norm_result(fn(self.base, req, opts))
+            return ao.resolve(dict(self.base), req, opts)
+        except Exception as e:  # noqa: BLE001 - a device failure is reported, never raised
+            return "error", f"{type(e).__name__}: {e}"
+
+    def price(self, key: str, request: Any, body: Any, opts: dict[str, Any]) -> tuple[str, Any]:
+        """``estimate`` or ``price`` of the request: ``(ok, price)`` (None: not a price)."""
+        fast = self.fast
+        if fast is not None and (key == "estimate" or self.methods.get(key) is None):
+            if key != "estimate":
+                return "error", f"{_text(self.name)} has no key {key!r}"
+            try:
+                st, v = fast.estimate(request, opts)
+            except Exception as e:  # noqa: BLE001 - a device failure is reported
+                return "error", f"{type(e).__name__}: {e}"
+        else:
+            st, v = self.call(key, {"path": key, "request": request, "body": body}, opts)
+        return st, (_price(v) if st == "ok" else v)
+
+    def balance(self, account: str, request: Any, opts: dict[str, Any]) -> tuple[str, Any]:
+        """The ledger's balance of ``account``."""
+        if self.fast is not None:
+            try:
+                return self.fast.balance(account, opts)  # type: ignore[no-any-return]
+            except Exception as e:  # noqa: BLE001 - a device failure is reported
+                return "error", f"{type(e).__name__}: {e}"
+        return self.call(
+            "balance", {"path": "balance", "target": account, "request": request}, opts
+        )
+
+    def debit(
+        self, account: str, quantity: int, request: Any, opts: dict[str, Any]
+    ) -> tuple[str, Any]:
+        """The ledger's ``debit`` of ``quantity`` from ``account``."""
+        if self.fast is not None:
+            try:
+                return self.fast.debit(account, quantity, opts)  # type: ignore[no-any-return]
+            except Exception as e:  # noqa: BLE001 - a device failure is reported
+                return "error", f"{type(e).__name__}: {e}"
+        req = {"path": "debit", "quantity": quantity, "account": account, "request": request}
+        return self.call("debit", req, opts)
+
+
+class _Plan:
+    """What a p4@1.0 handler message needs on every request, prepared once per handler
+    message, free-route option and device registry: its two devices and the free routes
+    (with the answer for each path seen, bounded)."""
+
+    __slots__ = ("base", "free", "ledger", "paths", "pricing", "registry", "routes", "version")
+
+    def __init__(self, base: dict[str, Any], opts: dict[str, Any]) -> None:
+        self.base = base
+        self.routes = opts.get("p4_non_chargable_routes")
+        self.registry = opts.get("preloaded_devices")
+        self.version = ao.registry_version()
+        pricing, ledger = base.get("pricing-device"), base.get("ledger-device")
+        self.pricing = None if pricing is None else _Device(base, pricing, opts)
+        self.ledger = None if ledger is None else _Device(base, ledger, opts)
+        self.free = _free_patterns(opts)
+        self.paths: dict[str | bytes, bool] = {}
+
+    def chargeable(self, request: Any) -> bool:
+        """:func:`is_chargeable` with the answer remembered per path."""
+        path = request.get("path", "") if isinstance(request, dict) else ""
+        cacheable = isinstance(path, (str, bytes))
+        got = self.paths.get(path) if cacheable else None
+        if got is None:
+            got = _chargeable(_text(path), self.free)
+            if cacheable:
+                if len(self.paths) >= 4096:
+                    self.paths.clear()
+                self.paths[path] = got
+        return got
+
+
+#: ``id(handler message) -> its plan`` (the node message is replaced, never changed in place).
+_PLANS: dict[int, _Plan] = {}
+
+
+def _plan(base: Any, opts: dict[str, Any]) -> _Plan:
+    got = _PLANS.get(id(base))
+    if (
+        got is not None
+        and got.base is base
+        and got.routes is opts.get("p4_non_chargable_routes")
+        and got.registry is opts.get("preloaded_devices")
+        and got.version == ao.registry_version()
+    ):
+        return got
+    plan = _Plan(base if isinstance(base, dict) else {}, opts)
+    if len(_PLANS) >= 256:
+        _PLANS.clear()
+    _PLANS[id(plan.base)] = plan
+    return plan
 
 
 def _unpriced(device: Any, request: Any, why: Any) -> tuple[str, dict[str, Any]]:
@@ -144,22 +283,18 @@ def _unpriced(device: Any, request: Any, why: Any) -> tuple[str, dict[str, Any]]
     }
 
 
-def _ask_price(
-    base: dict[str, Any], device: Any, key: str, request: Any, body: Any, opts: dict[str, Any]
-) -> tuple[str, Any]:
-    st, v = _call(base, device, {"path": key, "request": request, "body": body}, opts)
-    return st, (_price(v) if st == "ok" else v)
-
-
-def _hook_call(base: Any, hook: Any, opts: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
-    """A hook call's ``(body, request, pricing, ledger, opts)``; pricing and ledger are ``None``
-    when the hook has none or the request is not chargeable (it passes unpriced)."""
-    opts = {**(opts or {}), LEDGER_CALL: True}
+def _hook_call(
+    base: Any, hook: Any, opts: Any
+) -> tuple[Any, Any, _Device | None, _Device | None, dict[str, Any]]:
+    """A hook call's ``(body, request, pricing, ledger, opts)``; pricing and ledger are
+    ``None`` when the hook has none or the request is not chargeable (it passes unpriced)."""
+    opts = opts or {}
     hook = hook if isinstance(hook, dict) else {}
     body, request = hook.get("body"), hook.get("request")
-    pricing, ledger = _devices(base)
-    if not is_chargeable(request, opts):
-        pricing = ledger = None
+    plan = _plan(base, opts)
+    pricing, ledger = plan.pricing, plan.ledger
+    if pricing is None or ledger is None or not plan.chargeable(request):
+        return body, request, None, None, opts
     return body, request, pricing, ledger, opts
 
 
@@ -175,9 +310,9 @@ class P4:
         msgs, request, pricing, ledger, opts = _hook_call(base, hook, opts)
         if pricing is None or ledger is None:
             return "ok", {"body": msgs}
-        st, price = _ask_price(base, pricing, "estimate", request, msgs, opts)
+        st, price = pricing.price("estimate", request, msgs, opts)
         if st != "ok" or price is None:
-            return _unpriced(pricing, request, price)
+            return _unpriced(pricing.name, request, price)
         if price == INFINITY:
             return "error", {
                 "status": 403,
@@ -186,13 +321,17 @@ class P4:
         if price == 0:
             return "ok", {"body": msgs}
         who = payer(opts)
-        st, bal = _call(base, ledger, {"path": "balance", "target": who, "request": request}, opts)
+        st, bal = ledger.balance(who, request, opts)
         if st != "ok":
             return "error", {"status": 500, "body": "Error checking ledger balance."}
-        if bal is True or _text(bal) == INFINITY:
+        if bal is True or (type(bal) is not int and _text(bal) == INFINITY):
             return "ok", {"body": msgs}
-        balance = ao.to_int(bal, 0)
+        balance = bal if type(bal) is int else ao.to_int(bal, 0)
         if balance >= price:
+            if pricing.fast is not None and pricing.methods.get("price") is None:
+                # the response hook's price is this estimate again (no `price` key; the
+                # direct estimate sees the request and options alone): kept for it
+                _CHARGE.last = (request, opts, base, ledger, price, who)
             return "ok", {"body": msgs}
         return "error", {
             "status": 429,
@@ -203,18 +342,26 @@ class P4:
 
     def response(self, base: Any, hook: Any, opts: Any = None) -> tuple[str, Any]:
         """The ``response`` hook: price the reply (``price``, else ``estimate``) and debit it."""
+        last = getattr(_CHARGE, "last", None)
+        if last is not None and isinstance(hook, dict):
+            _CHARGE.last = None
+            same = last[2] is base or last[2] == base  # config.flat: two equal handlers
+            if last[0] is hook.get("request") and last[1] is opts and same:
+                # the request hook's ledger, price and payer (it checked the balance)
+                st, res = last[3].debit(last[5], last[4], last[0], opts)
+                return ("ok", {"body": hook.get("body")}) if st == "ok" else ("error", res)
         reply, request, pricing, ledger, opts = _hook_call(base, hook, opts)
         if pricing is None or ledger is None:
             return "ok", {"body": reply}
-        st, price = _ask_price(base, pricing, "price", request, reply, opts)
+        st, price = pricing.price("price", request, reply, opts)
         if st != "ok" or price is None:
-            st, price = _ask_price(base, pricing, "estimate", request, reply, opts)
+            st, price = pricing.price("estimate", request, reply, opts)
         if st != "ok" or price is None:
-            return _unpriced(pricing, request, price)
+            return _unpriced(pricing.name, request, price)
         if price == 0 or price == INFINITY:  # infinity was refused before it ran
             return "ok", {"body": reply}
-        debit = {"path": "debit", "quantity": price, "account": payer(opts), "request": request}
-        st, res = _call(base, ledger, debit, opts)
+        who = payer(opts)
+        st, res = ledger.debit(who, price, request, opts)
         if st != "ok":
             return "error", res
         return "ok", {"body": reply}

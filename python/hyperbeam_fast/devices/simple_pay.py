@@ -12,13 +12,16 @@
 
 The ledger: the node message's ``simple_pay_ledger`` (address -> amount) gives the starting
 balances; every change is written to the node's store under ``simple-pay@1.0/ledger/<address>``
-and wins over it, so balances survive a restart.
+and wins over it, so balances survive a restart. The process keeps a copy of the records it
+read or wrote (bounded; none in a worker of ``serve --workers``): a node with hooks runs one
+worker (docs/node.md), so it is the only writer of its ledger.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import weakref
 from typing import Any
 
 from .. import ao
@@ -39,29 +42,76 @@ def _text(v: Any) -> str:
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
-def _store(opts: dict[str, Any]) -> Any:
-    s = opts.get("priv_store")
-    return getattr(s, "primary", s)
+#: The ledger records of each node store, as this process last read or wrote them:
+#: ``id(node store) -> (weak reference to it, to the ledger's store (its primary), {account:
+#: balance, or None: no record})``. One process writes them (a node with hooks runs one
+#: worker, docs/node.md; a node that is one worker of several keeps none), so the copy is the
+#: store's own; bounded (an attacker's fresh signers).
+_RECORDS: dict[int, tuple[weakref.ref[Any], weakref.ref[Any], dict[str, int | None]]] = {}
+_RECORDS_MAX = 65536
 
 
-def get_balance(account: str, opts: dict[str, Any]) -> int:
-    """``account``'s balance: the store's record, else ``simple_pay_ledger``, else 0."""
-    store = _store(opts)
-    if store is not None and (account == UNKNOWN or _ADDRESS.fullmatch(account)):
+def _book(opts: dict[str, Any]) -> tuple[Any, dict[str, int | None] | None]:
+    """The ledger's store and this process's copy of its records (None: keep no copy)."""
+    node_store = opts.get("priv_store")
+    got = _RECORDS.get(id(node_store))
+    if got is not None and got[0]() is node_store and opts.get("priv_process_owner") is None:
+        return got[1](), got[2]
+    store = getattr(node_store, "primary", node_store)
+    if store is None or opts.get("priv_process_owner") is not None:
+        return store, None
+    try:
+        records: dict[str, int | None] = {}
+        entry = (weakref.ref(node_store), weakref.ref(store), records)
+    except TypeError:
+        return store, None
+    if len(_RECORDS) >= 64:
+        _RECORDS.clear()
+    _RECORDS[id(node_store)] = entry
+    return store, entry[2]
+
+
+_Book = tuple[Any, "dict[str, int | None] | None"]
+
+
+def _read(book: _Book, account: str, opts: dict[str, Any]) -> int:
+    store, records = book
+    if records is not None and account in records:  # only checked accounts are kept
+        kept = records[account]
+        if kept is not None:
+            return kept
+    elif store is not None and (account == UNKNOWN or _ADDRESS.fullmatch(account)):
         got = store.read(f"{LEDGER}/{account}")
-        if got is not None:
-            return ao.to_int(got, 0)
+        known = None if got is None else ao.to_int(got, 0)
+        if records is not None:
+            if len(records) >= _RECORDS_MAX:
+                records.clear()
+            records[account] = known
+        if known is not None:
+            return known
     ledger = opts.get("simple_pay_ledger")
     if isinstance(ledger, dict):
         return ao.to_int(ledger.get(account), 0)
     return 0
 
 
-def _set_balance(account: str, amount: int, opts: dict[str, Any]) -> None:
-    store = _store(opts)
+def get_balance(account: str, opts: dict[str, Any]) -> int:
+    """``account``'s balance: the store's record, else ``simple_pay_ledger``, else 0."""
+    return _read(_book(opts), account, opts)
+
+
+def _write(book: _Book, account: str, amount: int) -> None:
+    store, records = book
     if store is None:
         raise ValueError("simple-pay@1.0 needs the node's store for its ledger")
-    store.write(f"{LEDGER}/{account}", str(amount).encode())
+    try:
+        store.write(f"{LEDGER}/{account}", str(amount).encode())
+    except BaseException:
+        if records is not None:
+            records.pop(account, None)  # re-read it: the write may or may not have landed
+        raise
+    if records is not None:
+        records[account] = amount
 
 
 def _bad(text: str, status: int = 400) -> tuple[str, dict[str, Any]]:
@@ -83,27 +133,78 @@ def steps(request: dict[str, Any]) -> int:
     return n
 
 
+def estimate(request: Any, opts: dict[str, Any]) -> tuple[str, Any]:
+    """The price of ``request``: its messages times ``simple_pay_price``; 0 for the
+    operator."""
+    if authority.is_operator(opts):
+        return "ok", 0
+    if not isinstance(request, dict):
+        return "error", "simple-pay@1.0 estimate needs the request"
+    try:
+        n = steps(request)
+    except PathError as e:
+        return "error", f"unparsable path: {e}"
+    price = opts.get("simple_pay_price", 1)
+    if type(price) is not int:
+        price = ao.to_int(price, 1)
+    return "ok", n * max(price, 0)
+
+
+def balance(target: str, opts: dict[str, Any]) -> tuple[str, Any]:
+    """The balance of ``target`` (an address or ``unknown``)."""
+    book = _book(opts)
+    records = book[1]
+    if records is None or target not in records:  # only checked accounts are kept
+        if target != UNKNOWN and not _ADDRESS.fullmatch(target):
+            return _bad(f"target {target[:64]!r} is not an address")
+    return "ok", _read(book, target, opts)
+
+
+def debit(account: str, quantity: Any, opts: dict[str, Any]) -> tuple[str, Any]:
+    """Take ``quantity`` from ``account`` (HyperBEAM keeps a negative result: the work was
+    done; the reply is then a 429). Only p4@1.0 calls it (:data:`P4_LEDGER`, or the device
+    key ``debit`` with :data:`~.p4.LEDGER_CALL`)."""
+    price = quantity if type(quantity) is int else ao.to_int(quantity, -1)
+    if price < 0:
+        return _bad("debit needs a quantity >= 0")
+    if account == UNKNOWN:
+        return "ok", False  # HyperBEAM: nobody to charge
+    book = _book(opts)
+    with _LOCK:
+        before = _read(book, account, opts)
+        after = before - price
+        _write(book, account, after)
+    if after >= 0:
+        return "ok", True
+    return "error", {
+        "status": 429,
+        "body": f"Insufficient funds. User balance before debit: {before}. "
+        f"Price of request: {price}. New balance: {after}.",
+    }
+
+
+class Ledger:
+    """What p4@1.0 calls directly (:attr:`SimplePay.p4_ledger`): ``estimate``, ``balance`` and
+    ``debit`` as plain functions of the request, the account and the options. Not a device key
+    (the attribute is not callable), so nothing on the wire reaches it."""
+
+    estimate = staticmethod(estimate)
+    balance = staticmethod(balance)
+    debit = staticmethod(debit)
+
+
 class SimplePay:
     """``simple-pay@1.0``: a p4@1.0 pricing and ledger device with per-request prices and
     balances."""
 
     name = "simple-pay@1.0"
     p4_direct = True  # p4@1.0 calls the methods below directly
+    p4_ledger = Ledger()  # ... or, quicker, these (devices/p4.py)
 
     def estimate(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
         """``estimate``: the price of the request (0 for the operator)."""
-        opts = opts or {}
-        if authority.is_operator(opts):
-            return "ok", 0
         request = req.get("request") if isinstance(req, dict) else None
-        if not isinstance(request, dict):
-            return "error", "simple-pay@1.0 estimate needs the request"
-        try:
-            n = steps(request)
-        except PathError as e:
-            return "error", f"unparsable path: {e}"
-        price = ao.to_int(opts.get("simple_pay_price", 1), 1)
-        return "ok", n * max(price, 0)
+        return estimate(request, opts or {})
 
     def balance(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
         """``balance``: the balance of the caller (or, from the ledger hook, of ``target``)."""
@@ -113,9 +214,7 @@ class SimplePay:
         if target is None:
             who = authority.caller(opts).signers
             target = who[0] if who else _text(req.get("target", UNKNOWN))
-        if target != UNKNOWN and not _ADDRESS.fullmatch(target):
-            return _bad(f"target {target[:64]!r} is not an address")
-        return "ok", get_balance(target, opts)
+        return balance(target, opts)
 
     def debit(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
         """``debit``: take the price from the payer's balance (only from the p4@1.0 hook)."""
@@ -123,23 +222,7 @@ class SimplePay:
         if not opts.get(LEDGER_CALL):
             return _bad("debit is only made by the node's p4@1.0 hook", 403)
         req = req if isinstance(req, dict) else {}
-        account = _text(req.get("account", UNKNOWN))
-        price = ao.to_int(req.get("quantity"), -1)
-        if price < 0:
-            return _bad("debit needs a quantity >= 0")
-        if account == UNKNOWN:
-            return "ok", False  # HyperBEAM: nobody to charge
-        with _LOCK:
-            before = get_balance(account, opts)
-            after = before - price
-            _set_balance(account, after, opts)
-        if after >= 0:
-            return "ok", True
-        return "error", {
-            "status": 429,
-            "body": f"Insufficient funds. User balance before debit: {before}. "
-            f"Price of request: {price}. New balance: {after}.",
-        }
+        return debit(_text(req.get("account", UNKNOWN)), req.get("quantity"), opts)
 
     def topup(self, base: Any, req: Any, opts: Any = None) -> tuple[str, Any]:
         """``topup``: add ``amount`` to ``recipient``'s balance (signed by the operator)."""
@@ -157,16 +240,17 @@ class SimplePay:
         if not _ADDRESS.fullmatch(recipient):
             return _bad(f"topup recipient {recipient[:64]!r} is not an address")
         tag = c.tags[who]
-        store = _store(opts)
+        book = _book(opts)
+        store = book[0]
         with _LOCK:
             if store.read(f"{TOPUPS}/{tag}") is not None:
                 return _bad("this signed top-up was already applied (sign a new one)", 409)
-            balance = get_balance(recipient, opts) + amount
-            _set_balance(recipient, balance, opts)
+            balance = _read(book, recipient, opts) + amount
+            _write(book, recipient, balance)
             store.write(f"{TOPUPS}/{tag}", recipient.encode())
         return "ok", balance
 
 
 DEVICE = SimplePay()
 
-__all__ = ["DEVICE", "LEDGER", "SimplePay", "get_balance"]
+__all__ = ["DEVICE", "LEDGER", "Ledger", "SimplePay", "balance", "debit", "estimate", "get_balance"]

@@ -136,7 +136,7 @@ class Caller:
     """Who sent the HTTP request being resolved: each signer that speaks for it, with the keys
     its signature covers and a replay tag (a digest of the signature itself)."""
 
-    __slots__ = ("covers", "kinds", "tags")
+    __slots__ = ("covers", "kinds", "orderers", "path_signers", "tags")
 
     def __init__(
         self,
@@ -148,6 +148,12 @@ class Caller:
         self.tags = dict(tags)
         #: each signer's commitment device (``httpsig@1.0``, ``ans104@1.0``)
         self.kinds = dict(kinds or {})
+        #: the signers whose signature can be an order (:func:`operator_of`): not an ANS-104
+        #: data item, a public document (it may be on Arweave) whose signature does not cover
+        #: the path it is posted to (docs/security.md); computed once, as :attr:`path_signers`
+        self.orderers = tuple(w for w in self.covers if self.kinds.get(w) != "ans104@1.0")
+        #: :meth:`signing_path`, computed once (a payment hook asks on every request)
+        self.path_signers = tuple(w for w in self.orderers if "path" in self.covers[w])
 
     @classmethod
     def of(cls, request: dict[str, Any]) -> Caller:
@@ -174,7 +180,7 @@ class Caller:
 
     def signing_path(self) -> list[str]:
         """The signers whose signature covers the request's ``path`` (so what it asks for)."""
-        return [who for who, keys in self.covers.items() if "path" in keys]
+        return list(self.path_signers)
 
 
 ANONYMOUS = Caller({}, {})
@@ -193,12 +199,10 @@ def operator_of(opts: Any, path_signed: bool = True) -> str | None:
     only the signed keys), any httpsig signature of the operator's counts. An ANS-104 signer
     is never the operator here. An ``unclaimed`` node
     (runtime §7.5) takes anyone's update: the caller's first signer, or ``""`` if unsigned."""
-    op = _text(opts.get("operator")) if isinstance(opts, dict) else ""
+    op = opts.get("operator") if isinstance(opts, dict) else ""
+    op = op if type(op) is str else _text(op)
     c = caller(opts)
-    who = c.signing_path() if path_signed else c.signers
-    # an ANS-104 data item is a public document (it may be on Arweave) whose signature does
-    # not cover the path it is posted to: never an operator's order (docs/security.md)
-    who = [w for w in who if c.kinds.get(w) != "ans104@1.0"]
+    who = c.path_signers if path_signed else c.orderers
     if op == "unclaimed":
         return who[0] if who else ""
     return op if op in who else None

@@ -113,7 +113,7 @@ HYPERBEAM_OPTIONS = frozenset(
 #: Options this node's devices read that have no default in :data:`DEFAULTS`.
 NODE_OPTIONS = frozenset(
     """operator operator_signs_path cache_writers cache_lookup_heuristics gateway_max_size
-    gateway_subindex gateway_timeout max_depth max_steps
+    gateway_miss_max gateway_miss_ttl gateway_subindex gateway_timeout max_depth max_steps
     process_cache_frequency process_compute_timeout process_compute_wait
     process_compute_workers process_live_max process_live_memory process_snapshot_interval
     process_snapshot_seconds genesis_wasm_memory_max genesis_wasm_compute_max

@@ -22,6 +22,8 @@ from .. import _native, ao, cache
 from ..commitments import commit, signers
 from ..devices import cache as cache_dev
 from ..devices import manifest
+from ..devices.hook import on as run_hook
+from ..devices.hook import runner as hook_runner
 from ..exceptions import (
     DeviceNotFound,
     HyperbeamError,
@@ -170,8 +172,11 @@ def store_parts(text: str) -> list[str]:
 
 def gateway_store(url: Any, opts: dict[str, Any] | None = None) -> Any:
     """The :class:`~hyperbeam_fast.store.GatewayStore` of ``url`` with the node options
-    ``gateway_subindex``, ``gateway_timeout`` (seconds) and ``gateway_max_size`` (bytes)."""
+    ``gateway_subindex``, ``gateway_timeout`` (seconds), ``gateway_max_size`` (bytes),
+    ``gateway_miss_ttl`` (seconds a definite miss is remembered; 0: never) and
+    ``gateway_miss_max`` (how many misses at most)."""
     from ..store import GatewayStore
+    from ..store.gateway import DEFAULT_MISS_MAX, DEFAULT_MISS_TTL
 
     o = opts or {}
     try:
@@ -180,6 +185,8 @@ def gateway_store(url: Any, opts: dict[str, Any] | None = None) -> Any:
             subindex=o.get("gateway_subindex"),
             timeout=float(o.get("gateway_timeout", 10.0)),
             max_size=int(o.get("gateway_max_size", 64 * 1024 * 1024)),
+            miss_ttl=float(o.get("gateway_miss_ttl", DEFAULT_MISS_TTL)),
+            miss_max=int(o.get("gateway_miss_max", DEFAULT_MISS_MAX)),
         )
     except (HyperbeamError, TypeError, ValueError) as e:
         raise ConfigError(f"bad gateway store {_text(url)!r}: {e}") from None
@@ -291,9 +298,7 @@ class Node:
         self.node_msg: dict[str, Any] = opts
         self.closed = False  #: set by :meth:`close`
         # the start hook (runtime §6): its result body is the node message
-        from ..devices.hook import on
-
-        st, res = on("start", {"body": self.node_msg}, self._opts())
+        st, res = run_hook("start", {"body": self.node_msg}, self._opts())
         if st == "ok" and isinstance(res, dict) and isinstance(res.get("body"), dict):
             self.node_msg = {**res["body"], "address": self.address}
 
@@ -324,6 +329,8 @@ class Node:
             and not base.get("preloaded_devices")
         )
         self._base_opts = base
+        #: hook name -> (registry version, its runner): devices/hook.py ``runner``
+        self._hook_runners: dict[str, tuple[int, Any]] = {}
         self._response_cache: dict[tuple[Any, ...], CachedResponse] = {}
         self._version += 1
 
@@ -686,9 +693,7 @@ class Node:
             if not (is_meta and isinstance(step, dict) and _text(step.get("path")) == "info"):
                 return "error", "Node must be initialized before use."
         if opts.get("on"):
-            from ..devices.hook import on
-
-            st, res = on("request", {"request": singleton, "body": msgs}, opts)
+            st, res = self._hook("request", {"request": singleton, "body": msgs}, opts)
             if st != "ok":
                 return REFUSED, (st, res)
             if isinstance(res, dict) and "body" in res:
@@ -740,13 +745,22 @@ class Node:
             return {"status": 500, "body": "Unencodable result."}
         return {"ao-result": "body", "body": res, "status": status_code(st)}
 
+    def _hook(self, name: str, request: dict[str, Any], opts: dict[str, Any]) -> tuple[str, Any]:
+        """Hook ``name`` (runtime §6) with options built from the live node message: its
+        runner is prepared once per node message and device registry."""
+        version = ao.registry_version()
+        got = self._hook_runners.get(name)
+        if got is None or got[0] != version:
+            got = self._hook_runners[name] = (version, hook_runner(name, opts))
+        return got[1](request, opts)  # type: ignore[no-any-return]
+
     def _response_hook(self, singleton: dict[str, Any], result: Any, opts: dict[str, Any]) -> Any:
         if not (opts.get("on") or {}).get("response"):
             return result
-        from ..devices.hook import on
-
-        st, res = on("response", {"request": singleton, "body": result}, opts)
+        st, res = self._hook("response", {"request": singleton, "body": result}, opts)
         if st == "ok" and isinstance(res, dict) and "body" in res:
+            if res["body"] is result:  # the reply passed unchanged (p4@1.0): its status is in
+                return result
             return self._embed_status("ok", res["body"])
         return self._embed_status(st, res)
 

@@ -16,6 +16,13 @@ Network failures, timeouts, non-200 replies and oversized answers are
 :class:`~hyperbeam_fast.exceptions.StoreError`; an ID the gateway does not know is a miss
 (``None``). A :class:`~.chain.StoreChain` with ``write_through`` writes what this store
 returns to its local store, so each ID is fetched once.
+
+Misses are remembered (:class:`MissCache`): an ID the gateway said it does not have (GraphQL
+answered with no transaction, or a 404) is not asked for again for ``miss_ttl`` seconds
+(node option ``gateway_miss_ttl``, default :data:`DEFAULT_MISS_TTL`; 0: never remembered),
+at most ``miss_max`` IDs (least recently missed dropped first: fresh IDs cannot grow it). An
+error (unreachable, a timeout, a 5xx, a malformed or unverifiable answer) is never remembered:
+the next read asks again.
 """
 
 from __future__ import annotations
@@ -24,10 +31,13 @@ import base64
 import hashlib
 import json
 import re
+import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 from ..codecs import ans104
@@ -46,6 +56,54 @@ ITEM_SPEC = (
 MAX_GRAPHQL_REPLY = 1 << 20
 #: Signature lengths of the item kinds this store rebuilds: RSA-4096 (ANS-104 type 1).
 _RSA_SIG = 512
+#: Seconds a definite miss is remembered (``gateway_miss_ttl``), and how many IDs at most.
+DEFAULT_MISS_TTL = 60.0
+DEFAULT_MISS_MAX = 10_000
+
+
+class MissCache:
+    """IDs a gateway said it does not have, each remembered for ``ttl`` seconds of ``clock``,
+    at most ``max_size`` of them (least recently missed dropped first). Thread-safe."""
+
+    def __init__(
+        self,
+        ttl: float = DEFAULT_MISS_TTL,
+        max_size: int = DEFAULT_MISS_MAX,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if ttl < 0 or max_size < 0:
+            raise StoreError("a gateway miss cache needs a TTL and a size >= 0")
+        self.ttl = float(ttl)
+        self.max_size = int(max_size)
+        self.clock = clock
+        self._until: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._until)
+
+    def add(self, key: str) -> None:
+        """Remember that ``key`` is missing (for ``ttl`` seconds from now)."""
+        if self.ttl <= 0 or self.max_size <= 0:
+            return
+        with self._lock:
+            self._until[key] = self.clock() + self.ttl
+            self._until.move_to_end(key)
+            while len(self._until) > self.max_size:
+                self._until.popitem(last=False)
+
+    def __contains__(self, key: object) -> bool:
+        """Whether ``key`` was missed less than ``ttl`` seconds ago (an expired entry goes)."""
+        if not self._until or not isinstance(key, str):
+            return False
+        with self._lock:
+            until = self._until.get(key)
+            if until is None:
+                return False
+            if self.clock() < until:
+                return True
+            del self._until[key]
+            return False
 
 
 def _b64url(s: Any, what: str, key: str) -> bytes:
@@ -106,7 +164,8 @@ class GatewayStore(Store):
     ``graphql``: the GraphQL endpoint (default ``<url>/graphql``); ``raw_template``: where an
     item's data is (default ``{url}/raw/{id}``); ``subindex``: tags every answer must carry
     (:func:`subindex_tags`); ``timeout``: seconds per HTTP request; ``max_size``: the largest
-    data read (bytes).
+    data read (bytes); ``miss_ttl`` and ``miss_max``: the :class:`MissCache` of IDs the
+    gateway does not have (``miss_ttl=0``: none); ``clock``: its clock (tests).
     """
 
     scope = "remote"
@@ -121,6 +180,9 @@ class GatewayStore(Store):
         subindex: Any = None,
         timeout: float = 10.0,
         max_size: int = 64 * 1024 * 1024,
+        miss_ttl: float = DEFAULT_MISS_TTL,
+        miss_max: int = DEFAULT_MISS_MAX,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         for u in (url, graphql or url):
             p = urllib.parse.urlsplit(u)
@@ -132,6 +194,7 @@ class GatewayStore(Store):
         self.tags = subindex_tags(subindex)
         self.timeout = float(timeout)
         self.max_size = int(max_size)
+        self.misses = MissCache(miss_ttl, miss_max, clock)
 
     def __repr__(self) -> str:
         sub = f", subindex={self.tags!r}" if self.tags else ""
@@ -154,7 +217,9 @@ class GatewayStore(Store):
             raise StoreError(f"gateway {self.url}: the answer for {key!r} is over {limit} bytes")
         return cast(bytes, body)
 
-    def _graphql_node(self, key: str) -> dict[str, Any] | None:
+    def _graphql_node(self, key: str) -> tuple[dict[str, Any] | None, bool]:
+        """``(the transaction's node, None when there is none; whether that is a definite
+        answer)``: GraphQL's reply with no transaction is, a 404 of the endpoint is not."""
         body = json.dumps(read_query(key, self.tags)).encode()
         req = urllib.request.Request(
             self.graphql,
@@ -164,17 +229,19 @@ class GatewayStore(Store):
         )
         raw = self._http(req, MAX_GRAPHQL_REPLY, key)
         if raw is None:
-            return None
+            return None, False
         try:
             edges = json.loads(raw)["data"]["transactions"]["edges"]
         except (ValueError, KeyError, TypeError):
             raise StoreError(f"gateway {self.graphql}: no transactions in the reply") from None
-        if not isinstance(edges, list) or not edges:
-            return None
+        if not isinstance(edges, list):
+            return None, False  # not an answer to remember
+        if not edges:
+            return None, True
         node = edges[0].get("node") if isinstance(edges[0], dict) else None
         if not isinstance(node, dict):
             raise StoreError(f"gateway {self.graphql}: a transaction edge without a node")
-        return node
+        return node, True
 
     def _data(self, key: str) -> bytes:
         url = self.raw_template.format(url=self.url, id=key)
@@ -189,10 +256,12 @@ class GatewayStore(Store):
     def read_item(self, key: str | Sequence[str]) -> bytes | None:
         """The verified binary data item with ID ``key`` (``None``: not an ID, or unknown)."""
         k = join(key)
-        if not _ID.fullmatch(k):
+        if not _ID.fullmatch(k) or k in self.misses:
             return None
-        node = self._graphql_node(k)
-        if node is None:
+        node, definite = self._graphql_node(k)
+        if node is None:  # errors raise and are not remembered; a 404 of GraphQL is not either
+            if definite:
+                self.misses.add(k)
             return None
         if node.get("id") != k:
             raise StoreCorrupt(f"gateway answer for {k!r} is about {node.get('id')!r}")
