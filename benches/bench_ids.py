@@ -30,10 +30,9 @@ from __future__ import annotations
 import importlib.util
 import os
 import random
-import time
 
 import hyperbeam_fast
-from _common import Result, check, main, median_time, rate
+from _common import Result, check, main, median_time, paired_rates, rate
 from hyperbeam_fast import Atom, CodecError, _native, reference
 from hyperbeam_fast.map_order import map_order, set_map_order
 from hyperbeam_fast.match import match
@@ -101,21 +100,6 @@ def _baseline_native():
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
-
-
-def _paired_rates(fa, fb, ops: int, rounds: int = 41) -> tuple[float, float]:
-    """Median rates of ``fa`` and ``fb``, timed in alternating rounds (same load for both;
-    which one goes first alternates too)."""
-    ta, tb = [], []
-    fa(), fb()
-    for r in range(rounds):
-        pair = ((fa, ta), (fb, tb)) if r % 2 == 0 else ((fb, tb), (fa, ta))
-        for f, ts in pair:
-            t0 = time.perf_counter()
-            f()
-            ts.append(time.perf_counter() - t0)
-    ta.sort(), tb.sort()
-    return ops / ta[rounds // 2], ops / tb[rounds // 2]
 
 
 def msg3(i: int) -> dict:
@@ -194,7 +178,7 @@ def run() -> list[Result]:
     if baseline is not None:
         old_ids = [baseline.unsigned_id(x) for x in m20]
         check(old_ids == [_native.unsigned_id(x) for x in m20], "baseline 20-key IDs differ")
-        r_new, r_old = _paired_rates(
+        r_new, r_old = paired_rates(
             lambda: [_native.unsigned_id(x) for x in m20],
             lambda: [baseline.unsigned_id(x) for x in m20],
             N_MSGS,

@@ -104,9 +104,7 @@ def _items(depth: int):
             st.dictionaries(_bundle_keys, child, max_size=3),
             st.lists(child, max_size=3),
         )
-    return st.fixed_dictionaries(
-        {"tags": _tags, "target": _opt32, "last_tx": _opt32, "data": data}
-    )
+    return st.fixed_dictionaries({"tags": _tags, "target": _opt32, "last_tx": _opt32, "data": data})
 
 
 @pytest.fixture(scope="module")

@@ -13,49 +13,58 @@ use crate::map_order::{mode, walk_order, Walk};
 use crate::value::{Msg, Value};
 
 /// `hb_message:default_tx_list()` field names (record fields, not message keys).
-const TX_FIELDS: [&[u8]; 17] = [
-    b"format",
-    b"id",
-    b"unsigned_id",
-    b"last_tx",
-    b"owner",
-    b"tags",
-    b"target",
-    b"quantity",
-    b"data",
-    b"manifest",
-    b"data_size",
-    b"data_tree",
-    b"data_root",
-    b"signature",
-    b"reward",
-    b"denomination",
-    b"signature_type",
-];
-/// Tag names that never become message keys (record fields that are not forced tags, and the
-/// message's `commitments` / `original-tags`; issue 13).
-const SHADOWED: [&[u8]; 11] = [
-    b"format",
-    b"id",
-    b"unsigned_id",
-    b"last_tx",
-    b"owner",
-    b"tags",
-    b"target",
-    b"data",
-    b"signature",
-    b"commitments",
-    b"original-tags",
-];
-/// ... and, in a signed item, the keys `from` removes to make the commitment.
-const SHADOWED_SIGNED: [&[u8]; 3] = [b"commitment-device", b"committer", b"alg"];
+fn is_tx_field(k: &[u8]) -> bool {
+    matches!(
+        k,
+        b"format"
+            | b"id"
+            | b"unsigned_id"
+            | b"last_tx"
+            | b"owner"
+            | b"tags"
+            | b"target"
+            | b"quantity"
+            | b"data"
+            | b"manifest"
+            | b"data_size"
+            | b"data_tree"
+            | b"data_root"
+            | b"signature"
+            | b"reward"
+            | b"denomination"
+            | b"signature_type"
+    )
+}
+
+/// Tag names that never become message keys: record fields that are not forced tags, and the
+/// message's `commitments` / `original-tags` (issue 13); in a signed item also the keys `from`
+/// removes to make the commitment.
+fn shadowed(k: &[u8], signed: bool) -> bool {
+    matches!(
+        k,
+        b"format"
+            | b"id"
+            | b"unsigned_id"
+            | b"last_tx"
+            | b"owner"
+            | b"tags"
+            | b"target"
+            | b"data"
+            | b"signature"
+            | b"commitments"
+            | b"original-tags"
+    ) || is_private(k)
+        || (signed && matches!(k, b"commitment-device" | b"committer" | b"alg"))
+}
+
 /// Tags that bundle normalisation writes (spec core §8.6).
-const NORMALIZE_TAGS: [&[u8]; 4] = [
-    b"bundle-format",
-    b"bundle-map",
-    b"bundle-version",
-    b"map-format",
-];
+fn is_normalize_tag(k: &[u8]) -> bool {
+    matches!(
+        k,
+        b"bundle-format" | b"bundle-map" | b"bundle-version" | b"map-format"
+    )
+}
+
 const BUNDLE_KEYS: [&[u8]; 3] = [b"bundle-format", b"bundle-map", b"bundle-version"];
 const DEVICE: &[u8] = b"ans104@1.0";
 /// Tag values longer than this (or not UTF-8) do not survive re-encoding as tags.
@@ -80,10 +89,6 @@ fn key_of(name: &[u8]) -> Option<Vec<u8>> {
 /// `hb_private:is_private` of a normalised ASCII key.
 fn is_private(k: &[u8]) -> bool {
     k.starts_with(b"priv")
-}
-
-fn shadowed(k: &[u8], signed: bool) -> bool {
-    SHADOWED.contains(&k) || is_private(k) || (signed && SHADOWED_SIGNED.contains(&k))
 }
 
 /// Repeated tag values as a structured-fields list of strings: `"a", "b"`.
@@ -133,7 +138,7 @@ fn reproducible(tags: &[Tag], bundled: bool, signed: bool, others: &[&[u8]]) -> 
     let mut seen: BTreeSet<&[u8]> = BTreeSet::new();
     for (n, v) in tags {
         let n = n.as_slice();
-        if bundled && NORMALIZE_TAGS.contains(&n) {
+        if bundled && is_normalize_tag(n) {
             continue;
         }
         let lower = !n.iter().any(u8::is_ascii_uppercase);
@@ -275,7 +280,7 @@ fn from_item(item: DataItem, depth: usize) -> Result<Option<Value>> {
     let others: Vec<&[u8]> = msg
         .keys()
         .map(Vec::as_slice)
-        .filter(|k| !tag_keys.contains(*k) && !TX_FIELDS.contains(k))
+        .filter(|k| !tag_keys.contains(*k) && !is_tx_field(k))
         .collect();
     let normal = reproducible(&tags, bundled, signed, &others);
     if !signed {
