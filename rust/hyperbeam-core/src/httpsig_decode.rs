@@ -38,12 +38,12 @@ fn param_text(b: &Bare) -> Option<Vec<u8>> {
 pub fn from_http_unsigned(h: &HttpMsg) -> Result<Msg> {
     let body = h.get(b"body".as_slice()).map(Vec::as_slice).unwrap_or(b"");
     let (_, ik) = inline_key(h, |v| Some(v.as_slice()));
-    // `h` is sorted: collected in one pass, not inserted key by key
-    let mut t: Msg = h
-        .iter()
-        .filter(|(k, _)| k.as_slice() != b"body" && k.as_slice() != b"body-keys")
-        .map(|(k, v)| (k.clone(), Value::Bin(v.clone())))
-        .collect();
+    let mut t = Msg::new();
+    for (k, v) in h {
+        if k != b"body" && k != b"body-keys" {
+            t.insert(k.clone(), Value::Bin(v.clone()));
+        }
+    }
     if !body.is_empty() {
         let boundary = match h.get(b"content-type".as_slice()) {
             Some(ct) => {

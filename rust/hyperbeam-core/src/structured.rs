@@ -308,62 +308,44 @@ pub fn to_msg(tabm: &Msg) -> Result<Msg> {
         Some(other) => return codec(format!("ao-types is a {}, not a binary", other.kind())),
         None => Vec::new(),
     };
-    // the type of a key is its last entry: one entry per key (the last), sorted for lookups
-    let mut by_key: Vec<(&[u8], &[u8])> = types
-        .iter()
-        .rev()
-        .map(|(k, t)| (k.as_slice(), t.as_slice()))
-        .collect();
-    by_key.sort_by(|a, b| a.0.cmp(b.0)); // stable: the last entry of a key comes first
-    by_key.dedup_by(|later, first| later.0 == first.0);
     let type_of = |k: &[u8]| -> Option<&[u8]> {
-        by_key
-            .binary_search_by(|(tk, _)| (*tk).cmp(k))
-            .ok()
-            .map(|i| by_key[i].1)
+        types
+            .iter()
+            .rev()
+            .find(|(tk, _)| tk.as_slice() == k)
+            .map(|(_, t)| t.as_slice())
     };
-    // the TABM's keys come sorted: collected in one pass, not inserted one by one
-    let mut out = tabm
-        .iter()
-        .filter(|(k, _)| k.as_slice() != b"ao-types")
-        .map(|(k, v)| {
-            let decoded = match v {
-                Value::Bin(b) => {
-                    let norm;
-                    let nk: &[u8] = if is_normalized(k) {
-                        k
-                    } else {
-                        norm = normalize_key(k);
-                        &norm
-                    };
-                    match type_of(nk) {
-                        Some(t) if !t.starts_with(b"empty-") => decode_value(t, b)
-                            .map_err(|e| Error::Codec(format!("key {:?}: {e}", lossy(k))))?,
-                        _ => v.clone(),
-                    }
-                }
-                Value::Map(inner) => {
-                    let d = to_msg(inner)?;
-                    if type_of(k) == Some(b"list".as_slice()) {
-                        Value::List(ordered_list(d)?)
-                    } else {
-                        Value::Map(d)
-                    }
-                }
-                other => other.clone(),
-            };
-            Ok((k.clone(), decoded))
-        })
-        .collect::<Result<Msg>>()?;
-    // `empty-*` types add their key where the TABM has none (the last such entry wins)
-    for (k, t) in types.iter().rev() {
+    let mut out = Msg::new();
+    for (k, t) in &types {
         let empty = match t.as_slice() {
             b"empty-binary" => Value::Bin(Vec::new()),
             b"empty-list" => Value::List(Vec::new()),
             b"empty-message" => Value::Map(Msg::new()),
             _ => continue,
         };
-        out.entry(k.clone()).or_insert(empty);
+        out.insert(k.clone(), empty);
+    }
+    for (k, v) in tabm {
+        if k == b"ao-types" {
+            continue;
+        }
+        let decoded = match v {
+            Value::Bin(b) => match type_of(&normalize_key(k)) {
+                Some(t) if !t.starts_with(b"empty-") => decode_value(t, b)
+                    .map_err(|e| Error::Codec(format!("key {:?}: {e}", lossy(k))))?,
+                _ => v.clone(),
+            },
+            Value::Map(inner) => {
+                let d = to_msg(inner)?;
+                if type_of(k) == Some(b"list".as_slice()) {
+                    Value::List(ordered_list(d)?)
+                } else {
+                    Value::Map(d)
+                }
+            }
+            other => other.clone(),
+        };
+        out.insert(k.clone(), decoded);
     }
     filter_default_keys(&mut out);
     Ok(out)

@@ -194,7 +194,7 @@ pub fn to_http(obj: &Bound<'_, PyAny>) -> PyResult<HttpMsg> {
     let d = obj
         .cast::<PyDict>()
         .map_err(|_| codec_err("an httpsig@1.0 message must be a dict of field names to bytes"))?;
-    let mut fields = Vec::with_capacity(d.len());
+    let mut h = HttpMsg::new();
     for (k, v) in d.iter() {
         let key = key_bytes(&k)?;
         let val = bin_bytes(&v)?.ok_or_else(|| {
@@ -203,10 +203,9 @@ pub fn to_http(obj: &Bound<'_, PyAny>) -> PyResult<HttpMsg> {
                 String::from_utf8_lossy(&key)
             ))
         })?;
-        fields.push((key, val));
+        h.insert(key, val);
     }
-    // built in one pass (sorted once; the last of equal keys wins, as with inserts)
-    Ok(fields.into_iter().collect())
+    Ok(h)
 }
 
 pub fn http_to_py<'py>(py: Python<'py>, h: &HttpMsg) -> PyResult<Bound<'py, PyDict>> {
