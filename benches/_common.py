@@ -70,6 +70,19 @@ def paired_rates(
     return ops / max(ta[rounds // 2], 1e-9), ops / max(tb[rounds // 2], 1e-9)
 
 
+def cpu_rate(fn: Callable[[], object], ops: int, repeats: int = REPEATS) -> float:
+    """Operations per second of this thread's CPU time (``time.thread_time``; median of
+    ``repeats`` after a warm-up): what the code costs, whatever else the machine runs."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.thread_time()
+        fn()
+        times.append(time.thread_time() - t0)
+    times.sort()
+    return ops / max(times[len(times) // 2], 1e-9)
+
+
 @dataclass
 class Result:
     """One line of the summary table.

@@ -98,8 +98,13 @@ _COMMITTED_TAGS = ["id", "last_tx", "owner", "target", "signature", "data"]
 #: (`to` consumes it as the field) or the message's `commitments`/`original-tags`, or a private
 #: key (dropped). HyperBEAM lets such a tag overwrite the field in message form (`from` merges
 #: the tags over the fields), so the item cannot be re-encoded; here the tag lives only in
-#: `original-tags` and the message key keeps the field (issue 13).
-_SHADOWED = frozenset(k for k in _TX_FIELDS if k not in _FORCED) | {"commitments", "original-tags"}
+#: `original-tags` and the message key keeps the field (issue 13). `content-digest` too:
+#: structured@1.0 drops it (`?REGEN_KEYS`), so as a key it would not encode back.
+_SHADOWED = frozenset(k for k in _TX_FIELDS if k not in _FORCED) | {
+    "commitments",
+    "original-tags",
+    "content-digest",
+}
 #: ... and in a signed item the keys `from` removes to make the commitment.
 _SHADOWED_SIGNED = frozenset(("commitment-device", "committer", "alg"))
 _DEVICE = b"ans104@1.0"

@@ -36,9 +36,9 @@ fn is_tx_field(k: &[u8]) -> bool {
     )
 }
 
-/// Tag names that never become message keys: record fields that are not forced tags, and the
-/// message's `commitments` / `original-tags` (issue 13); in a signed item also the keys `from`
-/// removes to make the commitment.
+/// Tag names that never become message keys: record fields that are not forced tags, the
+/// message's `commitments` / `original-tags` (issue 13) and `content-digest` (structured@1.0
+/// drops it); in a signed item also the keys `from` removes to make the commitment.
 fn shadowed(k: &[u8], signed: bool) -> bool {
     matches!(
         k,
@@ -53,6 +53,7 @@ fn shadowed(k: &[u8], signed: bool) -> bool {
             | b"signature"
             | b"commitments"
             | b"original-tags"
+            | b"content-digest"
     ) || is_private(k)
         || (signed && matches!(k, b"commitment-device" | b"committer" | b"alg"))
 }
