@@ -178,3 +178,28 @@ def main(run: Callable[[], list[Result]], name: str) -> int:
     if missed:
         print(f"\n{len(missed)} performance target(s) missed (reported, not an error).")
     return 0
+
+
+def genesis_process(image: bytes, w, store) -> dict:
+    """A genesis-wasm@1.0 AOS process whose ``Module`` is a signed data item in ``store``."""
+    import hyperbeam_fast as hb
+    from hyperbeam_fast import _native, cache
+    from hyperbeam_fast.codecs import ans104
+
+    tags = [(b"Data-Protocol", b"ao"), (b"Type", b"Module"), (b"Memory-Limit", b"1-gb")]
+    tags.append((b"Compute-Limit", b"9000000000000"))  # both required, as in the ao CU
+    item = {"tags": tags, "data": image, "target": b"", "anchor": b""}
+    mod = ans104.decode(_native.ans104_serialize(_native.ans104_sign(item, w._key)))
+    cache.write(mod, store)
+    return hb.commit(
+        {
+            "device": "process@1.0",
+            "type": "Process",
+            "module": hb.id(mod, "all"),
+            "scheduler": w.address,
+            "authority": w.address,
+            "execution-device": "genesis-wasm@1.0",
+            "data": "1984",
+        },
+        w,
+    )

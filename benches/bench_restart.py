@@ -4,11 +4,15 @@ then one more message is scheduled and computed. Reported per size: the slots co
 the restart (replayed from the newest snapshot; 10,000 meant a replay from slot 0), the seconds
 to that answer, and, as the anchor from the same run, the seconds the first compute of all the
 slots took (what a replay from slot 0 costs). Also the process's RSS after 1,000 and after
-10,000 computed slots (target: within 1.3x), and how much of it is AOS's own linear memory
-(its Lua heap grows, and WASM memory never shrinks: the same in the ao CU).
+10,000 computed slots (target: within 1.3x), and how much of it is the process's own linear
+memory. A genesis-wasm@1.0 process gets ``handle``'s two strings on the guest's stack, as the
+ao CU (ao-loader's ``ccall``) does, so its memory stays flat; json-iface@1.0 ``malloc``s them and
+never frees them, as HyperBEAM does (the AOS image exports no ``free``): ~3 KB a slot.
 
-Run: ``python benches/bench_restart.py [sizes...]`` (needs ../shared fixtures and the exnref
-translator, tools/binaryen). Every answer is checked (the Lua counter equals the slot count).
+Run: ``python benches/bench_restart.py [genesis|stack] [sizes...]`` (default: both kinds, 1,000
+and 10,000 slots; ``genesis`` is a genesis-wasm@1.0 process, the kind aoconnect and aos spawn,
+``stack`` a stack@1.0 AOS process, HyperBEAM's json-iface stack). Needs ../shared fixtures and
+the exnref translator (tools/binaryen). Every answer is checked (the Lua counter).
 Assignments are not signed here (no node wallet): the bench measures compute and restore, not
 scheduling (bench_node.py measures that).
 """
@@ -24,7 +28,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import check  # noqa: E402
+from _common import check, genesis_process  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("HYPERBEAM_SHARED", ROOT.parent / "shared"))
@@ -40,11 +44,22 @@ def _text(v):
     return v.decode() if isinstance(v, bytes) else str(v)
 
 
-def run_size(n: int, rss_at: tuple[int, ...] = ()) -> dict:
+def _process(kind: str, w, store) -> tuple[dict, str]:
+    """A signed AOS process of ``kind`` (``genesis`` or ``stack``) and its WASM prefix."""
+    from hyperbeam_fast import cache
+    from hyperbeam_fast.devices.process import aos_process
+
+    wasm = (FX / "aos-2-pure-xs.wasm").read_bytes()
+    if kind == "stack":  # stack@1.0 (wasi + json-iface + wasm-64), HyperBEAM's AOS stack
+        return aos_process(cache.write({"body": wasm}, store), w, authority=w.address), "wasm"
+    return genesis_process(wasm, w, store), "wasm"
+
+
+def run_size(n: int, rss_at: tuple[int, ...] = (), kind: str = "genesis") -> dict:
     import hyperbeam_fast as hb
-    from hyperbeam_fast import ao, cache
+    from hyperbeam_fast import ao
     from hyperbeam_fast.devices import wasm64
-    from hyperbeam_fast.devices.process import aos_process, forget_live, register_process_devices
+    from hyperbeam_fast.devices.process import forget_live, register_process_devices
     from hyperbeam_fast.store import RocksDBStore
 
     register_process_devices()
@@ -52,10 +67,15 @@ def run_size(n: int, rss_at: tuple[int, ...] = ()) -> dict:
     tmp = tempfile.mkdtemp(prefix="hb-restart-")
     store = RocksDBStore(os.path.join(tmp, "db"))
     opts = {"priv_store": store}
-    img = cache.write({"body": (FX / "aos-2-pure-xs.wasm").read_bytes()}, store)
-    proc = aos_process(img, w, authority=w.address)
+    proc, prefix = _process(kind, w, store)
     pid = hb.id(proc, "all")
-    inc = hb.commit({"target": pid, "action": "Eval", "data": "C = (C or 0) + 1; return C"}, w)
+    if kind == "genesis":  # slot 0 is the process itself
+        s, _ = ao.resolve(proc, {"path": "schedule", "method": "POST", "body": proc}, opts)
+        check(s == "ok", "spawn")
+    inc = hb.commit(
+        {"target": pid, "type": "Message", "action": "Eval", "data": "C = (C or 0) + 1; return C"},
+        w,
+    )
 
     def schedule(m, o):
         s, a = ao.resolve(proc, {"path": "schedule", "method": "POST", "body": m}, o)
@@ -76,7 +96,7 @@ def run_size(n: int, rss_at: tuple[int, ...] = ()) -> dict:
         done = mark
         gc.collect()
         rss[mark] = rss_mb()
-        ctx = wasm64.context(st, "wasm")
+        ctx = wasm64.context(st, prefix)
         wasm_mb[mark] = ctx.instance.memory_size() / 1e6 if ctx and ctx.instance else 0.0
     # restart
     forget_live()
@@ -85,10 +105,13 @@ def run_size(n: int, rss_at: tuple[int, ...] = ()) -> dict:
     computed: list[int] = []
     opts2 = {"priv_store": store, "process_progress": lambda d, _t: computed.append(d)}
     t = time.perf_counter()
-    last = schedule(hb.commit({"target": pid, "action": "Eval", "data": "return C"}, w), opts2)
+    probe = {"target": pid, "type": "Message", "action": "Eval", "data": "return C"}
+    last = schedule(hb.commit(probe, w), opts2)
     s, st = ao.resolve(proc, "now", opts2)
     answer_s = time.perf_counter() - t
-    check(s == "ok" and last == n and _text(st["results"]["data"]) == str(n), "after restart")
+    first = 1 if kind == "genesis" else 0  # the slot of the first Eval
+    check(s == "ok" and last == n + first, f"slot after restart {last}")
+    check(_text(st["results"]["data"]) == str(n), "count after restart")
     store.close()
     return {
         "n": n,
@@ -101,14 +124,16 @@ def run_size(n: int, rss_at: tuple[int, ...] = ()) -> dict:
 
 
 def main(argv: list[str]) -> None:
-    sizes = [int(a) for a in argv] or [1000, 10000]
+    kinds = [a for a in argv if a in ("genesis", "stack")] or ["genesis", "stack"]
+    sizes = [int(a) for a in argv if a.isdigit()] or [1000, 10000]
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
-    for n in sizes:
-        r = run_size(n, rss_at=(1000,) if n > 1000 else ())
+    for kind, n in ((k, n) for k in kinds for n in sizes):
+        r = run_size(n, rss_at=(1000,) if n > 1000 else (), kind=kind)
         print(
-            f"{n:>6} slots: replayed after restart {r['replayed']:>5} slots, next answer in "
-            f"{r['answer_s']:.3f} s (target < 1 s) | anchor: computing all {n} slots took "
-            f"{r['compute_s']:.2f} s ({r['compute_s'] / r['answer_s']:.0f}x the restart)"
+            f"{kind:>7} {n:>6} slots: replayed after restart {r['replayed']:>5} slots, "
+            f"next answer in {r['answer_s']:.3f} s (target < 1 s) | anchor: computing all "
+            f"{n} slots took {r['compute_s']:.2f} s "
+            f"({r['compute_s'] / r['answer_s']:.0f}x the restart)"
         )
         if len(r["rss"]) > 1:
             a, b = r["rss"][1000], r["rss"][n]

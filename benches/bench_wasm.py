@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import check  # noqa: E402
+from _common import check, genesis_process  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("HYPERBEAM_SHARED", ROOT.parent / "shared"))
@@ -94,31 +94,6 @@ class AosBare:
         return dt
 
 
-def _genesis_process(image: bytes, w, store) -> dict:
-    """A genesis-wasm@1.0 AOS process whose ``Module`` is a signed data item in ``store``."""
-    import hyperbeam_fast as hb
-    from hyperbeam_fast import _native, cache
-    from hyperbeam_fast.codecs import ans104
-
-    tags = [(b"Data-Protocol", b"ao"), (b"Type", b"Module"), (b"Memory-Limit", b"1-gb")]
-    tags.append((b"Compute-Limit", b"9000000000000"))  # both required, as in the ao CU
-    item = {"tags": tags, "data": image, "target": b"", "anchor": b""}
-    mod = ans104.decode(_native.ans104_serialize(_native.ans104_sign(item, w._key)))
-    cache.write(mod, store)
-    return hb.commit(
-        {
-            "device": "process@1.0",
-            "type": "Process",
-            "module": hb.id(mod, "all"),
-            "scheduler": w.address,
-            "authority": w.address,
-            "execution-device": "genesis-wasm@1.0",
-            "data": "1984",
-        },
-        w,
-    )
-
-
 class AosProcess:
     """An AOS process through process@1.0 (stack fast path, json-iface, WASM, state written to
     RocksDB, snapshots at the default interval; ``genesis``: a genesis-wasm@1.0 process
@@ -146,7 +121,7 @@ class AosProcess:
         if fuel is not None:
             self.opts["wasm_fuel"] = fuel
         if genesis:
-            self.proc = _genesis_process(image, w, store)
+            self.proc = genesis_process(image, w, store)
             ao.resolve(
                 self.proc, {"path": "schedule", "method": "POST", "body": self.proc}, self.opts
             )

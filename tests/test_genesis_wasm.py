@@ -11,7 +11,7 @@ import orjson
 import pytest
 from hyperbeam_fast import _native, ao, cache
 from hyperbeam_fast.codecs import ans104
-from hyperbeam_fast.devices import genesis_wasm
+from hyperbeam_fast.devices import genesis_wasm, wasm64
 from hyperbeam_fast.devices.process import forget_live, register_process_devices
 from hyperbeam_fast.exceptions import InvalidModule
 from hyperbeam_fast.store import MemoryStore
@@ -343,3 +343,27 @@ def test_compute_limit_bounds_each_message(wallets, aos_wasm):
     # the same Compute-Limit on the unmetered format: nothing counted against it
     plain, st, _, opts = spawn(w, _module(w, store, aos_wasm, b"1-gb", limit), store)
     assert send(plain, opts, w, busy)["data"] == str(sum(range(1000001)))
+
+
+def test_handle_strings_go_on_the_stack_as_ao_loader_puts_them(aos, wallets):
+    """ao-loader's ``cwrap("handle", "string", ["string", "string"])`` puts both strings on the
+    guest's stack and restores it after the call, so a process's memory does not grow by its
+    inputs; strings too large for a stack go to ``malloc`` (what json-iface@1.0 does always)."""
+    proc, opts, _ = aos
+    w, _ = wallets
+    assert send(proc, opts, w, "return 1")["data"] == "1"
+    s, st = ao.resolve(proc, "now", opts)
+    ctx = wasm64.context(st, genesis_wasm.PREFIX)
+    inst = ctx.instance
+    save, _, _ = inst.stack_exports()
+    (sp,) = inst.call(save)
+    assert send(proc, opts, w, "return 2")["data"] == "2"
+    assert inst.call(save) == [sp]  # given back after the call
+    small, big = b"x" * 100, b"y" * (genesis_wasm.STACK_STRINGS_MAX + 1)
+    ptrs, saved = ctx.write_call_strings([small, small], genesis_wasm.STACK_STRINGS_MAX)
+    assert saved == sp and all(sp - 1024 < p < sp for p in ptrs)
+    assert [inst.read_string(p) for p in ptrs] == [small, small]
+    ctx.restore_stack(saved)
+    assert inst.call(save) == [sp]
+    ptrs, saved = ctx.write_call_strings([big, small], genesis_wasm.STACK_STRINGS_MAX)
+    assert saved is None and all(p > sp for p in ptrs)  # the heap lies above the stack

@@ -98,8 +98,14 @@ def test_a_crash_loses_whole_slots_that_recompute_the_same(wallets, aos_wasm):
     first = {n: _result(proc, n, opts) for n in slots[:4]}  # slots 1-4 computed and written
     WRITER.flush()
     assert cache.list_numbered(f"computed/{pid}/slot", store) == [0, 1, 2, 3, 4]
-    gate = threading.Event()
-    WRITER.submit("hold", {}, gate.wait)  # the writer is busy: the next slots stay queued
+    gate, holding = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        holding.set()
+        gate.wait()
+
+    WRITER.submit("hold", {}, hold)  # the writer is busy: the next slots stay queued
+    assert holding.wait(30)  # taken off the queue, so discard() below finds only the slots
     try:
         for n in slots[4:]:  # one compute per slot, as pushes do
             first[n] = _result(proc, n, opts)

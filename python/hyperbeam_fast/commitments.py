@@ -357,9 +357,37 @@ def _httpsig_committed(msg: dict[str, Any], c: dict[str, Any]) -> list[str]:
     return keys
 
 
+#: Results of :func:`committed`, by (the commitments, the message's key names as written, its
+#: unsigned ID), as :data:`_CHECKED`: one request is asked for its committed keys at the door
+#: (``with_only_committed``), by the caller's authority and by each cache write of it. The
+#: names are in the key because the ID does not tell ``Action`` from ``action``.
+_COMMITTED: dict[tuple[str, tuple[Any, ...], str], tuple[str, ...]] = {}
+
+
 def committed(msg: dict[str, Any]) -> list[str]:
     """``hb_message:committed``: the keys every commitment covers, in HyperBEAM's order."""
     comms = commitments_of(msg)
+    content = {k: v for k, v in _without_private(msg).items() if k != "commitments"}
+    try:
+        key: tuple[str, tuple[Any, ...], str] | None = (
+            repr(sorted((cid, sorted(c.items())) for cid, c in comms.items())),
+            tuple(content),
+            _native.unsigned_id(content),
+        )
+    except (HyperbeamError, TypeError, ValueError, AttributeError):  # no content address
+        key = None
+    got = _COMMITTED.get(key) if key is not None else None
+    if got is not None:
+        return list(got)
+    out = _committed(msg, comms)
+    if key is not None:
+        if len(_COMMITTED) >= _CHECKED_MAX:
+            _COMMITTED.clear()
+        _COMMITTED[key] = tuple(out)
+    return out
+
+
+def _committed(msg: dict[str, Any], comms: dict[str, Any]) -> list[str]:
     lists = []
     for c in comms.values():
         if not isinstance(c, dict):

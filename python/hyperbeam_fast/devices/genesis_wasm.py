@@ -98,6 +98,12 @@ _ASSIGNMENT_FIELDS = frozenset(
 )
 
 
+#: The most bytes of ``handle``'s two strings put on the guest's stack (ao-loader puts any size
+#: there; AOS's stack is 8 MiB and Emscripten's default 64 KiB): larger ones go to ``malloc``
+#: rather than overflow the stack into the module's data.
+STACK_STRINGS_MAX = 32 * 1024
+
+
 def _definition(base: dict[str, Any]) -> dict[str, Any]:
     p = base.get("process")
     return p if isinstance(p, dict) else base
@@ -422,13 +428,15 @@ class GenesisWasmDevice:
             ej = env_json(d, mid, module)
             st = _priv(st, **{_PRIV_ENV: (d, ej)})
         mj = orjson.dumps(cu_message(request))
-        try:
-            params = [ctx.write(mj), ctx.write(ej)]
+        try:  # on the guest's stack, as ao-loader's cwrap("handle", ..., ["string", "string"])
+            params, sp = ctx.write_call_strings([mj, ej], STACK_STRINGS_MAX)
         except WasmError as e:  # the guest's malloc trapped: process@1.0 rolls the slot back
             return "ok", {**st, "results": error_results(f"WASM write failed: {e}", d)}
         call = {**st, "output-prefix": PREFIX, "function": "handle", "parameters": params}
         call.pop("pass", None)
         status, out = wasm64.DEVICE.compute(call, {}, opts)
+        gas = ctx.instance.fuel_consumed() if ctx.instance is not None else 0
+        ctx.restore_stack(sp)  # before the output is read, as ccall's onDone
         if status != "ok":
             return status, out
         out = {k: v for k, v in out.items() if k not in ("function", "parameters")}
@@ -445,7 +453,7 @@ class GenesisWasmDevice:
             resp = {"Error": doc.get("response") if isinstance(doc, dict) else doc}
         else:
             resp = doc["response"] if isinstance(doc.get("response"), dict) else {}
-        cu = cu_result(resp, ctx.instance.fuel_consumed())
+        cu = cu_result(resp, gas)
         if "Error" in cu:  # the CU keeps the memory from before an erroring message
             ctx.broken = scheduler_formats.text(cu["Error"]) or "Error"
         raw = orjson.dumps(cu)

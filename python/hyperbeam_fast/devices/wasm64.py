@@ -175,6 +175,36 @@ class WasmContext:
             self.broken = str(e)
             raise
 
+    def write_call_strings(self, data: list[bytes], stack_max: int) -> tuple[list[int], int | None]:
+        """Write the string arguments of one call as ao-loader's ``ccall`` does (on the guest's
+        stack, in order: ``stringToUTF8OnStack``) when they total at most ``stack_max`` bytes and
+        the guest exports its stack functions, else with its ``malloc`` (:meth:`write`, as
+        HyperBEAM's ``hb_beamr_io:write_string``, never freed). Returns the pointers and the stack
+        pointer to give back to :meth:`restore_stack` after the call (``None``: heap)."""
+        inst = self.instance
+        assert inst is not None
+        names = inst.stack_exports()
+        if names is None or sum(len(d) + 1 for d in data) > stack_max:
+            return [self.write(d) for d in data], None
+        try:
+            (sp,) = inst.call(names[0])
+            return [inst.write_string_on_stack(d, names[2]) for d in data], int(sp)
+        except _MID_CALL as e:
+            self.broken = str(e)
+            raise
+
+    def restore_stack(self, sp: int | None) -> None:
+        """Give the stack back after a call whose strings :meth:`write_call_strings` put there (as
+        ``ccall``'s ``stackRestore``); nothing for heap strings or a broken instance."""
+        inst = self.instance
+        names = inst.stack_exports() if inst is not None else None
+        if sp is None or inst is None or names is None or self.broken is not None:
+            return
+        try:
+            inst.call(names[1], sp)
+        except _MID_CALL as e:
+            self.broken = str(e)
+
     def read(self, ptr: Any) -> bytes:
         """The NUL-terminated string at ``ptr`` in the instance's memory."""
         assert self.instance is not None

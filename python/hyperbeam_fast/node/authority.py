@@ -32,7 +32,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..commitments import committed, signer_of, signers
+from ..commitments import committed, proven, signer_of, signers
 
 #: Keys that mark a message the node produced: a reply's ``status``, an assignment's chain.
 PRODUCT_KEYS = frozenset({"status", "hash-chain"})
@@ -48,6 +48,23 @@ CALLER = "priv_caller"
 
 def _text(v: Any) -> str:
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+
+
+def signed_part(msg: dict[str, Any]) -> dict[str, Any]:
+    """What a verified request's signers signed: an ANS-104 data item without the method and
+    path the node added (its commitment covers the item only, and cannot be checked again once
+    keys were added); an httpsig request as it is (its signature may cover ``path``)."""
+    comms = msg.get("commitments")
+    if (
+        isinstance(comms, dict)
+        and comms
+        and all(
+            isinstance(c, dict) and _text(c.get("commitment-device", "")) == "ans104@1.0"
+            for c in comms.values()
+        )
+    ):
+        return proven(msg) or msg
+    return msg
 
 
 def signatures(msg: Any) -> list[tuple[dict[str, Any], str, frozenset[str]]]:
@@ -130,7 +147,9 @@ class Caller:
         """The caller of a request: the verified signers of its commitments, what each covers."""
         covers: dict[str, frozenset[str]] = {}
         tags: dict[str, str] = {}
-        for c, who, keys in signatures(request):
+        # an ANS-104 request's keys are those of its item (verified at the door): with the
+        # node's path and method added, its signature would be checked again and fail
+        for c, who, keys in signatures(signed_part(request)):
             if keys & DERIVED_KEYS:
                 continue  # a pushed outbox message: not an order of its signer's
             if who not in covers:
@@ -200,5 +219,6 @@ __all__ = [
     "owner_of",
     "refused",
     "signatures",
+    "signed_part",
     "speakers",
 ]

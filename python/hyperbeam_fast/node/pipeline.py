@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import _native, ao, cache
-from ..commitments import commit, proven, signers
+from ..commitments import commit, signers
 from ..devices import cache as cache_dev
 from ..devices import manifest
 from ..exceptions import (
@@ -71,23 +71,6 @@ _APPLIED = "node-updates"
 
 def _text(v: Any) -> str:
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
-
-
-def _signed_part(singleton: dict[str, Any]) -> dict[str, Any]:
-    """What a signed request's signers signed, to be stored: an ANS-104 data item without the
-    method and path the node added (its commitment covers the item only); an httpsig request
-    as it is (its signature may cover ``path``)."""
-    comms = singleton.get("commitments")
-    if (
-        isinstance(comms, dict)
-        and comms
-        and all(
-            isinstance(c, dict) and _text(c.get("commitment-device", "")) == "ans104@1.0"
-            for c in comms.values()
-        )
-    ):
-        return proven(singleton) or singleton
-    return singleton
 
 
 def register_node_devices() -> None:
@@ -623,7 +606,7 @@ class Node:
                     and not ("/" + rpath.lstrip("/")).lower().startswith(cache_dev.WRITE_PATHS)
                 ):
                     try:
-                        cache.write(_signed_part(singleton), self.store)
+                        cache.write(authority.signed_part(singleton), self.store)
                     except HyperbeamError:
                         logs.log(logging.WARNING, "could not store a signed request")
             codec = accept_to_codec(

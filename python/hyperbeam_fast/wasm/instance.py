@@ -51,6 +51,11 @@ _mem_read = _native.wasm_mem_read
 _mem_write = _native.wasm_mem_write
 _mem_write_cstr = _native.wasm_mem_write_cstr
 _mem_cstr = _native.wasm_mem_cstr
+#: Emscripten's stack functions: (save, restore, alloc), as 3.1.50+ and older builds export them.
+_STACK_EXPORTS = (
+    ("emscripten_stack_get_current", "_emscripten_stack_restore", "_emscripten_stack_alloc"),
+    ("stackSave", "stackRestore", "stackAlloc"),
+)
 
 ImportHandler = Callable[["Instance", str, str, list[Any], str], Sequence[Any] | None]
 
@@ -550,6 +555,22 @@ class Instance:
         p, ln = self._mem()
         _mem_write_cstr(p, ln, ptr, b)
         return ptr
+
+    def stack_exports(self) -> tuple[str, str, str] | None:
+        """The guest's Emscripten stack functions (save, restore, alloc), newest names first;
+        ``None`` when it exports none of either set."""
+        for names in _STACK_EXPORTS:
+            if all(n in self.exports for n in names):
+                return names
+        return None
+
+    def write_string_on_stack(self, data: bytes, alloc: str) -> int:
+        """``data`` + NUL on the guest's stack (``alloc``: its stack-alloc export), as
+        Emscripten's ``stringToUTF8OnStack`` does; the pointer. The caller restores the stack."""
+        (ptr,) = self.call(alloc, len(data) + 1)
+        p, ln = self._mem()
+        _mem_write_cstr(p, ln, ptr, data)
+        return cast("int", ptr)
 
     def read_string(self, ptr: int) -> bytes:
         """The NUL-terminated string at ``ptr`` (without the NUL)."""
