@@ -47,6 +47,42 @@ def rate(fn: Callable[[], object], ops: int, repeats: int = REPEATS) -> float:
     return ops / median_time(fn, repeats)
 
 
+def paired_rates(
+    fa: Callable[[], object],
+    fb: Callable[[], object],
+    ops: int,
+    rounds: int = 21,
+    clock: Callable[[], float] = time.perf_counter,
+) -> tuple[float, float]:
+    """Median rates of ``fa`` and ``fb`` (each performs ``ops`` operations), timed in
+    alternating rounds so both see the same load (which one goes first alternates too).
+    ``clock=time.thread_time`` gives CPU-time rates."""
+    ta: list[float] = []
+    tb: list[float] = []
+    fa(), fb()
+    for r in range(rounds):
+        pair = ((fa, ta), (fb, tb)) if r % 2 == 0 else ((fb, tb), (fa, ta))
+        for f, ts in pair:
+            t0 = clock()
+            f()
+            ts.append(clock() - t0)
+    ta.sort(), tb.sort()
+    return ops / max(ta[rounds // 2], 1e-9), ops / max(tb[rounds // 2], 1e-9)
+
+
+def cpu_rate(fn: Callable[[], object], ops: int, repeats: int = REPEATS) -> float:
+    """Operations per second of this thread's CPU time (``time.thread_time``; median of
+    ``repeats`` after a warm-up): what the code costs, whatever else the machine runs."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.thread_time()
+        fn()
+        times.append(time.thread_time() - t0)
+    times.sort()
+    return ops / max(times[len(times) // 2], 1e-9)
+
+
 @dataclass
 class Result:
     """One line of the summary table.

@@ -455,7 +455,7 @@ def test_from_tx_keys_match_the_old_normalisation(tags):
     except (CodecError, UnicodeError):
         return  # e.g. a lone surrogate; the old path refused the same names
     fields = {"format", "id", "unsigned_id", "last_tx", "owner", "tags", "target", "data"}
-    fields |= {"signature", "commitments", "original-tags"}  # ans104 `_SHADOWED`
+    fields |= {"signature", "commitments", "original-tags", "content-digest"}  # `_SHADOWED`
     want = {}
     for n, v in tags:
         k = _old_normalize_key(n)

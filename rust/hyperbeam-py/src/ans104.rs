@@ -7,11 +7,13 @@
 
 use hb_core::ans104::{self as a, Data, DataItem};
 use hb_core::deep_hash::{self as dh, DeepHash};
+use hb_core::{structured, Value};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
+use crate::convert::msg_to_py;
 use crate::crypto::RsaPrivateKey;
 use crate::error::{codec_err, PyHbError};
 
@@ -230,6 +232,46 @@ fn ans104_parse<'py>(
     item_to_py(py, &it)
 }
 
+/// Parse, un-bundle, `from` (the TABM) and structured@1.0: the rich message, or the binary of
+/// an `ao-type: binary` item; `None` for what stays with the Python path (non-ASCII tag names
+/// or bundle keys, a top-level `priv` key).
+fn decode_item(buf: &[u8]) -> hb_core::Result<Option<Value>> {
+    let item = DataItem::parse_unbundled(buf)?;
+    Ok(match a::item_to_tabm(item)? {
+        Some(Value::Map(t)) if t.contains_key(&b"priv"[..]) => None,
+        Some(Value::Map(t)) => Some(Value::Map(structured::to_msg(&t)?)),
+        other => other,
+    })
+}
+
+/// `codecs.ans104.decode` in one native call: a binary data item -> its rich message (or the
+/// bytes of an `ao-type: binary` item), the GIL released until the Python objects are built;
+/// `None` when the item needs the Python path (see `decode_item`). No signature check.
+#[pyfunction]
+fn ans104_decode<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let owned;
+    let buf: &[u8] = if let Ok(b) = data.cast::<PyBytes>() {
+        b.as_bytes()
+    } else {
+        owned = input_bytes(data)?;
+        &owned
+    };
+    let out = py.detach(|| decode_item(buf)).map_err(PyHbError::from)?;
+    Ok(match out {
+        None => None,
+        Some(Value::Map(m)) => Some(msg_to_py(py, &m)?.into_any()),
+        Some(Value::Bin(b)) => Some(PyBytes::new(py, &b).into_any()),
+        Some(_) => {
+            return Err(codec_err(
+                "ans104: internal: the decoded item is no message",
+            ))
+        }
+    })
+}
+
 /// `reset_ids(normalize(TX))`: the tx with bundle data serialised, bundle tags, `id` and
 /// `unsigned_id`.
 #[pyfunction]
@@ -439,6 +481,7 @@ fn deep_hash<'py>(py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bound<
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ans104_serialize, m)?)?;
     m.add_function(wrap_pyfunction!(ans104_parse, m)?)?;
+    m.add_function(wrap_pyfunction!(ans104_decode, m)?)?;
     m.add_function(wrap_pyfunction!(ans104_normalize, m)?)?;
     m.add_function(wrap_pyfunction!(ans104_ids, m)?)?;
     m.add_function(wrap_pyfunction!(ans104_signature_data, m)?)?;

@@ -12,12 +12,14 @@
 //!
 //! Layers, each using only those above it: `tags` (Avro tag block) and `manifest` (the bundle's
 //! JSON index), `item` (one item whose data is bytes: validation, layout, deep hash), `bundle`
-//! (nested items to and from bundle bytes), `api` (the operations on any item, normalised first).
+//! (nested items to and from bundle bytes), `api` (the operations on any item, normalised first),
+//! `message` (a parsed item -> its TABM, `dev_codec_ans104:from`).
 
 mod api;
 mod bundle;
 mod item;
 mod manifest;
+mod message;
 mod tags;
 #[cfg(test)]
 mod tests;
@@ -28,6 +30,7 @@ pub use bundle::{
     serialize_bundle_layout, BundleLayout,
 };
 pub use manifest::parse_manifest_json;
+pub use message::item_to_tabm;
 pub use tags::{decode_tags, encode_tags};
 
 use crate::error::{Error, Result};
