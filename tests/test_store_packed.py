@@ -385,3 +385,29 @@ def test_big_messages_keep_the_plain_layout(tmp_path):
     assert s._db.get(u2.encode()) == b"\x03"
     assert hb.match(cache.read(u2, s), wide) and len(s.list(u2)) == 400
     s.close()
+
+
+def test_the_native_write_path_checks_only_the_last_segment():
+    """``RawWriter`` puts a raw value in one call when its parent is a known (so valid) group
+    and its last segment is plain: a device-named parent such as ``simple-pay@1.0/ledger`` (a
+    ``.`` in it) takes that path too; a last segment with ``.`` or NUL, or an unknown parent,
+    goes to the checked path."""
+    from hyperbeam_fast import _native
+
+    puts: list[tuple[bytes, bytes]] = []
+    slow: list[str] = []
+    w = _native.RawWriter(
+        lambda k, v: puts.append((k, v)), {"simple-pay@1.0/ledger"}, lambda k, v: slow.append(k)
+    )
+    w.write("simple-pay@1.0/ledger/abc", b"7")
+    assert puts == [(b"simple-pay@1.0/ledger/abc", b"\x027")] and slow == []
+    for k in ("simple-pay@1.0/ledger/..", "simple-pay@1.0/ledger/a.b", "other@1.0/x"):
+        w.write(k, b"1")
+    w.write("simple-pay@1.0/ledger/a\x00", b"1")
+    assert len(puts) == 1
+    assert slow == [
+        "simple-pay@1.0/ledger/..",
+        "simple-pay@1.0/ledger/a.b",
+        "other@1.0/x",
+        "simple-pay@1.0/ledger/a\x00",
+    ]

@@ -560,7 +560,11 @@ impl RawWriter {
             if let Ok(ks) = k.to_str() {
                 let kb = ks.as_bytes();
                 if let Some(i) = kb.iter().rposition(|&c| c == b'/') {
-                    if i > 0 && i + 1 < kb.len() && !kb.iter().any(|&c| c == b'.' || c == 0) {
+                    // the parent is valid once known (only valid paths become groups): only
+                    // the last segment needs checking (a `.` in a device name such as
+                    // `simple-pay@1.0/ledger` no longer sends every write the slow way)
+                    let last_ok = !kb[i + 1..].iter().any(|&c| c == b'.' || c == 0);
+                    if i > 0 && i + 1 < kb.len() && last_ok && !kb[..i].contains(&0) {
                         let parent = &ks[..i];
                         let known = self.known.bind(py);
                         let last = self.last.bind(py);
