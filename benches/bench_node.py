@@ -80,10 +80,14 @@ def tree_cpu(pid: int) -> float:
     return total
 
 
+#: wrk's threads (HB_BENCH_WRK_THREADS): the load generator shares the node's cores
+WRK_THREADS = int(os.environ.get("HB_BENCH_WRK_THREADS", "2"))
+
+
 def wrk(url: str, duration: int, conns: int) -> tuple[float, float, float, int]:
     """(req/s, p50 ms, p99 ms, requests) of wrk on ``url``; non-2xx replies fail the bench."""
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{conns}", f"-d{duration}s", "--latency", url],
+        ["wrk", f"-t{WRK_THREADS}", f"-c{conns}", f"-d{duration}s", "--latency", url],
         capture_output=True,
         text=True,
         check=True,

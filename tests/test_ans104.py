@@ -482,3 +482,27 @@ def test_item_with_random_tags_reencodes_byte_for_byte(tags):
     except (CodecError, UnicodeError):
         return
     assert ans104.encode(msg) == raw
+
+
+@pytest.mark.parametrize("signed", [False, True])
+@pytest.mark.parametrize(
+    "tags",
+    [
+        [(b"bundle-format", b"binary")],
+        [(b"bundle-format", b"\xff")],
+        [(b"Bundle-Version", b"2.0.0"), (b"a", b"b")],
+        [(b"bundle-map", b"m"), (b"bundle-format", b"binary")],
+    ],
+)
+def test_bundle_tags_of_an_item_that_is_no_bundle_survive(tags, signed, fxdir):
+    """``from`` drops the bundle tags (dev_codec_ans104's FILTERED_TAGS); on an item whose data
+    is no bundle they are the signer's own, so they stay in original-tags and the item encodes
+    back byte for byte (and verifies), on the native and the general path."""
+    item = {"tags": tags, "data": b"x", "target": b"", "anchor": b""}
+    if signed:
+        item = _native.ans104_sign(item, hb.Wallet.from_file(str(fxdir / "key-1.json"))._key)
+    raw = _native.ans104_serialize(item)
+    for msg in (ans104.decode(raw), ans104.decode_general(raw)):
+        assert "bundle-format" not in msg and "bundle-version" not in msg
+        assert ans104.encode(msg) == raw
+        assert not signed or hb.verify(msg)

@@ -342,7 +342,9 @@ def _to_tx(m: Any, depth: int) -> Any:
         want = {
             k: v
             for k, v in _dedup(orig).items()
-            if not _shadowed(k, False) and (k in given or k not in _SHADOWED_SIGNED)
+            if not _shadowed(k, False)
+            and k not in _BUNDLE_KEYS  # `from` drops them (dev_codec_ans104's FILTERED_TAGS)
+            and (k in given or k not in _SHADOWED_SIGNED)
         }
         if given != want:
             raise CodecError("ans104: invalid_original_tags (the tags disagree with original-tags)")
@@ -400,8 +402,8 @@ def _reproducible(
             return False
         if not v or len(v) > MAX_TAG_VALUE or not _is_utf8(v):
             return False
-        if _shadowed(name, signed):
-            return False
+        if _shadowed(name, signed) or (not bundled and _key(name) in _BUNDLE_KEYS):
+            return False  # a bundle key of an item that is no bundle: `from` drops it
         names.add(n)
     keys = names | {_b(k) for k in others}
     return [k for k in ordered(keys, bytes, TO_LIST) if k in names] == [n for n, _ in tags]

@@ -149,8 +149,8 @@ fn reproducible(tags: &[Tag], bundled: bool, signed: bool, others: &[&[u8]]) -> 
         if v.is_empty() || v.len() > MAX_TAG_VALUE || std::str::from_utf8(v).is_err() {
             return false;
         }
-        if shadowed(n, signed) {
-            return false;
+        if shadowed(n, signed) || (!bundled && BUNDLE_KEYS.contains(&n)) {
+            return false; // a bundle key of an item that is no bundle: `from` drops it
         }
         seen.insert(n);
         names.push(n);
@@ -404,6 +404,13 @@ mod tests {
             Some(&Value::Bin(b64url(&sha256(&it.owner)).into_bytes()))
         );
         assert!(get(c, "original-tags").is_none());
+    }
+
+    #[test]
+    fn a_bundle_key_of_an_item_that_is_no_bundle_is_kept_in_original_tags() {
+        let it = item(&[("bundle-format", "binary")], Data::Bytes(b"x".to_vec()));
+        let m = map(decode(&it).unwrap());
+        assert!(get(&m, "bundle-format").is_none() && get(&m, "commitments").is_some());
     }
 
     #[test]
