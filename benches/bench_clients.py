@@ -257,9 +257,10 @@ def shares(w: hb.Wallet, wasm: bytes, n: int, profile: str) -> None:
 #: The node configurations compared (config.flat lines): the node's defaults, and what an
 #: operator tuning for throughput runs (docs/node.md "Throughput"): replies carry an HMAC
 #: commitment instead of an RSA signature (``force_signed: false``, HyperBEAM's own default),
-#: and 8 resolver threads, so that the compute gate (a quarter of them) lets 2 computes run
-#: and 2 wait: 4 clients of one process then never get a 503. Assignments are RSA-signed and
-#: client signatures verified in both.
+#: and 8 resolver threads (the default too since 2026-12-04: four per core, at least 8), so
+#: that the compute gate (a quarter of them) lets 2 computes run and 2 wait: 4 clients of one
+#: process then never get a 503. Assignments are RSA-signed and client signatures verified in
+#: both.
 PROFILES = {
     "default": "log_requests: false\n",
     "throughput": "log_requests: false\nforce_signed: false\nworkers: 8\n",

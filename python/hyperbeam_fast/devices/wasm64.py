@@ -49,7 +49,7 @@ class ComputeGate:
     a nested compute, in a thread that already computes, always enters. As many more may wait
     up to ``process_compute_wait`` seconds (default 2) for a turn; past that, or when that many
     already wait, a compute gets a 503 at once. The default limit is a quarter of the node's
-    resolver threads (``priv_resolver_threads``, twice the cores), so computing and waiting
+    resolver threads (``priv_resolver_threads``, four per core), so computing and waiting
     together hold at most half of them: slow or looping processes cannot take every thread of
     the node (GET /~meta@1.0/info keeps answering)."""
 
@@ -65,7 +65,7 @@ class ComputeGate:
         n = opts.get("process_compute_workers")
         if n is not None:
             return max(1, int(n))
-        threads = int(opts.get("priv_resolver_threads") or 0) or 2 * (os.cpu_count() or 2)
+        threads = int(opts.get("priv_resolver_threads") or 0) or max(8, 4 * (os.cpu_count() or 2))
         return max(1, threads // 4)
 
     def enter(self, opts: dict[str, Any]) -> bool:

@@ -79,7 +79,7 @@ DEFAULTS: dict[str, Any] = {
     "max_connections_per_ip": 1024,  # the same, per client address
     "max_message_keys": 10_000,  # request headers + multipart parts: more get 413
     "resolve_timeout": 60.0,  # seconds for one resolution before 504
-    "workers": 0,  # resolver threads per worker process (0 = twice the cores, at least 4)
+    "workers": 0,  # resolver threads per worker process (0 = four per core, at least 8)
     # worker processes of `serve` (--workers; 0 = the core count; >1 needs an lmdb: store)
     "worker_processes": 0,
     "log_requests": True,
