@@ -175,6 +175,11 @@ def test_an_operators_data_item_is_not_an_update(node, operator_wallet):
     st, _, out = _post_item(node, META, operator_wallet, [(b"Path", META.encode()), (b"Ds", b"Z")])
     assert st == 400, out
     assert "ds" not in _info(node)
+    route = [(b"Template", b"/evil"), (b"Node", b"http://127.0.0.1:1"), (b"Priority", b"1")]
+    st, _, out = _post_item(node, "/~router@1.0/routes", operator_wallet, route)
+    assert st == 400, out  # nor a route of the operator's
+    st, rs = client.get(node.url, "/~router@1.0/routes")
+    assert b"/evil" not in repr(rs).encode()
     st, _, out = _post_signed(node, META, _signed_update(operator_wallet, ds="W"))
     assert st == 200, out  # the same key, signed over httpsig@1.0 by the operator
     assert _info(node)["ds"] == b"W"

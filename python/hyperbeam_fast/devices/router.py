@@ -142,7 +142,8 @@ class Router:
         owners = opts.get("route_owners") or [opts.get("operator")]
         owners = [_text(o) for o in (owners if isinstance(owners, list) else [owners])]
         caller = authority.caller(opts)  # a change: the signed keys only, path or not
-        who = next((s for s in caller.signers if s in owners), None)
+        # orderers: an ANS-104 data item is never an order (authority.operator_of)
+        who = next((s for s in caller.orderers if s in owners), None)
         if who is None:
             return authority.refused("Adding a route", 400)
         signed = caller.covers[who]
