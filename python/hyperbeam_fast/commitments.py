@@ -84,6 +84,16 @@ _CHECKED: dict[tuple[str, str, str], bool] = {}
 _CHECKED_MAX = 4096
 
 
+def _content_address(msg: dict[str, Any]) -> tuple[tuple[Any, ...], str] | None:
+    """The memo key part of ``msg``'s content (without private keys and ``commitments``): its
+    key names as written and its unsigned ID; None when it has no content address."""
+    content = {k: v for k, v in _without_private(msg).items() if k != "commitments"}
+    try:
+        return tuple(content), _native.unsigned_id(content)
+    except (HyperbeamError, TypeError, ValueError, AttributeError):
+        return None
+
+
 def _verify_one(msg: dict[str, Any], cid: str, c: Any) -> bool:
     """One commitment: an asymmetric one must carry a ``committer`` equal to the address of its
     own key (httpsig keyid §7.7, ans104 owner §8.8) and a valid signature; an HMAC one an ID
@@ -99,10 +109,10 @@ def _verify_one(msg: dict[str, Any], cid: str, c: Any) -> bool:
         return cid in commitments_of(_native.httpsig_reset_hmac(_without_private(msg)))
     if dev == b"httpsig@1.0" and c.get("committer") is None:
         return False
-    content = {k: v for k, v in _without_private(msg).items() if k != "commitments"}
+    addr = _content_address(msg)  # None: no content address, checked afresh
     try:
-        key = (cid, repr(sorted(c.items())), _native.unsigned_id(content))
-    except (HyperbeamError, TypeError, ValueError):  # no content address: check it afresh
+        key = (cid, repr(sorted(c.items())), addr[1]) if addr is not None else None
+    except TypeError:  # keys that do not sort: checked afresh
         key = None
     got = _CHECKED.get(key) if key is not None else None
     if got is not None:
@@ -383,15 +393,13 @@ _COMMITTED: dict[tuple[str, tuple[Any, ...], str], tuple[str, ...]] = {}
 def committed(msg: dict[str, Any]) -> list[str]:
     """``hb_message:committed``: the keys every commitment covers, in HyperBEAM's order."""
     comms = commitments_of(msg)
-    content = {k: v for k, v in _without_private(msg).items() if k != "commitments"}
-    try:
-        key: tuple[str, tuple[Any, ...], str] | None = (
-            repr(sorted((cid, sorted(c.items())) for cid, c in comms.items())),
-            tuple(content),
-            _native.unsigned_id(content),
-        )
-    except (HyperbeamError, TypeError, ValueError, AttributeError):  # no content address
-        key = None
+    addr = _content_address(msg)
+    key: tuple[str, tuple[Any, ...], str] | None = None
+    if addr is not None:
+        try:
+            key = (repr(sorted((cid, sorted(c.items())) for cid, c in comms.items())), *addr)
+        except (TypeError, AttributeError):  # a commitment that is not a map, or unsortable
+            key = None
     got = _COMMITTED.get(key) if key is not None else None
     if got is not None:
         return list(got)

@@ -61,7 +61,14 @@ from .keys import (
     text_of,
     to_int,
 )
-from .limits import MAX_DEPTH, MAX_STEPS, limit_error, step_budget, steps_taken
+from .limits import (
+    MAX_DEPTH,
+    MAX_STEPS,
+    default_resolver_threads,
+    limit_error,
+    step_budget,
+    steps_taken,
+)
 from .resolve import get, internal, keys, remove, resolve, resolve_key, resolve_many, set
 from .values import (
     EMPTY,
@@ -117,6 +124,7 @@ __all__ = [
     "is_id",
     "is_private",
     "keys",
+    "default_resolver_threads",
     "limit_error",
     "load_device",
     "marker",

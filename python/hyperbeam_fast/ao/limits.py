@@ -8,6 +8,7 @@ never a stack overflow or a hang. The counters are per thread.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +17,14 @@ from .values import err
 
 MAX_DEPTH = 64
 MAX_STEPS = 100_000
+
+
+def default_resolver_threads() -> int:
+    """The node's resolver threads when ``workers`` is not set: four per core, at least 8.
+    Computes may hold at most half of them (the compute gate admits a quarter and as many
+    waiting), so requests that do not compute always find a thread (docs/security.md §4), and
+    a few clients of one process are not answered 503 (docs/node.md)."""
+    return max(8, 4 * (os.cpu_count() or 2))
 
 
 class _Ctx(threading.local):

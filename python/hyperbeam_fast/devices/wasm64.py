@@ -21,7 +21,6 @@ slot back, see :func:`broken`).
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any, cast
 
@@ -65,7 +64,7 @@ class ComputeGate:
         n = opts.get("process_compute_workers")
         if n is not None:
             return max(1, int(n))
-        threads = int(opts.get("priv_resolver_threads") or 0) or max(8, 4 * (os.cpu_count() or 2))
+        threads = int(opts.get("priv_resolver_threads") or 0) or ao.default_resolver_threads()
         return max(1, threads // 4)
 
     def enter(self, opts: dict[str, Any]) -> bool:

@@ -289,10 +289,7 @@ class Node:
         opts["address"] = self.address
         opts["http_server"] = self.address
         opts.setdefault("cache_writers", [opts["operator"]])  # cache@1.0 write/link
-        # four per core (at least 8): computes may hold at most half of them (wasm64.GATE),
-        # so requests that do not compute always find a thread (docs/security.md §4), and
-        # a few clients of one process are not answered 503 (docs/node.md)
-        self.workers = int(opts.get("workers") or 0) or max(8, 4 * (os.cpu_count() or 2))
+        self.workers = int(opts.get("workers") or 0) or ao.default_resolver_threads()
         self.pool = concurrent.futures.ThreadPoolExecutor(
             self.workers, thread_name_prefix="hb-resolve"
         )
