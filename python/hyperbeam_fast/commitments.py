@@ -45,6 +45,7 @@ def commit(msg: dict[str, Any], wallet: Wallet, codec: str = "httpsig@1.0") -> d
     if codec in _HTTPSIG_FAMILY:
         body, priv = split_priv(msg)
         out = _native.httpsig_commit(body, wallet._key, _hashpath_of(priv))
+        _remember_made(out, commitments_of(body))
         if priv is not None:
             out["priv"] = priv
         return out
@@ -80,18 +81,77 @@ def _is_unsigned(c: dict[str, Any]) -> bool:
 #: Outcomes of signature checks, by (commitment ID, the commitment, the message's unsigned ID):
 #: one request is checked at the node, by the cache write and by the scheduler (each an RSA
 #: verify); the key is the message's content address, so only the same content hits.
-_CHECKED: dict[tuple[str, str, str], bool] = {}
+_CHECKED: dict[tuple[str, Any, str], bool] = {}
 _CHECKED_MAX = 4096
+#: The asymmetric commitments :func:`commit` made in this process, by the same key as
+#: :data:`_CHECKED`: valid by construction for exactly that content. Only the cache's write
+#: (:func:`made_here`) takes them without an RSA check (the scheduler's assignment, signed a
+#: moment before it is stored); :func:`verify` and :func:`signers` always check.
+_MADE: dict[tuple[str, Any, str], bool] = {}
 
 
 def _content_address(msg: dict[str, Any]) -> tuple[tuple[Any, ...], str] | None:
     """The memo key part of ``msg``'s content (without private keys and ``commitments``): its
     key names as written and its unsigned ID; None when it has no content address."""
-    content = {k: v for k, v in _without_private(msg).items() if k != "commitments"}
+    content = {
+        k: v
+        for k, v in msg.items()
+        if k != "commitments" and not (k.__class__ is str and k.startswith("priv"))
+    }
     try:
         return tuple(content), _native.unsigned_id(content)
     except (HyperbeamError, TypeError, ValueError, AttributeError):
         return None
+
+
+def _fields_key(c: dict[str, Any]) -> Any:
+    """An exact, hashable key of a commitment's fields: its items as they are when every value
+    is ``bytes`` or ``str`` (the type is part of equality there: ``b"1" != "1"``), else their
+    ``repr`` sorted (which tells ``1`` from ``True``). Raises TypeError for keys that do not
+    sort."""
+    for v in c.values():
+        cls = v.__class__
+        if cls is not bytes and cls is not str:
+            return repr(sorted(c.items()))
+    return tuple(c.items())
+
+
+def _memo_key(
+    cid: str, c: dict[str, Any], addr: tuple[tuple[Any, ...], str] | None
+) -> tuple[str, Any, str] | None:
+    if addr is None:
+        return None
+    try:
+        return (cid, _fields_key(c), addr[1])
+    except TypeError:  # keys that do not sort: checked afresh
+        return None
+
+
+def _remember_made(out: dict[str, Any], before: dict[str, Any]) -> None:
+    """Record the asymmetric commitments of ``out`` that :func:`commit` has just added (not in
+    ``before``) as made for exactly ``out``'s content (:data:`_MADE`)."""
+    new = [(cid, c) for cid, c in commitments_of(out).items() if cid not in before]
+    if not any(is_asymmetric(c) for _, c in new):
+        return
+    addr = _content_address(out)
+    for cid, c in new:
+        key = _memo_key(cid, c, addr) if is_asymmetric(c) else None
+        if key is not None:
+            if len(_MADE) >= _CHECKED_MAX:
+                _MADE.clear()
+            _MADE[key] = True
+
+
+def made_here(msg: dict[str, Any], cid: str) -> bool:
+    """Whether commitment ``cid`` of ``msg`` is an asymmetric one that :func:`commit` made in
+    this process for exactly ``msg``'s content (the same key names and unsigned ID, the same
+    commitment fields): valid by construction. For the cache's write of what the node has just
+    signed; a False answer means only "check it"."""
+    c = commitments_of(msg).get(cid)
+    if not isinstance(c, dict) or not _MADE:
+        return False
+    key = _memo_key(cid, c, _content_address(msg))
+    return key is not None and key in _MADE
 
 
 def _verify_one(msg: dict[str, Any], cid: str, c: Any) -> bool:
@@ -109,11 +169,7 @@ def _verify_one(msg: dict[str, Any], cid: str, c: Any) -> bool:
         return cid in commitments_of(_native.httpsig_reset_hmac(_without_private(msg)))
     if dev == b"httpsig@1.0" and c.get("committer") is None:
         return False
-    addr = _content_address(msg)  # None: no content address, checked afresh
-    try:
-        key = (cid, repr(sorted(c.items())), addr[1]) if addr is not None else None
-    except TypeError:  # keys that do not sort: checked afresh
-        key = None
+    key = _memo_key(cid, c, _content_address(msg))  # None: checked afresh
     got = _CHECKED.get(key) if key is not None else None
     if got is not None:
         return got
@@ -387,17 +443,17 @@ def _httpsig_committed(msg: dict[str, Any], c: dict[str, Any]) -> list[str]:
 #: unsigned ID), as :data:`_CHECKED`: one request is asked for its committed keys at the door
 #: (``with_only_committed``), by the caller's authority and by each cache write of it. The
 #: names are in the key because the ID does not tell ``Action`` from ``action``.
-_COMMITTED: dict[tuple[str, tuple[Any, ...], str], tuple[str, ...]] = {}
+_COMMITTED: dict[tuple[Any, tuple[Any, ...], str], tuple[str, ...]] = {}
 
 
 def committed(msg: dict[str, Any]) -> list[str]:
     """``hb_message:committed``: the keys every commitment covers, in HyperBEAM's order."""
     comms = commitments_of(msg)
     addr = _content_address(msg)
-    key: tuple[str, tuple[Any, ...], str] | None = None
+    key: tuple[Any, tuple[Any, ...], str] | None = None
     if addr is not None:
-        try:
-            key = (repr(sorted((cid, sorted(c.items())) for cid, c in comms.items())), *addr)
+        try:  # the commitments in map order, each exactly (:func:`_fields_key`)
+            key = (tuple((cid, _fields_key(c)) for cid, c in comms.items()), *addr)
         except (TypeError, AttributeError):  # a commitment that is not a map, or unsortable
             key = None
     got = _COMMITTED.get(key) if key is not None else None

@@ -35,8 +35,8 @@ def prepare(msg: dict[str, Any]) -> tuple[dict[str, Any], str, list[str]]:
         for cid in comms:
             if not (isinstance(cid, str) and len(cid) == 43):
                 raise CacheError(f"commitment key {cid!r} is not a 43-character ID")
-        body = _verified(body)
-        uid = msg_id(body, "none")
+        body, known = _verified(body)
+        uid = known or msg_id(body, "none")
         ids.append(uid)
         ids.extend(comms)
         if len(comms) > 1:
@@ -48,33 +48,40 @@ def prepare(msg: dict[str, Any]) -> tuple[dict[str, Any], str, list[str]]:
     return convert(body, "tabm"), uid, ids
 
 
-def _unverified(msg: dict[str, Any], comms: dict[str, Any]) -> str | None:
-    """The first commitment of ``comms`` that does not verify against ``msg``, or None (core §4).
+def _unverified(msg: dict[str, Any], comms: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The first commitment of ``comms`` that does not verify against ``msg``, or None (core
+    §4), and ``msg``'s unsigned ID when it was computed (an HMAC commitment's check).
 
     An HMAC commitment names no signer: its ID must be the message's recomputed unsigned ID.
     Every other one must name its verified signer (:func:`commitments.signer_of`, each
-    signature checked once; ``msg`` carries no private proof here, so nothing is taken on trust).
+    signature checked once; ``msg`` carries no private proof here, so nothing is taken on
+    trust), or be one the node has just made itself for exactly this content
+    (:func:`commitments.made_here`: the scheduler's assignment, not checked again).
     """
     from .. import commitments as _c
     from ..message import id as msg_id
 
-    signed = _c.signer_of(msg)
+    signed: dict[str, str] | None = None
     uid = None
     for cid, c in comms.items():
         if not isinstance(c, dict):
-            return cid
+            return cid, uid
         if _b(c.get("alg")) == b"hmac-sha256":
             uid = uid or msg_id(msg, "none")
             if cid != uid:
-                return cid
-        elif cid not in signed:
-            return cid
-    return None
+                return cid, uid
+        elif not _c.made_here(msg, cid):
+            if signed is None:
+                signed = _c.signer_of(msg)
+            if cid not in signed:
+                return cid, uid
+    return None, uid
 
 
-def _verified(body: dict[str, Any]) -> dict[str, Any]:
+def _verified(body: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     """``body`` with only its committed keys (``with_only_committed``, core §4.8) when every
-    commitment verifies against that; raises :class:`UnverifiedCommitment` otherwise.
+    commitment verifies against that, and its unsigned ID when that was computed; raises
+    :class:`UnverifiedCommitment` otherwise.
 
     A message with no httpsig signature may instead keep all of its keys when every commitment
     verifies against all of them: an ans104 signature covers the whole data item (core §8) and
@@ -96,11 +103,11 @@ def _verified(body: dict[str, Any]) -> dict[str, Any]:
     bad: str | None = next(iter(comms))
     for cand in candidates:
         try:
-            bad = _unverified(cand, comms)
+            bad, uid = _unverified(cand, comms)
         except HyperbeamError as e:
             raise UnverifiedCommitment(f"a commitment cannot be checked: {e}") from e
         if bad is None:
-            return cand
+            return cand, uid
     raise UnverifiedCommitment(f"commitment {bad!r} does not verify against the message")
 
 

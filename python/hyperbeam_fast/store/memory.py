@@ -69,15 +69,18 @@ class MemoryStore(Store):
             staged: dict[str, Entry] = {}
             new_kids: list[tuple[str, str]] = []
             d = self._d
+            sget, dget, add_kid = staged.get, d.get, new_kids.append
+            groups: set[str] = set()  # parents seen to be groups in this batch
 
             def parents(path: str) -> None:
+                """Create the missing groups above ``path`` (the slow path: a new parent)."""
                 while True:
                     i = path.rfind("/")
                     if i < 0:
                         return
                     parent, name = path[:i], path[i + 1 :]
-                    new_kids.append((parent, name))
-                    cur = staged.get(parent) or d.get(parent)
+                    add_kid((parent, name))
+                    cur = sget(parent) or dget(parent)
                     if cur is not None:
                         if cur[0] != GROUP:
                             raise StoreError(f"{parent!r} exists and is not a group")
@@ -87,28 +90,38 @@ class MemoryStore(Store):
 
             for op in ops:
                 kind = op[0]
-                if kind == "write":
+                if kind == "group":
                     path = op[1]
-                    cur = staged.get(path) or d.get(path)
-                    if cur is not None and cur[0] == GROUP:
-                        raise StoreError(f"cannot write bytes over the group {path!r}")
-                    staged[path] = (RAW, op[2])
-                    parents(path)
-                elif kind == "link":
-                    path = op[2]
-                    cur = staged.get(path) or d.get(path)
-                    if cur is not None and cur[0] == GROUP:
-                        raise StoreError(f"cannot link over the group {path!r}")
-                    staged[path] = (LINK, op[1])
-                    parents(path)
-                else:
-                    path = op[1]
-                    cur = staged.get(path) or d.get(path)
+                    cur = sget(path) or dget(path)
                     if cur is None:
                         staged[path] = _GROUP_ENTRY
                         parents(path)
                     elif cur[0] != GROUP:
                         raise StoreError(f"{path!r} exists and is not a group")
+                    continue
+                if kind == "write":
+                    path = op[1]
+                    entry: Entry = (RAW, op[2])
+                    what = "write bytes over"
+                else:
+                    path = op[2]
+                    entry = (LINK, op[1])
+                    what = "link over"
+                cur = sget(path) or dget(path)
+                if cur is not None and cur[0] == GROUP:
+                    raise StoreError(f"cannot {what} the group {path!r}")
+                staged[path] = entry
+                # the common case inline: the parent is a group already (`data`, `<G>`)
+                i = path.rfind("/")
+                if i >= 0:
+                    parent = path[:i]
+                    if parent not in groups:
+                        pe = sget(parent) or dget(parent)
+                        if pe is None or pe[0] != GROUP:
+                            parents(path)
+                            continue
+                        groups.add(parent)
+                    add_kid((parent, path[i + 1 :]))
             kids = self._kids
             for parent, name in new_kids:
                 s = kids.get(parent)
