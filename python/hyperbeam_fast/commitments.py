@@ -87,7 +87,7 @@ _CHECKED_MAX = 4096
 #: :data:`_CHECKED`: valid by construction for exactly that content. Only the cache's write
 #: (:func:`made_here`) takes them without an RSA check (the scheduler's assignment, signed a
 #: moment before it is stored); :func:`verify` and :func:`signers` always check.
-_MADE: dict[tuple[str, Any, str], bool] = {}
+_MADE: dict[str, tuple[Any, str]] = {}
 
 
 def _content_address(msg: dict[str, Any]) -> tuple[tuple[Any, ...], str] | None:
@@ -139,7 +139,7 @@ def _remember_made(out: dict[str, Any], before: dict[str, Any]) -> None:
         if key is not None:
             if len(_MADE) >= _CHECKED_MAX:
                 _MADE.clear()
-            _MADE[key] = True
+            _MADE[cid] = key[1:]
 
 
 def made_here(msg: dict[str, Any], cid: str) -> bool:
@@ -147,11 +147,12 @@ def made_here(msg: dict[str, Any], cid: str) -> bool:
     this process for exactly ``msg``'s content (the same key names and unsigned ID, the same
     commitment fields): valid by construction. For the cache's write of what the node has just
     signed; a False answer means only "check it"."""
-    c = commitments_of(msg).get(cid)
-    if not isinstance(c, dict) or not _MADE:
+    made = _MADE.get(cid) if cid.__class__ is str else None
+    c = commitments_of(msg).get(cid) if made is not None else None
+    if not isinstance(c, dict):
         return False
     key = _memo_key(cid, c, _content_address(msg))
-    return key is not None and key in _MADE
+    return key is not None and key[1:] == made
 
 
 def _verify_one(msg: dict[str, Any], cid: str, c: Any) -> bool:

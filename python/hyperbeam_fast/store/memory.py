@@ -108,8 +108,11 @@ class MemoryStore(Store):
                     entry = (LINK, op[1])
                     what = "link over"
                 cur = sget(path) or dget(path)
-                if cur is not None and cur[0] == GROUP:
-                    raise StoreError(f"cannot {what} the group {path!r}")
+                if cur is not None:
+                    if cur[0] == GROUP:
+                        raise StoreError(f"cannot {what} the group {path!r}")
+                    if cur == entry:  # already there, and in its parent's index: nothing to do
+                        continue
                 staged[path] = entry
                 # the common case inline: the parent is a group already (`data`, `<G>`)
                 i = path.rfind("/")
