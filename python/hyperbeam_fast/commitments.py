@@ -460,7 +460,7 @@ def committed(msg: dict[str, Any]) -> list[str]:
     got = _COMMITTED.get(key) if key is not None else None
     if got is not None:
         return list(got)
-    out = _committed(msg, comms)
+    out = _committed(msg, comms, addr)
     if key is not None:
         if len(_COMMITTED) >= _CHECKED_MAX:
             _COMMITTED.clear()
@@ -468,16 +468,31 @@ def committed(msg: dict[str, Any]) -> list[str]:
     return out
 
 
-def _committed(msg: dict[str, Any], comms: dict[str, Any]) -> list[str]:
+def _committed(
+    msg: dict[str, Any],
+    comms: dict[str, Any],
+    addr: tuple[tuple[Any, ...], str] | None = None,
+) -> list[str]:
     lists = []
-    for c in comms.values():
+    by_input: dict[Any, list[str]] = {}  # an HMAC commitment repeats its RSA one's input
+    for cid, c in comms.items():
         if not isinstance(c, dict):
             raise SignatureError("a commitment is not a map")
         dev = _device(c)
         if dev == b"httpsig@1.0":
-            lists.append(_httpsig_committed(msg, c))
+            si = c.get("signature-input")
+            got = by_input.get(si) if si.__class__ is bytes else None
+            if got is None:
+                got = _httpsig_committed(msg, c)  # a function of msg and signature-input only
+                if si.__class__ is bytes:
+                    by_input[si] = got
+            lists.append(got)
         elif dev == b"ans104@1.0":
-            lists.append(list(_ans104().committed_keys(msg, c)))
+            # a signature this process has just accepted for exactly this content (the
+            # memo of _verify_one) is not checked again by committed_keys
+            key = _memo_key(cid, c, addr)
+            seen = key is not None and _CHECKED.get(key) is True
+            lists.append(list(_ans104().committed_keys(msg, c, verified=seen)))
         else:
             raise SignatureError(f"unknown commitment-device {dev!r}")
     if not lists:

@@ -645,9 +645,13 @@ def _implicit_keys(tabm: dict[str, Any]) -> list[str]:
     return out
 
 
-def committed_keys(msg: dict[str, Any], commitment: dict[str, Any]) -> list[str]:
+def committed_keys(
+    msg: dict[str, Any], commitment: dict[str, Any], verified: bool = False
+) -> list[str]:
     """§8.8 ``committed``: the keys this commitment covers, in HyperBEAM's collection order (the
-    message-level ``committed`` reverses it)."""
+    message-level ``committed`` reverses it). An item whose signature does not verify covers
+    none; ``verified``: :func:`verify_commitment` has accepted exactly this ``msg`` and
+    ``commitment`` (which implies the signature check made here), so it is not repeated."""
     tabm = _tabm(_merged(msg, commitment))
     comms = tabm.get("commitments") or {}
     first: dict[str, Any] = next(iter(comms.values()), {}) if isinstance(comms, dict) else {}
@@ -665,7 +669,7 @@ def committed_keys(msg: dict[str, Any], commitment: dict[str, Any]) -> list[str]
         order = sorted(tags, key=lambda s: str(s).encode())
         names = [tags[k]["name"] for k in order]
         return _from_trusted(tabm, _erl_values(names), nested)
-    if not _verify_tabm({k: v for k, v in tabm.items() if k != "commitments"}):
+    if not verified and not _verify_tabm({k: v for k, v in tabm.items() if k != "commitments"}):
         return []
     tx = _to_tx(tabm, 0)
     norm = _native.ans104_normalize(tx)
