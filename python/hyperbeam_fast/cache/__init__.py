@@ -30,8 +30,9 @@ Cache control (runtime §2.9), for ``ao.resolve``::
 ``["no-cache", "no-store"]``, HTTP requests use ``["always"]``), ``hashpath`` (``"ignore"`` forces
 no store) and ``cache_lookup_hueristics`` (sic, HyperBEAM's spelling; default false).
 
-The package's modules: :mod:`.writing` (groups, ``data/<h>``, links), :mod:`.verify` (the IDs a
-message is linked from, its commitments verified first), :mod:`.reading` (reads, listings),
+The package's modules: :mod:`.writing` (groups, ``data/<h>``, links; a write is ``plan`` then
+``apply``), :mod:`.verify` (the IDs a message is linked from, its commitments verified
+first), :mod:`.reading` (reads, listings),
 :mod:`.control` (cache-control settings) and :mod:`.results` (``lookup``, ``store_result``).
 """
 
@@ -41,16 +42,19 @@ from .control import lookup_settings, settings, store_settings
 from .reading import MAX_READ_DEPTH as MAX_READ_DEPTH
 from .reading import list, list_numbered, read, read_tabm
 from .results import lookup, read_resolved, store_result
+from .writing import Planned, apply, link, plan, write, write_binary, write_hashpath
 from .writing import data_path as data_path  # public for process@1.0 snapshots
-from .writing import link, write, write_binary, write_hashpath
 from .writing import writable as writable  # public for process@1.0 snapshots
 
 __all__ = [
+    "Planned",
+    "apply",
     "link",
     "list",
     "list_numbered",
     "lookup",
     "lookup_settings",
+    "plan",
     "read",
     "read_resolved",
     "read_tabm",

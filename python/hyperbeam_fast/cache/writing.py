@@ -17,9 +17,12 @@ from ..store.chain import StoreChain
 from .verify import prepare
 
 __all__ = [
+    "Planned",
+    "apply",
     "data_path",
     "link",
     "ops_for",
+    "plan",
     "through_parent",
     "writable",
     "write",
@@ -95,68 +98,128 @@ def write(msg: dict[str, Any] | bytes | str, store: Store) -> str:
     repointed: an ID (or group) already in the store is left as it is, so once ``X`` names
     content no later write changes what ``read(X)`` returns. A commitment that does not
     verify raises :class:`UnverifiedCommitment` and nothing is written. Atomic per message.
+    ``write(msg, store)`` is ``apply(plan(msg, store))``.
     """
-    target = writable(store)
-    uid: str
-    ids: list[str] | tuple[()]
     if isinstance(msg, (bytes, str)):
+        target = writable(store)
         raw = msg.encode() if isinstance(msg, str) else msg
         p = data_path(raw)
         target.write(p, raw)
         return p
+    return apply(plan(msg, store))
+
+
+class Planned:
+    """A message's cache write worked out by :func:`plan` (its IDs, its commitments verified,
+    its TABM and store operations) and not yet made: :func:`apply` makes it. What depends on
+    the store's state (first write wins, which IDs are free) is decided by :func:`apply`, so
+    a plan can be made outside a lock that orders the writes (the scheduler's) and applied
+    under it."""
+
+    __slots__ = ("encoded", "fast", "ids", "msg", "name", "packed", "tabm", "target", "uid", "ws")
+
+    def __init__(self, target: Store) -> None:
+        self.target = target
+        self.msg: dict[str, Any] | None = None  # a RemoteStore's: the peer writes it whole
+        self.uid = self.name = ""
+        self.ids: list[str] | tuple[()] = ()
+        self.tabm: dict[str, Any] | None = None
+        self.ws: Any = None
+        self.fast = False
+        self.packed: Any = None
+        self.encoded = False
+
+
+def _stored(target: Store, name: str, uid: str) -> bool:
+    """Whether a signed message's group is there (content-named) or its ID taken."""
+    return target.read_link(name) is not None or (name != uid and target.exists(name))
+
+
+def _set_for(p: Planned) -> None:
+    """The store operations of ``p``'s TABM (the general path), into ``p.ws``."""
+    target, tabm, name = p.target, p.tabm, p.name
+    if tabm is None:
+        raise CacheError("cache: a plan without a TABM has no operations to work out")
+    ws = None
+    if p.packed is not None:
+        ws = _packed_set(tabm, "tabm", name, target.inline_max)  # type: ignore[attr-defined]
+        if ws is None:  # too big for packed groups: the plain layout
+            ws = _write_set(tabm, "tabm", name, True)
+            p.packed = None
+    else:
+        ws = _write_set(tabm, "tabm", name, p.encoded)
+    if ws is None:  # declined: the general path's typed errors
+        ops: list[Any] = []
+        ops_for(tabm, ops, name)
+        ws = (name, ops)
+        p.encoded, p.packed = False, None
+    p.ws = ws
+
+
+def plan(msg: dict[str, Any], store: Store) -> Planned:
+    """Work out the write of message ``msg`` to ``store`` (see :func:`write`) without making
+    it: raises as :func:`write` does (an unverified commitment, a value that cannot be
+    stored); nothing is written until :func:`apply`."""
     if not isinstance(msg, dict):
         raise CacheError(f"cannot write a {type(msg).__name__} to the cache")
-    remote = getattr(target, "write_message", None)
-    if remote is not None:  # a RemoteStore: the peer verifies, names and writes it whole
-        return str(remote(msg))
+    target = writable(store)
+    p = Planned(target)
+    if getattr(target, "write_message", None) is not None:
+        p.msg = msg
+        return p
     packed = getattr(target, "_write_packed", None)
-    encoded = packed is not None or hasattr(target, "_write_encoded")
+    p.packed = packed
+    p.encoded = packed is not None or hasattr(target, "_write_encoded")
     # The common case, an unsigned message without private keys whose unsigned ID covers every
     # key: one native call computes its ID, its TABM and every store operation. Anything else
     # (``None``) takes the general path: IDs, verification and TABM in Python.
     if packed is not None:
         ws = _packed_set(msg, "structured@1.0", None, target.inline_max)  # type: ignore[attr-defined]
     else:
-        ws = _write_set(msg, "structured@1.0", None, encoded)
+        ws = _write_set(msg, "structured@1.0", None, p.encoded)
     if ws is not None:
-        uid, ids, name, tabm = ws[0], (), ws[0], None
+        p.uid = p.name = ws[0]
+        p.ws, p.fast = ws, True
+        return p
+    p.tabm, p.uid, p.ids = prepare(msg)
+    p.name = _group_id(p.tabm) or p.uid
+    if not _stored(target, p.name, p.uid):  # else (already there) no operations are needed
+        _set_for(p)
+    return p
+
+
+def apply(p: Planned) -> str:
+    """Make the write :func:`plan` worked out (one store batch) and return the message's
+    unsigned ID. An ID or group already in the store is left as it is (first write wins)."""
+    target, uid, name = p.target, p.uid, p.name
+    if p.msg is not None:
+        return str(target.write_message(p.msg))  # type: ignore[attr-defined]
+    ws = p.ws
+    if p.fast:
         if target.read_link(uid) is not None:
             return uid  # already readable through its link (e.g. a signed version of it)
-    else:
-        tabm, uid, ids = prepare(msg)
-        name = _group_id(tabm) or uid
-        stored = target.read_link(name) is not None or (name != uid and target.exists(name))
-        if stored:
-            pass  # content-named and already there, or the ID is taken (first write wins)
-        elif packed is not None:
-            ws = _packed_set(tabm, "tabm", name, target.inline_max)  # type: ignore[attr-defined]
-            if ws is None:  # too big for packed groups: the plain layout
-                ws = _write_set(tabm, "tabm", name, True)
-                packed = None
-        else:
-            ws = _write_set(tabm, "tabm", name, encoded)
-        if ws is None and not stored:  # declined: the general path's typed errors
-            ops: list[Any] = []
-            ops_for(tabm, ops, name)
-            ws = (name, ops)
-            encoded, packed = False, None
-    links = [a for a in ids if a != name and _free(target, a)]
+    elif _stored(target, name, uid):
+        ws = None  # content-named and already there, or the ID is taken (first write wins)
+    elif ws is None:  # it was there when planned and is gone: its operations after all
+        _set_for(p)
+        ws = p.ws
+    links = [a for a in p.ids if a != name and _free(target, a)]
     if ws is None:
         if links:
             with target.batch() as b:
                 b.extend_unchecked([("link", name, a) for a in links])
         return uid
-    if encoded:
-        kv, leaves = ws[1], ws[3]
+    if p.encoded:
+        kv, leaves = list(ws[1]), list(ws[3])
         for a in links:
             kv.append((a.encode(), b"\x01" + name.encode()))
             leaves.append(a)
-        if packed is not None:
-            packed(kv, ws[2], leaves, ws[4])
+        if p.packed is not None:
+            p.packed(kv, ws[2], leaves, ws[4])
         else:
             target._write_encoded(kv, ws[2], leaves)  # type: ignore[attr-defined]
         return uid
-    ops = ws[1]
+    ops = list(ws[1])
     ops.extend(("link", name, a) for a in links)
     with target.batch() as b:
         b.extend_unchecked(ops)

@@ -217,9 +217,13 @@ class _Server:
             self.written.notify_all()
         return assignment
 
-    def write(self, slot: int, assignment: dict[str, Any]) -> None:
-        """Store ``assignment`` and link it as ``slot`` (the link makes it the slot's)."""
-        uid = cache.write(assignment, self.store)
+    def write(
+        self, slot: int, assignment: dict[str, Any], planned: cache.Planned | None = None
+    ) -> None:
+        """Store ``assignment`` and link it as ``slot`` (the link makes it the slot's).
+        ``planned``: ``cache.plan(assignment, self.store)``, made before the lock (the
+        verification, TABM and store operations of the write; only applying it is ordered)."""
+        uid = cache.apply(planned if planned is not None else cache.plan(assignment, self.store))
         cache.link(uid, f"assignments/{self.pid}/{slot}", self.store)
 
 
