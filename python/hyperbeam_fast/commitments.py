@@ -78,16 +78,17 @@ def _is_unsigned(c: dict[str, Any]) -> bool:
     return _alg(c) == _UNSIGNED.get(_device(c)) and c.get("committer") is None
 
 
-#: Outcomes of signature checks, by (commitment ID, the commitment, the message's unsigned ID):
+#: Outcomes of signature checks, by (commitment ID, the commitment, the message's key names and
+#: unsigned ID):
 #: one request is checked at the node, by the cache write and by the scheduler (each an RSA
 #: verify); the key is the message's content address, so only the same content hits.
-_CHECKED: dict[tuple[str, Any, str], bool] = {}
+_CHECKED: dict[tuple[str, Any, tuple[Any, ...], str], bool] = {}
 _CHECKED_MAX = 4096
 #: The asymmetric commitments :func:`commit` made in this process, by the same key as
 #: :data:`_CHECKED`: valid by construction for exactly that content. Only the cache's write
 #: (:func:`made_here`) takes them without an RSA check (the scheduler's assignment, signed a
 #: moment before it is stored); :func:`verify` and :func:`signers` always check.
-_MADE: dict[str, tuple[Any, str]] = {}
+_MADE: dict[str, tuple[Any, tuple[Any, ...], str]] = {}
 
 
 def _content_address(msg: dict[str, Any]) -> tuple[tuple[Any, ...], str] | None:
@@ -118,11 +119,13 @@ def _fields_key(c: dict[str, Any]) -> Any:
 
 def _memo_key(
     cid: str, c: dict[str, Any], addr: tuple[tuple[Any, ...], str] | None
-) -> tuple[str, Any, str] | None:
+) -> tuple[str, Any, tuple[Any, ...], str] | None:
+    """The key of :data:`_CHECKED` and :data:`_MADE`: the commitment exactly, the message's
+    key names as written (its unsigned ID does not tell ``A`` from ``a``) and unsigned ID."""
     if addr is None:
         return None
     try:
-        return (cid, _fields_key(c), addr[1])
+        return (cid, _fields_key(c), *addr)
     except TypeError:  # keys that do not sort: checked afresh
         return None
 
