@@ -152,6 +152,8 @@ def _key(k: Any) -> str:
 
 
 def _is_private(k: Any) -> bool:
+    if k.__class__ is str and k[:1] not in "pP":  # the hot case: no `priv` in any case
+        return False
     return is_private_key(k)
 
 
