@@ -28,6 +28,7 @@ import argparse
 import http.client
 import json
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -108,7 +109,7 @@ def _httpsig(msg: dict, path: str) -> tuple[dict, bytes]:
 
 #: What the accounting pass counts per message, by the functions that do it (cProfile call
 #: counts in the calling thread, where the pipeline runs in process): native functions by
-#: name, Python ones by ``file:line(name)`` suffix.
+#: name, Python ones by ``file:line(name)`` suffix, or ``file(name)`` for any line.
 _NAT = "<built-in method hyperbeam_fast._native."
 COUNTED = {
     "RSA signatures": (
@@ -121,7 +122,7 @@ COUNTED = {
         _NAT + "ans104_verify>",
         _NAT + "rsa_verify>",
     ),
-    "cache writes": ("cache/writing.py:88(write)",),
+    "cache writes": ("cache/writing.py(apply)",),  # every message write: write = apply(plan)
     "message IDs": (_NAT + "id>", _NAT + "unsigned_id>", _NAT + "unsigned_id_general>"),
     "JSON encodes": ("<orjson.dumps>", "json/__init__.py:183(dumps)"),
     "wasm calls": ("_bindings.py:3568(wasmtime_func_call_unchecked)",),
@@ -231,8 +232,12 @@ def shares(w: hb.Wallet, wasm: bytes, n: int, profile: str) -> None:
         (k[2] if k[0] == "~" else f"{k[0]}:{k[1]}({k[2]})"): v[1]
         for k, v in pstats.Stats(prof).stats.items()  # type: ignore[attr-defined]
     }
+
+    def hit(name: str, pat: str) -> bool:
+        return name.endswith(pat) or re.sub(r":\d+\(", "(", name).endswith(pat)
+
     counts = {
-        row: sum(c for name, c in calls.items() if any(name.endswith(p) for p in pats)) / counted
+        row: sum(c for name, c in calls.items() if any(hit(name, p) for p in pats)) / counted
         for row, pats in COUNTED.items()
     }
     spent["other (this thread)"] = mine - sum(spent.values())
