@@ -178,3 +178,23 @@ def test_a_plan_applied_after_its_group_went_is_written_whole(w1):
     store.reset()
     cache.apply(p)
     assert hb.verify(cache.read(_rsa_id(signed), store))
+
+
+def test_memory_store_skips_what_is_there_and_stays_atomic():
+    """MemoryStore._apply leaves an entry already stored as it is (its parent's index too), and
+    a batch that fails writes nothing, also the entries it had in common with the store."""
+    from hyperbeam_fast.exceptions import StoreError
+
+    store = MemoryStore()
+    uid = cache.write({"a": "1", "nested": {"b": "2"}}, store)
+    before = (dict(store._d), {k: set(v) for k, v in store._kids.items()})
+    assert cache.write({"a": "1", "nested": {"b": "2"}}, store) == uid
+    assert (store._d, store._kids) == before
+    assert sorted(store.list(uid)) == ["a", "nested"]
+    with pytest.raises(StoreError):
+        with store.batch() as b:
+            b.write("fresh/x", b"1")
+            b.write(uid, b"over a group")
+    assert (store._d, store._kids) == before
+    cache.write({"a": "1", "nested": {"b": "2"}, "c": "3"}, store)  # shares `a` and `nested`
+    assert hb.match(cache.read(uid, store), {"a": "1", "nested": {"b": "2"}})
