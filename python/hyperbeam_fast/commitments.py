@@ -84,8 +84,9 @@ def _is_unsigned(c: dict[str, Any]) -> bool:
 #: verify); the key is the message's content address, so only the same content hits.
 _CHECKED: dict[tuple[str, Any, tuple[Any, ...], str], bool] = {}
 _CHECKED_MAX = 4096
-#: The asymmetric commitments :func:`commit` made in this process, by the same key as
-#: :data:`_CHECKED`: valid by construction for exactly that content. Only the cache's write
+#: The asymmetric commitments :func:`commit` made in this process, by commitment ID, with the
+#: rest of their :data:`_CHECKED` key (the fields, key names and unsigned ID they were made
+#: for): valid by construction for exactly that content. Only the cache's write
 #: (:func:`made_here`) takes them without an RSA check (the scheduler's assignment, signed a
 #: moment before it is stored); :func:`verify` and :func:`signers` always check.
 _MADE: dict[str, tuple[Any, tuple[Any, ...], str]] = {}
