@@ -228,8 +228,6 @@ class App:
         loop = asyncio.get_running_loop()
         hop = self.hop
         if hop is None or hop.loop is not loop:
-            if hop is not None:
-                hop.close()
             hop = self.hop = Handoff(self.node.pool, loop)
         return hop
 
@@ -264,9 +262,7 @@ class App:
                 await send({"type": "lifespan.startup.complete"})
             elif msg["type"] == "lifespan.shutdown":
                 await asyncio.get_running_loop().run_in_executor(None, self.node.close)
-                if self.hop is not None:
-                    self.hop.close()
-                    self.hop = None
+                self.hop = None
                 logs.log(logging.INFO, "node stopped; store closed")
                 await send({"type": "lifespan.shutdown.complete"})
                 return
