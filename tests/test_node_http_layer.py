@@ -173,4 +173,3 @@ def test_a_slow_resolution_is_504_and_the_node_goes_on() -> None:
     finally:
         release.set()
         node.close()
-
