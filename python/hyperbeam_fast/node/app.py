@@ -14,7 +14,6 @@ every error reply (4xx, 5xx) is logged at warning/error with its reason (:mod:`.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import urllib.parse
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 from .. import _native
 from . import logs
 from .config import DEFAULTS
+from .handoff import Handoff
 from .http import OPTIONS_HEADERS, header_safe
 from .pipeline import TEXT_PLAIN, Node
 from .uvicorn_protocol import head_block
@@ -44,6 +44,7 @@ class App:
         self.max_keys = int(nm.get("max_message_keys", DEFAULTS["max_message_keys"]))
         self.trim = _HeapTrim()
         self.log_requests = bool(nm.get("log_requests", True))
+        self.hop: Handoff | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -54,7 +55,7 @@ class App:
         logs.request_id.set(rid)
         t0 = logs.now()
         m = self.node.metrics
-        m.in_flight.inc()
+        m.in_flight_now += 1
         method = scope["method"]
         status = 500
         try:
@@ -65,7 +66,7 @@ class App:
         finally:
             self.trim.after(scope)
             dt = logs.now() - t0
-            m.in_flight.dec()
+            m.in_flight_now -= 1
             m.request_done(method, status, dt)
             if self.log_requests or status >= 400:
                 why = logs.reason.get() if status >= 400 else ""
@@ -160,7 +161,15 @@ class App:
             body = b""  # HTTP/1.1: no content-length and no transfer-encoding = no body
         else:
             try:
-                body = await asyncio.wait_for(self._body(receive), self.body_timeout)
+                ready = scope.get("hb.body")  # our protocol: the body, when all of it is here
+                got_body = ready() if ready is not None else None
+                if got_body is not None:
+                    body = got_body
+                    if len(body) > self.max_body:
+                        raise _TooLarge
+                else:
+                    async with asyncio.timeout(self.body_timeout):
+                        body = await self._body(receive)
             except TimeoutError:
                 return await self._reply(
                     send, 408, TEXT_PLAIN, b"request body not received in time"
@@ -186,35 +195,41 @@ class App:
             raw_path += "?" + query
         raw = "hb.raw" in scope
         node = self.node
-        loop = asyncio.get_running_loop()
-        ctx = contextvars.copy_context().run  # the request ID in the pool's log lines too
-        if path == "/~cache@1.0/read" and method == "GET" and not _aos2(headers, query):
-            fut = loop.run_in_executor(node.pool, ctx, node.cache_read, query)
-        else:
-            out = node.handle_inline(method, raw_path, headers) if not body else None
-            if isinstance(out, Forward):
-                return await self._relay(send, out, method, raw_path, headers, body)
-            if isinstance(out, tuple):  # answered on the event loop: no thread hop
-                st, hdrs, res = out
-                return await self._reply(send, st, hdrs, res, raw, getattr(out, "head", None))
-            if out is not None:
-                fut = loop.run_in_executor(node.pool, ctx, node.finish, out)
-            elif len(body) >= _HeapTrim.BIG:  # the pool thread's allocator heap, see _HeapTrim
-                fut = loop.run_in_executor(
-                    node.pool, ctx, _then_release, node.handle, method, raw_path, headers, body
-                )
-            else:
-                fut = loop.run_in_executor(
-                    node.pool, ctx, node.handle, method, raw_path, headers, body
-                )
+        hop = self._handoff()
+        timeout = self.resolve_timeout
         try:
-            got = await asyncio.wait_for(fut, self.resolve_timeout)
+            if path == "/~cache@1.0/read" and method == "GET" and not _aos2(headers, query):
+                got = await hop.call(timeout, node.cache_read, query)
+            else:
+                out = node.handle_inline(method, raw_path, headers) if not body else None
+                if isinstance(out, Forward):
+                    return await self._relay(send, out, method, raw_path, headers, body)
+                if isinstance(out, tuple):  # answered on the event loop: no thread hop
+                    st, hdrs, res = out
+                    return await self._reply(send, st, hdrs, res, raw, getattr(out, "head", None))
+                if out is not None:
+                    got = await hop.call(timeout, node.finish, out)
+                elif len(body) >= _HeapTrim.BIG:  # the pool thread's allocator heap, _HeapTrim
+                    got = await hop.call(
+                        timeout, _then_release, node.handle, method, raw_path, headers, body
+                    )
+                else:
+                    got = await hop.call(timeout, node.handle, method, raw_path, headers, body)
         except TimeoutError:
             return await self._reply(send, 504, TEXT_PLAIN, b"resolution timed out")
         if isinstance(got, Forward):
             return await self._relay(send, got, method, raw_path, headers, body)
         st, hdrs, res = got
         return await self._reply(send, st, hdrs, res, raw)
+
+    def _handoff(self) -> Handoff:
+        """The running loop's :class:`~.handoff.Handoff` to the resolver pool (made on first
+        use; a new loop, e.g. a test's next ``asyncio.run``, gets a new one)."""
+        loop = asyncio.get_running_loop()
+        hop = self.hop
+        if hop is None or hop.loop is not loop:
+            hop = self.hop = Handoff(self.node.pool, loop)
+        return hop
 
     async def _relay(
         self, send: Any, fwd: Forward, method: str, raw_path: str, headers: list[Any], body: bytes
@@ -247,6 +262,7 @@ class App:
                 await send({"type": "lifespan.startup.complete"})
             elif msg["type"] == "lifespan.shutdown":
                 await asyncio.get_running_loop().run_in_executor(None, self.node.close)
+                self.hop = None
                 logs.log(logging.INFO, "node stopped; store closed")
                 await send({"type": "lifespan.shutdown.complete"})
                 return

@@ -31,6 +31,10 @@ class Metrics:
             registry=r,
         )
         self.in_flight = Gauge("hb_http_in_flight", "Requests being handled", registry=r)
+        #: the requests being handled, counted by the event loop (read when scraped: no lock
+        #: taken per request)
+        self.in_flight_now = 0
+        self.in_flight.set_function(lambda: self.in_flight_now)
         self.steps = Counter("hb_resolve_steps", "AO-Core resolution steps", registry=r)
         self.cache = Counter(
             "hb_cache_lookups", "Messages loaded by ID from the store", ["result"], registry=r

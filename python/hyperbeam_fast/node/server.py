@@ -202,6 +202,9 @@ def _server(node: Node, opts: dict[str, Any], host: str, sock: socket.socket) ->
         access_log=False,
         log_config=None,
         server_header=False,
+        # no ProxyHeadersMiddleware (a coroutine around every request): the node reads neither
+        # the scope's client nor its scheme, which is all it would rewrite
+        proxy_headers=False,
         limit_concurrency=None,  # the ConnectionGuard decides (no lockout at a cap)
         timeout_keep_alive=max(1, int(opts.get("http_keepalive", 120000)) // 1000),
         # uvicorn waits this long (its annotation says int; a float works)

@@ -55,7 +55,10 @@ PRIVATE: dict[str, dict[str, str]] = {
         "keep_alive": "connection: close and closing after the reply",
         "chunked_encoding": "body framing state, set as uvicorn's send does",
         "expected_content_length": "body framing state, set as uvicorn's send does",
-        "message_event": "wakes the app's receive() once the reply is complete",
+        "message_event": "wakes the app's receive() once the reply is complete; set once a "
+        "body part arrived (hb_body)",
+        "body": "the request body received so far (hb_body takes it as receive() does)",
+        "more_body": "False once the whole body is received (hb_body)",
         "on_response": "the protocol's end-of-response callback",
     },
 }
@@ -86,13 +89,19 @@ def head_block(headers: list[tuple[bytes, bytes]]) -> bytes | None:
     from uvicorn.protocols.http.httptools_impl import HEADER_RE, HEADER_VALUE_RE
 
     parts: list[bytes] = []
+    names: list[bytes] = []
+    values: list[bytes] = []
     for name, value in headers:
-        if HEADER_RE.search(name) or HEADER_VALUE_RE.search(value):
-            return None
         name = name.lower()
         if name in _FRAMING:
             return None
+        names.append(name)
+        values.append(value)
         parts += (name, b": ", value, b"\r\n")
+    # both patterns are character classes: one search over the joined names (values) finds a
+    # match exactly when a search of each one would
+    if HEADER_RE.search(b"".join(names)) or HEADER_VALUE_RE.search(b"".join(values)):
+        return None
     return b"".join(parts)
 
 
@@ -127,6 +136,24 @@ def cycle_class() -> type:
     from uvicorn.protocols.http.httptools_impl import STATUS_LINE, RequestResponseCycle
 
     class Cycle(RequestResponseCycle):
+        def hb_body(self) -> bytes | None:
+            """The whole request body when all of it has arrived (taken as ``receive()``
+            takes it: reading resumes, the buffer empties), else None (the app then reads it
+            with ``receive()``). Saves the app a deadline and a wait when it is already here."""
+            if (
+                self.more_body
+                or not self.message_event.is_set()
+                or self.waiting_for_100_continue
+                or self.disconnected
+                or self.response_complete
+            ):
+                return None
+            self.flow.resume_reading()
+            self.message_event.clear()
+            body = bytes(self.body)
+            self.body = bytearray()
+            return body
+
         async def send(self, message: Any) -> None:
             raw = message.get("hb.raw")
             if (
@@ -191,13 +218,16 @@ def protocol_class(max_header: int, header_timeout: float, guard: Any) -> type:
     class Protocol(HttpToolsProtocol):
         # our own state, named so as not to meet uvicorn's
         hb_transport: Any = None
+        hb_loop: Any = None
         hb_head_bytes = 0
         hb_head_done = True
         hb_head_timer: Any = None
+        hb_deadline = 0.0
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
             self.hb_transport = transport
+            self.hb_loop = asyncio.get_running_loop()
             peer = transport.get_extra_info("peername")  # what uvicorn's scope "client" holds
             ip = str(peer[0]) if isinstance(peer, (list, tuple)) and peer else ""
             if not guard.admit(self, ip):
@@ -212,11 +242,15 @@ def protocol_class(max_header: int, header_timeout: float, guard: Any) -> type:
                 self.hb_transport.abort()
 
         def hb_arm(self) -> None:
+            """A head is due by now + ``header_timeout``. One timer per connection, not per
+            request: a timer that finds the head done stops, one that finds a later deadline
+            waits for it (no timer made and cancelled for every kept-alive request)."""
             self.hb_head_done = False
             self.hb_head_bytes = 0
+            loop = self.hb_loop
+            self.hb_deadline = loop.time() + header_timeout
             if self.hb_head_timer is None:
-                loop = asyncio.get_running_loop()
-                self.hb_head_timer = loop.call_later(header_timeout, self.hb_head_timeout)
+                self.hb_head_timer = loop.call_at(self.hb_deadline, self.hb_head_timeout)
 
         def hb_disarm(self) -> None:
             if self.hb_head_timer is not None:
@@ -225,9 +259,13 @@ def protocol_class(max_header: int, header_timeout: float, guard: Any) -> type:
 
         def hb_head_timeout(self) -> None:
             self.hb_head_timer = None
-            if not self.hb_head_done and not self.hb_transport.is_closing():
-                guard.lost(self)
-                write_close(self.hb_transport, 408, b"request head not received in time")
+            if self.hb_head_done or self.hb_transport.is_closing():
+                return  # the next request's hb_arm starts a timer again
+            if self.hb_deadline - self.hb_loop.time() > 0.001:  # a later request's head
+                self.hb_head_timer = self.hb_loop.call_at(self.hb_deadline, self.hb_head_timeout)
+                return
+            guard.lost(self)
+            write_close(self.hb_transport, 408, b"request head not received in time")
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
@@ -245,8 +283,7 @@ def protocol_class(max_header: int, header_timeout: float, guard: Any) -> type:
                     self.hb_too_large()
 
         def on_headers_complete(self) -> None:
-            self.hb_head_done = True
-            self.hb_disarm()
+            self.hb_head_done = True  # its timer stops when it fires (hb_head_timeout)
             size = len(self.url) + sum(len(k) + len(v) + 4 for k, v in self.headers)
             if size > max_header:
                 self.hb_too_large()
@@ -255,7 +292,9 @@ def protocol_class(max_header: int, header_timeout: float, guard: Any) -> type:
             cycle = self.cycle
             if type(cycle) is RequestResponseCycle:
                 cycle.__class__ = cycle_cls
-                cycle.scope["hb.raw"] = True  # type: ignore[typeddict-unknown-key]
+                scope = cycle.scope
+                scope["hb.raw"] = True  # type: ignore[typeddict-unknown-key]
+                scope["hb.body"] = cycle.hb_body  # type: ignore[typeddict-unknown-key,attr-defined]
 
         def on_message_complete(self) -> None:
             super().on_message_complete()
