@@ -185,3 +185,25 @@ def test_inline_only_for_hmac_and_no_hooks():
     finally:
         for n in (rsa, hooked, node):
             n.close()
+
+
+def test_a_node_process_tunes_its_collector() -> None:
+    """``serve`` on a process's main thread freezes what start-up made and collects the young
+    generation every GC_THRESHOLD0 allocations; run in a child so this process keeps its own."""
+    import subprocess
+    import sys
+
+    code = (
+        "import gc\n"
+        "from hyperbeam_fast.node import server\n"
+        "before = gc.get_threshold()\n"
+        "server.tune_gc()\n"
+        "after = gc.get_threshold()\n"
+        "assert after == (server.GC_THRESHOLD0, before[1], before[2]), (before, after)\n"
+        "assert server.GC_THRESHOLD0 > before[0] and gc.get_freeze_count() > 1000\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
