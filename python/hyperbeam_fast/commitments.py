@@ -159,6 +159,33 @@ def made_here(msg: dict[str, Any], cid: str) -> bool:
     return key is not None and key[1:] == made
 
 
+def verified_ans104(raw: bytes) -> dict[str, Any] | None:
+    """The message of a plain signed ANS-104 data item (``codecs.ans104.decode_verified``)
+    whose signature has just verified in that one native pass, with the memos of
+    :func:`verify` (:data:`_CHECKED`) and :func:`committed` (:data:`_COMMITTED`) holding that
+    result for exactly its content, so the checks that follow do not redo the work. None for
+    any other item and for a signature that does not verify: the caller takes the general path
+    (``decode`` then :func:`verify`, which refuses it). Only a real check is recorded."""
+    got = _ans104().decode_verified(raw)
+    if got is None or not got[1]:
+        return None
+    msg, _valid, keys = got
+    comms = commitments_of(msg)
+    addr = _content_address(msg)
+    if len(comms) != 1 or addr is None:
+        return msg  # nothing recorded: the checks that follow are made afresh
+    ((cid, c),) = comms.items()
+    key = _memo_key(cid, c, addr)
+    if key is not None:
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[key] = True
+        if len(_COMMITTED) >= _CHECKED_MAX:
+            _COMMITTED.clear()
+        _COMMITTED[((cid, key[1]),), *addr] = tuple(keys)
+    return msg
+
+
 def _verify_one(msg: dict[str, Any], cid: str, c: Any) -> bool:
     """One commitment: an asymmetric one must carry a ``committer`` equal to the address of its
     own key (httpsig keyid §7.7, ans104 owner §8.8) and a valid signature; an HMAC one an ID
