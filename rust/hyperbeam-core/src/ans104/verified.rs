@@ -8,7 +8,7 @@
 
 use super::message::{is_id_len, key_of, shadowed, is_tx_field};
 use super::*;
-use crate::map_order::SMALL_MAP_LIMIT;
+use crate::map_order::{mode, walk_order, Walk, SMALL_MAP_LIMIT};
 use crate::structured;
 use crate::value::{Msg, Value};
 
@@ -64,21 +64,33 @@ fn plain(it: &DataItem) -> bool {
         && it.tags.iter().all(|(n, v)| plain_tag(n, v))
 }
 
-/// The keys `committed_keys` gives for the item (§8.8): the tag names, in the order of the
-/// original tags when the commitment records them (`maps:values` of the numbered map, taken
-/// twice as `dev_codec_ans104` does; byte order of "1".."n" for up to 32 tags) else of the
-/// tags, then `COMMITTED_TAGS`; then `committed`'s first occurrences, reversed.
+/// The keys `committed_keys` gives for the item (§8.8), on the message merged with its
+/// commitment (`dev_message`): with original tags, their names (`maps:values` of the numbered
+/// map, taken twice as `dev_codec_ans104` does; byte order of "1".."n" for up to 32 tags),
+/// then the nested `commitments` and `original-tags`; else the tags `to` writes for the merged
+/// message (the item's, `alg` and `committer`, in `maps:to_list` order), then `commitments`;
+/// then `COMMITTED_TAGS`. Last, `committed`'s first occurrences, reversed.
 fn committed_of(tags: &[Tag], original: bool) -> Vec<Vec<u8>> {
-    let n = tags.len();
-    let mut names: Vec<&[u8]> = tags.iter().map(|(n, _)| n.as_slice()).collect();
-    if original {
-        let idx: Vec<Vec<u8>> = (1..=n).map(|i| i.to_string().into_bytes()).collect();
-        let mut perm: Vec<usize> = (0..n).collect();
+    let names: Vec<&[u8]> = tags.iter().map(|(n, _)| n.as_slice()).collect();
+    let mut all: Vec<Vec<u8>> = if original {
+        let idx: Vec<Vec<u8>> = (1..=names.len()).map(|i| i.to_string().into_bytes()).collect();
+        let mut perm: Vec<usize> = (0..names.len()).collect();
         perm.sort_by(|&a, &b| idx[a].cmp(&idx[b]));
-        names = perm.iter().map(|&j| names[j]).collect();
-        names = perm.iter().map(|&j| names[j]).collect();
-    }
-    let mut all: Vec<Vec<u8>> = names.iter().filter_map(|n| key_of(n)).collect();
+        let once: Vec<&[u8]> = perm.iter().map(|&j| names[j]).collect();
+        let mut out: Vec<Vec<u8>> = perm.iter().filter_map(|&j| key_of(once[j])).collect();
+        out.extend([b"commitments".to_vec(), b"original-tags".to_vec()]);
+        out
+    } else {
+        let mut keys: Vec<Vec<u8>> = names.iter().filter_map(|n| key_of(n)).collect();
+        keys.extend([b"alg".to_vec(), b"committer".to_vec()]);
+        let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+        let mut out: Vec<Vec<u8>> = walk_order(&refs, Walk::ToList, mode())
+            .into_iter()
+            .map(|i| keys[i].clone())
+            .collect();
+        out.push(b"commitments".to_vec());
+        out
+    };
     all.extend(COMMITTED_TAGS.iter().map(|k| k.to_vec()));
     let mut first: Vec<Vec<u8>> = Vec::with_capacity(all.len());
     for k in all {
@@ -147,7 +159,17 @@ mod tests {
         let v = decode_verified(&raw).unwrap();
         assert!(v.valid);
         let want: Vec<&[u8]> = vec![
-            b"data", b"signature", b"target", b"owner", b"last_tx", b"id", b"type", b"action",
+            b"data",
+            b"signature",
+            b"target",
+            b"owner",
+            b"last_tx",
+            b"id",
+            b"commitments",
+            b"type",
+            b"committer",
+            b"alg",
+            b"action",
         ];
         assert_eq!(v.committed, want);
         assert_eq!(v.msg.get(&b"action"[..]), Some(&Value::Bin(b"Eval".to_vec())));
@@ -159,7 +181,8 @@ mod tests {
         let raw = signed(&[("Type", "Message"), ("Action", "Eval")], b"", &key);
         let v = decode_verified(&raw).unwrap();
         assert!(v.valid);
-        assert_eq!(&v.committed[v.committed.len() - 2..], [&b"type"[..], b"action"]);
+        let tail = &v.committed[v.committed.len() - 4..];
+        assert_eq!(tail, [&b"original-tags"[..], b"commitments", b"action", b"type"]);
     }
 
     #[test]
