@@ -272,6 +272,9 @@ fn ans104_decode<'py>(
     })
 }
 
+/// `(message, valid, committed keys)` of [`ans104_decode_verified`].
+type Verified<'py> = (Bound<'py, PyDict>, bool, Vec<Bound<'py, PyString>>);
+
 /// A plain signed data item (see `hb_core::ans104::decode_verified`) in one native call, the
 /// GIL released for the parse, the RSA check and the conversion: `(message, valid, committed
 /// keys)`, or `None` for any other item (the general path: `decode`, `verify`, `committed`).
@@ -279,7 +282,7 @@ fn ans104_decode<'py>(
 fn ans104_decode_verified<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyAny>,
-) -> PyResult<Option<(Bound<'py, PyDict>, bool, Vec<Bound<'py, PyString>>)>> {
+) -> PyResult<Option<Verified<'py>>> {
     let owned;
     let buf: &[u8] = if let Ok(b) = data.cast::<PyBytes>() {
         b.as_bytes()

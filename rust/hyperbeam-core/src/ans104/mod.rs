@@ -22,9 +22,9 @@ mod item;
 mod manifest;
 mod message;
 mod tags;
-mod verified;
 #[cfg(test)]
 mod tests;
+mod verified;
 
 pub use api::verify_many;
 pub use bundle::{

@@ -6,7 +6,7 @@
 //! `plain`): then verifying the bytes is verifying the message. Anything else gives `None` and
 //! stays with the general path.
 
-use super::message::{is_id_len, key_of, shadowed, is_tx_field};
+use super::message::{is_id_len, is_tx_field, key_of, shadowed};
 use super::*;
 use crate::map_order::{mode, walk_order, Walk, SMALL_MAP_LIMIT};
 use crate::structured;
@@ -24,7 +24,14 @@ pub struct Verified {
 }
 
 /// §8.8 `COMMITTED_TAGS`: always reported as committed.
-const COMMITTED_TAGS: [&[u8]; 6] = [b"id", b"last_tx", b"owner", b"target", b"signature", b"data"];
+const COMMITTED_TAGS: [&[u8]; 6] = [
+    b"id",
+    b"last_tx",
+    b"owner",
+    b"target",
+    b"signature",
+    b"data",
+];
 
 /// A tag that becomes a plain binary key and back: an ASCII name that is no record field,
 /// commitment key, private key, ID-sized name, typing (`ao-type`, `ao-types`), bundle or
@@ -73,7 +80,9 @@ fn plain(it: &DataItem) -> bool {
 fn committed_of(tags: &[Tag], original: bool) -> Vec<Vec<u8>> {
     let names: Vec<&[u8]> = tags.iter().map(|(n, _)| n.as_slice()).collect();
     let mut all: Vec<Vec<u8>> = if original {
-        let idx: Vec<Vec<u8>> = (1..=names.len()).map(|i| i.to_string().into_bytes()).collect();
+        let idx: Vec<Vec<u8>> = (1..=names.len())
+            .map(|i| i.to_string().into_bytes())
+            .collect();
         let mut perm: Vec<usize> = (0..names.len()).collect();
         perm.sort_by(|&a, &b| idx[a].cmp(&idx[b]));
         let once: Vec<&[u8]> = perm.iter().map(|&j| names[j]).collect();
@@ -172,7 +181,10 @@ mod tests {
             b"action",
         ];
         assert_eq!(v.committed, want);
-        assert_eq!(v.msg.get(&b"action"[..]), Some(&Value::Bin(b"Eval".to_vec())));
+        assert_eq!(
+            v.msg.get(&b"action"[..]),
+            Some(&Value::Bin(b"Eval".to_vec()))
+        );
         // a flipped data byte: the same message shape, a signature that does not verify
         let mut bad = raw.clone();
         *bad.last_mut().unwrap() ^= 1;
@@ -182,7 +194,10 @@ mod tests {
         let v = decode_verified(&raw).unwrap();
         assert!(v.valid);
         let tail = &v.committed[v.committed.len() - 4..];
-        assert_eq!(tail, [&b"original-tags"[..], b"commitments", b"action", b"type"]);
+        assert_eq!(
+            tail,
+            [&b"original-tags"[..], b"commitments", b"action", b"type"]
+        );
     }
 
     #[test]
