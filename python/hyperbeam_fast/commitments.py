@@ -106,15 +106,38 @@ def _content_address(msg: dict[str, Any]) -> tuple[tuple[Any, ...], str] | None:
         return None
 
 
+#: Marks a map in :func:`_exact_key` (no value of a commitment is this object).
+_MAP = object()
+
+
+def _exact_key(v: Any, depth: int = 0) -> Any:
+    """``v`` as a hashable value equal only for equal content, when it is made of ``bytes``,
+    ``str`` and maps of them with ``str`` keys (a few levels: an ans104 commitment's
+    ``original-tags``); a map's items keep their order. None for anything else."""
+    cls = v.__class__
+    if cls is bytes or cls is str:
+        return v
+    if cls is not dict or depth > 3:
+        return None
+    items = []
+    for k, x in v.items():
+        e = _exact_key(x, depth + 1)
+        if e is None or k.__class__ is not str:
+            return None
+        items.append((k, e))
+    return _MAP, tuple(items)
+
+
 def _fields_key(c: dict[str, Any]) -> Any:
     """An exact, hashable key of a commitment's fields: its items as they are when every value
-    is ``bytes`` or ``str`` (the type is part of equality there: ``b"1" != "1"``), else their
-    ``repr`` sorted (which tells ``1`` from ``True``). Raises TypeError for keys that do not
-    sort."""
+    is ``bytes`` or ``str`` (the type is part of equality there: ``b"1" != "1"``), or maps of
+    them (:func:`_exact_key`), else their ``repr`` sorted (which tells ``1`` from ``True``).
+    Raises TypeError for keys that do not sort."""
     for v in c.values():
         cls = v.__class__
         if cls is not bytes and cls is not str:
-            return repr(sorted(c.items()))
+            exact = _exact_key(c)
+            return exact if exact is not None else repr(sorted(c.items()))
     return tuple(c.items())
 
 
