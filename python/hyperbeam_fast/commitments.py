@@ -189,7 +189,7 @@ def verified_ans104(raw: bytes) -> dict[str, Any] | None:
     result for exactly its content, so the checks that follow do not redo the work. None for
     any other item and for a signature that does not verify: the caller takes the general path
     (``decode`` then :func:`verify`, which refuses it). Only a real check is recorded."""
-    got = _ans104().decode_verified(raw)
+    got: tuple[dict[str, Any], bool, list[str]] | None = _ans104().decode_verified(raw)
     if got is None or not got[1]:
         return None
     msg, _valid, keys = got
