@@ -120,6 +120,7 @@ COUNTED = {
     "RSA verifications": (
         _NAT + "httpsig_verify>",
         _NAT + "ans104_verify>",
+        _NAT + "ans104_decode_verified>",  # the ingress pass: one RSA check per call
         _NAT + "rsa_verify>",
     ),
     "cache writes": ("cache/writing.py(apply)",),  # every message write: write = apply(plan)

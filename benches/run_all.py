@@ -29,6 +29,7 @@ BENCHES = (
     "resolve",
     "stack",
     "ans104",
+    "ingress",
     "store",
     "p4",
     "gateway",

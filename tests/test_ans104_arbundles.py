@@ -124,6 +124,20 @@ def test_we_verify_arbundles_items(peer, jwk):
             "anchor": "B" * 32,
         },
         {"data": _b64(bytes(range(256)) * 8), "tags": []},
+        {  # a message as aoconnect signs it (with arbundles)
+            "data": _b64(b"return 1 + 1"),
+            "tags": [
+                {"name": n, "value": v}
+                for n, v in (
+                    ("Data-Protocol", "ao"),
+                    ("Variant", "ao.TN.1"),
+                    ("Type", "Message"),
+                    ("SDK", "aoconnect"),
+                    ("Action", "Eval"),
+                )
+            ],
+            "target": _native.b64url_encode(bytes(range(32))),
+        },
     ]
     signed = [base64.b64decode(s) for s in peer({"jwk": jwk, "sign": specs})["signed"]]
     assert ans104.verify_many(signed) == [True] * len(signed)
@@ -145,6 +159,9 @@ def test_we_verify_arbundles_items(peer, jwk):
         # re-encoded message loses its signature), so every client item verifies as a message
         assert ans104.verify_commitment(msg, cid, c)
         assert ans104.encode(msg) == raw
+        # the one native pass of the ingress takes these items, with the same message
+        fast = ans104.decode_verified(raw)
+        assert fast is not None and fast[1] and fast[0] == msg
     first = ans104.decode(signed[0])
     assert first["app-name"] == b"x"
     assert "original-tags" in next(iter(first["commitments"].values()))

@@ -113,6 +113,26 @@ def test_commitment_fields_that_compare_equal_are_different_keys(a, b):
     assert key_a != key_b
 
 
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ({"1": {"name": b"A", "value": b"1"}}, {"1": {"name": b"A", "value": "1"}}),
+        ({"1": {"name": b"A"}}, {"1": {"name": b"a"}}),
+        ({"1": {"name": b"A"}}, {"1": {"name": b"A", "value": b""}}),
+        ({"1": {"name": b"A", "value": 1}}, {"1": {"name": b"A", "value": True}}),
+        ({"1": {"name": b"A"}}, {1: {"name": b"A"}}),
+        ({"1": {"name": b"A"}}, (("1", (("name", b"A"),)),)),
+    ],
+    ids=["str-bytes", "case", "extra", "int-bool", "key-type", "tuple"],
+)
+def test_nested_commitment_fields_that_differ_are_different_keys(a, b):
+    """An ans104 commitment's ``original-tags`` (a map of maps) keys the memos exactly."""
+    key_a = commitments._fields_key({"alg": b"rsa-pss", "original-tags": a})
+    key_b = commitments._fields_key({"alg": b"rsa-pss", "original-tags": b})
+    assert key_a != key_b
+    assert key_a == commitments._fields_key({"alg": b"rsa-pss", "original-tags": a})
+
+
 def test_a_checked_ans104_signature_is_not_rechecked_by_committed(w1, counted):
     signed = hb.commit({"a": "1", "data": "hi", "n": "memo-5"}, w1, "ans104@1.0")
     item = ans104.decode(ans104.encode(signed))

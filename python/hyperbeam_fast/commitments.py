@@ -106,15 +106,38 @@ def _content_address(msg: dict[str, Any]) -> tuple[tuple[Any, ...], str] | None:
         return None
 
 
+#: Marks a map in :func:`_exact_key` (no value of a commitment is this object).
+_MAP = object()
+
+
+def _exact_key(v: Any, depth: int = 0) -> Any:
+    """``v`` as a hashable value equal only for equal content, when it is made of ``bytes``,
+    ``str`` and maps of them with ``str`` keys (a few levels: an ans104 commitment's
+    ``original-tags``); a map's items keep their order. None for anything else."""
+    cls = v.__class__
+    if cls is bytes or cls is str:
+        return v
+    if cls is not dict or depth > 3:
+        return None
+    items = []
+    for k, x in v.items():
+        e = _exact_key(x, depth + 1)
+        if e is None or k.__class__ is not str:
+            return None
+        items.append((k, e))
+    return _MAP, tuple(items)
+
+
 def _fields_key(c: dict[str, Any]) -> Any:
     """An exact, hashable key of a commitment's fields: its items as they are when every value
-    is ``bytes`` or ``str`` (the type is part of equality there: ``b"1" != "1"``), else their
-    ``repr`` sorted (which tells ``1`` from ``True``). Raises TypeError for keys that do not
-    sort."""
+    is ``bytes`` or ``str`` (the type is part of equality there: ``b"1" != "1"``), or maps of
+    them (:func:`_exact_key`), else their ``repr`` sorted (which tells ``1`` from ``True``).
+    Raises TypeError for keys that do not sort."""
     for v in c.values():
         cls = v.__class__
         if cls is not bytes and cls is not str:
-            return repr(sorted(c.items()))
+            exact = _exact_key(c)
+            return exact if exact is not None else repr(sorted(c.items()))
     return tuple(c.items())
 
 
@@ -157,6 +180,33 @@ def made_here(msg: dict[str, Any], cid: str) -> bool:
         return False
     key = _memo_key(cid, c, _content_address(msg))
     return key is not None and key[1:] == made
+
+
+def verified_ans104(raw: bytes) -> dict[str, Any] | None:
+    """The message of a plain signed ANS-104 data item (``codecs.ans104.decode_verified``)
+    whose signature has just verified in that one native pass, with the memos of
+    :func:`verify` (:data:`_CHECKED`) and :func:`committed` (:data:`_COMMITTED`) holding that
+    result for exactly its content, so the checks that follow do not redo the work. None for
+    any other item and for a signature that does not verify: the caller takes the general path
+    (``decode`` then :func:`verify`, which refuses it). Only a real check is recorded."""
+    got: tuple[dict[str, Any], bool, list[str]] | None = _ans104().decode_verified(raw)
+    if got is None or not got[1]:
+        return None
+    msg, _valid, keys = got
+    comms = commitments_of(msg)
+    addr = _content_address(msg)
+    if len(comms) != 1 or addr is None:
+        return msg  # nothing recorded: the checks that follow are made afresh
+    ((cid, c),) = comms.items()
+    key = _memo_key(cid, c, addr)
+    if key is not None:
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[key] = True
+        if len(_COMMITTED) >= _CHECKED_MAX:
+            _COMMITTED.clear()
+        _COMMITTED[((cid, key[1]),), *addr] = tuple(keys)
+    return msg
 
 
 def _verify_one(msg: dict[str, Any], cid: str, c: Any) -> bool:

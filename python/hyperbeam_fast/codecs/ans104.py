@@ -11,7 +11,8 @@ Public functions:
 
 * ``encode(msg) -> bytes`` / ``serialize``: rich message -> binary data item;
 * ``decode(data) -> dict`` / ``deserialize``: binary data item -> rich message (one native call;
-  ``decode_general`` is the same through the tx dict);
+  ``decode_general`` is the same through the tx dict); ``decode_verified(data)``: a plain signed
+  item's message, signature check and committed keys in one native call;
 * ``to_tx(tabm)`` / ``from_tx(tx)``: TABM <-> tx (§8.5, §8.7);
 * ``bundle(items, layout=...)`` / ``unbundle(data)``: lists of items <-> bundle bytes (§8.4), in
   HyperBEAM's big-endian layout (default) or the ANS-104 standard's little-endian one;
@@ -38,6 +39,7 @@ __all__ = [
     "committed_keys",
     "decode",
     "decode_general",
+    "decode_verified",
     "deserialize",
     "encode",
     "from_tx",
@@ -535,6 +537,19 @@ def decode_general(data: bytes) -> Any:
     general path, and the reference the native one is tested against."""
     out = from_tx(_native.ans104_parse(bytes(data)))
     return _rich(out) if isinstance(out, dict) else out
+
+
+def decode_verified(data: bytes) -> tuple[dict[str, Any], bool, list[str]] | None:
+    """A plain signed data item in one native call (GIL released): ``(message, valid,
+    committed)``, what :func:`decode`, :func:`verify_commitment` and ``committed`` give on the
+    same bytes (spec core §8.7, §8.8). Plain: RSA-4096, bytes for data, at most 32 tags whose
+    ASCII names are no record field, commitment, private, ID-sized, typing or bundle key and
+    whose values are not empty; the message then re-encodes to exactly these bytes, so the
+    signature over the bytes is the one over the message. None for any other item (or bytes
+    that do not parse): take the general path."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise CodecError(f"ans104: a data item must be bytes, not {type(data).__name__}")
+    return _native.ans104_decode_verified(bytes(data))
 
 
 serialize = encode

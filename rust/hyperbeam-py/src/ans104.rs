@@ -272,6 +272,35 @@ fn ans104_decode<'py>(
     })
 }
 
+/// `(message, valid, committed keys)` of [`ans104_decode_verified`].
+type Verified<'py> = (Bound<'py, PyDict>, bool, Vec<Bound<'py, PyString>>);
+
+/// A plain signed data item (see `hb_core::ans104::decode_verified`) in one native call, the
+/// GIL released for the parse, the RSA check and the conversion: `(message, valid, committed
+/// keys)`, or `None` for any other item (the general path: `decode`, `verify`, `committed`).
+#[pyfunction]
+fn ans104_decode_verified<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+) -> PyResult<Option<Verified<'py>>> {
+    let owned;
+    let buf: &[u8] = if let Ok(b) = data.cast::<PyBytes>() {
+        b.as_bytes()
+    } else {
+        owned = input_bytes(data)?;
+        &owned
+    };
+    let Some(v) = py.detach(|| a::decode_verified(buf)) else {
+        return Ok(None);
+    };
+    let keys = v
+        .committed
+        .iter()
+        .map(|k| PyString::new(py, &String::from_utf8_lossy(k)))
+        .collect();
+    Ok(Some((msg_to_py(py, &v.msg)?, v.valid, keys)))
+}
+
 /// `reset_ids(normalize(TX))`: the tx with bundle data serialised, bundle tags, `id` and
 /// `unsigned_id`.
 #[pyfunction]
@@ -482,6 +511,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ans104_serialize, m)?)?;
     m.add_function(wrap_pyfunction!(ans104_parse, m)?)?;
     m.add_function(wrap_pyfunction!(ans104_decode, m)?)?;
+    m.add_function(wrap_pyfunction!(ans104_decode_verified, m)?)?;
     m.add_function(wrap_pyfunction!(ans104_normalize, m)?)?;
     m.add_function(wrap_pyfunction!(ans104_ids, m)?)?;
     m.add_function(wrap_pyfunction!(ans104_signature_data, m)?)?;

@@ -13,7 +13,7 @@ use crate::map_order::{mode, walk_order, Walk};
 use crate::value::{Msg, Value};
 
 /// `hb_message:default_tx_list()` field names (record fields, not message keys).
-fn is_tx_field(k: &[u8]) -> bool {
+pub(super) fn is_tx_field(k: &[u8]) -> bool {
     matches!(
         k,
         b"format"
@@ -39,7 +39,7 @@ fn is_tx_field(k: &[u8]) -> bool {
 /// Tag names that never become message keys: record fields that are not forced tags, the
 /// message's `commitments` / `original-tags` (issue 13) and `content-digest` (structured@1.0
 /// drops it); in a signed item also the keys `from` removes to make the commitment.
-fn shadowed(k: &[u8], signed: bool) -> bool {
+pub(super) fn shadowed(k: &[u8], signed: bool) -> bool {
     matches!(
         k,
         b"format"
@@ -71,12 +71,12 @@ const DEVICE: &[u8] = b"ans104@1.0";
 /// Tag values longer than this (or not UTF-8) do not survive re-encoding as tags.
 const MAX_TAG_VALUE: usize = 128;
 
-fn is_id_len(n: usize) -> bool {
+pub(super) fn is_id_len(n: usize) -> bool {
     matches!(n, 32 | 42 | 43)
 }
 
 /// `hb_ao:normalize_key` of an ASCII name: lower-case unless ID-sized; `None` when not ASCII.
-fn key_of(name: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn key_of(name: &[u8]) -> Option<Vec<u8>> {
     if !name.is_ascii() {
         return None;
     }

@@ -13,7 +13,8 @@
 //! Layers, each using only those above it: `tags` (Avro tag block) and `manifest` (the bundle's
 //! JSON index), `item` (one item whose data is bytes: validation, layout, deep hash), `bundle`
 //! (nested items to and from bundle bytes), `api` (the operations on any item, normalised first),
-//! `message` (a parsed item -> its TABM, `dev_codec_ans104:from`).
+//! `message` (a parsed item -> its TABM, `dev_codec_ans104:from`), `verified` (a plain signed
+//! item's message, signature check and committed keys in one pass).
 
 mod api;
 mod bundle;
@@ -23,6 +24,7 @@ mod message;
 mod tags;
 #[cfg(test)]
 mod tests;
+mod verified;
 
 pub use api::verify_many;
 pub use bundle::{
@@ -32,6 +34,7 @@ pub use bundle::{
 pub use manifest::parse_manifest_json;
 pub use message::item_to_tabm;
 pub use tags::{decode_tags, encode_tags};
+pub use verified::{decode_verified, Verified};
 
 use crate::error::{Error, Result};
 
