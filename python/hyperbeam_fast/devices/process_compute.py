@@ -47,6 +47,12 @@ _locks: dict[tuple[int, str], threading.RLock] = {}
 _locks_guard = threading.Lock()
 _computing: dict[tuple[int, str], int] = {}  # processes inside compute_to: never evicted
 _failed: dict[tuple[int, str], dict[int, str]] = {}
+#: The public states of the newest computed slots of each live process (at most
+#: :data:`RECENT_STATES`, oldest first): a read of a slot just computed (aoconnect's
+#: ``compute/results=N`` after its push, while other clients' slots move the live state on)
+#: is answered from memory, not decoded back from the store.
+_recent: dict[tuple[int, str], dict[int, dict[str, Any]]] = {}
+RECENT_STATES = 32
 #: Compute seconds and slots since the last snapshot, per process.
 _since_snapshot: dict[tuple[int, str], tuple[float, int]] = {}
 _slots_done: dict[int, int] = {}  # id(store) -> slots computed in this process (the metric)
@@ -100,6 +106,7 @@ def forget_live() -> None:
         _live.clear()
         _live_mem.clear()
     _failed.clear()
+    _recent.clear()
     _since_snapshot.clear()
     _sched.forget_servers()
 
@@ -125,9 +132,11 @@ def _keep_live(k: tuple[int, str], state: dict[str, Any], opts: dict[str, Any]) 
             if not over():
                 return
             _live_mem.pop(victim, None)
+            _recent.pop(victim, None)
             wasm64.release(_live.pop(victim))
         if mem > budget:
             del _live[k], _live_mem[k]
+            _recent.pop(k, None)
             wasm64.release(state)
 
 
@@ -311,12 +320,17 @@ def compute_to(base: dict[str, Any], target: int, opts: dict[str, Any]) -> tuple
 
 
 def _computed(pid: str, k: tuple[int, str], target: int, store: Any) -> dict[str, Any] | None:
-    """The state at ``target`` if it is computed: live, queued for writing, or stored (read
-    only when the live state is past it, or there is none)."""
+    """The state at ``target`` if it is computed: live, one of the newest (:data:`_recent`),
+    queued for writing, or stored (read only when the live state is past it, or there is
+    none)."""
     live = _live.get(k)
     if live is not None and int(live.get("at-slot", -1)) == target:
         return live
     if target >= 0 and (live is None or int(live.get("at-slot", -1)) > target):
+        recent = _recent.get(k)
+        got = recent.get(target) if recent is not None else None
+        if got is not None:
+            return got
         queued = WRITER.pending(k, target)
         if queued is not None:
             return queued
@@ -576,6 +590,13 @@ def _store_results(
     store = store_of(opts)
     items = [(int(state["at-slot"]), public_state(state), snap) for state, snap in pending]
     pending.clear()
+    k = _key(pid, opts)
+    recent = _recent.setdefault(k, {})  # (changed under the process lock only)
+    for slot, pub, _ in items:
+        recent.pop(slot, None)
+        recent[slot] = pub
+    while len(recent) > RECENT_STATES:
+        del recent[next(iter(recent))]
     if _async_cache(opts):
         states = {slot: pub for slot, pub, _ in items}
         WRITER.submit(_key(pid, opts), states, lambda: _write_states(pid, items, store))
@@ -628,9 +649,15 @@ def slot(base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]) ->
 
 
 def compute(base: dict[str, Any], request: dict[str, Any], opts: dict[str, Any]) -> tuple[str, Any]:
-    """``compute``: to ``request.slot``, or (none) to the scheduler's current slot."""
+    """``compute``: to ``request.slot``; without one, the latest computed state (the live
+    one, as b2743e4a's ``compute`` with ``process_now_from_cache``: no compute turn, no wait
+    for slots still being computed, e.g. aoconnect's ``compute/results=N``, whose
+    ``results=N`` then computes to N if it must), or, with none live, to the current slot."""
     slot = request.get("slot")
     if slot is None:
+        live = _live.get(_key(process_id(base), opts))
+        if live is not None:
+            return "ok", live
         return now(base, request, opts)
     try:
         target = int(_text(slot))

@@ -120,6 +120,39 @@ except (ImportError, AttributeError):  # pragma: no cover - other wasmtime-py la
 
 _RAW_FIELD = {"i32": "i32", "i64": "i64", "f32": "f32", "f64": "f64"}
 
+# ---- host-side calls that keep the GIL ------------------------------------------------------
+#
+# A ``ctypes.CDLL`` call releases the GIL and takes it back after: under load another thread
+# takes it meanwhile, and the caller waits for its turn (up to the 5 ms switch interval) after a
+# call of a microsecond. A slot of a process is computed under its lock, so each such wait
+# stretches that serial section. The wasmtime calls that run no guest code and return at once
+# (the memory's base and size, the epoch deadline) are therefore bound a second time through
+# ``ctypes.PyDLL`` (the same library, calls that keep the GIL). Guest code never runs that way:
+# the epoch thread that ends a runaway call needs the GIL.
+
+
+def _held_calls() -> tuple[Any, Any, Any] | None:
+    try:
+        from wasmtime import _bindings as _wb
+        from wasmtime import _ffi as _wf
+
+        lib = ctypes.PyDLL(_wf.dll._name)
+        data = lib.wasmtime_memory_data
+        data.argtypes = _wb._wasmtime_memory_data.argtypes
+        data.restype = _VOIDP  # the address as an int
+        size = lib.wasmtime_memory_data_size
+        size.argtypes = _wb._wasmtime_memory_data_size.argtypes
+        size.restype = ctypes.c_size_t
+        deadline = lib.wasmtime_context_set_epoch_deadline
+        deadline.argtypes = _wb._wasmtime_context_set_epoch_deadline.argtypes
+        deadline.restype = None
+        return data, size, deadline
+    except (ImportError, AttributeError, OSError):  # pragma: no cover - other layouts
+        return None
+
+
+_HELD = _held_calls()
+
 
 class _RawFunc:
     """A pre-bound numeric export called through ``wasmtime_func_call_unchecked``."""
@@ -218,6 +251,8 @@ class Instance:
         self.timeout = timeout
         self._ticks = _NO_DEADLINE if timeout is None else max(1, -(-timeout // EPOCH_TICK))
         self.store = wasmtime.Store(engine(self.metered))
+        self._cx: Any = self.store._context() if _HELD is not None else None
+        self._memref: Any = None  # byref(memory), for the GIL-keeping calls
         if self.memory_limit is not None:
             self.store.set_limits(memory_size=self.memory_limit)
         self._grow_denied = False
@@ -259,6 +294,8 @@ class Instance:
         self.raw_calls = raw_calls
         mems = [e for e in self.exports.values() if isinstance(e, wasmtime.Memory)]
         self.memory = mems[0] if mems else None
+        if self.memory is not None and self._cx is not None:
+            self._memref = ctypes.byref(self.memory._memory)
         table = self.exports.get("__indirect_function_table")
         self.table: wasmtime.Table | None = table if isinstance(table, wasmtime.Table) else None
         if call_ctors and "__wasm_call_ctors" in self.exports:
@@ -278,7 +315,10 @@ class Instance:
         """An outermost call starts: full fuel, a fresh deadline, no denied growth yet."""
         if self.metered:
             self.store.set_fuel(int(self.fuel) if self.fuel is not None else 1 << 62)
-        self.store.set_epoch_deadline(int(self._ticks))
+        if self._cx is not None and _HELD is not None:
+            _HELD[2](self._cx, int(self._ticks))
+        else:
+            self.store.set_epoch_deadline(int(self._ticks))
         self._grow_denied = False
 
     def _trap_error(self, e: BaseException) -> WasmError:
@@ -307,6 +347,7 @@ class Instance:
     def close(self) -> None:
         """Free the store (its linear memory goes back to the OS); the instance is unusable."""
         store = self.__dict__.pop("store", None)
+        self._cx = self._memref = None  # (they point into the store)
         self.handler = _zero_handler
         self.exports = {}
         self._funcs = {}
@@ -494,12 +535,20 @@ class Instance:
         m = self.memory
         if m is None:
             raise WasmMemoryError("the module exports no memory")
+        ref = self._memref
+        if ref is not None and _HELD is not None:
+            return _HELD[0](self._cx, ref) or 0, _HELD[1](self._cx, ref)
         ptr = ctypes.cast(m.data_ptr(self.store), _VOIDP).value or 0
         return ptr, m.data_len(self.store)
 
     def memory_size(self) -> int:
         """Current linear memory size in bytes (0 without a memory)."""
-        return 0 if self.memory is None else self.memory.data_len(self.store)
+        if self.memory is None:
+            return 0
+        ref = self._memref
+        if ref is not None and _HELD is not None:
+            return cast("int", _HELD[1](self._cx, ref))
+        return self.memory.data_len(self.store)
 
     def read(self, offset: int, n: int) -> bytes:
         """``n`` bytes of guest memory at ``offset``."""
