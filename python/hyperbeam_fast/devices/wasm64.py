@@ -152,7 +152,7 @@ def _priv_key(p: str) -> str:
 class WasmContext:
     """What ``priv.<p>/instance`` holds: the live instance plus the state an import sees."""
 
-    __slots__ = ("instance", "prefix", "state", "opts", "image", "broken")
+    __slots__ = ("instance", "prefix", "state", "opts", "image", "broken", "_rest", "_layout")
 
     def __init__(self, prefix: str, opts: dict[str, Any], image: str) -> None:
         self.prefix = prefix
@@ -163,6 +163,11 @@ class WasmContext:
         #: Why the last call did not finish (a trap or a limit), else None: the guest's memory
         #: is then mid-update and the instance must not run the next message.
         self.broken: str | None = None
+        #: ``(instance, stack pointer)`` after :meth:`restore_stack` gave the stack back (the
+        #: pointer the next call's stackSave would return), else None.
+        self._rest: tuple[Instance, int] | None = None
+        #: The instance whose stackAlloc was seen to lay strings out as :func:`stack_layout`.
+        self._layout: Instance | None = None
 
     # HB's priv <p>/write and <p>/read
     def write(self, data: bytes | str) -> int:
@@ -179,15 +184,35 @@ class WasmContext:
         stack, in order: ``stringToUTF8OnStack``) when they total at most ``stack_max`` bytes and
         the guest exports its stack functions, else with its ``malloc`` (:meth:`write`, as
         HyperBEAM's ``hb_beamr_io:write_string``, never freed). Returns the pointers and the stack
-        pointer to give back to :meth:`restore_stack` after the call (``None``: heap)."""
+        pointer to give back to :meth:`restore_stack` after the call (``None``: heap).
+
+        One guest call instead of ``2 + len(data)`` once the instance's layout is known (each
+        guest call gives up the GIL and waits to take it back, under the process's lock): the
+        stack pointer is the one :meth:`restore_stack` gave back last (what ``stackSave`` would
+        return), the strings lie where the guest's ``stackAlloc`` puts them
+        (:func:`stack_layout`, checked against the guest's own on this instance's first call)
+        and one ``stackRestore`` moves the stack pointer below them, where those
+        ``stackAlloc`` calls leave it. The memory and the stack pointer are as ao-loader's."""
         inst = self.instance
         assert inst is not None
         names = inst.stack_exports()
         if names is None or sum(len(d) + 1 for d in data) > stack_max:
             return [self.write(d) for d in data], None
+        rest, self._rest = self._rest, None
         try:
+            if rest is not None and rest[0] is inst and self._layout is inst:
+                sp = rest[1]
+                ptrs = stack_layout(sp, data)
+                inst.call(names[1], ptrs[-1])
+                for p, d in zip(ptrs, data, strict=True):
+                    inst.write_cstr(p, d)
+                return ptrs, sp
             (sp,) = inst.call(names[0])
-            return [inst.write_string_on_stack(d, names[2]) for d in data], int(sp)
+            sp = int(sp)
+            ptrs = [inst.write_string_on_stack(d, names[2]) for d in data]
+            if ptrs == stack_layout(sp, data):
+                self._layout = inst
+            return ptrs, sp
         except _MID_CALL as e:
             self.broken = str(e)
             raise
@@ -203,6 +228,8 @@ class WasmContext:
             inst.call(names[1], sp)
         except _MID_CALL as e:
             self.broken = str(e)
+            return
+        self._rest = (inst, sp)
 
     def read(self, ptr: Any) -> bytes:
         """The NUL-terminated string at ``ptr`` in the instance's memory."""
@@ -246,6 +273,16 @@ class WasmContext:
         calls.append({"module": module, "func": func, "args": list(args), "func-sig": sig})
         self.state = deep_put(state, path, calls)
         return [0]
+
+
+def stack_layout(sp: int, data: list[bytes]) -> list[int]:
+    """Where Emscripten's ``stackAlloc`` (``_emscripten_stack_alloc``: the stack pointer less
+    the size, rounded down to 16 bytes) puts each of ``data`` + NUL, in order, from ``sp``."""
+    out = []
+    for d in data:
+        sp = (sp - (len(d) + 1)) & ~15
+        out.append(sp)
+    return out
 
 
 def _is_not_found(status: str, res: Any) -> bool:

@@ -617,9 +617,13 @@ class Instance:
         """``data`` + NUL on the guest's stack (``alloc``: its stack-alloc export), as
         Emscripten's ``stringToUTF8OnStack`` does; the pointer. The caller restores the stack."""
         (ptr,) = self.call(alloc, len(data) + 1)
-        p, ln = self._mem()
-        _mem_write_cstr(p, ln, ptr, data)
+        self.write_cstr(ptr, data)
         return cast("int", ptr)
+
+    def write_cstr(self, offset: int, data: bytes) -> None:
+        """Write ``data`` + NUL into guest memory at ``offset``."""
+        p, ln = self._mem()
+        _mem_write_cstr(p, ln, offset, data)
 
     def read_string(self, ptr: int) -> bytes:
         """The NUL-terminated string at ``ptr`` (without the NUL)."""
