@@ -363,7 +363,14 @@ def test_handle_strings_go_on_the_stack_as_ao_loader_puts_them(aos, wallets):
     ptrs, saved = ctx.write_call_strings([small, small], genesis_wasm.STACK_STRINGS_MAX)
     assert saved == sp and all(sp - 1024 < p < sp for p in ptrs)
     assert [inst.read_string(p) for p in ptrs] == [small, small]
+    assert inst.call(save) == [ptrs[-1]]  # the stack pointer where stackAlloc leaves it
     ctx.restore_stack(saved)
     assert inst.call(save) == [sp]
+    # the layout written without calling stackAlloc (one guest call, not four) is the guest's own
+    _, restore, alloc = inst.stack_exports()
+    odd = [small, b"z" * 7, b""]
+    theirs = [inst.call(alloc, len(d) + 1)[0] for d in odd]
+    inst.call(restore, sp)
+    assert wasm64.stack_layout(sp, odd) == theirs
     ptrs, saved = ctx.write_call_strings([big, small], genesis_wasm.STACK_STRINGS_MAX)
     assert saved is None and all(p > sp for p in ptrs)  # the heap lies above the stack

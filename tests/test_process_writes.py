@@ -175,6 +175,12 @@ def test_busy_computes_push_answers_202_and_computed_slots_need_no_turn(wallets,
         assert ao.resolve(proc, {"path": "slot"}, opts)[1]["current"] == 2  # scheduled once
         st, state = ao.resolve(proc, {"path": "compute", "slot": 1}, opts)  # computed: no turn
         assert st == "ok" and state["results"]["data"] == "2"
+        # compute without a slot is the latest computed state (b2743e4a), no turn either: so
+        # aoconnect's compute/results=1 is answered while slot 2 waits for one
+        st, latest = ao.resolve(proc, {"path": "compute"}, opts)
+        assert st == "ok" and latest["at-slot"] == 1, latest
+        st, res = ao.resolve(latest, {"path": "results", "results": "1"}, opts)
+        assert st == "ok" and res["data"] == "2", res
         st, r = ao.resolve(proc, {"path": "compute", "slot": 2}, opts)
         assert st == "error" and r["status"] == 503, r
     finally:
@@ -182,4 +188,36 @@ def test_busy_computes_push_answers_202_and_computed_slots_need_no_turn(wallets,
         t.join(10)
     st, state = ao.resolve(proc, {"path": "compute", "slot": 2}, opts)
     assert st == "ok" and state["results"]["data"] == "4"
+    forget_live()
+
+
+def test_the_newest_computed_states_are_read_from_memory(wallets, aos_wasm, monkeypatch):
+    """A slot computed a moment ago is read from memory once the live state has moved on
+    (aoconnect's result after its push, other clients' slots computed since), written or not;
+    older ones (past ``RECENT_STATES``), and all of them after a restart, from the store."""
+    _, w, _ = wallets
+    store = MemoryStore()
+    opts = {"priv_store": store, "priv_wallet": w}
+    proc, pid = _aos(w, aos_wasm, store)
+    ao.resolve(proc, {"path": "schedule", "method": "POST", "body": proc}, opts)
+    n = process_compute.RECENT_STATES + 3
+    slots = [_schedule(proc, pid, w, opts, f"X = (X or 0) + {i}; return X") for i in range(n)]
+    first = {s: _result(proc, s, opts) for s in slots}  # one compute per slot, as pushes do
+    WRITER.flush()
+    reads: list[str] = []
+    real = cache.read
+
+    def counting(path, s):
+        reads.append(str(path))
+        return real(path, s)
+
+    monkeypatch.setattr(cache, "read", counting)
+    newest, oldest = slots[-process_compute.RECENT_STATES], slots[0]
+    assert _result(proc, newest, opts) == first[newest]
+    assert not [p for p in reads if "/slot/" in p]  # from memory
+    assert _result(proc, oldest, opts) == first[oldest]
+    assert reads == [f"computed/{pid}/slot/{oldest}"]  # evicted from memory: the store's
+    forget_live()  # the restart: nothing computed is in memory
+    assert _result(proc, newest, opts) == first[newest]
+    assert f"computed/{pid}/slot/{newest}" in reads
     forget_live()

@@ -7,8 +7,9 @@ external CU) plus what the executor needs (``device-stack``, ``image``, ``output
 
 * ``schedule``/``slot`` run on the scheduler (a body without ``target`` is sent to this process);
   ``push`` on ``push@1.0`` (schedule the body, compute it, deliver its outbox);
-* ``compute`` (``slot``: compute to that slot; none: the latest cached state) replays from the
-  live in-memory state, else the latest snapshot at or below the slot (restored through
+* ``compute`` (``slot``: compute to that slot; none: the latest computed state, the live one, as
+  b2743e4a's ``process_now_from_cache``; with none live, compute to the current slot) replays
+  from the live in-memory state, else the latest snapshot at or below the slot (restored through
   ``normalize``), else ``init``; every slot's state is linked from ``computed/<ProcID>/slot/<n>``
   and ``computed/<ProcID>/<state ID>``,
   snapshots at ``computed/<ProcID>/snapshot/<n>/<device-key>`` (size + non-zero pages);

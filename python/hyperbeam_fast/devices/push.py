@@ -86,6 +86,7 @@ def push(
     outbox = results.get("outbox") or {}
     pushed: dict[str, Any] = {}
     store = store_of(opts)
+    origin = _process.process_id(base)
     for k, m in outbox.items():
         if not isinstance(m, dict):
             continue
@@ -105,7 +106,7 @@ def push(
             }
             continue
         try:
-            msg, signed = _outgoing(m, _process.process_id(base), opts)
+            msg, signed = _outgoing(m, origin, opts)
         except HyperbeamError as e:
             pushed[k] = {"response": "error", "status": 422, "reason": f"cannot sign: {e}"}
             continue
@@ -121,7 +122,7 @@ def push(
             **({"id": msg_id(msg, "all")} if signed else {}),
         }
     shown = results if depth > 0 else {}
-    return "ok", {**shown, **pushed, "slot": int(_text(slot)), "process": _process.process_id(base)}
+    return "ok", {**shown, **pushed, "slot": int(_text(slot)), "process": origin}
 
 
 def _outgoing(m: dict[str, Any], origin: str, opts: dict[str, Any]) -> tuple[dict[str, Any], bool]:
