@@ -100,7 +100,7 @@ def test_failed_write_leaves_the_slot_reusable(tmp_path, wallet, monkeypatch):
     assert _post(proc, m1, opts)[1]["slot"] == 1
     real = sched._Server.write
 
-    def failing(self, slot, assignment):
+    def failing(self, slot, assignment, planned=None):
         raise StoreError("disk full (simulated)")
 
     monkeypatch.setattr(sched._Server, "write", failing)

@@ -112,7 +112,9 @@ class _Server:
     Issue 15 item 1: the lock is held to reserve a slot and extend the hash chain (which
     depends on the message's ID only), and again to write the assignment; the RSA signature of
     the assignment, most of the work, runs outside it, so messages to one process are signed in
-    parallel (the signature releases the GIL). Assignments are written in slot order, each
+    parallel (the signature releases the GIL), and so does planning its cache write
+    (``cache.plan``: verification, TABM, store operations; only ``cache.apply`` is under the
+    lock). Assignments are written in slot order, each
     once every earlier one is written, and an assignment is visible (``read``, ``current``)
     only once written, so the store always holds slots ``0..current`` without a gap. When
     signing or writing slot ``n`` fails, ``n`` and every slot reserved after it (whose chains
@@ -194,6 +196,9 @@ class _Server:
                 from ..commitments import commit
 
                 assignment = commit(assignment, wallet)
+            # the write worked out here, in parallel (its verification, TABM and operations);
+            # only applying it is ordered, under the lock (cache.plan / cache.apply)
+            planned = cache.plan(assignment, self.store)
         except BaseException:
             with self.lock:
                 self._drop_from(slot)
@@ -204,7 +209,7 @@ class _Server:
             if res.dropped:
                 raise SlotDropped(f"slot {slot} was dropped: an earlier slot failed; retry")
             try:
-                self.write(slot, assignment)
+                self.write(slot, assignment, planned)
             except BaseException:
                 self._drop_from(slot)
                 raise
