@@ -196,9 +196,9 @@ class WasmContext:
         inst = self.instance
         assert inst is not None
         names = inst.stack_exports()
+        rest, self._rest = self._rest, None  # good for one call (any call may move the stack)
         if names is None or sum(len(d) + 1 for d in data) > stack_max:
             return [self.write(d) for d in data], None
-        rest, self._rest = self._rest, None
         try:
             if rest is not None and rest[0] is inst and self._layout is inst:
                 sp = rest[1]

@@ -315,8 +315,9 @@ class Instance:
         """An outermost call starts: full fuel, a fresh deadline, no denied growth yet."""
         if self.metered:
             self.store.set_fuel(int(self.fuel) if self.fuel is not None else 1 << 62)
-        if self._cx is not None and _HELD is not None:
-            _HELD[2](self._cx, int(self._ticks))
+        cx = self._cx
+        if cx is not None and _HELD is not None:
+            _HELD[2](cx, int(self._ticks))
         else:
             self.store.set_epoch_deadline(int(self._ticks))
         self._grow_denied = False
@@ -535,9 +536,9 @@ class Instance:
         m = self.memory
         if m is None:
             raise WasmMemoryError("the module exports no memory")
-        ref = self._memref
-        if ref is not None and _HELD is not None:
-            return _HELD[0](self._cx, ref) or 0, _HELD[1](self._cx, ref)
+        cx, ref = self._cx, self._memref
+        if ref is not None and cx is not None and _HELD is not None:
+            return _HELD[0](cx, ref) or 0, _HELD[1](cx, ref)
         ptr = ctypes.cast(m.data_ptr(self.store), _VOIDP).value or 0
         return ptr, m.data_len(self.store)
 
@@ -545,9 +546,9 @@ class Instance:
         """Current linear memory size in bytes (0 without a memory)."""
         if self.memory is None:
             return 0
-        ref = self._memref
-        if ref is not None and _HELD is not None:
-            return cast("int", _HELD[1](self._cx, ref))
+        cx, ref = self._cx, self._memref
+        if ref is not None and cx is not None and _HELD is not None:
+            return cast("int", _HELD[1](cx, ref))
         return self.memory.data_len(self.store)
 
     def read(self, offset: int, n: int) -> bytes:
