@@ -384,7 +384,7 @@ class SchedulerDevice:
             if refused is not None:
                 return "error", refused
             cache.write(to_sched, store_of(opts))
-        elif not _defines(base, pid) and not _has_slots(pid, opts):
+        elif not _has_slots(pid, opts) and not _defines(base, pid):  # the cheap check first
             return "error", {
                 "status": 404,
                 "body": f"Process {pid} is not known to this scheduler: schedule its signed "
