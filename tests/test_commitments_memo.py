@@ -218,3 +218,45 @@ def test_memory_store_skips_what_is_there_and_stays_atomic():
     assert (store._d, store._kids) == before
     cache.write({"a": "1", "nested": {"b": "2"}, "c": "3"}, store)  # shares `a` and `nested`
     assert hb.match(cache.read(uid, store), {"a": "1", "nested": {"b": "2"}})
+
+
+def test_a_reply_the_node_just_signed_goes_out_unchecked_and_signed_once(w1, counted):
+    """A scheduler's assignment (made by the node's ``commit`` a moment before) is a signed
+    reply: no second signature, no ``status`` added, and no RSA check of what was just signed;
+    a reply whose commitment was not made for exactly its content is still checked."""
+    from hyperbeam_fast.node import client, pipeline
+    from hyperbeam_fast.node.config import DEFAULTS
+    from hyperbeam_fast.node.http import response_to_message
+
+    node = pipeline.Node({**DEFAULTS, "store": "memory"}, wallet=w1)
+    try:
+
+        def post(path: str, msg: dict) -> tuple[int, list, bytes]:
+            _, p, headers, body = client.encode_request(
+                {"method": "POST", "path": path, "body": msg}, None
+            )
+            hdrs = [
+                (k.encode(), v.encode() if isinstance(v, str) else v) for k, v in headers.items()
+            ]
+            return node.handle("POST", p, hdrs, body)
+
+        proc = hb.commit({"device": "scheduler@1.0", "type": "Process", "n": "reply-1"}, w1)
+        assert post("/~scheduler@1.0/schedule", proc)[0] == 200
+        pid = hb.id(proc, "all")
+        msg = hb.commit({"target": pid, "action": "Ping", "n": "reply-2"}, w1)
+        commitments._CHECKED.clear()
+        before = counted["httpsig"]
+        st, h, out = post(f"/{pid}/schedule", msg)
+        # one RSA check, of the client's message; none of the assignment the node signed
+        assert st == 200 and counted["httpsig"] - before == 1
+        reply = response_to_message(st, {k.decode(): v.decode("latin-1") for k, v in h}, out)[1]
+        assert int(reply["slot"]) == 1
+        rsa = [c for c in reply["commitments"].values() if commitments.is_asymmetric(c)]
+        assert len(rsa) == 1  # signed once: by the scheduler, not again as a reply
+        commitments._CHECKED.clear()
+        assert hb.signers(reply) == [w1.address]  # what went out is the node's signature
+        forged = dict(reply, slot=2)  # the same commitment over other content: checked
+        assert not pipeline._already_signed(forged)
+        assert pipeline._already_signed(reply)
+    finally:
+        node.close()

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import _native, ao, cache
-from ..commitments import commit, signers
+from ..commitments import commit, made_here, signers
 from ..devices import cache as cache_dev
 from ..devices import manifest
 from ..devices.hook import on as run_hook
@@ -725,7 +725,7 @@ class Node:
                 s = res["status"]
                 code = status_code(s) if isinstance(s, (int, bytes, str)) else status_code(st)
                 return {**res, "status": code}
-            if st == "ok" and res.get("commitments") and signers(res):
+            if st == "ok" and res.get("commitments") and _already_signed(res):
                 # a signed result (e.g. a scheduler assignment): an added ``status`` key would
                 # change its ``ao-types`` and break the signature; 200 is the default anyway
                 return res
@@ -772,7 +772,7 @@ class Node:
             k: v for k, v in result.items() if not (isinstance(k, str) and k.startswith("priv"))
         }
         if self.node_msg.get("force_signed", True):
-            if body.get("commitments") and signers(body):
+            if body.get("commitments") and _already_signed(body):
                 return result
             if "status" not in result:
                 result = {**result, "status": 200}
@@ -786,6 +786,18 @@ class Node:
             return body
         self.metrics.sig_hmac.inc()
         return _native.httpsig_reset_hmac(body)
+
+
+def _already_signed(msg: dict[str, Any]) -> bool:
+    """Whether ``msg`` (a result with commitments) is signed, so that the reply goes out as it
+    is (``maybe_sign``: no second signature, no ``status`` added that would break it): a
+    commitment the node's own ``commit`` made for exactly this content (the scheduler's
+    assignment, ``commitments.made_here``: no RSA check of what was just signed), else any
+    verified signer."""
+    comms = msg.get("commitments")
+    if isinstance(comms, dict) and any(made_here(msg, cid) for cid in comms):
+        return True
+    return bool(signers(msg))
 
 
 __all__ = [
