@@ -18,6 +18,15 @@ from dataclasses import dataclass
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 REPEATS = 11  # timed repeats per measurement; the median is reported
+#: The tags aoconnect 0.0.98 puts on a message (bench_clients.py, bench_ingress.py).
+AOC = {
+    "data-protocol": "ao",
+    "type": "Message",
+    "variant": "ao.N.1",
+    "require-codec": "application/json",
+    "signing-format": "ans104",
+    "accept-bundle": "true",
+}
 
 
 class WrongResult(Exception):

@@ -40,21 +40,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import hyperbeam_fast as hb  # noqa: E402
-from _common import check, machine  # noqa: E402
+from _common import AOC, check, machine  # noqa: E402
 from hyperbeam_fast.codecs import ans104  # noqa: E402
 from hyperbeam_fast.node.http import lift_to_body  # noqa: E402
 from node_util import NodeProc  # noqa: E402
 
 FX = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "hyperbeam"
 ANS = {"content-type": "application/ans104", "codec-device": "ans104@1.0"}
-AOC = {  # the tags aoconnect 0.0.98 puts on a message
-    "data-protocol": "ao",
-    "type": "Message",
-    "variant": "ao.N.1",
-    "require-codec": "application/json",
-    "signing-format": "ans104",
-    "accept-bundle": "true",
-}
 HYPERBEAM_MS_PER_SLOT = 114.0
 
 

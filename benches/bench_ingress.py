@@ -1,7 +1,7 @@
 """Ingress of a signed ANS-104 request: the one native pass vs the general path (issue 12/15).
 
 ``request_to_singleton`` (node/http.py) on pre-signed aoconnect-shaped data items (the tags of
-``bench_clients.AOC``, an ``Eval`` or a numbered message, a 32-byte target), every memo empty
+``_common.AOC``, an ``Eval`` or a numbered message, a 32-byte target), every memo empty
 before each round as for fresh requests, in alternating rounds in one process:
 
 * native: ``commitments.verified_ans104`` (``_native.ans104_decode_verified``: parse, RSA
@@ -24,7 +24,7 @@ from __future__ import annotations
 import time
 
 import hyperbeam_fast as hb
-from _common import Result, check, main
+from _common import AOC, Result, check, main
 from hyperbeam_fast import _native
 from hyperbeam_fast import commitments as cm
 from hyperbeam_fast.codecs import ans104
@@ -34,14 +34,6 @@ from hyperbeam_fast.wallet import Wallet
 N = 300
 ROUNDS = 7
 HDRS = [(b"content-type", b"application/ans104"), (b"codec-device", b"ans104@1.0")]
-AOC = {  # the tags aoconnect 0.0.98 puts on a message (bench_clients.AOC)
-    "data-protocol": "ao",
-    "type": "Message",
-    "variant": "ao.N.1",
-    "require-codec": "application/json",
-    "signing-format": "ans104",
-    "accept-bundle": "true",
-}
 NATIVE = http.verified_ans104
 
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 hb_errors = (Exception,)  # `event` outside a hypothesis test
 HDRS = [(b"content-type", b"application/ans104"), (b"codec-device", b"ans104@1.0")]
-#: the tags aoconnect 0.0.98 puts on a message (benches/bench_clients.py)
+#: the tags aoconnect 0.0.98 puts on a message (benches/_common.py AOC)
 AOC = {
     "data-protocol": "ao",
     "type": "Message",
