@@ -98,6 +98,18 @@ RESERVED_KEYS = frozenset(
 SPECIAL_KEYS = ("body", "path", "method", "status", "target-uri", "authority", "query")
 
 
+def same_typed(a: object, b: object) -> bool:
+    """Equal values of the same types, dict keys in the same order (two decode paths that must
+    give the very same message)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same_typed(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same_typed(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
 def key_is_usable(key: str) -> bool:
     """Whether ``key`` is an ordinary (non-ID, non-reserved, non-private) round-trip key."""
     return (

@@ -13,17 +13,7 @@ from hyperbeam_fast.codecs import ans104
 from hyperbeam_fast.wallet import Wallet
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-
-
-def _same(a, b) -> bool:
-    """Equal values of the same types, dict keys in the same order."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
+from strategies import same_typed
 
 
 def _outcome(f, raw):
@@ -38,10 +28,10 @@ def _check(raw: bytes) -> bool:
     general = _outcome(ans104.decode_general, raw)
     native = _outcome(_native.ans104_decode, raw)
     if native == ("ok", None):  # the native path declines: decode() takes the general one
-        assert _same(_outcome(ans104.decode, raw), general)
+        assert same_typed(_outcome(ans104.decode, raw), general)
         return False
-    assert _same(native, general), (native, general)
-    assert _same(_outcome(ans104.decode, raw), general)
+    assert same_typed(native, general), (native, general)
+    assert same_typed(_outcome(ans104.decode, raw), general)
     return True
 
 
@@ -212,7 +202,7 @@ def test_garbage_gives_the_same_error(blob, data):
 
 def test_input_types():
     raw = _native.ans104_serialize({"tags": [(b"a", b"b")], "data": b"x"})
-    assert _same(_native.ans104_decode(bytearray(raw)), ans104.decode_general(raw))
+    assert same_typed(_native.ans104_decode(bytearray(raw)), ans104.decode_general(raw))
     with pytest.raises(hb.CodecError):
         _native.ans104_decode("text")
 

@@ -17,6 +17,7 @@ from hyperbeam_fast.node import http
 from hyperbeam_fast.wallet import Wallet
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
+from strategies import same_typed
 
 hb_errors = (Exception,)  # `event` outside a hypothesis test
 HDRS = [(b"content-type", b"application/ans104"), (b"codec-device", b"ans104@1.0")]
@@ -35,17 +36,6 @@ def _forget() -> None:
     cm._CHECKED.clear()
     cm._COMMITTED.clear()
     ans104._CHECKED.clear()
-
-
-def _same(a, b) -> bool:
-    """Equal values of the same types, dict keys in the same order."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
 
 
 def _general(raw: bytes):
@@ -98,7 +88,7 @@ def _check(raw: bytes, monkeypatch) -> bool:
     if native is not None:
         assert general is not None, "the native pass took an item the general one refuses"
         msg, ok, keys = native
-        assert _same(msg, general[0])
+        assert same_typed(msg, general[0])
         assert ok == general[1]
         if ok:
             assert keys == general[2]
@@ -108,7 +98,7 @@ def _check(raw: bytes, monkeypatch) -> bool:
         assert (got is not None) == ok
         assert (len(cm._CHECKED) == 1) == ok and all(cm._CHECKED.values())
         if ok:
-            assert _same(got, general[0]) and cm.committed(got) == general[2]
+            assert same_typed(got, general[0]) and cm.committed(got) == general[2]
             assert cm.verify(got)
     assert _ingress(raw, True, monkeypatch) == _ingress(raw, False, monkeypatch)
     return native is not None

@@ -5,6 +5,8 @@
 //! (a list of `(name, value)` pairs), `data` (bytes, or a dict of key -> tx, or a list of tx),
 //! and optionally `signature_type` (only 1). Outputs add `id` and `unsigned_id`.
 
+use std::borrow::Cow;
+
 use hb_core::ans104::{self as a, Data, DataItem};
 use hb_core::deep_hash::{self as dh, DeepHash};
 use hb_core::{structured, Value};
@@ -197,6 +199,15 @@ fn input_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
         .ok_or_else(|| codec_err("ans104: a binary data item must be bytes"))
 }
 
+/// The bytes of a binary data item argument: borrowed from a `bytes` object (no copy on the
+/// hot path), else copied as [`input_bytes`] takes them.
+fn input_slice<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
+    match obj.cast::<PyBytes>() {
+        Ok(b) => Ok(Cow::Borrowed(b.as_bytes())),
+        Err(_) => input_bytes(obj).map(Cow::Owned),
+    }
+}
+
 /// `ar_bundles:serialize`: a tx dict (bundles are normalised) -> the binary data item.
 #[pyfunction]
 fn ans104_serialize<'py>(py: Python<'py>, tx: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
@@ -252,14 +263,8 @@ fn ans104_decode<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyAny>,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
-    let owned;
-    let buf: &[u8] = if let Ok(b) = data.cast::<PyBytes>() {
-        b.as_bytes()
-    } else {
-        owned = input_bytes(data)?;
-        &owned
-    };
-    let out = py.detach(|| decode_item(buf)).map_err(PyHbError::from)?;
+    let buf = input_slice(data)?;
+    let out = py.detach(|| decode_item(&buf)).map_err(PyHbError::from)?;
     Ok(match out {
         None => None,
         Some(Value::Map(m)) => Some(msg_to_py(py, &m)?.into_any()),
@@ -283,14 +288,8 @@ fn ans104_decode_verified<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyAny>,
 ) -> PyResult<Option<Verified<'py>>> {
-    let owned;
-    let buf: &[u8] = if let Ok(b) = data.cast::<PyBytes>() {
-        b.as_bytes()
-    } else {
-        owned = input_bytes(data)?;
-        &owned
-    };
-    let Some(v) = py.detach(|| a::decode_verified(buf)) else {
+    let buf = input_slice(data)?;
+    let Some(v) = py.detach(|| a::decode_verified(&buf)) else {
         return Ok(None);
     };
     let keys = v
